@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyRecords, EMPTY_IMAGE, topicByName, topicConfigOverrides } from '../../src/metadata/image.js';
+import type { MetadataRecord } from '../../src/metadata/records.js';
+import { decodeMetadataRecords, encodeMetadataRecords } from '../../src/metadata/records.js';
+
+const TOPIC_ID = '6f1b0a5e-1d2c-4b3a-8e9f-0a1b2c3d4e5f';
+
+function createTopic(name: string, partitions: number): MetadataRecord[] {
+  const records: MetadataRecord[] = [{ type: 'Topic', name, topicId: TOPIC_ID }];
+  for (let p = 0; p < partitions; p++) {
+    records.push({ type: 'Partition', topicId: TOPIC_ID, partitionId: p, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0 });
+  }
+  return records;
+}
+
+test('topic creation yields the topic in the image and in the delta', () => {
+  const { image, delta } = applyRecords(EMPTY_IMAGE, createTopic('orders', 3), 0);
+  const topic = topicByName(image, 'orders');
+  assert.equal(topic?.partitions.length, 3);
+  assert.equal(delta.createdTopics.length, 1);
+  assert.equal(delta.changedPartitions.length, 3);
+  assert.ok(Object.isFrozen(image));
+  assert.equal(EMPTY_IMAGE.topicsById.size, 0, 'the base image is untouched');
+});
+
+test('a leader change bumps the leader epoch; an ISR change only the partition epoch', () => {
+  let { image } = applyRecords(EMPTY_IMAGE, createTopic('t', 1), 0);
+  ({ image } = applyRecords(image, [{ type: 'PartitionChange', topicId: TOPIC_ID, partitionId: 0, isr: [1, 2] }], 1));
+  let p = image.topicsById.get(TOPIC_ID)!.partitions[0]!;
+  assert.deepEqual([p.leaderEpoch, p.partitionEpoch, [...p.isr]], [0, 1, [1, 2]]);
+  ({ image } = applyRecords(image, [{ type: 'PartitionChange', topicId: TOPIC_ID, partitionId: 0, leader: 2 }], 2));
+  p = image.topicsById.get(TOPIC_ID)!.partitions[0]!;
+  assert.deepEqual([p.leader, p.leaderEpoch, p.partitionEpoch], [2, 1, 2]);
+});
+
+test('config overrides set, delete, and vanish with their topic', () => {
+  let { image } = applyRecords(EMPTY_IMAGE, createTopic('t', 1), 0);
+  ({ image } = applyRecords(image, [{ type: 'Config', resourceType: 'topic', resourceName: 't', name: 'retention.ms', value: '1000' }], 1));
+  assert.equal(topicConfigOverrides(image, 't').get('retention.ms'), '1000');
+  const removed = applyRecords(image, [{ type: 'RemoveTopic', topicId: TOPIC_ID }], 2);
+  assert.equal(topicByName(removed.image, 't'), undefined);
+  assert.equal(topicConfigOverrides(removed.image, 't').size, 0);
+  assert.equal(removed.delta.deletedTopics[0]?.name, 't');
+  const deleted = applyRecords(image, [{ type: 'Config', resourceType: 'topic', resourceName: 't', name: 'retention.ms', value: null }], 2);
+  assert.equal(topicConfigOverrides(deleted.image, 't').size, 0);
+});
+
+test('a topic created and removed in one batch is in neither created nor deleted', () => {
+  const { delta } = applyRecords(EMPTY_IMAGE, [...createTopic('t', 1), { type: 'RemoveTopic', topicId: TOPIC_ID }], 0);
+  assert.equal(delta.createdTopics.length, 0);
+  assert.equal(delta.deletedTopics.length, 0);
+});
+
+test('records that break invariants are refused (bugs, not client errors)', () => {
+  assert.throws(() => applyRecords(EMPTY_IMAGE, [{ type: 'RemoveTopic', topicId: TOPIC_ID }], 0));
+  assert.throws(() => applyRecords(EMPTY_IMAGE, createTopic('t', 1), -1));
+  const { image } = applyRecords(EMPTY_IMAGE, [{ type: 'ProducerIds', brokerId: 1, nextProducerId: 1000 }], 0);
+  assert.equal(image.nextProducerId, 1000);
+  assert.throws(() => applyRecords(image, [{ type: 'ProducerIds', brokerId: 1, nextProducerId: 1000 }], 1));
+});
+
+test('records round-trip through their byte encoding; junk is refused', () => {
+  const records = createTopic('t', 2);
+  assert.deepEqual(decodeMetadataRecords(encodeMetadataRecords(records)), records);
+  assert.throws(() => decodeMetadataRecords(Buffer.from('[{"type":"Nope"}]')));
+  assert.throws(() => decodeMetadataRecords(Buffer.from('{}')));
+});
