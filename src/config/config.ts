@@ -1,0 +1,212 @@
+/**
+ * Broker configuration under Kafka's property names (DESIGN.md 7), typed and validated.
+ *
+ * Sources, lowest precedence first: defaults < `server.properties` file < `RUNNEL_*` environment
+ * variables (RUNNEL_LOG_DIRS → log.dirs) < command-line overrides. Values always arrive as strings
+ * (as in Kafka's ConfigDef) and are parsed here; an invalid value is a `ConfigError` naming the property
+ * and its source, never a silent default.
+ *
+ * Unknown keys in a file or the environment are returned in `ignored` (a Kafka server.properties carries
+ * many keys Runnel has no use for, and Kafka itself only warns); unknown keys given as explicit overrides
+ * are an error, since they are almost always typos.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Kind = 'int' | 'long' | 'boolean' | 'string';
+type ValueOf<K extends Kind> = K extends 'boolean' ? boolean : K extends 'string' ? string : number;
+
+interface Definition<K extends Kind> {
+  readonly kind: K;
+  readonly default: ValueOf<K>;
+  readonly min?: number;
+  readonly max?: number;
+  /** Extra check on the parsed value; returns a problem description or null. */
+  readonly check?: (value: ValueOf<K>) => string | null;
+  readonly doc: string;
+}
+
+const int32Max = 2147483647;
+
+function def<K extends Kind>(d: Definition<K>): Definition<K> {
+  return d;
+}
+
+/** Every property Runnel reads. Nothing is listed that the broker does not act on. */
+export const CONFIG_DEFINITIONS = {
+  'node.id': def({ kind: 'int', default: 1, min: 0, doc: 'Id of this broker; persisted in meta.properties.' }),
+  listeners: def({
+    kind: 'string', default: 'PLAINTEXT://127.0.0.1:9092', check: (v) => problemOf(() => parseListener(v)),
+    doc: 'The one listener to bind, PLAINTEXT://host:port (port 0: the OS picks).',
+  }),
+  'advertised.listeners': def({
+    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseListener(v))),
+    doc: 'Address given to clients in Metadata; empty means the bound listener.',
+  }),
+  'log.dirs': def({
+    kind: 'string', default: './data', check: checkSingleDir,
+    doc: 'Data directory (meta.properties, metadata, partition logs). One directory.',
+  }),
+  'socket.request.max.bytes': def({
+    kind: 'int', default: 104857600, min: 1, doc: 'Largest request frame; a larger size prefix closes the connection.',
+  }),
+  'connections.max.idle.ms': def({
+    kind: 'long', default: 600000, min: 1, max: int32Max, doc: 'Idle connections are closed after this long.',
+  }),
+  'max.connections': def({ kind: 'int', default: 10000, min: 1, doc: 'Client connections accepted at once.' }),
+  'queued.max.requests': def({
+    kind: 'int', default: 500, min: 1, doc: 'Unanswered requests per connection before reading from it pauses.',
+  }),
+  'queued.max.request.bytes': def({
+    kind: 'long', default: 104857600, min: 1,
+    doc: 'Request plus response bytes queued per connection before reading from it pauses.',
+  }),
+  'num.partitions': def({ kind: 'int', default: 1, min: 1, doc: 'Partitions of an auto-created topic.' }),
+  'default.replication.factor': def({ kind: 'int', default: 1, min: 1, max: 32767, doc: 'Replicas of an auto-created topic.' }),
+  'min.insync.replicas': def({ kind: 'int', default: 1, min: 1, doc: 'ISR size needed to accept acks=-1 produces.' }),
+  'auto.create.topics.enable': def({ kind: 'boolean', default: true, doc: 'Create unknown topics on Metadata/Produce.' }),
+  'log.retention.ms': def({ kind: 'long', default: 604800000, min: -1, doc: 'Segment age before deletion; -1: forever.' }),
+  'log.retention.bytes': def({ kind: 'long', default: -1, min: -1, doc: 'Partition size before deletion; -1: no limit.' }),
+  'log.segment.bytes': def({ kind: 'int', default: 1073741824, min: 14, doc: 'Segment size before it rolls.' }),
+} as const;
+
+export type ConfigName = keyof typeof CONFIG_DEFINITIONS;
+
+/** The resolved configuration, keyed by Kafka property name. */
+export type RunnelConfig = {
+  readonly [N in ConfigName]: ValueOf<(typeof CONFIG_DEFINITIONS)[N]['kind']>;
+};
+
+export interface Listener {
+  readonly securityProtocol: 'PLAINTEXT';
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ConfigSources {
+  /** Parsed server.properties, and where it came from (for error messages). */
+  readonly file?: { readonly path: string; readonly properties: ReadonlyMap<string, string> };
+  readonly env?: NodeJS.ProcessEnv;
+  /** Explicit overrides (flags, --set, startBroker options), applied last, in order. */
+  readonly overrides?: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface ResolvedConfig {
+  readonly config: RunnelConfig;
+  /** Keys from the file or environment that Runnel does not know, with their source. */
+  readonly ignored: readonly string[];
+}
+
+export const envPrefix = 'RUNNEL_';
+
+export function isConfigName(name: string): name is ConfigName {
+  return Object.hasOwn(CONFIG_DEFINITIONS, name);
+}
+
+/** RUNNEL_LOG_DIRS → log.dirs. */
+export function envNameToConfigName(envName: string): string {
+  return envName.slice(envPrefix.length).toLowerCase().replaceAll('_', '.');
+}
+
+export function resolveConfig(sources: ConfigSources): ResolvedConfig {
+  const raw = new Map<ConfigName, { value: string; source: string }>();
+  const ignored: string[] = [];
+  if (sources.file !== undefined) {
+    for (const [key, value] of sources.file.properties) {
+      if (isConfigName(key)) raw.set(key, { value, source: sources.file.path });
+      else ignored.push(`${key} (${sources.file.path})`);
+    }
+  }
+  for (const [envName, value] of Object.entries(sources.env ?? {})) {
+    if (!envName.startsWith(envPrefix) || value === undefined) continue;
+    const key = envNameToConfigName(envName);
+    if (isConfigName(key)) raw.set(key, { value, source: `environment ${envName}` });
+    else ignored.push(`${key} (environment ${envName})`);
+  }
+  for (const [key, value] of sources.overrides ?? []) {
+    if (!isConfigName(key)) throw new ConfigError(`unknown configuration '${key}'`);
+    raw.set(key, { value, source: 'override' });
+  }
+  return { config: buildConfig(raw), ignored };
+}
+
+function buildConfig(raw: ReadonlyMap<ConfigName, { value: string; source: string }>): RunnelConfig {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(CONFIG_DEFINITIONS) as ConfigName[]) {
+    const definition = CONFIG_DEFINITIONS[name] as Definition<Kind>;
+    const given = raw.get(name);
+    out[name] = given === undefined ? definition.default : parseValue(name, definition, given.value, given.source);
+  }
+  return Object.freeze(out) as RunnelConfig;
+}
+
+function parseValue(name: string, definition: Definition<Kind>, text: string, source: string): ValueOf<Kind> {
+  const fail = (problem: string): never => {
+    throw new ConfigError(`invalid value '${text}' for ${name} (from ${source}): ${problem}`);
+  };
+  const value = parseKind(definition.kind, text.trim(), fail);
+  if (typeof value === 'number') {
+    if (definition.min !== undefined && value < definition.min) fail(`must be at least ${definition.min}`);
+    if (definition.max !== undefined && value > definition.max) fail(`must be at most ${definition.max}`);
+  }
+  const problem = definition.check?.(value);
+  if (problem) fail(problem);
+  return value;
+}
+
+function parseKind(kind: Kind, text: string, fail: (problem: string) => never): ValueOf<Kind> {
+  switch (kind) {
+    case 'boolean':
+      if (text.toLowerCase() === 'true') return true;
+      if (text.toLowerCase() === 'false') return false;
+      return fail('expected true or false');
+    case 'int':
+      return parseInteger(text, -2147483648, int32Max, fail);
+    case 'long':
+      return parseInteger(text, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, fail);
+    case 'string':
+      return text;
+  }
+}
+
+function parseInteger(text: string, min: number, max: number, fail: (problem: string) => never): number {
+  if (!/^[+-]?\d+$/.test(text)) fail('expected an integer');
+  const value = Number(text);
+  if (value < min || value > max) fail(`outside [${min}, ${max}]`);
+  return value;
+}
+
+/** PLAINTEXT://host:port; IPv6 hosts in brackets. Other security protocols are not served. */
+export function parseListener(text: string): Listener {
+  const match = /^([A-Za-z_]+):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(text.trim());
+  if (match === null) throw new ConfigError(`listener '${text}' is not PROTOCOL://host:port`);
+  const [, protocol = '', rawHost = '', rawPort = ''] = match;
+  if (protocol.toUpperCase() !== 'PLAINTEXT') {
+    throw new ConfigError(`listener '${text}': only PLAINTEXT is supported`);
+  }
+  const port = Number(rawPort);
+  if (port > 65535) throw new ConfigError(`listener '${text}': port above 65535`);
+  const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
+  return { securityProtocol: 'PLAINTEXT', host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export function formatListener(host: string, port: number): string {
+  return `PLAINTEXT://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function checkSingleDir(value: string): string | null {
+  if (value.trim() === '') return 'must name a directory';
+  if (value.includes(',')) return 'Runnel uses one log directory';
+  return null;
+}
+
+function problemOf(attempt: () => unknown): string | null {
+  try {
+    attempt();
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
