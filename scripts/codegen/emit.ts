@@ -513,3 +513,63 @@ export function emitMessage(message: Message): { body: string[]; support: Set<st
   body.push(...emitHelpers(ctx));
   return { body, support: ctx.usedSupport };
 }
+
+// ---- schema descriptors (property tests and tools walk these instead of the JSON specs) ----
+
+/** Open-ended ranges ("N+") end at the int16 maximum: no API version can exceed it. */
+const versionMax = 0x7fff;
+
+function rangeCode(lo: number, hi: number): string {
+  return `[${lo}, ${hi === Infinity ? versionMax : hi}]`;
+}
+
+function typeSchemaCode(ctx: Context, t: FieldType): string {
+  if (t.kind === 'primitive') return `{ kind: 'primitive', name: '${t.name}' }`;
+  if (t.kind === 'struct') return `{ kind: 'struct', name: '${ctx.tsName(t.name)}' }`;
+  return `{ kind: 'array', element: ${typeSchemaCode(ctx, t.element)} }`;
+}
+
+function defaultSchemaCode(ctx: Context, d: DefaultValue): string {
+  if (d.kind === 'struct') return `{ kind: 'struct' }`;
+  if (d.kind === 'emptyBytes') return `{ kind: 'emptyBytes' }`;
+  if (d.kind === 'emptyArray') return `{ kind: 'emptyArray' }`;
+  return `{ kind: 'value', value: ${defaultCode(ctx, d)} }`;
+}
+
+function fieldSchemaCode(ctx: Context, f: Field): string {
+  const parts = [
+    `name: '${lowerCamel(f.name)}'`,
+    `type: ${typeSchemaCode(ctx, f.type)}`,
+    `versions: ${isEmpty(f.versions) ? 'null' : rangeCode(f.versions.lo, f.versions.hi)}`,
+    `nullableVersions: ${isEmpty(f.nullableVersions) ? 'null' : rangeCode(f.nullableVersions.lo, f.nullableVersions.hi)}`,
+    `taggedVersions: ${isEmpty(f.taggedVersions) ? 'null' : rangeCode(f.taggedVersions.lo, f.taggedVersions.hi)}`,
+    `tag: ${f.tag}`,
+    `ignorable: ${f.ignorable}`,
+    `default: ${defaultSchemaCode(ctx, defaultValue(f))}`,
+  ];
+  return `{ ${parts.join(', ')} }`;
+}
+
+/** One MessageSchema literal for src/protocol/generated/schema.ts. */
+export function emitMessageSchema(message: Message): string[] {
+  const ctx = new Context(message);
+  const v = message.validVersions;
+  const flexible = isEmpty(message.flexibleVersions) ? 'null' : String(Math.max(message.flexibleVersions.lo, v.lo));
+  const lines = [
+    '  {',
+    `    name: '${message.name}',`,
+    `    type: '${message.type}',`,
+    `    apiKey: ${message.apiKey},`,
+    `    minVersion: ${v.lo},`,
+    `    maxVersion: ${v.hi},`,
+    `    flexibleMinVersion: ${flexible},`,
+    '    structs: {',
+  ];
+  for (const s of message.structs.values()) {
+    lines.push(`      ${ctx.tsName(s.name)}: [`);
+    for (const f of s.fields) lines.push(`        ${fieldSchemaCode(ctx, f)},`);
+    lines.push('      ],');
+  }
+  lines.push('    },', '  },');
+  return lines;
+}

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Message, SpecError, contains, isEmpty, parseMessage, validateMessage } from './model.js';
-import { emitMessage, generatedHeader } from './emit.js';
+import { emitMessage, emitMessageSchema, generatedHeader } from './emit.js';
 
 export interface Api {
   readonly apiKey: number;
@@ -195,6 +195,55 @@ function emitDispatch(apis: Api[]): string[] {
   return lines;
 }
 
+function emitSchemaFile(messages: Message[]): string {
+  const lines = [
+    generatedHeader,
+    '// Field-level descriptors of every message, for property tests and tools; the codecs do not read them.',
+    '',
+    '/** Inclusive [lo, hi]; open-ended spec ranges ("N+") end at 32767. */',
+    'export type VersionRange = readonly [number, number];',
+    '',
+    'export type TypeSchema =',
+    "  | { readonly kind: 'primitive'; readonly name: 'bool' | 'int8' | 'int16' | 'uint16' | 'int32' | 'int64' | 'float64' | 'string' | 'bytes' | 'records' | 'uuid' }",
+    "  | { readonly kind: 'struct'; readonly name: string }",
+    "  | { readonly kind: 'array'; readonly element: TypeSchema };",
+    '',
+    '/** A struct default is the struct with every field at its default. */',
+    'export type DefaultSchema =',
+    "  | { readonly kind: 'value'; readonly value: number | bigint | boolean | string | null }",
+    "  | { readonly kind: 'emptyBytes' }",
+    "  | { readonly kind: 'emptyArray' }",
+    "  | { readonly kind: 'struct' };",
+    '',
+    'export interface FieldSchema {',
+    '  readonly name: string;',
+    '  readonly type: TypeSchema;',
+    '  readonly versions: VersionRange | null;',
+    '  readonly nullableVersions: VersionRange | null;',
+    '  readonly taggedVersions: VersionRange | null;',
+    '  readonly tag: number | null;',
+    '  readonly ignorable: boolean;',
+    '  readonly default: DefaultSchema;',
+    '}',
+    '',
+    'export interface MessageSchema {',
+    '  readonly name: string;',
+    "  readonly type: 'request' | 'response' | 'header' | 'data';",
+    '  readonly apiKey: number | null;',
+    '  readonly minVersion: number;',
+    '  readonly maxVersion: number;',
+    '  readonly flexibleMinVersion: number | null;',
+    '  /** By TypeScript interface name; the entry named like the message is its top level. */',
+    '  readonly structs: Readonly<Record<string, readonly FieldSchema[]>>;',
+    '}',
+    '',
+    'export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [',
+  ];
+  for (const m of messages) lines.push(...emitMessageSchema(m));
+  lines.push('];', '');
+  return lines.join('\n');
+}
+
 /** Every generated file, keyed by its name under src/protocol/generated/. */
 export function generate(specsDir: string): Map<string, string> {
   const messages = loadMessages(specsDir);
@@ -207,5 +256,6 @@ export function generate(specsDir: string): Map<string, string> {
     files.set(`${kebab(m.name)}.ts`, emitFile([m]));
   }
   files.set('index.ts', emitIndex(apis, dataFiles));
+  files.set('schema.ts', emitSchemaFile(messages.filter((m) => m.type !== 'header')));
   return files;
 }
