@@ -1,0 +1,57 @@
+/**
+ * The shape of one API handler (STYLE.md 7, after franz-go kfake's one file per key). A handler owns
+ * its codec pair and its version range; registering it is the only thing that makes ApiVersions
+ * advertise the API, so nothing is advertised that is not served.
+ */
+import type { Reader } from '../protocol/reader.js';
+import type { Writer } from '../protocol/writer.js';
+import type { ConnectionInfo } from '../network/connection.js';
+import type { RunnelConfig } from '../config/config.js';
+import type { Clock } from '../common/clock.js';
+import type { MetadataView } from './metadata-view.js';
+
+export interface RequestHeaderView {
+  readonly requestApiKey: number;
+  readonly requestApiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+}
+
+/** An API and the versions this broker serves, as ApiVersions reports it. */
+export interface SupportedApi {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+/** Long-lived broker state handlers may read. Subsystems add their entry points here as they land. */
+export interface BrokerServices {
+  readonly nodeId: number;
+  readonly config: RunnelConfig;
+  readonly clock: Clock;
+  readonly metadata: MetadataView;
+}
+
+export interface RequestContext<Request> {
+  readonly header: RequestHeaderView;
+  readonly apiVersion: number;
+  readonly request: Request;
+  readonly connection: ConnectionInfo;
+  readonly services: BrokerServices;
+  /** Every registered API with its versions (ApiVersions answers with this). */
+  readonly supportedApis: readonly SupportedApi[];
+}
+
+export interface ApiHandler<Request, Response> {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  decode(reader: Reader, version: number): Request;
+  encode(writer: Writer, version: number, response: Response): void;
+  /** The response body, or null when the protocol sends none (Produce acks=0). */
+  handle(context: RequestContext<Request>): Response | null | Promise<Response | null>;
+}
+
+/** A handler with its request/response types erased, as the registry stores it. */
+export type AnyApiHandler = ApiHandler<any, any>;
