@@ -1,0 +1,100 @@
+/**
+ * Command-line arguments of `runnel`. Flags are explicit overrides, applied after the config file and
+ * the RUNNEL_* environment, in the order given.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/config.js';
+
+export interface CliArguments {
+  readonly command: 'start' | 'help' | 'version';
+  readonly configPath?: string;
+  readonly clusterId?: string;
+  readonly logLevel?: string;
+  /** Kafka property overrides from --set and the shorthand flags, in order. */
+  readonly overrides: ReadonlyArray<readonly [string, string]>;
+  /** --host / --port rewrite the listener from all other sources. */
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export const usage = `Usage: runnel <command> [options]
+
+Commands:
+  start              Start a broker (default listener PLAINTEXT://127.0.0.1:9092, data in ./data)
+  help               Show this help
+
+Options (start):
+  --config <file>    server.properties file (Kafka property names)
+  --host <host>      Listener host (rewrites the host of 'listeners')
+  --port <port>      Listener port, 0 lets the OS pick (rewrites the port of 'listeners')
+  --data-dir <dir>   Data directory (log.dirs)
+  --node-id <id>     node.id
+  --cluster-id <id>  Cluster id for a new data directory (22-character base64url uuid)
+  --set <key=value>  Any configuration property, repeatable (e.g. --set num.partitions=3)
+  --log-level <lvl>  trace, debug, info (default), warn, error, fatal, silent
+  -h, --help         Show this help
+  -v, --version      Show the version
+
+Configuration precedence, lowest first: defaults < --config file < RUNNEL_* environment
+(RUNNEL_LOG_DIRS=/data sets log.dirs; RUNNEL_LOG_LEVEL sets the log level) < flags.
+`;
+
+export function parseCliArguments(argv: readonly string[]): CliArguments {
+  const { values, positionals, tokens } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    tokens: true,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'node-id': { type: 'string' },
+      'cluster-id': { type: 'string' },
+      set: { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.help) return { command: 'help', overrides: [] };
+  if (values.version) return { command: 'version', overrides: [] };
+  const command = positionals[0] ?? 'help';
+  if (positionals.length > 1) throw new ConfigError(`unexpected argument '${positionals[1]}'`);
+  if (command === 'help') return { command: 'help', overrides: [] };
+  if (command !== 'start') throw new ConfigError(`unknown command '${command}'`);
+  return {
+    command: 'start',
+    configPath: values.config,
+    clusterId: values['cluster-id'],
+    logLevel: values['log-level'],
+    overrides: orderedOverrides(tokens),
+    host: values.host,
+    port: values.port === undefined ? undefined : parsePort(values.port),
+  };
+}
+
+type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
+
+function orderedOverrides(tokens: readonly Token[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.value === undefined) continue;
+    if (token.name === 'set') out.push(splitSetting(token.value));
+    if (token.name === 'data-dir') out.push(['log.dirs', token.value]);
+    if (token.name === 'node-id') out.push(['node.id', token.value]);
+  }
+  return out;
+}
+
+function splitSetting(setting: string): [string, string] {
+  const at = setting.indexOf('=');
+  if (at <= 0) throw new ConfigError(`--set expects key=value, got '${setting}'`);
+  return [setting.slice(0, at).trim(), setting.slice(at + 1)];
+}
+
+function parsePort(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new ConfigError(`--port expects 0-65535, got '${text}'`);
+  return Number(text);
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * `runnel` command line: `runnel start [options]`, `runnel --help`. Configuration comes from
+ * server.properties, RUNNEL_* variables and flags (see args.ts); logs are pino JSON lines on stdout;
+ * SIGINT/SIGTERM close the broker gracefully (a second signal exits at once).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { Broker } from '../broker/broker.js';
+import {
+  ConfigError,
+  formatListener,
+  parseListener,
+  resolveConfig,
+  type ConfigSources,
+  type ResolvedConfig,
+} from '../config/config.js';
+import { parseProperties, propertiesFileBytesMax } from '../config/properties.js';
+import { parseCliArguments, usage, type CliArguments } from './args.js';
+
+const exitUsage = 2;
+const logLevelEnv = 'RUNNEL_LOG_LEVEL';
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let args: CliArguments;
+  try {
+    args = parseCliArguments(argv);
+  } catch (error) {
+    console.error(`runnel: ${(error as Error).message}\nRun 'runnel --help' for usage.`);
+    return exitUsage;
+  }
+  if (args.command === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  if (args.command === 'version') {
+    console.log(await packageVersion());
+    return 0;
+  }
+  return start(args, env);
+}
+
+async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number> {
+  let resolved: ResolvedConfig;
+  let logger: Logger;
+  try {
+    resolved = await loadConfig(args, env);
+    logger = pino({ level: args.logLevel ?? env[logLevelEnv] ?? 'info' });
+  } catch (error) {
+    console.error(`runnel: ${(error as Error).message}`);
+    return exitUsage;
+  }
+  for (const key of resolved.ignored) logger.warn(`ignoring unknown configuration ${key}`);
+  let broker: Broker;
+  try {
+    broker = await Broker.start({ config: resolved.config, clusterId: args.clusterId, logger });
+  } catch (error) {
+    logger.fatal({ err: error }, 'runnel broker failed to start');
+    return error instanceof ConfigError ? exitUsage : 1;
+  }
+  await untilSignal(logger);
+  await broker.close();
+  logger.info('runnel broker stopped');
+  return 0;
+}
+
+async function loadConfig(args: CliArguments, env: NodeJS.ProcessEnv): Promise<ResolvedConfig> {
+  const { [logLevelEnv]: _logLevel, ...configEnv } = env;
+  const sources: ConfigSources = {
+    file: args.configPath === undefined ? undefined : await readPropertiesFile(args.configPath),
+    env: configEnv,
+    overrides: args.overrides,
+  };
+  const resolved = resolveConfig(sources);
+  if (args.host === undefined && args.port === undefined) return resolved;
+  const listener = parseListener(resolved.config.listeners);
+  const listeners = formatListener(args.host ?? listener.host, args.port ?? listener.port);
+  return resolveConfig({ ...sources, overrides: [...args.overrides, ['listeners', listeners]] });
+}
+
+async function readPropertiesFile(path: string): Promise<NonNullable<ConfigSources['file']>> {
+  let text: string;
+  try {
+    if ((await stat(path)).size > propertiesFileBytesMax) throw new ConfigError(`${path} is larger than ${propertiesFileBytesMax} bytes`);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  return { path, properties: parseProperties(text) };
+}
+
+function untilSignal(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'runnel broker shutting down');
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
+
+/** The package version, found by walking up from this file (src/cli or dist/src/cli). */
+async function packageVersion(): Promise<string> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++) {
+    try {
+      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'runnel') return pkg.version ?? 'unknown';
+    } catch {
+      // not here; keep walking up
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

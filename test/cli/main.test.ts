@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { parseCliArguments } from '../../src/cli/args.js';
+import { ConfigError } from '../../src/config/config.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { RawClient } from '../network/raw-client.js';
+import { call } from '../broker/kafka-test-client.js';
+
+const cli = ['--import', 'tsx', 'src/cli/main.ts'];
+
+test('--help prints usage and exits 0', () => {
+  const result = spawnSync(process.execPath, [...cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 0);
+  assert.match(result.stdout, /Usage: runnel <command>/);
+  assert.match(result.stdout, /--set <key=value>/);
+});
+
+test('an unknown flag or command exits 2 with a message', () => {
+  for (const args of [['start', '--bogus'], ['frobnicate']]) {
+    const result = spawnSync(process.execPath, [...cli, ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 2, args.join(' '));
+    assert.match(result.stderr, /runnel: /);
+  }
+});
+
+test('argument parsing: shorthand flags become Kafka properties, in order', () => {
+  const args = parseCliArguments(['start', '--data-dir', '/d', '--set', 'num.partitions=3', '--node-id', '4', '--port', '0']);
+  assert.equal(args.command, 'start');
+  assert.deepEqual(args.overrides, [['log.dirs', '/d'], ['num.partitions', '3'], ['node.id', '4']]);
+  assert.equal(args.port, 0);
+  assert.throws(() => parseCliArguments(['start', '--set', 'novalue']), ConfigError);
+  assert.throws(() => parseCliArguments(['start', '--port', '70000']), ConfigError);
+  assert.equal(parseCliArguments([]).command, 'help');
+});
+
+interface Started {
+  child: ChildProcess;
+  startLine: { listener: string; nodeId: number; clusterId: string; startupMs: number };
+}
+
+async function startCli(args: string[], env: NodeJS.ProcessEnv): Promise<Started> {
+  const child = spawn(process.execPath, [...cli, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = createInterface({ input: child.stdout! });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  for await (const line of lines) {
+    const entry = JSON.parse(line) as { msg: string };
+    if (entry.msg === 'runnel broker started') {
+      clearTimeout(timer);
+      return { child, startLine: entry as unknown as Started['startLine'] };
+    }
+  }
+  clearTimeout(timer);
+  throw new Error('runnel exited before it started');
+}
+
+test('runnel start: file < environment < flags; serves requests; SIGTERM closes gracefully', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'runnel-cli-'));
+  try {
+    const dataDir = join(dir, 'data');
+    const configPath = join(dir, 'server.properties');
+    await writeFile(configPath, [
+      'listeners=PLAINTEXT://127.0.0.1:1',
+      `log.dirs=${join(dir, 'from-file')}`,
+      'node.id=7',
+      'zookeeper.connect=localhost:2181',
+    ].join('\n'));
+    const { child, startLine } = await startCli(['--config', configPath, '--port', '0'], {
+      RUNNEL_LISTENERS: 'PLAINTEXT://127.0.0.1:2',
+      RUNNEL_LOG_DIRS: dataDir,
+    });
+    const port = Number(/:(\d+)$/.exec(startLine.listener)?.[1]);
+    assert.ok(port > 2, 'the --port flag beats the environment and the file');
+    assert.equal(startLine.nodeId, 7, 'node.id from the file');
+    assert.ok(existsSync(join(dataDir, 'meta.properties')), 'log.dirs from the environment beats the file');
+    assert.match(await readFile(join(dataDir, 'meta.properties'), 'utf8'), new RegExp(`cluster.id=${startLine.clusterId}`));
+    const client = await RawClient.connect(port);
+    const { body } = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'cli-test', clientSoftwareVersion: '1' });
+    assert.equal(body.errorCode, 0);
+    client.destroy();
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('runnel start with an invalid configuration exits 2', () => {
+  const result = spawnSync(process.execPath, [...cli, 'start', '--set', 'num.partitions=zero'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /num\.partitions/);
+});
