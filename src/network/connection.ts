@@ -102,6 +102,9 @@ export class Connection implements ConnectionInfo {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onIdle());
     socket.on('drain', () => this.maybeResume());
+    // The server is created with allowHalfOpen: a client that shuts down its sending side still gets
+    // the answers to everything it sent before, then the connection ends.
+    socket.on('end', () => void this.drain());
     socket.on('error', () => this.close(undefined));
     socket.on('close', () => this.close(undefined));
   }

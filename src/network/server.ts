@@ -56,7 +56,7 @@ export class NetworkServer {
   }
 
   static async listen(options: NetworkServerOptions): Promise<NetworkServer> {
-    const server = createServer({ noDelay: true });
+    const server = createServer({ noDelay: true, allowHalfOpen: true });
     const network = new NetworkServer(server, options);
     server.on('connection', (socket) => network.accept(socket));
     server.listen({ host: options.host, port: options.port });

@@ -239,3 +239,16 @@ test('listening on a port in use rejects', async () => {
     await assert.rejects(NetworkServer.listen({ host: '127.0.0.1', port: server.port, handler: echo }));
   });
 });
+
+test('a client that half-closes still gets every answer, then the connection ends', async () => {
+  const handler: FrameHandler = async (_c, frame) => {
+    await sleep(30);
+    return [sizePrefixed(Buffer.from(frame))];
+  };
+  await withServer({ handler }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    client.socket.end(Buffer.concat(['a', 'b', 'c'].map((b) => sizePrefixed(Buffer.from(b)))));
+    await client.waitClosed();
+    assert.deepEqual(client.frames.map((f) => f.toString()), ['a', 'b', 'c']);
+  });
+});
