@@ -1,0 +1,167 @@
+// The generator (scripts/codegen): committed output matches a fresh run; invalid specs are refused;
+// defaults, absent fields and tagged fields behave as Kafka's generated code does.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generate } from '../../scripts/codegen/generate.js';
+import { SpecError, parseMessage, stripComments, validateMessage } from '../../scripts/codegen/model.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { ProtocolEncodeError, Writer } from '../../src/protocol/writer.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const specsDir = resolve(repoRoot, '..', 'shared', 'kafka-message-specs');
+const generatedDir = join(repoRoot, 'src', 'protocol', 'generated');
+
+function withSpecs<T>(specs: Record<string, unknown>, fn: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'runnel-codegen-'));
+  try {
+    for (const [name, spec] of Object.entries(specs)) {
+      writeFileSync(join(dir, name), `// a comment\n${JSON.stringify(spec, null, 2)}\n`);
+    }
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('codegen output is up to date', () => {
+  it('regenerating from ../shared/kafka-message-specs reproduces src/protocol/generated', { skip: !existsSync(specsDir) && 'no ../shared/kafka-message-specs' }, () => {
+    const fresh = generate(specsDir);
+    const out = mkdtempSync(join(tmpdir(), 'runnel-codegen-out-'));
+    try {
+      for (const [name, text] of fresh) writeFileSync(join(out, name), text);
+      const committed = readdirSync(generatedDir).filter((f) => f.endsWith('.ts')).sort();
+      assert.deepEqual(committed, [...fresh.keys()].sort(), 'same file set');
+      for (const name of committed) {
+        const same = readFileSync(join(out, name), 'utf8') === readFileSync(join(generatedDir, name), 'utf8');
+        assert.ok(same, `${name} differs from a fresh codegen run (npm run codegen)`);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+const request = (fields: unknown[], extra: Record<string, unknown> = {}) => ({
+  apiKey: 1000, type: 'request', name: 'TestRequest', validVersions: '0-3', flexibleVersions: '2+', fields, ...extra,
+});
+
+function refuses(spec: Record<string, unknown>, pattern: RegExp): void {
+  assert.throws(() => validateMessage(parseMessage('Test.json', JSON.stringify(spec))), (e: unknown) => e instanceof SpecError && pattern.test(e.message));
+}
+
+describe('spec validation', () => {
+  it('strips // comments but not // inside strings', () => {
+    assert.deepEqual(JSON.parse(stripComments('{ "a": "x//y" // note\n }')), { a: 'x//y' });
+  });
+
+  it('refuses malformed version ranges', () => {
+    refuses(request([{ name: 'A', type: 'int32', versions: '3-1' }]), /empty version range/);
+    refuses(request([{ name: 'A', type: 'int32', versions: 'x' }]), /bad version range/);
+    refuses(request([], { validVersions: '0+' }), /closed range/);
+  });
+
+  it('refuses nullable types that cannot be null', () => {
+    refuses(request([{ name: 'A', type: 'int32', versions: '0+', nullableVersions: '0+' }]), /cannot be nullable/);
+    refuses(request([{ name: 'A', type: 'string', versions: '2+', nullableVersions: '0-1' }]), /nullableVersions outside versions/);
+  });
+
+  it('refuses bad tags', () => {
+    const tagged = { name: 'A', type: 'int32', versions: '2+', taggedVersions: '2+', tag: 0 };
+    refuses(request([tagged, { ...tagged, name: 'B' }]), /duplicate tag/);
+    refuses(request([{ ...tagged, taggedVersions: '1+', versions: '1+' }]), /within flexibleVersions/);
+    refuses(request([{ ...tagged, tag: undefined }]), /taggedVersions without a tag/);
+  });
+
+  it('refuses unknown types and structs', () => {
+    refuses(request([{ name: 'A', type: 'int33', versions: '0+' }]), /unknown type|unknown struct/);
+    refuses(request([{ name: 'A', type: '[]Missing', versions: '0+' }]), /unknown struct Missing/);
+    refuses(request([
+      { name: 'A', type: '[]S', versions: '0+', fields: [] },
+      { name: 'B', type: '[]S', versions: '0+', fields: [] },
+    ]), /defined more than once/);
+  });
+
+  it('refuses defaults the type cannot hold', () => {
+    refuses(request([{ name: 'A', type: 'int8', versions: '0+', default: '300' }]), /out of int8 range/);
+    refuses(request([{ name: 'A', type: 'string', versions: '0+', default: 'null' }]), /non-nullable/);
+    refuses(request([{ name: 'A', type: 'bool', versions: '0+', default: 'yes' }]), /bad bool default/);
+  });
+});
+
+const defaultsSpecs = {
+  'TestRequest.json': request([
+    { name: 'Mask', type: 'int32', versions: '1+', default: '0x7fffffff', ignorable: true },
+    { name: 'Low', type: 'int32', versions: '1+', default: '-2147483648' },
+    { name: 'Offset', type: 'int64', versions: '1+', default: '-1' },
+    { name: 'Enabled', type: 'bool', versions: '1+', default: 'true' },
+    { name: 'Name', type: 'string', versions: '1+', nullableVersions: '1+', default: 'null' },
+    { name: 'Id', type: 'uuid', versions: '1+' },
+    { name: 'Items', type: '[]Item', versions: '1+', nullableVersions: '1+', default: 'null', fields: [
+      { name: 'Value', type: 'float64', versions: '1+' },
+    ] },
+    { name: 'Note', type: 'string', versions: '3+', taggedVersions: '3+', tag: 0, default: 'n/a' },
+  ]),
+  'TestResponse.json': {
+    apiKey: 1000, type: 'response', name: 'TestResponse', validVersions: '0-3', flexibleVersions: '2+', fields: [],
+  },
+};
+
+type Codec = Record<string, (...args: never[]) => unknown>;
+
+/** Generates the test API and imports it, with its ../reader.js etc. pointed at src/protocol. */
+async function loadTestCodec(): Promise<Codec> {
+  const files = withSpecs(defaultsSpecs, (dir) => generate(dir));
+  const text = files.get('test.ts');
+  assert.ok(text, 'generated test.ts');
+  const out = mkdtempSync(join(tmpdir(), 'runnel-codegen-mod-'));
+  const protocolUrl = pathToFileURL(join(repoRoot, 'src', 'protocol')).href;
+  writeFileSync(join(out, 'test.ts'), text.replace(/'\.\.\/([a-z-]+)\.js'/g, `'${protocolUrl}/$1.js'`));
+  try {
+    return (await import(pathToFileURL(join(out, 'test.ts')).href)) as Codec;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+describe('generated code semantics', () => {
+  it('fills fields absent in a version with their spec defaults', async () => {
+    const codec = await loadTestCodec();
+    const decode = codec.decodeTestRequest as unknown as (r: Reader, v: number) => unknown;
+    assert.deepEqual(decode(new Reader(Buffer.alloc(0)), 0), {
+      mask: 0x7fffffff, low: -2147483648, offset: -1n, enabled: true, name: null,
+      id: '00000000-0000-0000-0000-000000000000', items: null, note: 'n/a',
+    });
+  });
+
+  it('throws for a non-default value in a version without the field unless it is ignorable', async () => {
+    const codec = await loadTestCodec();
+    const encode = codec.encodeTestRequest as unknown as (w: Writer, v: number, m: unknown) => void;
+    const base = { mask: 0x7fffffff, low: -2147483648, offset: -1n, enabled: true, name: null, id: '00000000-0000-0000-0000-000000000000', items: null, note: 'n/a' };
+    const w = new Writer();
+    encode(w, 0, { ...base, mask: 5 });
+    assert.equal(w.byteLength, 0, 'ignorable field silently dropped');
+    // Compared by name: the module imported from a temp dir gets its own copy of writer.ts.
+    const encodeError = (e: unknown) => e instanceof Error && e.name === ProtocolEncodeError.name;
+    assert.throws(() => encode(new Writer(), 0, { ...base, offset: 7n }), encodeError);
+    assert.throws(() => encode(new Writer(), 2, { ...base, note: 'x' }), encodeError);
+  });
+
+  it('writes a tagged field only when it differs from its default', async () => {
+    const codec = await loadTestCodec();
+    const encode = codec.encodeTestRequest as unknown as (w: Writer, v: number, m: unknown) => void;
+    const decode = codec.decodeTestRequest as unknown as (r: Reader, v: number) => Record<string, unknown>;
+    const base = { mask: 1, low: 2, offset: 3n, enabled: false, name: 'n', id: '00000000-0000-0000-0000-000000000001', items: [{ value: 0.5 }], note: 'n/a' };
+    const plain = new Writer();
+    encode(plain, 3, base);
+    const tagged = new Writer();
+    encode(tagged, 3, { ...base, note: 'hi' });
+    // tag 0, size 3, compact string "hi" (length + 1 = 3): five bytes more.
+    assert.equal(tagged.byteLength - plain.byteLength, 5);
+    assert.equal(decode(new Reader(tagged.finishBuffer()), 3).note, 'hi');
+    assert.equal(decode(new Reader(plain.finishBuffer()), 3).note, 'n/a');
+  });
+});
