@@ -121,7 +121,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
   const root = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'runnel-kafka-'));
   const nodes: KafkaNode[] = [];
   for (let i = 0; i < count; i++) {
-    nodes.push({ nodeId: i + 1, port: basePort + i, controllerPort: basePort + 100 + i, pid: 0, dir: join(root, `node${i + 1}`) });
+    nodes.push({ nodeId: i + 1, port: basePort + i, controllerPort: basePort + 1000 + i, pid: 0, dir: join(root, `node${i + 1}`) });
   }
   const voters = nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(',');
   const cid = clusterId();

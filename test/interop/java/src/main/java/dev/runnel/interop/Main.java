@@ -1,0 +1,359 @@
+// Interop client for Java kafka-clients. Usage: Main <bootstrap> <scenario>
+// Prints one JSON line: {"client":"java","scenario":...,"ok":bool,"detail":...}.
+// Scenario definitions: test/interop/SCENARIOS.md (same names and checks in every client).
+package dev.runnel.interop;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.*;
+import java.util.concurrent.*;
+import java.util.concurrent.atomic.*;
+import org.apache.kafka.clients.admin.*;
+import org.apache.kafka.clients.consumer.*;
+import org.apache.kafka.clients.producer.*;
+import org.apache.kafka.common.*;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.*;
+
+public final class Main {
+  static final String CLIENT = "java";
+  static final int PARTITIONS = 3;
+  static String bootstrap;
+
+  public static void main(String[] args) {
+    bootstrap = args[0];
+    String scenario = args[1];
+    String detail;
+    boolean ok;
+    try {
+      detail = switch (scenario) {
+        case "metadata" -> metadata();
+        case "produce-consume" -> produceConsume();
+        case "list-offsets" -> listOffsets();
+        case "configs" -> configs();
+        case "delete-records" -> deleteRecords();
+        case "group" -> group();
+        default -> throw new Unsupported("unknown scenario " + scenario);
+      };
+      ok = true;
+    } catch (Unsupported u) {
+      System.out.println(json(scenario, false, u.getMessage(), true));
+      System.exit(0);
+      return;
+    } catch (Throwable t) {
+      ok = false;
+      Throwable c = t;
+      while (c.getCause() != null && c != c.getCause()) c = c.getCause();
+      detail = c.getClass().getSimpleName() + ": " + c.getMessage();
+    }
+    System.out.println(json(scenario, ok, detail, false));
+    System.exit(0);
+  }
+
+  static final class Unsupported extends Exception { Unsupported(String m) { super(m); } }
+
+  static String json(String scenario, boolean ok, String detail, boolean skipped) {
+    return "{\"client\":\"" + CLIENT + "\",\"scenario\":\"" + scenario + "\",\"ok\":" + ok
+        + (skipped ? ",\"skipped\":true" : "") + ",\"detail\":\"" + esc(detail) + "\"}";
+  }
+
+  static String esc(String s) {
+    if (s == null) return "";
+    StringBuilder b = new StringBuilder();
+    for (char ch : s.toCharArray()) {
+      if (ch == '"' || ch == '\\') b.append('\\').append(ch);
+      else if (ch < 0x20) b.append(' ');
+      else b.append(ch);
+    }
+    return b.toString();
+  }
+
+  static void check(boolean cond, String msg) {
+    if (!cond) throw new IllegalStateException(msg);
+  }
+
+  static int records() {
+    String v = System.getenv("INTEROP_RECORDS");
+    return v == null ? 10_000 : Integer.parseInt(v);
+  }
+
+  static String topicName(String scenario) {
+    return scenario + "-" + CLIENT + "-" + Long.toHexString(System.nanoTime() ^ new Random().nextLong()).substring(0, 8);
+  }
+
+  static Admin admin() {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+    return Admin.create(p);
+  }
+
+  static void createTopic(Admin a, String topic, int partitions) throws Exception {
+    a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+  }
+
+  static String metadata() throws Exception {
+    try (Admin a = admin()) {
+      DescribeClusterResult r = a.describeCluster();
+      Collection<Node> nodes = r.nodes().get(20, TimeUnit.SECONDS);
+      String clusterId = r.clusterId().get(20, TimeUnit.SECONDS);
+      check(!nodes.isEmpty(), "no brokers");
+      return "brokers=" + nodes.size() + " clusterId=" + clusterId;
+    }
+  }
+
+  static KafkaProducer<String, String> producer(String compression, String acks) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
+    p.put(ProducerConfig.ACKS_CONFIG, acks);
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, acks.equals("all") ? "true" : "false");
+    p.put("max.in.flight.requests.per.connection", acks.equals("all") ? "5" : "1");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "20000");
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    return new KafkaProducer<>(p);
+  }
+
+  static KafkaConsumer<String, String> consumer(String group) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    if (group != null) p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+    p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "20000");
+    return new KafkaConsumer<>(p);
+  }
+
+  static String value(int i, String codec, String acks) {
+    String base = "v" + i + ":" + codec + ":" + acks + ":";
+    StringBuilder b = new StringBuilder(base);
+    while (b.length() < 100) b.append((char) ('a' + (i + b.length()) % 26));
+    return b.toString();
+  }
+
+  static String header(Iterable<Header> hs, String key) {
+    for (Header h : hs) if (h.key().equals(key)) return new String(h.value(), StandardCharsets.UTF_8);
+    return null;
+  }
+
+  static String produceConsume() throws Exception {
+    String[] codecs = {"none", "gzip", "snappy", "lz4", "zstd"};
+    String[] acksList = {"0", "1", "all"};
+    int n = records();
+    String topic = topicName("pc");
+    try (Admin a = admin()) { createTopic(a, topic, PARTITIONS); }
+    int segments = codecs.length * acksList.length;
+    int per = (n + segments - 1) / segments;
+    // expected[p] = list of record indexes in partition p, in produce order
+    List<List<String[]>> expected = new ArrayList<>();
+    for (int p = 0; p < PARTITIONS; p++) expected.add(new ArrayList<>());
+    int i = 0;
+    for (String codec : codecs) {
+      for (String acks : acksList) {
+        try (KafkaProducer<String, String> prod = producer(codec, acks)) {
+          List<Future<RecordMetadata>> fs = new ArrayList<>();
+          for (int k = 0; k < per && i < n; k++, i++) {
+            int p = i % PARTITIONS;
+            String v = value(i, codec, acks);
+            ProducerRecord<String, String> r = new ProducerRecord<>(topic, p, "k" + i, v);
+            r.headers().add("idx", Integer.toString(i).getBytes(StandardCharsets.UTF_8));
+            r.headers().add("client", CLIENT.getBytes(StandardCharsets.UTF_8));
+            fs.add(prod.send(r));
+            expected.get(p).add(new String[] {"k" + i, v, Integer.toString(i)});
+          }
+          prod.flush();
+          for (Future<RecordMetadata> f : fs) f.get(30, TimeUnit.SECONDS);
+          // acks=0 completes a send once it is handed to the network layer: give the last request
+          // time to leave the socket before close() tears the connection down.
+          if (acks.equals("0")) Thread.sleep(500);
+        }
+      }
+    }
+    int total = 0;
+    try (KafkaConsumer<String, String> c = consumer(null)) {
+      for (int p = 0; p < PARTITIONS; p++) {
+        TopicPartition tp = new TopicPartition(topic, p);
+        c.assign(List.of(tp));
+        c.seek(tp, 0);
+        List<String[]> exp = expected.get(p);
+        int got = 0;
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (got < exp.size() && System.currentTimeMillis() < deadline) {
+          for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
+            check(r.offset() == got, "partition " + p + ": offset " + r.offset() + " expected " + got);
+            String[] e = exp.get(got);
+            check(e[0].equals(r.key()), "partition " + p + " offset " + got + ": key " + r.key() + " expected " + e[0]);
+            check(e[1].equals(r.value()), "partition " + p + " offset " + got + ": value mismatch");
+            check(e[2].equals(header(r.headers(), "idx")), "partition " + p + " offset " + got + ": header idx mismatch");
+            check(CLIENT.equals(header(r.headers(), "client")), "header client mismatch");
+            got++;
+          }
+        }
+        check(got == exp.size(), "partition " + p + ": read " + got + " of " + exp.size());
+        total += got;
+      }
+    }
+    return "records=" + total + " codecs=" + String.join(",", codecs) + " acks=0,1,-1 partitions=" + PARTITIONS;
+  }
+
+  static final long TS0 = 1_700_000_000_000L;
+
+  static String produceTen(String topic) throws Exception {
+    try (KafkaProducer<String, String> prod = producer("none", "all")) {
+      for (int i = 0; i < 10; i++) {
+        prod.send(new ProducerRecord<>(topic, 0, TS0 + i * 1000L, "k" + i, "v" + i)).get(30, TimeUnit.SECONDS);
+      }
+    }
+    return topic;
+  }
+
+  static long offsetFor(Admin a, TopicPartition tp, OffsetSpec spec) throws Exception {
+    return a.listOffsets(Map.of(tp, spec)).partitionResult(tp).get(20, TimeUnit.SECONDS).offset();
+  }
+
+  static String listOffsets() throws Exception {
+    String topic = topicName("lo");
+    try (Admin a = admin()) {
+      createTopic(a, topic, 1);
+      produceTen(topic);
+      TopicPartition tp = new TopicPartition(topic, 0);
+      long earliest = offsetFor(a, tp, OffsetSpec.earliest());
+      long latest = offsetFor(a, tp, OffsetSpec.latest());
+      long byTs = offsetFor(a, tp, OffsetSpec.forTimestamp(TS0 + 4500));
+      long maxTs = offsetFor(a, tp, OffsetSpec.maxTimestamp());
+      check(earliest == 0, "earliest=" + earliest);
+      check(latest == 10, "latest=" + latest);
+      check(byTs == 5, "byTimestamp(ts0+4500)=" + byTs + " expected 5");
+      check(maxTs == 9, "maxTimestamp=" + maxTs + " expected 9");
+      return "earliest=0 latest=10 byTimestamp=5 maxTimestamp=9";
+    }
+  }
+
+  static String configs() throws Exception {
+    String topic = topicName("cfg");
+    try (Admin a = admin()) {
+      createTopic(a, topic, 1);
+      ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+      a.incrementalAlterConfigs(Map.of(res, List.of(
+          new AlterConfigOp(new ConfigEntry("retention.ms", "123456789"), AlterConfigOp.OpType.SET)))).all().get(20, TimeUnit.SECONDS);
+      String got = null;
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (System.currentTimeMillis() < deadline) {
+        Config c = a.describeConfigs(List.of(res)).all().get(20, TimeUnit.SECONDS).get(res);
+        ConfigEntry e = c.get("retention.ms");
+        got = e == null ? null : e.value();
+        if ("123456789".equals(got)) break;
+        Thread.sleep(200);
+      }
+      check("123456789".equals(got), "retention.ms=" + got + " after alter");
+      return "retention.ms=123456789 (incrementalAlterConfigs + describeConfigs)";
+    }
+  }
+
+  static String deleteRecords() throws Exception {
+    String topic = topicName("dr");
+    try (Admin a = admin()) {
+      createTopic(a, topic, 1);
+      produceTen(topic);
+      TopicPartition tp = new TopicPartition(topic, 0);
+      long low = a.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(4))).lowWatermarks().get(tp).get(20, TimeUnit.SECONDS).lowWatermark();
+      check(low == 4, "lowWatermark=" + low);
+      long earliest = offsetFor(a, tp, OffsetSpec.earliest());
+      check(earliest == 4, "earliest after delete=" + earliest);
+      try (KafkaConsumer<String, String> c = consumer(null)) {
+        c.assign(List.of(tp));
+        c.seekToBeginning(List.of(tp));
+        long pos = c.position(tp, Duration.ofSeconds(20));
+        check(pos == 4, "consumer position at beginning=" + pos);
+        List<ConsumerRecord<String, String>> got = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (got.size() < 6 && System.currentTimeMillis() < deadline) c.poll(Duration.ofMillis(300)).forEach(got::add);
+        check(got.size() == 6 && got.get(0).offset() == 4 && got.get(0).value().equals("v4"), "read after delete: " + got.size() + " records");
+      }
+      return "lowWatermark=4 earliest=4 first record v4";
+    }
+  }
+
+  static String group() throws Exception {
+    String topic = topicName("grp");
+    String groupId = "g-" + topic;
+    int perPartition = 100;
+    int parts = 6;
+    try (Admin a = admin()) { createTopic(a, topic, parts); }
+    int members = 3;
+    ConcurrentHashMap<String, AtomicInteger> seen = new ConcurrentHashMap<>();
+    ConcurrentHashMap<Integer, Set<Integer>> owners = new ConcurrentHashMap<>();
+    AtomicBoolean stop = new AtomicBoolean(false);
+    AtomicReferenceArray<Set<TopicPartition>> assignments = new AtomicReferenceArray<>(members);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    ExecutorService pool = Executors.newFixedThreadPool(members);
+    for (int m = 0; m < members; m++) {
+      final int id = m;
+      assignments.set(id, Set.of());
+      pool.submit(() -> {
+        try (KafkaConsumer<String, String> c = consumer(groupId)) {
+          c.subscribe(List.of(topic));
+          long deadline = System.currentTimeMillis() + 90_000;
+          while (!stop.get() && System.currentTimeMillis() < deadline) {
+            ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
+            assignments.set(id, new HashSet<>(c.assignment()));
+            for (ConsumerRecord<String, String> r : rs) {
+              seen.computeIfAbsent(r.value(), k -> new AtomicInteger()).incrementAndGet();
+              owners.computeIfAbsent(r.partition(), k -> ConcurrentHashMap.newKeySet()).add(id);
+            }
+            if (!rs.isEmpty()) c.commitSync(Duration.ofSeconds(20));
+          }
+        } catch (Throwable t) {
+          failure.compareAndSet(null, t);
+        }
+        return null;
+      });
+    }
+    // Wait until the group is stable (every member has partitions, all 6 assigned) before producing,
+    // so no record can be delivered twice by a rebalance.
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (System.currentTimeMillis() < deadline) {
+      int total = 0;
+      boolean all = true;
+      for (int m = 0; m < members; m++) { total += assignments.get(m).size(); all &= !assignments.get(m).isEmpty(); }
+      if (all && total == parts) break;
+      Thread.sleep(200);
+    }
+    Thread.sleep(500);
+    StringBuilder split = new StringBuilder();
+    for (int m = 0; m < members; m++) split.append(m == 0 ? "" : "/").append(assignments.get(m).size());
+    try (KafkaProducer<String, String> prod = producer("none", "all")) {
+      for (int p = 0; p < parts; p++) for (int k = 0; k < perPartition; k++) prod.send(new ProducerRecord<>(topic, p, "k", "p" + p + "-" + k));
+      prod.flush();
+    }
+    int expected = parts * perPartition;
+    deadline = System.currentTimeMillis() + 60_000;
+    while (seen.size() < expected && System.currentTimeMillis() < deadline && failure.get() == null) Thread.sleep(100);
+    Thread.sleep(1000); // let the last commits land
+    stop.set(true);
+    pool.shutdown();
+    pool.awaitTermination(30, TimeUnit.SECONDS);
+    if (failure.get() != null) throw new RuntimeException(failure.get());
+    check(seen.size() == expected, "consumed " + seen.size() + " distinct of " + expected + " (split " + split + ")");
+    for (Map.Entry<String, AtomicInteger> e : seen.entrySet()) check(e.getValue().get() == 1, e.getKey() + " consumed " + e.getValue().get() + " times");
+    for (Map.Entry<Integer, Set<Integer>> e : owners.entrySet()) check(e.getValue().size() == 1, "partition " + e.getKey() + " consumed by " + e.getValue());
+    check(!split.toString().contains("0"), "not split across 3 members: " + split);
+    try (Admin a = admin()) {
+      Map<TopicPartition, OffsetAndMetadata> committed = a.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get(20, TimeUnit.SECONDS);
+      for (int p = 0; p < parts; p++) {
+        OffsetAndMetadata om = committed.get(new TopicPartition(topic, p));
+        check(om != null && om.offset() == perPartition, "committed offset partition " + p + " = " + (om == null ? "none" : om.offset()));
+      }
+    }
+    return "600 records exactly once, split " + split + ", committed 100 per partition";
+  }
+}
