@@ -1,0 +1,1297 @@
+/**
+ * GroupCoordinatorCore: the classic group protocol for every group whose `__consumer_offsets` partition
+ * this broker leads, free of IO (STYLE.md 1). Requests go in as plain objects; time comes from the
+ * injected Clock and only moves when a method is called; member ids come from the injected Prng. What
+ * must be persisted and what may be answered late comes out of drainOutputs(), in order.
+ *
+ * Behaviour follows Kafka's classic coordinator (GroupCoordinator.scala, later ClassicGroup.java and
+ * GroupMetadataManager.java): MEMBER_ID_REQUIRED (KIP-394), static membership (KIP-345), skipAssignment
+ * for a rejoining static leader (KIP-814), offsets retention from the time a group became Empty
+ * (KIP-211), require_stable (KIP-447). Incremental cooperative rebalancing (KIP-429) needs nothing from
+ * the broker beyond passing metadata through and letting the leader rejoin a Stable group.
+ */
+import { invariant } from '../common/assert.js';
+import type { Clock } from '../common/clock.js';
+import type { Prng } from '../common/prng.js';
+import { ClassicGroup, type ClassicMember, type CommittedOffset } from './classic-group.js';
+import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
+import { ErrorCode, groupAppendError, offsetAppendError } from './errors.js';
+import { partitionForGroup } from './group-hash.js';
+import {
+  decodeGroupMetadataValue,
+  decodeKey,
+  decodeOffsetCommitValue,
+  encodeGroupMetadataKey,
+  encodeGroupMetadataValue,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
+  type CoordinatorRecord,
+  type GroupMetadataValue,
+  type OffsetCommitValue,
+} from './records.js';
+import { TimerQueue } from './timers.js';
+import {
+  defaultGroupCoordinatorConfig,
+  type CoordinatorOutput,
+  type DelayedResponse,
+  type DeleteGroupsResponse,
+  type DescribedGroup,
+  type GroupCoordinatorConfig,
+  type GroupState,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type JoinGroupRequest,
+  type JoinGroupResponse,
+  type LeaveGroupRequest,
+  type LeaveGroupResponse,
+  type ListGroupsRequest,
+  type ListGroupsResponse,
+  type OffsetCommitRequest,
+  type OffsetCommitResponse,
+  type OffsetDeleteRequest,
+  type OffsetDeleteResponse,
+  type OffsetFetchRequest,
+  type OffsetFetchResponse,
+  type OffsetFetchResponseGroup,
+  type OffsetFetchResponsePartition,
+  type RequestToken,
+  type SyncGroupRequest,
+  type SyncGroupResponse,
+} from './types.js';
+
+export interface GroupCoordinatorCoreOptions {
+  clock: Clock;
+  /** Member ids are `${clientId or groupInstanceId}-${uuid}` with the uuid drawn from here. */
+  prng: Prng;
+  config?: Partial<GroupCoordinatorConfig>;
+  /** Whether a topic partition exists (UNKNOWN_TOPIC_OR_PARTITION on OffsetCommit); default: all do. */
+  partitionExists?: (topic: string, partition: number) => boolean;
+}
+
+/** A read-only view of one group, for the handlers, tests and the simulator. */
+export interface GroupView {
+  groupId: string;
+  partition: number;
+  state: GroupState;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leaderId: string | null;
+  members: { memberId: string; groupInstanceId: string | null; assignment: Buffer; awaitingJoin: boolean; awaitingSync: boolean }[];
+  pendingMemberIds: string[];
+  offsets: { topic: string; partition: number; offset: bigint; metadata: string }[];
+}
+
+type TimerTask =
+  | { kind: 'heartbeat'; groupId: string; memberId: string }
+  | { kind: 'join'; groupId: string }
+  | { kind: 'sync'; groupId: string; generationId: number }
+  | { kind: 'retention' };
+
+interface DeleteBatch {
+  token: RequestToken;
+  results: { groupId: string; errorCode: number }[];
+  outstanding: number;
+}
+
+type PendingAppend =
+  | { kind: 'background' }
+  | { kind: 'syncAssignment'; group: ClassicGroup; generationId: number; assignments: Map<string, Buffer> }
+  | { kind: 'staticRejoin'; group: ClassicGroup; token: RequestToken; generationId: number; oldMemberId: string; newMemberId: string; previous: Pick<ClassicMember, 'protocols' | 'rebalanceTimeoutMs' | 'sessionTimeoutMs'>; oldLeaderId: string | null }
+  | { kind: 'offsetCommit'; group: ClassicGroup; token: RequestToken; response: OffsetCommitResponse; committed: { topic: string; partition: number; value: CommittedOffset }[] }
+  | { kind: 'deleteGroups'; batch: DeleteBatch; groupIds: Set<string> }
+  | { kind: 'offsetDelete'; token: RequestToken; response: OffsetDeleteResponse };
+
+interface PartitionLoad {
+  groups: Map<string, GroupMetadataValue | null>;
+  offsets: Map<string, { group: string; topic: string; partition: number; value: OffsetCommitValue }>;
+}
+
+const NO_GENERATION = -1;
+const RETENTION_TIMER_KEY = 'retention';
+/** Far above anything a sane run schedules at one instant; a bug, not load, would hit it. */
+const TIMERS_PER_ADVANCE_MAX = 1_000_000;
+
+export class GroupCoordinatorCore {
+  readonly config: GroupCoordinatorConfig;
+  private readonly clock: Clock;
+  private readonly prng: Prng;
+  private readonly partitionExists: (topic: string, partition: number) => boolean;
+  private readonly groups = new Map<string, ClassicGroup>();
+  private readonly partitions = new Map<number, 'loading' | 'active'>();
+  private readonly loads = new Map<number, PartitionLoad>();
+  private readonly timers = new TimerQueue<TimerTask>();
+  private readonly pendingAppends = new Map<number, { partition: number; pending: PendingAppend }>();
+  private outputs: CoordinatorOutput[] = [];
+  private nextAppendId = 1;
+
+  constructor(options: GroupCoordinatorCoreOptions) {
+    this.config = { ...defaultGroupCoordinatorConfig, ...options.config };
+    this.clock = options.clock;
+    this.prng = options.prng;
+    this.partitionExists = options.partitionExists ?? (() => true);
+    this.scheduleRetentionCheck();
+  }
+
+  // ---------------------------------------------------------------- ownership, loading, outputs
+
+  partitionFor(groupId: string): number {
+    return partitionForGroup(groupId, this.config.offsetsTopicNumPartitions);
+  }
+
+  /** This broker became leader of the partition: requests for its groups wait while it is replayed. */
+  beginLoad(partition: number): void {
+    this.checkPartition(partition);
+    if (this.partitions.has(partition)) this.unload(partition);
+    this.partitions.set(partition, 'loading');
+    this.loads.set(partition, { groups: new Map(), offsets: new Map() });
+  }
+
+  /** Replays records of the partition in log order: last value per key wins, a tombstone deletes. */
+  replay(partition: number, records: Iterable<CoordinatorRecord>): void {
+    const load = this.loads.get(partition);
+    invariant(load !== undefined, `replay of partition ${partition} without beginLoad`);
+    for (const record of records) replayRecord(load, record);
+  }
+
+  /** The replay is complete: rebuild the groups and start serving them. */
+  completeLoad(partition: number): void {
+    const load = this.loads.get(partition);
+    invariant(load !== undefined, `completeLoad of partition ${partition} without beginLoad`);
+    this.loads.delete(partition);
+    for (const [groupId, value] of load.groups) {
+      if (value !== null && this.partitionFor(groupId) === partition) this.groups.set(groupId, this.groupFromRecord(groupId, value));
+    }
+    for (const { group: groupId, topic, partition: p, value } of load.offsets.values()) {
+      if (this.partitionFor(groupId) !== partition) continue;
+      let group = this.groups.get(groupId);
+      if (group === undefined) this.groups.set(groupId, (group = new ClassicGroup(groupId, partition, this.clock.nowMs())));
+      group.setOffset(topic, p, value);
+    }
+    this.partitions.set(partition, 'active');
+  }
+
+  /** beginLoad + replay + completeLoad, for a caller that has the whole partition at hand. */
+  load(partition: number, records: Iterable<CoordinatorRecord>): void {
+    this.beginLoad(partition);
+    this.replay(partition, records);
+    this.completeLoad(partition);
+  }
+
+  /** Leadership of the partition moved away: its groups' waiting requests get NOT_COORDINATOR. */
+  unload(partition: number): void {
+    this.loads.delete(partition);
+    this.partitions.delete(partition);
+    for (const group of [...this.groups.values()]) {
+      if (group.partition === partition) this.unloadGroup(group);
+    }
+    for (const [appendId, entry] of [...this.pendingAppends]) {
+      if (entry.partition !== partition) continue;
+      this.pendingAppends.delete(appendId);
+      this.failPending(entry.pending, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
+  }
+
+  ownedPartitions(): { partition: number; status: 'loading' | 'active' }[] {
+    return [...this.partitions].map(([partition, status]) => ({ partition, status })).sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Everything emitted since the last call, in order: appends to perform, responses to send. */
+  drainOutputs(): CoordinatorOutput[] {
+    const out = this.outputs;
+    this.outputs = [];
+    return out;
+  }
+
+  /**
+   * An append emitted earlier is durable (errorCode NONE) or failed (a Kafka error code). Unknown ids,
+   * e.g. for a partition unloaded meanwhile, are ignored: their requests were already answered.
+   */
+  completeAppend(appendId: number, errorCode: number): void {
+    const entry = this.pendingAppends.get(appendId);
+    if (entry === undefined) return;
+    this.pendingAppends.delete(appendId);
+    this.advanceTimers();
+    if (errorCode === ErrorCode.NONE) this.succeedPending(entry.pending);
+    else this.failPending(entry.pending, errorCode);
+  }
+
+  /** Fires every timer due by the clock. Requests do this too, so a late heartbeat sees the expiry. */
+  tick(): void {
+    this.advanceTimers();
+  }
+
+  /** When the next timer is due, for a driver that sleeps until then (monotonic ms). */
+  nextDeadlineMs(): number | undefined {
+    return this.timers.nextDeadlineMs();
+  }
+
+  inspectGroup(groupId: string): GroupView | undefined {
+    const group = this.groups.get(groupId);
+    return group === undefined ? undefined : viewOf(group);
+  }
+
+  // ---------------------------------------------------------------- JoinGroup
+
+  joinGroup(token: RequestToken, request: JoinGroupRequest): void {
+    this.advanceTimers();
+    const req = { ...request, rebalanceTimeoutMs: request.rebalanceTimeoutMs < 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs };
+    const error = this.validateJoin(req);
+    if (error !== ErrorCode.NONE) return this.respondJoin(token, joinError(req.memberId, error));
+    let group = this.groups.get(req.groupId);
+    if (group === undefined) {
+      if (req.memberId !== '') return this.respondJoin(token, joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+      group = this.createGroup(req.groupId);
+    }
+    if (!this.acceptJoiningMember(group, req)) {
+      return this.respondJoin(token, joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED));
+    }
+    if (req.memberId === '') this.joinNewMember(token, group, req);
+    else this.joinKnownMember(token, group, req);
+    this.maybeCompleteJoin(group);
+  }
+
+  private validateJoin(req: JoinGroupRequest): number {
+    const status = this.groupStatus(req.groupId, false);
+    if (status !== ErrorCode.NONE) return status;
+    const { groupMinSessionTimeoutMs: min, groupMaxSessionTimeoutMs: max } = this.config;
+    if (req.sessionTimeoutMs < min || req.sessionTimeoutMs > max) return ErrorCode.INVALID_SESSION_TIMEOUT;
+    let bytes = 0;
+    for (const p of req.protocols) bytes += Buffer.byteLength(p.name) + p.metadata.length;
+    if (req.protocols.length > this.config.memberProtocolsMax || bytes > this.config.memberMetadataBytesMax) {
+      return ErrorCode.INVALID_REQUEST;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** group.max.size (KIP-389) counts members and KIP-394 pending members; known ones always pass. */
+  private acceptJoiningMember(group: ClassicGroup, req: JoinGroupRequest): boolean {
+    if (group.has(req.memberId) || group.pendingMembers.has(req.memberId)) return true;
+    if (req.groupInstanceId !== null && group.staticMembers.has(req.groupInstanceId)) return true;
+    return group.members.size + group.pendingMembers.size < this.config.groupMaxSize;
+  }
+
+  private joinNewMember(token: RequestToken, group: ClassicGroup, req: JoinGroupRequest): void {
+    if (group.state === 'Dead') return this.respondJoin(token, joinError('', ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (!group.supportsProtocols(req.protocolType, req.protocols)) {
+      return this.respondJoin(token, joinError('', ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
+    const newMemberId = `${req.groupInstanceId ?? req.clientId}-${this.uuid()}`;
+    if (req.groupInstanceId !== null) {
+      const oldMemberId = group.staticMembers.get(req.groupInstanceId);
+      if (oldMemberId !== undefined) return this.rejoinStaticMember(token, group, req, oldMemberId, newMemberId);
+      return this.addMemberAndRebalance(token, group, req, newMemberId);
+    }
+    if (req.requireKnownMemberId) {
+      // KIP-394: hand out the id first, so a client that times out and retries cannot leave a trail of
+      // dead members; the pending id expires after one session timeout if it never comes back.
+      group.pendingMembers.add(newMemberId);
+      this.scheduleHeartbeat(group, newMemberId, req.sessionTimeoutMs);
+      return this.respondJoin(token, joinError(newMemberId, ErrorCode.MEMBER_ID_REQUIRED));
+    }
+    this.addMemberAndRebalance(token, group, req, newMemberId);
+  }
+
+  private joinKnownMember(token: RequestToken, group: ClassicGroup, req: JoinGroupRequest): void {
+    const { memberId } = req;
+    if (group.state === 'Dead') return this.respondJoin(token, joinError(memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (!group.supportsProtocols(req.protocolType, req.protocols)) {
+      return this.respondJoin(token, joinError(memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
+    if (group.pendingMembers.has(memberId)) {
+      // Pending ids are only handed to dynamic members; a static one presenting it is confused.
+      if (req.groupInstanceId !== null) return this.respondJoin(token, joinError(memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+      group.pendingMembers.delete(memberId);
+      this.timers.cancel(heartbeatKey(group.groupId, memberId));
+      return this.addMemberAndRebalance(token, group, req, memberId);
+    }
+    if (group.isStaticMemberFenced(memberId, req.groupInstanceId)) {
+      return this.respondJoin(token, joinError(memberId, ErrorCode.FENCED_INSTANCE_ID));
+    }
+    const instanceUnknown = req.groupInstanceId !== null && !group.staticMembers.has(req.groupInstanceId);
+    if (!group.has(memberId) || instanceUnknown) return this.respondJoin(token, joinError(memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    this.rejoinKnownMember(token, group, group.get(memberId), req);
+  }
+
+  private rejoinKnownMember(token: RequestToken, group: ClassicGroup, member: ClassicMember, req: JoinGroupRequest): void {
+    switch (group.state) {
+      case 'PreparingRebalance':
+        return this.updateMemberAndRebalance(token, group, member, req);
+      case 'CompletingRebalance':
+        // Same metadata: the member most likely lost the JoinGroup response; answer it again.
+        if (protocolsMatch(member, req)) return this.respondJoin(token, this.generationResponse(group, member.memberId, group.isLeader(member.memberId)));
+        return this.updateMemberAndRebalance(token, group, member, req);
+      case 'Stable':
+        // The leader rejoining forces a rebalance: that is how it reacts to metadata changes, and how
+        // the cooperative protocol (KIP-429) runs its follow-up rebalance.
+        if (group.isLeader(member.memberId) || !protocolsMatch(member, req)) return this.updateMemberAndRebalance(token, group, member, req);
+        return this.respondJoin(token, this.generationResponse(group, member.memberId, false));
+      case 'Empty':
+      case 'Dead':
+        return this.respondJoin(token, joinError(member.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    }
+  }
+
+  /**
+   * KIP-345: a static member restarted with a new member id. The old id is fenced; in a Stable group
+   * with unchanged metadata no rebalance happens, the member keeps its assignment, and the change is
+   * persisted before the answer so a coordinator failover cannot resurrect the old id.
+   */
+  private rejoinStaticMember(token: RequestToken, group: ClassicGroup, req: JoinGroupRequest, oldMemberId: string, newMemberId: string): void {
+    const oldMember = group.get(oldMemberId);
+    this.answerOutstanding(oldMember, ErrorCode.FENCED_INSTANCE_ID);
+    const previous = { protocols: oldMember.protocols, rebalanceTimeoutMs: oldMember.rebalanceTimeoutMs, sessionTimeoutMs: oldMember.sessionTimeoutMs };
+    const oldLeaderId = group.leaderId;
+    const member = group.replaceStaticMember(oldMemberId, newMemberId);
+    this.timers.cancel(heartbeatKey(group.groupId, oldMemberId));
+    this.scheduleHeartbeat(group, newMemberId, req.sessionTimeoutMs);
+    switch (group.state) {
+      case 'Stable': {
+        const selected = req.protocols.find((p) => p.name === group.protocolName);
+        if (selected === undefined || !selected.metadata.equals(group.memberMetadata(member))) {
+          return this.updateMemberAndRebalance(token, group, member, req);
+        }
+        updateMember(member, req, token);
+        const pending = { kind: 'staticRejoin', group, token, generationId: group.generationId, oldMemberId, newMemberId, previous, oldLeaderId } as const;
+        return this.appendGroupMetadata(group, pending);
+      }
+      case 'CompletingRebalance':
+      case 'PreparingRebalance':
+        // The leader may be computing an assignment keyed by the old id: start over.
+        return this.updateMemberAndRebalance(token, group, member, req);
+      case 'Empty':
+      case 'Dead':
+        invariant(false, `group ${group.groupId}: static member in state ${group.state}`);
+    }
+  }
+
+  private addMemberAndRebalance(token: RequestToken, group: ClassicGroup, req: JoinGroupRequest, memberId: string): void {
+    const member: ClassicMember = {
+      memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols,
+      assignment: Buffer.alloc(0),
+      joinToken: token,
+      supportSkippingAssignment: req.supportSkippingAssignment,
+      syncToken: null,
+      isNew: true,
+    };
+    if (group.state === 'PreparingRebalance' && group.generationId === 0) group.newMemberAdded = true;
+    group.add(member);
+    this.scheduleHeartbeat(group, memberId, this.config.groupNewMemberJoinTimeoutMs);
+    this.maybePrepareRebalance(group);
+  }
+
+  private updateMemberAndRebalance(token: RequestToken, group: ClassicGroup, member: ClassicMember, req: JoinGroupRequest): void {
+    if (member.joinToken !== null && member.joinToken !== token) {
+      this.respondJoin(member.joinToken, joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+    }
+    updateMember(member, req, token);
+    this.maybePrepareRebalance(group);
+  }
+
+  private maybePrepareRebalance(group: ClassicGroup): void {
+    if (group.state === 'Stable' || group.state === 'CompletingRebalance' || group.state === 'Empty') {
+      this.prepareRebalance(group);
+    }
+  }
+
+  private prepareRebalance(group: ClassicGroup): void {
+    if (group.state === 'CompletingRebalance') this.resetAndPropagateAssignmentError(group, ErrorCode.REBALANCE_IN_PROGRESS);
+    group.pendingSyncMembers.clear();
+    this.timers.cancel(syncKey(group.groupId));
+    const wasEmpty = group.state === 'Empty';
+    group.transitionTo('PreparingRebalance', this.clock.nowMs());
+    const rebalanceTimeoutMs = group.rebalanceTimeoutMs();
+    const delayMs = Math.min(this.config.groupInitialRebalanceDelayMs, rebalanceTimeoutMs);
+    group.newMemberAdded = false;
+    group.initialDelayActive = wasEmpty && delayMs > 0;
+    if (group.initialDelayActive) {
+      // group.initial.rebalance.delay.ms: a starting group waits for more members instead of going
+      // through one rebalance per arriving consumer.
+      group.initialDelayRemainingMs = rebalanceTimeoutMs - delayMs;
+      this.scheduleJoin(group, delayMs);
+    } else {
+      this.scheduleJoin(group, rebalanceTimeoutMs);
+    }
+  }
+
+  private onJoinTimer(group: ClassicGroup): void {
+    if (group.state !== 'PreparingRebalance') return;
+    if (group.initialDelayActive && group.newMemberAdded && group.initialDelayRemainingMs > 0) {
+      group.newMemberAdded = false;
+      const delayMs = Math.min(this.config.groupInitialRebalanceDelayMs, group.initialDelayRemainingMs);
+      group.initialDelayRemainingMs -= delayMs;
+      return this.scheduleJoin(group, delayMs);
+    }
+    this.completeJoin(group);
+  }
+
+  private maybeCompleteJoin(group: ClassicGroup): void {
+    if (group.state === 'PreparingRebalance' && !group.initialDelayActive && group.hasAllMembersJoined()) this.completeJoin(group);
+  }
+
+  private completeJoin(group: ClassicGroup): void {
+    this.timers.cancel(joinKey(group.groupId));
+    group.initialDelayActive = false;
+    // Dynamic members that did not rejoin in time are gone; static ones stay until their session
+    // times out (KIP-345), so a slow restart does not cost a rebalance.
+    for (const member of group.notYetRejoinedMembers()) {
+      if (member.groupInstanceId === null) this.removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID);
+    }
+    if (!group.maybeElectNewJoinedLeader() && group.members.size > 0) {
+      // Only static members that did not rejoin remain: wait for them or for their session timeouts.
+      return this.scheduleJoin(group, group.rebalanceTimeoutMs());
+    }
+    group.initNextGeneration(this.clock.nowMs());
+    if (group.state === 'Empty') return this.appendGroupMetadata(group, { kind: 'background' });
+    for (const member of group.members.values()) {
+      if (member.joinToken === null) continue;
+      const response = this.generationResponse(group, member.memberId, group.isLeader(member.memberId));
+      this.respondJoin(member.joinToken, response);
+      member.joinToken = null;
+      member.isNew = false;
+      group.pendingSyncMembers.add(member.memberId);
+      this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);
+    }
+    this.timers.schedule(syncKey(group.groupId), this.clock.monotonicMs() + group.rebalanceTimeoutMs(), {
+      kind: 'sync',
+      groupId: group.groupId,
+      generationId: group.generationId,
+    });
+  }
+
+  /** Members that got this generation's JoinGroup response but never sent SyncGroup are dropped. */
+  private onSyncTimer(group: ClassicGroup, generationId: number): void {
+    if (group.generationId !== generationId) return;
+    if (group.state !== 'CompletingRebalance' && group.state !== 'Stable') return;
+    if (group.pendingSyncMembers.size === 0) return;
+    for (const memberId of [...group.pendingSyncMembers]) this.removeMember(group, group.get(memberId), ErrorCode.UNKNOWN_MEMBER_ID);
+    this.maybePrepareRebalance(group);
+    this.maybeCompleteJoin(group);
+  }
+
+  // ---------------------------------------------------------------- SyncGroup
+
+  syncGroup(token: RequestToken, req: SyncGroupRequest): void {
+    this.advanceTimers();
+    const error = this.validateSync(req);
+    if (error !== ErrorCode.NONE) return this.respondSync(token, syncError(error));
+    const group = this.groups.get(req.groupId) as ClassicGroup;
+    group.pendingSyncMembers.delete(req.memberId);
+    const member = group.get(req.memberId);
+    switch (group.state) {
+      case 'PreparingRebalance':
+        return this.respondSync(token, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      case 'CompletingRebalance':
+        return this.awaitAssignment(token, group, member, req);
+      case 'Stable':
+        this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);
+        return this.respondSync(token, syncResponse(group, member.assignment));
+      case 'Empty':
+      case 'Dead':
+        return this.respondSync(token, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    }
+  }
+
+  private validateSync(req: SyncGroupRequest): number {
+    const status = this.groupStatus(req.groupId, false);
+    // Loading means the rebalance in flight is lost: REBALANCE_IN_PROGRESS sends the member back to
+    // JoinGroup; old clients do not expect COORDINATOR_LOAD_IN_PROGRESS here.
+    if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (status !== ErrorCode.NONE) return status;
+    const group = this.groups.get(req.groupId);
+    if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const memberError = validateMember(group, req.memberId, req.groupInstanceId, req.generationId);
+    if (memberError !== ErrorCode.NONE) return memberError;
+    if (req.protocolType !== null && req.protocolType !== group.protocolType) return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
+    if (req.protocolName !== null && req.protocolName !== group.protocolName) return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
+    return ErrorCode.NONE;
+  }
+
+  private awaitAssignment(token: RequestToken, group: ClassicGroup, member: ClassicMember, req: SyncGroupRequest): void {
+    if (member.syncToken !== null && member.syncToken !== token) this.respondSync(member.syncToken, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    member.syncToken = token;
+    if (!group.isLeader(member.memberId)) return;
+    const assignments = new Map<string, Buffer>();
+    for (const { memberId, assignment } of req.assignments) {
+      if (assignment.length > this.config.memberMetadataBytesMax) {
+        member.syncToken = null;
+        return this.respondSync(token, syncError(ErrorCode.INVALID_REQUEST));
+      }
+      if (group.has(memberId)) assignments.set(memberId, assignment);
+    }
+    for (const memberId of group.members.keys()) if (!assignments.has(memberId)) assignments.set(memberId, Buffer.alloc(0));
+    // The assignment is acknowledged only once durable, as Kafka does: a failover must not hand out
+    // a generation whose assignment was lost.
+    this.appendGroupMetadata(group, { kind: 'syncAssignment', group, generationId: group.generationId, assignments }, assignments);
+  }
+
+  private setAndPropagateAssignment(group: ClassicGroup, assignments: Map<string, Buffer>): void {
+    for (const member of group.members.values()) {
+      member.assignment = assignments.get(member.memberId) ?? Buffer.alloc(0);
+      if (member.syncToken === null) continue;
+      this.respondSync(member.syncToken, syncResponse(group, member.assignment));
+      member.syncToken = null;
+      this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);
+    }
+  }
+
+  private resetAndPropagateAssignmentError(group: ClassicGroup, errorCode: number): void {
+    for (const member of group.members.values()) {
+      member.assignment = Buffer.alloc(0);
+      if (member.syncToken === null) continue;
+      this.respondSync(member.syncToken, syncError(errorCode));
+      member.syncToken = null;
+      this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);
+    }
+  }
+
+  // ---------------------------------------------------------------- Heartbeat, LeaveGroup
+
+  heartbeat(req: HeartbeatRequest): HeartbeatResponse {
+    this.advanceTimers();
+    const status = this.groupStatus(req.groupId, false);
+    // While loading, answer blindly: the member will learn the truth once the group is back.
+    if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return { errorCode: ErrorCode.NONE };
+    if (status !== ErrorCode.NONE) return { errorCode: status };
+    const group = this.groups.get(req.groupId);
+    if (group === undefined) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+    const memberError = validateMember(group, req.memberId, req.groupInstanceId, req.generationId);
+    if (memberError !== ErrorCode.NONE) return { errorCode: memberError };
+    const member = group.get(req.memberId);
+    switch (group.state) {
+      case 'Empty':
+      case 'Dead':
+        return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+      case 'PreparingRebalance':
+        this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);
+        return { errorCode: ErrorCode.REBALANCE_IN_PROGRESS };
+      case 'CompletingRebalance':
+      case 'Stable':
+        // Members heartbeat from the moment they have their JoinGroup response, while the leader
+        // still computes the assignment: those are normal heartbeats.
+        this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);
+        return { errorCode: ErrorCode.NONE };
+    }
+  }
+
+  leaveGroup(req: LeaveGroupRequest): LeaveGroupResponse {
+    this.advanceTimers();
+    const status = this.groupStatus(req.groupId, false);
+    if (status !== ErrorCode.NONE) return { errorCode: status, members: [] };
+    const group = this.groups.get(req.groupId);
+    const members = req.members.map((identity) => ({
+      memberId: identity.memberId,
+      groupInstanceId: identity.groupInstanceId,
+      errorCode: group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : this.leaveOne(group, identity.memberId, identity.groupInstanceId),
+    }));
+    if (group !== undefined && group.state === 'Dead') return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    return { errorCode: ErrorCode.NONE, members };
+  }
+
+  private leaveOne(group: ClassicGroup, memberId: string, groupInstanceId: string | null): number {
+    if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (memberId !== '' && group.isStaticMemberFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (group.pendingMembers.delete(memberId)) {
+      this.timers.cancel(heartbeatKey(group.groupId, memberId));
+      this.maybeCompleteJoin(group);
+      return ErrorCode.NONE;
+    }
+    // LeaveGroup v3+ may name a static member by instance id alone (KIP-345 admin removal).
+    const staticMemberId = groupInstanceId === null ? undefined : group.staticMembers.get(groupInstanceId);
+    const target = staticMemberId ?? memberId;
+    if (!group.has(target)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    this.removeMemberAndUpdateGroup(group, group.get(target));
+    return ErrorCode.NONE;
+  }
+
+  private onHeartbeatTimer(group: ClassicGroup, memberId: string): void {
+    if (group.pendingMembers.delete(memberId)) return this.maybeCompleteJoin(group);
+    const member = group.members.get(memberId);
+    if (member === undefined) return;
+    // A member waiting on its JoinGroup or SyncGroup response cannot heartbeat; the rebalance and
+    // sync timeouts bound that wait instead. A new member is the exception (KIP-394).
+    if ((member.joinToken !== null && !member.isNew) || member.syncToken !== null) return;
+    this.removeMemberAndUpdateGroup(group, member);
+  }
+
+  private removeMemberAndUpdateGroup(group: ClassicGroup, member: ClassicMember): void {
+    this.removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID);
+    switch (group.state) {
+      case 'Stable':
+      case 'CompletingRebalance':
+        return this.maybePrepareRebalance(group);
+      case 'PreparingRebalance':
+        return this.maybeCompleteJoin(group);
+      case 'Empty':
+      case 'Dead':
+        return;
+    }
+  }
+
+  private removeMember(group: ClassicGroup, member: ClassicMember, errorCode: number): void {
+    this.answerOutstanding(member, errorCode);
+    this.timers.cancel(heartbeatKey(group.groupId, member.memberId));
+    group.remove(member.memberId);
+  }
+
+  /** Answers a member's waiting JoinGroup/SyncGroup, so no caller token is ever left hanging. */
+  private answerOutstanding(member: ClassicMember, errorCode: number): void {
+    if (member.joinToken !== null) this.respondJoin(member.joinToken, joinError(member.memberId, errorCode));
+    if (member.syncToken !== null) this.respondSync(member.syncToken, syncError(errorCode));
+    member.joinToken = null;
+    member.syncToken = null;
+  }
+
+  // ---------------------------------------------------------------- OffsetCommit, OffsetFetch
+
+  offsetCommit(token: RequestToken, req: OffsetCommitRequest): void {
+    this.advanceTimers();
+    const groupError = this.validateOffsetCommit(req);
+    if (groupError !== ErrorCode.NONE) return this.respond({ api: 'offsetCommit', token, body: commitResponse(req, () => groupError) });
+    const group = this.groups.get(req.groupId) ?? this.createGroup(req.groupId);
+    if (group.has(req.memberId)) this.scheduleHeartbeat(group, req.memberId, group.get(req.memberId).sessionTimeoutMs);
+    const nowMs = this.clock.nowMs();
+    const expireTimestamp = req.retentionTimeMs >= 0 ? nowMs + req.retentionTimeMs : null;
+    const committed: { topic: string; partition: number; value: CommittedOffset }[] = [];
+    const body = commitResponse(req, (topic, p) => {
+      if (!this.partitionExists(topic, p.partitionIndex)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const metadata = p.committedMetadata ?? '';
+      if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+      const value = { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata, commitTimestamp: nowMs, expireTimestamp };
+      committed.push({ topic, partition: p.partitionIndex, value });
+      return ErrorCode.NONE;
+    });
+    if (committed.length === 0) return this.respond({ api: 'offsetCommit', token, body });
+    for (const c of committed) group.addPendingOffsetCommit(c.topic, c.partition);
+    const records = committed.map((c) => offsetRecord(group.groupId, c.topic, c.partition, c.value));
+    this.emitAppend(group.partition, records, { kind: 'offsetCommit', group, token, response: body, committed });
+  }
+
+  private validateOffsetCommit(req: OffsetCommitRequest): number {
+    const status = this.groupStatus(req.groupId, true);
+    if (status !== ErrorCode.NONE) return status;
+    const group = this.groups.get(req.groupId);
+    // No group: only a commit from outside group management may create one; a member's commit for a
+    // group that is gone comes from an older generation.
+    if (group === undefined) return req.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (req.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
+    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (!group.has(req.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (req.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    return ErrorCode.NONE;
+  }
+
+  offsetFetch(req: OffsetFetchRequest): OffsetFetchResponse {
+    this.advanceTimers();
+    return { groups: req.groups.map((g) => this.fetchGroupOffsets(g.groupId, g.topics, req.requireStable)) };
+  }
+
+  private fetchGroupOffsets(groupId: string, topics: OffsetFetchRequest['groups'][number]['topics'], requireStable: boolean): OffsetFetchResponseGroup {
+    const status = this.groupStatus(groupId, true);
+    if (status !== ErrorCode.NONE) return { groupId, errorCode: status, topics: [] };
+    const group = this.groups.get(groupId);
+    const requested = topics ?? allCommitted(group);
+    return {
+      groupId,
+      errorCode: ErrorCode.NONE,
+      topics: requested.map(({ name, partitionIndexes }) => ({
+        name,
+        partitions: partitionIndexes.map((p) => fetchPartition(group, name, p, requireStable)),
+      })),
+    };
+  }
+
+  // ---------------------------------------------------------------- DescribeGroups, ListGroups
+
+  describeGroups(groupIds: string[]): DescribedGroup[] {
+    this.advanceTimers();
+    return groupIds.map((groupId) => {
+      const status = this.groupStatus(groupId, true);
+      if (status !== ErrorCode.NONE) return describedError(groupId, status);
+      const group = this.groups.get(groupId);
+      return group === undefined ? describedError(groupId, ErrorCode.NONE) : describe(group);
+    });
+  }
+
+  listGroups(req: ListGroupsRequest): ListGroupsResponse {
+    this.advanceTimers();
+    for (const status of this.partitions.values()) {
+      if (status === 'loading') return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groups: [] };
+    }
+    const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(req.typesFilter.map((t) => t.toLowerCase()));
+    const groups = [...this.groups.values()]
+      .filter((g) => g.state !== 'Dead')
+      .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
+      .filter(() => types.size === 0 || types.has('classic'))
+      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' }))
+      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+    return { errorCode: ErrorCode.NONE, groups };
+  }
+
+  // ---------------------------------------------------------------- DeleteGroups, OffsetDelete
+
+  deleteGroups(token: RequestToken, groupIds: string[]): void {
+    this.advanceTimers();
+    const batch: DeleteBatch = { token, results: [], outstanding: 0 };
+    const byPartition = new Map<number, { records: CoordinatorRecord[]; groupIds: Set<string> }>();
+    for (const groupId of groupIds) {
+      const errorCode = this.deleteOne(groupId, byPartition);
+      batch.results.push({ groupId, errorCode });
+    }
+    batch.outstanding = byPartition.size;
+    if (batch.outstanding === 0) return this.respond({ api: 'deleteGroups', token, body: { results: batch.results } });
+    for (const [partition, { records, groupIds: ids }] of byPartition) {
+      this.emitAppend(partition, records, { kind: 'deleteGroups', batch, groupIds: ids });
+    }
+  }
+
+  private deleteOne(groupId: string, byPartition: Map<number, { records: CoordinatorRecord[]; groupIds: Set<string> }>): number {
+    const status = this.groupStatus(groupId, true);
+    if (status !== ErrorCode.NONE) return status;
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group.state !== 'Empty') return ErrorCode.NON_EMPTY_GROUP;
+    let entry = byPartition.get(group.partition);
+    if (entry === undefined) byPartition.set(group.partition, (entry = { records: [], groupIds: new Set() }));
+    entry.records.push(...this.removeGroup(group));
+    entry.groupIds.add(groupId);
+    return ErrorCode.NONE;
+  }
+
+  offsetDelete(token: RequestToken, req: OffsetDeleteRequest): void {
+    this.advanceTimers();
+    const respond = (body: OffsetDeleteResponse): void => this.respond({ api: 'offsetDelete', token, body });
+    const status = this.groupStatus(req.groupId, false);
+    if (status !== ErrorCode.NONE) return respond({ errorCode: status, topics: [] });
+    const group = this.groups.get(req.groupId);
+    if (group === undefined || group.state === 'Dead') return respond({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] });
+    // KIP-496: offsets may only be deleted where no member can be using them.
+    const active = group.state !== 'Empty';
+    if (active && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return respond({ errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] });
+    const records: CoordinatorRecord[] = [];
+    const topics = req.topics.map(({ name, partitions }) => ({
+      name,
+      partitions: partitions.map(({ partitionIndex }) => {
+        if (active && group.isSubscribedToTopic(name)) return { partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+        if (group.deleteOffset(name, partitionIndex)) records.push({ key: encodeOffsetCommitKey(group.groupId, name, partitionIndex), value: null });
+        return { partitionIndex, errorCode: ErrorCode.NONE };
+      }),
+    }));
+    const body = { errorCode: ErrorCode.NONE, topics };
+    if (records.length === 0) return respond(body);
+    this.emitAppend(group.partition, records, { kind: 'offsetDelete', token, response: body });
+  }
+
+  // ---------------------------------------------------------------- offsets retention (KIP-211)
+
+  private onRetentionTimer(): void {
+    this.scheduleRetentionCheck();
+    this.cleanupExpiredOffsets();
+  }
+
+  /** Expires offsets past offsets.retention.minutes and removes Empty groups left with none. */
+  cleanupExpiredOffsets(): void {
+    const byPartition = new Map<number, CoordinatorRecord[]>();
+    for (const group of [...this.groups.values()]) {
+      if (this.partitions.get(group.partition) !== 'active') continue;
+      const records = this.expireGroupOffsets(group);
+      if (records.length === 0) continue;
+      const list = byPartition.get(group.partition) ?? [];
+      list.push(...records);
+      byPartition.set(group.partition, list);
+    }
+    for (const [partition, records] of byPartition) this.emitAppend(partition, records, { kind: 'background' });
+  }
+
+  private expireGroupOffsets(group: ClassicGroup): CoordinatorRecord[] {
+    const nowMs = this.clock.nowMs();
+    const retentionMs = this.config.offsetsRetentionMinutes * 60_000;
+    const records: CoordinatorRecord[] = [];
+    for (const [topic, partitions] of [...group.offsets]) {
+      for (const [partition, committed] of [...partitions]) {
+        if (group.hasPendingOffsetCommit(topic, partition)) continue;
+        if (!offsetExpired(group, topic, committed, nowMs, retentionMs)) continue;
+        group.deleteOffset(topic, partition);
+        records.push({ key: encodeOffsetCommitKey(group.groupId, topic, partition), value: null });
+      }
+    }
+    if (group.state === 'Empty' && !group.hasOffsets() && group.pendingOffsetCommits.size === 0) {
+      records.push(...this.removeGroup(group));
+    }
+    return records;
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  private appendGroupMetadata(group: ClassicGroup, pending: PendingAppend, assignments?: Map<string, Buffer>): void {
+    const value = groupMetadataValue(group, assignments, this.clock.nowMs());
+    this.emitAppend(group.partition, [{ key: encodeGroupMetadataKey(group.groupId), value: encodeGroupMetadataValue(value) }], pending);
+  }
+
+  private emitAppend(partition: number, records: CoordinatorRecord[], pending: PendingAppend): void {
+    const appendId = this.nextAppendId++;
+    this.pendingAppends.set(appendId, { partition, pending });
+    this.outputs.push({ kind: 'append', append: { appendId, partition, records } });
+  }
+
+  private succeedPending(pending: PendingAppend): void {
+    switch (pending.kind) {
+      case 'background':
+        return;
+      case 'syncAssignment': {
+        const { group, generationId, assignments } = pending;
+        // Another member may have joined meanwhile; then this generation is already over.
+        if (this.groups.get(group.groupId) !== group || group.state !== 'CompletingRebalance' || group.generationId !== generationId) return;
+        this.setAndPropagateAssignment(group, assignments);
+        return group.transitionTo('Stable', this.clock.nowMs());
+      }
+      case 'staticRejoin':
+        return this.finishStaticRejoin(pending, ErrorCode.NONE);
+      case 'offsetCommit':
+        return this.finishOffsetCommit(pending, ErrorCode.NONE);
+      case 'deleteGroups':
+        return this.finishDeleteBatch(pending.batch);
+      case 'offsetDelete':
+        return this.respond({ api: 'offsetDelete', token: pending.token, body: pending.response });
+    }
+  }
+
+  private failPending(pending: PendingAppend, appendError: number): void {
+    switch (pending.kind) {
+      case 'background':
+        return;
+      case 'syncAssignment': {
+        const { group, generationId } = pending;
+        if (this.groups.get(group.groupId) !== group || group.state !== 'CompletingRebalance' || group.generationId !== generationId) return;
+        this.resetAndPropagateAssignmentError(group, groupAppendError(appendError));
+        return this.maybePrepareRebalance(group);
+      }
+      case 'staticRejoin':
+        return this.finishStaticRejoin(pending, groupAppendError(appendError));
+      case 'offsetCommit':
+        return this.finishOffsetCommit(pending, offsetAppendError(appendError));
+      case 'deleteGroups': {
+        const errorCode = groupAppendError(appendError);
+        for (const result of pending.batch.results) if (pending.groupIds.has(result.groupId)) result.errorCode = errorCode;
+        return this.finishDeleteBatch(pending.batch);
+      }
+      case 'offsetDelete': {
+        const errorCode = groupAppendError(appendError);
+        return this.respond({ api: 'offsetDelete', token: pending.token, body: { errorCode, topics: [] } });
+      }
+    }
+  }
+
+  private finishStaticRejoin(pending: Extract<PendingAppend, { kind: 'staticRejoin' }>, errorCode: number): void {
+    const { group, token, newMemberId } = pending;
+    const member = group.members.get(newMemberId);
+    // The token was already answered if a rebalance completed or the member was removed meanwhile.
+    if (this.groups.get(group.groupId) !== group || member === undefined || member.joinToken !== token) return;
+    member.joinToken = null;
+    const sameGeneration = group.state === 'Stable' && group.generationId === pending.generationId;
+    if (errorCode !== ErrorCode.NONE || !sameGeneration) return this.revertStaticRejoin(pending, member, errorCode);
+    this.respondJoin(token, this.staticRejoinResponse(group, member, pending.oldLeaderId));
+    this.scheduleHeartbeat(group, newMemberId, member.sessionTimeoutMs);
+  }
+
+  /** The new member id did not become durable: the old one stays the group's, as on disk. */
+  private revertStaticRejoin(pending: Extract<PendingAppend, { kind: 'staticRejoin' }>, member: ClassicMember, errorCode: number): void {
+    const { group, token, oldMemberId, newMemberId } = pending;
+    Object.assign(member, pending.previous);
+    group.replaceStaticMember(newMemberId, oldMemberId);
+    this.timers.cancel(heartbeatKey(group.groupId, newMemberId));
+    this.scheduleHeartbeat(group, oldMemberId, member.sessionTimeoutMs);
+    const code = errorCode === ErrorCode.NONE ? ErrorCode.REBALANCE_IN_PROGRESS : errorCode;
+    this.respondJoin(token, joinError('', code));
+  }
+
+  /**
+   * KIP-814: a v9+ static leader is told it leads and may skip the assignment (the group keeps the one
+   * it has). Older clients are given the previous leader id, so they act as followers instead of
+   * computing an assignment that a Stable group would never distribute (KIP-345).
+   */
+  private staticRejoinResponse(group: ClassicGroup, member: ClassicMember, oldLeaderId: string | null): JoinGroupResponse {
+    const isLeader = group.isLeader(member.memberId);
+    const skipAssignment = isLeader && member.supportSkippingAssignment;
+    return {
+      ...this.generationResponse(group, member.memberId, skipAssignment),
+      leader: (skipAssignment ? group.leaderId : oldLeaderId) ?? '',
+      skipAssignment,
+    };
+  }
+
+  private finishOffsetCommit(pending: Extract<PendingAppend, { kind: 'offsetCommit' }>, errorCode: number): void {
+    const { group, token, response, committed } = pending;
+    const current = this.groups.get(group.groupId) === group;
+    for (const { topic, partition, value } of committed) {
+      group.removePendingOffsetCommit(topic, partition);
+      if (errorCode === ErrorCode.NONE && current) group.setOffset(topic, partition, value);
+    }
+    if (errorCode !== ErrorCode.NONE) {
+      const failed = new Set(committed.map((c) => `${c.topic}\0${c.partition}`));
+      for (const t of response.topics) {
+        for (const p of t.partitions) if (failed.has(`${t.name}\0${p.partitionIndex}`)) p.errorCode = errorCode;
+      }
+    }
+    this.respond({ api: 'offsetCommit', token, body: response });
+  }
+
+  private finishDeleteBatch(batch: DeleteBatch): void {
+    batch.outstanding--;
+    if (batch.outstanding === 0) this.respond({ api: 'deleteGroups', token: batch.token, body: { results: batch.results } });
+  }
+
+  // ---------------------------------------------------------------- groups, timers, helpers
+
+  /** NONE, or why this broker cannot serve the group (Kafka's validateGroupStatus). */
+  private groupStatus(groupId: string, allowEmptyGroupId: boolean): number {
+    // Offset APIs, DescribeGroups and DeleteGroups accept "" for compatibility, as Kafka does.
+    if (groupId === '' && !allowEmptyGroupId) return ErrorCode.INVALID_GROUP_ID;
+    const status = this.partitions.get(this.partitionFor(groupId));
+    if (status === undefined) return ErrorCode.NOT_COORDINATOR;
+    if (status === 'loading') return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NONE;
+  }
+
+  private createGroup(groupId: string): ClassicGroup {
+    const group = new ClassicGroup(groupId, this.partitionFor(groupId), this.clock.nowMs());
+    this.groups.set(groupId, group);
+    return group;
+  }
+
+  /** Marks the group Dead, drops it, and returns the tombstones that delete it from the log. */
+  private removeGroup(group: ClassicGroup): CoordinatorRecord[] {
+    const records: CoordinatorRecord[] = [];
+    for (const [topic, partitions] of group.offsets) {
+      for (const partition of partitions.keys()) records.push({ key: encodeOffsetCommitKey(group.groupId, topic, partition), value: null });
+    }
+    records.push({ key: encodeGroupMetadataKey(group.groupId), value: null });
+    group.offsets.clear();
+    this.dropGroup(group);
+    return records;
+  }
+
+  private unloadGroup(group: ClassicGroup): void {
+    for (const member of group.members.values()) this.answerOutstanding(member, ErrorCode.NOT_COORDINATOR);
+    this.dropGroup(group);
+  }
+
+  private dropGroup(group: ClassicGroup): void {
+    group.transitionTo('Dead', this.clock.nowMs());
+    for (const memberId of [...group.members.keys(), ...group.pendingMembers]) this.timers.cancel(heartbeatKey(group.groupId, memberId));
+    this.timers.cancel(joinKey(group.groupId));
+    this.timers.cancel(syncKey(group.groupId));
+    this.groups.delete(group.groupId);
+  }
+
+  private groupFromRecord(groupId: string, value: GroupMetadataValue): ClassicGroup {
+    const nowMs = this.clock.nowMs();
+    const group = new ClassicGroup(groupId, this.partitionFor(groupId), value.currentStateTimestamp >= 0 ? value.currentStateTimestamp : nowMs);
+    group.generationId = value.generation;
+    const protocolType = value.protocolType === '' ? null : value.protocolType;
+    for (const m of value.members) group.add(loadedMember(m, protocolType ?? '', value.protocol ?? ''));
+    group.protocolType = protocolType;
+    group.protocolName = value.protocol;
+    group.leaderId = value.leader;
+    group.subscribedTopics = group.computeSubscribedTopics();
+    if (group.members.size === 0) return group;
+    // A loaded group with members is Stable at its last persisted generation; members that are gone
+    // are noticed by their session timeouts.
+    group.state = 'Stable';
+    for (const member of group.members.values()) this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);
+    return group;
+  }
+
+  private advanceTimers(): void {
+    const nowMs = this.clock.monotonicMs();
+    for (let fired = 0; ; fired++) {
+      invariant(fired < TIMERS_PER_ADVANCE_MAX, 'group coordinator timers do not converge');
+      const task = this.timers.popDue(nowMs);
+      if (task === undefined) return;
+      this.fire(task);
+    }
+  }
+
+  private fire(task: TimerTask): void {
+    if (task.kind === 'retention') return this.onRetentionTimer();
+    const group = this.groups.get(task.groupId);
+    if (group === undefined) return;
+    switch (task.kind) {
+      case 'heartbeat':
+        return this.onHeartbeatTimer(group, task.memberId);
+      case 'join':
+        return this.onJoinTimer(group);
+      case 'sync':
+        return this.onSyncTimer(group, task.generationId);
+    }
+  }
+
+  private scheduleHeartbeat(group: ClassicGroup, memberId: string, timeoutMs: number): void {
+    const task = { kind: 'heartbeat', groupId: group.groupId, memberId } as const;
+    this.timers.schedule(heartbeatKey(group.groupId, memberId), this.clock.monotonicMs() + timeoutMs, task);
+  }
+
+  private scheduleJoin(group: ClassicGroup, delayMs: number): void {
+    this.timers.schedule(joinKey(group.groupId), this.clock.monotonicMs() + delayMs, { kind: 'join', groupId: group.groupId });
+  }
+
+  private scheduleRetentionCheck(): void {
+    const deadlineMs = this.clock.monotonicMs() + this.config.offsetsRetentionCheckIntervalMs;
+    this.timers.schedule(RETENTION_TIMER_KEY, deadlineMs, { kind: 'retention' });
+  }
+
+  private generationResponse(group: ClassicGroup, memberId: string, withMembers: boolean): JoinGroupResponse {
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leader: group.leaderId ?? '',
+      skipAssignment: false,
+      memberId,
+      members: withMembers ? group.currentMemberMetadata() : [],
+    };
+  }
+
+  private respondJoin(token: RequestToken, body: JoinGroupResponse): void {
+    this.respond({ api: 'joinGroup', token, body });
+  }
+
+  private respondSync(token: RequestToken, body: SyncGroupResponse): void {
+    this.respond({ api: 'syncGroup', token, body });
+  }
+
+  private respond(response: DelayedResponse): void {
+    this.outputs.push({ kind: 'response', response });
+  }
+
+  private uuid(): string {
+    const hex: string[] = [];
+    for (let i = 0; i < 4; i++) hex.push(this.prng.nextUint32().toString(16).padStart(8, '0'));
+    const s = hex.join('');
+    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
+  }
+
+  private checkPartition(partition: number): void {
+    const n = this.config.offsetsTopicNumPartitions;
+    invariant(Number.isInteger(partition) && partition >= 0 && partition < n, `partition ${partition} of ${n}`);
+  }
+}
+
+// ------------------------------------------------------------------ pure helpers
+
+function heartbeatKey(groupId: string, memberId: string): string {
+  return `hb\0${groupId}\0${memberId}`;
+}
+
+function joinKey(groupId: string): string {
+  return `join\0${groupId}`;
+}
+
+function syncKey(groupId: string): string {
+  return `sync\0${groupId}`;
+}
+
+function joinError(memberId: string, errorCode: number): JoinGroupResponse {
+  return { errorCode, generationId: NO_GENERATION, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
+}
+
+function syncError(errorCode: number): SyncGroupResponse {
+  return { errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+}
+
+function syncResponse(group: ClassicGroup, assignment: Buffer): SyncGroupResponse {
+  return { errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment };
+}
+
+function updateMember(member: ClassicMember, req: JoinGroupRequest, token: RequestToken): void {
+  member.protocols = req.protocols;
+  member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+  member.sessionTimeoutMs = req.sessionTimeoutMs;
+  member.supportSkippingAssignment = req.supportSkippingAssignment;
+  member.joinToken = token;
+}
+
+function protocolsMatch(member: ClassicMember, req: JoinGroupRequest): boolean {
+  if (member.protocols.length !== req.protocols.length) return false;
+  return member.protocols.every((p, i) => {
+    const other = req.protocols[i];
+    return other !== undefined && other.name === p.name && other.metadata.equals(p.metadata);
+  });
+}
+
+/** Fencing, membership and generation, in Kafka's order, for SyncGroup and Heartbeat. */
+function validateMember(group: ClassicGroup, memberId: string, groupInstanceId: string | null, generationId: number): number {
+  if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  if (group.isStaticMemberFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+  if (!group.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+  return ErrorCode.NONE;
+}
+
+function commitResponse(
+  req: OffsetCommitRequest,
+  errorFor: (topic: string, partition: OffsetCommitRequest['topics'][number]['partitions'][number]) => number,
+): OffsetCommitResponse {
+  return {
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errorFor(t.name, p) })),
+    })),
+  };
+}
+
+function offsetRecord(groupId: string, topic: string, partition: number, value: CommittedOffset): CoordinatorRecord {
+  return { key: encodeOffsetCommitKey(groupId, topic, partition), value: encodeOffsetCommitValue(value) };
+}
+
+function allCommitted(group: ClassicGroup | undefined): { name: string; partitionIndexes: number[] }[] {
+  if (group === undefined) return [];
+  return [...group.offsets.keys()].sort().map((name) => ({
+    name,
+    partitionIndexes: [...(group.offsets.get(name) as Map<number, CommittedOffset>).keys()].sort((a, b) => a - b),
+  }));
+}
+
+function fetchPartition(group: ClassicGroup | undefined, topic: string, partitionIndex: number, requireStable: boolean): OffsetFetchResponsePartition {
+  const none = { partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE };
+  if (group === undefined) return none;
+  // KIP-447: a consumer asking for stable offsets retries rather than read one about to change.
+  if (requireStable && group.hasPendingOffsetCommit(topic, partitionIndex)) return { ...none, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+  const committed = group.offset(topic, partitionIndex);
+  if (committed === undefined) return none;
+  return { partitionIndex, committedOffset: committed.offset, committedLeaderEpoch: committed.leaderEpoch, metadata: committed.metadata, errorCode: ErrorCode.NONE };
+}
+
+function describedError(groupId: string, errorCode: number): DescribedGroup {
+  return { errorCode, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
+}
+
+/** Member metadata and assignments are only meaningful, and only shown, once the group is Stable. */
+function describe(group: ClassicGroup): DescribedGroup {
+  const stable = group.state === 'Stable';
+  return {
+    errorCode: ErrorCode.NONE,
+    groupId: group.groupId,
+    groupState: group.state,
+    protocolType: group.protocolType ?? '',
+    protocolData: stable ? (group.protocolName ?? '') : '',
+    members: [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      memberMetadata: stable ? group.memberMetadata(m) : Buffer.alloc(0),
+      memberAssignment: stable ? m.assignment : Buffer.alloc(0),
+    })),
+  };
+}
+
+/**
+ * KIP-211: offsets of a group with members are kept while it consumes the topic; an Empty group's
+ * offsets expire once it has been Empty for the retention; a group that never used group management
+ * expires each offset from its commit; an explicit v2-4 retention_time_ms wins.
+ */
+function offsetExpired(group: ClassicGroup, topic: string, committed: CommittedOffset, nowMs: number, retentionMs: number): boolean {
+  if (committed.expireTimestamp !== null) return nowMs >= committed.expireTimestamp;
+  let baseMs: number | null = null;
+  if (group.protocolType === null) baseMs = committed.commitTimestamp;
+  else if (group.state === 'Empty') baseMs = group.currentStateTimestamp;
+  else if (group.state === 'Stable' && group.protocolType === CONSUMER_PROTOCOL_TYPE && group.subscribedTopics !== null && !group.subscribedTopics.has(topic)) {
+    baseMs = committed.commitTimestamp;
+  }
+  return baseMs !== null && nowMs - baseMs >= retentionMs;
+}
+
+function groupMetadataValue(group: ClassicGroup, assignments: Map<string, Buffer> | undefined, nowMs: number): GroupMetadataValue {
+  return {
+    protocolType: group.protocolType ?? '',
+    generation: group.generationId,
+    protocol: group.protocolName,
+    leader: group.leaderId,
+    currentStateTimestamp: nowMs,
+    members: [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      rebalanceTimeout: m.rebalanceTimeoutMs,
+      sessionTimeout: m.sessionTimeoutMs,
+      subscription: group.memberMetadata(m),
+      assignment: assignments?.get(m.memberId) ?? m.assignment,
+    })),
+  };
+}
+
+function loadedMember(m: GroupMetadataValue['members'][number], protocolType: string, protocolName: string): ClassicMember {
+  return {
+    memberId: m.memberId,
+    groupInstanceId: m.groupInstanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rebalanceTimeoutMs: m.rebalanceTimeout,
+    sessionTimeoutMs: m.sessionTimeout,
+    protocolType,
+    protocols: [{ name: protocolName, metadata: m.subscription }],
+    assignment: m.assignment,
+    joinToken: null,
+    supportSkippingAssignment: false,
+    syncToken: null,
+    isNew: false,
+  };
+}
+
+function replayRecord(load: PartitionLoad, record: CoordinatorRecord): void {
+  const key = decodeKey(record.key);
+  switch (key.type) {
+    case 'offsetCommit': {
+      const id = `${key.group}\0${key.topic}\0${key.partition}`;
+      // Delete then set, so a key written again moves to the end: replay order is log order.
+      load.offsets.delete(id);
+      if (record.value !== null) load.offsets.set(id, { group: key.group, topic: key.topic, partition: key.partition, value: decodeOffsetCommitValue(record.value) });
+      return;
+    }
+    case 'groupMetadata':
+      load.groups.delete(key.group);
+      load.groups.set(key.group, record.value === null ? null : decodeGroupMetadataValue(record.value));
+      return;
+    case 'unknown':
+      // Records of other group types (KIP-848, share groups) share the partition; not ours to load.
+      return;
+  }
+}
+
+function viewOf(group: ClassicGroup): GroupView {
+  const offsets: GroupView['offsets'] = [];
+  for (const [topic, partitions] of group.offsets) {
+    for (const [partition, c] of partitions) offsets.push({ topic, partition, offset: c.offset, metadata: c.metadata });
+  }
+  return {
+    groupId: group.groupId,
+    partition: group.partition,
+    state: group.state,
+    generationId: group.generationId,
+    protocolType: group.protocolType,
+    protocolName: group.protocolName,
+    leaderId: group.leaderId,
+    members: [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      assignment: m.assignment,
+      awaitingJoin: m.joinToken !== null,
+      awaitingSync: m.syncToken !== null,
+    })),
+    pendingMemberIds: [...group.pendingMembers],
+    offsets,
+  };
+}
