@@ -1,0 +1,117 @@
+/**
+ * `npm run sim -- [--seeds N] [--first S] [--seed S [--verbose]] [--inject-bug NAME|all [--bug-seeds-max N]]`
+ *
+ *   --seeds N         run seeds first..first+N-1; exit 0 only if all pass
+ *   --seed S          replay one seed exactly (--verbose traces every event)
+ *   --inject-bug X    run seeds with a deliberate bug until the checker catches it; exit 1 if any bug
+ *                     listed ("all" = every known bug) survives --bug-seeds-max seeds (default 1000)
+ */
+import { BUG_NAMES, type BugName } from '../raft/core/types.js';
+import { runSimulation, type SimResult } from './simulation.js';
+
+interface CliOptions {
+  seeds: number;
+  first: number;
+  seed: number | undefined;
+  verbose: boolean;
+  injectBug: string | undefined;
+  bugSeedsMax: number;
+}
+
+function parseArgs(argv: readonly string[]): CliOptions {
+  const options: CliOptions = { seeds: 100, first: 1, seed: undefined, verbose: false, injectBug: undefined, bugSeedsMax: 1000 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    switch (arg) {
+      case '--seeds': options.seeds = positiveInteger(value(), arg); break;
+      case '--first': options.first = positiveInteger(value(), arg); break;
+      case '--seed': options.seed = positiveInteger(value(), arg); break;
+      case '--verbose': options.verbose = true; break;
+      case '--inject-bug': options.injectBug = value(); break;
+      case '--bug-seeds-max': options.bugSeedsMax = positiveInteger(value(), arg); break;
+      default: throw new Error(`unknown argument ${arg}`);
+    }
+  }
+  return options;
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${flag} expects a non-negative integer, got ${text}`);
+  return value;
+}
+
+function write(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function describe(result: SimResult): string {
+  return `seed ${result.seed}: ${result.ok ? 'ok' : 'FAIL'} voters=${result.voters} observers=${result.observers} `
+    + `events=${result.events} simulated=${result.timeMs}ms committed=${result.committed} reads=${result.readsChecked}`
+    + (result.failure === undefined ? '' : `\n  ${result.failure}`);
+}
+
+function replay(seed: number, verbose: boolean): number {
+  const result = runSimulation({ seed, trace: verbose ? write : undefined });
+  write(describe(result));
+  return result.ok ? 0 : 1;
+}
+
+function runSeeds(first: number, count: number): number {
+  const startedMs = performance.now();
+  let events = 0;
+  let failed = 0;
+  for (let seed = first; seed < first + count; seed++) {
+    const result = runSimulation({ seed });
+    events += result.events;
+    if (!result.ok) {
+      failed++;
+      write(describe(result));
+      write(`  replay: npm run sim -- --seed ${seed} --verbose`);
+    }
+  }
+  const seconds = (performance.now() - startedMs) / 1000;
+  write(`seeds: ${count} (first ${first}) passed: ${count - failed} failed: ${failed} events: ${events} wall: ${seconds.toFixed(1)}s`);
+  return failed === 0 ? 0 : 1;
+}
+
+function huntBug(bug: BugName, seedsMax: number): boolean {
+  const bugs = new Set<BugName>([bug]);
+  let events = 0;
+  for (let seed = 1; seed <= seedsMax; seed++) {
+    const result = runSimulation({ seed, bugs });
+    events += result.events;
+    if (!result.ok) {
+      write(`bug ${bug}: caught at seed ${seed} (${seed} seeds, ${events} events): ${result.failure}`);
+      return true;
+    }
+  }
+  write(`bug ${bug}: NOT caught in ${seedsMax} seeds (${events} events)`);
+  return false;
+}
+
+function injectBugs(name: string, seedsMax: number): number {
+  const bugs = name === 'all' ? [...BUG_NAMES] : [name];
+  const unknown = bugs.filter((bug) => !(BUG_NAMES as readonly string[]).includes(bug));
+  if (unknown.length > 0) {
+    write(`unknown bug ${unknown.join(', ')}; known: ${BUG_NAMES.join(', ')}, all`);
+    return 2;
+  }
+  const missed = bugs.filter((bug) => !huntBug(bug as BugName, seedsMax));
+  write(missed.length === 0 ? `all ${bugs.length} injected bugs caught` : `undetected: ${missed.join(', ')}`);
+  return missed.length === 0 ? 0 : 1;
+}
+
+function main(argv: readonly string[]): number {
+  const options = parseArgs(argv);
+  if (options.injectBug !== undefined) return injectBugs(options.injectBug, options.bugSeedsMax);
+  if (options.seed !== undefined) return replay(options.seed, options.verbose);
+  return runSeeds(options.first, options.seeds);
+}
+
+process.exitCode = main(process.argv.slice(2));
