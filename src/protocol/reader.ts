@@ -62,20 +62,28 @@ export class Reader {
     return this.buf[this.take(1)] !== 0;
   }
 
+  // Integer reads combine bytes directly: take() has already checked bounds, so Buffer.readInt32BE's
+  // own checks would be paid twice on every field.
   readInt16(): number {
-    return this.buf.readInt16BE(this.take(2));
+    const p = this.take(2);
+    const buf = this.buf;
+    return (((buf[p] << 8) | buf[p + 1]) << 16) >> 16;
   }
 
   readUInt16(): number {
-    return this.buf.readUInt16BE(this.take(2));
+    const p = this.take(2);
+    const buf = this.buf;
+    return (buf[p] << 8) | buf[p + 1];
   }
 
   readInt32(): number {
-    return this.buf.readInt32BE(this.take(4));
+    const p = this.take(4);
+    const buf = this.buf;
+    return (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
   }
 
   readUInt32(): number {
-    return this.buf.readUInt32BE(this.take(4));
+    return this.readInt32() >>> 0;
   }
 
   readInt64(): bigint {
@@ -88,6 +96,7 @@ export class Reader {
 
   readUVarint(): number {
     const buf = this.buf;
+    if (this.offset < this.end && buf[this.offset] < 0x80) return buf[this.offset++];
     let value = 0;
     let shift = 0;
     for (let i = 0; i < uvarintBytesMax; i++) {

@@ -14,7 +14,6 @@ export class ProtocolEncodeError extends Error {
 export const byReferenceBytesMin = 1024;
 const initialCapacityBytes = 256;
 const growCapacityBytesMax = 1024 * 1024;
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A placeholder for a 4-byte big-endian value (a frame or tagged-field size) filled in later. */
 export interface Int32Reservation {
@@ -58,9 +57,12 @@ export class Writer {
     this.start = this.pos;
   }
 
+  // Integer writes store bytes directly: Buffer.writeInt32BE & co. cost a call and a range check each,
+  // and these run a few times per partition on every response. Range bugs still throw.
   writeInt8(v: number): void {
+    checkInt(v, -0x80, 0x7f);
     this.ensure(1);
-    this.pos = this.buf.writeInt8(v, this.pos);
+    this.buf[this.pos++] = v & 0xff;
   }
 
   writeBool(v: boolean): void {
@@ -69,23 +71,43 @@ export class Writer {
   }
 
   writeInt16(v: number): void {
-    this.ensure(2);
-    this.pos = this.buf.writeInt16BE(v, this.pos);
+    checkInt(v, -0x8000, 0x7fff);
+    this.store16(v);
   }
 
   writeUInt16(v: number): void {
-    this.ensure(2);
-    this.pos = this.buf.writeUInt16BE(v, this.pos);
+    checkInt(v, 0, 0xffff);
+    this.store16(v);
   }
 
   writeInt32(v: number): void {
-    this.ensure(4);
-    this.pos = this.buf.writeInt32BE(v, this.pos);
+    checkInt(v, -0x80000000, 0x7fffffff);
+    this.store32(v);
   }
 
   writeUInt32(v: number): void {
+    checkInt(v, 0, 0xffffffff);
+    this.store32(v);
+  }
+
+  private store16(v: number): void {
+    this.ensure(2);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = (v >>> 8) & 0xff;
+    buf[p + 1] = v & 0xff;
+    this.pos = p + 2;
+  }
+
+  private store32(v: number): void {
     this.ensure(4);
-    this.pos = this.buf.writeUInt32BE(v, this.pos);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = (v >>> 24) & 0xff;
+    buf[p + 1] = (v >>> 16) & 0xff;
+    buf[p + 2] = (v >>> 8) & 0xff;
+    buf[p + 3] = v & 0xff;
+    this.pos = p + 4;
   }
 
   writeInt64(v: bigint): void {
@@ -99,9 +121,13 @@ export class Writer {
   }
 
   writeUVarint(v: number): void {
-    if (!(v >= 0 && v <= 0xffffffff && Number.isInteger(v))) {
-      throw new ProtocolEncodeError(`unsigned varint out of range: ${v}`);
+    if (v >= 0 && v < 0x80 && (v | 0) === v) {
+      // One byte: every tagged-field count and most compact lengths.
+      this.ensure(1);
+      this.buf[this.pos++] = v;
+      return;
     }
+    checkInt(v, 0, 0xffffffff);
     this.ensure(5);
     const buf = this.buf;
     let rest = v;
@@ -134,10 +160,24 @@ export class Writer {
     this.writeUVarlong((n << 1n) ^ (n >> 63n));
   }
 
+  /** Canonical lowercase 8-4-4-4-12 hex, as Reader.readUuid renders it, to 16 raw bytes. */
   writeUuid(v: string): void {
-    if (!uuidPattern.test(v)) throw new ProtocolEncodeError(`not a canonical lowercase UUID: ${v}`);
+    if (v.length !== 36) throw new ProtocolEncodeError(`not a canonical lowercase UUID: ${v}`);
     this.ensure(16);
-    this.pos += this.buf.write(v.replace(/-/g, ''), this.pos, 16, 'hex');
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < 36; i += 2) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) {
+        if (v.charCodeAt(i) !== 0x2d) throw new ProtocolEncodeError(`not a canonical lowercase UUID: ${v}`);
+        i -= 1;
+        continue;
+      }
+      const hi = hexValue(v.charCodeAt(i));
+      const lo = hexValue(v.charCodeAt(i + 1));
+      if ((hi | lo) < 0) throw new ProtocolEncodeError(`not a canonical lowercase UUID: ${v}`);
+      buf[p++] = (hi << 4) | lo;
+    }
+    this.pos = p;
   }
 
   writeString(v: string): void {
@@ -258,4 +298,17 @@ export function utf8Length(v: string): number {
     if (v.charCodeAt(i) >= 0x80) return Buffer.byteLength(v, 'utf8');
   }
   return v.length;
+}
+
+function checkInt(v: number, min: number, max: number): void {
+  if (!(v >= min && v <= max && Math.floor(v) === v)) {
+    throw new ProtocolEncodeError(`integer ${v} outside [${min}, ${max}]`);
+  }
+}
+
+/** 0-9a-f to its value; anything else (uppercase included: not canonical) to -1. */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
 }
