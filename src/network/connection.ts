@@ -7,6 +7,10 @@
  * request that yields no response (Produce with acks=0) keeps its slot until it finishes and is then
  * skipped, so it never lets a later response overtake an earlier one.
  *
+ * A bad frame (size out of bounds) or a failing handler ends the connection the way Kafka's does, where
+ * a connection is muted until its previous response is sent: answers to the requests before the bad
+ * one still go out, nothing after it is read or answered, then the socket is closed.
+ *
  * Responses are written in one corked batch per connection per event-loop turn (DESIGN.md 2: one
  * writev instead of a write per small response). Reading stops while the connection holds too many
  * unanswered requests or too many queued bytes, and resumes below the bounds (STYLE.md 8).
@@ -52,6 +56,8 @@ export class ConnectionClosedError extends Error {
 
 interface ResponseSlot {
   done: boolean;
+  /** Dropped by a failure of an earlier request: its result is discarded. */
+  dropped: boolean;
   chunks: Buffer[] | null;
   /** Bytes charged to `queuedBytes` for this slot: the request until done, then the response. */
   chargedBytes: number;
@@ -68,6 +74,9 @@ export class Connection implements ConnectionInfo {
   private readPaused = false;
   private flushScheduled = false;
   private draining = false;
+  /** Set when a bad request ends the connection: closed with this reason once earlier answers are out. */
+  private failure: Error | null = null;
+  private ending = false;
   private closed = false;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
@@ -134,6 +143,26 @@ export class Connection implements ConnectionInfo {
     return this.closedPromise;
   }
 
+  /**
+   * Ends the connection because of `reason`: requests before `failedSlot` (all, when it is absent) are
+   * still answered; the failed one and everything after it are dropped.
+   */
+  private fail(reason: Error, failedSlot?: ResponseSlot): void {
+    if (this.closed || this.failure !== null) return;
+    this.failure = reason;
+    const at = failedSlot === undefined ? -1 : this.slots.indexOf(failedSlot, this.head);
+    if (at >= 0) {
+      for (const slot of this.slots.slice(at)) {
+        slot.dropped = true;
+        this.queuedBytes -= slot.chargedBytes;
+      }
+      this.slots.length = at;
+    }
+    this.draining = true;
+    this.pauseReading();
+    this.endIfDrained();
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed || this.draining) return;
     this.decoder.push(chunk);
@@ -156,7 +185,7 @@ export class Connection implements ConnectionInfo {
       try {
         frame = this.decoder.next();
       } catch (error) {
-        this.close(error as Error);
+        this.fail(asError(error));
         return;
       }
       if (frame === null) return;
@@ -165,20 +194,20 @@ export class Connection implements ConnectionInfo {
   }
 
   private dispatch(frame: Buffer): void {
-    const slot: ResponseSlot = { done: false, chunks: null, chargedBytes: frame.length };
+    const slot: ResponseSlot = { done: false, dropped: false, chunks: null, chargedBytes: frame.length };
     this.slots.push(slot);
     this.queuedBytes += frame.length;
     let result: Promise<Buffer[] | null> | Buffer[] | null;
     try {
       result = this.handler(this, frame);
     } catch (error) {
-      this.close(asError(error));
+      this.fail(asError(error), slot);
       return;
     }
     if (result instanceof Promise) {
       result.then(
         (chunks) => this.complete(slot, chunks),
-        (error: unknown) => this.close(asError(error)),
+        (error: unknown) => this.fail(asError(error), slot),
       );
     } else {
       this.complete(slot, result);
@@ -186,7 +215,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private complete(slot: ResponseSlot, chunks: Buffer[] | null): void {
-    if (this.closed) return;
+    if (this.closed || slot.dropped) return;
     const responseBytes = chunks === null ? 0 : byteLength(chunks);
     this.queuedBytes += responseBytes - slot.chargedBytes;
     slot.chargedBytes = responseBytes;
@@ -250,7 +279,15 @@ export class Connection implements ConnectionInfo {
   }
 
   private endIfDrained(): void {
-    if (this.closed || this.inFlightRequests > 0) return;
+    if (this.closed || this.ending || this.inFlightRequests > 0) return;
+    this.ending = true;
+    const failure = this.failure;
+    if (failure !== null) {
+      // end() flushes what is queued; close once it has reached the kernel rather than wait for the peer.
+      this.socket.once('finish', () => this.close(failure));
+      this.socket.end();
+      return;
+    }
     this.socket.end();
     // Keep reading (and discarding) so the peer's FIN is seen and 'close' fires.
     this.socket.resume();

@@ -252,3 +252,24 @@ test('a client that half-closes still gets every answer, then the connection end
     assert.deepEqual(client.frames.map((f) => f.toString()), ['a', 'b', 'c']);
   });
 });
+
+test('requests before a bad frame are answered, then the connection closes', async () => {
+  const seen: string[] = [];
+  const handler: FrameHandler = async (c, frame) => {
+    seen.push(frame.toString());
+    if (frame.toString() === 'bad') throw new Error('bad request');
+    await sleep(20);
+    return echo(c, frame);
+  };
+  await withServer({ handler }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    const negativeSize = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+    client.write(Buffer.concat([sizePrefixed(Buffer.from('one')), sizePrefixed(Buffer.from('two')), negativeSize]));
+    await client.waitClosed();
+    assert.deepEqual(client.frames.map((f) => f.toString()), ['one', 'two']);
+    const second = await RawClient.connect(server.port);
+    second.write(Buffer.concat(['a', 'bad', 'c'].map((b) => sizePrefixed(Buffer.from(b)))));
+    await second.waitClosed();
+    assert.deepEqual(second.frames.map((f) => f.toString()), ['a']);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * Seeded generator of hostile request frames for the network fuzz test: random bytes, valid ApiVersions /
+ * Metadata / DescribeCluster requests with mutations (bit flips, truncation, huge array counts, invalid
+ * UTF-8, random versions and keys), and bad size prefixes. Every byte comes from one Prng seed.
+ */
+import { Prng } from '../../src/common/prng.js';
+import { Writer } from '../../src/protocol/writer.js';
+import { encodeRequestHeader } from '../../src/protocol/headers.js';
+import { ApiKey, encodeRequest } from '../../src/protocol/generated/index.js';
+
+const zeroUuid = '00000000-0000-0000-0000-000000000000';
+
+export type FrameKind =
+  | 'random'
+  | 'valid'
+  | 'mutated'
+  | 'truncated'
+  | 'huge-count'
+  | 'invalid-utf8'
+  | 'random-version'
+  | 'bad-size';
+
+export interface FuzzFrame {
+  readonly kind: FrameKind;
+  /** Size prefix included (possibly a lying one). */
+  readonly bytes: Buffer;
+}
+
+function prefixed(body: Buffer, size = body.length): Buffer {
+  const out = Buffer.allocUnsafe(4 + body.length);
+  out.writeInt32BE(size, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+function randomBytes(prng: Prng, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) out[i] = prng.int(0, 255);
+  return out;
+}
+
+function randomName(prng: Prng): string {
+  const alphabet = ['a', 'b', 'Z', '0', '.', '_', '-', ' ', 'é', '日', '\u0000', '🚀'];
+  let name = '';
+  const length = prng.int(0, 40);
+  for (let i = 0; i < length; i++) name += prng.pick(alphabet);
+  return name;
+}
+
+/** A well-formed request body (no size prefix) for one of the served APIs, at a served version. */
+export function validRequest(prng: Prng, correlationId: number): Buffer {
+  const w = new Writer();
+  const which = prng.int(0, 2);
+  const clientId = prng.chance(0.1) ? null : randomName(prng);
+  if (which === 0) {
+    const version = prng.int(0, 4);
+    encodeRequestHeader(w, { requestApiKey: ApiKey.ApiVersions, requestApiVersion: version, correlationId, clientId });
+    encodeRequest(ApiKey.ApiVersions, version, w, {
+      clientSoftwareName: version >= 3 ? prng.pick(['kcat', 'java', randomName(prng)]) : '',
+      clientSoftwareVersion: version >= 3 ? prng.pick(['1.0', '2.0.2', randomName(prng)]) : '',
+    });
+  } else if (which === 1) {
+    const version = prng.int(0, 12);
+    encodeRequestHeader(w, { requestApiKey: ApiKey.Metadata, requestApiVersion: version, correlationId, clientId });
+    const count = prng.int(0, 6);
+    const topics = version >= 1 && prng.chance(0.3)
+      ? null
+      : Array.from({ length: count }, () => ({ topicId: zeroUuid, name: randomName(prng) }));
+    encodeRequest(ApiKey.Metadata, version, w, {
+      topics,
+      allowAutoTopicCreation: version >= 4 ? prng.chance(0.5) : true,
+      includeClusterAuthorizedOperations: version >= 8 && version <= 10 ? prng.chance(0.5) : false,
+      includeTopicAuthorizedOperations: version >= 8 ? prng.chance(0.5) : false,
+    });
+  } else {
+    const version = prng.int(0, 1);
+    encodeRequestHeader(w, { requestApiKey: ApiKey.DescribeCluster, requestApiVersion: version, correlationId, clientId });
+    encodeRequest(ApiKey.DescribeCluster, version, w, {
+      includeClusterAuthorizedOperations: prng.chance(0.5),
+      endpointType: version >= 1 ? prng.int(0, 3) : 1,
+    });
+  }
+  return w.finishBuffer();
+}
+
+function mutate(prng: Prng, body: Buffer): Buffer {
+  const out = Buffer.from(body);
+  const edits = prng.int(1, 4);
+  for (let i = 0; i < edits && out.length > 0; i++) {
+    const at = prng.int(0, out.length - 1);
+    if (prng.chance(0.5)) out[at] = (out[at] ?? 0) ^ (1 << prng.int(0, 7));
+    else out[at] = prng.pick([0x00, 0x7f, 0x80, 0xff]);
+  }
+  return out;
+}
+
+/** Overwrites 4 (or 5, varint) bytes after the header with a huge array/string count. */
+function hugeCount(prng: Prng, body: Buffer): Buffer {
+  const at = Math.min(body.length, prng.int(8, Math.max(8, body.length)));
+  const count = prng.pick([
+    Buffer.from([0x7f, 0xff, 0xff, 0xff]),
+    Buffer.from([0xff, 0xff, 0xff, 0xfe]),
+    Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]),
+    Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+    Buffer.from([0x00, 0x10, 0x00, 0x00]),
+  ]);
+  return Buffer.concat([body.subarray(0, at), count, body.subarray(at)]);
+}
+
+/** ApiVersions v3 (compact strings) or Metadata v1 (classic strings) with a name that is not UTF-8. */
+function invalidUtf8(prng: Prng, correlationId: number): Buffer {
+  const bad = prng.pick([[0xc3, 0x28], [0xff], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf0, 0x28, 0x8c, 0x28]]);
+  const w = new Writer();
+  if (prng.chance(0.5)) {
+    encodeRequestHeader(w, { requestApiKey: ApiKey.ApiVersions, requestApiVersion: 3, correlationId, clientId: 'x' });
+    w.writeUVarint(bad.length + 1);
+    w.writeRaw(Buffer.from(bad));
+    w.writeCompactString('1.0');
+    w.writeUVarint(0);
+  } else {
+    encodeRequestHeader(w, { requestApiKey: ApiKey.Metadata, requestApiVersion: 1, correlationId, clientId: 'x' });
+    w.writeInt32(1);
+    w.writeInt16(bad.length);
+    w.writeRaw(Buffer.from(bad));
+  }
+  return w.finishBuffer();
+}
+
+function randomVersion(prng: Prng, body: Buffer): Buffer {
+  const out = Buffer.from(body);
+  if (out.length < 4) return out;
+  if (prng.chance(0.3)) out.writeInt16BE(prng.int(-32768, 32767), 0);
+  out.writeInt16BE(prng.pick([-1, 5, 13, 2, 127, 32767, prng.int(-32768, 32767)]), 2);
+  return out;
+}
+
+function badSize(prng: Prng, body: Buffer): Buffer {
+  const size = prng.pick([-1, -2147483648, 104857601, 2147483647, body.length + prng.int(1, 1000), Math.max(0, body.length - prng.int(1, 8))]);
+  return prefixed(body, size);
+}
+
+export function fuzzFrame(prng: Prng, correlationId: number): FuzzFrame {
+  const roll = prng.int(0, 99);
+  if (roll < 8) return { kind: 'random', bytes: prefixed(randomBytes(prng, prng.int(0, 64))) };
+  if (roll < 30) return { kind: 'valid', bytes: prefixed(validRequest(prng, correlationId)) };
+  const body = validRequest(prng, correlationId);
+  if (roll < 60) return { kind: 'mutated', bytes: prefixed(mutate(prng, body)) };
+  if (roll < 70) return { kind: 'truncated', bytes: prefixed(body.subarray(0, prng.int(0, body.length - 1))) };
+  if (roll < 78) return { kind: 'huge-count', bytes: prefixed(hugeCount(prng, body)) };
+  if (roll < 84) return { kind: 'invalid-utf8', bytes: prefixed(invalidUtf8(prng, correlationId)) };
+  if (roll < 95) return { kind: 'random-version', bytes: prefixed(randomVersion(prng, body)) };
+  return { kind: 'bad-size', bytes: badSize(prng, body) };
+}

@@ -1,0 +1,180 @@
+/**
+ * Network fuzz (DESIGN.md 7: "bad input never crashes a node ... fuzzing proves it").
+ *
+ * A broker runs as a child process (so a crash is seen as an exit, not a failed assertion in the same
+ * heap). Many short connections each send a pipelined batch of hostile frames (fuzz-frames.ts) and then
+ * half-close; meanwhile one well-formed client keeps asking ApiVersions and Metadata and checks every
+ * answer. Afterwards: the broker is alive, every fuzz connection was closed by the broker, resident
+ * memory grew by less than a bound, and SIGTERM still shuts it down cleanly.
+ *
+ * FUZZ_FRAMES (default 100000) sets the frame count, FUZZ_SEED replays a run; the seed is printed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Prng } from '../../src/common/prng.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { RawClient } from '../network/raw-client.js';
+import { FrameDecoder } from '../../src/network/frame-decoder.js';
+import { call } from '../broker/kafka-test-client.js';
+import { fuzzFrame, type FrameKind } from './fuzz-frames.js';
+
+const frameTarget = Number(process.env.FUZZ_FRAMES ?? 100_000);
+const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const workerCount = 24;
+const batchFramesMax = 4;
+const connectionCloseTimeoutMs = 10_000;
+/** Resident memory the broker may gain over the run (after warm-up). */
+const rssGrowthBytesMax = 160 * 1024 * 1024;
+
+interface Stats {
+  framesSent: number;
+  /** Frames the broker read: those answered plus the one that made it close a connection early. */
+  framesConsumed: number;
+  responses: number;
+  connections: number;
+  byKind: Partial<Record<FrameKind, number>>;
+}
+
+async function startBrokerProcess(dataDir: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', '0', '--data-dir', dataDir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-10_000); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const entry = JSON.parse(line) as { msg?: string; listener?: string };
+    if (entry.msg === 'runnel broker started') {
+      clearTimeout(timer);
+      const port = Number(/:(\d+)$/.exec(entry.listener ?? '')?.[1]);
+      return { child, port, stderr: () => stderr };
+    }
+  }
+  clearTimeout(timer);
+  throw new Error(`broker did not start: ${stderr}`);
+}
+
+async function residentBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? NaN);
+  return kb * 1024;
+}
+
+/** One connection: a pipelined batch of fuzz frames, then half-close; resolves when the broker closes. */
+async function fuzzConnection(port: number, prng: Prng, stats: Stats, correlationBase: number): Promise<void> {
+  const frames = Array.from({ length: prng.int(1, batchFramesMax) }, (_, i) => fuzzFrame(prng, correlationBase + i));
+  const socket = connect({ port, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  // Answers must be well-framed: a broken size prefix here would throw out of the decoder.
+  const decoder = new FrameDecoder(1024 * 1024);
+  let answered = 0;
+  socket.on('data', (chunk: Buffer) => {
+    decoder.push(chunk);
+    for (let frame = decoder.next(); frame !== null; frame = decoder.next()) answered++;
+  });
+  const closed = once(socket, 'close');
+  socket.end(Buffer.concat(frames.map((f) => f.bytes)));
+  stats.framesSent += frames.length;
+  stats.connections++;
+  for (const f of frames) stats.byKind[f.kind] = (stats.byKind[f.kind] ?? 0) + 1;
+  const timer = setTimeout(() => socket.destroy(new Error('broker kept a fuzz connection open')), connectionCloseTimeoutMs);
+  const [hadError] = await closed;
+  clearTimeout(timer);
+  assert.equal(decoder.bufferedByteCount, 0, `seed ${seed}: a response frame was cut short`);
+  stats.responses += answered;
+  stats.framesConsumed += Math.min(frames.length, answered + 1);
+  assert.equal(hadError && socket.errored?.message === 'broker kept a fuzz connection open', false,
+    `seed ${seed}: a fuzz connection was not closed by the broker within ${connectionCloseTimeoutMs} ms`);
+}
+
+const expectedApis = [
+  { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12 },
+  { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 },
+  { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1 },
+];
+
+/** The well-formed client: keeps asking and checking until told to stop. */
+async function probe(port: number, running: () => boolean): Promise<number> {
+  const client = await RawClient.connect(port);
+  let probes = 0;
+  try {
+    for (let round = 0; round < 1_000_000 && running(); round++) {
+      const versions = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'probe', clientSoftwareVersion: '1' });
+      assert.equal(versions.body.errorCode, 0);
+      assert.deepEqual(versions.body.apiKeys, expectedApis);
+      const metadata = await call(client, ApiKey.Metadata, 12, {
+        topics: null, allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
+      });
+      assert.deepEqual(metadata.body.brokers, [{ nodeId: 1, host: '127.0.0.1', port, rack: null }]);
+      assert.equal(metadata.trailingBytes, 0);
+      probes++;
+      await sleep(10);
+    }
+  } finally {
+    client.destroy();
+  }
+  return probes;
+}
+
+test(`network fuzz: ${frameTarget} hostile frames never crash the broker (seed ${seed})`, { timeout: 180_000 }, async (t) => {
+  t.diagnostic(`FUZZ_SEED=${seed} FUZZ_FRAMES=${frameTarget}`);
+  const dataDir = await mkdtemp(join(tmpdir(), 'runnel-fuzz-'));
+  const broker = await startBrokerProcess(dataDir);
+  let exited = false;
+  broker.child.on('exit', () => { exited = true; });
+  const pid = broker.child.pid!;
+  const stats: Stats = { framesSent: 0, framesConsumed: 0, responses: 0, connections: 0, byKind: {} };
+  try {
+    let fuzzing = true;
+    const probing = probe(broker.port, () => fuzzing && !exited);
+    let baselineRss = 0;
+    let peakRss = 0;
+    const startedMs = performance.now();
+    const workers = Array.from({ length: workerCount }, async (_, worker) => {
+      const prng = new Prng(seed + worker);
+      for (let round = 0; round < frameTarget && stats.framesConsumed < frameTarget && !exited; round++) {
+        await fuzzConnection(broker.port, prng, stats, (worker << 24) + round * batchFramesMax);
+        if (baselineRss === 0 && stats.framesConsumed >= frameTarget / 20) baselineRss = await residentBytes(pid);
+        if (round % 50 === 0) peakRss = Math.max(peakRss, await residentBytes(pid));
+      }
+    });
+    await Promise.all(workers);
+    const elapsedMs = performance.now() - startedMs;
+    fuzzing = false;
+    const probes = await probing;
+    assert.equal(exited, false, `seed ${seed}: the broker exited during the fuzz:\n${broker.stderr()}`);
+    const finalRss = await residentBytes(pid);
+    peakRss = Math.max(peakRss, finalRss);
+    t.diagnostic(
+      `${stats.framesConsumed} frames read by the broker (${stats.framesSent} sent) over ${stats.connections} ` +
+      `connections in ${(elapsedMs / 1000).toFixed(1)} s (${Math.round(stats.framesConsumed / (elapsedMs / 1000))} ` +
+      `frames/s); ${stats.responses} frames answered; ` +
+      `${probes} probe rounds; RSS baseline ${mib(baselineRss)}, peak ${mib(peakRss)}, final ${mib(finalRss)}; ` +
+      `kinds ${JSON.stringify(stats.byKind)}`,
+    );
+    assert.ok(stats.framesConsumed >= frameTarget);
+    assert.ok(probes > 0, 'the well-formed client got answers during the fuzz');
+    assert.ok(finalRss - baselineRss < rssGrowthBytesMax, `RSS grew ${mib(finalRss - baselineRss)}`);
+    broker.child.kill('SIGTERM');
+    const [code] = exited ? [broker.child.exitCode] : await once(broker.child, 'exit');
+    assert.equal(code, 0, `broker did not shut down cleanly: ${broker.stderr()}`);
+  } finally {
+    if (!exited) broker.child.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
