@@ -1,0 +1,53 @@
+/**
+ * The replica manager's contract (DESIGN §2, §3): the one place where a partition's leadership, leader
+ * epoch, ISR and high watermark come from. Produce, Fetch, ListOffsets, OffsetForLeaderEpoch,
+ * DeleteRecords and the group coordinator read partitions only through it. On a single node every
+ * partition is "leader = self, ISR = {self}"; the cluster work plugs followers and ISR changes in here.
+ */
+import type { PartitionLog } from '../storage/partition-log.js';
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** A hosted partition: what this node knows of it right now. Owned by the replica manager. */
+export interface HostedPartition {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly log: PartitionLog;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+  readonly replicas: readonly number[];
+  /** True when this node leads the partition. */
+  readonly isLeader: boolean;
+  /** Consumers see offsets below it. Single node: the durable log end (fsync) or the log end (none). */
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+}
+
+/** Outcome of looking a partition up for a client request. errorCode is a Kafka error code. */
+export type PartitionLookup =
+  | { readonly ok: true; readonly partition: HostedPartition }
+  | { readonly ok: false; readonly errorCode: number };
+
+export interface ReplicaManager {
+  /** Hosted partition by name, or undefined if this node has no replica of it. */
+  partition(topic: string, partition: number): HostedPartition | undefined;
+  partitionByTopicId(topicId: string, partition: number): HostedPartition | undefined;
+  /**
+   * The partition if this node leads it at `currentLeaderEpoch` (-1: no check), else the error Kafka
+   * returns: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH,
+   * UNKNOWN_LEADER_EPOCH (KIP-320).
+   */
+  leaderPartition(topic: string, partition: number, currentLeaderEpoch: number): PartitionLookup;
+  /**
+   * The produce hook: called (synchronously, after the append or the high-watermark move) whenever
+   * a partition's log end or high watermark advances. Long-polling fetches and follower streams park
+   * on it. Returns an unsubscribe function.
+   */
+  onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void;
+}
