@@ -279,6 +279,13 @@ function branch(cs: Case[], body: (c: Case) => string[], otherwise: string[] | n
   return out;
 }
 
+/** Cases inside a block already guarded to the tagged versions: one case needs no second guard. */
+function branchTagged(cs: Case[], body: (c: Case) => string[]): string[] {
+  if (cs.length !== 1) return branch(cs, body, null, true);
+  const only = body(cs[0]);
+  return only.length === 1 ? only : ['{', ...indent(only), '}'];
+}
+
 function decodeField(ctx: Context, fv: FieldView): string[] {
   const name = local(fv.f);
   const regular = cases(ctx, fv, fv.regular);
@@ -309,9 +316,10 @@ function decodeTaggedSection(ctx: Context, struct: Struct): string[] {
   ];
   for (const f of tagged) {
     const fv = view(ctx, struct, f);
-    const read = branch(cases(ctx, fv, fv.tagged), (c) => readStatements(ctx, fv, local(f), true, c.nullable), null, true);
+    const read = branchTagged(cases(ctx, fv, fv.tagged), (c) => readStatements(ctx, fv, local(f), true, c.nullable));
     const inner = ['const end = r.taggedFieldEnd(size);', ...read, 'r.endTaggedField(end);'];
-    const when = ctx.cond(fv.tagged);
+    // Inside the flexible-versions guard, a field tagged in every flexible version needs no second one.
+    const when = ctx.cond(fv.tagged) === flexibleWhen ? 'true' : ctx.cond(fv.tagged);
     body.push(`    case ${f.tag}: {`);
     if (when === 'true') body.push(...indent(inner, '      '));
     else body.push(`      if (${when}) {`, ...indent(inner, '        '), '      } else r.skip(size);');
@@ -412,7 +420,7 @@ function encodeTaggedSection(ctx: Context, struct: Struct): string[] {
   for (const f of tagged) {
     const fv = view(ctx, struct, f);
     const flag = `tagged${f.tag}`;
-    const when = ctx.cond(fv.tagged);
+    const when = ctx.cond(fv.tagged) === flexibleWhen ? 'true' : ctx.cond(fv.tagged);
     const nonDefault = nonDefaultCode(ctx, fv, `m.${lowerCamel(f.name)}`);
     body.push(`const ${flag} = ${when === 'true' ? '' : `(${when}) && `}${nonDefault};`);
     flags.push(flag);
@@ -421,7 +429,7 @@ function encodeTaggedSection(ctx: Context, struct: Struct): string[] {
   for (const f of tagged) {
     const fv = view(ctx, struct, f);
     const v = `m.${lowerCamel(f.name)}`;
-    const write = branch(cases(ctx, fv, fv.tagged), (c) => writeStatements(ctx, fv, 't', v, true, c.nullable), null, true);
+    const write = branchTagged(cases(ctx, fv, fv.tagged), (c) => writeStatements(ctx, fv, 't', v, true, c.nullable));
     body.push(
       `if (tagged${f.tag}) {`,
       `  w.writeUVarint(${f.tag});`,

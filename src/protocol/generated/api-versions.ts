@@ -112,55 +112,43 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version >= 3) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 3) {
-              const n = r.readCompactArrayLength(1);
-              if (n === -1) nullOnWire('ApiVersionsResponse.supportedFeatures');
-              else {
-                const a: ApiVersionsResponseSupportedFeatureKey[] = [];
-                for (let i = 0; i < n; i++) a.push(decodeApiVersionsResponseSupportedFeatureKey(r, version));
-                $supportedFeatures = a;
-              }
+          const end = r.taggedFieldEnd(size);
+          {
+            const n = r.readCompactArrayLength(1);
+            if (n === -1) nullOnWire('ApiVersionsResponse.supportedFeatures');
+            else {
+              const a: ApiVersionsResponseSupportedFeatureKey[] = [];
+              for (let i = 0; i < n; i++) a.push(decodeApiVersionsResponseSupportedFeatureKey(r, version));
+              $supportedFeatures = a;
             }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          }
+          r.endTaggedField(end);
           break;
         }
         case 1: {
-          if (version >= 3) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 3) {
-              $finalizedFeaturesEpoch = r.readInt64();
-            }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          const end = r.taggedFieldEnd(size);
+          $finalizedFeaturesEpoch = r.readInt64();
+          r.endTaggedField(end);
           break;
         }
         case 2: {
-          if (version >= 3) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 3) {
-              const n = r.readCompactArrayLength(1);
-              if (n === -1) nullOnWire('ApiVersionsResponse.finalizedFeatures');
-              else {
-                const a: ApiVersionsResponseFinalizedFeatureKey[] = [];
-                for (let i = 0; i < n; i++) a.push(decodeApiVersionsResponseFinalizedFeatureKey(r, version));
-                $finalizedFeatures = a;
-              }
+          const end = r.taggedFieldEnd(size);
+          {
+            const n = r.readCompactArrayLength(1);
+            if (n === -1) nullOnWire('ApiVersionsResponse.finalizedFeatures');
+            else {
+              const a: ApiVersionsResponseFinalizedFeatureKey[] = [];
+              for (let i = 0; i < n; i++) a.push(decodeApiVersionsResponseFinalizedFeatureKey(r, version));
+              $finalizedFeatures = a;
             }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          }
+          r.endTaggedField(end);
           break;
         }
         case 3: {
-          if (version >= 3) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 3) {
-              $zkMigrationReady = r.readBool();
-            }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          const end = r.taggedFieldEnd(size);
+          $zkMigrationReady = r.readBool();
+          r.endTaggedField(end);
           break;
         }
         default:
@@ -191,15 +179,15 @@ export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVers
     w.writeInt32(m.throttleTimeMs);
   }
   if (version >= 3) {
-    const tagged0 = (version >= 3) && m.supportedFeatures.length !== 0;
-    const tagged1 = (version >= 3) && m.finalizedFeaturesEpoch !== -1n;
-    const tagged2 = (version >= 3) && m.finalizedFeatures.length !== 0;
-    const tagged3 = (version >= 3) && m.zkMigrationReady !== false;
+    const tagged0 = m.supportedFeatures.length !== 0;
+    const tagged1 = m.finalizedFeaturesEpoch !== -1n;
+    const tagged2 = m.finalizedFeatures.length !== 0;
+    const tagged3 = m.zkMigrationReady !== false;
     w.writeUVarint((tagged0 ? 1 : 0) + (tagged1 ? 1 : 0) + (tagged2 ? 1 : 0) + (tagged3 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 3) {
+      {
         const a = m.supportedFeatures;
         t.writeCompactArrayLength(a.length);
         for (const e of a) {
@@ -212,16 +200,14 @@ export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVers
     if (tagged1) {
       w.writeUVarint(1);
       const t = new Writer(64);
-      if (version >= 3) {
-        t.writeInt64(m.finalizedFeaturesEpoch);
-      }
+      t.writeInt64(m.finalizedFeaturesEpoch);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }
     if (tagged2) {
       w.writeUVarint(2);
       const t = new Writer(64);
-      if (version >= 3) {
+      {
         const a = m.finalizedFeatures;
         t.writeCompactArrayLength(a.length);
         for (const e of a) {
@@ -234,9 +220,7 @@ export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVers
     if (tagged3) {
       w.writeUVarint(3);
       const t = new Writer(64);
-      if (version >= 3) {
-        t.writeBool(m.zkMigrationReady);
-      }
+      t.writeBool(m.zkMigrationReady);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }

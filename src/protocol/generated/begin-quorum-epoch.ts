@@ -294,19 +294,17 @@ export function decodeBeginQuorumEpochResponse(r: Reader, version: number): Begi
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version >= 1) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 1) {
-              const n = r.readCompactArrayLength(1);
-              if (n === -1) nullOnWire('BeginQuorumEpochResponse.nodeEndpoints');
-              else {
-                const a: BeginQuorumEpochResponseNodeEndpoint[] = [];
-                for (let i = 0; i < n; i++) a.push(decodeBeginQuorumEpochResponseNodeEndpoint(r, version));
-                $nodeEndpoints = a;
-              }
+          const end = r.taggedFieldEnd(size);
+          {
+            const n = r.readCompactArrayLength(1);
+            if (n === -1) nullOnWire('BeginQuorumEpochResponse.nodeEndpoints');
+            else {
+              const a: BeginQuorumEpochResponseNodeEndpoint[] = [];
+              for (let i = 0; i < n; i++) a.push(decodeBeginQuorumEpochResponseNodeEndpoint(r, version));
+              $nodeEndpoints = a;
             }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          }
+          r.endTaggedField(end);
           break;
         }
         default:
@@ -335,12 +333,12 @@ export function encodeBeginQuorumEpochResponse(w: Writer, version: number, m: Be
   }
   if ((version <= 0) && m.nodeEndpoints.length !== 0) absentField('BeginQuorumEpochResponse.nodeEndpoints', version);
   if (version >= 1) {
-    const tagged0 = (version >= 1) && m.nodeEndpoints.length !== 0;
+    const tagged0 = m.nodeEndpoints.length !== 0;
     w.writeUVarint((tagged0 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 1) {
+      {
         const a = m.nodeEndpoints;
         t.writeCompactArrayLength(a.length);
         for (const e of a) {

@@ -30,7 +30,7 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
       case 0: {
         if (version >= 1) {
           const end = r.taggedFieldEnd(size);
-          if (version >= 1) {
+          {
             const n = r.readCompactArrayLength(16);
             if (n === -1) nullOnWire('BrokerHeartbeatRequest.offlineLogDirs');
             else {
@@ -63,7 +63,7 @@ export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: Brok
   if (tagged0) {
     w.writeUVarint(0);
     const t = new Writer(64);
-    if (version >= 1) {
+    {
       const a = m.offlineLogDirs;
       t.writeCompactArrayLength(a.length);
       for (const e of a) {

@@ -391,13 +391,9 @@ function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, version: numb
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version >= 5) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 5) {
-              $topicConfigErrorCode = r.readInt16();
-            }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          const end = r.taggedFieldEnd(size);
+          $topicConfigErrorCode = r.readInt16();
+          r.endTaggedField(end);
           break;
         }
         default:
@@ -440,14 +436,12 @@ function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, version: numb
     }
   }
   if (version >= 5) {
-    const tagged0 = (version >= 5) && m.topicConfigErrorCode !== 0;
+    const tagged0 = m.topicConfigErrorCode !== 0;
     w.writeUVarint((tagged0 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 5) {
-        t.writeInt16(m.topicConfigErrorCode);
-      }
+      t.writeInt16(m.topicConfigErrorCode);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }

@@ -352,19 +352,17 @@ export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuo
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version >= 1) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 1) {
-              const n = r.readCompactArrayLength(1);
-              if (n === -1) nullOnWire('EndQuorumEpochResponse.nodeEndpoints');
-              else {
-                const a: EndQuorumEpochResponseNodeEndpoint[] = [];
-                for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochResponseNodeEndpoint(r, version));
-                $nodeEndpoints = a;
-              }
+          const end = r.taggedFieldEnd(size);
+          {
+            const n = r.readCompactArrayLength(1);
+            if (n === -1) nullOnWire('EndQuorumEpochResponse.nodeEndpoints');
+            else {
+              const a: EndQuorumEpochResponseNodeEndpoint[] = [];
+              for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochResponseNodeEndpoint(r, version));
+              $nodeEndpoints = a;
             }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          }
+          r.endTaggedField(end);
           break;
         }
         default:
@@ -393,12 +391,12 @@ export function encodeEndQuorumEpochResponse(w: Writer, version: number, m: EndQ
   }
   if ((version <= 0) && m.nodeEndpoints.length !== 0) absentField('EndQuorumEpochResponse.nodeEndpoints', version);
   if (version >= 1) {
-    const tagged0 = (version >= 1) && m.nodeEndpoints.length !== 0;
+    const tagged0 = m.nodeEndpoints.length !== 0;
     w.writeUVarint((tagged0 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 1) {
+      {
         const a = m.nodeEndpoints;
         t.writeCompactArrayLength(a.length);
         for (const e of a) {

@@ -128,9 +128,7 @@ function decodeFetchSnapshotRequestPartitionSnapshot(r: Reader, version: number)
       case 0: {
         if (version >= 1) {
           const end = r.taggedFieldEnd(size);
-          if (version >= 1) {
-            $replicaDirectoryId = r.readUuid();
-          }
+          $replicaDirectoryId = r.readUuid();
           r.endTaggedField(end);
         } else r.skip(size);
         break;
@@ -152,9 +150,7 @@ function encodeFetchSnapshotRequestPartitionSnapshot(w: Writer, version: number,
   if (tagged0) {
     w.writeUVarint(0);
     const t = new Writer(64);
-    if (version >= 1) {
-      t.writeUuid(m.replicaDirectoryId);
-    }
+    t.writeUuid(m.replicaDirectoryId);
     w.writeUVarint(t.byteLength);
     w.writeWriter(t);
   }
@@ -235,7 +231,7 @@ export function decodeFetchSnapshotResponse(r: Reader, version: number): FetchSn
       case 0: {
         if (version >= 1) {
           const end = r.taggedFieldEnd(size);
-          if (version >= 1) {
+          {
             const n = r.readCompactArrayLength(1);
             if (n === -1) nullOnWire('FetchSnapshotResponse.nodeEndpoints');
             else {
@@ -272,7 +268,7 @@ export function encodeFetchSnapshotResponse(w: Writer, version: number, m: Fetch
   if (tagged0) {
     w.writeUVarint(0);
     const t = new Writer(64);
-    if (version >= 1) {
+    {
       const a = m.nodeEndpoints;
       t.writeCompactArrayLength(a.length);
       for (const e of a) {

@@ -137,21 +137,15 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version >= 12) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 12) {
-              $clusterId = r.readCompactNullableString();
-            }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          const end = r.taggedFieldEnd(size);
+          $clusterId = r.readCompactNullableString();
+          r.endTaggedField(end);
           break;
         }
         case 1: {
           if (version >= 15) {
             const end = r.taggedFieldEnd(size);
-            if (version >= 15) {
-              $replicaState = decodeFetchRequestReplicaState(r, version);
-            }
+            $replicaState = decodeFetchRequestReplicaState(r, version);
             r.endTaggedField(end);
           } else r.skip(size);
           break;
@@ -218,24 +212,20 @@ export function encodeFetchRequest(w: Writer, version: number, m: FetchRequest):
     w.writeCompactString(m.rackId);
   }
   if (version >= 12) {
-    const tagged0 = (version >= 12) && m.clusterId !== null;
+    const tagged0 = m.clusterId !== null;
     const tagged1 = (version >= 15) && !isDefaultFetchRequestReplicaState(m.replicaState);
     w.writeUVarint((tagged0 ? 1 : 0) + (tagged1 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 12) {
-        t.writeCompactNullableString(m.clusterId);
-      }
+      t.writeCompactNullableString(m.clusterId);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }
     if (tagged1) {
       w.writeUVarint(1);
       const t = new Writer(64);
-      if (version >= 15) {
-        encodeFetchRequestReplicaState(t, version, m.replicaState);
-      }
+      encodeFetchRequestReplicaState(t, version, m.replicaState);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }
@@ -374,9 +364,7 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
         case 0: {
           if (version >= 17) {
             const end = r.taggedFieldEnd(size);
-            if (version >= 17) {
-              $replicaDirectoryId = r.readUuid();
-            }
+            $replicaDirectoryId = r.readUuid();
             r.endTaggedField(end);
           } else r.skip(size);
           break;
@@ -409,9 +397,7 @@ function encodeFetchRequestFetchPartition(w: Writer, version: number, m: FetchRe
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 17) {
-        t.writeUuid(m.replicaDirectoryId);
-      }
+      t.writeUuid(m.replicaDirectoryId);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }
@@ -600,7 +586,7 @@ export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
         case 0: {
           if (version >= 16) {
             const end = r.taggedFieldEnd(size);
-            if (version >= 16) {
+            {
               const n = r.readCompactArrayLength(1);
               if (n === -1) nullOnWire('FetchResponse.nodeEndpoints');
               else {
@@ -653,7 +639,7 @@ export function encodeFetchResponse(w: Writer, version: number, m: FetchResponse
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 16) {
+      {
         const a = m.nodeEndpoints;
         t.writeCompactArrayLength(a.length);
         for (const e of a) {
@@ -793,33 +779,21 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version >= 12) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 12) {
-              $divergingEpoch = decodeFetchResponseEpochEndOffset(r, version);
-            }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          const end = r.taggedFieldEnd(size);
+          $divergingEpoch = decodeFetchResponseEpochEndOffset(r, version);
+          r.endTaggedField(end);
           break;
         }
         case 1: {
-          if (version >= 12) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 12) {
-              $currentLeader = decodeFetchResponseLeaderIdAndEpoch(r, version);
-            }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          const end = r.taggedFieldEnd(size);
+          $currentLeader = decodeFetchResponseLeaderIdAndEpoch(r, version);
+          r.endTaggedField(end);
           break;
         }
         case 2: {
-          if (version >= 12) {
-            const end = r.taggedFieldEnd(size);
-            if (version >= 12) {
-              $snapshotId = decodeFetchResponseSnapshotId(r, version);
-            }
-            r.endTaggedField(end);
-          } else r.skip(size);
+          const end = r.taggedFieldEnd(size);
+          $snapshotId = decodeFetchResponseSnapshotId(r, version);
+          r.endTaggedField(end);
           break;
         }
         default:
@@ -872,34 +846,28 @@ function encodeFetchResponsePartitionData(w: Writer, version: number, m: FetchRe
     w.writeCompactRecords(m.records);
   }
   if (version >= 12) {
-    const tagged0 = (version >= 12) && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch);
-    const tagged1 = (version >= 12) && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader);
-    const tagged2 = (version >= 12) && !isDefaultFetchResponseSnapshotId(m.snapshotId);
+    const tagged0 = !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch);
+    const tagged1 = !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader);
+    const tagged2 = !isDefaultFetchResponseSnapshotId(m.snapshotId);
     w.writeUVarint((tagged0 ? 1 : 0) + (tagged1 ? 1 : 0) + (tagged2 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 12) {
-        encodeFetchResponseEpochEndOffset(t, version, m.divergingEpoch);
-      }
+      encodeFetchResponseEpochEndOffset(t, version, m.divergingEpoch);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }
     if (tagged1) {
       w.writeUVarint(1);
       const t = new Writer(64);
-      if (version >= 12) {
-        encodeFetchResponseLeaderIdAndEpoch(t, version, m.currentLeader);
-      }
+      encodeFetchResponseLeaderIdAndEpoch(t, version, m.currentLeader);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }
     if (tagged2) {
       w.writeUVarint(2);
       const t = new Writer(64);
-      if (version >= 12) {
-        encodeFetchResponseSnapshotId(t, version, m.snapshotId);
-      }
+      encodeFetchResponseSnapshotId(t, version, m.snapshotId);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }

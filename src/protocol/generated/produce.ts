@@ -242,7 +242,7 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
         case 0: {
           if (version >= 10) {
             const end = r.taggedFieldEnd(size);
-            if (version >= 10) {
+            {
               const n = r.readCompactArrayLength(1);
               if (n === -1) nullOnWire('ProduceResponse.nodeEndpoints');
               else {
@@ -288,7 +288,7 @@ export function encodeProduceResponse(w: Writer, version: number, m: ProduceResp
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 10) {
+      {
         const a = m.nodeEndpoints;
         t.writeCompactArrayLength(a.length);
         for (const e of a) {
@@ -411,9 +411,7 @@ function decodeProduceResponsePartitionProduceResponse(r: Reader, version: numbe
         case 0: {
           if (version >= 10) {
             const end = r.taggedFieldEnd(size);
-            if (version >= 10) {
-              $currentLeader = decodeProduceResponseLeaderIdAndEpoch(r, version);
-            }
+            $currentLeader = decodeProduceResponseLeaderIdAndEpoch(r, version);
             r.endTaggedField(end);
           } else r.skip(size);
           break;
@@ -461,9 +459,7 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, version: numbe
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 10) {
-        encodeProduceResponseLeaderIdAndEpoch(t, version, m.currentLeader);
-      }
+      encodeProduceResponseLeaderIdAndEpoch(t, version, m.currentLeader);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }

@@ -125,9 +125,7 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
         case 0: {
           if (version >= 8) {
             const end = r.taggedFieldEnd(size);
-            if (version >= 8) {
-              $type = r.readInt8();
-            }
+            $type = r.readInt8();
             r.endTaggedField(end);
           } else r.skip(size);
           break;
@@ -193,9 +191,7 @@ export function encodeUpdateMetadataRequest(w: Writer, version: number, m: Updat
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
-      if (version >= 8) {
-        t.writeInt8(m.type);
-      }
+      t.writeInt8(m.type);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }

@@ -177,7 +177,7 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
       case 0: {
         if (version >= 1) {
           const end = r.taggedFieldEnd(size);
-          if (version >= 1) {
+          {
             const n = r.readCompactArrayLength(1);
             if (n === -1) nullOnWire('VoteResponse.nodeEndpoints');
             else {
@@ -213,7 +213,7 @@ export function encodeVoteResponse(w: Writer, version: number, m: VoteResponse):
   if (tagged0) {
     w.writeUVarint(0);
     const t = new Writer(64);
-    if (version >= 1) {
+    {
       const a = m.nodeEndpoints;
       t.writeCompactArrayLength(a.length);
       for (const e of a) {
