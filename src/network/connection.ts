@@ -73,7 +73,12 @@ export class Connection implements ConnectionInfo {
   private queuedBytes = 0;
   private readPaused = false;
   private flushScheduled = false;
+  /** Graceful close or failure: no further frames are dispatched. */
   private draining = false;
+  /** The peer shut down its sending side; the server is allowHalfOpen, so answers can still go out. */
+  private peerEnded = false;
+  /** The decoder holds no complete frame (set when next() returned null, cleared by new data). */
+  private decoderExhausted = true;
   /** Set when a bad request ends the connection: closed with this reason once earlier answers are out. */
   private failure: Error | null = null;
   private ending = false;
@@ -111,9 +116,7 @@ export class Connection implements ConnectionInfo {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onIdle());
     socket.on('drain', () => this.maybeResume());
-    // The server is created with allowHalfOpen: a client that shuts down its sending side still gets
-    // the answers to everything it sent before, then the connection ends.
-    socket.on('end', () => void this.drain());
+    socket.on('end', () => this.onPeerEnd());
     socket.on('error', () => this.close(undefined));
     socket.on('close', () => this.close(undefined));
   }
@@ -138,7 +141,7 @@ export class Connection implements ConnectionInfo {
     if (!this.closed && !this.draining) {
       this.draining = true;
       this.pauseReading();
-      this.endIfDrained();
+      this.finishIfDone();
     }
     return this.closedPromise;
   }
@@ -160,12 +163,22 @@ export class Connection implements ConnectionInfo {
     }
     this.draining = true;
     this.pauseReading();
-    this.endIfDrained();
+    this.finishIfDone();
+  }
+
+  /**
+   * A client that shuts down its sending side still gets the answers to every complete request it
+   * sent (including ones still buffered behind backpressure), then the connection ends.
+   */
+  private onPeerEnd(): void {
+    this.peerEnded = true;
+    this.finishIfDone();
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.draining) return;
     this.decoder.push(chunk);
+    this.decoderExhausted = false;
     this.processFrames();
   }
 
@@ -188,7 +201,11 @@ export class Connection implements ConnectionInfo {
         this.fail(asError(error));
         return;
       }
-      if (frame === null) return;
+      if (frame === null) {
+        this.decoderExhausted = true;
+        this.finishIfDone();
+        return;
+      }
       this.dispatch(frame);
     }
   }
@@ -243,8 +260,8 @@ export class Connection implements ConnectionInfo {
     }
     socket.uncork();
     this.compactSlots();
-    if (this.draining) this.endIfDrained();
-    else this.maybeResume();
+    this.maybeResume();
+    this.finishIfDone();
   }
 
   private compactSlots(): void {
@@ -278,8 +295,10 @@ export class Connection implements ConnectionInfo {
     this.processFrames();
   }
 
-  private endIfDrained(): void {
+  /** Ends the socket once nothing is in flight and nothing more will be read. */
+  private finishIfDone(): void {
     if (this.closed || this.ending || this.inFlightRequests > 0) return;
+    if (!this.draining && !(this.peerEnded && this.decoderExhausted)) return;
     this.ending = true;
     const failure = this.failure;
     if (failure !== null) {

@@ -273,3 +273,17 @@ test('requests before a bad frame are answered, then the connection closes', asy
     assert.deepEqual(second.frames.map((f) => f.toString()), ['a']);
   });
 });
+
+test('a half-closed client whose requests were held back by backpressure still gets every answer', async () => {
+  const handler: FrameHandler = async (c, frame) => {
+    await sleep(1);
+    return echo(c, frame);
+  };
+  await withServer({ handler, queuedMaxRequests: 3 }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    const bodies = Array.from({ length: 40 }, (_, i) => `r${i}`);
+    client.socket.end(Buffer.concat(bodies.map((b) => sizePrefixed(Buffer.from(b)))));
+    await client.waitClosed();
+    assert.deepEqual(client.frames.map((f) => f.toString()), bodies);
+  });
+});
