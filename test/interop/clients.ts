@@ -41,7 +41,7 @@ export const CLIENTS: ClientSpec[] = [
   },
   {
     name: 'confluent-js', label: '@confluentinc/kafka-javascript (librdkafka, built from source)',
-    command: () => ['node', join(REPO, 'test/interop/clients/confluent.mjs')],
+    command: () => [...TSX, join(REPO, 'test/interop/clients/confluent.ts')],
     missing: () => existsSync(join(INTEROP_CACHE, 'confluent-js', 'node_modules', '@confluentinc', 'kafka-javascript', 'build', 'Release'))
       ? '' : '@confluentinc/kafka-javascript not built (scripts/interop/setup.sh)',
   },

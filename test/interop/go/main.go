@@ -1,0 +1,516 @@
+// Interop client: franz-go (kgo + kadm). Usage: interop-franz <bootstrap> <scenario>
+// Prints one JSON line {"client":"franz-go","scenario":...,"ok":bool,"detail":...}.
+// Scenario definitions: test/interop/SCENARIOS.md. Built by scripts/interop/setup.sh into
+// ~/.cache/runnel/interop/franz-go/interop-franz.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const client = "franz-go"
+const partitions = 3
+const ts0 = int64(1_700_000_000_000)
+
+var bootstrap []string
+
+type unsupported struct{ msg string }
+
+func (u unsupported) Error() string { return u.msg }
+
+func main() {
+	bootstrap = strings.Split(os.Args[1], ",")
+	scenario := os.Args[2]
+	fns := map[string]func(context.Context) (string, error){
+		"metadata": metadata, "produce-consume": produceConsume, "list-offsets": listOffsets,
+		"configs": configs, "delete-records": deleteRecords, "group": group,
+	}
+	out := map[string]any{"client": client, "scenario": scenario}
+	fn, ok := fns[scenario]
+	if !ok {
+		out["ok"], out["skipped"], out["detail"] = false, true, "unknown scenario"
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+		detail, err := fn(ctx)
+		cancel()
+		var u unsupported
+		switch {
+		case errors.As(err, &u):
+			out["ok"], out["skipped"], out["detail"] = false, true, u.msg
+		case err != nil:
+			out["ok"], out["detail"] = false, err.Error()
+		default:
+			out["ok"], out["detail"] = true, detail
+		}
+	}
+	b, _ := json.Marshal(out)
+	fmt.Println(string(b))
+}
+
+func topicName(s string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return s + "-" + client + "-" + hex.EncodeToString(b)
+}
+
+func records() int {
+	if v := os.Getenv("INTEROP_RECORDS"); v != "" {
+		n, _ := strconv.Atoi(v)
+		return n
+	}
+	return 10000
+}
+
+func recordValue(i int, codec, acks string) string {
+	s := fmt.Sprintf("v%d:%s:%s:", i, codec, acks)
+	for len(s) < 100 {
+		s += string(rune('a' + (i+len(s))%26))
+	}
+	return s
+}
+
+func newClient(opts ...kgo.Opt) (*kgo.Client, error) {
+	base := []kgo.Opt{kgo.SeedBrokers(bootstrap...), kgo.RequestTimeoutOverhead(10 * time.Second)}
+	return kgo.NewClient(append(base, opts...)...)
+}
+
+func withAdmin[T any](fn func(*kadm.Client) (T, error)) (T, error) {
+	cl, err := newClient()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer cl.Close()
+	return fn(kadm.NewClient(cl))
+}
+
+func createTopic(ctx context.Context, adm *kadm.Client, topic string, n int32) error {
+	r, err := adm.CreateTopics(ctx, n, 1, nil, topic)
+	if err != nil {
+		return err
+	}
+	return r.Error()
+}
+
+func metadata(ctx context.Context) (string, error) {
+	return withAdmin(func(adm *kadm.Client) (string, error) {
+		m, err := adm.BrokerMetadata(ctx)
+		if err != nil {
+			return "", err
+		}
+		if len(m.Brokers) == 0 {
+			return "", errors.New("no brokers")
+		}
+		return fmt.Sprintf("brokers=%d clusterId=%s controller=%d", len(m.Brokers), m.Cluster, m.Controller), nil
+	})
+}
+
+type expected struct{ key, value, idx string }
+
+func header(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func produceConsume(ctx context.Context) (string, error) {
+	n := records()
+	topic := topicName("pc")
+	if _, err := withAdmin(func(adm *kadm.Client) (bool, error) { return true, createTopic(ctx, adm, topic, partitions) }); err != nil {
+		return "", err
+	}
+	codecs := []struct {
+		name string
+		c    kgo.CompressionCodec
+	}{{"none", kgo.NoCompression()}, {"gzip", kgo.GzipCompression()}, {"snappy", kgo.SnappyCompression()}, {"lz4", kgo.Lz4Compression()}, {"zstd", kgo.ZstdCompression()}}
+	acks := []struct {
+		name string
+		a    kgo.Acks
+	}{{"0", kgo.NoAck()}, {"1", kgo.LeaderAck()}, {"-1", kgo.AllISRAcks()}}
+	exp := make([][]expected, partitions)
+	per := (n + len(codecs)*len(acks) - 1) / (len(codecs) * len(acks))
+	i := 0
+	for _, c := range codecs {
+		for _, a := range acks {
+			opts := []kgo.Opt{kgo.ProducerBatchCompression(c.c), kgo.RequiredAcks(a.a), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5 * time.Millisecond)}
+			if a.name != "-1" {
+				opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(1))
+			}
+			cl, err := newClient(opts...)
+			if err != nil {
+				return "", err
+			}
+			var wg sync.WaitGroup
+			var firstErr error
+			var mu sync.Mutex
+			end := i + per
+			if end > n {
+				end = n
+			}
+			for ; i < end; i++ {
+				p := int32(i % partitions)
+				v := recordValue(i, c.name, a.name)
+				exp[p] = append(exp[p], expected{fmt.Sprintf("k%d", i), v, strconv.Itoa(i)})
+				wg.Add(1)
+				cl.Produce(ctx, &kgo.Record{Topic: topic, Partition: p, Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte(v),
+					Headers: []kgo.RecordHeader{{Key: "idx", Value: []byte(strconv.Itoa(i))}, {Key: "client", Value: []byte(client)}}},
+					func(_ *kgo.Record, err error) {
+						if err != nil {
+							mu.Lock()
+							if firstErr == nil {
+								firstErr = err
+							}
+							mu.Unlock()
+						}
+						wg.Done()
+					})
+			}
+			wg.Wait()
+			if a.name == "0" {
+				time.Sleep(300 * time.Millisecond) // acks=0: let the last request leave the socket before Close
+			}
+			cl.Close()
+			if firstErr != nil {
+				return "", fmt.Errorf("produce %s/acks=%s: %w", c.name, a.name, firstErr)
+			}
+		}
+	}
+	total := 0
+	for p := int32(0); p < partitions; p++ {
+		cl, err := newClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {p: kgo.NewOffset().At(0)}}), kgo.FetchMaxWait(300*time.Millisecond))
+		if err != nil {
+			return "", err
+		}
+		got := 0
+		deadline := time.Now().Add(60 * time.Second)
+		var checkErr error
+		for got < len(exp[p]) && time.Now().Before(deadline) && checkErr == nil {
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			fs := cl.PollFetches(pctx)
+			cancel()
+			fs.EachRecord(func(r *kgo.Record) {
+				if checkErr != nil {
+					return
+				}
+				if got >= len(exp[p]) {
+					checkErr = fmt.Errorf("partition %d: extra record at offset %d", p, r.Offset)
+					return
+				}
+				e := exp[p][got]
+				switch {
+				case r.Offset != int64(got):
+					checkErr = fmt.Errorf("partition %d: offset %d expected %d", p, r.Offset, got)
+				case string(r.Key) != e.key:
+					checkErr = fmt.Errorf("partition %d offset %d: key %s expected %s", p, got, r.Key, e.key)
+				case string(r.Value) != e.value:
+					checkErr = fmt.Errorf("partition %d offset %d: value mismatch", p, got)
+				case header(r, "idx") != e.idx || header(r, "client") != client:
+					checkErr = fmt.Errorf("partition %d offset %d: headers mismatch", p, got)
+				}
+				got++
+			})
+		}
+		cl.Close()
+		if checkErr != nil {
+			return "", checkErr
+		}
+		if got != len(exp[p]) {
+			return "", fmt.Errorf("partition %d: read %d of %d", p, got, len(exp[p]))
+		}
+		total += got
+	}
+	return fmt.Sprintf("records=%d codecs=none,gzip,snappy,lz4,zstd acks=0,1,-1 partitions=%d", total, partitions), nil
+}
+
+func produceTen(ctx context.Context, topic string) error {
+	cl, err := newClient(kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for i := 0; i < 10; i++ {
+		r := &kgo.Record{Topic: topic, Partition: 0, Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte(fmt.Sprintf("v%d", i)), Timestamp: time.UnixMilli(ts0 + int64(i)*1000)}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func offsetOf(topic string) func(kadm.ListedOffsets, error) (int64, error) {
+	return func(l kadm.ListedOffsets, err error) (int64, error) { return listedOffset(l, err, topic) }
+}
+
+func listedOffset(l kadm.ListedOffsets, err error, topic string) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	if err := l.Error(); err != nil {
+		return 0, err
+	}
+	o, ok := l.Lookup(topic, 0)
+	if !ok {
+		return 0, errors.New("partition 0 missing in ListOffsets answer")
+	}
+	return o.Offset, nil
+}
+
+func listOffsets(ctx context.Context) (string, error) {
+	topic := topicName("lo")
+	return withAdmin(func(adm *kadm.Client) (string, error) {
+		if err := createTopic(ctx, adm, topic, 1); err != nil {
+			return "", err
+		}
+		if err := produceTen(ctx, topic); err != nil {
+			return "", err
+		}
+		earliest, err := offsetOf(topic)(adm.ListStartOffsets(ctx, topic))
+		if err != nil {
+			return "", err
+		}
+		latest, err := offsetOf(topic)(adm.ListEndOffsets(ctx, topic))
+		if err != nil {
+			return "", err
+		}
+		byTs, err := offsetOf(topic)(adm.ListOffsetsAfterMilli(ctx, ts0+4500, topic))
+		if err != nil {
+			return "", err
+		}
+		if earliest != 0 || latest != 10 || byTs != 5 {
+			return "", fmt.Errorf("earliest=%d latest=%d byTimestamp=%d, expected 0/10/5", earliest, latest, byTs)
+		}
+		return "earliest=0 latest=10 byTimestamp=5", nil
+	})
+}
+
+func configs(ctx context.Context) (string, error) {
+	topic := topicName("cfg")
+	return withAdmin(func(adm *kadm.Client) (string, error) {
+		if err := createTopic(ctx, adm, topic, 1); err != nil {
+			return "", err
+		}
+		v := "123456789"
+		rs, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &v}}, topic)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range rs {
+			if r.Err != nil {
+				return "", fmt.Errorf("alter: %v %s", r.Err, r.ErrMessage)
+			}
+		}
+		got := ""
+		for attempt := 0; attempt < 50; attempt++ {
+			dc, err := adm.DescribeTopicConfigs(ctx, topic)
+			if err != nil {
+				return "", err
+			}
+			for _, r := range dc {
+				for _, c := range r.Configs {
+					if c.Key == "retention.ms" && c.Value != nil {
+						got = *c.Value
+					}
+				}
+			}
+			if got == v {
+				return "retention.ms=123456789 (incremental AlterConfigs + DescribeConfigs)", nil
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		return "", fmt.Errorf("retention.ms=%s after alter", got)
+	})
+}
+
+func deleteRecords(ctx context.Context) (string, error) {
+	topic := topicName("dr")
+	return withAdmin(func(adm *kadm.Client) (string, error) {
+		if err := createTopic(ctx, adm, topic, 1); err != nil {
+			return "", err
+		}
+		if err := produceTen(ctx, topic); err != nil {
+			return "", err
+		}
+		os := kadm.Offsets{}
+		os.Add(kadm.Offset{Topic: topic, Partition: 0, At: 4, LeaderEpoch: -1})
+		rs, err := adm.DeleteRecords(ctx, os)
+		if err != nil {
+			return "", err
+		}
+		r, ok := rs.Lookup(topic, 0)
+		if !ok || r.Err != nil || r.LowWatermark != 4 {
+			return "", fmt.Errorf("delete records: ok=%v err=%v lowWatermark=%d", ok, r.Err, r.LowWatermark)
+		}
+		earliest, err := offsetOf(topic)(adm.ListStartOffsets(ctx, topic))
+		if err != nil {
+			return "", err
+		}
+		if earliest != 4 {
+			return "", fmt.Errorf("earliest after delete=%d", earliest)
+		}
+		return "lowWatermark=4 earliest=4", nil
+	})
+}
+
+func group(ctx context.Context) (string, error) {
+	topic := topicName("grp")
+	groupID := "g-" + topic
+	const parts, perPartition, members = 6, 100, 3
+	if _, err := withAdmin(func(adm *kadm.Client) (bool, error) { return true, createTopic(ctx, adm, topic, parts) }); err != nil {
+		return "", err
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	owners := map[int32]map[int]bool{}
+	assigned := make([]int, members)
+	clients := make([]*kgo.Client, members)
+	for m := 0; m < members; m++ {
+		m := m
+		cl, err := newClient(kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(300*time.Millisecond),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
+				mu.Lock()
+				assigned[m] += len(a[topic])
+				mu.Unlock()
+			}),
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, r map[string][]int32) {
+				mu.Lock()
+				assigned[m] -= len(r[topic])
+				mu.Unlock()
+			}))
+		if err != nil {
+			return "", err
+		}
+		clients[m] = cl
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var commitErr error
+	for m, cl := range clients {
+		wg.Add(1)
+		go func(m int, cl *kgo.Client) {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				fs := cl.PollFetches(pctx)
+				cancel()
+				var recs []*kgo.Record
+				fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
+				mu.Lock()
+				for _, r := range recs {
+					seen[string(r.Value)]++
+					if owners[r.Partition] == nil {
+						owners[r.Partition] = map[int]bool{}
+					}
+					owners[r.Partition][m] = true
+				}
+				mu.Unlock()
+				if len(recs) > 0 {
+					if err := cl.CommitRecords(ctx, recs...); err != nil {
+						mu.Lock()
+						commitErr = err
+						mu.Unlock()
+					}
+				}
+			}
+		}(m, cl)
+	}
+	split := func() (string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		total, all := 0, true
+		s := make([]string, members)
+		for i, a := range assigned {
+			total += a
+			all = all && a > 0
+			s[i] = strconv.Itoa(a)
+		}
+		return strings.Join(s, "/"), all && total == parts
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if _, ok := split(); ok {
+			break
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	sp, _ := split()
+	prod, err := newClient(kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return "", err
+	}
+	for p := int32(0); p < parts; p++ {
+		for j := 0; j < perPartition; j++ {
+			prod.Produce(ctx, &kgo.Record{Topic: topic, Partition: p, Value: []byte(fmt.Sprintf("p%d-%d", p, j))}, nil)
+		}
+	}
+	if err := prod.Flush(ctx); err != nil {
+		return "", err
+	}
+	prod.Close()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n >= parts*perPartition {
+			break
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	for _, cl := range clients {
+		cl.Close()
+	}
+	if commitErr != nil {
+		return "", fmt.Errorf("commit: %w", commitErr)
+	}
+	if len(seen) != parts*perPartition {
+		return "", fmt.Errorf("consumed %d distinct of %d (split %s)", len(seen), parts*perPartition, sp)
+	}
+	for v, c := range seen {
+		if c != 1 {
+			return "", fmt.Errorf("%s consumed %d times", v, c)
+		}
+	}
+	for p, o := range owners {
+		if len(o) != 1 {
+			return "", fmt.Errorf("partition %d consumed by %d members", p, len(o))
+		}
+	}
+	if strings.Contains("/"+sp+"/", "/0/") {
+		return "", fmt.Errorf("not split across 3 members: %s", sp)
+	}
+	return withAdmin(func(adm *kadm.Client) (string, error) {
+		offs, err := adm.FetchOffsets(ctx, groupID)
+		if err != nil {
+			return "", err
+		}
+		for p := int32(0); p < parts; p++ {
+			o, ok := offs.Lookup(topic, p)
+			if !ok || o.Err != nil || o.At != perPartition {
+				return "", fmt.Errorf("committed offset partition %d = %d (ok=%v err=%v)", p, o.At, ok, o.Err)
+			}
+		}
+		return fmt.Sprintf("%d records exactly once, split %s, committed %d per partition", parts*perPartition, sp, perPartition), nil
+	})
+}
