@@ -419,6 +419,8 @@ export class GroupCoordinatorCore {
     } else {
       this.scheduleJoin(group, rebalanceTimeoutMs);
     }
+    // Like Kafka's tryCompleteElseWatch: a group whose members have all joined (or left) need not wait.
+    this.maybeCompleteJoin(group);
   }
 
   private onJoinTimer(group: ClassicGroup): void {
