@@ -1,0 +1,1276 @@
+/**
+ * One partition's log (Kafka's UnifiedLog + LocalLog + LogLoader, much reduced). See index.ts for the
+ * public contract. Structure:
+ *
+ * - Logical state (segments, sizes, indexes, logEndOffset, tail cache) changes synchronously inside
+ *   append/roll/delete, so offsets are assigned in call order on the single JS thread.
+ * - Every file operation runs on one serial IO chain per partition (`enqueueIo`): group-commit flushes,
+ *   segment creation and finalisation, deletions, checkpoint writes. Order of durability = order of append.
+ * - Invariant: every offset in [tailStartOffset, logEndOffset) is in the tail cache; every offset below
+ *   it is written to its segment file. Reads below tailStartOffset go to disk, the rest to memory.
+ * - truncateTo / truncateFullyAndStartAt are exclusive: they drain the IO chain first and appends may
+ *   not run while they are in progress (the replica manager awaits them).
+ */
+import { promises as fsp } from 'node:fs';
+import { join, sep } from 'node:path';
+import {
+  assignOffsetAndEpoch, batchBaseOffset, batchLastOffset, batchMaxTimestamp, forEachRecordTimestamp,
+  probeBatch, readBatchHeader, setLogAppendTime, splitAndValidateBatches, BASE_TIMESTAMP_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET, MAX_TIMESTAMP_OFFSET, NO_TIMESTAMP, PARTITION_LEADER_EPOCH_OFFSET,
+  readInt64, RecordBatchError, TIMESTAMP_TYPE_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD,
+  type BatchSpan, type RecordBatchHeader,
+} from '../protocol/record-batch.js';
+import { invariant } from '../common/assert.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import type { LogConfig } from './config.js';
+import { offsetOutOfRange, StorageError, StorageErrorCode } from './errors.js';
+import type { FilePool } from './file-pool.js';
+import {
+  fdatasyncFd, fsyncDirectory, ftruncateFd, preadFull, pwritevFull, readFileIfExists, unlinkIfExists,
+  writeFileAtomic,
+} from './fs-util.js';
+import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
+import {
+  deleteSnapshotsOutside, readLatestSnapshot, writeSnapshot, type ProducerSnapshot,
+} from './producer-snapshots.js';
+import { OffsetIndex, TimeIndex } from './sparse-index.js';
+import {
+  LogSegment, LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, parseOffsetFileName, RELATIVE_OFFSET_MAX,
+  scanSegmentFile, type ScanResult,
+} from './segment.js';
+
+/** The pino methods storage uses; a pino Logger fits. */
+export interface StorageLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export const silentLogger: StorageLogger = { info() {}, warn() {}, error() {} };
+
+export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint';
+export const PARTITION_METADATA_FILE = 'partition.metadata';
+
+export interface PartitionLogOptions {
+  dir: string;
+  topic: string;
+  partition: number;
+  config: LogConfig;
+  filePool: FilePool;
+  clock?: Clock;
+  logger?: StorageLogger;
+  /** From the node checkpoints; segments from the one holding it onward are scanned at open. */
+  recoveryPoint?: number;
+  logStartOffset?: number;
+  highWatermark?: number;
+  /** The previous shutdown flushed everything: only the active segment's tail is checked. */
+  cleanShutdown?: boolean;
+  /** Written to partition.metadata when the log is created. */
+  topicId?: string;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The broker time stamped into the batches for LogAppendTime topics, else -1. */
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  /** Resolves when the bytes are durable per durability.mode (fsync: after fdatasync). Never unhandled. */
+  durable: Promise<void>;
+}
+
+export interface LogReadResult {
+  /** Whole batches in offset order, to be written to the socket as they are. */
+  records: Buffer[];
+  sizeInBytes: number;
+  /** Offset after the last returned batch (the requested offset when nothing was returned). */
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+export interface TimestampAndOffset {
+  timestamp: number;
+  offset: number;
+  leaderEpoch: number;
+}
+
+interface Deferred {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+interface TailEntry {
+  baseOffset: number;
+  lastOffset: number;
+  buf: Buffer;
+  segment: LogSegment;
+  position: number;
+  written: boolean;
+  durable: Deferred | undefined;
+}
+
+const APPEND_BATCHES_MAX = 100_000;
+const INACTIVE_INDEXES_MAX = 8;
+const READ_SLACK_BYTES = 64 * 1024;
+const BATCH_ITERATION_BYTES = 1024 * 1024;
+const RECOVERY_PROGRESS_BYTES = 256 * 1024 * 1024;
+const noop = (): void => {};
+
+export class PartitionLog {
+  readonly dir: string;
+  readonly topic: string;
+  readonly partition: number;
+  config: LogConfig;
+  logStartOffset = 0;
+  logEndOffset = 0;
+  highWatermark = 0;
+  /** Every offset below it is on disk with its indexes (advanced at roll and clean close). */
+  recoveryPoint = 0;
+  topicId: string | undefined;
+  leaderEpochCache = new LeaderEpochCache();
+
+  private readonly pool: FilePool;
+  private readonly clock: Clock;
+  private readonly logger: StorageLogger;
+  private segments: LogSegment[] = [];
+  private tail: TailEntry[] = [];
+  private tailHead = 0;
+  private tailBytes = 0;
+  private unwritten: TailEntry[] = [];
+  private pendingFinalize: LogSegment[] = [];
+  private loadedInactive: LogSegment[] = [];
+  private readonly indexLoads = new Map<LogSegment, Promise<void>>();
+  private ioTail: Promise<void> = Promise.resolve();
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushScheduled = false;
+  private lastFlushStartMs = -Infinity;
+  private exclusive = false;
+  private closed = false;
+  private failure: StorageError | undefined;
+
+  private constructor(options: PartitionLogOptions) {
+    this.dir = options.dir;
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.config = options.config;
+    this.pool = options.filePool;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.topicId = options.topicId;
+  }
+
+  /** Opens (creating if needed) and recovers the log in options.dir. */
+  static async open(options: PartitionLogOptions): Promise<PartitionLog> {
+    const log = new PartitionLog(options);
+    await log.load(options);
+    return log;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  get activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1] as LogSegment;
+  }
+
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Total logical bytes of all segments. */
+  size(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.size;
+    return total;
+  }
+
+  latestEpoch(): number | undefined {
+    return this.leaderEpochCache.latestEpoch();
+  }
+
+  /** KIP-101/279: largest epoch ≤ leaderEpoch and its end offset. */
+  endOffsetForEpoch(leaderEpoch: number): EpochEndOffset {
+    return this.leaderEpochCache.endOffsetFor(leaderEpoch, this.logEndOffset);
+  }
+
+  /** Set by replication (min LEO over the ISR); clamped into [logStartOffset, logEndOffset]. */
+  updateHighWatermark(offset: number): number {
+    this.highWatermark = Math.min(Math.max(offset, this.logStartOffset), this.logEndOffset);
+    return this.highWatermark;
+  }
+
+  updateConfig(config: LogConfig): void {
+    this.config = config;
+  }
+
+  isFailed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  // ---------------------------------------------------------------- append
+
+  /**
+   * Leader append: validates every batch first (nothing is written if one fails), then assigns offsets
+   * from logEndOffset and stamps leaderEpoch in place. Throws RecordBatchError / StorageError.
+   */
+  append(records: Buffer, leaderEpoch: number): AppendResult {
+    this.checkWritable();
+    const latest = this.leaderEpochCache.latestEpoch();
+    invariant(latest === undefined || leaderEpoch >= latest, () => `append with epoch ${leaderEpoch} < ${latest}`);
+    const spans = this.validateBatches(records, true);
+    const nowMs = this.clock.nowMs();
+    this.validateTimestamps(records, spans, nowMs);
+    const baseOffset = this.logEndOffset;
+    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    let next = baseOffset;
+    for (const span of spans) {
+      assignOffsetAndEpoch(records, span.position, next, leaderEpoch);
+      if (logAppendTime) setLogAppendTime(records, span.position, span.size, nowMs);
+      next += records.readInt32BE(span.position + LAST_OFFSET_DELTA_OFFSET) + 1;
+    }
+    invariant(next <= Number.MAX_SAFE_INTEGER, 'offset overflow');
+    this.leaderEpochCache.assign(leaderEpoch, baseOffset);
+    const durable = this.appendSpans(records, spans, next - 1);
+    return { baseOffset, lastOffset: next - 1, logAppendTimeMs: logAppendTime ? nowMs : -1, logStartOffset: this.logStartOffset, durable };
+  }
+
+  /**
+   * Follower append: the leader's batches keep their offsets and epochs; offsets must be ≥ logEndOffset
+   * and strictly increasing (UnifiedLog.appendAsFollower).
+   */
+  appendAsFollower(records: Buffer): AppendResult {
+    this.checkWritable();
+    const spans = this.validateBatches(records, false);
+    this.validateFollowerOffsets(records, spans);
+    for (const span of spans) {
+      const epoch = records.readInt32BE(span.position + PARTITION_LEADER_EPOCH_OFFSET);
+      const latest = this.leaderEpochCache.latestEpoch();
+      if (epoch >= 0 && (latest === undefined || epoch > latest)) {
+        this.leaderEpochCache.assign(epoch, batchBaseOffset(records, span.position));
+      }
+    }
+    const first = spans[0] as BatchSpan;
+    const lastOffset = batchLastOffset(records, (spans[spans.length - 1] as BatchSpan).position);
+    const durable = this.appendSpans(records, spans, lastOffset);
+    return { baseOffset: batchBaseOffset(records, first.position), lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffset, durable };
+  }
+
+  private checkWritable(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closed) throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name()} is closed`);
+    invariant(!this.exclusive, () => `append to ${this.name()} during truncation`);
+  }
+
+  private validateBatches(records: Buffer, checkFields: boolean): BatchSpan[] {
+    const spans = splitAndValidateBatches(records, records.length, APPEND_BATCHES_MAX, checkFields);
+    for (const span of spans) {
+      if (span.size > this.config.maxMessageBytes) {
+        throw new StorageError(StorageErrorCode.MESSAGE_TOO_LARGE, `batch of ${span.size} bytes > max.message.bytes ${this.config.maxMessageBytes}`);
+      }
+    }
+    if (records.length > this.config.segmentBytes) {
+      throw new StorageError(StorageErrorCode.RECORD_LIST_TOO_LARGE, `${records.length} bytes > segment.bytes ${this.config.segmentBytes}`);
+    }
+    return spans;
+  }
+
+  /** CreateTime bounds (KIP-937, LogValidator.validateTimestamp); -1 means "no timestamp" and passes. */
+  private validateTimestamps(records: Buffer, spans: BatchSpan[], nowMs: number): void {
+    if (this.config.messageTimestampType !== 'CreateTime') return;
+    for (const span of spans) {
+      for (const at of [BASE_TIMESTAMP_OFFSET, MAX_TIMESTAMP_OFFSET]) {
+        const ts = readInt64(records, span.position + at);
+        if (ts === NO_TIMESTAMP) continue;
+        if (nowMs - ts > this.config.messageTimestampBeforeMaxMs || ts - nowMs > this.config.messageTimestampAfterMaxMs) {
+          throw new RecordBatchError(StorageErrorCode.INVALID_TIMESTAMP, `timestamp ${ts} is out of range at ${nowMs}`);
+        }
+      }
+      if ((records.readInt16BE(span.position + ATTRIBUTES_OFFSET) & TIMESTAMP_TYPE_MASK) !== 0) {
+        throw new RecordBatchError(StorageErrorCode.INVALID_TIMESTAMP, 'LogAppendTime batch for a CreateTime topic');
+      }
+    }
+  }
+
+  private validateFollowerOffsets(records: Buffer, spans: BatchSpan[]): void {
+    let previousLast = this.logEndOffset - 1;
+    for (const span of spans) {
+      const base = batchBaseOffset(records, span.position);
+      const last = batchLastOffset(records, span.position);
+      if (base <= previousLast || last < base || last > Number.MAX_SAFE_INTEGER) {
+        const code = previousLast === this.logEndOffset - 1 ? StorageErrorCode.OFFSET_OUT_OF_RANGE : StorageErrorCode.CORRUPT_MESSAGE;
+        throw new StorageError(code, `follower batch [${base}, ${last}] does not follow offset ${previousLast}`);
+      }
+      previousLast = last;
+    }
+  }
+
+  /** Puts validated, offset-stamped batches into the active segment (logically) and the tail cache. */
+  private appendSpans(records: Buffer, spans: BatchSpan[], lastOffset: number): Promise<void> {
+    const firstBase = batchBaseOffset(records, (spans[0] as BatchSpan).position);
+    const segment = this.maybeRoll(records.length, firstBase, lastOffset, batchMaxTimestamp(records, (spans[0] as BatchSpan).position));
+    let entry: TailEntry | undefined;
+    for (const span of spans) {
+      const position = segment.size;
+      segment.onBatch(records, span.position, span.size, position, this.config.indexIntervalBytes);
+      entry = {
+        baseOffset: batchBaseOffset(records, span.position), lastOffset: batchLastOffset(records, span.position),
+        buf: records.subarray(span.position, span.position + span.size), segment, position, written: false, durable: undefined,
+      };
+      this.pushTail(entry);
+      this.unwritten.push(entry);
+    }
+    this.logEndOffset = lastOffset + 1;
+    const last = entry as TailEntry;
+    const durable = new Promise<void>((resolve, reject) => { last.durable = { resolve, reject }; });
+    durable.catch(noop);
+    this.scheduleFlush();
+    return durable;
+  }
+
+  /** LogSegment.shouldRoll: size, time (by batch timestamps), full index, relative offset overflow. */
+  private maybeRoll(bytes: number, firstOffset: number, lastOffset: number, maxTimestamp: number): LogSegment {
+    const active = this.activeSegment;
+    if (this.shouldRoll(active, bytes, lastOffset, maxTimestamp)) return this.roll(firstOffset);
+    return active;
+  }
+
+  private shouldRoll(active: LogSegment, bytes: number, lastOffset: number, maxTimestamp: number): boolean {
+    if (active.size === 0) return lastOffset - active.baseOffset > RELATIVE_OFFSET_MAX;
+    const waitedMs = active.firstBatchTimestamp >= 0 && maxTimestamp >= 0
+      ? maxTimestamp - active.firstBatchTimestamp
+      : this.clock.nowMs() - active.createdMs;
+    return active.size + bytes > this.config.segmentBytes
+      || waitedMs > this.config.segmentMs
+      || (active.offsetIndex?.isFull() ?? false)
+      || (active.timeIndex?.isFull() ?? false)
+      || lastOffset - active.baseOffset > RELATIVE_OFFSET_MAX;
+  }
+
+  /** New active segment at baseOffset; the old one is finalised (indexes written) by the next flush. */
+  private roll(baseOffset: number): LogSegment {
+    const old = this.activeSegment;
+    invariant(baseOffset >= old.nextOffset, () => `roll to ${baseOffset} below ${old.nextOffset}`);
+    old.onBecomeInactive();
+    this.pendingFinalize.push(old);
+    const segment = this.newSegment(baseOffset);
+    this.segments.push(segment);
+    this.enqueueIo(() => this.createSegmentFile(segment));
+    this.scheduleFlush();
+    return segment;
+  }
+
+  private newSegment(baseOffset: number): LogSegment {
+    const segment = new LogSegment(this.dir, baseOffset, this.clock.nowMs());
+    segment.createIndexes(this.maxIndexEntries());
+    segment.indexesDirty = true;
+    return segment;
+  }
+
+  private maxIndexEntries(): number {
+    return Math.max(8, Math.floor(this.config.segmentIndexBytes / 8));
+  }
+
+  private async createSegmentFile(segment: LogSegment): Promise<void> {
+    if (segment.deleted) return;
+    await this.pool.withFile(segment.logPath, true, async () => undefined);
+    await fsyncDirectory(this.dir);
+  }
+
+  // ---------------------------------------------------------------- tail cache
+
+  private pushTail(entry: TailEntry): void {
+    this.tail.push(entry);
+    this.tailBytes += entry.buf.length;
+    this.evictTail();
+  }
+
+  /** Drops written entries beyond tail.cache.bytes; unwritten ones stay (the tail invariant). */
+  private evictTail(): void {
+    while (this.tailBytes > this.config.tailCacheBytes && this.tailHead < this.tail.length) {
+      const head = this.tail[this.tailHead] as TailEntry;
+      if (!head.written) break;
+      this.tailBytes -= head.buf.length;
+      this.tailHead++;
+    }
+    if (this.tailHead > 1024 && this.tailHead * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.tailHead);
+      this.tailHead = 0;
+    }
+  }
+
+  private tailStartOffset(): number {
+    const head = this.tail[this.tailHead];
+    return head === undefined ? this.logEndOffset : head.baseOffset;
+  }
+
+  private clearTail(): void {
+    this.tail = [];
+    this.tailHead = 0;
+    this.tailBytes = 0;
+  }
+
+  /** Drops cached entries at or above endOffset (all written: callers drained the IO chain). */
+  private truncateTail(endOffset: number): void {
+    while (this.tail.length > this.tailHead && (this.tail[this.tail.length - 1] as TailEntry).lastOffset >= endOffset) {
+      const entry = this.tail.pop() as TailEntry;
+      invariant(entry.written, 'truncating an unwritten tail entry');
+      this.tailBytes -= entry.buf.length;
+    }
+  }
+
+  // ---------------------------------------------------------------- IO chain and group commit
+
+  private enqueueIo(op: () => Promise<void>): Promise<void> {
+    const run = this.ioTail.then(() => (this.failure === undefined ? op() : undefined));
+    this.ioTail = run.catch((err: unknown) => this.fail(err));
+    return run;
+  }
+
+  /** One flush per flush window (fsync mode); `none` writes at the next turn of the event loop. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    const windowMs = this.config.durabilityMode === 'fsync' ? this.config.flushWindowMs : 0;
+    const delayMs = Math.max(0, this.lastFlushStartMs + windowMs - performance.now());
+    const run = (): void => {
+      this.flushTimer = undefined;
+      this.enqueueIo(() => this.flushPending(this.config.durabilityMode === 'fsync')).catch(noop);
+    };
+    if (delayMs === 0) {
+      setImmediate(run);
+    } else {
+      this.flushTimer = setTimeout(run, delayMs);
+    }
+  }
+
+  private async flushPending(sync: boolean): Promise<void> {
+    this.flushScheduled = false;
+    this.lastFlushStartMs = performance.now();
+    const entries = this.unwritten;
+    this.unwritten = [];
+    try {
+      await this.persistEpochsIfDirty();
+      await this.writeEntries(entries, sync);
+    } catch (err) {
+      for (const e of entries) e.durable?.reject(this.asStorageError(err));
+      throw err;
+    }
+    for (const e of entries) e.written = true;
+    for (const e of entries) e.durable?.resolve();
+    await this.finalizeRolledSegments();
+    this.evictTail();
+  }
+
+  /** One writev (+ fdatasync) per run of entries in the same segment. */
+  private async writeEntries(entries: TailEntry[], sync: boolean): Promise<void> {
+    let i = 0;
+    while (i < entries.length) {
+      const segment = (entries[i] as TailEntry).segment;
+      let j = i;
+      while (j < entries.length && (entries[j] as TailEntry).segment === segment) j++;
+      if (!segment.deleted) {
+        const run = entries.slice(i, j);
+        await this.pool.withFile(segment.logPath, true, async (fd) => {
+          await pwritevFull(fd, run.map((e) => e.buf), (run[0] as TailEntry).position);
+          if (sync) await fdatasyncFd(fd);
+        });
+        const last = run[run.length - 1] as TailEntry;
+        segment.writtenSize = Math.max(segment.writtenSize, last.position + last.buf.length);
+      }
+      i = j;
+    }
+  }
+
+  /** Rolled segments: log synced, indexes written, then the recovery point moves past them. */
+  private async finalizeRolledSegments(): Promise<void> {
+    while (this.pendingFinalize.length > 0) {
+      const segment = this.pendingFinalize[0] as LogSegment;
+      if (!segment.deleted) {
+        await this.pool.withFile(segment.logPath, true, fdatasyncFd);
+        await this.writeIndexFiles(segment);
+      }
+      this.pendingFinalize.shift();
+      const next = this.segments[this.segments.indexOf(segment) + 1];
+      if (next !== undefined) this.recoveryPoint = Math.max(this.recoveryPoint, next.baseOffset);
+      this.noteInactiveIndexes(segment);
+    }
+  }
+
+  private async writeIndexFiles(segment: LogSegment): Promise<void> {
+    if (segment.offsetIndex === undefined || segment.timeIndex === undefined) return;
+    const offsetIndex = segment.offsetIndex.serialize();
+    const timeIndex = segment.timeIndex.serialize();
+    await writeFileAtomic(segment.indexPath, offsetIndex);
+    await writeFileAtomic(segment.timeIndexPath, timeIndex);
+    if (segment !== this.activeSegment) segment.indexesDirty = false;
+  }
+
+  private async persistEpochsIfDirty(): Promise<void> {
+    if (!this.leaderEpochCache.dirty) return;
+    this.leaderEpochCache.dirty = false;
+    await writeFileAtomic(join(this.dir, LEADER_EPOCH_CHECKPOINT_FILE), this.leaderEpochCache.serialize());
+  }
+
+  /** Writes and syncs everything appended so far (even in `none` mode). */
+  async flush(): Promise<void> {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.enqueueIo(() => this.flushPending(true)).catch(noop);
+    await this.enqueueIo(async () => {
+      const active = this.activeSegment;
+      if (!active.deleted) await this.pool.withFile(active.logPath, true, fdatasyncFd);
+    }).catch(noop);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async drainIo(): Promise<void> {
+    await this.flush();
+    await this.ioTail;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = this.asStorageError(err);
+    this.logger.error({ err, topic: this.topic, partition: this.partition }, 'partition log failed: IO error');
+    for (const e of this.unwritten) e.durable?.reject(this.failure);
+    this.unwritten = [];
+  }
+
+  private asStorageError(err: unknown): StorageError {
+    if (err instanceof StorageError) return err;
+    return new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `IO error in ${this.name()}: ${String(err)}`, { cause: err });
+  }
+
+  private name(): string {
+    return `${this.topic}-${this.partition}`;
+  }
+
+  // ---------------------------------------------------------------- read
+
+  /**
+   * Whole batches from the one containing offset (KIP-74: at least one whole batch when minOneBatch,
+   * even past maxBytes), none ending at or past upperBound (HW, later LSO). Throws OFFSET_OUT_OF_RANGE
+   * outside [logStartOffset, logEndOffset].
+   */
+  async read(offset: number, maxBytes: number, upperBound = Number.MAX_SAFE_INTEGER, minOneBatch = true): Promise<LogReadResult> {
+    if (this.failure !== undefined) throw this.failure;
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw offsetOutOfRange(offset, this.logStartOffset, this.logEndOffset);
+    }
+    const bound = Math.min(upperBound, this.logEndOffset);
+    let records: Buffer[] = [];
+    if (offset < bound) {
+      const tailStart = this.tailStartOffset();
+      records = offset >= tailStart
+        ? this.readTail(offset, maxBytes, bound, minOneBatch)
+        : await this.readDiskThenTail(offset, maxBytes, bound, minOneBatch, tailStart);
+    }
+    return this.readResult(offset, records);
+  }
+
+  private readResult(offset: number, records: Buffer[]): LogReadResult {
+    let sizeInBytes = 0;
+    for (const b of records) sizeInBytes += b.length;
+    const lastBuf = records[records.length - 1];
+    const nextOffset = lastBuf === undefined ? offset : lastOffsetOfLastBatch(lastBuf) + 1;
+    return {
+      records, sizeInBytes, nextOffset,
+      highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset,
+    };
+  }
+
+  private async readDiskThenTail(
+    offset: number, maxBytes: number, bound: number, minOneBatch: boolean, tailStart: number,
+  ): Promise<Buffer[]> {
+    const fromDisk = await this.readDisk(offset, maxBytes, Math.min(bound, tailStart), minOneBatch);
+    // Nothing at or after offset on disk (a gap up to the tail): the tail's first batch follows.
+    if (fromDisk === undefined) return this.readTail(offset, maxBytes, bound, minOneBatch);
+    if (fromDisk.length === 0) return fromDisk;
+    const last = fromDisk[fromDisk.length - 1] as Buffer;
+    const next = lastOffsetOfLastBatch(last) + 1;
+    const used = fromDisk.reduce((n, b) => n + b.length, 0);
+    if (next < this.tailStartOffset() || used >= maxBytes) return fromDisk;
+    return fromDisk.concat(this.readTail(next, maxBytes - used, bound, false));
+  }
+
+  private readTail(offset: number, maxBytes: number, bound: number, minOneBatch: boolean): Buffer[] {
+    let lo = this.tailHead;
+    let hi = this.tail.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.tail[mid] as TailEntry).lastOffset < offset) lo = mid + 1; else hi = mid;
+    }
+    const out: Buffer[] = [];
+    let total = 0;
+    for (let i = lo; i < this.tail.length; i++) {
+      const entry = this.tail[i] as TailEntry;
+      if (entry.lastOffset >= bound) break;
+      const fits = total + entry.buf.length <= maxBytes || (out.length === 0 && minOneBatch);
+      if (!fits) break;
+      out.push(entry.buf);
+      total += entry.buf.length;
+    }
+    return out;
+  }
+
+  /** Undefined when no segment holds a batch at or after offset below the tail. */
+  private async readDisk(offset: number, maxBytes: number, bound: number, minOneBatch: boolean): Promise<Buffer[] | undefined> {
+    const segments = this.segments;
+    for (let i = this.segmentIndexFor(offset); i < segments.length; i++) {
+      const segment = segments[i] as LogSegment;
+      if (segment.baseOffset >= bound) return undefined;
+      const found = await this.readSegment(segment, offset, maxBytes, bound, minOneBatch);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /** Index of the last segment with baseOffset ≤ offset (0 when offset is below all of them). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.segments[mid] as LogSegment).baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Reads from the index position for offset; undefined when the segment holds no batch at or after
+   * offset (the caller moves on to the next segment). Each round consumes bytes or grows the window
+   * to one whole batch, so rounds are bounded by the segment size.
+   */
+  private async readSegment(
+    segment: LogSegment, offset: number, maxBytes: number, bound: number, minOneBatch: boolean,
+  ): Promise<Buffer[] | undefined> {
+    await this.ensureIndexes(segment);
+    let position = (segment.offsetIndex as OffsetIndex).lookup(offset).position;
+    // Only completed writes: bytes of a writev in flight may be torn (they belong to the tail anyway).
+    const end = Math.min(segment.size, segment.writtenSize);
+    let want = Math.max(maxBytes, 0) + this.config.indexIntervalBytes + READ_SLACK_BYTES;
+    const roundsMax = 4 + Math.ceil((end - position) / RECORD_BATCH_OVERHEAD);
+    for (let round = 0; round < roundsMax && position < end; round++) {
+      const window = await this.preadSegment(segment, position, Math.min(end - position, want));
+      const cut = findBatches(window, offset, maxBytes, bound, minOneBatch);
+      if (cut.kind === 'found') return cut.to > cut.from ? [window.subarray(cut.from, cut.to)] : [];
+      if (cut.kind === 'end') return undefined;
+      if (cut.from === 0 && (window.length < Math.min(end - position, want) || cut.size <= window.length)) return undefined;
+      position += cut.from;
+      want = Math.max(want, cut.size);
+    }
+    return undefined;
+  }
+
+  private async preadSegment(segment: LogSegment, position: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    try {
+      const n = await this.pool.withFile(segment.logPath, false, (fd) => preadFull(fd, buf, length, position));
+      return buf.subarray(0, n);
+    } catch (err) {
+      if (segment.deleted) throw offsetOutOfRange(segment.baseOffset, this.logStartOffset, this.logEndOffset);
+      throw this.asStorageError(err);
+    }
+  }
+
+  /** Batches (as slices of the read buffers) from offset to upTo, for scans that need them all. */
+  async *batches(fromOffset: number, upToOffset = Number.MAX_SAFE_INTEGER): AsyncGenerator<Buffer> {
+    let offset = Math.max(fromOffset, this.logStartOffset);
+    const roundsMax = 1_000_000_000;
+    for (let round = 0; round < roundsMax && offset < Math.min(upToOffset, this.logEndOffset); round++) {
+      const result = await this.read(offset, BATCH_ITERATION_BYTES, upToOffset, true);
+      if (result.records.length === 0) return;
+      for (const buf of result.records) yield* splitBatches(buf);
+      offset = result.nextOffset;
+    }
+  }
+
+  /** Batch headers from an offset: what the idempotent-producer state is rebuilt from. */
+  async *batchHeaders(fromOffset: number, upToOffset = Number.MAX_SAFE_INTEGER): AsyncGenerator<RecordBatchHeader> {
+    for await (const batch of this.batches(fromOffset, upToOffset)) yield readBatchHeader(batch, 0);
+  }
+
+  // ---------------------------------------------------------------- timestamps
+
+  /**
+   * ListOffsets by timestamp: the first offset whose timestamp is ≥ timestampMs (LogSegment
+   * findOffsetByTimestamp). Record-level for uncompressed CreateTime batches; the batch's baseOffset
+   * otherwise. Undefined when no record is that recent.
+   */
+  async offsetForTimestamp(timestampMs: number): Promise<TimestampAndOffset | undefined> {
+    for (const segment of this.segments.slice()) {
+      await this.ensureIndexes(segment);
+      if ((segment.maxTimestamp ?? -1) < timestampMs) continue;
+      const start = (segment.timeIndex as TimeIndex).lookup(timestampMs)?.offset ?? segment.baseOffset;
+      for await (const batch of this.batches(start)) {
+        if (batchMaxTimestamp(batch) < timestampMs) continue;
+        return this.timestampAndOffset(batch, (ts) => ts >= timestampMs);
+      }
+      return undefined;
+    }
+    return undefined;
+  }
+
+  /** ListOffsets MAX_TIMESTAMP (KIP-734): the record with the largest timestamp (earliest on ties). */
+  async maxTimestampAndOffset(): Promise<TimestampAndOffset | undefined> {
+    let best: LogSegment | undefined;
+    for (const segment of this.segments.slice()) {
+      await this.ensureIndexes(segment);
+      if ((segment.maxTimestamp ?? -1) > (best?.maxTimestamp ?? -1)) best = segment;
+    }
+    if (best === undefined) return undefined;
+    const maxTimestamp = best.maxTimestamp as number;
+    for await (const batch of this.batches(best.offsetOfMaxTimestamp)) {
+      return this.timestampAndOffset(batch, (ts) => ts >= maxTimestamp);
+    }
+    return undefined;
+  }
+
+  private timestampAndOffset(batch: Buffer, matches: (ts: number) => boolean): TimestampAndOffset {
+    const leaderEpoch = batch.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET);
+    const logAppendTime = (batch.readInt16BE(ATTRIBUTES_OFFSET) & TIMESTAMP_TYPE_MASK) !== 0;
+    let found: TimestampAndOffset | undefined;
+    if (!logAppendTime) {
+      forEachRecordTimestamp(batch, 0, batch.length, (offset, timestamp) => {
+        if (!matches(timestamp)) return false;
+        found = { offset, timestamp, leaderEpoch };
+        return true;
+      });
+    }
+    const fallback = { offset: batchBaseOffset(batch), timestamp: batchMaxTimestamp(batch), leaderEpoch };
+    const result = found ?? fallback;
+    return { ...result, offset: Math.max(result.offset, this.logStartOffset) };
+  }
+
+  // ---------------------------------------------------------------- indexes
+
+  private ensureIndexes(segment: LogSegment): Promise<void> {
+    if (segment.indexesLoaded()) return Promise.resolve();
+    let loading = this.indexLoads.get(segment);
+    if (loading === undefined) {
+      loading = this.loadIndexes(segment).finally(() => this.indexLoads.delete(segment));
+      this.indexLoads.set(segment, loading);
+    }
+    return loading;
+  }
+
+  /** Index files if they are sane, then a CRC-checked scan of the bytes after the last index entry. */
+  private async loadIndexes(segment: LogSegment): Promise<void> {
+    const intact = await this.loadIndexFiles(segment);
+    if (!intact) {
+      const result = await this.rebuildIndexes(segment, false);
+      if (result.stop !== undefined) {
+        this.logger.warn({ segment: segment.logPath, at: result.validBytes, stop: result.stop }, 'damaged bytes in an inactive segment');
+      }
+    }
+    this.noteInactiveIndexes(segment);
+  }
+
+  /** True when the index files were valid and the bytes after them scanned clean to the end. */
+  private async loadIndexFiles(segment: LogSegment): Promise<boolean> {
+    const [indexBuf, timeBuf] = await Promise.all([readFileIfExists(segment.indexPath), readFileIfExists(segment.timeIndexPath)]);
+    const next = this.segments[this.segments.indexOf(segment) + 1];
+    const maxEntries = this.maxIndexEntries();
+    const offsetIndex = indexBuf && OffsetIndex.parse(indexBuf, segment.baseOffset, maxEntries, Math.max(segment.size, 1));
+    const timeIndex = timeBuf && TimeIndex.parse(timeBuf, segment.baseOffset, Math.floor((maxEntries * 8) / 12), next?.baseOffset ?? Number.MAX_SAFE_INTEGER);
+    if (offsetIndex === undefined || timeIndex === undefined) return false;
+    segment.offsetIndex = offsetIndex;
+    segment.timeIndex = timeIndex;
+    const fileSize = segment.size;
+    const result = await this.replayFromLastIndexEntry(segment, fileSize);
+    if (result.stop !== undefined || segment.size !== fileSize) {
+      segment.offsetIndex = undefined;
+      segment.timeIndex = undefined;
+      segment.size = fileSize;
+      return false;
+    }
+    await this.readFirstBatchTimestamp(segment);
+    return true;
+  }
+
+  /**
+   * Restores maxTimestamp from the time index and replays batches from the last offset-index entry to
+   * upToPosition (LogSegment.recover/truncateTo reset their counters the same way).
+   */
+  private async replayFromLastIndexEntry(segment: LogSegment, upToPosition: number): Promise<ScanResult> {
+    const offsetIndex = segment.offsetIndex as OffsetIndex;
+    const from = offsetIndex.entries > 0 ? offsetIndex.lookup(Number.MAX_SAFE_INTEGER).position : 0;
+    const lastTime = (segment.timeIndex as TimeIndex).lastEntry();
+    segment.maxTimestamp = lastTime?.timestamp ?? -1;
+    segment.offsetOfMaxTimestamp = lastTime?.offset ?? segment.baseOffset;
+    segment.bytesSinceLastIndexEntry = 0;
+    segment.size = from;
+    if (from === 0) {
+      segment.nextOffset = segment.baseOffset;
+      segment.firstBatchTimestamp = -1;
+    }
+    return this.scanInto(segment, from, upToPosition, false);
+  }
+
+  private async readFirstBatchTimestamp(segment: LogSegment): Promise<void> {
+    if (segment.firstBatchTimestamp >= 0 || segment.size < RECORD_BATCH_OVERHEAD) return;
+    const header = await this.preadSegment(segment, 0, RECORD_BATCH_OVERHEAD);
+    if (header.length === RECORD_BATCH_OVERHEAD) segment.firstBatchTimestamp = batchMaxTimestamp(header);
+  }
+
+  /** Fresh indexes from a full CRC-checked scan; assigns leader epochs when recovering. */
+  private async rebuildIndexes(segment: LogSegment, assignEpochs: boolean): Promise<ScanResult> {
+    const fileSize = segment.size;
+    segment.createIndexes(this.maxIndexEntries());
+    segment.size = 0;
+    segment.nextOffset = segment.baseOffset;
+    segment.firstBatchTimestamp = -1;
+    segment.indexesDirty = true;
+    const result = await this.scanInto(segment, 0, fileSize, assignEpochs);
+    if (segment !== this.activeSegment) segment.indexesDirty = false;
+    return result;
+  }
+
+  /** Scans [from, to) of the segment file, accounting each valid batch into the segment. */
+  private async scanInto(segment: LogSegment, from: number, to: number, assignEpochs: boolean): Promise<ScanResult> {
+    if (to <= from) {
+      segment.writtenSize = segment.size;
+      return { validBytes: from, stop: undefined };
+    }
+    let nextProgressBytes = RECOVERY_PROGRESS_BYTES;
+    const result = await this.pool.withFile(segment.logPath, false, (fd) => scanSegmentFile(fd, segment.baseOffset, from, to, true, (batch) => {
+      segment.onBatch(batch.buf, batch.pos, batch.size, batch.position, this.config.indexIntervalBytes);
+      if (assignEpochs) this.assignEpochFromBatch(batch.partitionLeaderEpoch, batch.baseOffset);
+      if (batch.position >= nextProgressBytes) {
+        nextProgressBytes += RECOVERY_PROGRESS_BYTES;
+        this.logger.info({ segment: segment.logPath, position: batch.position, size: to }, 'recovering segment');
+      }
+      return true;
+    }));
+    segment.writtenSize = segment.size;
+    return result;
+  }
+
+  private assignEpochFromBatch(epoch: number, baseOffset: number): void {
+    const latest = this.leaderEpochCache.latestEpoch();
+    if (epoch >= 0 && (latest === undefined || epoch > latest)) this.leaderEpochCache.assign(epoch, baseOffset);
+  }
+
+  /** Bounds memory: only the most recently used inactive segments keep their indexes. */
+  private noteInactiveIndexes(segment: LogSegment): void {
+    if (segment === this.activeSegment || segment.deleted) return;
+    const at = this.loadedInactive.indexOf(segment);
+    if (at >= 0) this.loadedInactive.splice(at, 1);
+    this.loadedInactive.push(segment);
+    while (this.loadedInactive.length > INACTIVE_INDEXES_MAX) {
+      const evicted = this.loadedInactive.shift() as LogSegment;
+      if (evicted !== this.activeSegment) evicted.dropIndexes();
+    }
+  }
+
+  // ---------------------------------------------------------------- open and recovery
+
+  private async load(options: PartitionLogOptions): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    const names = await fsp.readdir(this.dir);
+    await this.removeStrayFiles(names);
+    await this.loadSegments(names);
+    const epochsIntact = await this.loadLeaderEpochs();
+    await this.loadPartitionMetadata();
+    if (this.segments.length === 0) {
+      const segment = this.newSegment(options.logStartOffset ?? 0);
+      this.segments.push(segment);
+      await this.createSegmentFile(segment);
+    }
+    const recoveryPoint = epochsIntact ? (options.recoveryPoint ?? 0) : 0;
+    await this.recover(recoveryPoint, (options.cleanShutdown ?? false) && epochsIntact);
+    this.finishLoad(options);
+  }
+
+  private async removeStrayFiles(names: string[]): Promise<void> {
+    const logs = new Set(names.filter((n) => n.endsWith(LOG_SUFFIX)).map((n) => n.slice(0, -LOG_SUFFIX.length)));
+    for (const name of names) {
+      const orphanIndex = [INDEX_SUFFIX, TIME_INDEX_SUFFIX].some((s) => name.endsWith(s) && !logs.has(name.slice(0, -s.length)));
+      if (name.endsWith('.tmp') || orphanIndex) await unlinkIfExists(join(this.dir, name));
+    }
+  }
+
+  private async loadSegments(names: string[]): Promise<void> {
+    const bases = names.map((n) => parseOffsetFileName(n, LOG_SUFFIX)).filter((o): o is number => o !== undefined).sort((a, b) => a - b);
+    for (const base of bases) {
+      const segment = new LogSegment(this.dir, base, 0);
+      const stat = await fsp.stat(segment.logPath);
+      segment.size = stat.size;
+      segment.writtenSize = stat.size;
+      segment.createdMs = stat.mtimeMs;
+      segment.maxTimestamp = undefined;
+      this.segments.push(segment);
+    }
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      (this.segments[i] as LogSegment).nextOffset = (this.segments[i + 1] as LogSegment).baseOffset;
+    }
+  }
+
+  /** False when the checkpoint exists but is damaged: the caller then recovers every segment. */
+  private async loadLeaderEpochs(): Promise<boolean> {
+    const text = await readFileIfExists(join(this.dir, LEADER_EPOCH_CHECKPOINT_FILE));
+    if (text === undefined) return true;
+    const cache = LeaderEpochCache.parse(text.toString('utf8'));
+    if (cache !== undefined) {
+      this.leaderEpochCache = cache;
+      return true;
+    }
+    this.logger.warn({ dir: this.dir }, 'damaged leader-epoch-checkpoint: rebuilding from the log');
+    this.leaderEpochCache.dirty = true;
+    return false;
+  }
+
+  private async loadPartitionMetadata(): Promise<void> {
+    const path = join(this.dir, PARTITION_METADATA_FILE);
+    const text = await readFileIfExists(path);
+    const match = text?.toString('utf8').match(/^version: 0\ntopic_id: (\S+)\n?$/);
+    if (match !== null && match !== undefined) {
+      this.topicId = match[1];
+    } else if (this.topicId !== undefined) {
+      await writeFileAtomic(path, `version: 0\ntopic_id: ${this.topicId}\n`);
+    }
+  }
+
+  /**
+   * LogLoader.recoverLog: segments from the one holding the recovery point onward are scanned batch by
+   * batch; at the first torn or corrupt batch the segment is cut and every later segment deleted.
+   */
+  private async recover(recoveryPoint: number, cleanShutdown: boolean): Promise<void> {
+    if (cleanShutdown && (await this.loadIndexFiles(this.activeSegment))) return;
+    const first = cleanShutdown ? this.segments.length - 1 : this.segmentIndexFor(recoveryPoint);
+    for (let i = first; i < this.segments.length; i++) {
+      const segment = this.segments[i] as LogSegment;
+      const started = performance.now();
+      const result = await this.rebuildIndexes(segment, true);
+      this.logger.info({ segment: segment.logPath, bytes: result.validBytes, ms: Math.round(performance.now() - started) }, 'recovered segment');
+      if (result.stop !== undefined) await this.cutRecoveredSegment(segment, result, i);
+      // Scanned inactive segments get their rebuilt indexes written by the next flush.
+      if (segment !== this.activeSegment) this.pendingFinalize.push(segment);
+    }
+  }
+
+  private async cutRecoveredSegment(segment: LogSegment, result: ScanResult, index: number): Promise<void> {
+    this.logger.warn({ segment: segment.logPath, at: result.validBytes, stop: result.stop }, 'cutting torn or corrupt log tail');
+    await this.pool.withFile(segment.logPath, true, async (fd) => {
+      await ftruncateFd(fd, result.validBytes);
+      await fdatasyncFd(fd);
+    });
+    const removed = this.segments.splice(index + 1);
+    for (const s of removed) await this.deleteSegmentFiles(s);
+  }
+
+  private finishLoad(options: PartitionLogOptions): void {
+    const active = this.activeSegment;
+    active.indexesDirty = true;
+    this.logEndOffset = active.nextOffset;
+    const firstBase = (this.segments[0] as LogSegment).baseOffset;
+    this.logStartOffset = Math.min(Math.max(options.logStartOffset ?? 0, firstBase), this.logEndOffset);
+    this.highWatermark = Math.min(Math.max(options.highWatermark ?? 0, this.logStartOffset), this.logEndOffset);
+    this.recoveryPoint = options.cleanShutdown ? this.logEndOffset : active.baseOffset;
+    this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
+    this.leaderEpochCache.truncateFromStart(this.logStartOffset);
+    this.enqueueIo(() => this.persistEpochsIfDirty()).catch(noop);
+    this.enqueueIo(() => deleteSnapshotsOutside(this.dir, 0, this.logEndOffset)).catch(noop);
+    if (this.pendingFinalize.length > 0) this.scheduleFlush();
+  }
+
+  // ---------------------------------------------------------------- truncation
+
+  /**
+   * Removes every batch whose lastOffset ≥ targetOffset (Kafka's LocalLog.truncateTo; a batch is never
+   * split, so logEndOffset becomes the end of the last kept batch). Exclusive: no appends meanwhile.
+   */
+  async truncateTo(targetOffset: number): Promise<void> {
+    if (targetOffset >= this.logEndOffset) return;
+    if (targetOffset <= this.logStartOffset) {
+      await this.truncateFullyAndStartAt(targetOffset);
+      return;
+    }
+    await this.exclusively(async () => {
+      await this.drainIo();
+      const keep = this.lastSegmentIndexBelow(targetOffset);
+      for (const s of this.segments.slice(keep + 1)) this.deleteSegment(s);
+      this.segments = this.segments.slice(0, keep + 1);
+      await this.cutSegment(this.activeSegment, targetOffset);
+      this.afterTruncation();
+      await this.ioTail;
+    });
+  }
+
+  /** Empties the log and restarts it at offset (follower far behind the leader's log start). */
+  async truncateFullyAndStartAt(offset: number): Promise<void> {
+    await this.exclusively(async () => {
+      await this.drainIo();
+      for (const s of this.segments) this.deleteSegment(s);
+      const segment = this.newSegment(offset);
+      this.segments = [segment];
+      this.enqueueIo(() => this.createSegmentFile(segment)).catch(noop);
+      this.logStartOffset = offset;
+      this.leaderEpochCache.clear();
+      this.clearTail();
+      this.afterTruncation();
+      this.recoveryPoint = offset;
+      await this.ioTail;
+    });
+  }
+
+  private async exclusively(op: () => Promise<void>): Promise<void> {
+    this.checkWritable();
+    this.exclusive = true;
+    try {
+      await op();
+    } finally {
+      this.exclusive = false;
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private lastSegmentIndexBelow(offset: number): number {
+    let i = this.segments.length - 1;
+    while (i > 0 && (this.segments[i] as LogSegment).baseOffset >= offset) i--;
+    return i;
+  }
+
+  /** Cuts segment at the first batch whose lastOffset ≥ target, then replays its counters. */
+  private async cutSegment(segment: LogSegment, targetOffset: number): Promise<void> {
+    await this.ensureIndexes(segment);
+    const offsetIndex = segment.offsetIndex as OffsetIndex;
+    const from = offsetIndex.lookup(targetOffset - 1).position;
+    let cut = segment.size;
+    await this.pool.withFile(segment.logPath, true, (fd) => scanSegmentFile(fd, segment.baseOffset, from, segment.size, false, (b) => {
+      if (b.lastOffset < targetOffset) return true;
+      cut = b.position;
+      return false;
+    }));
+    await this.pool.withFile(segment.logPath, true, async (fd) => {
+      await ftruncateFd(fd, cut);
+      await fdatasyncFd(fd);
+    });
+    offsetIndex.truncateTo(targetOffset);
+    (segment.timeIndex as TimeIndex).truncateTo(targetOffset);
+    await this.replayFromLastIndexEntry(segment, cut);
+    segment.indexesDirty = true;
+  }
+
+  private afterTruncation(): void {
+    const active = this.activeSegment;
+    const at = this.pendingFinalize.indexOf(active);
+    if (at >= 0) this.pendingFinalize.splice(at, 1);
+    const loaded = this.loadedInactive.indexOf(active);
+    if (loaded >= 0) this.loadedInactive.splice(loaded, 1);
+    this.logEndOffset = active.nextOffset;
+    this.truncateTail(this.logEndOffset);
+    this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
+    this.logStartOffset = Math.min(this.logStartOffset, this.logEndOffset);
+    this.recoveryPoint = Math.min(this.recoveryPoint, active.baseOffset);
+    this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
+    this.enqueueIo(() => this.persistEpochsIfDirty()).catch(noop);
+    const end = this.logEndOffset;
+    this.enqueueIo(() => deleteSnapshotsOutside(this.dir, 0, end)).catch(noop);
+  }
+
+  // ---------------------------------------------------------------- log start offset and retention
+
+  /** DeleteRecords: advances logStartOffset (≤ highWatermark) and drops segments wholly below it. */
+  async deleteRecords(offset: number): Promise<number> {
+    this.checkWritable();
+    if (offset > this.highWatermark || offset < 0) {
+      throw offsetOutOfRange(offset, this.logStartOffset, this.highWatermark);
+    }
+    if (offset > this.logStartOffset) {
+      this.logStartOffset = offset;
+      this.leaderEpochCache.truncateFromStart(offset);
+      this.deletePrefix((segment, upper) => upper <= this.logStartOffset && segment.size >= 0);
+      this.enqueueIo(() => this.persistEpochsIfDirty()).catch(noop);
+    }
+    await this.ioTail;
+    if (this.failure !== undefined) throw this.failure;
+    return this.logStartOffset;
+  }
+
+  /**
+   * retention.ms (segment's largest timestamp) then retention.bytes, whole segments only and only those
+   * wholly below the high watermark (UnifiedLog.deleteOldSegments). Returns the segments deleted.
+   */
+  async applyRetention(nowMs = this.clock.nowMs()): Promise<number> {
+    if (this.failure !== undefined || this.closed || this.exclusive) return 0;
+    let deleted = 0;
+    if (this.config.retentionMs >= 0) {
+      for (const segment of this.segments.slice()) {
+        await this.ensureIndexes(segment);
+        if (nowMs - largestTimestamp(segment) <= this.config.retentionMs) break;
+      }
+      if (this.exclusive || this.closed) return 0;
+      deleted += this.deletePrefix((segment) => segment.maxTimestamp !== undefined
+        && nowMs - largestTimestamp(segment) > this.config.retentionMs);
+    }
+    if (this.config.retentionBytes >= 0) {
+      let excess = this.size() - this.config.retentionBytes;
+      deleted += this.deletePrefix((segment) => {
+        if (excess - segment.size < 0) return false;
+        excess -= segment.size;
+        return true;
+      });
+    }
+    await this.ioTail;
+    return deleted;
+  }
+
+  /**
+   * Deletes segments from the front while shouldDelete holds and they lie wholly below the high
+   * watermark. The active segment goes too when it is non-empty: a new one is rolled first (as Kafka).
+   */
+  private deletePrefix(shouldDelete: (segment: LogSegment, upperOffset: number) => boolean): number {
+    let deleted = 0;
+    while (this.segments.length > 0) {
+      const segment = this.segments[0] as LogSegment;
+      const isActive = this.segments.length === 1;
+      const upper = isActive ? this.logEndOffset : (this.segments[1] as LogSegment).baseOffset;
+      if (upper > this.highWatermark || !shouldDelete(segment, upper)) break;
+      if (isActive && segment.size === 0) break;
+      if (isActive) this.roll(this.logEndOffset);
+      this.segments = this.segments.slice(1);
+      this.deleteSegment(segment);
+      deleted++;
+    }
+    if (deleted > 0) {
+      this.logStartOffset = Math.max(this.logStartOffset, (this.segments[0] as LogSegment).baseOffset);
+      this.leaderEpochCache.truncateFromStart(this.logStartOffset);
+      this.enqueueIo(() => this.persistEpochsIfDirty()).catch(noop);
+    }
+    return deleted;
+  }
+
+  /** Logical removal now; descriptor retired and files unlinked on the IO chain. */
+  private deleteSegment(segment: LogSegment): void {
+    segment.deleted = true;
+    const loaded = this.loadedInactive.indexOf(segment);
+    if (loaded >= 0) this.loadedInactive.splice(loaded, 1);
+    this.pool.retire(segment.logPath);
+    this.enqueueIo(() => this.deleteSegmentFiles(segment)).catch(noop);
+  }
+
+  private async deleteSegmentFiles(segment: LogSegment): Promise<void> {
+    segment.deleted = true;
+    this.pool.retire(segment.logPath);
+    await unlinkIfExists(segment.logPath);
+    await unlinkIfExists(segment.indexPath);
+    await unlinkIfExists(segment.timeIndexPath);
+  }
+
+  // ---------------------------------------------------------------- producer snapshots
+
+  /** Writes `<offset>.snapshot` (atomically, with a CRC) for the idempotent-producer state. */
+  writeProducerSnapshot(offset: number, data: Buffer): Promise<void> {
+    return this.enqueueIo(() => writeSnapshot(this.dir, offset, data));
+  }
+
+  /** Latest intact snapshot at or below logEndOffset. */
+  latestProducerSnapshot(): Promise<ProducerSnapshot | undefined> {
+    return readLatestSnapshot(this.dir, this.logEndOffset);
+  }
+
+  deleteProducerSnapshotsBelow(offset: number): Promise<void> {
+    return this.enqueueIo(() => deleteSnapshotsOutside(this.dir, offset, Number.MAX_SAFE_INTEGER));
+  }
+
+  // ---------------------------------------------------------------- close
+
+  /** Clean shutdown: everything written and synced, active indexes written, recoveryPoint = LEO. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.failure === undefined) {
+      await this.drainIo().catch(noop);
+      await this.enqueueIo(() => this.writeActiveIndexes()).catch(noop);
+    }
+    await this.ioTail;
+    this.closed = true;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.pool.retireUnder(this.dir + sep);
+  }
+
+  private async writeActiveIndexes(): Promise<void> {
+    const active = this.activeSegment;
+    active.onBecomeInactive();
+    await this.writeIndexFiles(active);
+    await this.persistEpochsIfDirty();
+    this.recoveryPoint = this.logEndOffset;
+  }
+
+  /** Deletes the log's directory contents (the log manager removes the directory itself). */
+  async closeAndDelete(): Promise<void> {
+    this.closed = true;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    for (const e of this.unwritten) e.durable?.reject(new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, 'log deleted'));
+    this.unwritten = [];
+    await this.ioTail;
+    this.pool.retireUnder(this.dir + sep);
+  }
+}
+
+function largestTimestamp(segment: LogSegment): number {
+  const ts = segment.maxTimestamp ?? -1;
+  return ts >= 0 ? ts : segment.createdMs;
+}
+
+/** lastOffset of the last batch in a buffer of whole batches. */
+function lastOffsetOfLastBatch(buf: Buffer): number {
+  let pos = 0;
+  let last = -1;
+  while (pos + RECORD_BATCH_OVERHEAD <= buf.length) {
+    last = batchLastOffset(buf, pos);
+    pos += 12 + buf.readInt32BE(pos + 8);
+  }
+  return last;
+}
+
+function* splitBatches(buf: Buffer): Generator<Buffer> {
+  let pos = 0;
+  while (pos + RECORD_BATCH_OVERHEAD <= buf.length) {
+    const size = 12 + buf.readInt32BE(pos + 8);
+    yield buf.subarray(pos, pos + size);
+    pos += size;
+  }
+}
+
+type BatchCut =
+  | { kind: 'found'; from: number; to: number }
+  | { kind: 'need'; from: number; size: number }
+  | { kind: 'end' };
+
+/**
+ * Within a window read at an index position: skips batches ending before offset, then takes whole
+ * batches below bound up to maxBytes (the first one regardless when minOneBatch, KIP-74). 'need' asks
+ * for the window to restart at `from` holding at least `size` bytes.
+ */
+function findBatches(window: Buffer, offset: number, maxBytes: number, bound: number, minOneBatch: boolean): BatchCut {
+  let pos = 0;
+  let first = -1;
+  let total = 0;
+  for (;;) {
+    const size = probeBatch(window, pos, window.length, 0x7fffffff);
+    if (size < 0 || pos + size > window.length) {
+      if (first >= 0) return { kind: 'found', from: first, to: pos };
+      if (size < 0 && window.length - pos >= RECORD_BATCH_OVERHEAD) return { kind: 'end' };
+      return { kind: 'need', from: pos, size: size > 0 ? size : RECORD_BATCH_OVERHEAD };
+    }
+    const lastOffset = batchLastOffset(window, pos);
+    if (first < 0 && lastOffset < offset) {
+      pos += size;
+      continue;
+    }
+    const fits = total + size <= maxBytes || (first < 0 && minOneBatch);
+    if (lastOffset >= bound || !fits) return { kind: 'found', from: Math.max(first, 0), to: first < 0 ? 0 : pos };
+    if (first < 0) first = pos;
+    total += size;
+    pos += size;
+  }
+}
