@@ -169,11 +169,16 @@ const elementBytesMin: Record<string, number> = {
   bool: 1, int8: 1, int16: 2, uint16: 2, int32: 4, int64: 8, float64: 8, uuid: 16,
 };
 
-/** Expression reading one non-array value. */
-function readExpr(ctx: Context, fv: FieldView, t: FieldType, flexible: boolean, nullable: boolean): string {
+/**
+ * Expression reading one non-array value. A nullable struct carries a presence marker: an int8 (-1 null,
+ * 1 present) in regular position, an unsigned varint (0 null, 1 present) inside a tagged field — the
+ * two encodings Kafka's MessageDataGenerator emits.
+ */
+function readExpr(ctx: Context, fv: FieldView, t: FieldType, flexible: boolean, nullable: boolean, tagged = false): string {
   if (t.kind === 'struct') {
     const call = `decode${ctx.tsName(t.name)}(r, version)`;
-    return nullable ? `(r.readInt8() < 0 ? null : ${call})` : call;
+    if (!nullable) return call;
+    return tagged ? `(r.readUVarint() === 0 ? null : ${call})` : `(r.readInt8() < 0 ? null : ${call})`;
   }
   if (t.kind === 'array') throw new Error('arrays are read by statements');
   const fixed = fixedReaders[t.name];
@@ -206,9 +211,9 @@ function arrayElementBytesMin(t: FieldType, flexible: boolean): number {
 }
 
 /** Statements assigning `target` for one (flexible, nullable) case. */
-function readStatements(ctx: Context, fv: FieldView, target: string, flexible: boolean, nullable: boolean): string[] {
+function readStatements(ctx: Context, fv: FieldView, target: string, flexible: boolean, nullable: boolean, tagged = false): string[] {
   const t = fv.f.type;
-  if (t.kind !== 'array') return [`${target} = ${readExpr(ctx, fv, t, flexible, nullable)};`];
+  if (t.kind !== 'array') return [`${target} = ${readExpr(ctx, fv, t, flexible, nullable, tagged)};`];
   const lengthRead = `r.read${flexible ? 'Compact' : ''}ArrayLength(${arrayElementBytesMin(t.element, flexible)})`;
   const onNull = nullable ? `${target} = null;` : `${ctx.support('nullOnWire')}('${fv.qualified}');`;
   return [
@@ -316,7 +321,7 @@ function decodeTaggedSection(ctx: Context, struct: Struct): string[] {
   ];
   for (const f of tagged) {
     const fv = view(ctx, struct, f);
-    const read = branchTagged(cases(ctx, fv, fv.tagged), (c) => readStatements(ctx, fv, local(f), true, c.nullable));
+    const read = branchTagged(cases(ctx, fv, fv.tagged), (c) => readStatements(ctx, fv, local(f), true, c.nullable, true));
     const inner = ['const end = r.taggedFieldEnd(size);', ...read, 'r.endTaggedField(end);'];
     // Inside the flexible-versions guard, a field tagged in every flexible version needs no second one.
     const when = ctx.cond(fv.tagged) === flexibleWhen ? 'true' : ctx.cond(fv.tagged);
@@ -361,11 +366,12 @@ const fixedWriters: Record<string, string> = {
 };
 
 /** Statements writing one non-array value `v` (already known non-null unless `nullable`). */
-function writeValue(ctx: Context, t: FieldType, w: string, v: string, flexible: boolean, nullable: boolean): string[] {
+function writeValue(ctx: Context, t: FieldType, w: string, v: string, flexible: boolean, nullable: boolean, tagged = false): string[] {
   if (t.kind === 'struct') {
     const call = `encode${ctx.tsName(t.name)}(${w}, version, ${v});`;
     if (!nullable) return [call];
-    return [`if (${v} === null) ${w}.writeInt8(-1);`, `else {`, `  ${w}.writeInt8(1);`, `  ${call}`, '}'];
+    const [absent, present] = tagged ? ['writeUVarint(0)', 'writeUVarint(1)'] : ['writeInt8(-1)', 'writeInt8(1)'];
+    return [`if (${v} === null) ${w}.${absent};`, `else {`, `  ${w}.${present};`, `  ${call}`, '}'];
   }
   if (t.kind === 'array') throw new Error('arrays are written by writeStatements');
   const fixed = fixedWriters[t.name];
@@ -376,13 +382,13 @@ function writeValue(ctx: Context, t: FieldType, w: string, v: string, flexible: 
   return [`${w}.write${compact}${nullablePart}${kind}(${v});`];
 }
 
-function writeStatements(ctx: Context, fv: FieldView, w: string, v: string, flexible: boolean, nullable: boolean): string[] {
+function writeStatements(ctx: Context, fv: FieldView, w: string, v: string, flexible: boolean, nullable: boolean, tagged = false): string[] {
   const t = fv.f.type;
   const mustCheckNull = fv.tsNullable && !nullable;
   const value = mustCheckNull ? `(${v} ?? ${ctx.support('nullValue')}('${fv.qualified}'))` : v;
   if (t.kind !== 'array') {
-    if (!mustCheckNull) return writeValue(ctx, t, w, v, flexible, nullable);
-    return [`const x = ${value};`, ...writeValue(ctx, t, w, 'x', flexible, false)];
+    if (!mustCheckNull) return writeValue(ctx, t, w, v, flexible, nullable, tagged);
+    return [`const x = ${value};`, ...writeValue(ctx, t, w, 'x', flexible, false, tagged)];
   }
   const lengthWrite = flexible ? 'writeCompactArrayLength' : 'writeArrayLength';
   const loop = [
@@ -429,7 +435,7 @@ function encodeTaggedSection(ctx: Context, struct: Struct): string[] {
   for (const f of tagged) {
     const fv = view(ctx, struct, f);
     const v = `m.${lowerCamel(f.name)}`;
-    const write = branchTagged(cases(ctx, fv, fv.tagged), (c) => writeStatements(ctx, fv, 't', v, true, c.nullable));
+    const write = branchTagged(cases(ctx, fv, fv.tagged), (c) => writeStatements(ctx, fv, 't', v, true, c.nullable, true));
     body.push(
       `if (tagged${f.tag}) {`,
       `  w.writeUVarint(${f.tag});`,

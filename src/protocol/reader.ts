@@ -20,6 +20,7 @@ const uvarintBytesMax = 5;
 /** 10 bytes carry 70 bits: enough for a 64-bit varlong (ByteUtils.readVarlong). */
 const varlongBytesMax = 10;
 const hexDigits = '0123456789abcdef';
+const stringBytesMax = 0x7fff;
 
 export class Reader {
   readonly buf: Buffer;
@@ -171,6 +172,8 @@ export class Reader {
   readCompactNullableString(): string | null {
     const length = this.readUVarint() - 1;
     if (length === -1) return null;
+    // Kafka's generated readers refuse compact strings longer than a classic one could be.
+    if (length > stringBytesMax) throw new ProtocolDecodeError(`string length ${length} exceeds ${stringBytesMax}`);
     return this.utf8(this.checkLength(length));
   }
 

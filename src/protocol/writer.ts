@@ -194,6 +194,7 @@ export class Writer {
 
   writeCompactString(v: string): void {
     const length = utf8Length(v);
+    if (length > 0x7fff) throw new ProtocolEncodeError(`string of ${length} bytes exceeds the protocol's string limit`);
     this.writeUVarint(length + 1);
     this.writeUtf8(v, length);
   }

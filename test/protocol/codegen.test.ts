@@ -104,6 +104,9 @@ const defaultsSpecs = {
       { name: 'Value', type: 'float64', versions: '1+' },
     ] },
     { name: 'Note', type: 'string', versions: '3+', taggedVersions: '3+', tag: 0, default: 'n/a' },
+    { name: 'Extra', type: 'Ext', versions: '3+', taggedVersions: '3+', tag: 1, nullableVersions: '3+', fields: [
+      { name: 'X', type: 'int8', versions: '3+' },
+    ] },
   ]),
   'TestResponse.json': {
     apiKey: 1000, type: 'response', name: 'TestResponse', validVersions: '0-3', flexibleVersions: '2+', fields: [],
@@ -133,14 +136,14 @@ describe('generated code semantics', () => {
     const decode = codec.decodeTestRequest as unknown as (r: Reader, v: number) => unknown;
     assert.deepEqual(decode(new Reader(Buffer.alloc(0)), 0), {
       mask: 0x7fffffff, low: -2147483648, offset: -1n, enabled: true, name: null,
-      id: '00000000-0000-0000-0000-000000000000', items: null, note: 'n/a',
+      id: '00000000-0000-0000-0000-000000000000', items: null, note: 'n/a', extra: { x: 0 },
     });
   });
 
   it('throws for a non-default value in a version without the field unless it is ignorable', async () => {
     const codec = await loadTestCodec();
     const encode = codec.encodeTestRequest as unknown as (w: Writer, v: number, m: unknown) => void;
-    const base = { mask: 0x7fffffff, low: -2147483648, offset: -1n, enabled: true, name: null, id: '00000000-0000-0000-0000-000000000000', items: null, note: 'n/a' };
+    const base = { mask: 0x7fffffff, low: -2147483648, offset: -1n, enabled: true, name: null, id: '00000000-0000-0000-0000-000000000000', items: null, note: 'n/a', extra: { x: 0 } };
     const w = new Writer();
     encode(w, 0, { ...base, mask: 5 });
     assert.equal(w.byteLength, 0, 'ignorable field silently dropped');
@@ -154,7 +157,7 @@ describe('generated code semantics', () => {
     const codec = await loadTestCodec();
     const encode = codec.encodeTestRequest as unknown as (w: Writer, v: number, m: unknown) => void;
     const decode = codec.decodeTestRequest as unknown as (r: Reader, v: number) => Record<string, unknown>;
-    const base = { mask: 1, low: 2, offset: 3n, enabled: false, name: 'n', id: '00000000-0000-0000-0000-000000000001', items: [{ value: 0.5 }], note: 'n/a' };
+    const base = { mask: 1, low: 2, offset: 3n, enabled: false, name: 'n', id: '00000000-0000-0000-0000-000000000001', items: [{ value: 0.5 }], note: 'n/a', extra: { x: 0 } };
     const plain = new Writer();
     encode(plain, 3, base);
     const tagged = new Writer();
@@ -163,5 +166,24 @@ describe('generated code semantics', () => {
     assert.equal(tagged.byteLength - plain.byteLength, 5);
     assert.equal(decode(new Reader(tagged.finishBuffer()), 3).note, 'hi');
     assert.equal(decode(new Reader(plain.finishBuffer()), 3).note, 'n/a');
+  });
+
+  it('marks a tagged nullable struct with an unsigned varint, as Kafka does', async () => {
+    const codec = await loadTestCodec();
+    const encode = codec.encodeTestRequest as unknown as (w: Writer, v: number, m: unknown) => void;
+    const decode = codec.decodeTestRequest as unknown as (r: Reader, v: number) => Record<string, unknown>;
+    const base = { mask: 1, low: 2, offset: 3n, enabled: false, name: null, id: '00000000-0000-0000-0000-000000000001', items: null, note: 'n/a', extra: { x: 0 } };
+    const present = new Writer();
+    encode(present, 3, { ...base, extra: { x: 5 } });
+    const presentFrame = present.finishBuffer();
+    // One tagged field: tag 1, size 3, marker 1, x = 5, the struct's own empty tagged section.
+    assert.ok(presentFrame.toString('hex').endsWith('01' + '01' + '03' + '01' + '05' + '00'), presentFrame.toString('hex'));
+    assert.deepEqual(decode(new Reader(presentFrame), 3).extra, { x: 5 });
+    // Null differs from the (struct) default, so it is written: tag 1, size 1, marker 0.
+    const absent = new Writer();
+    encode(absent, 3, { ...base, extra: null });
+    const absentFrame = absent.finishBuffer();
+    assert.ok(absentFrame.toString('hex').endsWith('01' + '01' + '01' + '00'), absentFrame.toString('hex'));
+    assert.equal(decode(new Reader(absentFrame), 3).extra, null);
   });
 });
