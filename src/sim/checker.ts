@@ -5,6 +5,12 @@
 import type { RaftNode } from '../raft/core/raft.js';
 import type { Entry, NodeId } from '../raft/core/types.js';
 
+/** The last entry a node would campaign with after a crash: only durable state survives. */
+export interface DurableTail {
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+}
+
 export class SafetyViolation extends Error {
   override name = 'SafetyViolation';
 }
@@ -37,6 +43,7 @@ export class SafetyChecker {
   private fresh: number[] = [];
   private readsIssued = new Map<string, number>();
   private maxCommitIndexValue = 0;
+  private highestCommittedIndex = 0;
   readsChecked = 0;
 
   get maxCommitIndex(): number { return this.maxCommitIndexValue; }
@@ -74,6 +81,33 @@ export class SafetyChecker {
     for (const [id, raft] of nodes) {
       const track = this.tracks.get(id);
       if (raft !== undefined && track !== undefined) this.checkLeader(raft, track);
+    }
+  }
+
+  /**
+   * Leader completeness, before anyone is elected (thesis §3.6.3 proof): a voter missing a committed
+   * entry must not be able to collect a quorum of votes from logs (as durable on disk) that are no
+   * more up to date than its own. Catches Figure 3.7 (committing an old-term entry by counting) the
+   * moment it happens, not only when the unlucky election follows.
+   */
+  checkElectable(nodes: ReadonlyMap<NodeId, RaftNode | undefined>, durable: ReadonlyMap<NodeId, DurableTail>): void {
+    const highest = this.highestCommittedIndex;
+    const committed = this.committed.get(highest);
+    if (committed === undefined) return;
+    for (const raft of nodes.values()) {
+      if (raft === undefined || holdsCommitted(raft, highest, committed.term)) continue;
+      const conf = raft.log.confState;
+      if (!conf.voters.includes(raft.id)) continue;
+      const lastIndex = raft.log.lastIndex();
+      const lastTerm = raft.log.lastTerm();
+      let votes = 0;
+      for (const voter of conf.voters) {
+        const tail = durable.get(voter);
+        if (tail !== undefined && (lastTerm > tail.lastTerm || (lastTerm === tail.lastTerm && lastIndex >= tail.lastIndex))) votes++;
+      }
+      if (votes >= Math.floor(conf.voters.length / 2) + 1) {
+        this.fail(`leader completeness: node ${raft.id} (last ${lastIndex}/${lastTerm}) could win an election without committed index ${highest} (${committed.key})`);
+      }
     }
   }
 
@@ -132,6 +166,7 @@ export class SafetyChecker {
       const committed: CommittedEntry = { key, term: entry.term, observedTerm: raft.term };
       this.committed.set(entry.index, committed);
       this.fresh.push(entry.index);
+      if (entry.index > this.highestCommittedIndex) this.highestCommittedIndex = entry.index;
       return;
     }
     if (existing.key !== key) this.fail(`committed entry changed at index ${entry.index}: ${existing.key} then ${key} on node ${raft.id}`);
@@ -170,4 +205,10 @@ export class SafetyChecker {
   private fail(message: string): never {
     throw new SafetyViolation(message);
   }
+}
+
+/** Compared by term: the log-matching check already makes (index, term) name one entry. */
+function holdsCommitted(raft: RaftNode, index: number, term: number): boolean {
+  const log = raft.log;
+  return index <= log.snapshot.metadata.index || log.term(index) === term;
 }

@@ -53,6 +53,7 @@ function write(line: string): void {
 function describe(result: SimResult): string {
   return `seed ${result.seed}: ${result.ok ? 'ok' : 'FAIL'} voters=${result.voters} observers=${result.observers} `
     + `events=${result.events} simulated=${result.timeMs}ms committed=${result.committed} reads=${result.readsChecked}`
+    + `\n  ${Object.entries(result.stats).map(([name, count]) => `${name}=${count}`).join(' ')}`
     + (result.failure === undefined ? '' : `\n  ${result.failure}`);
 }
 
@@ -66,9 +67,11 @@ function runSeeds(first: number, count: number): number {
   const startedMs = performance.now();
   let events = 0;
   let failed = 0;
+  const totals = new Map<string, number>();
   for (let seed = first; seed < first + count; seed++) {
     const result = runSimulation({ seed });
     events += result.events;
+    for (const [name, value] of Object.entries(result.stats)) totals.set(name, (totals.get(name) ?? 0) + value);
     if (!result.ok) {
       failed++;
       write(describe(result));
@@ -76,6 +79,7 @@ function runSeeds(first: number, count: number): number {
     }
   }
   const seconds = (performance.now() - startedMs) / 1000;
+  write(`totals: ${[...totals].map(([name, value]) => `${name}=${value}`).join(' ')}`);
   write(`seeds: ${count} (first ${first}) passed: ${count - failed} failed: ${failed} events: ${events} wall: ${seconds.toFixed(1)}s`);
   return failed === 0 ? 0 : 1;
 }

@@ -27,6 +27,11 @@ export class SimDisk {
     return this.snapshot.metadata.index + this.entries.length;
   }
 
+  lastTerm(): number {
+    const last = this.entries[this.entries.length - 1];
+    return last === undefined ? this.snapshot.metadata.term : last.term;
+  }
+
   /** Writes a whole Ready: snapshot, then entries, then hard state (the driver's order). */
   write(ready: Ready): void {
     if (ready.snapshot !== undefined) {

@@ -36,6 +36,18 @@ export interface SimResult {
   readonly timeMs: number;
   readonly committed: number;
   readonly readsChecked: number;
+  readonly stats: SimStats;
+}
+
+export interface SimStats {
+  crashes: number;
+  restarts: number;
+  partitions: number;
+  confChangesProposed: number;
+  transfers: number;
+  snapshotsInstalled: number;
+  compactions: number;
+  elections: number;
 }
 
 type SimEvent =
@@ -43,6 +55,8 @@ type SimEvent =
   | { readonly kind: 'deliver'; readonly message: Message }
   | { readonly kind: 'disk'; readonly node: NodeId; readonly incarnation: number }
   | { readonly kind: 'restart'; readonly node: NodeId }
+  | { readonly kind: 'crash'; readonly node: NodeId; readonly incarnation: number }
+  | { readonly kind: 'cut'; readonly links: readonly (readonly [NodeId, NodeId])[]; readonly healAfterMs: number }
   | { readonly kind: 'heal'; readonly links: readonly (readonly [NodeId, NodeId])[] }
   | { readonly kind: 'fault' }
   | { readonly kind: 'client' }
@@ -55,6 +69,8 @@ class SimNode {
   slowDisk = false;
   readonly machine = new HashStateMachine();
   readonly probes = new Set<string>();
+  /** Last term in which this node was seen leading, to notice new leaders. */
+  ledTerm = 0;
   constructor(readonly id: NodeId, readonly disk: SimDisk) {}
 }
 
@@ -67,6 +83,7 @@ export class Simulation {
   private readonly checker = new SafetyChecker();
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly rafts = new Map<NodeId, RaftNode | undefined>();
+  private readonly durableTails = new Map<NodeId, { lastIndex: number; lastTerm: number }>();
   private readonly raftConfig: Omit<RaftConfig, 'id'>;
   private readonly compactEvery: number;
   private readonly voterCount: number;
@@ -79,6 +96,9 @@ export class Simulation {
   private faulty = true;
   private proposalCount = 0;
   private probeKeys: string[] = [];
+  private readonly stats: SimStats = {
+    crashes: 0, restarts: 0, partitions: 0, confChangesProposed: 0, transfers: 0, snapshotsInstalled: 0, compactions: 0, elections: 0,
+  };
 
   constructor(private readonly options: SimOptions) {
     this.prng = new Prng(options.seed);
@@ -92,7 +112,7 @@ export class Simulation {
     this.raftConfig = {
       electionTicks: 10,
       heartbeatTicks: 2,
-      maxEntriesPerMessage: prng.int(1, 8),
+      maxEntriesPerMessage: prng.pick([1, 1, 2, 3, 8, 64]),
       maxInflightMessages: prng.int(1, 8),
       checkQuorum: true,
       preVote: true,
@@ -107,6 +127,7 @@ export class Simulation {
     const initial = bootstrapState({ voters: ids.slice(0, this.voterCount), learners: ids.slice(this.voterCount) });
     for (const id of ids) {
       this.nodes.set(id, new SimNode(id, new SimDisk(initial)));
+      this.noteDurable(this.nodes.get(id)!);
       this.start(id);
     }
   }
@@ -125,7 +146,7 @@ export class Simulation {
     return {
       seed: this.options.seed, ok: failure === undefined, failure, events: this.events,
       voters: this.voterCount, observers: this.observerCount, timeMs: this.nowMs,
-      committed: this.checker.committedCount, readsChecked: this.checker.readsChecked,
+      committed: this.checker.committedCount, readsChecked: this.checker.readsChecked, stats: this.stats,
     };
   }
 
@@ -139,6 +160,7 @@ export class Simulation {
       this.events++;
       this.handle(next.event);
       this.checker.afterEvent(this.rafts);
+      this.checker.checkElectable(this.rafts, this.durableTails);
       if (!this.faulty && this.livenessMet()) return undefined;
     }
     return `liveness: no leader with a proposal applied on every member ${this.livenessBoundMs} ms after the faults stopped (${this.events} events)`;
@@ -150,6 +172,8 @@ export class Simulation {
       case 'deliver': return this.onDeliver(event.message);
       case 'disk': return this.onDiskDone(event.node, event.incarnation);
       case 'restart': return this.onRestart(event.node);
+      case 'crash': return this.onScheduledCrash(event.node, event.incarnation);
+      case 'cut': return this.onCut(event.links, event.healAfterMs);
       case 'heal': return this.onHeal(event.links);
       case 'fault': return this.onFault();
       case 'client': return this.onClient();
@@ -208,6 +232,7 @@ export class Simulation {
       // A snapshot is installed once durable, and entries after it are applied only on top of it.
       if (ready.snapshot === undefined) this.applyEntries(node, ready);
       for (const read of ready.readStates) this.checker.onReadState(node.id, read.context, read.index);
+      this.noticeNewLeader(node);
       const latencyMs = ready.mustSync ? this.diskLatencyMs(node) : 0;
       if (latencyMs === 0) {
         this.completeWrite(node, ready);
@@ -216,6 +241,31 @@ export class Simulation {
         this.queue.push(this.nowMs + latencyMs, { kind: 'disk', node: node.id, incarnation: node.incarnation });
       }
     }
+  }
+
+  /**
+   * Most Raft bugs live in the moments after an election (old-term entries not yet covered by the
+   * new leader's first entry, Figure 3.7), so a new leader sometimes dies or is cut off right away.
+   */
+  private noticeNewLeader(node: SimNode): void {
+    const raft = node.raft!;
+    if (raft.role !== 'leader' || node.ledTerm === raft.term) return;
+    node.ledTerm = raft.term;
+    this.stats.elections++;
+    if (!this.faulty || !this.prng.chance(0.2)) return;
+    const delayMs = this.prng.int(1, 40);
+    if (this.prng.chance(0.5)) {
+      this.queue.push(this.nowMs + delayMs, { kind: 'crash', node: node.id, incarnation: node.incarnation });
+    } else {
+      const others = [...this.nodes.keys()].filter((id) => id !== node.id);
+      const links = linksBetween([node.id], others, this.prng.chance(0.3));
+      this.queue.push(this.nowMs + delayMs, { kind: 'cut', links, healAfterMs: this.prng.int(50, 1000) });
+    }
+  }
+
+  private onScheduledCrash(id: NodeId, incarnation: number): void {
+    const node = this.nodes.get(id)!;
+    if (node.incarnation === incarnation && node.raft !== undefined) this.crash(node);
   }
 
   private diskLatencyMs(node: SimNode): number {
@@ -235,6 +285,7 @@ export class Simulation {
     const raft = node.raft!;
     const durableCommitIndex = node.disk.durableCommitIndex;
     node.disk.write(ready);
+    this.noteDurable(node);
     if (node.disk.durableCommitIndex < durableCommitIndex) {
       throw new SafetyViolation(`durable commitIndex of node ${node.id} went back from ${durableCommitIndex}`);
     }
@@ -259,6 +310,7 @@ export class Simulation {
 
   private installSnapshot(node: SimNode, snapshot: Snapshot): void {
     node.machine.install(snapshot);
+    this.stats.snapshotsInstalled++;
     this.checker.onInstallSnapshot(node.id, snapshot.metadata.index, node.machine.hash);
     this.trace(`node ${node.id} installed snapshot at ${snapshot.metadata.index}`);
   }
@@ -270,14 +322,21 @@ export class Simulation {
     if (index - raft.log.snapshot.metadata.index < this.compactEvery) return;
     if (index > raft.log.appliedIndex || index > raft.log.stableIndex) return;
     raft.compact(index, node.machine.encode());
+    this.stats.compactions++;
     node.disk.saveSnapshot(raft.log.snapshot);
+  }
+
+  private noteDurable(node: SimNode): void {
+    this.durableTails.set(node.id, { lastIndex: node.disk.lastIndex(), lastTerm: node.disk.lastTerm() });
   }
 
   private crash(node: SimNode): void {
     const ready = node.pendingWrite;
     if (ready !== undefined && this.prng.chance(0.5)) node.disk.writeTorn(ready, this.prng.int(0, ready.entries.length));
+    this.noteDurable(node);
     node.raft = undefined;
     node.pendingWrite = undefined;
+    this.stats.crashes++;
     node.incarnation++;
     this.rafts.set(node.id, undefined);
     this.trace(`crash node ${node.id}${ready !== undefined ? ' during a write' : ''}`);
@@ -288,6 +347,7 @@ export class Simulation {
     const node = this.nodes.get(id)!;
     if (node.raft !== undefined) return;
     this.trace(`restart node ${id}`);
+    this.stats.restarts++;
     this.start(id);
   }
 
@@ -325,9 +385,15 @@ export class Simulation {
     else if (shape === 0) links = linksBetween(ids.slice(0, 1), ids.slice(1), false);
     else if (shape === 1) links = linksBetween(ids.slice(0, this.prng.int(1, ids.length - 1)), ids, false);
     else links = linksBetween(ids.slice(0, 1), ids.slice(1, this.prng.int(2, ids.length)), true);
-    const cut = this.network.cut(links.filter(([a, b]) => a !== b));
-    this.trace(`partition ${cut.map(([a, b]) => `${a}>${b}`).join(' ')}`);
-    this.queue.push(this.nowMs + this.prng.int(50, 1500), { kind: 'heal', links: cut });
+    this.onCut(links.filter(([a, b]) => a !== b), this.prng.int(50, 1500));
+  }
+
+  private onCut(links: readonly (readonly [NodeId, NodeId])[], healAfterMs: number): void {
+    if (!this.faulty) return;
+    this.network.cut(links);
+    this.stats.partitions++;
+    this.trace(`partition ${links.map(([a, b]) => `${a}>${b}`).join(' ')} for ${healAfterMs}ms`);
+    this.queue.push(this.nowMs + healAfterMs, { kind: 'heal', links });
   }
 
   private onHeal(links: readonly (readonly [NodeId, NodeId])[]): void {
@@ -362,7 +428,7 @@ export class Simulation {
     if (others.length === 0) return;
     const target = this.prng.pick(others);
     this.trace(`transfer leadership ${leader.id} -> ${target}`);
-    leader.raft!.transferLeadership(target);
+    if (leader.raft!.transferLeadership(target)) this.stats.transfers++;
     this.pump(leader);
   }
 
@@ -384,6 +450,7 @@ export class Simulation {
     if (choices.length === 0) return;
     const change = this.prng.pick(choices);
     const result = leader.raft!.proposeConfChange(change);
+    if (result.ok) this.stats.confChangesProposed++;
     this.trace(`conf change ${change.type} ${change.nodeId} at ${leader.id}: ${result.ok ? `index ${result.index}` : result.reason}`);
     this.pump(leader);
   }
