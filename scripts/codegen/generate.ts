@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Message, SpecError, contains, isEmpty, parseMessage, validateMessage } from './model.js';
+import { type Message, SpecError, intersect, isEmpty, parseMessage, validateMessage } from './model.js';
 import { emitMessage, emitMessageSchema, generatedHeader } from './emit.js';
 
 export interface Api {
@@ -74,11 +74,10 @@ function emitFile(messages: Message[]): string {
   return [generatedHeader, `// Source: ${sources} (Apache Kafka message specs).`, ...imports, ...body, ''].join('\n');
 }
 
+/** The first valid version that is flexible, or null when none is. */
 function flexibleMin(m: Message): number | null {
-  if (isEmpty(m.flexibleVersions)) return null;
-  return contains(m.validVersions, m.flexibleVersions.lo) || m.flexibleVersions.lo < m.validVersions.lo
-    ? Math.max(m.flexibleVersions.lo, m.validVersions.lo)
-    : null;
+  const flexible = intersect(m.flexibleVersions, m.validVersions);
+  return isEmpty(flexible) ? null : flexible.lo;
 }
 
 function emitIndex(apis: Api[], dataFiles: string[]): string {
