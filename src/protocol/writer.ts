@@ -140,6 +140,7 @@ export class Writer {
 
   /** Zig-zag signed 32-bit varint. */
   writeVarint(v: number): void {
+    checkInt(v, -0x80000000, 0x7fffffff);
     this.writeUVarint(((v << 1) ^ (v >> 31)) >>> 0);
   }
 
