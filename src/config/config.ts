@@ -34,7 +34,10 @@ function def<K extends Kind>(d: Definition<K>): Definition<K> {
   return d;
 }
 
-/** Every property Runnel reads. Nothing is listed that the broker does not act on. */
+/**
+ * Every property Runnel reads. The topic and storage properties (num.partitions onwards) are validated
+ * now but only take effect as those subsystems land; the README says which are live.
+ */
 export const CONFIG_DEFINITIONS = {
   'node.id': def({ kind: 'int', default: 1, min: 0, doc: 'Id of this broker; persisted in meta.properties.' }),
   listeners: def({
