@@ -1,0 +1,288 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readBatchHeader, RecordBatchError, isBatchCrcValid } from '../../src/protocol/record-batch.js';
+import { StorageError, StorageErrorCode } from '../../src/storage/errors.js';
+import { ManualClock } from '../../src/common/clock.js';
+import { buildBatch, simpleBatch } from './batch-builder.js';
+import { openLog, readAll, tempDir } from './helpers.js';
+
+const NOW = 1_700_000_000_000;
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  try {
+    await fn(dir);
+  } finally {
+    cleanup();
+  }
+}
+
+test('append assigns offsets synchronously in call order and read returns the same bytes', () => withDir(async (dir) => {
+  const log = await openLog(dir);
+  const a = log.append(simpleBatch(3, 10, 1), 0);
+  const b = log.append(simpleBatch(2, 10, 2), 0);
+  assert.deepEqual([a.baseOffset, a.lastOffset, b.baseOffset, b.lastOffset], [0, 2, 3, 4]);
+  assert.equal(log.logEndOffset, 5);
+  await Promise.all([a.durable, b.durable]);
+  const read = await log.read(0, 1 << 20);
+  assert.equal(read.records.length, 2);
+  assert.equal(read.nextOffset, 5);
+  assert.equal(readBatchHeader(read.records[1] as Buffer).baseOffset, 3);
+  assert.ok(isBatchCrcValid(read.records[0] as Buffer, 0, (read.records[0] as Buffer).length));
+  await log.close();
+}));
+
+test('read from disk (no tail cache) starts at the batch containing the offset', () => withDir(async (dir) => {
+  const log = await openLog(dir, { 'tail.cache.bytes': 0, 'index.interval.bytes': 100 });
+  const batches: Buffer[] = [];
+  for (let i = 0; i < 50; i++) {
+    const b = simpleBatch(4, 30, i);
+    log.append(b, 0);
+    batches.push(b);
+  }
+  await log.flush();
+  for (const offset of [0, 1, 3, 4, 101, 199]) {
+    const r = await log.read(offset, 1);
+    assert.equal(r.records.length, 1, `offset ${offset}`);
+    assert.deepEqual(r.records[0], batches[Math.floor(offset / 4)]);
+  }
+  const r = await log.read(10, 3 * (batches[0] as Buffer).length);
+  assert.equal(Buffer.concat(r.records).length, 3 * (batches[0] as Buffer).length);
+  assert.equal(r.nextOffset, 20);
+  await log.close();
+}));
+
+test('KIP-74: at least one whole batch even past maxBytes; never a partial batch; minOneBatch=false gives none', () => withDir(async (dir) => {
+  for (const cache of [0, 1 << 20]) {
+    const log = await openLog(join(dir, String(cache)), { 'tail.cache.bytes': cache });
+    const big = simpleBatch(1, 5000);
+    log.append(big, 0);
+    log.append(simpleBatch(1, 10), 0);
+    await log.flush();
+    const r = await log.read(0, 100);
+    assert.deepEqual(r.records, [big]);
+    assert.equal((await log.read(0, 100, undefined, false)).records.length, 0);
+    await log.close();
+  }
+}));
+
+test('reads never pass the upper bound (high watermark)', () => withDir(async (dir) => {
+  const log = await openLog(dir, { 'tail.cache.bytes': 0 });
+  for (let i = 0; i < 5; i++) log.append(simpleBatch(2, 10), 0);
+  await log.flush();
+  log.updateHighWatermark(4);
+  const r = await log.read(0, 1 << 20, log.highWatermark);
+  assert.equal(r.nextOffset, 4);
+  assert.equal((await log.read(4, 1 << 20, log.highWatermark)).records.length, 0);
+  // An upper bound inside a batch excludes that batch.
+  assert.equal((await log.read(0, 1 << 20, 5)).nextOffset, 4);
+  await log.close();
+}));
+
+test('offsets outside [logStartOffset, logEndOffset] are OFFSET_OUT_OF_RANGE; the end is empty', () => withDir(async (dir) => {
+  const log = await openLog(dir);
+  log.append(simpleBatch(2, 1), 0);
+  assert.equal((await log.read(2, 100)).records.length, 0);
+  await assert.rejects(log.read(3, 100), (e: unknown) => e instanceof StorageError && e.errorCode === StorageErrorCode.OFFSET_OUT_OF_RANGE);
+  await assert.rejects(log.read(-1, 100), (e: unknown) => e instanceof StorageError && e.errorCode === StorageErrorCode.OFFSET_OUT_OF_RANGE);
+  await log.close();
+}));
+
+test('a multi-batch append with one bad batch writes nothing and leaves the buffer untouched', () => withDir(async (dir) => {
+  const log = await openLog(dir);
+  log.append(simpleBatch(1, 1), 0);
+  const good = simpleBatch(2, 5);
+  const bad = simpleBatch(2, 5);
+  bad[bad.length - 1] ^= 0xff;
+  const records = Buffer.concat([good, bad]);
+  const copy = Buffer.from(records);
+  assert.throws(() => log.append(records, 0), RecordBatchError);
+  assert.deepEqual(records, copy);
+  assert.equal(log.logEndOffset, 1);
+  const tooBig = simpleBatch(1, 2000);
+  const small = await openLog(join(dir, 'small'), { 'max.message.bytes': 1000 });
+  assert.throws(() => small.append(tooBig, 0), (e: unknown) => e instanceof StorageError && e.errorCode === StorageErrorCode.MESSAGE_TOO_LARGE);
+  await small.close();
+  await log.flush();
+  assert.equal((await readAll(log)).length, 1);
+  await log.close();
+}));
+
+test('CreateTime bounds reject out-of-range timestamps; LogAppendTime stamps the broker time', () => withDir(async (dir) => {
+  const clock = new ManualClock(NOW);
+  const log = await openLog(dir, { 'message.timestamp.before.max.ms': 1000, 'message.timestamp.after.max.ms': 1000 }, { clock });
+  assert.throws(() => log.append(simpleBatch(1, 1, 0, NOW - 5000), 0), (e: unknown) => e instanceof RecordBatchError && e.errorCode === 32);
+  assert.throws(() => log.append(simpleBatch(1, 1, 0, NOW + 5000), 0), (e: unknown) => e instanceof RecordBatchError && e.errorCode === 32);
+  log.append(simpleBatch(1, 1, 0, NOW), 0);
+  const lat = await openLog(join(dir, 'lat'), { 'message.timestamp.type': 'LogAppendTime' }, { clock });
+  const batch = simpleBatch(2, 1, 0, 5);
+  const result = lat.append(batch, 0);
+  assert.equal(result.logAppendTimeMs, NOW);
+  const h = readBatchHeader(batch);
+  assert.equal(h.maxTimestamp, NOW);
+  assert.equal(h.timestampType, 'LogAppendTime');
+  assert.ok(isBatchCrcValid(batch, 0, batch.length));
+  await lat.close();
+  await log.close();
+}));
+
+test('segments roll by size and by time; reads span segments', () => withDir(async (dir) => {
+  const log = await openLog(dir, { 'segment.bytes': 1000, 'segment.ms': 60_000, 'tail.cache.bytes': 0 });
+  for (let i = 0; i < 20; i++) log.append(simpleBatch(1, 200, i, NOW), 0);
+  await log.flush();
+  const bases = log.segmentBaseOffsets();
+  assert.ok(bases.length >= 5, `${bases}`);
+  assert.equal((await readAll(log)).length, 20);
+  const before = log.segmentBaseOffsets().length;
+  log.append(simpleBatch(1, 1, 0, NOW + 120_000), 0);
+  assert.equal(log.segmentBaseOffsets().length, before + 1);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.log'));
+  assert.equal(files[0], '00000000000000000000.log');
+  await log.close();
+}));
+
+test('clean close and reopen keeps everything and needs no scan; unclean reopen recovers', () => withDir(async (dir) => {
+  const log = await openLog(dir, { 'segment.bytes': 2000 });
+  const batches: Buffer[] = [];
+  for (let i = 0; i < 30; i++) {
+    const b = simpleBatch(1 + (i % 4), 40, i);
+    log.append(b, i < 15 ? 1 : 2);
+    batches.push(b);
+  }
+  await log.close();
+  const again = await openLog(dir, { 'segment.bytes': 2000 }, { cleanShutdown: true, recoveryPoint: log.logEndOffset });
+  assert.equal(again.logEndOffset, log.logEndOffset);
+  assert.deepEqual(await readAll(again), batches);
+  assert.deepEqual(again.endOffsetForEpoch(1), { leaderEpoch: 1, endOffset: log.endOffsetForEpoch(1).endOffset });
+  again.append(simpleBatch(1, 1), 3);
+  await again.flush();
+  const third = await openLog(dir, { 'segment.bytes': 2000 }, { recoveryPoint: 0 });
+  assert.equal(third.logEndOffset, again.logEndOffset);
+  assert.equal(third.latestEpoch(), 3);
+  await third.close();
+  await again.close();
+}));
+
+test('a torn tail is cut at recovery and never served', () => withDir(async (dir) => {
+  const log = await openLog(dir);
+  const batches = [simpleBatch(2, 100, 1), simpleBatch(2, 100, 2), simpleBatch(2, 100, 3)];
+  for (const b of batches) log.append(b, 0);
+  await log.flush();
+  const path = join(dir, '00000000000000000000.log');
+  const size = (await fsp.stat(path)).size;
+  await fsp.truncate(path, size - 10);
+  const recovered = await openLog(dir, {}, { recoveryPoint: 0 });
+  assert.equal(recovered.logEndOffset, 4);
+  assert.deepEqual(await readAll(recovered), batches.slice(0, 2));
+  assert.equal((await fsp.stat(path)).size, batches[0]!.length * 2);
+  recovered.append(simpleBatch(1, 1), 0);
+  await recovered.close();
+  await log.close();
+}));
+
+test('truncateTo removes whole batches and the leader epochs past the new end', () => withDir(async (dir) => {
+  const log = await openLog(dir, { 'segment.bytes': 500, 'tail.cache.bytes': 0 });
+  for (let i = 0; i < 10; i++) log.append(simpleBatch(2, 50, i), i < 5 ? 1 : 2);
+  await log.flush();
+  assert.equal(log.endOffsetForEpoch(1).endOffset, 10);
+  await log.truncateTo(7);
+  assert.equal(log.logEndOffset, 6);
+  assert.equal(log.latestEpoch(), 1);
+  assert.equal((await readAll(log)).length, 3);
+  const r = log.append(simpleBatch(1, 1), 3);
+  assert.equal(r.baseOffset, 6);
+  await log.truncateTo(1);
+  assert.equal(log.logEndOffset, 0);
+  await log.truncateFullyAndStartAt(100);
+  assert.equal(log.logStartOffset, 100);
+  assert.equal(log.logEndOffset, 100);
+  assert.equal(log.append(simpleBatch(1, 1), 4).baseOffset, 100);
+  await log.close();
+  const reopened = await openLog(dir, {}, { recoveryPoint: 0, logStartOffset: 100 });
+  assert.equal(reopened.logEndOffset, 101);
+  assert.deepEqual(reopened.segmentBaseOffsets(), [100]);
+  await reopened.close();
+}));
+
+test('appendAsFollower keeps leader offsets and rejects overlaps', () => withDir(async (dir) => {
+  const log = await openLog(dir);
+  const b = buildBatch({ baseOffset: 10, partitionLeaderEpoch: 4, records: [{ value: null }, { value: null }] });
+  const r = log.appendAsFollower(b);
+  assert.deepEqual([r.baseOffset, r.lastOffset, log.logEndOffset, log.latestEpoch()], [10, 11, 12, 4]);
+  const overlap = buildBatch({ baseOffset: 11, partitionLeaderEpoch: 4, records: [{ value: null }] });
+  assert.throws(() => log.appendAsFollower(overlap), StorageError);
+  await log.close();
+}));
+
+test('deleteRecords and retention delete whole segments only below the high watermark', () => withDir(async (dir) => {
+  const clock = new ManualClock(NOW);
+  const log = await openLog(dir, { 'segment.bytes': 300, 'retention.ms': 10_000 }, { clock });
+  for (let i = 0; i < 10; i++) log.append(simpleBatch(1, 150, i, NOW + i * 1000), 0);
+  await log.flush();
+  const segments = log.segmentBaseOffsets().length;
+  assert.ok(segments >= 5);
+  assert.equal(await log.applyRetention(NOW + 100_000), 0, 'nothing below HW 0');
+  log.updateHighWatermark(log.logEndOffset);
+  await assert.rejects(log.deleteRecords(log.logEndOffset + 1), StorageError);
+  assert.equal(await log.deleteRecords(3), 3);
+  assert.equal(log.logStartOffset, 3);
+  await assert.rejects(log.read(2, 100), StorageError);
+  assert.ok(log.segmentBaseOffsets()[0]! <= 3);
+  const deleted = await log.applyRetention(NOW + 15_500);
+  assert.ok(deleted > 0);
+  for (const base of log.segmentBaseOffsets()) assert.ok(base >= 4);
+  const sized = await openLog(join(dir, 's'), { 'segment.bytes': 300, 'retention.bytes': 600 }, { clock });
+  for (let i = 0; i < 10; i++) sized.append(simpleBatch(1, 150, i, NOW), 0);
+  sized.updateHighWatermark(sized.logEndOffset);
+  await sized.applyRetention(NOW);
+  assert.ok(sized.size() <= 600 + 300, `${sized.size()}`);
+  assert.equal((await readAll(sized)).length, sized.logEndOffset - sized.logStartOffset);
+  await sized.close();
+  await log.close();
+}));
+
+test('offsetForTimestamp finds the first record at or after a timestamp; max timestamp lookup', () => withDir(async (dir) => {
+  const log = await openLog(dir, { 'segment.bytes': 400, 'index.interval.bytes': 50, 'tail.cache.bytes': 0 });
+  for (let i = 0; i < 20; i++) {
+    log.append(buildBatch({ baseTimestamp: NOW + i * 100, records: [{ value: Buffer.alloc(50), timestampDelta: 0 }, { value: Buffer.alloc(50), timestampDelta: 50 }] }), 0);
+  }
+  await log.flush();
+  assert.deepEqual(await log.offsetForTimestamp(NOW), { offset: 0, timestamp: NOW, leaderEpoch: 0 });
+  assert.deepEqual(await log.offsetForTimestamp(NOW + 520), { offset: 11, timestamp: NOW + 550, leaderEpoch: 0 });
+  assert.deepEqual(await log.offsetForTimestamp(NOW + 560), { offset: 12, timestamp: NOW + 600, leaderEpoch: 0 });
+  assert.deepEqual(await log.offsetForTimestamp(NOW + 550), { offset: 11, timestamp: NOW + 550, leaderEpoch: 0 });
+  assert.equal(await log.offsetForTimestamp(NOW + 10_000), undefined);
+  assert.deepEqual(await log.maxTimestampAndOffset(), { offset: 39, timestamp: NOW + 1950, leaderEpoch: 0 });
+  await log.close();
+}));
+
+test('batch headers iterate from an offset; producer snapshots round-trip and vanish past the end', () => withDir(async (dir) => {
+  const log = await openLog(dir);
+  log.append(buildBatch({ producerId: 7, producerEpoch: 1, baseSequence: 0, records: [{ value: null }, { value: null }] }), 0);
+  log.append(buildBatch({ producerId: 7, producerEpoch: 1, baseSequence: 2, transactional: true, records: [{ value: null }] }), 0);
+  const headers = [];
+  for await (const h of log.batchHeaders(1)) headers.push(h);
+  assert.deepEqual(headers.map((h) => [h.baseOffset, h.producerId, h.baseSequence, h.lastOffsetDelta, h.isTransactional]), [[0, 7, 0, 1, false], [2, 7, 2, 0, true]]);
+  await log.writeProducerSnapshot(3, Buffer.from('state'));
+  assert.deepEqual(await log.latestProducerSnapshot(), { offset: 3, data: Buffer.from('state') });
+  await log.truncateTo(2);
+  assert.equal(await log.latestProducerSnapshot(), undefined);
+  await log.close();
+}));
+
+test('durable promises resolve in append order in both modes', () => withDir(async (dir) => {
+  for (const mode of ['fsync', 'none']) {
+    const log = await openLog(join(dir, mode), { 'durability.mode': mode, 'flush.window.ms': 1 });
+    const order: number[] = [];
+    const all = [];
+    for (let i = 0; i < 50; i++) {
+      const r = log.append(simpleBatch(1, 100, i), 0);
+      all.push(r.durable.then(() => order.push(i)));
+    }
+    await Promise.all(all);
+    assert.deepEqual(order, [...Array(50).keys()]);
+    await log.close();
+  }
+}));
