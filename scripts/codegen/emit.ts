@@ -4,8 +4,8 @@
  * MessageDataGenerator output), so hot APIs never run a schema interpreter.
  *
  * Wire rules: Kafka protocol guide (https://kafka.apache.org/protocol#protocol_types); flexible versions,
- * compact types and tagged fields per KIP-482; nullable structs as an int8 marker (-1 null, 1 present)
- * per KIP-893.
+ * compact types and tagged fields per KIP-482; nullable structs as an int8 marker (-1 null, 1 present),
+ * or an unsigned varint marker (0 null, 1 present) inside a tagged field, as MessageDataGenerator does.
  */
 import {
   type DefaultValue, type Field, type FieldType, type Message, type Struct, contains, defaultValue, isEmpty,
@@ -26,8 +26,12 @@ class Context {
     for (let i = v.lo; i <= v.hi; i++) this.versions.push(i);
   }
 
+  /**
+   * Struct names get the message name as a prefix so request and response (and different APIs) never
+   * clash; Kafka already prefixes some (MetadataResponseTopic), which are kept as they are.
+   */
   tsName(structName: string): string {
-    return structName === this.message.name ? structName : this.message.name + structName;
+    return structName.startsWith(this.message.name) ? structName : this.message.name + structName;
   }
 
   struct(name: string): Struct {
@@ -60,10 +64,11 @@ class Context {
   private interval(lo: number, hi: number): string {
     const first = this.versions[0];
     const last = this.versions[this.versions.length - 1];
+    if (lo <= first && hi >= last) return 'true';
+    if (lo === hi) return `version === ${lo}`;
     const lower = lo > first ? `version >= ${lo}` : '';
     const upper = hi < last ? `version <= ${hi}` : '';
-    if (lower && upper) return lo === hi ? `version === ${lo}` : `${lower} && ${upper}`;
-    return lower || upper || 'true';
+    return lower && upper ? `${lower} && ${upper}` : lower || upper;
   }
 
   structFlexible(v: number): boolean {

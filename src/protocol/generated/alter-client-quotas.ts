@@ -28,7 +28,7 @@ export interface AlterClientQuotasRequestOpData {
 export function decodeAlterClientQuotasRequest(r: Reader, version: number): AlterClientQuotasRequest {
   if (version < 0 || version > 1) unsupportedDecodeVersion('AlterClientQuotasRequest', version);
   let $entries: AlterClientQuotasRequestEntryData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('AlterClientQuotasRequest.entries');
     else {
@@ -46,7 +46,7 @@ export function decodeAlterClientQuotasRequest(r: Reader, version: number): Alte
     }
   }
   const $validateOnly = r.readBool();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { entries: $entries, validateOnly: $validateOnly };
@@ -54,7 +54,7 @@ export function decodeAlterClientQuotasRequest(r: Reader, version: number): Alte
 
 export function encodeAlterClientQuotasRequest(w: Writer, version: number, m: AlterClientQuotasRequest): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('AlterClientQuotasRequest', version);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.entries;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -68,14 +68,14 @@ export function encodeAlterClientQuotasRequest(w: Writer, version: number, m: Al
     }
   }
   w.writeBool(m.validateOnly);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeAlterClientQuotasRequestEntryData(r: Reader, version: number): AlterClientQuotasRequestEntryData {
   let $entity: AlterClientQuotasRequestEntityData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('AlterClientQuotasRequestEntryData.entity');
     else {
@@ -93,7 +93,7 @@ function decodeAlterClientQuotasRequestEntryData(r: Reader, version: number): Al
     }
   }
   let $ops: AlterClientQuotasRequestOpData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('AlterClientQuotasRequestEntryData.ops');
     else {
@@ -110,14 +110,14 @@ function decodeAlterClientQuotasRequestEntryData(r: Reader, version: number): Al
       $ops = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { entity: $entity, ops: $ops };
 }
 
 function encodeAlterClientQuotasRequestEntryData(w: Writer, version: number, m: AlterClientQuotasRequestEntryData): void {
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.entity;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -130,7 +130,7 @@ function encodeAlterClientQuotasRequestEntryData(w: Writer, version: number, m: 
       encodeAlterClientQuotasRequestEntityData(w, version, e);
     }
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.ops;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -143,70 +143,70 @@ function encodeAlterClientQuotasRequestEntryData(w: Writer, version: number, m: 
       encodeAlterClientQuotasRequestOpData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeAlterClientQuotasRequestEntityData(r: Reader, version: number): AlterClientQuotasRequestEntityData {
   let $entityType: string;
-  if (version <= 0) {
+  if (version === 0) {
     $entityType = r.readString();
   } else {
     $entityType = r.readCompactString();
   }
   let $entityName: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $entityName = r.readNullableString();
   } else {
     $entityName = r.readCompactNullableString();
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { entityType: $entityType, entityName: $entityName };
 }
 
 function encodeAlterClientQuotasRequestEntityData(w: Writer, version: number, m: AlterClientQuotasRequestEntityData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.entityType);
   } else {
     w.writeCompactString(m.entityType);
   }
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.entityName);
   } else {
     w.writeCompactNullableString(m.entityName);
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeAlterClientQuotasRequestOpData(r: Reader, version: number): AlterClientQuotasRequestOpData {
   let $key: string;
-  if (version <= 0) {
+  if (version === 0) {
     $key = r.readString();
   } else {
     $key = r.readCompactString();
   }
   const $value = r.readFloat64();
   const $remove = r.readBool();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { key: $key, value: $value, remove: $remove };
 }
 
 function encodeAlterClientQuotasRequestOpData(w: Writer, version: number, m: AlterClientQuotasRequestOpData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.key);
   } else {
     w.writeCompactString(m.key);
   }
   w.writeFloat64(m.value);
   w.writeBool(m.remove);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -231,7 +231,7 @@ export function decodeAlterClientQuotasResponse(r: Reader, version: number): Alt
   if (version < 0 || version > 1) unsupportedDecodeVersion('AlterClientQuotasResponse', version);
   const $throttleTimeMs = r.readInt32();
   let $entries: AlterClientQuotasResponseEntryData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('AlterClientQuotasResponse.entries');
     else {
@@ -248,7 +248,7 @@ export function decodeAlterClientQuotasResponse(r: Reader, version: number): Alt
       $entries = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, entries: $entries };
@@ -257,7 +257,7 @@ export function decodeAlterClientQuotasResponse(r: Reader, version: number): Alt
 export function encodeAlterClientQuotasResponse(w: Writer, version: number, m: AlterClientQuotasResponse): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('AlterClientQuotasResponse', version);
   w.writeInt32(m.throttleTimeMs);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.entries;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -270,7 +270,7 @@ export function encodeAlterClientQuotasResponse(w: Writer, version: number, m: A
       encodeAlterClientQuotasResponseEntryData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -278,13 +278,13 @@ export function encodeAlterClientQuotasResponse(w: Writer, version: number, m: A
 function decodeAlterClientQuotasResponseEntryData(r: Reader, version: number): AlterClientQuotasResponseEntryData {
   const $errorCode = r.readInt16();
   let $errorMessage: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $errorMessage = r.readNullableString();
   } else {
     $errorMessage = r.readCompactNullableString();
   }
   let $entity: AlterClientQuotasResponseEntityData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('AlterClientQuotasResponseEntryData.entity');
     else {
@@ -301,7 +301,7 @@ function decodeAlterClientQuotasResponseEntryData(r: Reader, version: number): A
       $entity = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, entity: $entity };
@@ -309,12 +309,12 @@ function decodeAlterClientQuotasResponseEntryData(r: Reader, version: number): A
 
 function encodeAlterClientQuotasResponseEntryData(w: Writer, version: number, m: AlterClientQuotasResponseEntryData): void {
   w.writeInt16(m.errorCode);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.errorMessage);
   } else {
     w.writeCompactNullableString(m.errorMessage);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.entity;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -327,42 +327,42 @@ function encodeAlterClientQuotasResponseEntryData(w: Writer, version: number, m:
       encodeAlterClientQuotasResponseEntityData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeAlterClientQuotasResponseEntityData(r: Reader, version: number): AlterClientQuotasResponseEntityData {
   let $entityType: string;
-  if (version <= 0) {
+  if (version === 0) {
     $entityType = r.readString();
   } else {
     $entityType = r.readCompactString();
   }
   let $entityName: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $entityName = r.readNullableString();
   } else {
     $entityName = r.readCompactNullableString();
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { entityType: $entityType, entityName: $entityName };
 }
 
 function encodeAlterClientQuotasResponseEntityData(w: Writer, version: number, m: AlterClientQuotasResponseEntityData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.entityType);
   } else {
     w.writeCompactString(m.entityType);
   }
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.entityName);
   } else {
     w.writeCompactNullableString(m.entityName);
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }

@@ -41,7 +41,7 @@ export function decodeAlterConfigsRequest(r: Reader, version: number): AlterConf
     }
   }
   const $validateOnly = r.readBool();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { resources: $resources, validateOnly: $validateOnly };
@@ -63,7 +63,7 @@ export function encodeAlterConfigsRequest(w: Writer, version: number, m: AlterCo
     }
   }
   w.writeBool(m.validateOnly);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -94,7 +94,7 @@ function decodeAlterConfigsRequestAlterConfigsResource(r: Reader, version: numbe
       $configs = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { resourceType: $resourceType, resourceName: $resourceName, configs: $configs };
@@ -120,7 +120,7 @@ function encodeAlterConfigsRequestAlterConfigsResource(w: Writer, version: numbe
       encodeAlterConfigsRequestAlterableConfig(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -138,7 +138,7 @@ function decodeAlterConfigsRequestAlterableConfig(r: Reader, version: number): A
   } else {
     $value = r.readCompactNullableString();
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { name: $name, value: $value };
@@ -155,7 +155,7 @@ function encodeAlterConfigsRequestAlterableConfig(w: Writer, version: number, m:
   } else {
     w.writeCompactNullableString(m.value);
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -193,7 +193,7 @@ export function decodeAlterConfigsResponse(r: Reader, version: number): AlterCon
       $responses = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, responses: $responses };
@@ -215,7 +215,7 @@ export function encodeAlterConfigsResponse(w: Writer, version: number, m: AlterC
       encodeAlterConfigsResponseAlterConfigsResourceResponse(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -235,7 +235,7 @@ function decodeAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, versi
   } else {
     $resourceName = r.readCompactString();
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName };
@@ -254,7 +254,7 @@ function encodeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, versi
   } else {
     w.writeCompactString(m.resourceName);
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }

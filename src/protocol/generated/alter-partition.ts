@@ -122,7 +122,7 @@ function decodeAlterPartitionRequestPartitionData(r: Reader, version: number): A
     $newIsr = [];
   }
   let $newIsrWithEpochs: AlterPartitionRequestBrokerState[];
-  if (version >= 3) {
+  if (version === 3) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('AlterPartitionRequestPartitionData.newIsrWithEpochs');
     else {
@@ -154,8 +154,8 @@ function encodeAlterPartitionRequestPartitionData(w: Writer, version: number, m:
       w.writeInt32(e);
     }
   }
-  if ((version >= 3) && m.newIsr.length !== 0) absentField('AlterPartitionRequestPartitionData.newIsr', version);
-  if (version >= 3) {
+  if ((version === 3) && m.newIsr.length !== 0) absentField('AlterPartitionRequestPartitionData.newIsr', version);
+  if (version === 3) {
     const a = m.newIsrWithEpochs;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
@@ -166,20 +166,20 @@ function encodeAlterPartitionRequestPartitionData(w: Writer, version: number, m:
   if (version >= 1) {
     w.writeInt8(m.leaderRecoveryState);
   }
-  if ((version <= 0) && m.leaderRecoveryState !== 0) absentField('AlterPartitionRequestPartitionData.leaderRecoveryState', version);
+  if ((version === 0) && m.leaderRecoveryState !== 0) absentField('AlterPartitionRequestPartitionData.leaderRecoveryState', version);
   w.writeInt32(m.partitionEpoch);
   w.writeUVarint(0);
 }
 
 function decodeAlterPartitionRequestBrokerState(r: Reader, version: number): AlterPartitionRequestBrokerState {
   let $brokerId: number;
-  if (version >= 3) {
+  if (version === 3) {
     $brokerId = r.readInt32();
   } else {
     $brokerId = 0;
   }
   let $brokerEpoch: bigint;
-  if (version >= 3) {
+  if (version === 3) {
     $brokerEpoch = r.readInt64();
   } else {
     $brokerEpoch = -1n;
@@ -189,11 +189,11 @@ function decodeAlterPartitionRequestBrokerState(r: Reader, version: number): Alt
 }
 
 function encodeAlterPartitionRequestBrokerState(w: Writer, version: number, m: AlterPartitionRequestBrokerState): void {
-  if (version >= 3) {
+  if (version === 3) {
     w.writeInt32(m.brokerId);
   }
   if ((version <= 2) && m.brokerId !== 0) absentField('AlterPartitionRequestBrokerState.brokerId', version);
-  if (version >= 3) {
+  if (version === 3) {
     w.writeInt64(m.brokerEpoch);
   }
   if ((version <= 2) && m.brokerEpoch !== -1n) absentField('AlterPartitionRequestBrokerState.brokerEpoch', version);

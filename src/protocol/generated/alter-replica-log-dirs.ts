@@ -38,7 +38,7 @@ export function decodeAlterReplicaLogDirsRequest(r: Reader, version: number): Al
       $dirs = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { dirs: $dirs };
@@ -59,7 +59,7 @@ export function encodeAlterReplicaLogDirsRequest(w: Writer, version: number, m: 
       encodeAlterReplicaLogDirsRequestAlterReplicaLogDir(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -89,7 +89,7 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, version: 
       $topics = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { path: $path, topics: $topics };
@@ -114,7 +114,7 @@ function encodeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, version: 
       encodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -144,7 +144,7 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, vers
       $partitions = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { name: $name, partitions: $partitions };
@@ -169,7 +169,7 @@ function encodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer, vers
       w.writeInt32(e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -210,7 +210,7 @@ export function decodeAlterReplicaLogDirsResponse(r: Reader, version: number): A
       $results = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, results: $results };
@@ -232,7 +232,7 @@ export function encodeAlterReplicaLogDirsResponse(w: Writer, version: number, m:
       encodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -262,7 +262,7 @@ function decodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reade
       $partitions = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { topicName: $topicName, partitions: $partitions };
@@ -287,7 +287,7 @@ function encodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w: Write
       encodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -295,7 +295,7 @@ function encodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w: Write
 function decodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r: Reader, version: number): AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
   const $partitionIndex = r.readInt32();
   const $errorCode = r.readInt16();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode };
@@ -304,7 +304,7 @@ function decodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r: R
 function encodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w: Writer, version: number, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }

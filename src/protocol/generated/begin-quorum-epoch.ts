@@ -32,19 +32,19 @@ export interface BeginQuorumEpochRequestLeaderEndpoint {
 export function decodeBeginQuorumEpochRequest(r: Reader, version: number): BeginQuorumEpochRequest {
   if (version < 0 || version > 1) unsupportedDecodeVersion('BeginQuorumEpochRequest', version);
   let $clusterId: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $clusterId = r.readNullableString();
   } else {
     $clusterId = r.readCompactNullableString();
   }
   let $voterId: number;
-  if (version >= 1) {
+  if (version === 1) {
     $voterId = r.readInt32();
   } else {
     $voterId = -1;
   }
   let $topics: BeginQuorumEpochRequestTopicData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('BeginQuorumEpochRequest.topics');
     else {
@@ -62,7 +62,7 @@ export function decodeBeginQuorumEpochRequest(r: Reader, version: number): Begin
     }
   }
   let $leaderEndpoints: BeginQuorumEpochRequestLeaderEndpoint[];
-  if (version >= 1) {
+  if (version === 1) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('BeginQuorumEpochRequest.leaderEndpoints');
     else {
@@ -73,7 +73,7 @@ export function decodeBeginQuorumEpochRequest(r: Reader, version: number): Begin
   } else {
     $leaderEndpoints = [];
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { clusterId: $clusterId, voterId: $voterId, topics: $topics, leaderEndpoints: $leaderEndpoints };
@@ -81,15 +81,15 @@ export function decodeBeginQuorumEpochRequest(r: Reader, version: number): Begin
 
 export function encodeBeginQuorumEpochRequest(w: Writer, version: number, m: BeginQuorumEpochRequest): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('BeginQuorumEpochRequest', version);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.clusterId);
   } else {
     w.writeCompactNullableString(m.clusterId);
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt32(m.voterId);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -102,27 +102,27 @@ export function encodeBeginQuorumEpochRequest(w: Writer, version: number, m: Beg
       encodeBeginQuorumEpochRequestTopicData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     const a = m.leaderEndpoints;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
       encodeBeginQuorumEpochRequestLeaderEndpoint(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeBeginQuorumEpochRequestTopicData(r: Reader, version: number): BeginQuorumEpochRequestTopicData {
   let $topicName: string;
-  if (version <= 0) {
+  if (version === 0) {
     $topicName = r.readString();
   } else {
     $topicName = r.readCompactString();
   }
   let $partitions: BeginQuorumEpochRequestPartitionData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('BeginQuorumEpochRequestTopicData.partitions');
     else {
@@ -139,19 +139,19 @@ function decodeBeginQuorumEpochRequestTopicData(r: Reader, version: number): Beg
       $partitions = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { topicName: $topicName, partitions: $partitions };
 }
 
 function encodeBeginQuorumEpochRequestTopicData(w: Writer, version: number, m: BeginQuorumEpochRequestTopicData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.topicName);
   } else {
     w.writeCompactString(m.topicName);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -164,7 +164,7 @@ function encodeBeginQuorumEpochRequestTopicData(w: Writer, version: number, m: B
       encodeBeginQuorumEpochRequestPartitionData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -172,14 +172,14 @@ function encodeBeginQuorumEpochRequestTopicData(w: Writer, version: number, m: B
 function decodeBeginQuorumEpochRequestPartitionData(r: Reader, version: number): BeginQuorumEpochRequestPartitionData {
   const $partitionIndex = r.readInt32();
   let $voterDirectoryId: string;
-  if (version >= 1) {
+  if (version === 1) {
     $voterDirectoryId = r.readUuid();
   } else {
     $voterDirectoryId = "00000000-0000-0000-0000-000000000000";
   }
   const $leaderId = r.readInt32();
   const $leaderEpoch = r.readInt32();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, voterDirectoryId: $voterDirectoryId, leaderId: $leaderId, leaderEpoch: $leaderEpoch };
@@ -187,55 +187,55 @@ function decodeBeginQuorumEpochRequestPartitionData(r: Reader, version: number):
 
 function encodeBeginQuorumEpochRequestPartitionData(w: Writer, version: number, m: BeginQuorumEpochRequestPartitionData): void {
   w.writeInt32(m.partitionIndex);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUuid(m.voterDirectoryId);
   }
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeBeginQuorumEpochRequestLeaderEndpoint(r: Reader, version: number): BeginQuorumEpochRequestLeaderEndpoint {
   let $name: string;
-  if (version >= 1) {
+  if (version === 1) {
     $name = r.readCompactString();
   } else {
     $name = "";
   }
   let $host: string;
-  if (version >= 1) {
+  if (version === 1) {
     $host = r.readCompactString();
   } else {
     $host = "";
   }
   let $port: number;
-  if (version >= 1) {
+  if (version === 1) {
     $port = r.readUInt16();
   } else {
     $port = 0;
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { name: $name, host: $host, port: $port };
 }
 
 function encodeBeginQuorumEpochRequestLeaderEndpoint(w: Writer, version: number, m: BeginQuorumEpochRequestLeaderEndpoint): void {
-  if (version >= 1) {
+  if (version === 1) {
     w.writeCompactString(m.name);
   }
-  if ((version <= 0) && m.name !== "") absentField('BeginQuorumEpochRequestLeaderEndpoint.name', version);
-  if (version >= 1) {
+  if ((version === 0) && m.name !== "") absentField('BeginQuorumEpochRequestLeaderEndpoint.name', version);
+  if (version === 1) {
     w.writeCompactString(m.host);
   }
-  if ((version <= 0) && m.host !== "") absentField('BeginQuorumEpochRequestLeaderEndpoint.host', version);
-  if (version >= 1) {
+  if ((version === 0) && m.host !== "") absentField('BeginQuorumEpochRequestLeaderEndpoint.host', version);
+  if (version === 1) {
     w.writeUInt16(m.port);
   }
-  if ((version <= 0) && m.port !== 0) absentField('BeginQuorumEpochRequestLeaderEndpoint.port', version);
-  if (version >= 1) {
+  if ((version === 0) && m.port !== 0) absentField('BeginQuorumEpochRequestLeaderEndpoint.port', version);
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -268,7 +268,7 @@ export function decodeBeginQuorumEpochResponse(r: Reader, version: number): Begi
   if (version < 0 || version > 1) unsupportedDecodeVersion('BeginQuorumEpochResponse', version);
   const $errorCode = r.readInt16();
   let $topics: BeginQuorumEpochResponseTopicData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('BeginQuorumEpochResponse.topics');
     else {
@@ -287,7 +287,7 @@ export function decodeBeginQuorumEpochResponse(r: Reader, version: number): Begi
   }
   let $nodeEndpoints: BeginQuorumEpochResponseNodeEndpoint[];
   $nodeEndpoints = [];
-  if (version >= 1) {
+  if (version === 1) {
     const taggedCount = r.readTaggedFieldCount();
     for (let t = 0; t < taggedCount; t++) {
       const tag = r.readUVarint();
@@ -318,7 +318,7 @@ export function decodeBeginQuorumEpochResponse(r: Reader, version: number): Begi
 export function encodeBeginQuorumEpochResponse(w: Writer, version: number, m: BeginQuorumEpochResponse): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('BeginQuorumEpochResponse', version);
   w.writeInt16(m.errorCode);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -331,8 +331,8 @@ export function encodeBeginQuorumEpochResponse(w: Writer, version: number, m: Be
       encodeBeginQuorumEpochResponseTopicData(w, version, e);
     }
   }
-  if ((version <= 0) && m.nodeEndpoints.length !== 0) absentField('BeginQuorumEpochResponse.nodeEndpoints', version);
-  if (version >= 1) {
+  if ((version === 0) && m.nodeEndpoints.length !== 0) absentField('BeginQuorumEpochResponse.nodeEndpoints', version);
+  if (version === 1) {
     const tagged0 = m.nodeEndpoints.length !== 0;
     w.writeUVarint((tagged0 ? 1 : 0));
     if (tagged0) {
@@ -353,13 +353,13 @@ export function encodeBeginQuorumEpochResponse(w: Writer, version: number, m: Be
 
 function decodeBeginQuorumEpochResponseTopicData(r: Reader, version: number): BeginQuorumEpochResponseTopicData {
   let $topicName: string;
-  if (version <= 0) {
+  if (version === 0) {
     $topicName = r.readString();
   } else {
     $topicName = r.readCompactString();
   }
   let $partitions: BeginQuorumEpochResponsePartitionData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('BeginQuorumEpochResponseTopicData.partitions');
     else {
@@ -376,19 +376,19 @@ function decodeBeginQuorumEpochResponseTopicData(r: Reader, version: number): Be
       $partitions = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { topicName: $topicName, partitions: $partitions };
 }
 
 function encodeBeginQuorumEpochResponseTopicData(w: Writer, version: number, m: BeginQuorumEpochResponseTopicData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.topicName);
   } else {
     w.writeCompactString(m.topicName);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -401,7 +401,7 @@ function encodeBeginQuorumEpochResponseTopicData(w: Writer, version: number, m: 
       encodeBeginQuorumEpochResponsePartitionData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -411,7 +411,7 @@ function decodeBeginQuorumEpochResponsePartitionData(r: Reader, version: number)
   const $errorCode = r.readInt16();
   const $leaderId = r.readInt32();
   const $leaderEpoch = r.readInt32();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch };
@@ -422,50 +422,50 @@ function encodeBeginQuorumEpochResponsePartitionData(w: Writer, version: number,
   w.writeInt16(m.errorCode);
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeBeginQuorumEpochResponseNodeEndpoint(r: Reader, version: number): BeginQuorumEpochResponseNodeEndpoint {
   let $nodeId: number;
-  if (version >= 1) {
+  if (version === 1) {
     $nodeId = r.readInt32();
   } else {
     $nodeId = 0;
   }
   let $host: string;
-  if (version >= 1) {
+  if (version === 1) {
     $host = r.readCompactString();
   } else {
     $host = "";
   }
   let $port: number;
-  if (version >= 1) {
+  if (version === 1) {
     $port = r.readUInt16();
   } else {
     $port = 0;
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { nodeId: $nodeId, host: $host, port: $port };
 }
 
 function encodeBeginQuorumEpochResponseNodeEndpoint(w: Writer, version: number, m: BeginQuorumEpochResponseNodeEndpoint): void {
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt32(m.nodeId);
   }
-  if ((version <= 0) && m.nodeId !== 0) absentField('BeginQuorumEpochResponseNodeEndpoint.nodeId', version);
-  if (version >= 1) {
+  if ((version === 0) && m.nodeId !== 0) absentField('BeginQuorumEpochResponseNodeEndpoint.nodeId', version);
+  if (version === 1) {
     w.writeCompactString(m.host);
   }
-  if ((version <= 0) && m.host !== "") absentField('BeginQuorumEpochResponseNodeEndpoint.host', version);
-  if (version >= 1) {
+  if ((version === 0) && m.host !== "") absentField('BeginQuorumEpochResponseNodeEndpoint.host', version);
+  if (version === 1) {
     w.writeUInt16(m.port);
   }
-  if ((version <= 0) && m.port !== 0) absentField('BeginQuorumEpochResponseNodeEndpoint.port', version);
-  if (version >= 1) {
+  if ((version === 0) && m.port !== 0) absentField('BeginQuorumEpochResponseNodeEndpoint.port', version);
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }

@@ -28,7 +28,7 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
     const size = r.readUVarint();
     switch (tag) {
       case 0: {
-        if (version >= 1) {
+        if (version === 1) {
           const end = r.taggedFieldEnd(size);
           {
             const n = r.readCompactArrayLength(16);
@@ -57,8 +57,8 @@ export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: Brok
   w.writeInt64(m.currentMetadataOffset);
   w.writeBool(m.wantFence);
   w.writeBool(m.wantShutDown);
-  if ((version <= 0) && m.offlineLogDirs.length !== 0) absentField('BrokerHeartbeatRequest.offlineLogDirs', version);
-  const tagged0 = (version >= 1) && m.offlineLogDirs.length !== 0;
+  if ((version === 0) && m.offlineLogDirs.length !== 0) absentField('BrokerHeartbeatRequest.offlineLogDirs', version);
+  const tagged0 = (version === 1) && m.offlineLogDirs.length !== 0;
   w.writeUVarint((tagged0 ? 1 : 0));
   if (tagged0) {
     w.writeUVarint(0);

@@ -106,7 +106,7 @@ export function encodeBrokerRegistrationRequest(w: Writer, version: number, m: B
   if (version >= 1) {
     w.writeBool(m.isMigratingZkBroker);
   }
-  if ((version <= 0) && m.isMigratingZkBroker !== false) absentField('BrokerRegistrationRequest.isMigratingZkBroker', version);
+  if ((version === 0) && m.isMigratingZkBroker !== false) absentField('BrokerRegistrationRequest.isMigratingZkBroker', version);
   if (version >= 2) {
     const a = m.logDirs;
     w.writeCompactArrayLength(a.length);

@@ -41,7 +41,7 @@ export function decodeConsumerGroupHeartbeatRequest(r: Reader, version: number):
     }
   }
   let $subscribedTopicRegex: string | null;
-  if (version >= 1) {
+  if (version === 1) {
     $subscribedTopicRegex = r.readCompactNullableString();
   } else {
     $subscribedTopicRegex = null;
@@ -79,10 +79,10 @@ export function encodeConsumerGroupHeartbeatRequest(w: Writer, version: number, 
       }
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeCompactNullableString(m.subscribedTopicRegex);
   }
-  if ((version <= 0) && m.subscribedTopicRegex !== null) absentField('ConsumerGroupHeartbeatRequest.subscribedTopicRegex', version);
+  if ((version === 0) && m.subscribedTopicRegex !== null) absentField('ConsumerGroupHeartbeatRequest.subscribedTopicRegex', version);
   w.writeCompactNullableString(m.serverAssignor);
   {
     const a = m.topicPartitions;

@@ -49,7 +49,7 @@ export function decodeConsumerProtocolSubscription(r: Reader, version: number): 
     $generationId = -1;
   }
   let $rackId: string | null;
-  if (version >= 3) {
+  if (version === 3) {
     $rackId = r.readNullableString();
   } else {
     $rackId = null;
@@ -77,7 +77,7 @@ export function encodeConsumerProtocolSubscription(w: Writer, version: number, m
   if (version >= 2) {
     w.writeInt32(m.generationId);
   }
-  if (version >= 3) {
+  if (version === 3) {
     w.writeNullableString(m.rackId);
   }
 }
@@ -108,7 +108,7 @@ function encodeConsumerProtocolSubscriptionTopicPartition(w: Writer, version: nu
   if (version >= 1) {
     w.writeString(m.topic);
   }
-  if ((version <= 0) && m.topic !== "") absentField('ConsumerProtocolSubscriptionTopicPartition.topic', version);
+  if ((version === 0) && m.topic !== "") absentField('ConsumerProtocolSubscriptionTopicPartition.topic', version);
   if (version >= 1) {
     const a = m.partitions;
     w.writeArrayLength(a.length);
@@ -116,5 +116,5 @@ function encodeConsumerProtocolSubscriptionTopicPartition(w: Writer, version: nu
       w.writeInt32(e);
     }
   }
-  if ((version <= 0) && m.partitions.length !== 0) absentField('ConsumerProtocolSubscriptionTopicPartition.partitions', version);
+  if ((version === 0) && m.partitions.length !== 0) absentField('ConsumerProtocolSubscriptionTopicPartition.partitions', version);
 }

@@ -18,7 +18,7 @@ export function decodeControlledShutdownRequest(r: Reader, version: number): Con
   } else {
     $brokerEpoch = -1n;
   }
-  if (version >= 3) {
+  if (version === 3) {
     r.skipTaggedFields();
   }
   return { brokerId: $brokerId, brokerEpoch: $brokerEpoch };
@@ -30,7 +30,7 @@ export function encodeControlledShutdownRequest(w: Writer, version: number, m: C
   if (version >= 2) {
     w.writeInt64(m.brokerEpoch);
   }
-  if (version >= 3) {
+  if (version === 3) {
     w.writeUVarint(0);
   }
 }
@@ -66,7 +66,7 @@ export function decodeControlledShutdownResponse(r: Reader, version: number): Co
       $remainingPartitions = a;
     }
   }
-  if (version >= 3) {
+  if (version === 3) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, remainingPartitions: $remainingPartitions };
@@ -88,7 +88,7 @@ export function encodeControlledShutdownResponse(w: Writer, version: number, m: 
       encodeControlledShutdownResponseRemainingPartition(w, version, e);
     }
   }
-  if (version >= 3) {
+  if (version === 3) {
     w.writeUVarint(0);
   }
 }
@@ -101,7 +101,7 @@ function decodeControlledShutdownResponseRemainingPartition(r: Reader, version: 
     $topicName = r.readCompactString();
   }
   const $partitionIndex = r.readInt32();
-  if (version >= 3) {
+  if (version === 3) {
     r.skipTaggedFields();
   }
   return { topicName: $topicName, partitionIndex: $partitionIndex };
@@ -114,7 +114,7 @@ function encodeControlledShutdownResponseRemainingPartition(w: Writer, version: 
     w.writeCompactString(m.topicName);
   }
   w.writeInt32(m.partitionIndex);
-  if (version >= 3) {
+  if (version === 3) {
     w.writeUVarint(0);
   }
 }

@@ -108,7 +108,7 @@ function encodeCreateAclsRequestAclCreation(w: Writer, version: number, m: Creat
   if (version >= 1) {
     w.writeInt8(m.resourcePatternType);
   }
-  if ((version <= 0) && m.resourcePatternType !== 3) absentField('CreateAclsRequestAclCreation.resourcePatternType', version);
+  if ((version === 0) && m.resourcePatternType !== 3) absentField('CreateAclsRequestAclCreation.resourcePatternType', version);
   if (version <= 1) {
     w.writeString(m.principal);
   } else {

@@ -19,13 +19,13 @@ export interface CreateDelegationTokenRequestCreatableRenewers {
 export function decodeCreateDelegationTokenRequest(r: Reader, version: number): CreateDelegationTokenRequest {
   if (version < 0 || version > 3) unsupportedDecodeVersion('CreateDelegationTokenRequest', version);
   let $ownerPrincipalType: string | null;
-  if (version >= 3) {
+  if (version === 3) {
     $ownerPrincipalType = r.readCompactNullableString();
   } else {
     $ownerPrincipalType = "";
   }
   let $ownerPrincipalName: string | null;
-  if (version >= 3) {
+  if (version === 3) {
     $ownerPrincipalName = r.readCompactNullableString();
   } else {
     $ownerPrincipalName = "";
@@ -57,11 +57,11 @@ export function decodeCreateDelegationTokenRequest(r: Reader, version: number): 
 
 export function encodeCreateDelegationTokenRequest(w: Writer, version: number, m: CreateDelegationTokenRequest): void {
   if (version < 0 || version > 3) unsupportedEncodeVersion('CreateDelegationTokenRequest', version);
-  if (version >= 3) {
+  if (version === 3) {
     w.writeCompactNullableString(m.ownerPrincipalType);
   }
   if ((version <= 2) && m.ownerPrincipalType !== "") absentField('CreateDelegationTokenRequest.ownerPrincipalType', version);
-  if (version >= 3) {
+  if (version === 3) {
     w.writeCompactNullableString(m.ownerPrincipalName);
   }
   if ((version <= 2) && m.ownerPrincipalName !== "") absentField('CreateDelegationTokenRequest.ownerPrincipalName', version);
@@ -149,13 +149,13 @@ export function decodeCreateDelegationTokenResponse(r: Reader, version: number):
     $principalName = r.readCompactString();
   }
   let $tokenRequesterPrincipalType: string;
-  if (version >= 3) {
+  if (version === 3) {
     $tokenRequesterPrincipalType = r.readCompactString();
   } else {
     $tokenRequesterPrincipalType = "";
   }
   let $tokenRequesterPrincipalName: string;
-  if (version >= 3) {
+  if (version === 3) {
     $tokenRequesterPrincipalName = r.readCompactString();
   } else {
     $tokenRequesterPrincipalName = "";
@@ -195,11 +195,11 @@ export function encodeCreateDelegationTokenResponse(w: Writer, version: number, 
   } else {
     w.writeCompactString(m.principalName);
   }
-  if (version >= 3) {
+  if (version === 3) {
     w.writeCompactString(m.tokenRequesterPrincipalType);
   }
   if ((version <= 2) && m.tokenRequesterPrincipalType !== "") absentField('CreateDelegationTokenResponse.tokenRequesterPrincipalType', version);
-  if (version >= 3) {
+  if (version === 3) {
     w.writeCompactString(m.tokenRequesterPrincipalName);
   }
   if ((version <= 2) && m.tokenRequesterPrincipalName !== "") absentField('CreateDelegationTokenResponse.tokenRequesterPrincipalName', version);

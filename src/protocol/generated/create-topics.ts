@@ -80,7 +80,7 @@ export function encodeCreateTopicsRequest(w: Writer, version: number, m: CreateT
   if (version >= 1) {
     w.writeBool(m.validateOnly);
   }
-  if ((version <= 0) && m.validateOnly !== false) absentField('CreateTopicsRequest.validateOnly', version);
+  if ((version === 0) && m.validateOnly !== false) absentField('CreateTopicsRequest.validateOnly', version);
   if (version >= 5) {
     w.writeUVarint(0);
   }
@@ -344,7 +344,7 @@ function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, version: numb
     $name = r.readCompactString();
   }
   let $topicId: string;
-  if (version >= 7) {
+  if (version === 7) {
     $topicId = r.readUuid();
   } else {
     $topicId = "00000000-0000-0000-0000-000000000000";
@@ -410,7 +410,7 @@ function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, version: numb
   } else {
     w.writeCompactString(m.name);
   }
-  if (version >= 7) {
+  if (version === 7) {
     w.writeUuid(m.topicId);
   }
   w.writeInt16(m.errorCode);

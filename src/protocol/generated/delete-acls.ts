@@ -108,7 +108,7 @@ function encodeDeleteAclsRequestDeleteAclsFilter(w: Writer, version: number, m: 
   if (version >= 1) {
     w.writeInt8(m.patternTypeFilter);
   }
-  if ((version <= 0) && m.patternTypeFilter !== 3) absentField('DeleteAclsRequestDeleteAclsFilter.patternTypeFilter', version);
+  if ((version === 0) && m.patternTypeFilter !== 3) absentField('DeleteAclsRequestDeleteAclsFilter.patternTypeFilter', version);
   if (version <= 1) {
     w.writeNullableString(m.principalFilter);
   } else {
@@ -311,7 +311,7 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, version: numbe
   if (version >= 1) {
     w.writeInt8(m.patternType);
   }
-  if ((version <= 0) && m.patternType !== 3) absentField('DeleteAclsResponseDeleteAclsMatchingAcl.patternType', version);
+  if ((version === 0) && m.patternType !== 3) absentField('DeleteAclsResponseDeleteAclsMatchingAcl.patternType', version);
   if (version <= 1) {
     w.writeString(m.principal);
   } else {

@@ -28,7 +28,7 @@ export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGro
       $groupsNames = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { groupsNames: $groupsNames };
@@ -49,7 +49,7 @@ export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteG
       w.writeCompactString(e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -85,7 +85,7 @@ export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGr
       $results = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, results: $results };
@@ -107,7 +107,7 @@ export function encodeDeleteGroupsResponse(w: Writer, version: number, m: Delete
       encodeDeleteGroupsResponseDeletableGroupResult(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -120,7 +120,7 @@ function decodeDeleteGroupsResponseDeletableGroupResult(r: Reader, version: numb
     $groupId = r.readCompactString();
   }
   const $errorCode = r.readInt16();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { groupId: $groupId, errorCode: $errorCode };
@@ -133,7 +133,7 @@ function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, version: numb
     w.writeCompactString(m.groupId);
   }
   w.writeInt16(m.errorCode);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }

@@ -40,7 +40,7 @@ export function decodeDeleteRecordsRequest(r: Reader, version: number): DeleteRe
     }
   }
   const $timeoutMs = r.readInt32();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { topics: $topics, timeoutMs: $timeoutMs };
@@ -62,7 +62,7 @@ export function encodeDeleteRecordsRequest(w: Writer, version: number, m: Delete
     }
   }
   w.writeInt32(m.timeoutMs);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -92,7 +92,7 @@ function decodeDeleteRecordsRequestDeleteRecordsTopic(r: Reader, version: number
       $partitions = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { name: $name, partitions: $partitions };
@@ -117,7 +117,7 @@ function encodeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, version: number
       encodeDeleteRecordsRequestDeleteRecordsPartition(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -125,7 +125,7 @@ function encodeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, version: number
 function decodeDeleteRecordsRequestDeleteRecordsPartition(r: Reader, version: number): DeleteRecordsRequestDeleteRecordsPartition {
   const $partitionIndex = r.readInt32();
   const $offset = r.readInt64();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, offset: $offset };
@@ -134,7 +134,7 @@ function decodeDeleteRecordsRequestDeleteRecordsPartition(r: Reader, version: nu
 function encodeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsPartition): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.offset);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -176,7 +176,7 @@ export function decodeDeleteRecordsResponse(r: Reader, version: number): DeleteR
       $topics = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, topics: $topics };
@@ -198,7 +198,7 @@ export function encodeDeleteRecordsResponse(w: Writer, version: number, m: Delet
       encodeDeleteRecordsResponseDeleteRecordsTopicResult(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -228,7 +228,7 @@ function decodeDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, version:
       $partitions = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { name: $name, partitions: $partitions };
@@ -253,7 +253,7 @@ function encodeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, version:
       encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -262,7 +262,7 @@ function decodeDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader, vers
   const $partitionIndex = r.readInt32();
   const $lowWatermark = r.readInt64();
   const $errorCode = r.readInt16();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, lowWatermark: $lowWatermark, errorCode: $errorCode };
@@ -272,7 +272,7 @@ function encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w: Writer, vers
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.lowWatermark);
   w.writeInt16(m.errorCode);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }

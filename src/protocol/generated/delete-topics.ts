@@ -18,7 +18,7 @@ export interface DeleteTopicsRequestDeleteTopicState {
 export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTopicsRequest {
   if (version < 0 || version > 6) unsupportedDecodeVersion('DeleteTopicsRequest', version);
   let $topics: DeleteTopicsRequestDeleteTopicState[];
-  if (version >= 6) {
+  if (version === 6) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('DeleteTopicsRequest.topics');
     else {
@@ -58,7 +58,7 @@ export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTop
 
 export function encodeDeleteTopicsRequest(w: Writer, version: number, m: DeleteTopicsRequest): void {
   if (version < 0 || version > 6) unsupportedEncodeVersion('DeleteTopicsRequest', version);
-  if (version >= 6) {
+  if (version === 6) {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
@@ -87,13 +87,13 @@ export function encodeDeleteTopicsRequest(w: Writer, version: number, m: DeleteT
 
 function decodeDeleteTopicsRequestDeleteTopicState(r: Reader, version: number): DeleteTopicsRequestDeleteTopicState {
   let $name: string | null;
-  if (version >= 6) {
+  if (version === 6) {
     $name = r.readCompactNullableString();
   } else {
     $name = null;
   }
   let $topicId: string;
-  if (version >= 6) {
+  if (version === 6) {
     $topicId = r.readUuid();
   } else {
     $topicId = "00000000-0000-0000-0000-000000000000";
@@ -105,11 +105,11 @@ function decodeDeleteTopicsRequestDeleteTopicState(r: Reader, version: number): 
 }
 
 function encodeDeleteTopicsRequestDeleteTopicState(w: Writer, version: number, m: DeleteTopicsRequestDeleteTopicState): void {
-  if (version >= 6) {
+  if (version === 6) {
     w.writeCompactNullableString(m.name);
   }
   if ((version <= 5) && m.name !== null) absentField('DeleteTopicsRequestDeleteTopicState.name', version);
-  if (version >= 6) {
+  if (version === 6) {
     w.writeUuid(m.topicId);
   }
   if ((version <= 5) && m.topicId !== "00000000-0000-0000-0000-000000000000") absentField('DeleteTopicsRequestDeleteTopicState.topicId', version);
@@ -195,7 +195,7 @@ function decodeDeleteTopicsResponseDeletableTopicResult(r: Reader, version: numb
     $name = r.readCompactNullableString();
   }
   let $topicId: string;
-  if (version >= 6) {
+  if (version === 6) {
     $topicId = r.readUuid();
   } else {
     $topicId = "00000000-0000-0000-0000-000000000000";
@@ -223,7 +223,7 @@ function encodeDeleteTopicsResponseDeletableTopicResult(w: Writer, version: numb
   } else {
     w.writeCompactNullableString(m.name);
   }
-  if (version >= 6) {
+  if (version === 6) {
     w.writeUuid(m.topicId);
   }
   w.writeInt16(m.errorCode);

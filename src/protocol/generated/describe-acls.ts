@@ -60,7 +60,7 @@ export function encodeDescribeAclsRequest(w: Writer, version: number, m: Describ
   if (version >= 1) {
     w.writeInt8(m.patternTypeFilter);
   }
-  if ((version <= 0) && m.patternTypeFilter !== 3) absentField('DescribeAclsRequest.patternTypeFilter', version);
+  if ((version === 0) && m.patternTypeFilter !== 3) absentField('DescribeAclsRequest.patternTypeFilter', version);
   if (version <= 1) {
     w.writeNullableString(m.principalFilter);
   } else {
@@ -208,7 +208,7 @@ function encodeDescribeAclsResponseDescribeAclsResource(w: Writer, version: numb
   if (version >= 1) {
     w.writeInt8(m.patternType);
   }
-  if ((version <= 0) && m.patternType !== 3) absentField('DescribeAclsResponseDescribeAclsResource.patternType', version);
+  if ((version === 0) && m.patternType !== 3) absentField('DescribeAclsResponseDescribeAclsResource.patternType', version);
   if (version <= 1) {
     const a = m.acls;
     w.writeArrayLength(a.length);

@@ -18,7 +18,7 @@ export interface DescribeClientQuotasRequestComponentData {
 export function decodeDescribeClientQuotasRequest(r: Reader, version: number): DescribeClientQuotasRequest {
   if (version < 0 || version > 1) unsupportedDecodeVersion('DescribeClientQuotasRequest', version);
   let $components: DescribeClientQuotasRequestComponentData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('DescribeClientQuotasRequest.components');
     else {
@@ -36,7 +36,7 @@ export function decodeDescribeClientQuotasRequest(r: Reader, version: number): D
     }
   }
   const $strict = r.readBool();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { components: $components, strict: $strict };
@@ -44,7 +44,7 @@ export function decodeDescribeClientQuotasRequest(r: Reader, version: number): D
 
 export function encodeDescribeClientQuotasRequest(w: Writer, version: number, m: DescribeClientQuotasRequest): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('DescribeClientQuotasRequest', version);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.components;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -58,44 +58,44 @@ export function encodeDescribeClientQuotasRequest(w: Writer, version: number, m:
     }
   }
   w.writeBool(m.strict);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeDescribeClientQuotasRequestComponentData(r: Reader, version: number): DescribeClientQuotasRequestComponentData {
   let $entityType: string;
-  if (version <= 0) {
+  if (version === 0) {
     $entityType = r.readString();
   } else {
     $entityType = r.readCompactString();
   }
   const $matchType = r.readInt8();
   let $match: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $match = r.readNullableString();
   } else {
     $match = r.readCompactNullableString();
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { entityType: $entityType, matchType: $matchType, match: $match };
 }
 
 function encodeDescribeClientQuotasRequestComponentData(w: Writer, version: number, m: DescribeClientQuotasRequestComponentData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.entityType);
   } else {
     w.writeCompactString(m.entityType);
   }
   w.writeInt8(m.matchType);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.match);
   } else {
     w.writeCompactNullableString(m.match);
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -127,13 +127,13 @@ export function decodeDescribeClientQuotasResponse(r: Reader, version: number): 
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   let $errorMessage: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $errorMessage = r.readNullableString();
   } else {
     $errorMessage = r.readCompactNullableString();
   }
   let $entries: DescribeClientQuotasResponseEntryData[] | null;
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) $entries = null;
     else {
@@ -150,7 +150,7 @@ export function decodeDescribeClientQuotasResponse(r: Reader, version: number): 
       $entries = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, entries: $entries };
@@ -160,12 +160,12 @@ export function encodeDescribeClientQuotasResponse(w: Writer, version: number, m
   if (version < 0 || version > 1) unsupportedEncodeVersion('DescribeClientQuotasResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.errorMessage);
   } else {
     w.writeCompactNullableString(m.errorMessage);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.entries;
     if (a === null) w.writeInt32(-1);
     else {
@@ -184,14 +184,14 @@ export function encodeDescribeClientQuotasResponse(w: Writer, version: number, m
       }
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeDescribeClientQuotasResponseEntryData(r: Reader, version: number): DescribeClientQuotasResponseEntryData {
   let $entity: DescribeClientQuotasResponseEntityData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('DescribeClientQuotasResponseEntryData.entity');
     else {
@@ -209,7 +209,7 @@ function decodeDescribeClientQuotasResponseEntryData(r: Reader, version: number)
     }
   }
   let $values: DescribeClientQuotasResponseValueData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('DescribeClientQuotasResponseEntryData.values');
     else {
@@ -226,14 +226,14 @@ function decodeDescribeClientQuotasResponseEntryData(r: Reader, version: number)
       $values = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { entity: $entity, values: $values };
 }
 
 function encodeDescribeClientQuotasResponseEntryData(w: Writer, version: number, m: DescribeClientQuotasResponseEntryData): void {
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.entity;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -246,7 +246,7 @@ function encodeDescribeClientQuotasResponseEntryData(w: Writer, version: number,
       encodeDescribeClientQuotasResponseEntityData(w, version, e);
     }
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.values;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -259,68 +259,68 @@ function encodeDescribeClientQuotasResponseEntryData(w: Writer, version: number,
       encodeDescribeClientQuotasResponseValueData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeDescribeClientQuotasResponseEntityData(r: Reader, version: number): DescribeClientQuotasResponseEntityData {
   let $entityType: string;
-  if (version <= 0) {
+  if (version === 0) {
     $entityType = r.readString();
   } else {
     $entityType = r.readCompactString();
   }
   let $entityName: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $entityName = r.readNullableString();
   } else {
     $entityName = r.readCompactNullableString();
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { entityType: $entityType, entityName: $entityName };
 }
 
 function encodeDescribeClientQuotasResponseEntityData(w: Writer, version: number, m: DescribeClientQuotasResponseEntityData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.entityType);
   } else {
     w.writeCompactString(m.entityType);
   }
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.entityName);
   } else {
     w.writeCompactNullableString(m.entityName);
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeDescribeClientQuotasResponseValueData(r: Reader, version: number): DescribeClientQuotasResponseValueData {
   let $key: string;
-  if (version <= 0) {
+  if (version === 0) {
     $key = r.readString();
   } else {
     $key = r.readCompactString();
   }
   const $value = r.readFloat64();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { key: $key, value: $value };
 }
 
 function encodeDescribeClientQuotasResponseValueData(w: Writer, version: number, m: DescribeClientQuotasResponseValueData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.key);
   } else {
     w.writeCompactString(m.key);
   }
   w.writeFloat64(m.value);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }

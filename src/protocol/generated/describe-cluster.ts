@@ -13,7 +13,7 @@ export function decodeDescribeClusterRequest(r: Reader, version: number): Descri
   if (version < 0 || version > 1) unsupportedDecodeVersion('DescribeClusterRequest', version);
   const $includeClusterAuthorizedOperations = r.readBool();
   let $endpointType: number;
-  if (version >= 1) {
+  if (version === 1) {
     $endpointType = r.readInt8();
   } else {
     $endpointType = 1;
@@ -25,10 +25,10 @@ export function decodeDescribeClusterRequest(r: Reader, version: number): Descri
 export function encodeDescribeClusterRequest(w: Writer, version: number, m: DescribeClusterRequest): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('DescribeClusterRequest', version);
   w.writeBool(m.includeClusterAuthorizedOperations);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt8(m.endpointType);
   }
-  if ((version <= 0) && m.endpointType !== 1) absentField('DescribeClusterRequest.endpointType', version);
+  if ((version === 0) && m.endpointType !== 1) absentField('DescribeClusterRequest.endpointType', version);
   w.writeUVarint(0);
 }
 
@@ -56,7 +56,7 @@ export function decodeDescribeClusterResponse(r: Reader, version: number): Descr
   const $errorCode = r.readInt16();
   const $errorMessage = r.readCompactNullableString();
   let $endpointType: number;
-  if (version >= 1) {
+  if (version === 1) {
     $endpointType = r.readInt8();
   } else {
     $endpointType = 1;
@@ -83,10 +83,10 @@ export function encodeDescribeClusterResponse(w: Writer, version: number, m: Des
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt8(m.endpointType);
   }
-  if ((version <= 0) && m.endpointType !== 1) absentField('DescribeClusterResponse.endpointType', version);
+  if ((version === 0) && m.endpointType !== 1) absentField('DescribeClusterResponse.endpointType', version);
   w.writeCompactString(m.clusterId);
   w.writeInt32(m.controllerId);
   {

@@ -48,7 +48,7 @@ export function decodeDescribeConfigsRequest(r: Reader, version: number): Descri
   } else {
     $includeDocumentation = false;
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { resources: $resources, includeSynonyms: $includeSynonyms, includeDocumentation: $includeDocumentation };
@@ -72,12 +72,12 @@ export function encodeDescribeConfigsRequest(w: Writer, version: number, m: Desc
   if (version >= 1) {
     w.writeBool(m.includeSynonyms);
   }
-  if ((version <= 0) && m.includeSynonyms !== false) absentField('DescribeConfigsRequest.includeSynonyms', version);
+  if ((version === 0) && m.includeSynonyms !== false) absentField('DescribeConfigsRequest.includeSynonyms', version);
   if (version >= 3) {
     w.writeBool(m.includeDocumentation);
   }
   if ((version <= 2) && m.includeDocumentation !== false) absentField('DescribeConfigsRequest.includeDocumentation', version);
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -108,7 +108,7 @@ function decodeDescribeConfigsRequestDescribeConfigsResource(r: Reader, version:
       $configurationKeys = a;
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { resourceType: $resourceType, resourceName: $resourceName, configurationKeys: $configurationKeys };
@@ -140,7 +140,7 @@ function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, version:
       }
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -197,7 +197,7 @@ export function decodeDescribeConfigsResponse(r: Reader, version: number): Descr
       $results = a;
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, results: $results };
@@ -219,7 +219,7 @@ export function encodeDescribeConfigsResponse(w: Writer, version: number, m: Des
       encodeDescribeConfigsResponseDescribeConfigsResult(w, version, e);
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -257,7 +257,7 @@ function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, version: 
       $configs = a;
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName, configs: $configs };
@@ -289,7 +289,7 @@ function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, version: 
       encodeDescribeConfigsResponseDescribeConfigsResourceResult(w, version, e);
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -309,7 +309,7 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
   }
   const $readOnly = r.readBool();
   let $isDefault: boolean;
-  if (version <= 0) {
+  if (version === 0) {
     $isDefault = r.readBool();
   } else {
     $isDefault = false;
@@ -330,7 +330,7 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
       for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsResponseDescribeConfigsSynonym(r, version));
       $synonyms = a;
     }
-  } else if (version >= 4) {
+  } else if (version === 4) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms');
     else {
@@ -350,12 +350,12 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
   let $documentation: string | null;
   if (version === 3) {
     $documentation = r.readNullableString();
-  } else if (version >= 4) {
+  } else if (version === 4) {
     $documentation = r.readCompactNullableString();
   } else {
     $documentation = "";
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { name: $name, value: $value, readOnly: $readOnly, isDefault: $isDefault, configSource: $configSource, isSensitive: $isSensitive, synonyms: $synonyms, configType: $configType, documentation: $documentation };
@@ -373,7 +373,7 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v
     w.writeCompactNullableString(m.value);
   }
   w.writeBool(m.readOnly);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeBool(m.isDefault);
   }
   if ((version >= 1) && m.isDefault !== false) absentField('DescribeConfigsResponseDescribeConfigsResourceResult.isDefault', version);
@@ -387,7 +387,7 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v
     for (const e of a) {
       encodeDescribeConfigsResponseDescribeConfigsSynonym(w, version, e);
     }
-  } else if (version >= 4) {
+  } else if (version === 4) {
     const a = m.synonyms;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
@@ -399,10 +399,10 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v
   }
   if (version === 3) {
     w.writeNullableString(m.documentation);
-  } else if (version >= 4) {
+  } else if (version === 4) {
     w.writeCompactNullableString(m.documentation);
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -411,7 +411,7 @@ function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version:
   let $name: string;
   if (version >= 1 && version <= 3) {
     $name = r.readString();
-  } else if (version >= 4) {
+  } else if (version === 4) {
     $name = r.readCompactString();
   } else {
     $name = "";
@@ -419,7 +419,7 @@ function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version:
   let $value: string | null;
   if (version >= 1 && version <= 3) {
     $value = r.readNullableString();
-  } else if (version >= 4) {
+  } else if (version === 4) {
     $value = r.readCompactNullableString();
   } else {
     $value = "";
@@ -430,7 +430,7 @@ function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version:
   } else {
     $source = 0;
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { name: $name, value: $value, source: $source };
@@ -439,21 +439,21 @@ function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version:
 function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
   if (version >= 1 && version <= 3) {
     w.writeString(m.name);
-  } else if (version >= 4) {
+  } else if (version === 4) {
     w.writeCompactString(m.name);
   }
-  if ((version <= 0) && m.name !== "") absentField('DescribeConfigsResponseDescribeConfigsSynonym.name', version);
+  if ((version === 0) && m.name !== "") absentField('DescribeConfigsResponseDescribeConfigsSynonym.name', version);
   if (version >= 1 && version <= 3) {
     w.writeNullableString(m.value);
-  } else if (version >= 4) {
+  } else if (version === 4) {
     w.writeCompactNullableString(m.value);
   }
-  if ((version <= 0) && m.value !== "") absentField('DescribeConfigsResponseDescribeConfigsSynonym.value', version);
+  if ((version === 0) && m.value !== "") absentField('DescribeConfigsResponseDescribeConfigsSynonym.value', version);
   if (version >= 1) {
     w.writeInt8(m.source);
   }
-  if ((version <= 0) && m.source !== 0) absentField('DescribeConfigsResponseDescribeConfigsSynonym.source', version);
-  if (version >= 4) {
+  if ((version === 0) && m.source !== 0) absentField('DescribeConfigsResponseDescribeConfigsSynonym.source', version);
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }

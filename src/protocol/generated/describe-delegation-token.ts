@@ -188,13 +188,13 @@ function decodeDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader
     $principalName = r.readCompactString();
   }
   let $tokenRequesterPrincipalType: string;
-  if (version >= 3) {
+  if (version === 3) {
     $tokenRequesterPrincipalType = r.readCompactString();
   } else {
     $tokenRequesterPrincipalType = "";
   }
   let $tokenRequesterPrincipalName: string;
-  if (version >= 3) {
+  if (version === 3) {
     $tokenRequesterPrincipalName = r.readCompactString();
   } else {
     $tokenRequesterPrincipalName = "";
@@ -249,11 +249,11 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer
   } else {
     w.writeCompactString(m.principalName);
   }
-  if (version >= 3) {
+  if (version === 3) {
     w.writeCompactString(m.tokenRequesterPrincipalType);
   }
   if ((version <= 2) && m.tokenRequesterPrincipalType !== "") absentField('DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalType', version);
-  if (version >= 3) {
+  if (version === 3) {
     w.writeCompactString(m.tokenRequesterPrincipalName);
   }
   if ((version <= 2) && m.tokenRequesterPrincipalName !== "") absentField('DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalName', version);

@@ -35,7 +35,7 @@ export function decodeDescribeGroupsRequest(r: Reader, version: number): Describ
   } else {
     $includeAuthorizedOperations = false;
   }
-  if (version >= 5) {
+  if (version === 5) {
     r.skipTaggedFields();
   }
   return { groups: $groups, includeAuthorizedOperations: $includeAuthorizedOperations };
@@ -60,7 +60,7 @@ export function encodeDescribeGroupsRequest(w: Writer, version: number, m: Descr
     w.writeBool(m.includeAuthorizedOperations);
   }
   if ((version <= 2) && m.includeAuthorizedOperations !== false) absentField('DescribeGroupsRequest.includeAuthorizedOperations', version);
-  if (version >= 5) {
+  if (version === 5) {
     w.writeUVarint(0);
   }
 }
@@ -115,7 +115,7 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
       $groups = a;
     }
   }
-  if (version >= 5) {
+  if (version === 5) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, groups: $groups };
@@ -139,7 +139,7 @@ export function encodeDescribeGroupsResponse(w: Writer, version: number, m: Desc
       encodeDescribeGroupsResponseDescribedGroup(w, version, e);
     }
   }
-  if (version >= 5) {
+  if (version === 5) {
     w.writeUVarint(0);
   }
 }
@@ -194,7 +194,7 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number):
   } else {
     $authorizedOperations = -2147483648;
   }
-  if (version >= 5) {
+  if (version === 5) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, groupId: $groupId, groupState: $groupState, protocolType: $protocolType, protocolData: $protocolData, members: $members, authorizedOperations: $authorizedOperations };
@@ -239,7 +239,7 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, 
     w.writeInt32(m.authorizedOperations);
   }
   if ((version <= 2) && m.authorizedOperations !== -2147483648) absentField('DescribeGroupsResponseDescribedGroup.authorizedOperations', version);
-  if (version >= 5) {
+  if (version === 5) {
     w.writeUVarint(0);
   }
 }
@@ -254,7 +254,7 @@ function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, version: nu
   let $groupInstanceId: string | null;
   if (version === 4) {
     $groupInstanceId = r.readNullableString();
-  } else if (version >= 5) {
+  } else if (version === 5) {
     $groupInstanceId = r.readCompactNullableString();
   } else {
     $groupInstanceId = null;
@@ -283,7 +283,7 @@ function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, version: nu
   } else {
     $memberAssignment = r.readCompactBytes();
   }
-  if (version >= 5) {
+  if (version === 5) {
     r.skipTaggedFields();
   }
   return { memberId: $memberId, groupInstanceId: $groupInstanceId, clientId: $clientId, clientHost: $clientHost, memberMetadata: $memberMetadata, memberAssignment: $memberAssignment };
@@ -297,7 +297,7 @@ function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, version: nu
   }
   if (version === 4) {
     w.writeNullableString(m.groupInstanceId);
-  } else if (version >= 5) {
+  } else if (version === 5) {
     w.writeCompactNullableString(m.groupInstanceId);
   }
   if (version <= 4) {
@@ -320,7 +320,7 @@ function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, version: nu
   } else {
     w.writeCompactBytes(m.memberAssignment);
   }
-  if (version >= 5) {
+  if (version === 5) {
     w.writeUVarint(0);
   }
 }

@@ -230,13 +230,13 @@ function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: 
     }
   }
   let $totalBytes: bigint;
-  if (version >= 4) {
+  if (version === 4) {
     $totalBytes = r.readInt64();
   } else {
     $totalBytes = -1n;
   }
   let $usableBytes: bigint;
-  if (version >= 4) {
+  if (version === 4) {
     $usableBytes = r.readInt64();
   } else {
     $usableBytes = -1n;
@@ -267,10 +267,10 @@ function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, version: 
       encodeDescribeLogDirsResponseDescribeLogDirsTopic(w, version, e);
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeInt64(m.totalBytes);
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeInt64(m.usableBytes);
   }
   if (version >= 2) {

@@ -130,7 +130,7 @@ export function decodeDescribeQuorumResponse(r: Reader, version: number): Descri
   if (version < 0 || version > 2) unsupportedDecodeVersion('DescribeQuorumResponse', version);
   const $errorCode = r.readInt16();
   let $errorMessage: string | null;
-  if (version >= 2) {
+  if (version === 2) {
     $errorMessage = r.readCompactNullableString();
   } else {
     $errorMessage = "";
@@ -146,7 +146,7 @@ export function decodeDescribeQuorumResponse(r: Reader, version: number): Descri
     }
   }
   let $nodes: DescribeQuorumResponseNode[];
-  if (version >= 2) {
+  if (version === 2) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('DescribeQuorumResponse.nodes');
     else {
@@ -164,7 +164,7 @@ export function decodeDescribeQuorumResponse(r: Reader, version: number): Descri
 export function encodeDescribeQuorumResponse(w: Writer, version: number, m: DescribeQuorumResponse): void {
   if (version < 0 || version > 2) unsupportedEncodeVersion('DescribeQuorumResponse', version);
   w.writeInt16(m.errorCode);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeCompactNullableString(m.errorMessage);
   }
   {
@@ -174,7 +174,7 @@ export function encodeDescribeQuorumResponse(w: Writer, version: number, m: Desc
       encodeDescribeQuorumResponseTopicData(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     const a = m.nodes;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
@@ -217,7 +217,7 @@ function decodeDescribeQuorumResponsePartitionData(r: Reader, version: number): 
   const $partitionIndex = r.readInt32();
   const $errorCode = r.readInt16();
   let $errorMessage: string | null;
-  if (version >= 2) {
+  if (version === 2) {
     $errorMessage = r.readCompactNullableString();
   } else {
     $errorMessage = "";
@@ -252,7 +252,7 @@ function decodeDescribeQuorumResponsePartitionData(r: Reader, version: number): 
 function encodeDescribeQuorumResponsePartitionData(w: Writer, version: number, m: DescribeQuorumResponsePartitionData): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeCompactNullableString(m.errorMessage);
   }
   w.writeInt32(m.leaderId);
@@ -277,13 +277,13 @@ function encodeDescribeQuorumResponsePartitionData(w: Writer, version: number, m
 
 function decodeDescribeQuorumResponseNode(r: Reader, version: number): DescribeQuorumResponseNode {
   let $nodeId: number;
-  if (version >= 2) {
+  if (version === 2) {
     $nodeId = r.readInt32();
   } else {
     $nodeId = 0;
   }
   let $listeners: DescribeQuorumResponseListener[];
-  if (version >= 2) {
+  if (version === 2) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('DescribeQuorumResponseNode.listeners');
     else {
@@ -299,11 +299,11 @@ function decodeDescribeQuorumResponseNode(r: Reader, version: number): DescribeQ
 }
 
 function encodeDescribeQuorumResponseNode(w: Writer, version: number, m: DescribeQuorumResponseNode): void {
-  if (version >= 2) {
+  if (version === 2) {
     w.writeInt32(m.nodeId);
   }
   if ((version <= 1) && m.nodeId !== 0) absentField('DescribeQuorumResponseNode.nodeId', version);
-  if (version >= 2) {
+  if (version === 2) {
     const a = m.listeners;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
@@ -316,19 +316,19 @@ function encodeDescribeQuorumResponseNode(w: Writer, version: number, m: Describ
 
 function decodeDescribeQuorumResponseListener(r: Reader, version: number): DescribeQuorumResponseListener {
   let $name: string;
-  if (version >= 2) {
+  if (version === 2) {
     $name = r.readCompactString();
   } else {
     $name = "";
   }
   let $host: string;
-  if (version >= 2) {
+  if (version === 2) {
     $host = r.readCompactString();
   } else {
     $host = "";
   }
   let $port: number;
-  if (version >= 2) {
+  if (version === 2) {
     $port = r.readUInt16();
   } else {
     $port = 0;
@@ -338,15 +338,15 @@ function decodeDescribeQuorumResponseListener(r: Reader, version: number): Descr
 }
 
 function encodeDescribeQuorumResponseListener(w: Writer, version: number, m: DescribeQuorumResponseListener): void {
-  if (version >= 2) {
+  if (version === 2) {
     w.writeCompactString(m.name);
   }
   if ((version <= 1) && m.name !== "") absentField('DescribeQuorumResponseListener.name', version);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeCompactString(m.host);
   }
   if ((version <= 1) && m.host !== "") absentField('DescribeQuorumResponseListener.host', version);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUInt16(m.port);
   }
   if ((version <= 1) && m.port !== 0) absentField('DescribeQuorumResponseListener.port', version);
@@ -356,7 +356,7 @@ function encodeDescribeQuorumResponseListener(w: Writer, version: number, m: Des
 function decodeDescribeQuorumResponseReplicaState(r: Reader, version: number): DescribeQuorumResponseReplicaState {
   const $replicaId = r.readInt32();
   let $replicaDirectoryId: string;
-  if (version >= 2) {
+  if (version === 2) {
     $replicaDirectoryId = r.readUuid();
   } else {
     $replicaDirectoryId = "00000000-0000-0000-0000-000000000000";
@@ -380,7 +380,7 @@ function decodeDescribeQuorumResponseReplicaState(r: Reader, version: number): D
 
 function encodeDescribeQuorumResponseReplicaState(w: Writer, version: number, m: DescribeQuorumResponseReplicaState): void {
   w.writeInt32(m.replicaId);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUuid(m.replicaDirectoryId);
   }
   if ((version <= 1) && m.replicaDirectoryId !== "00000000-0000-0000-0000-000000000000") absentField('DescribeQuorumResponseReplicaState.replicaDirectoryId', version);

@@ -83,20 +83,20 @@ function encodeDescribeTopicPartitionsRequestCursor(w: Writer, version: number, 
 
 export interface DescribeTopicPartitionsResponse {
   throttleTimeMs: number;
-  topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
+  topics: DescribeTopicPartitionsResponseTopic[];
   nextCursor: DescribeTopicPartitionsResponseCursor | null;
 }
 
-export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+export interface DescribeTopicPartitionsResponseTopic {
   errorCode: number;
   name: string | null;
   topicId: string;
   isInternal: boolean;
-  partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  partitions: DescribeTopicPartitionsResponsePartition[];
   topicAuthorizedOperations: number;
 }
 
-export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+export interface DescribeTopicPartitionsResponsePartition {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -116,13 +116,13 @@ export interface DescribeTopicPartitionsResponseCursor {
 export function decodeDescribeTopicPartitionsResponse(r: Reader, version: number): DescribeTopicPartitionsResponse {
   if (version < 0 || version > 0) unsupportedDecodeVersion('DescribeTopicPartitionsResponse', version);
   const $throttleTimeMs = r.readInt32();
-  let $topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
+  let $topics: DescribeTopicPartitionsResponseTopic[];
   {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('DescribeTopicPartitionsResponse.topics');
     else {
-      const a: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r, version));
+      const a: DescribeTopicPartitionsResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponseTopic(r, version));
       $topics = a;
     }
   }
@@ -138,7 +138,7 @@ export function encodeDescribeTopicPartitionsResponse(w: Writer, version: number
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w, version, e);
+      encodeDescribeTopicPartitionsResponseTopic(w, version, e);
     }
   }
   {
@@ -151,18 +151,18 @@ export function encodeDescribeTopicPartitionsResponse(w: Writer, version: number
   w.writeUVarint(0);
 }
 
-function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+function decodeDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseTopic {
   const $errorCode = r.readInt16();
   const $name = r.readCompactNullableString();
   const $topicId = r.readUuid();
   const $isInternal = r.readBool();
-  let $partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  let $partitions: DescribeTopicPartitionsResponsePartition[];
   {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic.partitions');
+    if (n === -1) nullOnWire('DescribeTopicPartitionsResponseTopic.partitions');
     else {
-      const a: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r, version));
+      const a: DescribeTopicPartitionsResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponsePartition(r, version));
       $partitions = a;
     }
   }
@@ -171,7 +171,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTop
   return { errorCode: $errorCode, name: $name, topicId: $topicId, isInternal: $isInternal, partitions: $partitions, topicAuthorizedOperations: $topicAuthorizedOperations };
 }
 
-function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w: Writer, version: number, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic): void {
+function encodeDescribeTopicPartitionsResponseTopic(w: Writer, version: number, m: DescribeTopicPartitionsResponseTopic): void {
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.name);
   w.writeUuid(m.topicId);
@@ -180,14 +180,14 @@ function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTop
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w, version, e);
+      encodeDescribeTopicPartitionsResponsePartition(w, version, e);
     }
   }
   w.writeInt32(m.topicAuthorizedOperations);
   w.writeUVarint(0);
 }
 
-function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponsePartition {
   const $errorCode = r.readInt16();
   const $partitionIndex = r.readInt32();
   const $leaderId = r.readInt32();
@@ -195,7 +195,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePar
   let $replicaNodes: number[];
   {
     const n = r.readCompactArrayLength(4);
-    if (n === -1) nullOnWire('DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition.replicaNodes');
+    if (n === -1) nullOnWire('DescribeTopicPartitionsResponsePartition.replicaNodes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -205,7 +205,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePar
   let $isrNodes: number[];
   {
     const n = r.readCompactArrayLength(4);
-    if (n === -1) nullOnWire('DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition.isrNodes');
+    if (n === -1) nullOnWire('DescribeTopicPartitionsResponsePartition.isrNodes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -235,7 +235,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePar
   let $offlineReplicas: number[];
   {
     const n = r.readCompactArrayLength(4);
-    if (n === -1) nullOnWire('DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition.offlineReplicas');
+    if (n === -1) nullOnWire('DescribeTopicPartitionsResponsePartition.offlineReplicas');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -246,7 +246,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePar
   return { errorCode: $errorCode, partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, replicaNodes: $replicaNodes, isrNodes: $isrNodes, eligibleLeaderReplicas: $eligibleLeaderReplicas, lastKnownElr: $lastKnownElr, offlineReplicas: $offlineReplicas };
 }
 
-function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w: Writer, version: number, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition): void {
+function encodeDescribeTopicPartitionsResponsePartition(w: Writer, version: number, m: DescribeTopicPartitionsResponsePartition): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderId);

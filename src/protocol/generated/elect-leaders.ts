@@ -42,7 +42,7 @@ export function decodeElectLeadersRequest(r: Reader, version: number): ElectLead
     }
   }
   const $timeoutMs = r.readInt32();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { electionType: $electionType, topicPartitions: $topicPartitions, timeoutMs: $timeoutMs };
@@ -53,7 +53,7 @@ export function encodeElectLeadersRequest(w: Writer, version: number, m: ElectLe
   if (version >= 1) {
     w.writeInt8(m.electionType);
   }
-  if ((version <= 0) && m.electionType !== 0) absentField('ElectLeadersRequest.electionType', version);
+  if ((version === 0) && m.electionType !== 0) absentField('ElectLeadersRequest.electionType', version);
   if (version <= 1) {
     const a = m.topicPartitions;
     if (a === null) w.writeInt32(-1);
@@ -74,7 +74,7 @@ export function encodeElectLeadersRequest(w: Writer, version: number, m: ElectLe
     }
   }
   w.writeInt32(m.timeoutMs);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -104,7 +104,7 @@ function decodeElectLeadersRequestTopicPartitions(r: Reader, version: number): E
       $partitions = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { topic: $topic, partitions: $partitions };
@@ -129,7 +129,7 @@ function encodeElectLeadersRequestTopicPartitions(w: Writer, version: number, m:
       w.writeInt32(e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -178,7 +178,7 @@ export function decodeElectLeadersResponse(r: Reader, version: number): ElectLea
       $replicaElectionResults = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, replicaElectionResults: $replicaElectionResults };
@@ -190,7 +190,7 @@ export function encodeElectLeadersResponse(w: Writer, version: number, m: ElectL
   if (version >= 1) {
     w.writeInt16(m.errorCode);
   }
-  if ((version <= 0) && m.errorCode !== 0) absentField('ElectLeadersResponse.errorCode', version);
+  if ((version === 0) && m.errorCode !== 0) absentField('ElectLeadersResponse.errorCode', version);
   if (version <= 1) {
     const a = m.replicaElectionResults;
     w.writeArrayLength(a.length);
@@ -204,7 +204,7 @@ export function encodeElectLeadersResponse(w: Writer, version: number, m: ElectL
       encodeElectLeadersResponseReplicaElectionResult(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -234,7 +234,7 @@ function decodeElectLeadersResponseReplicaElectionResult(r: Reader, version: num
       $partitionResult = a;
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { topic: $topic, partitionResult: $partitionResult };
@@ -259,7 +259,7 @@ function encodeElectLeadersResponseReplicaElectionResult(w: Writer, version: num
       encodeElectLeadersResponsePartitionResult(w, version, e);
     }
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -273,7 +273,7 @@ function decodeElectLeadersResponsePartitionResult(r: Reader, version: number): 
   } else {
     $errorMessage = r.readCompactNullableString();
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { partitionId: $partitionId, errorCode: $errorCode, errorMessage: $errorMessage };
@@ -287,7 +287,7 @@ function encodeElectLeadersResponsePartitionResult(w: Writer, version: number, m
   } else {
     w.writeCompactNullableString(m.errorMessage);
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }

@@ -37,13 +37,13 @@ export interface EndQuorumEpochRequestLeaderEndpoint {
 export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuorumEpochRequest {
   if (version < 0 || version > 1) unsupportedDecodeVersion('EndQuorumEpochRequest', version);
   let $clusterId: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $clusterId = r.readNullableString();
   } else {
     $clusterId = r.readCompactNullableString();
   }
   let $topics: EndQuorumEpochRequestTopicData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('EndQuorumEpochRequest.topics');
     else {
@@ -61,7 +61,7 @@ export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuor
     }
   }
   let $leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[];
-  if (version >= 1) {
+  if (version === 1) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('EndQuorumEpochRequest.leaderEndpoints');
     else {
@@ -72,7 +72,7 @@ export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuor
   } else {
     $leaderEndpoints = [];
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { clusterId: $clusterId, topics: $topics, leaderEndpoints: $leaderEndpoints };
@@ -80,12 +80,12 @@ export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuor
 
 export function encodeEndQuorumEpochRequest(w: Writer, version: number, m: EndQuorumEpochRequest): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('EndQuorumEpochRequest', version);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.clusterId);
   } else {
     w.writeCompactNullableString(m.clusterId);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -98,27 +98,27 @@ export function encodeEndQuorumEpochRequest(w: Writer, version: number, m: EndQu
       encodeEndQuorumEpochRequestTopicData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     const a = m.leaderEndpoints;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
       encodeEndQuorumEpochRequestLeaderEndpoint(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeEndQuorumEpochRequestTopicData(r: Reader, version: number): EndQuorumEpochRequestTopicData {
   let $topicName: string;
-  if (version <= 0) {
+  if (version === 0) {
     $topicName = r.readString();
   } else {
     $topicName = r.readCompactString();
   }
   let $partitions: EndQuorumEpochRequestPartitionData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('EndQuorumEpochRequestTopicData.partitions');
     else {
@@ -135,19 +135,19 @@ function decodeEndQuorumEpochRequestTopicData(r: Reader, version: number): EndQu
       $partitions = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { topicName: $topicName, partitions: $partitions };
 }
 
 function encodeEndQuorumEpochRequestTopicData(w: Writer, version: number, m: EndQuorumEpochRequestTopicData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.topicName);
   } else {
     w.writeCompactString(m.topicName);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -160,7 +160,7 @@ function encodeEndQuorumEpochRequestTopicData(w: Writer, version: number, m: End
       encodeEndQuorumEpochRequestPartitionData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -170,7 +170,7 @@ function decodeEndQuorumEpochRequestPartitionData(r: Reader, version: number): E
   const $leaderId = r.readInt32();
   const $leaderEpoch = r.readInt32();
   let $preferredSuccessors: number[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(4);
     if (n === -1) nullOnWire('EndQuorumEpochRequestPartitionData.preferredSuccessors');
     else {
@@ -182,7 +182,7 @@ function decodeEndQuorumEpochRequestPartitionData(r: Reader, version: number): E
     $preferredSuccessors = [];
   }
   let $preferredCandidates: EndQuorumEpochRequestReplicaInfo[];
-  if (version >= 1) {
+  if (version === 1) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('EndQuorumEpochRequestPartitionData.preferredCandidates');
     else {
@@ -193,7 +193,7 @@ function decodeEndQuorumEpochRequestPartitionData(r: Reader, version: number): E
   } else {
     $preferredCandidates = [];
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, preferredSuccessors: $preferredSuccessors, preferredCandidates: $preferredCandidates };
@@ -203,97 +203,97 @@ function encodeEndQuorumEpochRequestPartitionData(w: Writer, version: number, m:
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.preferredSuccessors;
     w.writeArrayLength(a.length);
     for (const e of a) {
       w.writeInt32(e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     const a = m.preferredCandidates;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
       encodeEndQuorumEpochRequestReplicaInfo(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeEndQuorumEpochRequestReplicaInfo(r: Reader, version: number): EndQuorumEpochRequestReplicaInfo {
   let $candidateId: number;
-  if (version >= 1) {
+  if (version === 1) {
     $candidateId = r.readInt32();
   } else {
     $candidateId = 0;
   }
   let $candidateDirectoryId: string;
-  if (version >= 1) {
+  if (version === 1) {
     $candidateDirectoryId = r.readUuid();
   } else {
     $candidateDirectoryId = "00000000-0000-0000-0000-000000000000";
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { candidateId: $candidateId, candidateDirectoryId: $candidateDirectoryId };
 }
 
 function encodeEndQuorumEpochRequestReplicaInfo(w: Writer, version: number, m: EndQuorumEpochRequestReplicaInfo): void {
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt32(m.candidateId);
   }
-  if ((version <= 0) && m.candidateId !== 0) absentField('EndQuorumEpochRequestReplicaInfo.candidateId', version);
-  if (version >= 1) {
+  if ((version === 0) && m.candidateId !== 0) absentField('EndQuorumEpochRequestReplicaInfo.candidateId', version);
+  if (version === 1) {
     w.writeUuid(m.candidateDirectoryId);
   }
-  if ((version <= 0) && m.candidateDirectoryId !== "00000000-0000-0000-0000-000000000000") absentField('EndQuorumEpochRequestReplicaInfo.candidateDirectoryId', version);
-  if (version >= 1) {
+  if ((version === 0) && m.candidateDirectoryId !== "00000000-0000-0000-0000-000000000000") absentField('EndQuorumEpochRequestReplicaInfo.candidateDirectoryId', version);
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeEndQuorumEpochRequestLeaderEndpoint(r: Reader, version: number): EndQuorumEpochRequestLeaderEndpoint {
   let $name: string;
-  if (version >= 1) {
+  if (version === 1) {
     $name = r.readCompactString();
   } else {
     $name = "";
   }
   let $host: string;
-  if (version >= 1) {
+  if (version === 1) {
     $host = r.readCompactString();
   } else {
     $host = "";
   }
   let $port: number;
-  if (version >= 1) {
+  if (version === 1) {
     $port = r.readUInt16();
   } else {
     $port = 0;
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { name: $name, host: $host, port: $port };
 }
 
 function encodeEndQuorumEpochRequestLeaderEndpoint(w: Writer, version: number, m: EndQuorumEpochRequestLeaderEndpoint): void {
-  if (version >= 1) {
+  if (version === 1) {
     w.writeCompactString(m.name);
   }
-  if ((version <= 0) && m.name !== "") absentField('EndQuorumEpochRequestLeaderEndpoint.name', version);
-  if (version >= 1) {
+  if ((version === 0) && m.name !== "") absentField('EndQuorumEpochRequestLeaderEndpoint.name', version);
+  if (version === 1) {
     w.writeCompactString(m.host);
   }
-  if ((version <= 0) && m.host !== "") absentField('EndQuorumEpochRequestLeaderEndpoint.host', version);
-  if (version >= 1) {
+  if ((version === 0) && m.host !== "") absentField('EndQuorumEpochRequestLeaderEndpoint.host', version);
+  if (version === 1) {
     w.writeUInt16(m.port);
   }
-  if ((version <= 0) && m.port !== 0) absentField('EndQuorumEpochRequestLeaderEndpoint.port', version);
-  if (version >= 1) {
+  if ((version === 0) && m.port !== 0) absentField('EndQuorumEpochRequestLeaderEndpoint.port', version);
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -326,7 +326,7 @@ export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuo
   if (version < 0 || version > 1) unsupportedDecodeVersion('EndQuorumEpochResponse', version);
   const $errorCode = r.readInt16();
   let $topics: EndQuorumEpochResponseTopicData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('EndQuorumEpochResponse.topics');
     else {
@@ -345,7 +345,7 @@ export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuo
   }
   let $nodeEndpoints: EndQuorumEpochResponseNodeEndpoint[];
   $nodeEndpoints = [];
-  if (version >= 1) {
+  if (version === 1) {
     const taggedCount = r.readTaggedFieldCount();
     for (let t = 0; t < taggedCount; t++) {
       const tag = r.readUVarint();
@@ -376,7 +376,7 @@ export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuo
 export function encodeEndQuorumEpochResponse(w: Writer, version: number, m: EndQuorumEpochResponse): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('EndQuorumEpochResponse', version);
   w.writeInt16(m.errorCode);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -389,8 +389,8 @@ export function encodeEndQuorumEpochResponse(w: Writer, version: number, m: EndQ
       encodeEndQuorumEpochResponseTopicData(w, version, e);
     }
   }
-  if ((version <= 0) && m.nodeEndpoints.length !== 0) absentField('EndQuorumEpochResponse.nodeEndpoints', version);
-  if (version >= 1) {
+  if ((version === 0) && m.nodeEndpoints.length !== 0) absentField('EndQuorumEpochResponse.nodeEndpoints', version);
+  if (version === 1) {
     const tagged0 = m.nodeEndpoints.length !== 0;
     w.writeUVarint((tagged0 ? 1 : 0));
     if (tagged0) {
@@ -411,13 +411,13 @@ export function encodeEndQuorumEpochResponse(w: Writer, version: number, m: EndQ
 
 function decodeEndQuorumEpochResponseTopicData(r: Reader, version: number): EndQuorumEpochResponseTopicData {
   let $topicName: string;
-  if (version <= 0) {
+  if (version === 0) {
     $topicName = r.readString();
   } else {
     $topicName = r.readCompactString();
   }
   let $partitions: EndQuorumEpochResponsePartitionData[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('EndQuorumEpochResponseTopicData.partitions');
     else {
@@ -434,19 +434,19 @@ function decodeEndQuorumEpochResponseTopicData(r: Reader, version: number): EndQ
       $partitions = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { topicName: $topicName, partitions: $partitions };
 }
 
 function encodeEndQuorumEpochResponseTopicData(w: Writer, version: number, m: EndQuorumEpochResponseTopicData): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.topicName);
   } else {
     w.writeCompactString(m.topicName);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -459,7 +459,7 @@ function encodeEndQuorumEpochResponseTopicData(w: Writer, version: number, m: En
       encodeEndQuorumEpochResponsePartitionData(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -469,7 +469,7 @@ function decodeEndQuorumEpochResponsePartitionData(r: Reader, version: number): 
   const $errorCode = r.readInt16();
   const $leaderId = r.readInt32();
   const $leaderEpoch = r.readInt32();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch };
@@ -480,50 +480,50 @@ function encodeEndQuorumEpochResponsePartitionData(w: Writer, version: number, m
   w.writeInt16(m.errorCode);
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeEndQuorumEpochResponseNodeEndpoint(r: Reader, version: number): EndQuorumEpochResponseNodeEndpoint {
   let $nodeId: number;
-  if (version >= 1) {
+  if (version === 1) {
     $nodeId = r.readInt32();
   } else {
     $nodeId = 0;
   }
   let $host: string;
-  if (version >= 1) {
+  if (version === 1) {
     $host = r.readCompactString();
   } else {
     $host = "";
   }
   let $port: number;
-  if (version >= 1) {
+  if (version === 1) {
     $port = r.readUInt16();
   } else {
     $port = 0;
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { nodeId: $nodeId, host: $host, port: $port };
 }
 
 function encodeEndQuorumEpochResponseNodeEndpoint(w: Writer, version: number, m: EndQuorumEpochResponseNodeEndpoint): void {
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt32(m.nodeId);
   }
-  if ((version <= 0) && m.nodeId !== 0) absentField('EndQuorumEpochResponseNodeEndpoint.nodeId', version);
-  if (version >= 1) {
+  if ((version === 0) && m.nodeId !== 0) absentField('EndQuorumEpochResponseNodeEndpoint.nodeId', version);
+  if (version === 1) {
     w.writeCompactString(m.host);
   }
-  if ((version <= 0) && m.host !== "") absentField('EndQuorumEpochResponseNodeEndpoint.host', version);
-  if (version >= 1) {
+  if ((version === 0) && m.host !== "") absentField('EndQuorumEpochResponseNodeEndpoint.host', version);
+  if (version === 1) {
     w.writeUInt16(m.port);
   }
-  if ((version <= 0) && m.port !== 0) absentField('EndQuorumEpochResponseNodeEndpoint.port', version);
-  if (version >= 1) {
+  if ((version === 0) && m.port !== 0) absentField('EndQuorumEpochResponseNodeEndpoint.port', version);
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }

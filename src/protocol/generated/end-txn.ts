@@ -55,13 +55,13 @@ export function decodeEndTxnResponse(r: Reader, version: number): EndTxnResponse
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   let $producerId: bigint;
-  if (version >= 5) {
+  if (version === 5) {
     $producerId = r.readInt64();
   } else {
     $producerId = -1n;
   }
   let $producerEpoch: number;
-  if (version >= 5) {
+  if (version === 5) {
     $producerEpoch = r.readInt16();
   } else {
     $producerEpoch = -1;
@@ -76,10 +76,10 @@ export function encodeEndTxnResponse(w: Writer, version: number, m: EndTxnRespon
   if (version < 0 || version > 5) unsupportedEncodeVersion('EndTxnResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  if (version >= 5) {
+  if (version === 5) {
     w.writeInt64(m.producerId);
   }
-  if (version >= 5) {
+  if (version === 5) {
     w.writeInt16(m.producerEpoch);
   }
   if (version >= 3) {

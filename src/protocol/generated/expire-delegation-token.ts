@@ -18,7 +18,7 @@ export function decodeExpireDelegationTokenRequest(r: Reader, version: number): 
     $hmac = r.readCompactBytes();
   }
   const $expiryTimePeriodMs = r.readInt64();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { hmac: $hmac, expiryTimePeriodMs: $expiryTimePeriodMs };
@@ -32,7 +32,7 @@ export function encodeExpireDelegationTokenRequest(w: Writer, version: number, m
     w.writeCompactBytes(m.hmac);
   }
   w.writeInt64(m.expiryTimePeriodMs);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -48,7 +48,7 @@ export function decodeExpireDelegationTokenResponse(r: Reader, version: number):
   const $errorCode = r.readInt16();
   const $expiryTimestampMs = r.readInt64();
   const $throttleTimeMs = r.readInt32();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, expiryTimestampMs: $expiryTimestampMs, throttleTimeMs: $throttleTimeMs };
@@ -59,7 +59,7 @@ export function encodeExpireDelegationTokenResponse(w: Writer, version: number, 
   w.writeInt16(m.errorCode);
   w.writeInt64(m.expiryTimestampMs);
   w.writeInt32(m.throttleTimeMs);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }

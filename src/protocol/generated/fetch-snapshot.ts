@@ -126,7 +126,7 @@ function decodeFetchSnapshotRequestPartitionSnapshot(r: Reader, version: number)
     const size = r.readUVarint();
     switch (tag) {
       case 0: {
-        if (version >= 1) {
+        if (version === 1) {
           const end = r.taggedFieldEnd(size);
           $replicaDirectoryId = r.readUuid();
           r.endTaggedField(end);
@@ -145,7 +145,7 @@ function encodeFetchSnapshotRequestPartitionSnapshot(w: Writer, version: number,
   w.writeInt32(m.currentLeaderEpoch);
   encodeFetchSnapshotRequestSnapshotId(w, version, m.snapshotId);
   w.writeInt64(m.position);
-  const tagged0 = (version >= 1) && m.replicaDirectoryId !== "00000000-0000-0000-0000-000000000000";
+  const tagged0 = (version === 1) && m.replicaDirectoryId !== "00000000-0000-0000-0000-000000000000";
   w.writeUVarint((tagged0 ? 1 : 0));
   if (tagged0) {
     w.writeUVarint(0);
@@ -229,7 +229,7 @@ export function decodeFetchSnapshotResponse(r: Reader, version: number): FetchSn
     const size = r.readUVarint();
     switch (tag) {
       case 0: {
-        if (version >= 1) {
+        if (version === 1) {
           const end = r.taggedFieldEnd(size);
           {
             const n = r.readCompactArrayLength(1);
@@ -262,8 +262,8 @@ export function encodeFetchSnapshotResponse(w: Writer, version: number, m: Fetch
       encodeFetchSnapshotResponseTopicSnapshot(w, version, e);
     }
   }
-  if ((version <= 0) && m.nodeEndpoints.length !== 0) absentField('FetchSnapshotResponse.nodeEndpoints', version);
-  const tagged0 = (version >= 1) && m.nodeEndpoints.length !== 0;
+  if ((version === 0) && m.nodeEndpoints.length !== 0) absentField('FetchSnapshotResponse.nodeEndpoints', version);
+  const tagged0 = (version === 1) && m.nodeEndpoints.length !== 0;
   w.writeUVarint((tagged0 ? 1 : 0));
   if (tagged0) {
     w.writeUVarint(0);
@@ -384,19 +384,19 @@ function encodeFetchSnapshotResponseLeaderIdAndEpoch(w: Writer, version: number,
 
 function decodeFetchSnapshotResponseNodeEndpoint(r: Reader, version: number): FetchSnapshotResponseNodeEndpoint {
   let $nodeId: number;
-  if (version >= 1) {
+  if (version === 1) {
     $nodeId = r.readInt32();
   } else {
     $nodeId = 0;
   }
   let $host: string;
-  if (version >= 1) {
+  if (version === 1) {
     $host = r.readCompactString();
   } else {
     $host = "";
   }
   let $port: number;
-  if (version >= 1) {
+  if (version === 1) {
     $port = r.readUInt16();
   } else {
     $port = 0;
@@ -406,18 +406,18 @@ function decodeFetchSnapshotResponseNodeEndpoint(r: Reader, version: number): Fe
 }
 
 function encodeFetchSnapshotResponseNodeEndpoint(w: Writer, version: number, m: FetchSnapshotResponseNodeEndpoint): void {
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt32(m.nodeId);
   }
-  if ((version <= 0) && m.nodeId !== 0) absentField('FetchSnapshotResponseNodeEndpoint.nodeId', version);
-  if (version >= 1) {
+  if ((version === 0) && m.nodeId !== 0) absentField('FetchSnapshotResponseNodeEndpoint.nodeId', version);
+  if (version === 1) {
     w.writeCompactString(m.host);
   }
-  if ((version <= 0) && m.host !== "") absentField('FetchSnapshotResponseNodeEndpoint.host', version);
-  if (version >= 1) {
+  if ((version === 0) && m.host !== "") absentField('FetchSnapshotResponseNodeEndpoint.host', version);
+  if (version === 1) {
     w.writeUInt16(m.port);
   }
-  if ((version <= 0) && m.port !== 0) absentField('FetchSnapshotResponseNodeEndpoint.port', version);
+  if ((version === 0) && m.port !== 0) absentField('FetchSnapshotResponseNodeEndpoint.port', version);
   w.writeUVarint(0);
 }
 

@@ -362,7 +362,7 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version >= 17) {
+          if (version === 17) {
             const end = r.taggedFieldEnd(size);
             $replicaDirectoryId = r.readUuid();
             r.endTaggedField(end);
@@ -392,7 +392,7 @@ function encodeFetchRequestFetchPartition(w: Writer, version: number, m: FetchRe
   }
   w.writeInt32(m.partitionMaxBytes);
   if (version >= 12) {
-    const tagged0 = (version >= 17) && m.replicaDirectoryId !== "00000000-0000-0000-0000-000000000000";
+    const tagged0 = (version === 17) && m.replicaDirectoryId !== "00000000-0000-0000-0000-000000000000";
     w.writeUVarint((tagged0 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);

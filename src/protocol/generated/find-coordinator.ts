@@ -55,7 +55,7 @@ export function encodeFindCoordinatorRequest(w: Writer, version: number, m: Find
   if (version >= 1) {
     w.writeInt8(m.keyType);
   }
-  if ((version <= 0) && m.keyType !== 0) absentField('FindCoordinatorRequest.keyType', version);
+  if ((version === 0) && m.keyType !== 0) absentField('FindCoordinatorRequest.keyType', version);
   if (version >= 4) {
     const a = m.coordinatorKeys;
     w.writeCompactArrayLength(a.length);

@@ -29,12 +29,12 @@ export function decodeHeartbeatRequest(r: Reader, version: number): HeartbeatReq
   let $groupInstanceId: string | null;
   if (version === 3) {
     $groupInstanceId = r.readNullableString();
-  } else if (version >= 4) {
+  } else if (version === 4) {
     $groupInstanceId = r.readCompactNullableString();
   } else {
     $groupInstanceId = null;
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { groupId: $groupId, generationId: $generationId, memberId: $memberId, groupInstanceId: $groupInstanceId };
@@ -55,11 +55,11 @@ export function encodeHeartbeatRequest(w: Writer, version: number, m: HeartbeatR
   }
   if (version === 3) {
     w.writeNullableString(m.groupInstanceId);
-  } else if (version >= 4) {
+  } else if (version === 4) {
     w.writeCompactNullableString(m.groupInstanceId);
   }
   if ((version <= 2) && m.groupInstanceId !== null) absentField('HeartbeatRequest.groupInstanceId', version);
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -78,7 +78,7 @@ export function decodeHeartbeatResponse(r: Reader, version: number): HeartbeatRe
     $throttleTimeMs = 0;
   }
   const $errorCode = r.readInt16();
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode };
@@ -90,7 +90,7 @@ export function encodeHeartbeatResponse(w: Writer, version: number, m: Heartbeat
     w.writeInt32(m.throttleTimeMs);
   }
   w.writeInt16(m.errorCode);
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }

@@ -24,7 +24,7 @@ export interface IncrementalAlterConfigsRequestAlterableConfig {
 export function decodeIncrementalAlterConfigsRequest(r: Reader, version: number): IncrementalAlterConfigsRequest {
   if (version < 0 || version > 1) unsupportedDecodeVersion('IncrementalAlterConfigsRequest', version);
   let $resources: IncrementalAlterConfigsRequestAlterConfigsResource[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('IncrementalAlterConfigsRequest.resources');
     else {
@@ -42,7 +42,7 @@ export function decodeIncrementalAlterConfigsRequest(r: Reader, version: number)
     }
   }
   const $validateOnly = r.readBool();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { resources: $resources, validateOnly: $validateOnly };
@@ -50,7 +50,7 @@ export function decodeIncrementalAlterConfigsRequest(r: Reader, version: number)
 
 export function encodeIncrementalAlterConfigsRequest(w: Writer, version: number, m: IncrementalAlterConfigsRequest): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('IncrementalAlterConfigsRequest', version);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.resources;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -64,7 +64,7 @@ export function encodeIncrementalAlterConfigsRequest(w: Writer, version: number,
     }
   }
   w.writeBool(m.validateOnly);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -72,13 +72,13 @@ export function encodeIncrementalAlterConfigsRequest(w: Writer, version: number,
 function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, version: number): IncrementalAlterConfigsRequestAlterConfigsResource {
   const $resourceType = r.readInt8();
   let $resourceName: string;
-  if (version <= 0) {
+  if (version === 0) {
     $resourceName = r.readString();
   } else {
     $resourceName = r.readCompactString();
   }
   let $configs: IncrementalAlterConfigsRequestAlterableConfig[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('IncrementalAlterConfigsRequestAlterConfigsResource.configs');
     else {
@@ -95,7 +95,7 @@ function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, ver
       $configs = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { resourceType: $resourceType, resourceName: $resourceName, configs: $configs };
@@ -103,12 +103,12 @@ function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, ver
 
 function encodeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, version: number, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
   w.writeInt8(m.resourceType);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.resourceName);
   } else {
     w.writeCompactString(m.resourceName);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.configs;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -121,44 +121,44 @@ function encodeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, ver
       encodeIncrementalAlterConfigsRequestAlterableConfig(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeIncrementalAlterConfigsRequestAlterableConfig(r: Reader, version: number): IncrementalAlterConfigsRequestAlterableConfig {
   let $name: string;
-  if (version <= 0) {
+  if (version === 0) {
     $name = r.readString();
   } else {
     $name = r.readCompactString();
   }
   const $configOperation = r.readInt8();
   let $value: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $value = r.readNullableString();
   } else {
     $value = r.readCompactNullableString();
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { name: $name, configOperation: $configOperation, value: $value };
 }
 
 function encodeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, version: number, m: IncrementalAlterConfigsRequestAlterableConfig): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.name);
   } else {
     w.writeCompactString(m.name);
   }
   w.writeInt8(m.configOperation);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.value);
   } else {
     w.writeCompactNullableString(m.value);
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -179,7 +179,7 @@ export function decodeIncrementalAlterConfigsResponse(r: Reader, version: number
   if (version < 0 || version > 1) unsupportedDecodeVersion('IncrementalAlterConfigsResponse', version);
   const $throttleTimeMs = r.readInt32();
   let $responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('IncrementalAlterConfigsResponse.responses');
     else {
@@ -196,7 +196,7 @@ export function decodeIncrementalAlterConfigsResponse(r: Reader, version: number
       $responses = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, responses: $responses };
@@ -205,7 +205,7 @@ export function decodeIncrementalAlterConfigsResponse(r: Reader, version: number
 export function encodeIncrementalAlterConfigsResponse(w: Writer, version: number, m: IncrementalAlterConfigsResponse): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('IncrementalAlterConfigsResponse', version);
   w.writeInt32(m.throttleTimeMs);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.responses;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -218,7 +218,7 @@ export function encodeIncrementalAlterConfigsResponse(w: Writer, version: number
       encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -226,19 +226,19 @@ export function encodeIncrementalAlterConfigsResponse(w: Writer, version: number
 function decodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, version: number): IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
   const $errorCode = r.readInt16();
   let $errorMessage: string | null;
-  if (version <= 0) {
+  if (version === 0) {
     $errorMessage = r.readNullableString();
   } else {
     $errorMessage = r.readCompactNullableString();
   }
   const $resourceType = r.readInt8();
   let $resourceName: string;
-  if (version <= 0) {
+  if (version === 0) {
     $resourceName = r.readString();
   } else {
     $resourceName = r.readCompactString();
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName };
@@ -246,18 +246,18 @@ function decodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Re
 
 function encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, version: number, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
   w.writeInt16(m.errorCode);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeNullableString(m.errorMessage);
   } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   w.writeInt8(m.resourceType);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.resourceName);
   } else {
     w.writeCompactString(m.resourceName);
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }

@@ -11,11 +11,11 @@ export interface JoinGroupRequest {
   memberId: string;
   groupInstanceId: string | null;
   protocolType: string;
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestProtocol[];
   reason: string | null;
 }
 
-export interface JoinGroupRequestJoinGroupRequestProtocol {
+export interface JoinGroupRequestProtocol {
   name: string;
   metadata: Buffer;
 }
@@ -55,21 +55,21 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
   } else {
     $protocolType = r.readCompactString();
   }
-  let $protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  let $protocols: JoinGroupRequestProtocol[];
   if (version <= 5) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('JoinGroupRequest.protocols');
     else {
-      const a: JoinGroupRequestJoinGroupRequestProtocol[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeJoinGroupRequestJoinGroupRequestProtocol(r, version));
+      const a: JoinGroupRequestProtocol[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeJoinGroupRequestProtocol(r, version));
       $protocols = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('JoinGroupRequest.protocols');
     else {
-      const a: JoinGroupRequestJoinGroupRequestProtocol[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeJoinGroupRequestJoinGroupRequestProtocol(r, version));
+      const a: JoinGroupRequestProtocol[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeJoinGroupRequestProtocol(r, version));
       $protocols = a;
     }
   }
@@ -116,13 +116,13 @@ export function encodeJoinGroupRequest(w: Writer, version: number, m: JoinGroupR
     const a = m.protocols;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeJoinGroupRequestJoinGroupRequestProtocol(w, version, e);
+      encodeJoinGroupRequestProtocol(w, version, e);
     }
   } else {
     const a = m.protocols;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeJoinGroupRequestJoinGroupRequestProtocol(w, version, e);
+      encodeJoinGroupRequestProtocol(w, version, e);
     }
   }
   if (version >= 8) {
@@ -133,7 +133,7 @@ export function encodeJoinGroupRequest(w: Writer, version: number, m: JoinGroupR
   }
 }
 
-function decodeJoinGroupRequestJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestJoinGroupRequestProtocol {
+function decodeJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestProtocol {
   let $name: string;
   if (version <= 5) {
     $name = r.readString();
@@ -152,7 +152,7 @@ function decodeJoinGroupRequestJoinGroupRequestProtocol(r: Reader, version: numb
   return { name: $name, metadata: $metadata };
 }
 
-function encodeJoinGroupRequestJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupRequestJoinGroupRequestProtocol): void {
+function encodeJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupRequestProtocol): void {
   if (version <= 5) {
     w.writeString(m.name);
   } else {
@@ -177,10 +177,10 @@ export interface JoinGroupResponse {
   leader: string;
   skipAssignment: boolean;
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMember[];
+  members: JoinGroupResponseMember[];
 }
 
-export interface JoinGroupResponseJoinGroupResponseMember {
+export interface JoinGroupResponseMember {
   memberId: string;
   groupInstanceId: string | null;
   metadata: Buffer;
@@ -217,7 +217,7 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
     $leader = r.readCompactString();
   }
   let $skipAssignment: boolean;
-  if (version >= 9) {
+  if (version === 9) {
     $skipAssignment = r.readBool();
   } else {
     $skipAssignment = false;
@@ -228,21 +228,21 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
   } else {
     $memberId = r.readCompactString();
   }
-  let $members: JoinGroupResponseJoinGroupResponseMember[];
+  let $members: JoinGroupResponseMember[];
   if (version <= 5) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('JoinGroupResponse.members');
     else {
-      const a: JoinGroupResponseJoinGroupResponseMember[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeJoinGroupResponseJoinGroupResponseMember(r, version));
+      const a: JoinGroupResponseMember[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeJoinGroupResponseMember(r, version));
       $members = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('JoinGroupResponse.members');
     else {
-      const a: JoinGroupResponseJoinGroupResponseMember[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeJoinGroupResponseJoinGroupResponseMember(r, version));
+      const a: JoinGroupResponseMember[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeJoinGroupResponseMember(r, version));
       $members = a;
     }
   }
@@ -276,7 +276,7 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
   } else {
     w.writeCompactString(m.leader);
   }
-  if (version >= 9) {
+  if (version === 9) {
     w.writeBool(m.skipAssignment);
   }
   if ((version <= 8) && m.skipAssignment !== false) absentField('JoinGroupResponse.skipAssignment', version);
@@ -289,13 +289,13 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
     const a = m.members;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeJoinGroupResponseJoinGroupResponseMember(w, version, e);
+      encodeJoinGroupResponseMember(w, version, e);
     }
   } else {
     const a = m.members;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeJoinGroupResponseJoinGroupResponseMember(w, version, e);
+      encodeJoinGroupResponseMember(w, version, e);
     }
   }
   if (version >= 6) {
@@ -303,7 +303,7 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
   }
 }
 
-function decodeJoinGroupResponseJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseJoinGroupResponseMember {
+function decodeJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseMember {
   let $memberId: string;
   if (version <= 5) {
     $memberId = r.readString();
@@ -330,7 +330,7 @@ function decodeJoinGroupResponseJoinGroupResponseMember(r: Reader, version: numb
   return { memberId: $memberId, groupInstanceId: $groupInstanceId, metadata: $metadata };
 }
 
-function encodeJoinGroupResponseJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupResponseJoinGroupResponseMember): void {
+function encodeJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupResponseMember): void {
   if (version <= 5) {
     w.writeString(m.memberId);
   } else {

@@ -46,7 +46,7 @@ export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAnd
   if (version < 0 || version > 7) unsupportedDecodeVersion('LeaderAndIsrRequest', version);
   const $controllerId = r.readInt32();
   let $isKRaftController: boolean;
-  if (version >= 7) {
+  if (version === 7) {
     $isKRaftController = r.readBool();
   } else {
     $isKRaftController = false;
@@ -123,7 +123,7 @@ export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAnd
 export function encodeLeaderAndIsrRequest(w: Writer, version: number, m: LeaderAndIsrRequest): void {
   if (version < 0 || version > 7) unsupportedEncodeVersion('LeaderAndIsrRequest', version);
   w.writeInt32(m.controllerId);
-  if (version >= 7) {
+  if (version === 7) {
     w.writeBool(m.isKRaftController);
   }
   if ((version <= 6) && m.isKRaftController !== false) absentField('LeaderAndIsrRequest.isKRaftController', version);

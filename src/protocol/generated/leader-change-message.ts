@@ -68,7 +68,7 @@ export function encodeLeaderChangeMessage(w: Writer, version: number, m: LeaderC
 function decodeLeaderChangeMessageVoter(r: Reader, version: number): LeaderChangeMessageVoter {
   const $voterId = r.readInt32();
   let $voterDirectoryId: string;
-  if (version >= 1) {
+  if (version === 1) {
     $voterDirectoryId = r.readUuid();
   } else {
     $voterDirectoryId = "00000000-0000-0000-0000-000000000000";
@@ -79,9 +79,9 @@ function decodeLeaderChangeMessageVoter(r: Reader, version: number): LeaderChang
 
 function encodeLeaderChangeMessageVoter(w: Writer, version: number, m: LeaderChangeMessageVoter): void {
   w.writeInt32(m.voterId);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUuid(m.voterDirectoryId);
   }
-  if ((version <= 0) && m.voterDirectoryId !== "00000000-0000-0000-0000-000000000000") absentField('LeaderChangeMessageVoter.voterDirectoryId', version);
+  if ((version === 0) && m.voterDirectoryId !== "00000000-0000-0000-0000-000000000000") absentField('LeaderChangeMessageVoter.voterDirectoryId', version);
   w.writeUVarint(0);
 }

@@ -104,7 +104,7 @@ function decodeLeaveGroupRequestMemberIdentity(r: Reader, version: number): Leav
     $groupInstanceId = null;
   }
   let $reason: string | null;
-  if (version >= 5) {
+  if (version === 5) {
     $reason = r.readCompactNullableString();
   } else {
     $reason = null;
@@ -128,7 +128,7 @@ function encodeLeaveGroupRequestMemberIdentity(w: Writer, version: number, m: Le
     w.writeCompactNullableString(m.groupInstanceId);
   }
   if ((version <= 2) && m.groupInstanceId !== null) absentField('LeaveGroupRequestMemberIdentity.groupInstanceId', version);
-  if (version >= 5) {
+  if (version === 5) {
     w.writeCompactNullableString(m.reason);
   }
   if (version >= 4) {

@@ -24,7 +24,7 @@ export function decodeListGroupsRequest(r: Reader, version: number): ListGroupsR
     $statesFilter = [];
   }
   let $typesFilter: string[];
-  if (version >= 5) {
+  if (version === 5) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('ListGroupsRequest.typesFilter');
     else {
@@ -51,7 +51,7 @@ export function encodeListGroupsRequest(w: Writer, version: number, m: ListGroup
     }
   }
   if ((version <= 3) && m.statesFilter.length !== 0) absentField('ListGroupsRequest.statesFilter', version);
-  if (version >= 5) {
+  if (version === 5) {
     const a = m.typesFilter;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
@@ -154,7 +154,7 @@ function decodeListGroupsResponseListedGroup(r: Reader, version: number): ListGr
     $groupState = "";
   }
   let $groupType: string;
-  if (version >= 5) {
+  if (version === 5) {
     $groupType = r.readCompactString();
   } else {
     $groupType = "";
@@ -179,7 +179,7 @@ function encodeListGroupsResponseListedGroup(w: Writer, version: number, m: List
   if (version >= 4) {
     w.writeCompactString(m.groupState);
   }
-  if (version >= 5) {
+  if (version === 5) {
     w.writeCompactString(m.groupType);
   }
   if (version >= 3) {

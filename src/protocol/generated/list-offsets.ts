@@ -51,7 +51,7 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
     }
   }
   let $timeoutMs: number;
-  if (version >= 10) {
+  if (version === 10) {
     $timeoutMs = r.readInt32();
   } else {
     $timeoutMs = 0;
@@ -82,7 +82,7 @@ export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffs
       encodeListOffsetsRequestListOffsetsTopic(w, version, e);
     }
   }
-  if (version >= 10) {
+  if (version === 10) {
     w.writeInt32(m.timeoutMs);
   }
   if (version >= 6) {
@@ -155,7 +155,7 @@ function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version: number
   }
   const $timestamp = r.readInt64();
   let $maxNumOffsets: number;
-  if (version <= 0) {
+  if (version === 0) {
     $maxNumOffsets = r.readInt32();
   } else {
     $maxNumOffsets = 1;
@@ -172,7 +172,7 @@ function encodeListOffsetsRequestListOffsetsPartition(w: Writer, version: number
     w.writeInt32(m.currentLeaderEpoch);
   }
   w.writeInt64(m.timestamp);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeInt32(m.maxNumOffsets);
   }
   if ((version >= 1) && m.maxNumOffsets !== 1) absentField('ListOffsetsRequestListOffsetsPartition.maxNumOffsets', version);
@@ -314,7 +314,7 @@ function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, versio
   const $partitionIndex = r.readInt32();
   const $errorCode = r.readInt16();
   let $oldStyleOffsets: bigint[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(8);
     if (n === -1) nullOnWire('ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets');
     else {
@@ -352,7 +352,7 @@ function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, versio
 function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.oldStyleOffsets;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -363,11 +363,11 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, versio
   if (version >= 1) {
     w.writeInt64(m.timestamp);
   }
-  if ((version <= 0) && m.timestamp !== -1n) absentField('ListOffsetsResponseListOffsetsPartitionResponse.timestamp', version);
+  if ((version === 0) && m.timestamp !== -1n) absentField('ListOffsetsResponseListOffsetsPartitionResponse.timestamp', version);
   if (version >= 1) {
     w.writeInt64(m.offset);
   }
-  if ((version <= 0) && m.offset !== -1n) absentField('ListOffsetsResponseListOffsetsPartitionResponse.offset', version);
+  if ((version === 0) && m.offset !== -1n) absentField('ListOffsetsResponseListOffsetsPartitionResponse.offset', version);
   if (version >= 4) {
     w.writeInt32(m.leaderEpoch);
   }

@@ -33,7 +33,7 @@ export function decodeListTransactionsRequest(r: Reader, version: number): ListT
     }
   }
   let $durationFilter: bigint;
-  if (version >= 1) {
+  if (version === 1) {
     $durationFilter = r.readInt64();
   } else {
     $durationFilter = -1n;
@@ -58,10 +58,10 @@ export function encodeListTransactionsRequest(w: Writer, version: number, m: Lis
       w.writeInt64(e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt64(m.durationFilter);
   }
-  if ((version <= 0) && m.durationFilter !== -1n) absentField('ListTransactionsRequest.durationFilter', version);
+  if ((version === 0) && m.durationFilter !== -1n) absentField('ListTransactionsRequest.durationFilter', version);
   w.writeUVarint(0);
 }
 

@@ -5,42 +5,42 @@ import type { Writer } from '../writer.js';
 import { absentField, nullOnWire, nullValue, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
 
 export interface MetadataRequest {
-  topics: MetadataRequestMetadataRequestTopic[] | null;
+  topics: MetadataRequestTopic[] | null;
   allowAutoTopicCreation: boolean;
   includeClusterAuthorizedOperations: boolean;
   includeTopicAuthorizedOperations: boolean;
 }
 
-export interface MetadataRequestMetadataRequestTopic {
+export interface MetadataRequestTopic {
   topicId: string;
   name: string | null;
 }
 
 export function decodeMetadataRequest(r: Reader, version: number): MetadataRequest {
   if (version < 0 || version > 12) unsupportedDecodeVersion('MetadataRequest', version);
-  let $topics: MetadataRequestMetadataRequestTopic[] | null;
-  if (version <= 0) {
+  let $topics: MetadataRequestTopic[] | null;
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('MetadataRequest.topics');
     else {
-      const a: MetadataRequestMetadataRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataRequestMetadataRequestTopic(r, version));
+      const a: MetadataRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataRequestTopic(r, version));
       $topics = a;
     }
   } else if (version >= 1 && version <= 8) {
     const n = r.readArrayLength(1);
     if (n === -1) $topics = null;
     else {
-      const a: MetadataRequestMetadataRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataRequestMetadataRequestTopic(r, version));
+      const a: MetadataRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataRequestTopic(r, version));
       $topics = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) $topics = null;
     else {
-      const a: MetadataRequestMetadataRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataRequestMetadataRequestTopic(r, version));
+      const a: MetadataRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataRequestTopic(r, version));
       $topics = a;
     }
   }
@@ -70,11 +70,11 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
 
 export function encodeMetadataRequest(w: Writer, version: number, m: MetadataRequest): void {
   if (version < 0 || version > 12) unsupportedEncodeVersion('MetadataRequest', version);
-  if (version <= 0) {
+  if (version === 0) {
     const a = (m.topics ?? nullValue('MetadataRequest.topics'));
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeMetadataRequestMetadataRequestTopic(w, version, e);
+      encodeMetadataRequestTopic(w, version, e);
     }
   } else if (version >= 1 && version <= 8) {
     const a = m.topics;
@@ -82,7 +82,7 @@ export function encodeMetadataRequest(w: Writer, version: number, m: MetadataReq
     else {
       w.writeArrayLength(a.length);
       for (const e of a) {
-        encodeMetadataRequestMetadataRequestTopic(w, version, e);
+        encodeMetadataRequestTopic(w, version, e);
       }
     }
   } else {
@@ -91,7 +91,7 @@ export function encodeMetadataRequest(w: Writer, version: number, m: MetadataReq
     else {
       w.writeCompactArrayLength(a.length);
       for (const e of a) {
-        encodeMetadataRequestMetadataRequestTopic(w, version, e);
+        encodeMetadataRequestTopic(w, version, e);
       }
     }
   }
@@ -112,7 +112,7 @@ export function encodeMetadataRequest(w: Writer, version: number, m: MetadataReq
   }
 }
 
-function decodeMetadataRequestMetadataRequestTopic(r: Reader, version: number): MetadataRequestMetadataRequestTopic {
+function decodeMetadataRequestTopic(r: Reader, version: number): MetadataRequestTopic {
   let $topicId: string;
   if (version >= 10) {
     $topicId = r.readUuid();
@@ -133,15 +133,15 @@ function decodeMetadataRequestMetadataRequestTopic(r: Reader, version: number): 
   return { topicId: $topicId, name: $name };
 }
 
-function encodeMetadataRequestMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestMetadataRequestTopic): void {
+function encodeMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestTopic): void {
   if (version >= 10) {
     w.writeUuid(m.topicId);
   }
   if (version <= 8) {
-    const x = (m.name ?? nullValue('MetadataRequestMetadataRequestTopic.name'));
+    const x = (m.name ?? nullValue('MetadataRequestTopic.name'));
     w.writeString(x);
   } else if (version === 9) {
-    const x = (m.name ?? nullValue('MetadataRequestMetadataRequestTopic.name'));
+    const x = (m.name ?? nullValue('MetadataRequestTopic.name'));
     w.writeCompactString(x);
   } else {
     w.writeCompactNullableString(m.name);
@@ -153,30 +153,30 @@ function encodeMetadataRequestMetadataRequestTopic(w: Writer, version: number, m
 
 export interface MetadataResponse {
   throttleTimeMs: number;
-  brokers: MetadataResponseMetadataResponseBroker[];
+  brokers: MetadataResponseBroker[];
   clusterId: string | null;
   controllerId: number;
-  topics: MetadataResponseMetadataResponseTopic[];
+  topics: MetadataResponseTopic[];
   clusterAuthorizedOperations: number;
 }
 
-export interface MetadataResponseMetadataResponseBroker {
+export interface MetadataResponseBroker {
   nodeId: number;
   host: string;
   port: number;
   rack: string | null;
 }
 
-export interface MetadataResponseMetadataResponseTopic {
+export interface MetadataResponseTopic {
   errorCode: number;
   name: string | null;
   topicId: string;
   isInternal: boolean;
-  partitions: MetadataResponseMetadataResponsePartition[];
+  partitions: MetadataResponsePartition[];
   topicAuthorizedOperations: number;
 }
 
-export interface MetadataResponseMetadataResponsePartition {
+export interface MetadataResponsePartition {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -194,21 +194,21 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   } else {
     $throttleTimeMs = 0;
   }
-  let $brokers: MetadataResponseMetadataResponseBroker[];
+  let $brokers: MetadataResponseBroker[];
   if (version <= 8) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('MetadataResponse.brokers');
     else {
-      const a: MetadataResponseMetadataResponseBroker[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponseBroker(r, version));
+      const a: MetadataResponseBroker[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseBroker(r, version));
       $brokers = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('MetadataResponse.brokers');
     else {
-      const a: MetadataResponseMetadataResponseBroker[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponseBroker(r, version));
+      const a: MetadataResponseBroker[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseBroker(r, version));
       $brokers = a;
     }
   }
@@ -226,21 +226,21 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   } else {
     $controllerId = -1;
   }
-  let $topics: MetadataResponseMetadataResponseTopic[];
+  let $topics: MetadataResponseTopic[];
   if (version <= 8) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('MetadataResponse.topics');
     else {
-      const a: MetadataResponseMetadataResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponseTopic(r, version));
+      const a: MetadataResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseTopic(r, version));
       $topics = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('MetadataResponse.topics');
     else {
-      const a: MetadataResponseMetadataResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponseTopic(r, version));
+      const a: MetadataResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseTopic(r, version));
       $topics = a;
     }
   }
@@ -265,13 +265,13 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
     const a = m.brokers;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeMetadataResponseMetadataResponseBroker(w, version, e);
+      encodeMetadataResponseBroker(w, version, e);
     }
   } else {
     const a = m.brokers;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeMetadataResponseMetadataResponseBroker(w, version, e);
+      encodeMetadataResponseBroker(w, version, e);
     }
   }
   if (version >= 2 && version <= 8) {
@@ -286,13 +286,13 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeMetadataResponseMetadataResponseTopic(w, version, e);
+      encodeMetadataResponseTopic(w, version, e);
     }
   } else {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeMetadataResponseMetadataResponseTopic(w, version, e);
+      encodeMetadataResponseTopic(w, version, e);
     }
   }
   if (version >= 8 && version <= 10) {
@@ -304,7 +304,7 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
   }
 }
 
-function decodeMetadataResponseMetadataResponseBroker(r: Reader, version: number): MetadataResponseMetadataResponseBroker {
+function decodeMetadataResponseBroker(r: Reader, version: number): MetadataResponseBroker {
   const $nodeId = r.readInt32();
   let $host: string;
   if (version <= 8) {
@@ -327,7 +327,7 @@ function decodeMetadataResponseMetadataResponseBroker(r: Reader, version: number
   return { nodeId: $nodeId, host: $host, port: $port, rack: $rack };
 }
 
-function encodeMetadataResponseMetadataResponseBroker(w: Writer, version: number, m: MetadataResponseMetadataResponseBroker): void {
+function encodeMetadataResponseBroker(w: Writer, version: number, m: MetadataResponseBroker): void {
   w.writeInt32(m.nodeId);
   if (version <= 8) {
     w.writeString(m.host);
@@ -345,7 +345,7 @@ function encodeMetadataResponseMetadataResponseBroker(w: Writer, version: number
   }
 }
 
-function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: number): MetadataResponseMetadataResponseTopic {
+function decodeMetadataResponseTopic(r: Reader, version: number): MetadataResponseTopic {
   const $errorCode = r.readInt16();
   let $name: string | null;
   if (version <= 8) {
@@ -367,21 +367,21 @@ function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: number)
   } else {
     $isInternal = false;
   }
-  let $partitions: MetadataResponseMetadataResponsePartition[];
+  let $partitions: MetadataResponsePartition[];
   if (version <= 8) {
     const n = r.readArrayLength(1);
-    if (n === -1) nullOnWire('MetadataResponseMetadataResponseTopic.partitions');
+    if (n === -1) nullOnWire('MetadataResponseTopic.partitions');
     else {
-      const a: MetadataResponseMetadataResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponsePartition(r, version));
+      const a: MetadataResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponsePartition(r, version));
       $partitions = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('MetadataResponseMetadataResponseTopic.partitions');
+    if (n === -1) nullOnWire('MetadataResponseTopic.partitions');
     else {
-      const a: MetadataResponseMetadataResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponsePartition(r, version));
+      const a: MetadataResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponsePartition(r, version));
       $partitions = a;
     }
   }
@@ -397,13 +397,13 @@ function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: number)
   return { errorCode: $errorCode, name: $name, topicId: $topicId, isInternal: $isInternal, partitions: $partitions, topicAuthorizedOperations: $topicAuthorizedOperations };
 }
 
-function encodeMetadataResponseMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseMetadataResponseTopic): void {
+function encodeMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseTopic): void {
   w.writeInt16(m.errorCode);
   if (version <= 8) {
-    const x = (m.name ?? nullValue('MetadataResponseMetadataResponseTopic.name'));
+    const x = (m.name ?? nullValue('MetadataResponseTopic.name'));
     w.writeString(x);
   } else if (version >= 9 && version <= 11) {
-    const x = (m.name ?? nullValue('MetadataResponseMetadataResponseTopic.name'));
+    const x = (m.name ?? nullValue('MetadataResponseTopic.name'));
     w.writeCompactString(x);
   } else {
     w.writeCompactNullableString(m.name);
@@ -418,25 +418,25 @@ function encodeMetadataResponseMetadataResponseTopic(w: Writer, version: number,
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeMetadataResponseMetadataResponsePartition(w, version, e);
+      encodeMetadataResponsePartition(w, version, e);
     }
   } else {
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeMetadataResponseMetadataResponsePartition(w, version, e);
+      encodeMetadataResponsePartition(w, version, e);
     }
   }
   if (version >= 8) {
     w.writeInt32(m.topicAuthorizedOperations);
   }
-  if ((version <= 7) && m.topicAuthorizedOperations !== -2147483648) absentField('MetadataResponseMetadataResponseTopic.topicAuthorizedOperations', version);
+  if ((version <= 7) && m.topicAuthorizedOperations !== -2147483648) absentField('MetadataResponseTopic.topicAuthorizedOperations', version);
   if (version >= 9) {
     w.writeUVarint(0);
   }
 }
 
-function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: number): MetadataResponseMetadataResponsePartition {
+function decodeMetadataResponsePartition(r: Reader, version: number): MetadataResponsePartition {
   const $errorCode = r.readInt16();
   const $partitionIndex = r.readInt32();
   const $leaderId = r.readInt32();
@@ -449,7 +449,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: num
   let $replicaNodes: number[];
   if (version <= 8) {
     const n = r.readArrayLength(4);
-    if (n === -1) nullOnWire('MetadataResponseMetadataResponsePartition.replicaNodes');
+    if (n === -1) nullOnWire('MetadataResponsePartition.replicaNodes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -457,7 +457,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: num
     }
   } else {
     const n = r.readCompactArrayLength(4);
-    if (n === -1) nullOnWire('MetadataResponseMetadataResponsePartition.replicaNodes');
+    if (n === -1) nullOnWire('MetadataResponsePartition.replicaNodes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -467,7 +467,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: num
   let $isrNodes: number[];
   if (version <= 8) {
     const n = r.readArrayLength(4);
-    if (n === -1) nullOnWire('MetadataResponseMetadataResponsePartition.isrNodes');
+    if (n === -1) nullOnWire('MetadataResponsePartition.isrNodes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -475,7 +475,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: num
     }
   } else {
     const n = r.readCompactArrayLength(4);
-    if (n === -1) nullOnWire('MetadataResponseMetadataResponsePartition.isrNodes');
+    if (n === -1) nullOnWire('MetadataResponsePartition.isrNodes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -485,7 +485,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: num
   let $offlineReplicas: number[];
   if (version >= 5 && version <= 8) {
     const n = r.readArrayLength(4);
-    if (n === -1) nullOnWire('MetadataResponseMetadataResponsePartition.offlineReplicas');
+    if (n === -1) nullOnWire('MetadataResponsePartition.offlineReplicas');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -493,7 +493,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: num
     }
   } else if (version >= 9) {
     const n = r.readCompactArrayLength(4);
-    if (n === -1) nullOnWire('MetadataResponseMetadataResponsePartition.offlineReplicas');
+    if (n === -1) nullOnWire('MetadataResponsePartition.offlineReplicas');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -508,7 +508,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: num
   return { errorCode: $errorCode, partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, replicaNodes: $replicaNodes, isrNodes: $isrNodes, offlineReplicas: $offlineReplicas };
 }
 
-function encodeMetadataResponseMetadataResponsePartition(w: Writer, version: number, m: MetadataResponseMetadataResponsePartition): void {
+function encodeMetadataResponsePartition(w: Writer, version: number, m: MetadataResponsePartition): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderId);

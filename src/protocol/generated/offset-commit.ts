@@ -10,15 +10,15 @@ export interface OffsetCommitRequest {
   memberId: string;
   groupInstanceId: string | null;
   retentionTimeMs: bigint;
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestTopic[];
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestTopic {
+export interface OffsetCommitRequestTopic {
   name: string;
-  partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
+  partitions: OffsetCommitRequestPartition[];
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestPartition {
+export interface OffsetCommitRequestPartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
@@ -62,21 +62,21 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   } else {
     $retentionTimeMs = -1n;
   }
-  let $topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  let $topics: OffsetCommitRequestTopic[];
   if (version <= 7) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('OffsetCommitRequest.topics');
     else {
-      const a: OffsetCommitRequestOffsetCommitRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestOffsetCommitRequestTopic(r, version));
+      const a: OffsetCommitRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestTopic(r, version));
       $topics = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('OffsetCommitRequest.topics');
     else {
-      const a: OffsetCommitRequestOffsetCommitRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestOffsetCommitRequestTopic(r, version));
+      const a: OffsetCommitRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestTopic(r, version));
       $topics = a;
     }
   }
@@ -114,13 +114,13 @@ export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetC
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetCommitRequestOffsetCommitRequestTopic(w, version, e);
+      encodeOffsetCommitRequestTopic(w, version, e);
     }
   } else {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetCommitRequestOffsetCommitRequestTopic(w, version, e);
+      encodeOffsetCommitRequestTopic(w, version, e);
     }
   }
   if (version >= 8) {
@@ -128,28 +128,28 @@ export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetC
   }
 }
 
-function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestTopic {
+function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
   let $name: string;
   if (version <= 7) {
     $name = r.readString();
   } else {
     $name = r.readCompactString();
   }
-  let $partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
+  let $partitions: OffsetCommitRequestPartition[];
   if (version <= 7) {
     const n = r.readArrayLength(1);
-    if (n === -1) nullOnWire('OffsetCommitRequestOffsetCommitRequestTopic.partitions');
+    if (n === -1) nullOnWire('OffsetCommitRequestTopic.partitions');
     else {
-      const a: OffsetCommitRequestOffsetCommitRequestPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestOffsetCommitRequestPartition(r, version));
+      const a: OffsetCommitRequestPartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestPartition(r, version));
       $partitions = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('OffsetCommitRequestOffsetCommitRequestTopic.partitions');
+    if (n === -1) nullOnWire('OffsetCommitRequestTopic.partitions');
     else {
-      const a: OffsetCommitRequestOffsetCommitRequestPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestOffsetCommitRequestPartition(r, version));
+      const a: OffsetCommitRequestPartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestPartition(r, version));
       $partitions = a;
     }
   }
@@ -159,7 +159,7 @@ function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, version: n
   return { name: $name, partitions: $partitions };
 }
 
-function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
+function encodeOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestTopic): void {
   if (version <= 7) {
     w.writeString(m.name);
   } else {
@@ -169,13 +169,13 @@ function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, version: n
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetCommitRequestOffsetCommitRequestPartition(w, version, e);
+      encodeOffsetCommitRequestPartition(w, version, e);
     }
   } else {
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetCommitRequestOffsetCommitRequestPartition(w, version, e);
+      encodeOffsetCommitRequestPartition(w, version, e);
     }
   }
   if (version >= 8) {
@@ -183,7 +183,7 @@ function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, version: n
   }
 }
 
-function decodeOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestPartition {
+function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
   const $partitionIndex = r.readInt32();
   const $committedOffset = r.readInt64();
   let $committedLeaderEpoch: number;
@@ -210,7 +210,7 @@ function decodeOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, versio
   return { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, commitTimestamp: $commitTimestamp, committedMetadata: $committedMetadata };
 }
 
-function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
+function encodeOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestPartition): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 6) {
@@ -219,7 +219,7 @@ function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, versio
   if (version === 1) {
     w.writeInt64(m.commitTimestamp);
   }
-  if (((version <= 0) || (version >= 2)) && m.commitTimestamp !== -1n) absentField('OffsetCommitRequestOffsetCommitRequestPartition.commitTimestamp', version);
+  if (((version === 0) || (version >= 2)) && m.commitTimestamp !== -1n) absentField('OffsetCommitRequestPartition.commitTimestamp', version);
   if (version <= 7) {
     w.writeNullableString(m.committedMetadata);
   } else {
@@ -232,15 +232,15 @@ function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, versio
 
 export interface OffsetCommitResponse {
   throttleTimeMs: number;
-  topics: OffsetCommitResponseOffsetCommitResponseTopic[];
+  topics: OffsetCommitResponseTopic[];
 }
 
-export interface OffsetCommitResponseOffsetCommitResponseTopic {
+export interface OffsetCommitResponseTopic {
   name: string;
-  partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
+  partitions: OffsetCommitResponsePartition[];
 }
 
-export interface OffsetCommitResponseOffsetCommitResponsePartition {
+export interface OffsetCommitResponsePartition {
   partitionIndex: number;
   errorCode: number;
 }
@@ -253,21 +253,21 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
   } else {
     $throttleTimeMs = 0;
   }
-  let $topics: OffsetCommitResponseOffsetCommitResponseTopic[];
+  let $topics: OffsetCommitResponseTopic[];
   if (version <= 7) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('OffsetCommitResponse.topics');
     else {
-      const a: OffsetCommitResponseOffsetCommitResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseOffsetCommitResponseTopic(r, version));
+      const a: OffsetCommitResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseTopic(r, version));
       $topics = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('OffsetCommitResponse.topics');
     else {
-      const a: OffsetCommitResponseOffsetCommitResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseOffsetCommitResponseTopic(r, version));
+      const a: OffsetCommitResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseTopic(r, version));
       $topics = a;
     }
   }
@@ -286,13 +286,13 @@ export function encodeOffsetCommitResponse(w: Writer, version: number, m: Offset
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetCommitResponseOffsetCommitResponseTopic(w, version, e);
+      encodeOffsetCommitResponseTopic(w, version, e);
     }
   } else {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetCommitResponseOffsetCommitResponseTopic(w, version, e);
+      encodeOffsetCommitResponseTopic(w, version, e);
     }
   }
   if (version >= 8) {
@@ -300,28 +300,28 @@ export function encodeOffsetCommitResponse(w: Writer, version: number, m: Offset
   }
 }
 
-function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponseTopic {
+function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
   let $name: string;
   if (version <= 7) {
     $name = r.readString();
   } else {
     $name = r.readCompactString();
   }
-  let $partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
+  let $partitions: OffsetCommitResponsePartition[];
   if (version <= 7) {
     const n = r.readArrayLength(1);
-    if (n === -1) nullOnWire('OffsetCommitResponseOffsetCommitResponseTopic.partitions');
+    if (n === -1) nullOnWire('OffsetCommitResponseTopic.partitions');
     else {
-      const a: OffsetCommitResponseOffsetCommitResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseOffsetCommitResponsePartition(r, version));
+      const a: OffsetCommitResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponsePartition(r, version));
       $partitions = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('OffsetCommitResponseOffsetCommitResponseTopic.partitions');
+    if (n === -1) nullOnWire('OffsetCommitResponseTopic.partitions');
     else {
-      const a: OffsetCommitResponseOffsetCommitResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseOffsetCommitResponsePartition(r, version));
+      const a: OffsetCommitResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponsePartition(r, version));
       $partitions = a;
     }
   }
@@ -331,7 +331,7 @@ function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, version:
   return { name: $name, partitions: $partitions };
 }
 
-function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
+function encodeOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseTopic): void {
   if (version <= 7) {
     w.writeString(m.name);
   } else {
@@ -341,13 +341,13 @@ function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, version:
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetCommitResponseOffsetCommitResponsePartition(w, version, e);
+      encodeOffsetCommitResponsePartition(w, version, e);
     }
   } else {
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetCommitResponseOffsetCommitResponsePartition(w, version, e);
+      encodeOffsetCommitResponsePartition(w, version, e);
     }
   }
   if (version >= 8) {
@@ -355,7 +355,7 @@ function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, version:
   }
 }
 
-function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponsePartition {
+function decodeOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {
   const $partitionIndex = r.readInt32();
   const $errorCode = r.readInt16();
   if (version >= 8) {
@@ -364,7 +364,7 @@ function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, vers
   return { partitionIndex: $partitionIndex, errorCode: $errorCode };
 }
 
-function encodeOffsetCommitResponseOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
+function encodeOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponsePartition): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version >= 8) {

@@ -6,28 +6,28 @@ import { nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '
 
 export interface OffsetDeleteRequest {
   groupId: string;
-  topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+  topics: OffsetDeleteRequestTopic[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
+export interface OffsetDeleteRequestTopic {
   name: string;
-  partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
+  partitions: OffsetDeleteRequestPartition[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
+export interface OffsetDeleteRequestPartition {
   partitionIndex: number;
 }
 
 export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDeleteRequest {
   if (version < 0 || version > 0) unsupportedDecodeVersion('OffsetDeleteRequest', version);
   const $groupId = r.readString();
-  let $topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+  let $topics: OffsetDeleteRequestTopic[];
   {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('OffsetDeleteRequest.topics');
     else {
-      const a: OffsetDeleteRequestOffsetDeleteRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestOffsetDeleteRequestTopic(r, version));
+      const a: OffsetDeleteRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestTopic(r, version));
       $topics = a;
     }
   }
@@ -41,58 +41,58 @@ export function encodeOffsetDeleteRequest(w: Writer, version: number, m: OffsetD
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w, version, e);
+      encodeOffsetDeleteRequestTopic(w, version, e);
     }
   }
 }
 
-function decodeOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestOffsetDeleteRequestTopic {
+function decodeOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestTopic {
   const $name = r.readString();
-  let $partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
+  let $partitions: OffsetDeleteRequestPartition[];
   {
     const n = r.readArrayLength(1);
-    if (n === -1) nullOnWire('OffsetDeleteRequestOffsetDeleteRequestTopic.partitions');
+    if (n === -1) nullOnWire('OffsetDeleteRequestTopic.partitions');
     else {
-      const a: OffsetDeleteRequestOffsetDeleteRequestPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestOffsetDeleteRequestPartition(r, version));
+      const a: OffsetDeleteRequestPartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestPartition(r, version));
       $partitions = a;
     }
   }
   return { name: $name, partitions: $partitions };
 }
 
-function encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDeleteRequestOffsetDeleteRequestTopic): void {
+function encodeOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDeleteRequestTopic): void {
   w.writeString(m.name);
   {
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w, version, e);
+      encodeOffsetDeleteRequestPartition(w, version, e);
     }
   }
 }
 
-function decodeOffsetDeleteRequestOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestOffsetDeleteRequestPartition {
+function decodeOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestPartition {
   const $partitionIndex = r.readInt32();
   return { partitionIndex: $partitionIndex };
 }
 
-function encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w: Writer, version: number, m: OffsetDeleteRequestOffsetDeleteRequestPartition): void {
+function encodeOffsetDeleteRequestPartition(w: Writer, version: number, m: OffsetDeleteRequestPartition): void {
   w.writeInt32(m.partitionIndex);
 }
 
 export interface OffsetDeleteResponse {
   errorCode: number;
   throttleTimeMs: number;
-  topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+  topics: OffsetDeleteResponseTopic[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
+export interface OffsetDeleteResponseTopic {
   name: string;
-  partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
+  partitions: OffsetDeleteResponsePartition[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponsePartition {
+export interface OffsetDeleteResponsePartition {
   partitionIndex: number;
   errorCode: number;
 }
@@ -101,13 +101,13 @@ export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDe
   if (version < 0 || version > 0) unsupportedDecodeVersion('OffsetDeleteResponse', version);
   const $errorCode = r.readInt16();
   const $throttleTimeMs = r.readInt32();
-  let $topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+  let $topics: OffsetDeleteResponseTopic[];
   {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('OffsetDeleteResponse.topics');
     else {
-      const a: OffsetDeleteResponseOffsetDeleteResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponseOffsetDeleteResponseTopic(r, version));
+      const a: OffsetDeleteResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponseTopic(r, version));
       $topics = a;
     }
   }
@@ -122,44 +122,44 @@ export function encodeOffsetDeleteResponse(w: Writer, version: number, m: Offset
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w, version, e);
+      encodeOffsetDeleteResponseTopic(w, version, e);
     }
   }
 }
 
-function decodeOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseOffsetDeleteResponseTopic {
+function decodeOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseTopic {
   const $name = r.readString();
-  let $partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
+  let $partitions: OffsetDeleteResponsePartition[];
   {
     const n = r.readArrayLength(1);
-    if (n === -1) nullOnWire('OffsetDeleteResponseOffsetDeleteResponseTopic.partitions');
+    if (n === -1) nullOnWire('OffsetDeleteResponseTopic.partitions');
     else {
-      const a: OffsetDeleteResponseOffsetDeleteResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponseOffsetDeleteResponsePartition(r, version));
+      const a: OffsetDeleteResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponsePartition(r, version));
       $partitions = a;
     }
   }
   return { name: $name, partitions: $partitions };
 }
 
-function encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDeleteResponseOffsetDeleteResponseTopic): void {
+function encodeOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDeleteResponseTopic): void {
   w.writeString(m.name);
   {
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w, version, e);
+      encodeOffsetDeleteResponsePartition(w, version, e);
     }
   }
 }
 
-function decodeOffsetDeleteResponseOffsetDeleteResponsePartition(r: Reader, version: number): OffsetDeleteResponseOffsetDeleteResponsePartition {
+function decodeOffsetDeleteResponsePartition(r: Reader, version: number): OffsetDeleteResponsePartition {
   const $partitionIndex = r.readInt32();
   const $errorCode = r.readInt16();
   return { partitionIndex: $partitionIndex, errorCode: $errorCode };
 }
 
-function encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w: Writer, version: number, m: OffsetDeleteResponseOffsetDeleteResponsePartition): void {
+function encodeOffsetDeleteResponsePartition(w: Writer, version: number, m: OffsetDeleteResponsePartition): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
 }

@@ -6,24 +6,24 @@ import { absentField, nullOnWire, nullValue, unsupportedDecodeVersion, unsupport
 
 export interface OffsetFetchRequest {
   groupId: string;
-  topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
-  groups: OffsetFetchRequestOffsetFetchRequestGroup[];
+  topics: OffsetFetchRequestTopic[] | null;
+  groups: OffsetFetchRequestGroup[];
   requireStable: boolean;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopic {
+export interface OffsetFetchRequestTopic {
   name: string;
   partitionIndexes: number[];
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestGroup {
+export interface OffsetFetchRequestGroup {
   groupId: string;
   memberId: string | null;
   memberEpoch: number;
-  topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
+  topics: OffsetFetchRequestTopics[] | null;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopics {
+export interface OffsetFetchRequestTopics {
   name: string;
   partitionIndexes: number[];
 }
@@ -38,41 +38,41 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
   } else {
     $groupId = "";
   }
-  let $topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
+  let $topics: OffsetFetchRequestTopic[] | null;
   if (version <= 1) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('OffsetFetchRequest.topics');
     else {
-      const a: OffsetFetchRequestOffsetFetchRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestOffsetFetchRequestTopic(r, version));
+      const a: OffsetFetchRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestTopic(r, version));
       $topics = a;
     }
   } else if (version >= 2 && version <= 5) {
     const n = r.readArrayLength(1);
     if (n === -1) $topics = null;
     else {
-      const a: OffsetFetchRequestOffsetFetchRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestOffsetFetchRequestTopic(r, version));
+      const a: OffsetFetchRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestTopic(r, version));
       $topics = a;
     }
   } else if (version >= 6 && version <= 7) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) $topics = null;
     else {
-      const a: OffsetFetchRequestOffsetFetchRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestOffsetFetchRequestTopic(r, version));
+      const a: OffsetFetchRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestTopic(r, version));
       $topics = a;
     }
   } else {
     $topics = [];
   }
-  let $groups: OffsetFetchRequestOffsetFetchRequestGroup[];
+  let $groups: OffsetFetchRequestGroup[];
   if (version >= 8) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('OffsetFetchRequest.groups');
     else {
-      const a: OffsetFetchRequestOffsetFetchRequestGroup[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestOffsetFetchRequestGroup(r, version));
+      const a: OffsetFetchRequestGroup[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestGroup(r, version));
       $groups = a;
     }
   } else {
@@ -102,7 +102,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
     const a = (m.topics ?? nullValue('OffsetFetchRequest.topics'));
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchRequestOffsetFetchRequestTopic(w, version, e);
+      encodeOffsetFetchRequestTopic(w, version, e);
     }
   } else if (version >= 2 && version <= 5) {
     const a = m.topics;
@@ -110,7 +110,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
     else {
       w.writeArrayLength(a.length);
       for (const e of a) {
-        encodeOffsetFetchRequestOffsetFetchRequestTopic(w, version, e);
+        encodeOffsetFetchRequestTopic(w, version, e);
       }
     }
   } else if (version >= 6 && version <= 7) {
@@ -119,7 +119,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
     else {
       w.writeCompactArrayLength(a.length);
       for (const e of a) {
-        encodeOffsetFetchRequestOffsetFetchRequestTopic(w, version, e);
+        encodeOffsetFetchRequestTopic(w, version, e);
       }
     }
   }
@@ -128,7 +128,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
     const a = m.groups;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchRequestOffsetFetchRequestGroup(w, version, e);
+      encodeOffsetFetchRequestGroup(w, version, e);
     }
   }
   if ((version <= 7) && m.groups.length !== 0) absentField('OffsetFetchRequest.groups', version);
@@ -141,7 +141,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
   }
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestTopic {
+function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestTopic {
   let $name: string;
   if (version <= 5) {
     $name = r.readString();
@@ -153,7 +153,7 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: num
   let $partitionIndexes: number[];
   if (version <= 5) {
     const n = r.readArrayLength(4);
-    if (n === -1) nullOnWire('OffsetFetchRequestOffsetFetchRequestTopic.partitionIndexes');
+    if (n === -1) nullOnWire('OffsetFetchRequestTopic.partitionIndexes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -161,7 +161,7 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: num
     }
   } else if (version >= 6 && version <= 7) {
     const n = r.readCompactArrayLength(4);
-    if (n === -1) nullOnWire('OffsetFetchRequestOffsetFetchRequestTopic.partitionIndexes');
+    if (n === -1) nullOnWire('OffsetFetchRequestTopic.partitionIndexes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -176,13 +176,13 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: num
   return { name: $name, partitionIndexes: $partitionIndexes };
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
+function encodeOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetchRequestTopic): void {
   if (version <= 5) {
     w.writeString(m.name);
   } else if (version >= 6 && version <= 7) {
     w.writeCompactString(m.name);
   }
-  if ((version >= 8) && m.name !== "") absentField('OffsetFetchRequestOffsetFetchRequestTopic.name', version);
+  if ((version >= 8) && m.name !== "") absentField('OffsetFetchRequestTopic.name', version);
   if (version <= 5) {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length);
@@ -196,13 +196,13 @@ function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, version: num
       w.writeInt32(e);
     }
   }
-  if ((version >= 8) && m.partitionIndexes.length !== 0) absentField('OffsetFetchRequestOffsetFetchRequestTopic.partitionIndexes', version);
+  if ((version >= 8) && m.partitionIndexes.length !== 0) absentField('OffsetFetchRequestTopic.partitionIndexes', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestGroup {
+function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestGroup {
   let $groupId: string;
   if (version >= 8) {
     $groupId = r.readCompactString();
@@ -210,24 +210,24 @@ function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version: num
     $groupId = "";
   }
   let $memberId: string | null;
-  if (version >= 9) {
+  if (version === 9) {
     $memberId = r.readCompactNullableString();
   } else {
     $memberId = null;
   }
   let $memberEpoch: number;
-  if (version >= 9) {
+  if (version === 9) {
     $memberEpoch = r.readInt32();
   } else {
     $memberEpoch = -1;
   }
-  let $topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
+  let $topics: OffsetFetchRequestTopics[] | null;
   if (version >= 8) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) $topics = null;
     else {
-      const a: OffsetFetchRequestOffsetFetchRequestTopics[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestOffsetFetchRequestTopics(r, version));
+      const a: OffsetFetchRequestTopics[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestTopics(r, version));
       $topics = a;
     }
   } else {
@@ -239,15 +239,15 @@ function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version: num
   return { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, topics: $topics };
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
+function encodeOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetchRequestGroup): void {
   if (version >= 8) {
     w.writeCompactString(m.groupId);
   }
-  if ((version <= 7) && m.groupId !== "") absentField('OffsetFetchRequestOffsetFetchRequestGroup.groupId', version);
-  if (version >= 9) {
+  if ((version <= 7) && m.groupId !== "") absentField('OffsetFetchRequestGroup.groupId', version);
+  if (version === 9) {
     w.writeCompactNullableString(m.memberId);
   }
-  if (version >= 9) {
+  if (version === 9) {
     w.writeInt32(m.memberEpoch);
   }
   if (version >= 8) {
@@ -256,17 +256,17 @@ function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, version: num
     else {
       w.writeCompactArrayLength(a.length);
       for (const e of a) {
-        encodeOffsetFetchRequestOffsetFetchRequestTopics(w, version, e);
+        encodeOffsetFetchRequestTopics(w, version, e);
       }
     }
   }
-  if ((version <= 7) && (m.topics === null || m.topics.length !== 0)) absentField('OffsetFetchRequestOffsetFetchRequestGroup.topics', version);
+  if ((version <= 7) && (m.topics === null || m.topics.length !== 0)) absentField('OffsetFetchRequestGroup.topics', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestTopics {
+function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
   let $name: string;
   if (version >= 8) {
     $name = r.readCompactString();
@@ -276,7 +276,7 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, version: nu
   let $partitionIndexes: number[];
   if (version >= 8) {
     const n = r.readCompactArrayLength(4);
-    if (n === -1) nullOnWire('OffsetFetchRequestOffsetFetchRequestTopics.partitionIndexes');
+    if (n === -1) nullOnWire('OffsetFetchRequestTopics.partitionIndexes');
     else {
       const a: number[] = [];
       for (let i = 0; i < n; i++) a.push(r.readInt32());
@@ -291,11 +291,11 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, version: nu
   return { name: $name, partitionIndexes: $partitionIndexes };
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
+function encodeOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetchRequestTopics): void {
   if (version >= 8) {
     w.writeCompactString(m.name);
   }
-  if ((version <= 7) && m.name !== "") absentField('OffsetFetchRequestOffsetFetchRequestTopics.name', version);
+  if ((version <= 7) && m.name !== "") absentField('OffsetFetchRequestTopics.name', version);
   if (version >= 8) {
     const a = m.partitionIndexes;
     w.writeCompactArrayLength(a.length);
@@ -303,7 +303,7 @@ function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, version: nu
       w.writeInt32(e);
     }
   }
-  if ((version <= 7) && m.partitionIndexes.length !== 0) absentField('OffsetFetchRequestOffsetFetchRequestTopics.partitionIndexes', version);
+  if ((version <= 7) && m.partitionIndexes.length !== 0) absentField('OffsetFetchRequestTopics.partitionIndexes', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }
@@ -311,17 +311,17 @@ function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, version: nu
 
 export interface OffsetFetchResponse {
   throttleTimeMs: number;
-  topics: OffsetFetchResponseOffsetFetchResponseTopic[];
+  topics: OffsetFetchResponseTopic[];
   errorCode: number;
-  groups: OffsetFetchResponseOffsetFetchResponseGroup[];
+  groups: OffsetFetchResponseGroup[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopic {
+export interface OffsetFetchResponseTopic {
   name: string;
-  partitions: OffsetFetchResponseOffsetFetchResponsePartition[];
+  partitions: OffsetFetchResponsePartition[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartition {
+export interface OffsetFetchResponsePartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
@@ -329,18 +329,18 @@ export interface OffsetFetchResponseOffsetFetchResponsePartition {
   errorCode: number;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseGroup {
+export interface OffsetFetchResponseGroup {
   groupId: string;
-  topics: OffsetFetchResponseOffsetFetchResponseTopics[];
+  topics: OffsetFetchResponseTopics[];
   errorCode: number;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopics {
+export interface OffsetFetchResponseTopics {
   name: string;
-  partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
+  partitions: OffsetFetchResponsePartitions[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartitions {
+export interface OffsetFetchResponsePartitions {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
@@ -356,21 +356,21 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
   } else {
     $throttleTimeMs = 0;
   }
-  let $topics: OffsetFetchResponseOffsetFetchResponseTopic[];
+  let $topics: OffsetFetchResponseTopic[];
   if (version <= 5) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('OffsetFetchResponse.topics');
     else {
-      const a: OffsetFetchResponseOffsetFetchResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponseTopic(r, version));
+      const a: OffsetFetchResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseTopic(r, version));
       $topics = a;
     }
   } else if (version >= 6 && version <= 7) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('OffsetFetchResponse.topics');
     else {
-      const a: OffsetFetchResponseOffsetFetchResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponseTopic(r, version));
+      const a: OffsetFetchResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseTopic(r, version));
       $topics = a;
     }
   } else {
@@ -382,13 +382,13 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
   } else {
     $errorCode = 0;
   }
-  let $groups: OffsetFetchResponseOffsetFetchResponseGroup[];
+  let $groups: OffsetFetchResponseGroup[];
   if (version >= 8) {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('OffsetFetchResponse.groups');
     else {
-      const a: OffsetFetchResponseOffsetFetchResponseGroup[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponseGroup(r, version));
+      const a: OffsetFetchResponseGroup[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseGroup(r, version));
       $groups = a;
     }
   } else {
@@ -409,13 +409,13 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchResponseOffsetFetchResponseTopic(w, version, e);
+      encodeOffsetFetchResponseTopic(w, version, e);
     }
   } else if (version >= 6 && version <= 7) {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchResponseOffsetFetchResponseTopic(w, version, e);
+      encodeOffsetFetchResponseTopic(w, version, e);
     }
   }
   if ((version >= 8) && m.topics.length !== 0) absentField('OffsetFetchResponse.topics', version);
@@ -426,7 +426,7 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
     const a = m.groups;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchResponseOffsetFetchResponseGroup(w, version, e);
+      encodeOffsetFetchResponseGroup(w, version, e);
     }
   }
   if ((version <= 7) && m.groups.length !== 0) absentField('OffsetFetchResponse.groups', version);
@@ -435,7 +435,7 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
   }
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopic {
+function decodeOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseTopic {
   let $name: string;
   if (version <= 5) {
     $name = r.readString();
@@ -444,21 +444,21 @@ function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, version: n
   } else {
     $name = "";
   }
-  let $partitions: OffsetFetchResponseOffsetFetchResponsePartition[];
+  let $partitions: OffsetFetchResponsePartition[];
   if (version <= 5) {
     const n = r.readArrayLength(1);
-    if (n === -1) nullOnWire('OffsetFetchResponseOffsetFetchResponseTopic.partitions');
+    if (n === -1) nullOnWire('OffsetFetchResponseTopic.partitions');
     else {
-      const a: OffsetFetchResponseOffsetFetchResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponsePartition(r, version));
+      const a: OffsetFetchResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponsePartition(r, version));
       $partitions = a;
     }
   } else if (version >= 6 && version <= 7) {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('OffsetFetchResponseOffsetFetchResponseTopic.partitions');
+    if (n === -1) nullOnWire('OffsetFetchResponseTopic.partitions');
     else {
-      const a: OffsetFetchResponseOffsetFetchResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponsePartition(r, version));
+      const a: OffsetFetchResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponsePartition(r, version));
       $partitions = a;
     }
   } else {
@@ -470,33 +470,33 @@ function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, version: n
   return { name: $name, partitions: $partitions };
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
+function encodeOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetchResponseTopic): void {
   if (version <= 5) {
     w.writeString(m.name);
   } else if (version >= 6 && version <= 7) {
     w.writeCompactString(m.name);
   }
-  if ((version >= 8) && m.name !== "") absentField('OffsetFetchResponseOffsetFetchResponseTopic.name', version);
+  if ((version >= 8) && m.name !== "") absentField('OffsetFetchResponseTopic.name', version);
   if (version <= 5) {
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchResponseOffsetFetchResponsePartition(w, version, e);
+      encodeOffsetFetchResponsePartition(w, version, e);
     }
   } else if (version >= 6 && version <= 7) {
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchResponseOffsetFetchResponsePartition(w, version, e);
+      encodeOffsetFetchResponsePartition(w, version, e);
     }
   }
-  if ((version >= 8) && m.partitions.length !== 0) absentField('OffsetFetchResponseOffsetFetchResponseTopic.partitions', version);
+  if ((version >= 8) && m.partitions.length !== 0) absentField('OffsetFetchResponseTopic.partitions', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponsePartition {
+function decodeOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponsePartition {
   let $partitionIndex: number;
   if (version <= 7) {
     $partitionIndex = r.readInt32();
@@ -535,15 +535,15 @@ function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, versio
   return { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, metadata: $metadata, errorCode: $errorCode };
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
+function encodeOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponsePartition): void {
   if (version <= 7) {
     w.writeInt32(m.partitionIndex);
   }
-  if ((version >= 8) && m.partitionIndex !== 0) absentField('OffsetFetchResponseOffsetFetchResponsePartition.partitionIndex', version);
+  if ((version >= 8) && m.partitionIndex !== 0) absentField('OffsetFetchResponsePartition.partitionIndex', version);
   if (version <= 7) {
     w.writeInt64(m.committedOffset);
   }
-  if ((version >= 8) && m.committedOffset !== 0n) absentField('OffsetFetchResponseOffsetFetchResponsePartition.committedOffset', version);
+  if ((version >= 8) && m.committedOffset !== 0n) absentField('OffsetFetchResponsePartition.committedOffset', version);
   if (version >= 5 && version <= 7) {
     w.writeInt32(m.committedLeaderEpoch);
   }
@@ -552,30 +552,30 @@ function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, versio
   } else if (version >= 6 && version <= 7) {
     w.writeCompactNullableString(m.metadata);
   }
-  if ((version >= 8) && m.metadata !== "") absentField('OffsetFetchResponseOffsetFetchResponsePartition.metadata', version);
+  if ((version >= 8) && m.metadata !== "") absentField('OffsetFetchResponsePartition.metadata', version);
   if (version <= 7) {
     w.writeInt16(m.errorCode);
   }
-  if ((version >= 8) && m.errorCode !== 0) absentField('OffsetFetchResponseOffsetFetchResponsePartition.errorCode', version);
+  if ((version >= 8) && m.errorCode !== 0) absentField('OffsetFetchResponsePartition.errorCode', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseGroup {
+function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseGroup {
   let $groupId: string;
   if (version >= 8) {
     $groupId = r.readCompactString();
   } else {
     $groupId = "";
   }
-  let $topics: OffsetFetchResponseOffsetFetchResponseTopics[];
+  let $topics: OffsetFetchResponseTopics[];
   if (version >= 8) {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('OffsetFetchResponseOffsetFetchResponseGroup.topics');
+    if (n === -1) nullOnWire('OffsetFetchResponseGroup.topics');
     else {
-      const a: OffsetFetchResponseOffsetFetchResponseTopics[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponseTopics(r, version));
+      const a: OffsetFetchResponseTopics[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseTopics(r, version));
       $topics = a;
     }
   } else {
@@ -593,42 +593,42 @@ function decodeOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, version: n
   return { groupId: $groupId, topics: $topics, errorCode: $errorCode };
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
+function encodeOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseGroup): void {
   if (version >= 8) {
     w.writeCompactString(m.groupId);
   }
-  if ((version <= 7) && m.groupId !== "") absentField('OffsetFetchResponseOffsetFetchResponseGroup.groupId', version);
+  if ((version <= 7) && m.groupId !== "") absentField('OffsetFetchResponseGroup.groupId', version);
   if (version >= 8) {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchResponseOffsetFetchResponseTopics(w, version, e);
+      encodeOffsetFetchResponseTopics(w, version, e);
     }
   }
-  if ((version <= 7) && m.topics.length !== 0) absentField('OffsetFetchResponseOffsetFetchResponseGroup.topics', version);
+  if ((version <= 7) && m.topics.length !== 0) absentField('OffsetFetchResponseGroup.topics', version);
   if (version >= 8) {
     w.writeInt16(m.errorCode);
   }
-  if ((version <= 7) && m.errorCode !== 0) absentField('OffsetFetchResponseOffsetFetchResponseGroup.errorCode', version);
+  if ((version <= 7) && m.errorCode !== 0) absentField('OffsetFetchResponseGroup.errorCode', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopics {
+function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
   let $name: string;
   if (version >= 8) {
     $name = r.readCompactString();
   } else {
     $name = "";
   }
-  let $partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
+  let $partitions: OffsetFetchResponsePartitions[];
   if (version >= 8) {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('OffsetFetchResponseOffsetFetchResponseTopics.partitions');
+    if (n === -1) nullOnWire('OffsetFetchResponseTopics.partitions');
     else {
-      const a: OffsetFetchResponseOffsetFetchResponsePartitions[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponsePartitions(r, version));
+      const a: OffsetFetchResponsePartitions[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponsePartitions(r, version));
       $partitions = a;
     }
   } else {
@@ -640,25 +640,25 @@ function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, version: 
   return { name: $name, partitions: $partitions };
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
+function encodeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseTopics): void {
   if (version >= 8) {
     w.writeCompactString(m.name);
   }
-  if ((version <= 7) && m.name !== "") absentField('OffsetFetchResponseOffsetFetchResponseTopics.name', version);
+  if ((version <= 7) && m.name !== "") absentField('OffsetFetchResponseTopics.name', version);
   if (version >= 8) {
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeOffsetFetchResponseOffsetFetchResponsePartitions(w, version, e);
+      encodeOffsetFetchResponsePartitions(w, version, e);
     }
   }
-  if ((version <= 7) && m.partitions.length !== 0) absentField('OffsetFetchResponseOffsetFetchResponseTopics.partitions', version);
+  if ((version <= 7) && m.partitions.length !== 0) absentField('OffsetFetchResponseTopics.partitions', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponsePartitions {
+function decodeOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponsePartitions {
   let $partitionIndex: number;
   if (version >= 8) {
     $partitionIndex = r.readInt32();
@@ -695,26 +695,26 @@ function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, versi
   return { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, metadata: $metadata, errorCode: $errorCode };
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponsePartitions): void {
+function encodeOffsetFetchResponsePartitions(w: Writer, version: number, m: OffsetFetchResponsePartitions): void {
   if (version >= 8) {
     w.writeInt32(m.partitionIndex);
   }
-  if ((version <= 7) && m.partitionIndex !== 0) absentField('OffsetFetchResponseOffsetFetchResponsePartitions.partitionIndex', version);
+  if ((version <= 7) && m.partitionIndex !== 0) absentField('OffsetFetchResponsePartitions.partitionIndex', version);
   if (version >= 8) {
     w.writeInt64(m.committedOffset);
   }
-  if ((version <= 7) && m.committedOffset !== 0n) absentField('OffsetFetchResponseOffsetFetchResponsePartitions.committedOffset', version);
+  if ((version <= 7) && m.committedOffset !== 0n) absentField('OffsetFetchResponsePartitions.committedOffset', version);
   if (version >= 8) {
     w.writeInt32(m.committedLeaderEpoch);
   }
   if (version >= 8) {
     w.writeCompactNullableString(m.metadata);
   }
-  if ((version <= 7) && m.metadata !== "") absentField('OffsetFetchResponseOffsetFetchResponsePartitions.metadata', version);
+  if ((version <= 7) && m.metadata !== "") absentField('OffsetFetchResponsePartitions.metadata', version);
   if (version >= 8) {
     w.writeInt16(m.errorCode);
   }
-  if ((version <= 7) && m.errorCode !== 0) absentField('OffsetFetchResponseOffsetFetchResponsePartitions.errorCode', version);
+  if ((version <= 7) && m.errorCode !== 0) absentField('OffsetFetchResponsePartitions.errorCode', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }

@@ -46,7 +46,7 @@ export function decodeOffsetForLeaderEpochRequest(r: Reader, version: number): O
       $topics = a;
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { replicaId: $replicaId, topics: $topics };
@@ -70,7 +70,7 @@ export function encodeOffsetForLeaderEpochRequest(w: Writer, version: number, m:
       encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w, version, e);
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -100,7 +100,7 @@ function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, versio
       $partitions = a;
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { topic: $topic, partitions: $partitions };
@@ -125,7 +125,7 @@ function encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, versio
       encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w, version, e);
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -139,7 +139,7 @@ function decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, ve
     $currentLeaderEpoch = -1;
   }
   const $leaderEpoch = r.readInt32();
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, leaderEpoch: $leaderEpoch };
@@ -151,7 +151,7 @@ function encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, ve
     w.writeInt32(m.currentLeaderEpoch);
   }
   w.writeInt32(m.leaderEpoch);
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -199,7 +199,7 @@ export function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): 
       $topics = a;
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, topics: $topics };
@@ -223,7 +223,7 @@ export function encodeOffsetForLeaderEpochResponse(w: Writer, version: number, m
       encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w, version, e);
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -253,7 +253,7 @@ function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader,
       $partitions = a;
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { topic: $topic, partitions: $partitions };
@@ -278,7 +278,7 @@ function encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer,
       encodeOffsetForLeaderEpochResponseEpochEndOffset(w, version, e);
     }
   }
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }
@@ -293,7 +293,7 @@ function decodeOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, version: nu
     $leaderEpoch = -1;
   }
   const $endOffset = r.readInt64();
-  if (version >= 4) {
+  if (version === 4) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, partition: $partition, leaderEpoch: $leaderEpoch, endOffset: $endOffset };
@@ -306,7 +306,7 @@ function encodeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, version: nu
     w.writeInt32(m.leaderEpoch);
   }
   w.writeInt64(m.endOffset);
-  if (version >= 4) {
+  if (version === 4) {
     w.writeUVarint(0);
   }
 }

@@ -18,7 +18,7 @@ export function decodeRenewDelegationTokenRequest(r: Reader, version: number): R
     $hmac = r.readCompactBytes();
   }
   const $renewPeriodMs = r.readInt64();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { hmac: $hmac, renewPeriodMs: $renewPeriodMs };
@@ -32,7 +32,7 @@ export function encodeRenewDelegationTokenRequest(w: Writer, version: number, m:
     w.writeCompactBytes(m.hmac);
   }
   w.writeInt64(m.renewPeriodMs);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -48,7 +48,7 @@ export function decodeRenewDelegationTokenResponse(r: Reader, version: number): 
   const $errorCode = r.readInt16();
   const $expiryTimestampMs = r.readInt64();
   const $throttleTimeMs = r.readInt32();
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, expiryTimestampMs: $expiryTimestampMs, throttleTimeMs: $throttleTimeMs };
@@ -59,7 +59,7 @@ export function encodeRenewDelegationTokenResponse(w: Writer, version: number, m
   w.writeInt16(m.errorCode);
   w.writeInt64(m.expiryTimestampMs);
   w.writeInt32(m.throttleTimeMs);
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }

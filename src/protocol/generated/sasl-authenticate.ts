@@ -16,7 +16,7 @@ export function decodeSaslAuthenticateRequest(r: Reader, version: number): SaslA
   } else {
     $authBytes = r.readCompactBytes();
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { authBytes: $authBytes };
@@ -29,7 +29,7 @@ export function encodeSaslAuthenticateRequest(w: Writer, version: number, m: Sas
   } else {
     w.writeCompactBytes(m.authBytes);
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }
@@ -62,7 +62,7 @@ export function decodeSaslAuthenticateResponse(r: Reader, version: number): Sasl
   } else {
     $sessionLifetimeMs = 0n;
   }
-  if (version >= 2) {
+  if (version === 2) {
     r.skipTaggedFields();
   }
   return { errorCode: $errorCode, errorMessage: $errorMessage, authBytes: $authBytes, sessionLifetimeMs: $sessionLifetimeMs };
@@ -84,7 +84,7 @@ export function encodeSaslAuthenticateResponse(w: Writer, version: number, m: Sa
   if (version >= 1) {
     w.writeInt64(m.sessionLifetimeMs);
   }
-  if (version >= 2) {
+  if (version === 2) {
     w.writeUVarint(0);
   }
 }

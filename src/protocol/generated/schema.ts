@@ -1840,18 +1840,18 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     structs: {
       DescribeTopicPartitionsResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeTopicPartitionsResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'nextCursor', type: { kind: 'struct', name: 'DescribeTopicPartitionsResponseCursor' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
       ],
-      DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic: [
+      DescribeTopicPartitionsResponseTopic: [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'isInternal', type: { kind: 'primitive', name: 'bool' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: false } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeTopicPartitionsResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'topicAuthorizedOperations', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -2147483648 } },
       ],
-      DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition: [
+      DescribeTopicPartitionsResponsePartition: [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'leaderId', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
@@ -2568,10 +2568,10 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'groupInstanceId', type: { kind: 'primitive', name: 'string' }, versions: [5, 32767], nullableVersions: [5, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'protocolType', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'protocols', type: { kind: 'array', element: { kind: 'struct', name: 'JoinGroupRequestJoinGroupRequestProtocol' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'protocols', type: { kind: 'array', element: { kind: 'struct', name: 'JoinGroupRequestProtocol' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'reason', type: { kind: 'primitive', name: 'string' }, versions: [8, 32767], nullableVersions: [8, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
       ],
-      JoinGroupRequestJoinGroupRequestProtocol: [
+      JoinGroupRequestProtocol: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'metadata', type: { kind: 'primitive', name: 'bytes' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyBytes' } },
       ],
@@ -2594,9 +2594,9 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'leader', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'skipAssignment', type: { kind: 'primitive', name: 'bool' }, versions: [9, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'members', type: { kind: 'array', element: { kind: 'struct', name: 'JoinGroupResponseJoinGroupResponseMember' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'members', type: { kind: 'array', element: { kind: 'struct', name: 'JoinGroupResponseMember' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      JoinGroupResponseJoinGroupResponseMember: [
+      JoinGroupResponseMember: [
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'groupInstanceId', type: { kind: 'primitive', name: 'string' }, versions: [5, 32767], nullableVersions: [5, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
         { name: 'metadata', type: { kind: 'primitive', name: 'bytes' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyBytes' } },
@@ -2951,12 +2951,12 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     flexibleMinVersion: 9,
     structs: {
       MetadataRequest: [
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataRequestMetadataRequestTopic' } }, versions: [0, 32767], nullableVersions: [1, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataRequestTopic' } }, versions: [0, 32767], nullableVersions: [1, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'allowAutoTopicCreation', type: { kind: 'primitive', name: 'bool' }, versions: [4, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: true } },
         { name: 'includeClusterAuthorizedOperations', type: { kind: 'primitive', name: 'bool' }, versions: [8, 10], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
         { name: 'includeTopicAuthorizedOperations', type: { kind: 'primitive', name: 'bool' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
       ],
-      MetadataRequestMetadataRequestTopic: [
+      MetadataRequestTopic: [
         { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [10, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [10, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
       ],
@@ -2972,27 +2972,27 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     structs: {
       MetadataResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
-        { name: 'brokers', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataResponseMetadataResponseBroker' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'brokers', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataResponseBroker' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'clusterId', type: { kind: 'primitive', name: 'string' }, versions: [2, 32767], nullableVersions: [2, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
         { name: 'controllerId', type: { kind: 'primitive', name: 'int32' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataResponseMetadataResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'clusterAuthorizedOperations', type: { kind: 'primitive', name: 'int32' }, versions: [8, 10], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -2147483648 } },
       ],
-      MetadataResponseMetadataResponseBroker: [
+      MetadataResponseBroker: [
         { name: 'nodeId', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'host', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'port', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'rack', type: { kind: 'primitive', name: 'string' }, versions: [1, 32767], nullableVersions: [1, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
       ],
-      MetadataResponseMetadataResponseTopic: [
+      MetadataResponseTopic: [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [12, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [10, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'isInternal', type: { kind: 'primitive', name: 'bool' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: false } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataResponseMetadataResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'topicAuthorizedOperations', type: { kind: 'primitive', name: 'int32' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -2147483648 } },
       ],
-      MetadataResponseMetadataResponsePartition: [
+      MetadataResponsePartition: [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'leaderId', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
@@ -3017,13 +3017,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
         { name: 'groupInstanceId', type: { kind: 'primitive', name: 'string' }, versions: [7, 32767], nullableVersions: [7, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'retentionTimeMs', type: { kind: 'primitive', name: 'int64' }, versions: [2, 4], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1n } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitRequestOffsetCommitRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetCommitRequestOffsetCommitRequestTopic: [
+      OffsetCommitRequestTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitRequestOffsetCommitRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetCommitRequestOffsetCommitRequestPartition: [
+      OffsetCommitRequestPartition: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'committedOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
         { name: 'committedLeaderEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [6, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
@@ -3042,13 +3042,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     structs: {
       OffsetCommitResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitResponseOffsetCommitResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetCommitResponseOffsetCommitResponseTopic: [
+      OffsetCommitResponseTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitResponseOffsetCommitResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetCommitResponseOffsetCommitResponsePartition: [
+      OffsetCommitResponsePartition: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
       ],
@@ -3064,13 +3064,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     structs: {
       OffsetDeleteRequest: [
         { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetDeleteRequestOffsetDeleteRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetDeleteRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetDeleteRequestOffsetDeleteRequestTopic: [
+      OffsetDeleteRequestTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetDeleteRequestOffsetDeleteRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetDeleteRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetDeleteRequestOffsetDeleteRequestPartition: [
+      OffsetDeleteRequestPartition: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
       ],
     },
@@ -3086,13 +3086,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
       OffsetDeleteResponse: [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetDeleteResponseOffsetDeleteResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetDeleteResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetDeleteResponseOffsetDeleteResponseTopic: [
+      OffsetDeleteResponseTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetDeleteResponseOffsetDeleteResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetDeleteResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetDeleteResponseOffsetDeleteResponsePartition: [
+      OffsetDeleteResponsePartition: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
       ],
@@ -3108,21 +3108,21 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     structs: {
       OffsetFetchRequest: [
         { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchRequestOffsetFetchRequestTopic' } }, versions: [0, 7], nullableVersions: [2, 7], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
-        { name: 'groups', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchRequestOffsetFetchRequestGroup' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchRequestTopic' } }, versions: [0, 7], nullableVersions: [2, 7], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'groups', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchRequestGroup' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'requireStable', type: { kind: 'primitive', name: 'bool' }, versions: [7, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
       ],
-      OffsetFetchRequestOffsetFetchRequestTopic: [
+      OffsetFetchRequestTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'partitionIndexes', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetFetchRequestOffsetFetchRequestGroup: [
+      OffsetFetchRequestGroup: [
         { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [9, 32767], nullableVersions: [9, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
         { name: 'memberEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [9, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchRequestOffsetFetchRequestTopics' } }, versions: [8, 32767], nullableVersions: [8, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchRequestTopics' } }, versions: [8, 32767], nullableVersions: [8, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetFetchRequestOffsetFetchRequestTopics: [
+      OffsetFetchRequestTopics: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'partitionIndexes', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
@@ -3138,31 +3138,31 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     structs: {
       OffsetFetchResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponseOffsetFetchResponseTopic' } }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponseTopic' } }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [2, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
-        { name: 'groups', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponseOffsetFetchResponseGroup' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'groups', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponseGroup' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetFetchResponseOffsetFetchResponseTopic: [
+      OffsetFetchResponseTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponseOffsetFetchResponsePartition' } }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponsePartition' } }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetFetchResponseOffsetFetchResponsePartition: [
+      OffsetFetchResponsePartition: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'committedOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
         { name: 'committedLeaderEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [5, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
         { name: 'metadata', type: { kind: 'primitive', name: 'string' }, versions: [0, 7], nullableVersions: [0, 7], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 7], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
       ],
-      OffsetFetchResponseOffsetFetchResponseGroup: [
+      OffsetFetchResponseGroup: [
         { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponseOffsetFetchResponseTopics' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponseTopics' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
       ],
-      OffsetFetchResponseOffsetFetchResponseTopics: [
+      OffsetFetchResponseTopics: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponseOffsetFetchResponsePartitions' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponsePartitions' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      OffsetFetchResponseOffsetFetchResponsePartitions: [
+      OffsetFetchResponsePartitions: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'committedOffset', type: { kind: 'primitive', name: 'int64' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
         { name: 'committedLeaderEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
@@ -3877,9 +3877,9 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'groupInstanceId', type: { kind: 'primitive', name: 'string' }, versions: [3, 32767], nullableVersions: [3, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'protocolType', type: { kind: 'primitive', name: 'string' }, versions: [5, 32767], nullableVersions: [5, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
         { name: 'protocolName', type: { kind: 'primitive', name: 'string' }, versions: [5, 32767], nullableVersions: [5, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
-        { name: 'assignments', type: { kind: 'array', element: { kind: 'struct', name: 'SyncGroupRequestSyncGroupRequestAssignment' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'assignments', type: { kind: 'array', element: { kind: 'struct', name: 'SyncGroupRequestAssignment' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      SyncGroupRequestSyncGroupRequestAssignment: [
+      SyncGroupRequestAssignment: [
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'assignment', type: { kind: 'primitive', name: 'bytes' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyBytes' } },
       ],
@@ -3918,13 +3918,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'generationId', type: { kind: 'primitive', name: 'int32' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1 } },
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'groupInstanceId', type: { kind: 'primitive', name: 'string' }, versions: [3, 32767], nullableVersions: [3, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitRequestTxnOffsetCommitRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      TxnOffsetCommitRequestTxnOffsetCommitRequestTopic: [
+      TxnOffsetCommitRequestTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitRequestTxnOffsetCommitRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      TxnOffsetCommitRequestTxnOffsetCommitRequestPartition: [
+      TxnOffsetCommitRequestPartition: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'committedOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
         { name: 'committedLeaderEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
@@ -3942,13 +3942,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     structs: {
       TxnOffsetCommitResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
-        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitResponseTxnOffsetCommitResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      TxnOffsetCommitResponseTxnOffsetCommitResponseTopic: [
+      TxnOffsetCommitResponseTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
-        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitResponseTxnOffsetCommitResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      TxnOffsetCommitResponseTxnOffsetCommitResponsePartition: [
+      TxnOffsetCommitResponsePartition: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
       ],

@@ -40,7 +40,7 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
   if (version < 0 || version > 4) unsupportedDecodeVersion('StopReplicaRequest', version);
   const $controllerId = r.readInt32();
   let $isKRaftController: boolean;
-  if (version >= 4) {
+  if (version === 4) {
     $isKRaftController = r.readBool();
   } else {
     $isKRaftController = false;
@@ -59,7 +59,7 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
     $deletePartitions = false;
   }
   let $ungroupedPartitions: StopReplicaRequestStopReplicaPartitionV0[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('StopReplicaRequest.ungroupedPartitions');
     else {
@@ -111,7 +111,7 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
 export function encodeStopReplicaRequest(w: Writer, version: number, m: StopReplicaRequest): void {
   if (version < 0 || version > 4) unsupportedEncodeVersion('StopReplicaRequest', version);
   w.writeInt32(m.controllerId);
-  if (version >= 4) {
+  if (version === 4) {
     w.writeBool(m.isKRaftController);
   }
   if ((version <= 3) && m.isKRaftController !== false) absentField('StopReplicaRequest.isKRaftController', version);
@@ -123,7 +123,7 @@ export function encodeStopReplicaRequest(w: Writer, version: number, m: StopRepl
     w.writeBool(m.deletePartitions);
   }
   if ((version >= 3) && m.deletePartitions !== false) absentField('StopReplicaRequest.deletePartitions', version);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.ungroupedPartitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -144,7 +144,7 @@ export function encodeStopReplicaRequest(w: Writer, version: number, m: StopRepl
       encodeStopReplicaRequestStopReplicaTopicV1(w, version, e);
     }
   }
-  if (((version <= 0) || (version >= 3)) && m.topics.length !== 0) absentField('StopReplicaRequest.topics', version);
+  if (((version === 0) || (version >= 3)) && m.topics.length !== 0) absentField('StopReplicaRequest.topics', version);
   if (version >= 3) {
     const a = m.topicStates;
     w.writeCompactArrayLength(a.length);
@@ -160,13 +160,13 @@ export function encodeStopReplicaRequest(w: Writer, version: number, m: StopRepl
 
 function decodeStopReplicaRequestStopReplicaPartitionV0(r: Reader, version: number): StopReplicaRequestStopReplicaPartitionV0 {
   let $topicName: string;
-  if (version <= 0) {
+  if (version === 0) {
     $topicName = r.readString();
   } else {
     $topicName = "";
   }
   let $partitionIndex: number;
-  if (version <= 0) {
+  if (version === 0) {
     $partitionIndex = r.readInt32();
   } else {
     $partitionIndex = 0;
@@ -178,11 +178,11 @@ function decodeStopReplicaRequestStopReplicaPartitionV0(r: Reader, version: numb
 }
 
 function encodeStopReplicaRequestStopReplicaPartitionV0(w: Writer, version: number, m: StopReplicaRequestStopReplicaPartitionV0): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.topicName);
   }
   if ((version >= 1) && m.topicName !== "") absentField('StopReplicaRequestStopReplicaPartitionV0.topicName', version);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeInt32(m.partitionIndex);
   }
   if ((version >= 1) && m.partitionIndex !== 0) absentField('StopReplicaRequestStopReplicaPartitionV0.partitionIndex', version);
@@ -232,7 +232,7 @@ function encodeStopReplicaRequestStopReplicaTopicV1(w: Writer, version: number, 
   } else if (version === 2) {
     w.writeCompactString(m.name);
   }
-  if (((version <= 0) || (version >= 3)) && m.name !== "") absentField('StopReplicaRequestStopReplicaTopicV1.name', version);
+  if (((version === 0) || (version >= 3)) && m.name !== "") absentField('StopReplicaRequestStopReplicaTopicV1.name', version);
   if (version === 1) {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length);
@@ -246,7 +246,7 @@ function encodeStopReplicaRequestStopReplicaTopicV1(w: Writer, version: number, 
       w.writeInt32(e);
     }
   }
-  if (((version <= 0) || (version >= 3)) && m.partitionIndexes.length !== 0) absentField('StopReplicaRequestStopReplicaTopicV1.partitionIndexes', version);
+  if (((version === 0) || (version >= 3)) && m.partitionIndexes.length !== 0) absentField('StopReplicaRequestStopReplicaTopicV1.partitionIndexes', version);
   if (version >= 2) {
     w.writeUVarint(0);
   }

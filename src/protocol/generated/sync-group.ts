@@ -11,10 +11,10 @@ export interface SyncGroupRequest {
   groupInstanceId: string | null;
   protocolType: string | null;
   protocolName: string | null;
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestAssignment[];
 }
 
-export interface SyncGroupRequestSyncGroupRequestAssignment {
+export interface SyncGroupRequestAssignment {
   memberId: string;
   assignment: Buffer;
 }
@@ -43,32 +43,32 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
     $groupInstanceId = null;
   }
   let $protocolType: string | null;
-  if (version >= 5) {
+  if (version === 5) {
     $protocolType = r.readCompactNullableString();
   } else {
     $protocolType = null;
   }
   let $protocolName: string | null;
-  if (version >= 5) {
+  if (version === 5) {
     $protocolName = r.readCompactNullableString();
   } else {
     $protocolName = null;
   }
-  let $assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  let $assignments: SyncGroupRequestAssignment[];
   if (version <= 3) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('SyncGroupRequest.assignments');
     else {
-      const a: SyncGroupRequestSyncGroupRequestAssignment[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeSyncGroupRequestSyncGroupRequestAssignment(r, version));
+      const a: SyncGroupRequestAssignment[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeSyncGroupRequestAssignment(r, version));
       $assignments = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('SyncGroupRequest.assignments');
     else {
-      const a: SyncGroupRequestSyncGroupRequestAssignment[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeSyncGroupRequestSyncGroupRequestAssignment(r, version));
+      const a: SyncGroupRequestAssignment[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeSyncGroupRequestAssignment(r, version));
       $assignments = a;
     }
   }
@@ -97,23 +97,23 @@ export function encodeSyncGroupRequest(w: Writer, version: number, m: SyncGroupR
     w.writeCompactNullableString(m.groupInstanceId);
   }
   if ((version <= 2) && m.groupInstanceId !== null) absentField('SyncGroupRequest.groupInstanceId', version);
-  if (version >= 5) {
+  if (version === 5) {
     w.writeCompactNullableString(m.protocolType);
   }
-  if (version >= 5) {
+  if (version === 5) {
     w.writeCompactNullableString(m.protocolName);
   }
   if (version <= 3) {
     const a = m.assignments;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeSyncGroupRequestSyncGroupRequestAssignment(w, version, e);
+      encodeSyncGroupRequestAssignment(w, version, e);
     }
   } else {
     const a = m.assignments;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeSyncGroupRequestSyncGroupRequestAssignment(w, version, e);
+      encodeSyncGroupRequestAssignment(w, version, e);
     }
   }
   if (version >= 4) {
@@ -121,7 +121,7 @@ export function encodeSyncGroupRequest(w: Writer, version: number, m: SyncGroupR
   }
 }
 
-function decodeSyncGroupRequestSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestSyncGroupRequestAssignment {
+function decodeSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestAssignment {
   let $memberId: string;
   if (version <= 3) {
     $memberId = r.readString();
@@ -140,7 +140,7 @@ function decodeSyncGroupRequestSyncGroupRequestAssignment(r: Reader, version: nu
   return { memberId: $memberId, assignment: $assignment };
 }
 
-function encodeSyncGroupRequestSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGroupRequestSyncGroupRequestAssignment): void {
+function encodeSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGroupRequestAssignment): void {
   if (version <= 3) {
     w.writeString(m.memberId);
   } else {
@@ -174,13 +174,13 @@ export function decodeSyncGroupResponse(r: Reader, version: number): SyncGroupRe
   }
   const $errorCode = r.readInt16();
   let $protocolType: string | null;
-  if (version >= 5) {
+  if (version === 5) {
     $protocolType = r.readCompactNullableString();
   } else {
     $protocolType = null;
   }
   let $protocolName: string | null;
-  if (version >= 5) {
+  if (version === 5) {
     $protocolName = r.readCompactNullableString();
   } else {
     $protocolName = null;
@@ -203,10 +203,10 @@ export function encodeSyncGroupResponse(w: Writer, version: number, m: SyncGroup
     w.writeInt32(m.throttleTimeMs);
   }
   w.writeInt16(m.errorCode);
-  if (version >= 5) {
+  if (version === 5) {
     w.writeCompactNullableString(m.protocolType);
   }
-  if (version >= 5) {
+  if (version === 5) {
     w.writeCompactNullableString(m.protocolName);
   }
   if (version <= 3) {

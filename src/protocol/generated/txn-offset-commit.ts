@@ -12,15 +12,15 @@ export interface TxnOffsetCommitRequest {
   generationId: number;
   memberId: string;
   groupInstanceId: string | null;
-  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  topics: TxnOffsetCommitRequestTopic[];
 }
 
-export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+export interface TxnOffsetCommitRequestTopic {
   name: string;
-  partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
+  partitions: TxnOffsetCommitRequestPartition[];
 }
 
-export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+export interface TxnOffsetCommitRequestPartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
@@ -61,21 +61,21 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   } else {
     $groupInstanceId = null;
   }
-  let $topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  let $topics: TxnOffsetCommitRequestTopic[];
   if (version <= 2) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('TxnOffsetCommitRequest.topics');
     else {
-      const a: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r, version));
+      const a: TxnOffsetCommitRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTopic(r, version));
       $topics = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('TxnOffsetCommitRequest.topics');
     else {
-      const a: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r, version));
+      const a: TxnOffsetCommitRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTopic(r, version));
       $topics = a;
     }
   }
@@ -115,13 +115,13 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnO
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w, version, e);
+      encodeTxnOffsetCommitRequestTopic(w, version, e);
     }
   } else {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w, version, e);
+      encodeTxnOffsetCommitRequestTopic(w, version, e);
     }
   }
   if (version >= 3) {
@@ -129,28 +129,28 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnO
   }
 }
 
-function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTopic {
   let $name: string;
   if (version <= 2) {
     $name = r.readString();
   } else {
     $name = r.readCompactString();
   }
-  let $partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
+  let $partitions: TxnOffsetCommitRequestPartition[];
   if (version <= 2) {
     const n = r.readArrayLength(1);
-    if (n === -1) nullOnWire('TxnOffsetCommitRequestTxnOffsetCommitRequestTopic.partitions');
+    if (n === -1) nullOnWire('TxnOffsetCommitRequestTopic.partitions');
     else {
-      const a: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r, version));
+      const a: TxnOffsetCommitRequestPartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestPartition(r, version));
       $partitions = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('TxnOffsetCommitRequestTxnOffsetCommitRequestTopic.partitions');
+    if (n === -1) nullOnWire('TxnOffsetCommitRequestTopic.partitions');
     else {
-      const a: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r, version));
+      const a: TxnOffsetCommitRequestPartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestPartition(r, version));
       $partitions = a;
     }
   }
@@ -160,7 +160,7 @@ function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, vers
   return { name: $name, partitions: $partitions };
 }
 
-function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
+function encodeTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOffsetCommitRequestTopic): void {
   if (version <= 2) {
     w.writeString(m.name);
   } else {
@@ -170,13 +170,13 @@ function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer, vers
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w, version, e);
+      encodeTxnOffsetCommitRequestPartition(w, version, e);
     }
   } else {
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w, version, e);
+      encodeTxnOffsetCommitRequestPartition(w, version, e);
     }
   }
   if (version >= 3) {
@@ -184,7 +184,7 @@ function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer, vers
   }
 }
 
-function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+function decodeTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestPartition {
   const $partitionIndex = r.readInt32();
   const $committedOffset = r.readInt64();
   let $committedLeaderEpoch: number;
@@ -205,7 +205,7 @@ function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, 
   return { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, committedMetadata: $committedMetadata };
 }
 
-function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w: Writer, version: number, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
+function encodeTxnOffsetCommitRequestPartition(w: Writer, version: number, m: TxnOffsetCommitRequestPartition): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 2) {
@@ -223,15 +223,15 @@ function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w: Writer, 
 
 export interface TxnOffsetCommitResponse {
   throttleTimeMs: number;
-  topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
+  topics: TxnOffsetCommitResponseTopic[];
 }
 
-export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+export interface TxnOffsetCommitResponseTopic {
   name: string;
-  partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
+  partitions: TxnOffsetCommitResponsePartition[];
 }
 
-export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+export interface TxnOffsetCommitResponsePartition {
   partitionIndex: number;
   errorCode: number;
 }
@@ -239,21 +239,21 @@ export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
 export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOffsetCommitResponse {
   if (version < 0 || version > 4) unsupportedDecodeVersion('TxnOffsetCommitResponse', version);
   const $throttleTimeMs = r.readInt32();
-  let $topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
+  let $topics: TxnOffsetCommitResponseTopic[];
   if (version <= 2) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('TxnOffsetCommitResponse.topics');
     else {
-      const a: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r, version));
+      const a: TxnOffsetCommitResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTopic(r, version));
       $topics = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
     if (n === -1) nullOnWire('TxnOffsetCommitResponse.topics');
     else {
-      const a: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r, version));
+      const a: TxnOffsetCommitResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTopic(r, version));
       $topics = a;
     }
   }
@@ -270,13 +270,13 @@ export function encodeTxnOffsetCommitResponse(w: Writer, version: number, m: Txn
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w, version, e);
+      encodeTxnOffsetCommitResponseTopic(w, version, e);
     }
   } else {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w, version, e);
+      encodeTxnOffsetCommitResponseTopic(w, version, e);
     }
   }
   if (version >= 3) {
@@ -284,28 +284,28 @@ export function encodeTxnOffsetCommitResponse(w: Writer, version: number, m: Txn
   }
 }
 
-function decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTopic {
   let $name: string;
   if (version <= 2) {
     $name = r.readString();
   } else {
     $name = r.readCompactString();
   }
-  let $partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
+  let $partitions: TxnOffsetCommitResponsePartition[];
   if (version <= 2) {
     const n = r.readArrayLength(1);
-    if (n === -1) nullOnWire('TxnOffsetCommitResponseTxnOffsetCommitResponseTopic.partitions');
+    if (n === -1) nullOnWire('TxnOffsetCommitResponseTopic.partitions');
     else {
-      const a: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r, version));
+      const a: TxnOffsetCommitResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponsePartition(r, version));
       $partitions = a;
     }
   } else {
     const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('TxnOffsetCommitResponseTxnOffsetCommitResponseTopic.partitions');
+    if (n === -1) nullOnWire('TxnOffsetCommitResponseTopic.partitions');
     else {
-      const a: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r, version));
+      const a: TxnOffsetCommitResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponsePartition(r, version));
       $partitions = a;
     }
   }
@@ -315,7 +315,7 @@ function decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, ve
   return { name: $name, partitions: $partitions };
 }
 
-function encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
+function encodeTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOffsetCommitResponseTopic): void {
   if (version <= 2) {
     w.writeString(m.name);
   } else {
@@ -325,13 +325,13 @@ function encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writer, ve
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
-      encodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w, version, e);
+      encodeTxnOffsetCommitResponsePartition(w, version, e);
     }
   } else {
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
-      encodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w, version, e);
+      encodeTxnOffsetCommitResponsePartition(w, version, e);
     }
   }
   if (version >= 3) {
@@ -339,7 +339,7 @@ function encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writer, ve
   }
 }
 
-function decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+function decodeTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponsePartition {
   const $partitionIndex = r.readInt32();
   const $errorCode = r.readInt16();
   if (version >= 3) {
@@ -348,7 +348,7 @@ function decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader
   return { partitionIndex: $partitionIndex, errorCode: $errorCode };
 }
 
-function encodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w: Writer, version: number, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition): void {
+function encodeTxnOffsetCommitResponsePartition(w: Writer, version: number, m: TxnOffsetCommitResponsePartition): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version >= 3) {

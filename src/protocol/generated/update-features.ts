@@ -53,7 +53,7 @@ export function encodeUpdateFeaturesRequest(w: Writer, version: number, m: Updat
   if (version >= 1) {
     w.writeBool(m.validateOnly);
   }
-  if ((version <= 0) && m.validateOnly !== false) absentField('UpdateFeaturesRequest.validateOnly', version);
+  if ((version === 0) && m.validateOnly !== false) absentField('UpdateFeaturesRequest.validateOnly', version);
   w.writeUVarint(0);
 }
 
@@ -61,7 +61,7 @@ function decodeUpdateFeaturesRequestFeatureUpdateKey(r: Reader, version: number)
   const $feature = r.readCompactString();
   const $maxVersionLevel = r.readInt16();
   let $allowDowngrade: boolean;
-  if (version <= 0) {
+  if (version === 0) {
     $allowDowngrade = r.readBool();
   } else {
     $allowDowngrade = false;
@@ -79,14 +79,14 @@ function decodeUpdateFeaturesRequestFeatureUpdateKey(r: Reader, version: number)
 function encodeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, version: number, m: UpdateFeaturesRequestFeatureUpdateKey): void {
   w.writeCompactString(m.feature);
   w.writeInt16(m.maxVersionLevel);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeBool(m.allowDowngrade);
   }
   if ((version >= 1) && m.allowDowngrade !== false) absentField('UpdateFeaturesRequestFeatureUpdateKey.allowDowngrade', version);
   if (version >= 1) {
     w.writeInt8(m.upgradeType);
   }
-  if ((version <= 0) && m.upgradeType !== 1) absentField('UpdateFeaturesRequestFeatureUpdateKey.upgradeType', version);
+  if ((version === 0) && m.upgradeType !== 1) absentField('UpdateFeaturesRequestFeatureUpdateKey.upgradeType', version);
   w.writeUVarint(0);
 }
 

@@ -52,7 +52,7 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
   if (version < 0 || version > 8) unsupportedDecodeVersion('UpdateMetadataRequest', version);
   const $controllerId = r.readInt32();
   let $isKRaftController: boolean;
-  if (version >= 8) {
+  if (version === 8) {
     $isKRaftController = r.readBool();
   } else {
     $isKRaftController = false;
@@ -123,7 +123,7 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version >= 8) {
+          if (version === 8) {
             const end = r.taggedFieldEnd(size);
             $type = r.readInt8();
             r.endTaggedField(end);
@@ -141,7 +141,7 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
 export function encodeUpdateMetadataRequest(w: Writer, version: number, m: UpdateMetadataRequest): void {
   if (version < 0 || version > 8) unsupportedEncodeVersion('UpdateMetadataRequest', version);
   w.writeInt32(m.controllerId);
-  if (version >= 8) {
+  if (version === 8) {
     w.writeBool(m.isKRaftController);
   }
   if ((version <= 7) && m.isKRaftController !== false) absentField('UpdateMetadataRequest.isKRaftController', version);
@@ -186,7 +186,7 @@ export function encodeUpdateMetadataRequest(w: Writer, version: number, m: Updat
     }
   }
   if (version >= 6) {
-    const tagged0 = (version >= 8) && m.type !== 0;
+    const tagged0 = (version === 8) && m.type !== 0;
     w.writeUVarint((tagged0 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);
@@ -271,13 +271,13 @@ function encodeUpdateMetadataRequestUpdateMetadataTopicState(w: Writer, version:
 function decodeUpdateMetadataRequestUpdateMetadataBroker(r: Reader, version: number): UpdateMetadataRequestUpdateMetadataBroker {
   const $id = r.readInt32();
   let $v0Host: string;
-  if (version <= 0) {
+  if (version === 0) {
     $v0Host = r.readString();
   } else {
     $v0Host = "";
   }
   let $v0Port: number;
-  if (version <= 0) {
+  if (version === 0) {
     $v0Port = r.readInt32();
   } else {
     $v0Port = 0;
@@ -318,10 +318,10 @@ function decodeUpdateMetadataRequestUpdateMetadataBroker(r: Reader, version: num
 
 function encodeUpdateMetadataRequestUpdateMetadataBroker(w: Writer, version: number, m: UpdateMetadataRequestUpdateMetadataBroker): void {
   w.writeInt32(m.id);
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.v0Host);
   }
-  if (version <= 0) {
+  if (version === 0) {
     w.writeInt32(m.v0Port);
   }
   if (version >= 1 && version <= 5) {
@@ -386,13 +386,13 @@ function encodeUpdateMetadataRequestUpdateMetadataEndpoint(w: Writer, version: n
   if (version >= 1) {
     w.writeInt32(m.port);
   }
-  if ((version <= 0) && m.port !== 0) absentField('UpdateMetadataRequestUpdateMetadataEndpoint.port', version);
+  if ((version === 0) && m.port !== 0) absentField('UpdateMetadataRequestUpdateMetadataEndpoint.port', version);
   if (version >= 1 && version <= 5) {
     w.writeString(m.host);
   } else if (version >= 6) {
     w.writeCompactString(m.host);
   }
-  if ((version <= 0) && m.host !== "") absentField('UpdateMetadataRequestUpdateMetadataEndpoint.host', version);
+  if ((version === 0) && m.host !== "") absentField('UpdateMetadataRequestUpdateMetadataEndpoint.host', version);
   if (version >= 3 && version <= 5) {
     w.writeString(m.listener);
   } else if (version >= 6) {
@@ -401,7 +401,7 @@ function encodeUpdateMetadataRequestUpdateMetadataEndpoint(w: Writer, version: n
   if (version >= 1) {
     w.writeInt16(m.securityProtocol);
   }
-  if ((version <= 0) && m.securityProtocol !== 0) absentField('UpdateMetadataRequestUpdateMetadataEndpoint.securityProtocol', version);
+  if ((version === 0) && m.securityProtocol !== 0) absentField('UpdateMetadataRequestUpdateMetadataEndpoint.securityProtocol', version);
   if (version >= 6) {
     w.writeUVarint(0);
   }

@@ -29,7 +29,7 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
   if (version < 0 || version > 1) unsupportedDecodeVersion('VoteRequest', version);
   const $clusterId = r.readCompactNullableString();
   let $voterId: number;
-  if (version >= 1) {
+  if (version === 1) {
     $voterId = r.readInt32();
   } else {
     $voterId = -1;
@@ -51,7 +51,7 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
 export function encodeVoteRequest(w: Writer, version: number, m: VoteRequest): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('VoteRequest', version);
   w.writeCompactNullableString(m.clusterId);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt32(m.voterId);
   }
   {
@@ -97,13 +97,13 @@ function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequest
   const $candidateEpoch = r.readInt32();
   const $candidateId = r.readInt32();
   let $candidateDirectoryId: string;
-  if (version >= 1) {
+  if (version === 1) {
     $candidateDirectoryId = r.readUuid();
   } else {
     $candidateDirectoryId = "00000000-0000-0000-0000-000000000000";
   }
   let $voterDirectoryId: string;
-  if (version >= 1) {
+  if (version === 1) {
     $voterDirectoryId = r.readUuid();
   } else {
     $voterDirectoryId = "00000000-0000-0000-0000-000000000000";
@@ -118,10 +118,10 @@ function encodeVoteRequestPartitionData(w: Writer, version: number, m: VoteReque
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.candidateEpoch);
   w.writeInt32(m.candidateId);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUuid(m.candidateDirectoryId);
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUuid(m.voterDirectoryId);
   }
   w.writeInt32(m.lastOffsetEpoch);
@@ -175,7 +175,7 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
     const size = r.readUVarint();
     switch (tag) {
       case 0: {
-        if (version >= 1) {
+        if (version === 1) {
           const end = r.taggedFieldEnd(size);
           {
             const n = r.readCompactArrayLength(1);
@@ -207,8 +207,8 @@ export function encodeVoteResponse(w: Writer, version: number, m: VoteResponse):
       encodeVoteResponseTopicData(w, version, e);
     }
   }
-  if ((version <= 0) && m.nodeEndpoints.length !== 0) absentField('VoteResponse.nodeEndpoints', version);
-  const tagged0 = (version >= 1) && m.nodeEndpoints.length !== 0;
+  if ((version === 0) && m.nodeEndpoints.length !== 0) absentField('VoteResponse.nodeEndpoints', version);
+  const tagged0 = (version === 1) && m.nodeEndpoints.length !== 0;
   w.writeUVarint((tagged0 ? 1 : 0));
   if (tagged0) {
     w.writeUVarint(0);
@@ -274,19 +274,19 @@ function encodeVoteResponsePartitionData(w: Writer, version: number, m: VoteResp
 
 function decodeVoteResponseNodeEndpoint(r: Reader, version: number): VoteResponseNodeEndpoint {
   let $nodeId: number;
-  if (version >= 1) {
+  if (version === 1) {
     $nodeId = r.readInt32();
   } else {
     $nodeId = 0;
   }
   let $host: string;
-  if (version >= 1) {
+  if (version === 1) {
     $host = r.readCompactString();
   } else {
     $host = "";
   }
   let $port: number;
-  if (version >= 1) {
+  if (version === 1) {
     $port = r.readUInt16();
   } else {
     $port = 0;
@@ -296,17 +296,17 @@ function decodeVoteResponseNodeEndpoint(r: Reader, version: number): VoteRespons
 }
 
 function encodeVoteResponseNodeEndpoint(w: Writer, version: number, m: VoteResponseNodeEndpoint): void {
-  if (version >= 1) {
+  if (version === 1) {
     w.writeInt32(m.nodeId);
   }
-  if ((version <= 0) && m.nodeId !== 0) absentField('VoteResponseNodeEndpoint.nodeId', version);
-  if (version >= 1) {
+  if ((version === 0) && m.nodeId !== 0) absentField('VoteResponseNodeEndpoint.nodeId', version);
+  if (version === 1) {
     w.writeCompactString(m.host);
   }
-  if ((version <= 0) && m.host !== "") absentField('VoteResponseNodeEndpoint.host', version);
-  if (version >= 1) {
+  if ((version === 0) && m.host !== "") absentField('VoteResponseNodeEndpoint.host', version);
+  if (version === 1) {
     w.writeUInt16(m.port);
   }
-  if ((version <= 0) && m.port !== 0) absentField('VoteResponseNodeEndpoint.port', version);
+  if ((version === 0) && m.port !== 0) absentField('VoteResponseNodeEndpoint.port', version);
   w.writeUVarint(0);
 }

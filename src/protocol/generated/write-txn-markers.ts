@@ -24,7 +24,7 @@ export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
 export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteTxnMarkersRequest {
   if (version < 0 || version > 1) unsupportedDecodeVersion('WriteTxnMarkersRequest', version);
   let $markers: WriteTxnMarkersRequestWritableTxnMarker[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('WriteTxnMarkersRequest.markers');
     else {
@@ -41,7 +41,7 @@ export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteT
       $markers = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { markers: $markers };
@@ -49,7 +49,7 @@ export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteT
 
 export function encodeWriteTxnMarkersRequest(w: Writer, version: number, m: WriteTxnMarkersRequest): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('WriteTxnMarkersRequest', version);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.markers;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -62,7 +62,7 @@ export function encodeWriteTxnMarkersRequest(w: Writer, version: number, m: Writ
       encodeWriteTxnMarkersRequestWritableTxnMarker(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -72,7 +72,7 @@ function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: numbe
   const $producerEpoch = r.readInt16();
   const $transactionResult = r.readBool();
   let $topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('WriteTxnMarkersRequestWritableTxnMarker.topics');
     else {
@@ -90,7 +90,7 @@ function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: numbe
     }
   }
   const $coordinatorEpoch = r.readInt32();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { producerId: $producerId, producerEpoch: $producerEpoch, transactionResult: $transactionResult, topics: $topics, coordinatorEpoch: $coordinatorEpoch };
@@ -100,7 +100,7 @@ function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, version: numbe
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
   w.writeBool(m.transactionResult);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -114,20 +114,20 @@ function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, version: numbe
     }
   }
   w.writeInt32(m.coordinatorEpoch);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: number): WriteTxnMarkersRequestWritableTxnMarkerTopic {
   let $name: string;
-  if (version <= 0) {
+  if (version === 0) {
     $name = r.readString();
   } else {
     $name = r.readCompactString();
   }
   let $partitionIndexes: number[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(4);
     if (n === -1) nullOnWire('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes');
     else {
@@ -144,19 +144,19 @@ function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: 
       $partitionIndexes = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { name: $name, partitionIndexes: $partitionIndexes };
 }
 
 function encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, version: number, m: WriteTxnMarkersRequestWritableTxnMarkerTopic): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.name);
   } else {
     w.writeCompactString(m.name);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -169,7 +169,7 @@ function encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, version: 
       w.writeInt32(e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -196,7 +196,7 @@ export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
 export function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
   if (version < 0 || version > 1) unsupportedDecodeVersion('WriteTxnMarkersResponse', version);
   let $markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('WriteTxnMarkersResponse.markers');
     else {
@@ -213,7 +213,7 @@ export function decodeWriteTxnMarkersResponse(r: Reader, version: number): Write
       $markers = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { markers: $markers };
@@ -221,7 +221,7 @@ export function decodeWriteTxnMarkersResponse(r: Reader, version: number): Write
 
 export function encodeWriteTxnMarkersResponse(w: Writer, version: number, m: WriteTxnMarkersResponse): void {
   if (version < 0 || version > 1) unsupportedEncodeVersion('WriteTxnMarkersResponse', version);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.markers;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -234,7 +234,7 @@ export function encodeWriteTxnMarkersResponse(w: Writer, version: number, m: Wri
       encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -242,7 +242,7 @@ export function encodeWriteTxnMarkersResponse(w: Writer, version: number, m: Wri
 function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerResult {
   const $producerId = r.readInt64();
   let $topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('WriteTxnMarkersResponseWritableTxnMarkerResult.topics');
     else {
@@ -259,7 +259,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version
       $topics = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { producerId: $producerId, topics: $topics };
@@ -267,7 +267,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version
 
 function encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, version: number, m: WriteTxnMarkersResponseWritableTxnMarkerResult): void {
   w.writeInt64(m.producerId);
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.topics;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -280,20 +280,20 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, version
       encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
   let $name: string;
-  if (version <= 0) {
+  if (version === 0) {
     $name = r.readString();
   } else {
     $name = r.readCompactString();
   }
   let $partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[];
-  if (version <= 0) {
+  if (version === 0) {
     const n = r.readArrayLength(1);
     if (n === -1) nullOnWire('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions');
     else {
@@ -310,19 +310,19 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, ve
       $partitions = a;
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { name: $name, partitions: $partitions };
 }
 
 function encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, version: number, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult): void {
-  if (version <= 0) {
+  if (version === 0) {
     w.writeString(m.name);
   } else {
     w.writeCompactString(m.name);
   }
-  if (version <= 0) {
+  if (version === 0) {
     const a = m.partitions;
     w.writeArrayLength(a.length);
     for (const e of a) {
@@ -335,7 +335,7 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, ve
       encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, version, e);
     }
   }
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
@@ -343,7 +343,7 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, ve
 function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
   const $partitionIndex = r.readInt32();
   const $errorCode = r.readInt16();
-  if (version >= 1) {
+  if (version === 1) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode };
@@ -352,7 +352,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader
 function encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w: Writer, version: number, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  if (version >= 1) {
+  if (version === 1) {
     w.writeUVarint(0);
   }
 }
