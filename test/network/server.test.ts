@@ -287,3 +287,27 @@ test('a half-closed client whose requests were held back by backpressure still g
     assert.deepEqual(client.frames.map((f) => f.toString()), bodies);
   });
 });
+
+test('a client that does not read its responses stops being read from, and catches up when it reads', async () => {
+  let calls = 0;
+  const responseBytes = 1024 * 1024;
+  const handler: FrameHandler = () => {
+    calls++;
+    const response = Buffer.alloc(responseBytes);
+    response.writeInt32BE(responseBytes - 4, 0);
+    return [response];
+  };
+  await withServer({ handler, queuedMaxBytes: 4 * responseBytes }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    client.socket.pause();
+    const total = 200;
+    client.write(Buffer.concat(Array.from({ length: total }, () => sizePrefixed(Buffer.from('x')))));
+    await sleep(300);
+    const callsWhileBlocked = calls;
+    assert.ok(callsWhileBlocked < total, `reading paused: ${callsWhileBlocked} of ${total} requests read`);
+    client.socket.resume();
+    await client.waitFrames(total, 20_000);
+    assert.equal(calls, total);
+    client.destroy();
+  });
+});
