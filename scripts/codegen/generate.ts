@@ -16,7 +16,8 @@ export interface Api {
 }
 
 export function kebab(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase();
+  // "KRaft" is one word (KRaftVersionRecord → kraft-version-record).
+  return name.replace(/KRaft/g, 'Kraft').replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase();
 }
 
 export function loadMessages(specsDir: string): Message[] {

@@ -183,7 +183,7 @@ export * from './read-share-group-state-summary.js';
 export * from './consumer-protocol-assignment.js';
 export * from './consumer-protocol-subscription.js';
 export * from './default-principal-data.js';
-export * from './k-raft-version-record.js';
+export * from './kraft-version-record.js';
 export * from './leader-change-message.js';
 export * from './snapshot-footer-record.js';
 export * from './snapshot-header-record.js';
