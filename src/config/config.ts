@@ -73,6 +73,13 @@ export const CONFIG_DEFINITIONS = {
   'log.retention.ms': def({ kind: 'long', default: 604800000, min: -1, doc: 'Segment age before deletion; -1: forever.' }),
   'log.retention.bytes': def({ kind: 'long', default: -1, min: -1, doc: 'Partition size before deletion; -1: no limit.' }),
   'log.segment.bytes': def({ kind: 'int', default: 1073741824, min: 14, doc: 'Segment size before it rolls.' }),
+  'log.durability.mode': def({
+    kind: 'string', default: 'fsync', check: (v) => (v === 'fsync' || v === 'none' ? null : 'expected fsync or none'),
+    doc: 'fsync: acks>=1 answered after fdatasync (group commit); none: after the page cache (DESIGN §4).',
+  }),
+  'log.flush.window.ms': def({
+    kind: 'int', default: 2, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode).',
+  }),
 } as const;
 
 export type ConfigName = keyof typeof CONFIG_DEFINITIONS;
