@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { generate } from '../../scripts/codegen/generate.js';
-import { SpecError, parseMessage, stripComments, validateMessage } from '../../scripts/codegen/model.js';
+import { generate, kebab } from '../../scripts/codegen/generate.js';
+import { SpecError, formatVersions, parseMessage, parseVersions, stripComments, validateMessage } from '../../scripts/codegen/model.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { ProtocolEncodeError, Writer } from '../../src/protocol/writer.js';
 
@@ -52,6 +52,21 @@ const request = (fields: unknown[], extra: Record<string, unknown> = {}) => ({
 function refuses(spec: Record<string, unknown>, pattern: RegExp): void {
   assert.throws(() => validateMessage(parseMessage('Test.json', JSON.stringify(spec))), (e: unknown) => e instanceof SpecError && pattern.test(e.message));
 }
+
+describe('spec parsing', () => {
+  it('parses every version range form Kafka uses', () => {
+    assert.deepEqual(parseVersions('3+', 'x'), { lo: 3, hi: Infinity });
+    assert.deepEqual(parseVersions('0-2', 'x'), { lo: 0, hi: 2 });
+    assert.deepEqual(parseVersions('5', 'x'), { lo: 5, hi: 5 });
+    for (const s of ['none', '0+', '1-4', '7']) assert.equal(formatVersions(parseVersions(s, 'x')), s);
+  });
+
+  it('names generated files in kebab case', () => {
+    assert.equal(kebab('ApiVersions'), 'api-versions');
+    assert.equal(kebab('OffsetForLeaderEpoch'), 'offset-for-leader-epoch');
+    assert.equal(kebab('KRaftVersionRecord'), 'kraft-version-record');
+  });
+});
 
 describe('spec validation', () => {
   it('strips // comments but not // inside strings', () => {
