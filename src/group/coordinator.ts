@@ -1278,6 +1278,7 @@ function viewOf(group: ClassicGroup): GroupView {
   for (const [topic, partitions] of group.offsets) {
     for (const [partition, c] of partitions) offsets.push({ topic, partition, offset: c.offset, metadata: c.metadata });
   }
+  offsets.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
   return {
     groupId: group.groupId,
     partition: group.partition,

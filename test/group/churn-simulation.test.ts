@@ -1,0 +1,405 @@
+/**
+ * Seeded simulation (STYLE.md 2): 20 consumers, half of them static (KIP-345), on one topic of 100
+ * partitions, run against the group coordinator core for 60 simulated seconds of join / leave / crash /
+ * restart churn, with `__consumer_offsets` appends made durable after random delays. The simulated
+ * leader runs Kafka's RangeAssignor. Then the churn stops, every consumer is started, and the group must
+ * settle: Stable, all 20 consumers in the current generation, every partition assigned exactly once.
+ * Invariants are checked after every step; one seed decides everything and is printed on failure
+ * (replay one with GROUP_SIM_SEED=<seed>).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/common/clock.js';
+import { Prng } from '../../src/common/prng.js';
+import {
+  ErrorCode,
+  GroupCoordinatorCore,
+  decodeAssignment,
+  encodeAssignment,
+  encodeSubscription,
+  subscriptionTopics,
+  type AppendRequest,
+  type CoordinatorRecord,
+  type DelayedResponse,
+  type JoinGroupResponse,
+  type JoinGroupResponseMember,
+  type SyncGroupResponse,
+} from '../../src/group/index.js';
+
+const GROUP = 'churn-group';
+const TOPIC = 'events';
+const PARTITIONS = 100;
+const CONSUMERS = 20;
+const STEP_MS = 100;
+const CHURN_MS = 60_000;
+const SETTLE_MS_MAX = 180_000;
+const HEARTBEAT_INTERVAL_MS = 3_000;
+const SESSION_TIMEOUT_MS = 10_000;
+const REBALANCE_TIMEOUT_MS = 20_000;
+const APPEND_DELAY_MS_MAX = 300;
+
+type ClientState = 'down' | 'needJoin' | 'joining' | 'syncing' | 'stable';
+
+interface Client {
+  index: number;
+  groupInstanceId: string | null;
+  state: ClientState;
+  /** Bumped on every crash/stop: answers to an older incarnation's requests are dropped. */
+  incarnation: number;
+  memberId: string;
+  generationId: number;
+  assignment: number[];
+  nextHeartbeatMs: number;
+}
+
+/** RangeAssignor for one topic: members sorted by id, the first (n % k) get one extra partition. */
+export function rangeAssign(members: JoinGroupResponseMember[]): Map<string, number[]> {
+  const subscribed = members.filter((m) => subscriptionTopics(m.metadata)?.includes(TOPIC)).map((m) => m.memberId).sort();
+  const result = new Map<string, number[]>(members.map((m) => [m.memberId, []]));
+  const per = Math.floor(PARTITIONS / subscribed.length);
+  const extra = PARTITIONS % subscribed.length;
+  let next = 0;
+  for (const [i, memberId] of subscribed.entries()) {
+    const count = per + (i < extra ? 1 : 0);
+    result.set(memberId, Array.from({ length: count }, (_, j) => next + j));
+    next += count;
+  }
+  return result;
+}
+
+class Simulation {
+  readonly clock = new ManualClock(1_700_000_000_000);
+  readonly prng: Prng;
+  readonly core: GroupCoordinatorCore;
+  readonly clients: Client[] = [];
+  readonly log: CoordinatorRecord[] = [];
+  private readonly appends: { append: AppendRequest; readyMs: number }[] = [];
+  private readonly tokens = new Map<number, { client: Client; incarnation: number; api: 'join' | 'sync' }>();
+  private nextToken = 1;
+  readonly stats = { joins: 0, leaves: 0, crashes: 0, restarts: 0, staticRejoins: 0, maxGeneration: 0 };
+
+  constructor(readonly seed: number) {
+    this.prng = new Prng(seed);
+    this.core = new GroupCoordinatorCore({ clock: this.clock, prng: new Prng(seed ^ 0x5bd1e995), config: { offsetsTopicNumPartitions: 50 } });
+    this.core.load(this.core.partitionFor(GROUP), []);
+    for (let i = 0; i < CONSUMERS; i++) {
+      this.clients.push({ index: i, groupInstanceId: i % 2 === 0 ? `instance-${i}` : null, state: 'down', incarnation: 0, memberId: '', generationId: -1, assignment: [], nextHeartbeatMs: 0 });
+    }
+  }
+
+  run(): void {
+    for (const c of this.clients) this.start(c);
+    const churnSteps = CHURN_MS / STEP_MS;
+    for (let step = 0; step < churnSteps; step++) {
+      this.churn();
+      this.step();
+    }
+    for (const c of this.clients) if (c.state === 'down') this.start(c);
+    const settleSteps = SETTLE_MS_MAX / STEP_MS;
+    for (let step = 0; step < settleSteps; step++) {
+      this.step();
+      if (this.settled()) return;
+    }
+    assert.fail(`did not settle within ${SETTLE_MS_MAX} ms: ${JSON.stringify(this.describe())}`);
+  }
+
+  private churn(): void {
+    if (!this.prng.chance(0.05)) return;
+    const client = this.prng.pick(this.clients);
+    if (client.state === 'down') return this.start(client);
+    const roll = this.prng.next();
+    if (roll < 0.4 && client.groupInstanceId === null && client.memberId !== '') return this.leave(client);
+    if (roll < 0.7 && client.groupInstanceId !== null) return this.restartStatic(client);
+    this.crash(client);
+  }
+
+  private start(client: Client): void {
+    client.state = 'needJoin';
+    client.memberId = '';
+    client.generationId = -1;
+    client.assignment = [];
+    this.stats.restarts++;
+  }
+
+  /** A dynamic consumer closing: LeaveGroup, then down. */
+  private leave(client: Client): void {
+    const response = this.core.leaveGroup({ groupId: GROUP, members: [{ memberId: client.memberId, groupInstanceId: null, reason: 'closing' }] });
+    assert.equal(response.errorCode, ErrorCode.NONE);
+    this.stats.leaves++;
+    this.stop(client);
+  }
+
+  /** A static consumer bouncing: no LeaveGroup (KIP-345), back at once with a fresh member id. */
+  private restartStatic(client: Client): void {
+    this.stop(client);
+    this.start(client);
+    this.stats.staticRejoins++;
+  }
+
+  private crash(client: Client): void {
+    this.stats.crashes++;
+    this.stop(client);
+  }
+
+  private stop(client: Client): void {
+    client.incarnation++;
+    client.state = 'down';
+    client.assignment = [];
+  }
+
+  private step(): void {
+    this.clock.advance(STEP_MS);
+    this.core.tick();
+    this.deliver();
+    this.completeDueAppends();
+    for (const client of this.prng.shuffle([...this.clients])) this.act(client);
+    this.checkInvariants();
+  }
+
+  private act(client: Client): void {
+    if (client.state === 'needJoin') return this.sendJoin(client);
+    if (client.state === 'stable' && this.clock.monotonicMs() >= client.nextHeartbeatMs) this.sendHeartbeat(client);
+  }
+
+  private sendJoin(client: Client): void {
+    const token = this.register(client, 'join');
+    client.state = 'joining';
+    this.stats.joins++;
+    this.core.joinGroup(token, {
+      groupId: GROUP,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
+      memberId: client.memberId,
+      groupInstanceId: client.groupInstanceId,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: encodeSubscription([TOPIC]) }],
+      reason: null,
+      requireKnownMemberId: true,
+      supportSkippingAssignment: true,
+      clientId: `consumer-${client.index}`,
+      clientHost: `/10.0.0.${client.index}`,
+    });
+    this.deliver();
+  }
+
+  private sendSync(client: Client, assignments: { memberId: string; assignment: Buffer }[]): void {
+    const token = this.register(client, 'sync');
+    client.state = 'syncing';
+    this.core.syncGroup(token, {
+      groupId: GROUP,
+      generationId: client.generationId,
+      memberId: client.memberId,
+      groupInstanceId: client.groupInstanceId,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments,
+    });
+    this.deliver();
+  }
+
+  private sendHeartbeat(client: Client): void {
+    const { errorCode } = this.core.heartbeat({ groupId: GROUP, generationId: client.generationId, memberId: client.memberId, groupInstanceId: client.groupInstanceId });
+    client.nextHeartbeatMs = this.clock.monotonicMs() + HEARTBEAT_INTERVAL_MS;
+    this.deliver();
+    this.onHeartbeat(client, errorCode);
+  }
+
+  private onHeartbeat(client: Client, errorCode: number): void {
+    switch (errorCode) {
+      case ErrorCode.NONE:
+        return;
+      case ErrorCode.REBALANCE_IN_PROGRESS:
+      case ErrorCode.ILLEGAL_GENERATION:
+        return this.rejoin(client, client.memberId);
+      case ErrorCode.UNKNOWN_MEMBER_ID:
+        return this.rejoin(client, '');
+      case ErrorCode.FENCED_INSTANCE_ID:
+        return this.stop(client);
+      default:
+        assert.fail(`unexpected heartbeat error ${errorCode}`);
+    }
+  }
+
+  /** Eager protocol: give up every partition before rejoining. */
+  private rejoin(client: Client, memberId: string): void {
+    client.assignment = [];
+    client.memberId = memberId;
+    client.state = 'needJoin';
+  }
+
+  private register(client: Client, api: 'join' | 'sync'): number {
+    const token = this.nextToken++;
+    this.tokens.set(token, { client, incarnation: client.incarnation, api });
+    return token;
+  }
+
+  private deliver(): void {
+    for (let round = 0; round < 1_000; round++) {
+      const outputs = this.core.drainOutputs();
+      if (outputs.length === 0) return;
+      for (const output of outputs) {
+        if (output.kind === 'append') this.appends.push({ append: output.append, readyMs: this.clock.monotonicMs() + this.prng.int(0, APPEND_DELAY_MS_MAX) });
+        else this.onResponse(output.response);
+      }
+    }
+    assert.fail('outputs did not quiesce');
+  }
+
+  /** Appends become durable in order, each after its random delay (the log is FIFO). */
+  private completeDueAppends(): void {
+    for (let i = 0; i < 10_000; i++) {
+      const head = this.appends[0];
+      if (head === undefined || head.readyMs > this.clock.monotonicMs()) return;
+      this.appends.shift();
+      this.log.push(...head.append.records);
+      this.core.completeAppend(head.append.appendId, ErrorCode.NONE);
+      this.deliver();
+    }
+  }
+
+  private onResponse(response: DelayedResponse): void {
+    const owner = this.tokens.get(response.token);
+    assert.ok(owner, `response for unknown token ${response.token}`);
+    this.tokens.delete(response.token);
+    const { client, incarnation } = owner;
+    if (incarnation !== client.incarnation) return;
+    if (response.api === 'joinGroup') return this.onJoin(client, response.body);
+    if (response.api === 'syncGroup') return this.onSync(client, response.body);
+    assert.fail(`unexpected ${response.api} response`);
+  }
+
+  private onJoin(client: Client, r: JoinGroupResponse): void {
+    assert.equal(client.state, 'joining');
+    switch (r.errorCode) {
+      case ErrorCode.NONE:
+        break;
+      case ErrorCode.MEMBER_ID_REQUIRED:
+        return this.rejoin(client, r.memberId);
+      case ErrorCode.UNKNOWN_MEMBER_ID:
+        return this.rejoin(client, '');
+      case ErrorCode.REBALANCE_IN_PROGRESS:
+        return this.rejoin(client, client.memberId);
+      case ErrorCode.FENCED_INSTANCE_ID:
+        return this.stop(client);
+      default:
+        assert.fail(`unexpected join error ${r.errorCode}`);
+    }
+    client.memberId = r.memberId;
+    client.generationId = r.generationId;
+    this.stats.maxGeneration = Math.max(this.stats.maxGeneration, r.generationId);
+    const leads = r.leader === r.memberId && !r.skipAssignment;
+    if (!leads) return this.sendSync(client, []);
+    const plan = rangeAssign(r.members);
+    const assignments = [...plan].map(([memberId, partitions]) => ({ memberId, assignment: encodeAssignment([{ topic: TOPIC, partitions }]) }));
+    this.sendSync(client, assignments);
+  }
+
+  private onSync(client: Client, r: SyncGroupResponse): void {
+    assert.equal(client.state, 'syncing');
+    switch (r.errorCode) {
+      case ErrorCode.NONE:
+        client.assignment = decodeAssignment(r.assignment).flatMap((tp) => tp.partitions);
+        client.state = 'stable';
+        client.nextHeartbeatMs = this.clock.monotonicMs() + HEARTBEAT_INTERVAL_MS;
+        return;
+      case ErrorCode.REBALANCE_IN_PROGRESS:
+      case ErrorCode.ILLEGAL_GENERATION:
+        return this.rejoin(client, client.memberId);
+      case ErrorCode.UNKNOWN_MEMBER_ID:
+        return this.rejoin(client, '');
+      case ErrorCode.FENCED_INSTANCE_ID:
+        return this.stop(client);
+      default:
+        assert.fail(`unexpected sync error ${r.errorCode}`);
+    }
+  }
+
+  /** No partition is owned twice within one generation, by the clients or in the group's assignments. */
+  private checkInvariants(): void {
+    const group = this.core.inspectGroup(GROUP);
+    if (group === undefined) return;
+    const owners = new Map<number, number>();
+    for (const c of this.clients) {
+      if (c.state !== 'stable' || c.generationId !== group.generationId) continue;
+      for (const p of c.assignment) {
+        assert.equal(owners.has(p), false, `partition ${p} owned by consumers ${owners.get(p)} and ${c.index} in generation ${group.generationId}`);
+        owners.set(p, c.index);
+      }
+    }
+    if (group.state !== 'Stable') return;
+    const assigned = new Set<number>();
+    for (const m of group.members) {
+      for (const p of decodeAssignment(m.assignment).flatMap((tp) => tp.partitions)) {
+        assert.equal(assigned.has(p), false, `group assigns partition ${p} twice`);
+        assigned.add(p);
+      }
+    }
+  }
+
+  private settled(): boolean {
+    const group = this.core.inspectGroup(GROUP);
+    if (group === undefined || group.state !== 'Stable') return false;
+    if (this.clients.some((c) => c.state !== 'stable' || c.generationId !== group.generationId)) return false;
+    const memberIds = new Set(group.members.map((m) => m.memberId));
+    return memberIds.size === CONSUMERS && this.clients.every((c) => memberIds.has(c.memberId));
+  }
+
+  describe(): unknown {
+    const group = this.core.inspectGroup(GROUP);
+    return {
+      group: group && { state: group.state, generationId: group.generationId, members: group.members.length, pending: group.pendingMemberIds.length },
+      clients: this.clients.map((c) => `${c.index}:${c.state}:g${c.generationId}`),
+      stats: this.stats,
+    };
+  }
+}
+
+function runSeed(seed: number): Simulation {
+  const sim = new Simulation(seed);
+  try {
+    sim.run();
+    const owned = sim.clients.flatMap((c) => c.assignment).sort((a, b) => a - b);
+    assert.deepEqual(owned, Array.from({ length: PARTITIONS }, (_, i) => i), 'every partition assigned exactly once');
+    assert.ok(sim.stats.leaves + sim.stats.crashes + sim.stats.staticRejoins > 10, `too little churn: ${JSON.stringify(sim.stats)}`);
+    checkReplay(sim);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`group churn simulation failed with seed ${seed} (replay: GROUP_SIM_SEED=${seed}): ${message}`, { cause: error });
+  }
+  return sim;
+}
+
+/** The log the simulation wrote rebuilds the same group on a new coordinator. */
+function checkReplay(sim: Simulation): void {
+  const clock = new ManualClock(sim.clock.nowMs());
+  const fresh = new GroupCoordinatorCore({ clock, prng: new Prng(1) });
+  fresh.load(fresh.partitionFor(GROUP), sim.log);
+  const a = sim.core.inspectGroup(GROUP);
+  const b = fresh.inspectGroup(GROUP);
+  assert.ok(a && b);
+  assert.equal(b.state, 'Stable');
+  assert.equal(b.generationId, a.generationId);
+  assert.deepEqual(
+    b.members.map((m) => [m.memberId, m.groupInstanceId, m.assignment.toString('hex')]).sort(),
+    a.members.map((m) => [m.memberId, m.groupInstanceId, m.assignment.toString('hex')]).sort(),
+  );
+}
+
+// Each seed takes tens of milliseconds; twenty of them cover far more interleavings than one.
+const SEEDS = process.env.GROUP_SIM_SEED !== undefined ? [Number(process.env.GROUP_SIM_SEED)] : Array.from({ length: 20 }, (_, i) => 20261126 + i);
+
+for (const seed of SEEDS) {
+  test(`churn simulation, seed ${seed}: 20 consumers, 100 partitions, 60 s of churn, then stable with each partition once`, () => {
+    const sim = runSeed(seed);
+    assert.ok(sim.stats.maxGeneration > 3, `the churn caused rebalances: ${JSON.stringify(sim.stats)}`);
+  });
+}
+
+test('rangeAssign splits 100 partitions over 20 members, 5 each, contiguous', () => {
+  const members = Array.from({ length: 20 }, (_, i) => ({ memberId: `m${String(i).padStart(2, '0')}`, groupInstanceId: null, metadata: encodeSubscription([TOPIC]) }));
+  const plan = rangeAssign(members);
+  assert.deepEqual(plan.get('m00'), [0, 1, 2, 3, 4]);
+  assert.deepEqual(plan.get('m19'), [95, 96, 97, 98, 99]);
+  const three = rangeAssign(members.slice(0, 3));
+  assert.deepEqual([...three.values()].map((p) => p.length), [34, 33, 33]);
+});
