@@ -43,7 +43,15 @@ interface Stats {
   byKind: Partial<Record<FrameKind, number>>;
 }
 
-async function startBrokerProcess(dataDir: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+interface BrokerProcess {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  /** Log lines at error level or above after the start line: a bug, not a bad client. */
+  errorLines: string[];
+}
+
+async function startBrokerProcess(dataDir: string): Promise<BrokerProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', '0', '--data-dir', dataDir],
@@ -52,15 +60,19 @@ async function startBrokerProcess(dataDir: string): Promise<{ child: ChildProces
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-10_000); });
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const entry = JSON.parse(line) as { msg?: string; listener?: string };
-    if (entry.msg === 'runnel broker started') {
-      clearTimeout(timer);
-      const port = Number(/:(\d+)$/.exec(entry.listener ?? '')?.[1]);
-      return { child, port, stderr: () => stderr };
-    }
-  }
+  const errorLines: string[] = [];
+  let started: ((port: number) => void) | null = null;
+  const startedPort = new Promise<number>((resolve) => { started = resolve; });
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (line) => {
+    const entry = JSON.parse(line) as { msg?: string; listener?: string; level?: number };
+    if ((entry.level ?? 0) >= 50 && errorLines.length < 100) errorLines.push(line);
+    if (entry.msg === 'runnel broker started') started?.(Number(/:(\d+)$/.exec(entry.listener ?? '')?.[1]));
+  });
+  const exited = once(child, 'exit').then(() => -1);
+  const port = await Promise.race([startedPort, exited]);
   clearTimeout(timer);
+  if (port > 0) return { child, port, stderr: () => stderr, errorLines };
   throw new Error(`broker did not start: ${stderr}`);
 }
 
@@ -154,6 +166,7 @@ test(`network fuzz: ${frameTarget} hostile frames never crash the broker (seed $
     fuzzing = false;
     const probes = await probing;
     assert.equal(exited, false, `seed ${seed}: the broker exited during the fuzz:\n${broker.stderr()}`);
+    assert.deepEqual(broker.errorLines, [], `seed ${seed}: the broker logged errors (bugs, not bad input)`);
     const finalRss = await residentBytes(pid);
     peakRss = Math.max(peakRss, finalRss);
     t.diagnostic(
