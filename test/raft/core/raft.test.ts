@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Prng } from '../../../src/common/prng.js';
 import { bootstrapState } from '../../../src/raft/core/bootstrap.js';
 import { RaftNode } from '../../../src/raft/core/raft.js';
-import type { Entry, Message } from '../../../src/raft/core/types.js';
+import type { Entry, VoteResponseMessage } from '../../../src/raft/core/types.js';
 import { ScriptedCluster, testConfig } from './harness.js';
 
 function leaderOf(ids: number[]): ScriptedCluster {
@@ -22,7 +22,7 @@ test('a vote is only sent after the Ready that records it is advanced (persist b
   assert.equal(ready.messages.length, 0, 'the grant must not be sendable before the vote is durable');
   assert.throws(() => node.ready(), /before the previous Ready was advanced/);
   const after = node.advance(ready).messages;
-  assert.deepEqual(after.map((m) => [m.type, (m as Extract<Message, { type: 'vote-response' }>).reject]), [['vote-response', false]]);
+  assert.deepEqual(after.map((m) => [m.type, (m as VoteResponseMessage).reject]), [['vote-response', false]]);
 });
 
 test('an append is acknowledged only after advance, and committed entries only once durable', () => {
