@@ -16,6 +16,7 @@
  * unanswered requests or too many queued bytes, and resumes below the bounds (STYLE.md 8).
  */
 import type { Socket } from 'node:net';
+import { InvariantError } from '../common/assert.js';
 import { FrameDecoder } from './frame-decoder.js';
 
 /** What a frame handler may know about the connection a frame came from. */
@@ -234,6 +235,11 @@ export class Connection implements ConnectionInfo {
   private complete(slot: ResponseSlot, chunks: Buffer[] | null): void {
     if (this.closed || slot.dropped) return;
     const responseBytes = chunks === null ? 0 : byteLength(chunks);
+    if (chunks !== null && !isWholeFrame(chunks, responseBytes)) {
+      // A handler bug, not bad input: this connection ends and the reason is logged as an error.
+      this.fail(new InvariantError(`response size prefix does not match its ${responseBytes} bytes`), slot);
+      return;
+    }
     this.queuedBytes += responseBytes - slot.chargedBytes;
     slot.chargedBytes = responseBytes;
     slot.chunks = chunks;
@@ -311,6 +317,11 @@ export class Connection implements ConnectionInfo {
     // Keep reading (and discarding) so the peer's FIN is seen and 'close' fires.
     this.socket.resume();
   }
+}
+
+function isWholeFrame(chunks: Buffer[], totalBytes: number): boolean {
+  const first = chunks[0];
+  return first !== undefined && first.length >= 4 && first.readInt32BE(0) === totalBytes - 4;
 }
 
 function byteLength(chunks: Buffer[]): number {

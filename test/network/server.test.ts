@@ -311,3 +311,17 @@ test('a client that does not read its responses stops being read from, and catch
     client.destroy();
   });
 });
+
+test('a response whose size prefix does not match its bytes closes the connection and is reported', async () => {
+  const reasons: Array<Error | undefined> = [];
+  await withServer(
+    { handler: () => [Buffer.from([0, 0, 0, 9, 1, 2])], onConnectionClosed: (_c, reason) => reasons.push(reason) },
+    async (server) => {
+      const client = await RawClient.connect(server.port);
+      client.write(sizePrefixed(Buffer.from('x')));
+      await client.waitClosed();
+      assert.equal(client.frames.length, 0);
+      assert.equal(reasons[0]?.name, 'InvariantError');
+    },
+  );
+});
