@@ -46,15 +46,17 @@
  * After every call, drain the outputs. No method re-enters the caller, no method awaits, and the same
  * inputs with the same clock and seed give the same outputs.
  *
+ * FindCoordinator for groups: findGroupCoordinators(keys, n, leaderOf) (find-coordinator.ts), pure.
+ *
  * Not here (next, in the handlers): version folding of the wire requests into these objects,
- * FindCoordinator (partitionForGroup + the partition's leader from metadata, creating the compacted
- * internal topic on first use), reading the partition for beginLoad/replay, the append path and its
+ * creating the compacted internal topic on first use and the leader lookup for FindCoordinator, reading the partition for beginLoad/replay, the append path and its
  * high watermark for completeAppend, and a periodic tick(). Transactional offset commits
  * (TxnOffsetCommit) and KIP-848 consumer groups are not implemented.
  */
 export { GroupCoordinatorCore, type GroupCoordinatorCoreOptions, type GroupView } from './coordinator.js';
 export { partitionForGroup, javaStringHashCode, kafkaAbs } from './group-hash.js';
 export { ErrorCode, groupAppendError, offsetAppendError } from './errors.js';
+export { findGroupCoordinators, type CoordinatorNode, type FindCoordinatorResult } from './find-coordinator.js';
 export * from './records.js';
 export * from './types.js';
 export {
