@@ -73,6 +73,38 @@ export const CONFIG_DEFINITIONS = {
   'log.retention.ms': def({ kind: 'long', default: 604800000, min: -1, doc: 'Segment age before deletion; -1: forever.' }),
   'log.retention.bytes': def({ kind: 'long', default: -1, min: -1, doc: 'Partition size before deletion; -1: no limit.' }),
   'log.segment.bytes': def({ kind: 'int', default: 1073741824, min: 14, doc: 'Segment size before it rolls.' }),
+  'log.retention.minutes': def({
+    kind: 'int', default: 10080, min: -1, doc: 'log.retention.ms in minutes; used when log.retention.ms is not set.',
+  }),
+  'log.retention.hours': def({
+    kind: 'int', default: 168, min: -1, doc: 'log.retention.ms in hours; used when neither ms nor minutes is set.',
+  }),
+  'log.roll.ms': def({ kind: 'long', default: 604800000, min: 1, doc: 'Segment age before it rolls.' }),
+  'log.roll.hours': def({ kind: 'int', default: 168, min: 1, doc: 'log.roll.ms in hours; used when log.roll.ms is not set.' }),
+  'message.max.bytes': def({ kind: 'int', default: 1048588, min: 0, doc: 'Largest record batch a topic accepts.' }),
+  'log.cleanup.policy': def({
+    kind: 'string', default: 'delete',
+    check: (v) => (v.split(',').every((p) => ['delete', 'compact'].includes(p.trim())) ? null : 'expected delete and/or compact'),
+    doc: 'Default cleanup.policy of topics.',
+  }),
+  'log.message.timestamp.type': def({
+    kind: 'string', default: 'CreateTime',
+    check: (v) => (v === 'CreateTime' || v === 'LogAppendTime' ? null : 'expected CreateTime or LogAppendTime'),
+    doc: 'Default message.timestamp.type of topics.',
+  }),
+  'log.message.timestamp.before.max.ms': def({
+    kind: 'long', default: Number.MAX_SAFE_INTEGER, min: 0, doc: 'How far in the past a CreateTime timestamp may be (KIP-937).',
+  }),
+  'log.message.timestamp.after.max.ms': def({
+    kind: 'long', default: 3600000, min: 0, doc: 'How far in the future a CreateTime timestamp may be (KIP-937, KIP-1030).',
+  }),
+  'log.index.interval.bytes': def({ kind: 'int', default: 4096, min: 0, doc: 'Bytes between two sparse index entries.' }),
+  'log.index.size.max.bytes': def({ kind: 'int', default: 10485760, min: 4, doc: 'Size bound of one offset index.' }),
+  'compression.type': def({
+    kind: 'string', default: 'producer',
+    check: (v) => (['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'].includes(v) ? null : 'unknown compression type'),
+    doc: 'Default compression.type of topics.',
+  }),
   'log.durability.mode': def({
     kind: 'string', default: 'fsync', check: (v) => (v === 'fsync' || v === 'none' ? null : 'expected fsync or none'),
     doc: 'fsync: acks>=1 answered after fdatasync (group commit); none: after the page cache (DESIGN §4).',
@@ -149,7 +181,18 @@ function buildConfig(raw: ReadonlyMap<ConfigName, { value: string; source: strin
     const given = raw.get(name);
     out[name] = given === undefined ? definition.default : parseValue(name, definition, given.value, given.source);
   }
-  return Object.freeze(out) as RunnelConfig;
+  const config = Object.freeze(out) as RunnelConfig;
+  explicitNames.set(config, new Set(raw.keys()));
+  return config;
+}
+
+/** Which properties of a resolved config were given (file, env, overrides): DescribeConfigs' STATIC_BROKER_CONFIG. */
+const explicitNames = new WeakMap<RunnelConfig, ReadonlySet<string>>();
+
+/** True when `name` was set in the file, environment or overrides (else a config built elsewhere: differs from default). */
+export function isExplicitlySet(config: RunnelConfig, name: ConfigName): boolean {
+  const names = explicitNames.get(config);
+  return names !== undefined ? names.has(name) : config[name] !== CONFIG_DEFINITIONS[name].default;
 }
 
 function parseValue(name: string, definition: Definition<Kind>, text: string, source: string): ValueOf<Kind> {
