@@ -836,7 +836,7 @@ export class GroupCoordinatorCore {
   // ---------------------------------------------------------------- appends
 
   private appendGroupMetadata(group: ClassicGroup, pending: PendingAppend, assignments?: Map<string, Buffer>): void {
-    const value = groupMetadataValue(group, assignments, this.clock.nowMs());
+    const value = groupMetadataValue(group, assignments);
     this.emitAppend(group.partition, [{ key: encodeGroupMetadataKey(group.groupId), value: encodeGroupMetadataValue(value) }], pending);
   }
 
@@ -1215,13 +1215,13 @@ function offsetExpired(group: ClassicGroup, topic: string, committed: CommittedO
   return baseMs !== null && nowMs - baseMs >= retentionMs;
 }
 
-function groupMetadataValue(group: ClassicGroup, assignments: Map<string, Buffer> | undefined, nowMs: number): GroupMetadataValue {
+function groupMetadataValue(group: ClassicGroup, assignments: Map<string, Buffer> | undefined): GroupMetadataValue {
   return {
     protocolType: group.protocolType ?? '',
     generation: group.generationId,
     protocol: group.protocolName,
     leader: group.leaderId,
-    currentStateTimestamp: nowMs,
+    currentStateTimestamp: group.currentStateTimestamp,
     members: [...group.members.values()].map((m) => ({
       memberId: m.memberId,
       groupInstanceId: m.groupInstanceId,
