@@ -355,8 +355,12 @@ export class PartitionLog {
     this.pendingFinalize.push(old);
     const segment = this.newSegment(baseOffset);
     this.segments.push(segment);
-    this.enqueueIo(() => this.createSegmentFile(segment));
-    this.scheduleFlush();
+    // The old segment's bytes go first: a new segment file must never exist on disk before the data
+    // that precedes it, or recovery would see a gap in the offsets.
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.enqueueIo(() => this.flushPending(this.config.durabilityMode === 'fsync')).catch(noop);
+    this.enqueueIo(() => this.createSegmentFile(segment)).catch(noop);
     return segment;
   }
 
@@ -372,9 +376,10 @@ export class PartitionLog {
   }
 
   private async createSegmentFile(segment: LogSegment): Promise<void> {
-    if (segment.deleted) return;
+    if (segment.deleted || segment.fileCreated) return;
     await this.pool.withFile(segment.logPath, true, async () => undefined);
     await fsyncDirectory(this.dir);
+    segment.fileCreated = true;
   }
 
   // ---------------------------------------------------------------- tail cache
@@ -477,6 +482,8 @@ export class PartitionLog {
         });
         const last = run[run.length - 1] as TailEntry;
         segment.writtenSize = Math.max(segment.writtenSize, last.position + last.buf.length);
+        // A new file's directory entry must be durable before its bytes are acknowledged.
+        if (sync && !segment.fileCreated) await this.createSegmentFile(segment);
       }
       i = j;
     }
@@ -907,6 +914,7 @@ export class PartitionLog {
       segment.writtenSize = stat.size;
       segment.createdMs = stat.mtimeMs;
       segment.maxTimestamp = undefined;
+      segment.fileCreated = true;
       this.segments.push(segment);
     }
     for (let i = 0; i + 1 < this.segments.length; i++) {
@@ -1009,10 +1017,13 @@ export class PartitionLog {
   async truncateFullyAndStartAt(offset: number): Promise<void> {
     await this.exclusively(async () => {
       await this.drainIo();
-      for (const s of this.segments) this.deleteSegment(s);
+      // The new (empty) segment exists before the old ones go, so a crash midway never loses the end.
+      const reused = this.segments.find((s) => s.baseOffset === offset);
       const segment = this.newSegment(offset);
+      if (reused !== undefined) await this.pool.withFile(reused.logPath, true, (fd) => ftruncateFd(fd, 0));
+      await this.createSegmentFile(segment);
+      for (const s of this.segments) if (s !== reused) this.deleteSegment(s);
       this.segments = [segment];
-      this.enqueueIo(() => this.createSegmentFile(segment)).catch(noop);
       this.logStartOffset = offset;
       this.leaderEpochCache.clear();
       this.clearTail();

@@ -55,6 +55,8 @@ export class LogSegment {
   /** Indexes differ from the files (active segment, or rebuilt). */
   indexesDirty = false;
   deleted = false;
+  /** The file and its directory entry are durable (fsync of the directory after creation). */
+  fileCreated = false;
 
   constructor(readonly dir: string, readonly baseOffset: number, createdMs: number) {
     this.logPath = join(dir, offsetFileName(baseOffset, LOG_SUFFIX));
