@@ -8,7 +8,13 @@ import type { Writer } from '../protocol/writer.js';
 import type { ConnectionInfo } from '../network/connection.js';
 import type { RunnelConfig } from '../config/config.js';
 import type { Clock } from '../common/clock.js';
+import type { Logger } from 'pino';
 import type { MetadataView } from './metadata-view.js';
+import type { MetadataLog } from '../metadata/metadata-log.js';
+import type { MetadataLoader } from '../metadata/loader.js';
+import type { LocalReplicaManager } from '../replication/replica-manager.js';
+import type { DelayedProducePurgatory } from '../replication/delayed-produce.js';
+import type { TopicCreator } from '../replication/topic-creator.js';
 
 export interface RequestHeaderView {
   readonly requestApiKey: number;
@@ -30,6 +36,17 @@ export interface BrokerServices {
   readonly config: RunnelConfig;
   readonly clock: Clock;
   readonly metadata: MetadataView;
+  /** Append metadata records (standalone: the local durable log; cluster: Raft). */
+  readonly metadataLog: MetadataLog;
+  /** The current metadata image (`.image`) and delta subscriptions (`.subscribe`). */
+  readonly metadataLoader: MetadataLoader;
+  /** Hosted partitions: leadership, epochs, ISR, high watermark, appends (src/replication). */
+  readonly replicaManager: LocalReplicaManager;
+  /** acks=-1 produces wait here for the high watermark. */
+  readonly delayedProduce: DelayedProducePurgatory;
+  /** Serialised topic creation through the metadata log (Metadata auto-create, CreateTopics). */
+  readonly topicCreator: TopicCreator;
+  readonly logger: Logger;
 }
 
 export interface RequestContext<Request> {

@@ -1,6 +1,12 @@
 /**
- * One broker process: configuration → data directory identity (meta.properties) → handler registry →
- * request pipeline → TCP listener. `close()` stops accepting, answers in-flight requests, and closes.
+ * One broker process: configuration → data directory identity (meta.properties) → metadata log + loader
+ * (`{dataDir}/metadata`) → partition logs (`{dataDir}/wal`, recovered at open) → replica manager →
+ * handler registry → request pipeline → TCP listener → broker registration (a RegisterBroker record when
+ * this node is new or its advertised endpoint changed).
+ *
+ * `close()` is the clean shutdown: stop accepting and answer in-flight requests, end parked produces,
+ * flush and close every log (writing the clean-shutdown marker, so the next start skips the scan), then
+ * close the metadata log.
  */
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
@@ -14,8 +20,16 @@ import type { AnyApiHandler, BrokerServices } from './api-handler.js';
 import { HandlerRegistry } from './handler-registry.js';
 import { BUILTIN_HANDLERS } from './handlers/index.js';
 import { ensureMetaProperties } from './meta-properties.js';
-import { SingleNodeMetadataView, type MetadataView } from './metadata-view.js';
+import { ImageMetadataView } from './metadata-view.js';
 import { InvalidRequestError, RequestPipeline } from './pipeline.js';
+import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
+import { MetadataLoader } from '../metadata/loader.js';
+import type { MetadataLog } from '../metadata/metadata-log.js';
+import { LogManager } from '../storage/log-manager.js';
+import { brokerLogDefaults } from '../replication/log-config.js';
+import { LocalReplicaManager } from '../replication/replica-manager.js';
+import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
+import { TopicCreator } from '../replication/topic-creator.js';
 
 export interface BrokerStartOptions {
   readonly config: RunnelConfig;
@@ -33,51 +47,88 @@ export class Broker {
     readonly clusterId: string,
     readonly advertised: Listener,
     private readonly network: NetworkServer,
+    /** Long-lived state the handlers share (tests reach the replica manager and metadata through it). */
+    readonly services: BrokerServices,
+    private readonly logManager: LogManager,
   ) {}
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
     const startedMs = performance.now();
     const { config } = options;
     const logger = options.logger ?? pino({ level: 'silent' });
-    const meta = await ensureMetaProperties(config['log.dirs'], config['node.id'], options.clusterId);
-    const registry = new HandlerRegistry();
-    for (const handler of options.handlers ?? BUILTIN_HANDLERS) registry.register(handler);
-    const listener = parseListener(config.listeners);
-    let pipeline: RequestPipeline | null = null;
-    const network = await NetworkServer.listen({
-      host: listener.host,
-      port: listener.port,
-      socketRequestMaxBytes: config['socket.request.max.bytes'],
-      connectionsMaxIdleMs: config['connections.max.idle.ms'],
-      maxConnections: config['max.connections'],
-      queuedMaxRequests: config['queued.max.requests'],
-      queuedMaxBytes: config['queued.max.request.bytes'],
-      handler: (connection, frame) => {
-        if (pipeline === null) throw new InvalidRequestError('broker is starting');
-        return pipeline.handleFrame(connection, frame);
-      },
-      onConnectionClosed: (connection, reason) => logClose(logger, connection, reason),
-    });
-    const advertised = advertisedListener(config, listener, network.port);
-    const services: BrokerServices = {
-      nodeId: meta.nodeId,
-      config,
-      clock: options.clock ?? systemClock,
-      metadata: singleNodeView(meta.clusterId, meta.nodeId, advertised),
+    const clock = options.clock ?? systemClock;
+    const dataDir = config['log.dirs'];
+    const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId);
+    const opened: Array<() => Promise<void>> = [];
+    const closeOpened = async (): Promise<void> => {
+      for (const close of opened.reverse()) await close().catch(() => undefined);
     };
-    pipeline = new RequestPipeline(registry, services);
-    const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network);
-    logger.info(
-      {
-        listener: formatListener(listener.host, network.port),
-        advertised: formatListener(advertised.host, advertised.port),
+    try {
+      const metadataLog = await LocalMetadataLog.open(dataDir);
+      opened.push(() => metadataLog.close());
+      const metadataLoader = new MetadataLoader(metadataLog);
+      const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
+      opened.push(() => logManager.close());
+      const replicaManager = await LocalReplicaManager.start({
+        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger,
+      });
+      opened.push(() => replicaManager.close());
+      const delayedProduce = new DelayedProducePurgatory(replicaManager);
+      opened.push(async () => delayedProduce.close());
+      logManager.startBackgroundTasks();
+
+      const registry = new HandlerRegistry();
+      for (const handler of options.handlers ?? BUILTIN_HANDLERS) registry.register(handler);
+      const listener = parseListener(config.listeners);
+      let pipeline: RequestPipeline | null = null;
+      const network = await NetworkServer.listen({
+        host: listener.host,
+        port: listener.port,
+        socketRequestMaxBytes: config['socket.request.max.bytes'],
+        connectionsMaxIdleMs: config['connections.max.idle.ms'],
+        maxConnections: config['max.connections'],
+        queuedMaxRequests: config['queued.max.requests'],
+        queuedMaxBytes: config['queued.max.request.bytes'],
+        handler: (connection, frame) => {
+          if (pipeline === null) throw new InvalidRequestError('broker is starting');
+          return pipeline.handleFrame(connection, frame);
+        },
+        onConnectionClosed: (connection, reason) => logClose(logger, connection, reason),
+      });
+      opened.push(() => network.close());
+      const advertised = advertisedListener(config, listener, network.port);
+      await registerBroker(metadataLog, metadataLoader, meta.nodeId, advertised);
+      const services: BrokerServices = {
         nodeId: meta.nodeId,
-        clusterId: meta.clusterId,
-        startupMs: Math.round(performance.now() - startedMs),
-      },
-      'runnel broker started',
-    );
-    return broker;
+        config,
+        clock,
+        // A standalone node is its own controller (KRaft combined mode).
+        metadata: new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader),
+        metadataLog,
+        metadataLoader,
+        replicaManager,
+        delayedProduce,
+        topicCreator: new TopicCreator(metadataLog, metadataLoader),
+        logger,
+      };
+      pipeline = new RequestPipeline(registry, services);
+      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager);
+      logger.info(
+        {
+          listener: formatListener(listener.host, network.port),
+          advertised: formatListener(advertised.host, advertised.port),
+          nodeId: meta.nodeId,
+          clusterId: meta.clusterId,
+          partitions: replicaManager.partitions().length,
+          startupMs: Math.round(performance.now() - startedMs),
+        },
+        'runnel broker started',
+      );
+      return broker;
+    } catch (err) {
+      await closeOpened();
+      throw err;
+    }
   }
 
   /** The port actually bound (the OS's choice when the listener asked for 0). */
@@ -91,13 +142,38 @@ export class Broker {
     return `${host}:${this.advertised.port}`;
   }
 
+  /** Clean shutdown (see the header). Idempotent. */
   close(): Promise<void> {
-    return this.network.close();
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async shutdown(): Promise<void> {
+    await this.network.close();
+    this.services.delayedProduce.close();
+    await this.services.replicaManager.close();
+    await this.logManager.close();
+    await this.services.metadataLog.close();
+    this.services.logger.info({ nodeId: this.nodeId }, 'runnel broker stopped');
   }
 }
 
-function singleNodeView(clusterId: string, nodeId: number, advertised: Listener): MetadataView {
-  return new SingleNodeMetadataView(clusterId, { nodeId, host: advertised.host, port: advertised.port, rack: null });
+/**
+ * Registers this broker in the metadata (RegisterBrokerRecord) when it is absent, fenced, or its
+ * advertised endpoint changed (a port-0 listener binds a new port on every start). The broker epoch
+ * grows with every registration, as KRaft's does.
+ */
+async function registerBroker(log: MetadataLog, loader: MetadataLoader, nodeId: number, advertised: Listener): Promise<void> {
+  const current = loader.image.brokers.get(nodeId);
+  const unchanged = current !== undefined && !current.fenced && current.host === advertised.host
+    && current.port === advertised.port && current.rack === null;
+  if (unchanged) return;
+  await log.append([{
+    type: 'RegisterBroker', brokerId: nodeId, brokerEpoch: (current?.brokerEpoch ?? -1) + 1,
+    host: advertised.host, port: advertised.port, rack: null, fenced: false,
+  }]);
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
- * What the Metadata and DescribeCluster handlers need to know about the cluster. The metadata image
- * (src/metadata) implements this once topics exist; until then `SingleNodeMetadataView` serves one
- * broker and no topics. Handlers read only through this interface, so the topic part plugs in without
- * touching them.
+ * What the Metadata and DescribeCluster handlers need to know about the cluster. `ImageMetadataView`
+ * answers from the metadata image (src/metadata) as the loader holds it right now; `SingleNodeMetadataView`
+ * is one broker with no topics (handler tests). Handlers read only through this interface.
  */
+import type { MetadataLoader } from '../metadata/loader.js';
+import type { MetadataImage, TopicImage } from '../metadata/image.js';
+import { isInternalTopic } from '../controller/topic-records.js';
+import { ErrorCode } from '../protocol/errors.js';
 
 export interface BrokerEndpoint {
   readonly nodeId: number;
@@ -69,4 +72,79 @@ export class SingleNodeMetadataView implements MetadataView {
   topicById(): TopicMetadata | undefined {
     return undefined;
   }
+}
+
+/**
+ * The metadata image as the Metadata API shows it (KRaft's KRaftMetadataCache): live brokers are the
+ * registered, unfenced ones; a partition whose leader is not live is LEADER_NOT_AVAILABLE with leader
+ * -1; replicas on brokers that are not live are offline. Topic views are built once per image.
+ */
+export class ImageMetadataView implements MetadataView {
+  private cachedImage: MetadataImage | null = null;
+  private cachedBrokers: readonly BrokerEndpoint[] = [];
+  private cachedTopics = new Map<string, TopicMetadata>();
+
+  constructor(
+    readonly clusterId: string,
+    readonly controllerId: number,
+    private readonly loader: MetadataLoader,
+  ) {}
+
+  brokers(): readonly BrokerEndpoint[] {
+    this.refresh();
+    return this.cachedBrokers;
+  }
+
+  topics(): Iterable<TopicMetadata> {
+    this.refresh();
+    return this.cachedTopics.values();
+  }
+
+  topicByName(name: string): TopicMetadata | undefined {
+    this.refresh();
+    return this.cachedTopics.get(name);
+  }
+
+  topicById(topicId: string): TopicMetadata | undefined {
+    const topic = this.loader.image.topicsById.get(topicId);
+    return topic === undefined ? undefined : this.topicByName(topic.name);
+  }
+
+  private refresh(): void {
+    const image = this.loader.image;
+    if (image === this.cachedImage) return;
+    const live = new Set<number>();
+    const brokers: BrokerEndpoint[] = [];
+    for (const broker of [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId)) {
+      if (broker.fenced) continue;
+      live.add(broker.brokerId);
+      brokers.push(Object.freeze({ nodeId: broker.brokerId, host: broker.host, port: broker.port, rack: broker.rack }));
+    }
+    const topics = new Map<string, TopicMetadata>();
+    const sorted = [...image.topicsById.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const topic of sorted) topics.set(topic.name, topicMetadata(topic, live));
+    this.cachedBrokers = Object.freeze(brokers);
+    this.cachedTopics = topics;
+    this.cachedImage = image;
+  }
+}
+
+function topicMetadata(topic: TopicImage, live: ReadonlySet<number>): TopicMetadata {
+  return Object.freeze({
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: isInternalTopic(topic.name),
+    partitions: Object.freeze(topic.partitions.map((p) => {
+      const leaderLive = live.has(p.leader);
+      return Object.freeze({
+        partitionIndex: p.partitionId,
+        errorCode: leaderLive ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+        leaderId: leaderLive ? p.leader : -1,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: p.replicas,
+        isrNodes: p.isr,
+        offlineReplicas: Object.freeze(p.replicas.filter((r) => !live.has(r))),
+      });
+    })),
+  });
 }

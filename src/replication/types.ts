@@ -4,6 +4,7 @@
  * DeleteRecords and the group coordinator read partitions only through it. On a single node every
  * partition is "leader = self, ISR = {self}"; the cluster work plugs followers and ISR changes in here.
  */
+import type { RecordBatchHeader } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 
 export interface TopicPartition {
@@ -50,4 +51,19 @@ export interface ReplicaManager {
    * on it. Returns an unsubscribe function.
    */
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void;
+}
+
+/**
+ * What the idempotent-producer state of one partition answers for a batch with producerId ≥ 0
+ * (src/replication/producer-state.ts: ProducerStateManager; DESIGN §6). The Produce handler asks before
+ * appending and reports every append after it.
+ */
+export type ProducerBatchCheck =
+  | { readonly kind: 'append' }
+  | { readonly kind: 'duplicate'; readonly baseOffset: number; readonly lastOffset: number; readonly logAppendTimeMs: number }
+  | { readonly kind: 'error'; readonly errorCode: number };
+
+export interface PartitionProducerState {
+  checkBatch(header: RecordBatchHeader): ProducerBatchCheck;
+  onAppend(header: RecordBatchHeader, baseOffset: number, lastOffset: number, logAppendTimeMs: number): void;
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestPipeline } from '../../src/broker/pipeline.js';
+import type { BrokerServices } from '../../src/broker/api-handler.js';
 import { HandlerRegistry } from '../../src/broker/handler-registry.js';
 import { BUILTIN_HANDLERS } from '../../src/broker/handlers/index.js';
 import type { MetadataView, TopicMetadata } from '../../src/broker/metadata-view.js';
@@ -45,7 +46,7 @@ function pipeline(): RequestPipeline {
     config: resolveConfig({}).config,
     clock: new ManualClock(0),
     metadata: view,
-  });
+  } as unknown as BrokerServices);
 }
 
 const connection = { id: 1, remoteAddress: '127.0.0.1', remotePort: 1, localPort: 2 };

@@ -1,0 +1,361 @@
+/**
+ * The replica manager of one node (Kafka's ReplicaManager + Partition, much reduced; DESIGN §2, §3, §5):
+ * the one owner of which partitions this node hosts, who leads them at which epoch, the ISR and the
+ * high watermark. It follows the metadata image — each committed delta creates (or opens) the logs of
+ * partitions assigned here, deletes the logs of removed topics and of partitions moved away, applies
+ * topic config changes, and takes leadership, epoch and ISR from the image.
+ *
+ * High watermark (consumers see offsets below it) = min over the ISR of each replica's acknowledged end:
+ * this node's own acknowledged end is its durable log end when the topic's durability mode is `fsync`
+ * (a consumer never sees bytes a crash could take back) and its log end in `none` mode; followers'
+ * ends come from their fetches (`recordFollowerEnd`). A standalone node's ISR is itself, so its HW is
+ * its own acknowledged end. `onPartitionAdvanced` listeners hear every log-end and HW move.
+ *
+ * Delta application is asynchronous (log files are created and deleted) and runs on one serial chain:
+ * a partition the image knows but whose log is not open yet answers NOT_LEADER_OR_FOLLOWER (retriable),
+ * as Kafka does for a partition in the metadata cache it does not host yet.
+ *
+ * Not implemented here: follower fetchers, ISR shrink/expand proposals, truncation on becoming
+ * follower (cluster work plugs in at `recordFollowerEnd` and `applyPartition`); JBOD.
+ */
+import type { RunnelConfig } from '../config/config.js';
+import { configKey, topicConfigOverrides, type MetadataDelta, type MetadataImage, type PartitionImage, type TopicImage } from '../metadata/image.js';
+import type { MetadataLoader } from '../metadata/loader.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { LogManager } from '../storage/log-manager.js';
+import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
+import type { LogConfig } from '../storage/config.js';
+import { logConfigFor } from './log-config.js';
+import type { HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
+
+/** The pino methods the replica manager uses; a pino Logger fits. */
+export interface ReplicationLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface LocalReplicaManagerOptions {
+  readonly nodeId: number;
+  readonly config: RunnelConfig;
+  readonly logManager: LogManager;
+  readonly loader: MetadataLoader;
+  readonly logger?: ReplicationLogger;
+}
+
+/** Kafka's LeaderAndIsr.NO_LEADER. */
+export const NO_LEADER = -1;
+
+/** One hosted partition. Its fields change only inside the replica manager. */
+class PartitionState implements HostedPartition {
+  leaderId = NO_LEADER;
+  leaderEpoch = -1;
+  isr: readonly number[] = [];
+  replicas: readonly number[] = [];
+  /** This node's acknowledged end: durable end (fsync) or log end (none). */
+  localEndOffset = 0;
+  /** Followers' acknowledged ends, from their fetches (cluster mode). */
+  readonly followerEndOffsets = new Map<number, number>();
+  hosted = true;
+
+  constructor(
+    readonly topic: string,
+    readonly topicId: string,
+    readonly partition: number,
+    readonly log: PartitionLog,
+    private readonly nodeId: number,
+  ) {}
+
+  get isLeader(): boolean {
+    return this.hosted && this.leaderId === this.nodeId;
+  }
+
+  get highWatermark(): number {
+    return this.log.highWatermark;
+  }
+
+  get logStartOffset(): number {
+    return this.log.logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.log.logEndOffset;
+  }
+}
+
+export class LocalReplicaManager implements ReplicaManager {
+  readonly nodeId: number;
+  private readonly config: RunnelConfig;
+  private readonly logs: LogManager;
+  private readonly loader: MetadataLoader;
+  private readonly logger: ReplicationLogger | undefined;
+  private readonly byName = new Map<string, PartitionState>();
+  private readonly byTopicId = new Map<string, PartitionState>();
+  private readonly listeners = new Set<(partition: HostedPartition) => void>();
+  private work: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(options: LocalReplicaManagerOptions) {
+    this.nodeId = options.nodeId;
+    this.config = options.config;
+    this.logs = options.logManager;
+    this.loader = options.loader;
+    this.logger = options.logger;
+  }
+
+  /**
+   * Subscribes to the loader and opens every partition the current image assigns here; logs on disk
+   * of topics the image no longer has (deleted while this node was down) are removed.
+   */
+  static async start(options: LocalReplicaManagerOptions): Promise<LocalReplicaManager> {
+    const manager = new LocalReplicaManager(options);
+    manager.loader.subscribe((delta, image) => manager.enqueue(() => manager.applyDelta(delta, image)));
+    manager.enqueue(() => manager.removeStrayLogs(manager.loader.image));
+    await manager.whenIdle();
+    return manager;
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  partition(topic: string, partition: number): HostedPartition | undefined {
+    return this.byName.get(nameKey(topic, partition));
+  }
+
+  partitionByTopicId(topicId: string, partition: number): HostedPartition | undefined {
+    return this.byTopicId.get(idKey(topicId, partition));
+  }
+
+  /** Every hosted partition (for checkpoints, metrics, DescribeLogDirs). */
+  partitions(): HostedPartition[] {
+    return [...this.byName.values()];
+  }
+
+  leaderPartition(topic: string, partition: number, currentLeaderEpoch: number): PartitionLookup {
+    const state = this.byName.get(nameKey(topic, partition));
+    if (state === undefined) {
+      const known = this.loader.image.topicIdsByName.has(topic) && this.imagePartition(topic, partition) !== undefined;
+      return { ok: false, errorCode: known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    }
+    // KIP-320: an older epoch is a stale client (fenced); a newer one means our metadata lags.
+    if (currentLeaderEpoch >= 0 && currentLeaderEpoch < state.leaderEpoch) return { ok: false, errorCode: ErrorCode.FENCED_LEADER_EPOCH };
+    if (currentLeaderEpoch > state.leaderEpoch) return { ok: false, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
+    if (!state.isLeader) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    return { ok: true, partition: state };
+  }
+
+  onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The topic's current log configuration (broker defaults < topic overrides). */
+  logConfig(topic: string): LogConfig {
+    return logConfigFor(this.config, topicConfigOverrides(this.loader.image, topic));
+  }
+
+  /** A topic-level property from the image, else undefined (the broker default applies). */
+  topicConfigValue(topic: string, name: string): string | undefined {
+    return this.loader.image.configs.get(configKey('topic', topic))?.get(name);
+  }
+
+  /** min.insync.replicas for topic (topic override, else the broker's). */
+  minInsyncReplicas(topic: string): number {
+    const override = Number(this.topicConfigValue(topic, 'min.insync.replicas'));
+    return Number.isInteger(override) && override >= 1 ? override : this.config['min.insync.replicas'];
+  }
+
+  /** cleanup.policy contains `compact` (keys required, KIP-58 / LogValidator). */
+  isCompacted(topic: string): boolean {
+    const policy = this.topicConfigValue(topic, 'cleanup.policy');
+    return policy !== undefined && policy.split(',').some((p) => p.trim() === 'compact');
+  }
+
+  /**
+   * The seam for idempotent producers (DESIGN §6): the partition's producer state, or undefined while
+   * none is kept — then every batch is appended as it comes. The idempotence work returns its
+   * ProducerStateManager here.
+   */
+  producerStateFor(_partition: HostedPartition): PartitionProducerState | undefined {
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- append and high watermark
+
+  /**
+   * Appends a client's batches to a partition this node leads, at its leader epoch (PartitionLog.append:
+   * throws RecordBatchError / StorageError with the Kafka code; nothing is written then). The caller has
+   * checked leadership synchronously before calling.
+   */
+  appendRecordsToLeader(hosted: HostedPartition, records: Buffer): AppendResult {
+    const state = this.owned(hosted);
+    const result = state.log.append(records, state.leaderEpoch);
+    const endOffset = result.lastOffset + 1;
+    if (state.log.config.durabilityMode === 'none') {
+      state.localEndOffset = Math.max(state.localEndOffset, endOffset);
+    } else {
+      result.durable.then(() => this.onLocalDurable(state, endOffset), () => undefined);
+    }
+    if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
+    return result;
+  }
+
+  /** A follower's acknowledged end (its fetch offset); cluster replication calls it. */
+  recordFollowerEnd(hosted: HostedPartition, replicaId: number, endOffset: number): void {
+    const state = this.owned(hosted);
+    if (!state.hosted || !state.replicas.includes(replicaId)) return;
+    state.followerEndOffsets.set(replicaId, endOffset);
+    this.maybeAdvanceHighWatermark(state);
+  }
+
+  private onLocalDurable(state: PartitionState, endOffset: number): void {
+    if (!state.hosted) return;
+    state.localEndOffset = Math.max(state.localEndOffset, endOffset);
+    this.maybeAdvanceHighWatermark(state);
+  }
+
+  /** Moves the HW to min over the ISR of acknowledged ends; publishes and returns true if it moved. */
+  private maybeAdvanceHighWatermark(state: PartitionState): boolean {
+    if (!state.isLeader) return false;
+    let highWatermark = Math.min(state.localEndOffset, state.log.logEndOffset);
+    for (const replica of state.isr) {
+      if (replica !== this.nodeId) highWatermark = Math.min(highWatermark, state.followerEndOffsets.get(replica) ?? 0);
+    }
+    if (highWatermark <= state.log.highWatermark) return false;
+    state.log.updateHighWatermark(highWatermark);
+    this.publish(state);
+    return true;
+  }
+
+  private publish(state: PartitionState): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(state);
+      } catch (err) {
+        this.logger?.error({ err, topic: state.topic, partition: state.partition }, 'partition listener failed');
+      }
+    }
+  }
+
+  private owned(hosted: HostedPartition): PartitionState {
+    const state = this.byName.get(nameKey(hosted.topic, hosted.partition));
+    if (state !== hosted) throw new Error(`partition ${hosted.topic}-${hosted.partition} is not hosted here`);
+    return state;
+  }
+
+  // ---------------------------------------------------------------- metadata deltas
+
+  /** Resolves once every delta published so far is applied (logs created / deleted). */
+  whenIdle(): Promise<void> {
+    return this.work;
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.work = this.work.then(task).catch((err: unknown) => {
+      this.logger?.error({ err }, 'applying a metadata delta failed');
+    });
+  }
+
+  private async applyDelta(delta: MetadataDelta, image: MetadataImage): Promise<void> {
+    if (this.closed) return;
+    for (const topic of delta.deletedTopics) await this.removeTopic(topic);
+    for (const partition of delta.changedPartitions) {
+      const topic = image.topicsById.get(partition.topicId);
+      if (topic !== undefined) await this.applyPartition(topic, partition);
+    }
+    for (const change of delta.changedConfigs) {
+      if (change.resourceType === 'topic') this.updateConfig(change.resourceName);
+    }
+  }
+
+  /** Becomes leader or follower of a partition assigned here, or drops one moved away. */
+  private async applyPartition(topic: TopicImage, image: PartitionImage): Promise<void> {
+    const key = nameKey(topic.name, image.partitionId);
+    let state = this.byName.get(key);
+    if (!image.replicas.includes(this.nodeId)) {
+      if (state !== undefined) await this.dropPartition(state);
+      return;
+    }
+    if (state !== undefined && state.topicId !== topic.topicId) {
+      await this.dropPartition(state);
+      state = undefined;
+    }
+    if (state === undefined) state = await this.openPartition(topic, image.partitionId);
+    if (this.closed) return;
+    const becameLeader = image.leader === this.nodeId && (state.leaderId !== this.nodeId || state.leaderEpoch !== image.leaderEpoch);
+    state.leaderId = image.leader;
+    state.leaderEpoch = image.leaderEpoch;
+    state.isr = image.isr;
+    state.replicas = image.replicas;
+    for (const replica of state.followerEndOffsets.keys()) {
+      if (!image.replicas.includes(replica)) state.followerEndOffsets.delete(replica);
+    }
+    // A new leader has everything it holds on disk: recovery (or the previous term) wrote it.
+    if (becameLeader) state.localEndOffset = state.log.logEndOffset;
+    if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
+  }
+
+  private async openPartition(topic: TopicImage, partition: number): Promise<PartitionState> {
+    let log = this.logs.getLog(topic.name, partition);
+    if (log !== undefined && log.topicId !== undefined && log.topicId !== topic.topicId) {
+      // Same name, another topic: the old one was deleted and recreated while this node was away.
+      await this.logs.deleteLog(topic.name, partition);
+      log = undefined;
+    }
+    log ??= await this.logs.createLog(topic.name, partition, topic.topicId);
+    log.updateConfig(this.logConfig(topic.name));
+    const state = new PartitionState(topic.name, topic.topicId, partition, log, this.nodeId);
+    this.byName.set(nameKey(topic.name, partition), state);
+    this.byTopicId.set(idKey(topic.topicId, partition), state);
+    return state;
+  }
+
+  private async removeTopic(topic: TopicImage): Promise<void> {
+    for (const state of [...this.byName.values()]) {
+      if (state.topicId === topic.topicId) await this.dropPartition(state);
+    }
+  }
+
+  private async dropPartition(state: PartitionState): Promise<void> {
+    state.hosted = false;
+    this.byName.delete(nameKey(state.topic, state.partition));
+    this.byTopicId.delete(idKey(state.topicId, state.partition));
+    // Parked produces and fetches wake and see that the partition is gone.
+    this.publish(state);
+    await this.logs.deleteLog(state.topic, state.partition);
+    this.logger?.info({ topic: state.topic, partition: state.partition }, 'partition log deleted');
+  }
+
+  /** Applies the topic's current overrides to its hosted logs. */
+  private updateConfig(topic: string): void {
+    const config = this.logConfig(topic);
+    for (const state of this.byName.values()) if (state.topic === topic) state.log.updateConfig(config);
+  }
+
+  private async removeStrayLogs(image: MetadataImage): Promise<void> {
+    for (const log of this.logs.allLogs()) {
+      if (this.byName.has(nameKey(log.topic, log.partition))) continue;
+      if (this.imagePartition(log.topic, log.partition, image)?.replicas.includes(this.nodeId) === true) continue;
+      await this.logs.deleteLog(log.topic, log.partition);
+      this.logger?.info({ topic: log.topic, partition: log.partition }, 'stray partition log deleted');
+    }
+  }
+
+  private imagePartition(topic: string, partition: number, image = this.loader.image): PartitionImage | undefined {
+    const topicId = image.topicIdsByName.get(topic);
+    return topicId === undefined ? undefined : image.topicsById.get(topicId)?.partitions[partition];
+  }
+
+  /** Stops applying deltas; the log manager is closed by its owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.work;
+  }
+}
+
+function nameKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+function idKey(topicId: string, partition: number): string {
+  return `${topicId}/${partition}`;
+}
