@@ -32,7 +32,6 @@ import {
   type Snapshot,
   type SnapshotMessage,
   type VoteMessage,
-  type VoteResponseMessage,
 } from './types.js';
 
 interface PendingRead {
@@ -743,4 +742,3 @@ function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commitIndex === b.commitIndex;
 }
 
-export type { VoteResponseMessage };
