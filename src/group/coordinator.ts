@@ -18,26 +18,32 @@ import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
 import { ErrorCode, groupAppendError, offsetAppendError } from './errors.js';
 import { partitionForGroup } from './group-hash.js';
 import {
-  decodeGroupMetadataValue,
-  decodeKey,
-  decodeOffsetCommitValue,
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
-  encodeOffsetCommitValue,
   type CoordinatorRecord,
   type GroupMetadataValue,
-  type OffsetCommitValue,
 } from './records.js';
+import { groupMetadataValue, loadedMember, offsetRecord, replayRecord, type PartitionLoad } from './persistence.js';
+import {
+  allCommitted,
+  commitResponse,
+  describe,
+  describedError,
+  fetchPartition,
+  joinError,
+  syncError,
+  syncResponse,
+  viewOf,
+  type GroupView,
+} from './responses.js';
 import { TimerQueue } from './timers.js';
 import {
   defaultGroupCoordinatorConfig,
   type CoordinatorOutput,
   type DelayedResponse,
-  type DeleteGroupsResponse,
   type DescribedGroup,
   type GroupCoordinatorConfig,
-  type GroupState,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type JoinGroupRequest,
@@ -53,7 +59,6 @@ import {
   type OffsetFetchRequest,
   type OffsetFetchResponse,
   type OffsetFetchResponseGroup,
-  type OffsetFetchResponsePartition,
   type RequestToken,
   type SyncGroupRequest,
   type SyncGroupResponse,
@@ -66,20 +71,6 @@ export interface GroupCoordinatorCoreOptions {
   config?: Partial<GroupCoordinatorConfig>;
   /** Whether a topic partition exists (UNKNOWN_TOPIC_OR_PARTITION on OffsetCommit); default: all do. */
   partitionExists?: (topic: string, partition: number) => boolean;
-}
-
-/** A read-only view of one group, for the handlers, tests and the simulator. */
-export interface GroupView {
-  groupId: string;
-  partition: number;
-  state: GroupState;
-  generationId: number;
-  protocolType: string | null;
-  protocolName: string | null;
-  leaderId: string | null;
-  members: { memberId: string; groupInstanceId: string | null; assignment: Buffer; awaitingJoin: boolean; awaitingSync: boolean }[];
-  pendingMemberIds: string[];
-  offsets: { topic: string; partition: number; offset: bigint; metadata: string }[];
 }
 
 type TimerTask =
@@ -102,12 +93,6 @@ type PendingAppend =
   | { kind: 'deleteGroups'; batch: DeleteBatch; groupIds: Set<string> }
   | { kind: 'offsetDelete'; token: RequestToken; response: OffsetDeleteResponse };
 
-interface PartitionLoad {
-  groups: Map<string, GroupMetadataValue | null>;
-  offsets: Map<string, { group: string; topic: string; partition: number; value: OffsetCommitValue }>;
-}
-
-const NO_GENERATION = -1;
 const RETENTION_TIMER_KEY = 'retention';
 /** Far above anything a sane run schedules at one instant; a bug, not load, would hit it. */
 const TIMERS_PER_ADVANCE_MAX = 1_000_000;
@@ -1092,6 +1077,8 @@ export class GroupCoordinatorCore {
 
 // ------------------------------------------------------------------ pure helpers
 
+
+
 function heartbeatKey(groupId: string, memberId: string): string {
   return `hb\0${groupId}\0${memberId}`;
 }
@@ -1102,18 +1089,6 @@ function joinKey(groupId: string): string {
 
 function syncKey(groupId: string): string {
   return `sync\0${groupId}`;
-}
-
-function joinError(memberId: string, errorCode: number): JoinGroupResponse {
-  return { errorCode, generationId: NO_GENERATION, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
-}
-
-function syncError(errorCode: number): SyncGroupResponse {
-  return { errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
-}
-
-function syncResponse(group: ClassicGroup, assignment: Buffer): SyncGroupResponse {
-  return { errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment };
 }
 
 function updateMember(member: ClassicMember, req: JoinGroupRequest, token: RequestToken): void {
@@ -1141,64 +1116,6 @@ function validateMember(group: ClassicGroup, memberId: string, groupInstanceId: 
   return ErrorCode.NONE;
 }
 
-function commitResponse(
-  req: OffsetCommitRequest,
-  errorFor: (topic: string, partition: OffsetCommitRequest['topics'][number]['partitions'][number]) => number,
-): OffsetCommitResponse {
-  return {
-    topics: req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errorFor(t.name, p) })),
-    })),
-  };
-}
-
-function offsetRecord(groupId: string, topic: string, partition: number, value: CommittedOffset): CoordinatorRecord {
-  return { key: encodeOffsetCommitKey(groupId, topic, partition), value: encodeOffsetCommitValue(value) };
-}
-
-function allCommitted(group: ClassicGroup | undefined): { name: string; partitionIndexes: number[] }[] {
-  if (group === undefined) return [];
-  return [...group.offsets.keys()].sort().map((name) => ({
-    name,
-    partitionIndexes: [...(group.offsets.get(name) as Map<number, CommittedOffset>).keys()].sort((a, b) => a - b),
-  }));
-}
-
-function fetchPartition(group: ClassicGroup | undefined, topic: string, partitionIndex: number, requireStable: boolean): OffsetFetchResponsePartition {
-  const none = { partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE };
-  if (group === undefined) return none;
-  // KIP-447: a consumer asking for stable offsets retries rather than read one about to change.
-  if (requireStable && group.hasPendingOffsetCommit(topic, partitionIndex)) return { ...none, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
-  const committed = group.offset(topic, partitionIndex);
-  if (committed === undefined) return none;
-  return { partitionIndex, committedOffset: committed.offset, committedLeaderEpoch: committed.leaderEpoch, metadata: committed.metadata, errorCode: ErrorCode.NONE };
-}
-
-function describedError(groupId: string, errorCode: number): DescribedGroup {
-  return { errorCode, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
-}
-
-/** Member metadata and assignments are only meaningful, and only shown, once the group is Stable. */
-function describe(group: ClassicGroup): DescribedGroup {
-  const stable = group.state === 'Stable';
-  return {
-    errorCode: ErrorCode.NONE,
-    groupId: group.groupId,
-    groupState: group.state,
-    protocolType: group.protocolType ?? '',
-    protocolData: stable ? (group.protocolName ?? '') : '',
-    members: [...group.members.values()].map((m) => ({
-      memberId: m.memberId,
-      groupInstanceId: m.groupInstanceId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      memberMetadata: stable ? group.memberMetadata(m) : Buffer.alloc(0),
-      memberAssignment: stable ? m.assignment : Buffer.alloc(0),
-    })),
-  };
-}
-
 /**
  * KIP-211: offsets of a group with members are kept while it consumes the topic; an Empty group's
  * offsets expire once it has been Empty for the retention; a group that never used group management
@@ -1213,88 +1130,4 @@ function offsetExpired(group: ClassicGroup, topic: string, committed: CommittedO
     baseMs = committed.commitTimestamp;
   }
   return baseMs !== null && nowMs - baseMs >= retentionMs;
-}
-
-function groupMetadataValue(group: ClassicGroup, assignments: Map<string, Buffer> | undefined): GroupMetadataValue {
-  return {
-    protocolType: group.protocolType ?? '',
-    generation: group.generationId,
-    protocol: group.protocolName,
-    leader: group.leaderId,
-    currentStateTimestamp: group.currentStateTimestamp,
-    members: [...group.members.values()].map((m) => ({
-      memberId: m.memberId,
-      groupInstanceId: m.groupInstanceId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      rebalanceTimeout: m.rebalanceTimeoutMs,
-      sessionTimeout: m.sessionTimeoutMs,
-      subscription: group.memberMetadata(m),
-      assignment: assignments?.get(m.memberId) ?? m.assignment,
-    })),
-  };
-}
-
-function loadedMember(m: GroupMetadataValue['members'][number], protocolType: string, protocolName: string): ClassicMember {
-  return {
-    memberId: m.memberId,
-    groupInstanceId: m.groupInstanceId,
-    clientId: m.clientId,
-    clientHost: m.clientHost,
-    rebalanceTimeoutMs: m.rebalanceTimeout,
-    sessionTimeoutMs: m.sessionTimeout,
-    protocolType,
-    protocols: [{ name: protocolName, metadata: m.subscription }],
-    assignment: m.assignment,
-    joinToken: null,
-    supportSkippingAssignment: false,
-    syncToken: null,
-    isNew: false,
-  };
-}
-
-function replayRecord(load: PartitionLoad, record: CoordinatorRecord): void {
-  const key = decodeKey(record.key);
-  switch (key.type) {
-    case 'offsetCommit': {
-      const id = `${key.group}\0${key.topic}\0${key.partition}`;
-      // Delete then set, so a key written again moves to the end: replay order is log order.
-      load.offsets.delete(id);
-      if (record.value !== null) load.offsets.set(id, { group: key.group, topic: key.topic, partition: key.partition, value: decodeOffsetCommitValue(record.value) });
-      return;
-    }
-    case 'groupMetadata':
-      load.groups.delete(key.group);
-      load.groups.set(key.group, record.value === null ? null : decodeGroupMetadataValue(record.value));
-      return;
-    case 'unknown':
-      // Records of other group types (KIP-848, share groups) share the partition; not ours to load.
-      return;
-  }
-}
-
-function viewOf(group: ClassicGroup): GroupView {
-  const offsets: GroupView['offsets'] = [];
-  for (const [topic, partitions] of group.offsets) {
-    for (const [partition, c] of partitions) offsets.push({ topic, partition, offset: c.offset, metadata: c.metadata });
-  }
-  offsets.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-  return {
-    groupId: group.groupId,
-    partition: group.partition,
-    state: group.state,
-    generationId: group.generationId,
-    protocolType: group.protocolType,
-    protocolName: group.protocolName,
-    leaderId: group.leaderId,
-    members: [...group.members.values()].map((m) => ({
-      memberId: m.memberId,
-      groupInstanceId: m.groupInstanceId,
-      assignment: m.assignment,
-      awaitingJoin: m.joinToken !== null,
-      awaitingSync: m.syncToken !== null,
-    })),
-    pendingMemberIds: [...group.pendingMembers],
-    offsets,
-  };
 }

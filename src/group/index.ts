@@ -53,7 +53,8 @@
  * high watermark for completeAppend, and a periodic tick(). Transactional offset commits
  * (TxnOffsetCommit) and KIP-848 consumer groups are not implemented.
  */
-export { GroupCoordinatorCore, type GroupCoordinatorCoreOptions, type GroupView } from './coordinator.js';
+export { GroupCoordinatorCore, type GroupCoordinatorCoreOptions } from './coordinator.js';
+export type { GroupView } from './responses.js';
 export { partitionForGroup, javaStringHashCode, kafkaAbs } from './group-hash.js';
 export { ErrorCode, groupAppendError, offsetAppendError } from './errors.js';
 export { findGroupCoordinators, type CoordinatorNode, type FindCoordinatorResult } from './find-coordinator.js';

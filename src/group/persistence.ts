@@ -1,0 +1,84 @@
+/**
+ * How groups and offsets map to `__consumer_offsets` records and back (records.ts has the byte formats):
+ * what the coordinator writes on a stable generation, an Empty generation and an offset commit, and how
+ * a partition's records are replayed into groups when this broker becomes its leader.
+ */
+import type { ClassicGroup, ClassicMember, CommittedOffset } from './classic-group.js';
+import {
+  decodeGroupMetadataValue,
+  decodeKey,
+  decodeOffsetCommitValue,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
+  type CoordinatorRecord,
+  type GroupMetadataValue,
+  type OffsetCommitValue,
+} from './records.js';
+
+/** What a replay has gathered so far: the last value per key (null = tombstone), in log order. */
+export interface PartitionLoad {
+  groups: Map<string, GroupMetadataValue | null>;
+  offsets: Map<string, { group: string; topic: string; partition: number; value: OffsetCommitValue }>;
+}
+
+export function offsetRecord(groupId: string, topic: string, partition: number, value: CommittedOffset): CoordinatorRecord {
+  return { key: encodeOffsetCommitKey(groupId, topic, partition), value: encodeOffsetCommitValue(value) };
+}
+
+export function groupMetadataValue(group: ClassicGroup, assignments: Map<string, Buffer> | undefined): GroupMetadataValue {
+  return {
+    protocolType: group.protocolType ?? '',
+    generation: group.generationId,
+    protocol: group.protocolName,
+    leader: group.leaderId,
+    currentStateTimestamp: group.currentStateTimestamp,
+    members: [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      rebalanceTimeout: m.rebalanceTimeoutMs,
+      sessionTimeout: m.sessionTimeoutMs,
+      subscription: group.memberMetadata(m),
+      assignment: assignments?.get(m.memberId) ?? m.assignment,
+    })),
+  };
+}
+
+export function loadedMember(m: GroupMetadataValue['members'][number], protocolType: string, protocolName: string): ClassicMember {
+  return {
+    memberId: m.memberId,
+    groupInstanceId: m.groupInstanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rebalanceTimeoutMs: m.rebalanceTimeout,
+    sessionTimeoutMs: m.sessionTimeout,
+    protocolType,
+    protocols: [{ name: protocolName, metadata: m.subscription }],
+    assignment: m.assignment,
+    joinToken: null,
+    supportSkippingAssignment: false,
+    syncToken: null,
+    isNew: false,
+  };
+}
+
+export function replayRecord(load: PartitionLoad, record: CoordinatorRecord): void {
+  const key = decodeKey(record.key);
+  switch (key.type) {
+    case 'offsetCommit': {
+      const id = `${key.group}\0${key.topic}\0${key.partition}`;
+      // Delete then set, so a key written again moves to the end: replay order is log order.
+      load.offsets.delete(id);
+      if (record.value !== null) load.offsets.set(id, { group: key.group, topic: key.topic, partition: key.partition, value: decodeOffsetCommitValue(record.value) });
+      return;
+    }
+    case 'groupMetadata':
+      load.groups.delete(key.group);
+      load.groups.set(key.group, record.value === null ? null : decodeGroupMetadataValue(record.value));
+      return;
+    case 'unknown':
+      // Records of other group types (KIP-848, share groups) share the partition; not ours to load.
+      return;
+  }
+}
