@@ -289,8 +289,14 @@ export class LocalReplicaManager implements ReplicaManager {
     for (const replica of state.followerEndOffsets.keys()) {
       if (!image.replicas.includes(replica)) state.followerEndOffsets.delete(replica);
     }
-    // A new leader has everything it holds on disk: recovery (or the previous term) wrote it.
-    if (becameLeader) state.localEndOffset = state.log.logEndOffset;
+    if (becameLeader) {
+      // A new leader has everything it holds on disk: recovery (or the previous term) wrote it.
+      state.localEndOffset = state.log.logEndOffset;
+      // Partition.makeLeader: the epoch starts at the current log end, so OffsetForLeaderEpoch answers
+      // (epoch, log end) for a leader that has not appended yet.
+      const latest = state.log.latestEpoch();
+      if (latest === undefined || latest < image.leaderEpoch) state.log.leaderEpochCache.assign(image.leaderEpoch, state.log.logEndOffset);
+    }
     if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
   }
 

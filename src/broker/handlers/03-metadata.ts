@@ -11,8 +11,14 @@
  *   name answered as "".
  * - Authorized operations (KIP-430, v8+): without an authorizer every operation is allowed; the
  *   fields carry INT32_MIN ("omitted") unless requested. ClusterAuthorizedOperations exists in v8-10.
- * Not implemented: topic auto-creation (allow_auto_topic_creation / auto.create.topics.enable) — an
- * unknown topic is reported as unknown until the controller can create topics; ACLs.
+ * - Auto-creation (KafkaApis.getTopicMetadata, AutoTopicCreationManager): an unknown topic listed by
+ *   name, when auto.create.topics.enable and the request allows it (v4+ allow_auto_topic_creation; always
+ *   before v4), is created with num.partitions / default.replication.factor and answered
+ *   LEADER_NOT_AVAILABLE, as Kafka answers a topic it has just asked the controller to create; the
+ *   client retries and finds it. An illegal name is INVALID_TOPIC_EXCEPTION; without auto-creation an
+ *   unknown legal name is UNKNOWN_TOPIC_OR_PARTITION. The answer waits for the creation to commit.
+ * Not implemented: auto-creating internal topics (__consumer_offsets, __transaction_state: their owners
+ * create them with their own settings); ACLs.
  */
 import {
   decodeMetadataRequest,
@@ -23,7 +29,8 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/codec-support.js';
-import type { ApiHandler, RequestContext } from '../api-handler.js';
+import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
+import { isInternalTopic, topicNameProblem } from '../../controller/topic-records.js';
 import type { MetadataView, TopicMetadata } from '../metadata-view.js';
 import {
   authorizedOperationsOmitted,
@@ -44,7 +51,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   handle: handleMetadata,
 };
 
-function handleMetadata(context: RequestContext<MetadataRequest>): MetadataResponse {
+function handleMetadata(context: RequestContext<MetadataRequest>): MetadataResponse | Promise<MetadataResponse> {
   const { request, apiVersion } = context;
   const view = context.services.metadata;
   const topicOperations = apiVersion >= 8 && request.includeTopicAuthorizedOperations
@@ -52,11 +59,19 @@ function handleMetadata(context: RequestContext<MetadataRequest>): MetadataRespo
     : authorizedOperationsOmitted;
   const allTopics = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
   const requested = request.topics ?? [];
-  const topics = allTopics
-    ? [...view.topics()].map((topic) => responseTopic(topic, topicOperations))
-    : apiVersion < 12 && requested.some(usesTopicId)
-      ? requested.map((t) => errorTopic(ErrorCode.INVALID_REQUEST, t.name ?? '', t.topicId))
-      : requestedTopics(view, requested, topicOperations);
+  if (allTopics) return metadataResponse(context, [...view.topics()].map((topic) => responseTopic(topic, topicOperations)));
+  if (apiVersion < 12 && requested.some(usesTopicId)) {
+    return metadataResponse(context, requested.map((t) => errorTopic(ErrorCode.INVALID_REQUEST, t.name ?? '', t.topicId)));
+  }
+  const topics = requestedTopics(view, requested, topicOperations);
+  const toCreate = autoCreateAllowed(context) ? topics.filter(isCreatable) : [];
+  if (toCreate.length === 0) return metadataResponse(context, topics);
+  return createTopics(context.services, toCreate).then(() => metadataResponse(context, topics));
+}
+
+function metadataResponse(context: RequestContext<MetadataRequest>, topics: ResponseTopic[]): MetadataResponse {
+  const { request, apiVersion } = context;
+  const view = context.services.metadata;
   return {
     throttleTimeMs: 0,
     brokers: view.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
@@ -68,6 +83,31 @@ function handleMetadata(context: RequestContext<MetadataRequest>): MetadataRespo
         ? clusterAuthorizedOperationsAll
         : authorizedOperationsOmitted,
   };
+}
+
+/** v0-3 have no allow_auto_topic_creation field: those clients always allowed it. */
+function autoCreateAllowed(context: RequestContext<MetadataRequest>): boolean {
+  const requestAllows = context.apiVersion < 4 || context.request.allowAutoTopicCreation;
+  return requestAllows && context.services.config['auto.create.topics.enable'];
+}
+
+function isCreatable(topic: ResponseTopic): boolean {
+  return topic.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && topic.name !== null && !isInternalTopic(topic.name);
+}
+
+/** Creates each topic (marking it LEADER_NOT_AVAILABLE); a failed creation keeps its error visible. */
+async function createTopics(services: BrokerServices, topics: ResponseTopic[]): Promise<void> {
+  await Promise.all(topics.map(async (topic) => {
+    topic.errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
+    const result = await services.topicCreator.create({
+      name: topic.name as string,
+      numPartitions: services.config['num.partitions'],
+      replicationFactor: services.config['default.replication.factor'],
+    });
+    if (result.errorCode !== ErrorCode.NONE && result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+      services.logger.warn({ topic: topic.name, errorCode: result.errorCode, reason: result.errorMessage }, 'topic auto-creation failed');
+    }
+  }));
 }
 
 function usesTopicId(topic: RequestTopic): boolean {
@@ -91,7 +131,8 @@ function answerTopic(view: MetadataView, entry: RequestTopic, operations: number
   if (entry.name !== null) {
     const topic = view.topicByName(entry.name);
     if (topic !== undefined) return responseTopic(topic, operations);
-    return errorTopic(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, entry.name, ZERO_UUID);
+    const errorCode = topicNameProblem(entry.name) === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION;
+    return errorTopic(errorCode, entry.name, ZERO_UUID);
   }
   if (entry.topicId === ZERO_UUID) return null;
   const topic = view.topicById(entry.topicId);

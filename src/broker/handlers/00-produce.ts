@@ -1,0 +1,246 @@
+/**
+ * Produce (API 0), versions 3-11 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
+ * batch v2 only).
+ *
+ * Whole request (KafkaApis.handleProduceRequest, ReplicaManager.appendRecords):
+ * - Transactional batches without a transactional id: every partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+ * - acks outside {-1, 0, 1}: every partition INVALID_REQUIRED_ACKS.
+ * Per partition, in Kafka's order: unknown topic or partition → UNKNOWN_TOPIC_OR_PARTITION; the records
+ * fail ProduceRequest.validateRecords (exactly one magic-2 batch; zstd needs v7+) → INVALID_RECORD /
+ * UNSUPPORTED_COMPRESSION_TYPE; an internal topic (__consumer_offsets, …) from a client other than
+ * `__admin_client` → INVALID_TOPIC_EXCEPTION; not the leader → NOT_LEADER_OR_FOLLOWER (with the current
+ * leader and its endpoint in v10+, KIP-951); acks=-1 and ISR < min.insync.replicas → NOT_ENOUGH_REPLICAS;
+ * control batches, a producer id with a negative sequence, keyless records on compacted topics →
+ * INVALID_RECORD (record errors v8+); then the partition log's own validation (CORRUPT_MESSAGE,
+ * INVALID_RECORD, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP). A partition that fails
+ * gets nothing written; the others are appended (partial success, as Kafka does).
+ * Idempotent batches (producerId ≥ 0) go through the partition's producer state when the replica manager
+ * keeps one (`producerStateFor`): a duplicate is answered with its original offsets, a sequence or epoch
+ * error with its code, without writing.
+ *
+ * Answers: acks=0 sends none — but any partition error closes the connection, as Kafka does, so the
+ * producer notices and refreshes its metadata; acks=1 answers once the appended bytes are durable per the
+ * topic's durability mode; acks=-1 waits in the delayed-produce purgatory until the high watermark covers
+ * the batch or timeout_ms → REQUEST_TIMED_OUT. baseOffset, logAppendTimeMs (-1 unless LogAppendTime),
+ * logStartOffset per partition; throttle 0. Compressed batches are stored as sent.
+ *
+ * Not implemented: transactions — a transactional batch (with a transactional id) is refused with
+ * INVALID_TXN_STATE, what Kafka's transaction verification answers for a partition not in an ongoing
+ * transaction; quotas; ACLs.
+ */
+import {
+  decodeProduceRequest,
+  encodeProduceResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../../protocol/generated/produce.js';
+import { ApiKey } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { TRANSACTIONAL_FLAG_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD, MAGIC_OFFSET, CURRENT_MAGIC } from '../../protocol/record-batch.js';
+import { isInternalTopic } from '../../controller/topic-records.js';
+import { checkCompactedKeys, checkProduceRecords, type RecordError } from '../../replication/produce-validation.js';
+import type { ProduceWait } from '../../replication/delayed-produce.js';
+import type { HostedPartition } from '../../replication/types.js';
+import type { AppendResult } from '../../storage/partition-log.js';
+import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
+import { InvalidRequestError } from '../pipeline.js';
+
+type TopicResponse = ProduceResponse['responses'][number];
+type PartitionResponse = TopicResponse['partitionResponses'][number];
+type NodeEndpoint = ProduceResponse['nodeEndpoints'][number];
+
+/** KafkaApis: only the admin client may write to internal topics. */
+const ADMIN_CLIENT_ID = '__admin_client';
+const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+
+export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
+  apiKey: ApiKey.Produce,
+  name: 'Produce',
+  minVersion: 3,
+  maxVersion: 11,
+  decode: decodeProduceRequest,
+  encode: encodeProduceResponse,
+  handle: handleProduce,
+};
+
+/** What happened to one partition of the request. */
+interface PartitionOutcome {
+  readonly index: number;
+  errorCode: number;
+  errorMessage: string | null;
+  recordErrors: readonly RecordError[];
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  /** Set when appended: what the answer waits for. */
+  appended?: { readonly partition: HostedPartition; readonly result: AppendResult };
+  currentLeader: { leaderId: number; leaderEpoch: number };
+}
+
+function handleProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> | ProduceResponse | null {
+  const { request, services } = context;
+  const requestError = wholeRequestError(request);
+  const outcomes = request.topicData.map((topic) => topic.partitionData.map((partition) => {
+    const outcome = emptyOutcome(partition.index);
+    if (requestError !== ErrorCode.NONE) outcome.errorCode = requestError;
+    else appendPartition(context, topic.name, partition.index, partition.records, outcome);
+    return outcome;
+  }));
+  if (request.acks === 0) {
+    if (outcomes.some((topic) => topic.some((p) => p.errorCode !== ErrorCode.NONE))) {
+      throw new InvalidRequestError('produce with acks=0 failed: closing the connection so the producer refreshes its metadata');
+    }
+    return null;
+  }
+  const appended = outcomes.flat().filter((o) => o.appended !== undefined);
+  if (appended.length === 0) return response(context, outcomes);
+  return (request.acks === 1 ? awaitDurable(appended) : awaitReplicated(services, request, appended))
+    .then(() => response(context, outcomes));
+}
+
+function wholeRequestError(request: ProduceRequest): number {
+  if (request.acks !== -1 && request.acks !== 0 && request.acks !== 1) return ErrorCode.INVALID_REQUIRED_ACKS;
+  if (request.transactionalId === null && hasTransactionalBatch(request)) return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  return ErrorCode.NONE;
+}
+
+/** RequestUtils.hasTransactionalRecords: the first batch of any partition is transactional. */
+function hasTransactionalBatch(request: ProduceRequest): boolean {
+  return request.topicData.some((topic) => topic.partitionData.some(({ records }) =>
+    records !== null && records.length >= RECORD_BATCH_OVERHEAD && records.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC
+    && (records.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG_MASK) !== 0));
+}
+
+function emptyOutcome(index: number): PartitionOutcome {
+  return {
+    index, errorCode: ErrorCode.NONE, errorMessage: null, recordErrors: [], baseOffset: -1, logAppendTimeMs: -1,
+    logStartOffset: -1, currentLeader: NO_LEADER,
+  };
+}
+
+/** Everything up to the append is synchronous: appends happen in request arrival order. */
+function appendPartition(
+  context: RequestContext<ProduceRequest>, topic: string, index: number, records: Buffer | null, outcome: PartitionOutcome,
+): void {
+  const { services, apiVersion, request } = context;
+  const replicaManager = services.replicaManager;
+  const fail = (errorCode: number, errorMessage: string | null = null, recordErrors: readonly RecordError[] = []): void => {
+    outcome.errorCode = errorCode;
+    outcome.errorMessage = errorMessage;
+    outcome.recordErrors = recordErrors;
+  };
+  const topicId = services.metadataLoader.image.topicIdsByName.get(topic);
+  const imagePartition = topicId === undefined ? undefined : services.metadataLoader.image.topicsById.get(topicId)?.partitions[index];
+  if (imagePartition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const checked = checkProduceRecords(apiVersion, records);
+  if (!checked.ok) return fail(checked.errorCode, checked.message);
+  if (isInternalTopic(topic) && context.header.clientId !== ADMIN_CLIENT_ID) {
+    return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
+  }
+  const lookup = replicaManager.leaderPartition(topic, index, -1);
+  if (!lookup.ok) {
+    fail(lookup.errorCode);
+    if (apiVersion >= 10) outcome.currentLeader = { leaderId: imagePartition.leader, leaderEpoch: imagePartition.leaderEpoch };
+    return;
+  }
+  const partition = lookup.partition;
+  const minInsyncReplicas = replicaManager.minInsyncReplicas(topic);
+  if (request.acks === -1 && partition.isr.length < minInsyncReplicas) {
+    return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR ${partition.isr.length} is insufficient to satisfy the min.isr requirement of ${minInsyncReplicas} for partition ${topic}-${index}`);
+  }
+  const header = checked.header;
+  if (header.isTransactional) return fail(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker');
+  const batch = records as Buffer;
+  if (replicaManager.isCompacted(topic)) {
+    const keys = checkCompactedKeys(batch, header, `${topic}-${index}`);
+    if (!keys.ok) return fail(keys.errorCode, recordErrorMessage(keys.message, keys.recordErrors), apiVersion >= 8 ? keys.recordErrors ?? [] : []);
+  }
+  const producerState = header.producerId >= 0 ? replicaManager.producerStateFor(partition) : undefined;
+  if (producerState !== undefined) {
+    const verdict = producerState.checkBatch(header);
+    if (verdict.kind === 'error') return fail(verdict.errorCode);
+    if (verdict.kind === 'duplicate') {
+      outcome.baseOffset = verdict.baseOffset;
+      outcome.logAppendTimeMs = verdict.logAppendTimeMs;
+      outcome.logStartOffset = partition.logStartOffset;
+      return;
+    }
+  }
+  let result: AppendResult;
+  try {
+    result = replicaManager.appendRecordsToLeader(partition, batch);
+  } catch (err) {
+    const errorCode = (err as { errorCode?: unknown }).errorCode;
+    if (typeof errorCode !== 'number') throw err;
+    return fail(errorCode, (err as Error).message);
+  }
+  producerState?.onAppend(header, result.baseOffset, result.lastOffset, result.logAppendTimeMs);
+  outcome.baseOffset = result.baseOffset;
+  outcome.logAppendTimeMs = result.logAppendTimeMs;
+  outcome.logStartOffset = result.logStartOffset;
+  outcome.appended = { partition, result };
+}
+
+/** ProduceResponse's error message for record errors (Kafka's RecordValidationException wording). */
+function recordErrorMessage(message: string, recordErrors: readonly RecordError[] | undefined): string {
+  if (recordErrors === undefined || recordErrors.length === 0) return message;
+  return `One or more records have been rejected due to ${recordErrors.length} record errors in total, and only showing the first ${recordErrors.length} record errors in the response: ${message}`;
+}
+
+/** acks=1: each partition answers once its bytes are durable; an IO failure is KAFKA_STORAGE_ERROR. */
+async function awaitDurable(appended: PartitionOutcome[]): Promise<void> {
+  await Promise.all(appended.map((outcome) => (outcome.appended as NonNullable<PartitionOutcome['appended']>).result.durable.then(
+    () => undefined,
+    (err: unknown) => {
+      outcome.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      outcome.errorMessage = (err as Error).message;
+    },
+  )));
+}
+
+/** acks=-1: park until the high watermark covers every appended batch. */
+async function awaitReplicated(services: BrokerServices, request: ProduceRequest, appended: PartitionOutcome[]): Promise<void> {
+  const waits: ProduceWait[] = appended.map((outcome) => {
+    const { partition, result } = outcome.appended as NonNullable<PartitionOutcome['appended']>;
+    return { partition, requiredOffset: result.lastOffset + 1, minInsyncReplicas: services.replicaManager.minInsyncReplicas(partition.topic) };
+  });
+  const errorCodes = await services.delayedProduce.await(waits, request.timeoutMs);
+  appended.forEach((outcome, i) => {
+    const errorCode = errorCodes[i] ?? ErrorCode.REQUEST_TIMED_OUT;
+    if (errorCode === ErrorCode.NONE) return;
+    outcome.errorCode = errorCode;
+    outcome.baseOffset = -1;
+    outcome.logAppendTimeMs = -1;
+    outcome.logStartOffset = -1;
+  });
+}
+
+function response(context: RequestContext<ProduceRequest>, outcomes: PartitionOutcome[][]): ProduceResponse {
+  const { apiVersion, request, services } = context;
+  const leaders = new Set<number>();
+  const responses: TopicResponse[] = request.topicData.map((topic, t) => ({
+    name: topic.name,
+    partitionResponses: (outcomes[t] as PartitionOutcome[]).map((o): PartitionResponse => {
+      if (o.currentLeader.leaderId >= 0) leaders.add(o.currentLeader.leaderId);
+      return {
+        index: o.index,
+        errorCode: o.errorCode,
+        baseOffset: BigInt(o.errorCode === ErrorCode.NONE ? o.baseOffset : -1),
+        logAppendTimeMs: BigInt(o.errorCode === ErrorCode.NONE ? o.logAppendTimeMs : -1),
+        logStartOffset: BigInt(o.errorCode === ErrorCode.NONE ? o.logStartOffset : -1),
+        recordErrors: apiVersion >= 8 ? o.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message })) : [],
+        errorMessage: apiVersion >= 8 ? o.errorMessage : null,
+        currentLeader: apiVersion >= 10 ? o.currentLeader : NO_LEADER,
+      };
+    }),
+  }));
+  return { responses, throttleTimeMs: 0, nodeEndpoints: apiVersion >= 10 ? leaderEndpoints(services, leaders) : [] };
+}
+
+/** KIP-951: the endpoints of the leaders named in currentLeader fields. */
+function leaderEndpoints(services: BrokerServices, leaders: ReadonlySet<number>): NodeEndpoint[] {
+  if (leaders.size === 0) return [];
+  return services.metadata.brokers()
+    .filter((b) => leaders.has(b.nodeId))
+    .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+}
