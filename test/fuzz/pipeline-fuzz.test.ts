@@ -8,11 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../src/common/prng.js';
-import { ManualClock } from '../../src/common/clock.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Broker } from '../../src/broker/broker.js';
 import { RequestPipeline, InvalidRequestError } from '../../src/broker/pipeline.js';
 import { HandlerRegistry } from '../../src/broker/handler-registry.js';
 import { BUILTIN_HANDLERS } from '../../src/broker/handlers/index.js';
-import { SingleNodeMetadataView } from '../../src/broker/metadata-view.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { ProtocolDecodeError } from '../../src/protocol/reader.js';
 import { fuzzFrame } from './fuzz-frames.js';
@@ -23,12 +25,20 @@ const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)
 test(`pipeline fuzz: ${frameCount} hostile frames fail only as bad input (seed ${seed})`, async (t) => {
   const registry = new HandlerRegistry();
   for (const handler of BUILTIN_HANDLERS) registry.register(handler);
-  const pipeline = new RequestPipeline(registry, {
-    nodeId: 1,
-    config: resolveConfig({}).config,
-    clock: new ManualClock(0),
-    metadata: new SingleNodeMetadataView('q1Sh-9_ISia_zwGINzRvyQ', { nodeId: 1, host: '127.0.0.1', port: 9092, rack: null }),
+  // Real services (metadata, logs, replica manager) over a temp dir; no auto-creation, so hostile topic
+  // names are answered, not created.
+  const dataDir = await mkdtemp(join(tmpdir(), 'runnel-pipeline-fuzz-'));
+  const broker = await Broker.start({
+    config: resolveConfig({
+      overrides: [['log.dirs', dataDir], ['listeners', 'PLAINTEXT://127.0.0.1:0'], ['auto.create.topics.enable', 'false']],
+    }).config,
   });
+  t.after(async () => {
+    await broker.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const pipeline = new RequestPipeline(registry, broker.services);
+
   const connection = { id: 1, remoteAddress: '127.0.0.1', remotePort: 1, localPort: 9092 };
   const prng = new Prng(seed);
   let answered = 0;
@@ -38,6 +48,8 @@ test(`pipeline fuzz: ${frameCount} hostile frames fail only as bad input (seed $
     const body = bytes.subarray(4);
     try {
       const chunks = await pipeline.handleFrame(connection, body);
+      // Produce with acks=0 answers nothing (and fails, closing the connection, on any error).
+      if (chunks === null && body.readInt16BE(0) === 0) { answered++; continue; }
       assert.ok(chunks !== null, 'every served API answers');
       const response = Buffer.concat(chunks);
       assert.equal(response.readInt32BE(0), response.length - 4, `seed ${seed} frame ${i}: size prefix`);
