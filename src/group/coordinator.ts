@@ -332,11 +332,10 @@ export class GroupCoordinatorCore {
     this.scheduleHeartbeat(group, newMemberId, req.sessionTimeoutMs);
     switch (group.state) {
       case 'Stable': {
-        const selected = req.protocols.find((p) => p.name === group.protocolName);
-        if (selected === undefined || !selected.metadata.equals(group.memberMetadata(member))) {
-          return this.updateMemberAndRebalance(token, group, member, req);
-        }
         updateMember(member, req, token);
+        // As Kafka: only a change of the group's protocol forces a rebalance here. A changed
+        // subscription is noticed by the client itself, which then rejoins as a known member.
+        if (group.selectProtocol() !== group.protocolName) return this.maybePrepareRebalance(group);
         const pending = { kind: 'staticRejoin', group, token, generationId: group.generationId, oldMemberId, newMemberId, previous, oldLeaderId } as const;
         return this.appendGroupMetadata(group, pending);
       }
@@ -366,7 +365,8 @@ export class GroupCoordinatorCore {
       syncToken: null,
       isNew: true,
     };
-    if (group.state === 'PreparingRebalance' && group.generationId === 0) group.newMemberAdded = true;
+    // A member arriving while the initial delay runs earns the group another delay (KIP-134).
+    if (group.state === 'PreparingRebalance' && group.initialDelayActive) group.newMemberAdded = true;
     group.add(member);
     this.scheduleHeartbeat(group, memberId, this.config.groupNewMemberJoinTimeoutMs);
     this.maybePrepareRebalance(group);
@@ -884,9 +884,11 @@ export class GroupCoordinatorCore {
     const member = group.members.get(newMemberId);
     // The token was already answered if a rebalance completed or the member was removed meanwhile.
     if (this.groups.get(group.groupId) !== group || member === undefined || member.joinToken !== token) return;
+    if (errorCode !== ErrorCode.NONE) return this.revertStaticRejoin(pending, member, errorCode);
+    // Durable, but a rebalance began meanwhile: the member counts as joined and gets the new
+    // generation's response when it completes.
+    if (group.state !== 'Stable' || group.generationId !== pending.generationId) return;
     member.joinToken = null;
-    const sameGeneration = group.state === 'Stable' && group.generationId === pending.generationId;
-    if (errorCode !== ErrorCode.NONE || !sameGeneration) return this.revertStaticRejoin(pending, member, errorCode);
     this.respondJoin(token, this.staticRejoinResponse(group, member, pending.oldLeaderId));
     this.scheduleHeartbeat(group, newMemberId, member.sessionTimeoutMs);
   }
@@ -894,12 +896,12 @@ export class GroupCoordinatorCore {
   /** The new member id did not become durable: the old one stays the group's, as on disk. */
   private revertStaticRejoin(pending: Extract<PendingAppend, { kind: 'staticRejoin' }>, member: ClassicMember, errorCode: number): void {
     const { group, token, oldMemberId, newMemberId } = pending;
+    member.joinToken = null;
     Object.assign(member, pending.previous);
     group.replaceStaticMember(newMemberId, oldMemberId);
     this.timers.cancel(heartbeatKey(group.groupId, newMemberId));
     this.scheduleHeartbeat(group, oldMemberId, member.sessionTimeoutMs);
-    const code = errorCode === ErrorCode.NONE ? ErrorCode.REBALANCE_IN_PROGRESS : errorCode;
-    this.respondJoin(token, joinError('', code));
+    this.respondJoin(token, joinError('', errorCode));
   }
 
   /**

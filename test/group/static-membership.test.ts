@@ -100,13 +100,42 @@ test('KIP-345: if persisting the new member id fails, the old id stays the membe
   assert.equal(h.core.inspectGroup(G)?.state, 'Stable');
 });
 
-test('KIP-345: a static member rejoining with different metadata triggers a rebalance', () => {
+test('KIP-345: a static member restarting with new metadata but the same protocol does not rebalance (as Kafka)', () => {
   const h = new Harness().ownAll();
   const { ids, leaderId } = stableStaticGroup(h);
   const [instance] = [...ids].find(([, id]) => id !== leaderId) as [string, string];
-  const token = h.join({ groupId: G, groupInstanceId: instance, protocols: [{ name: 'range', metadata: Buffer.from('new-topics') }] });
-  assert.equal(h.joinResponse(token), undefined);
-  assert.equal(h.core.inspectGroup(G)?.state, 'PreparingRebalance');
+  const r = must(h.joinResponse(h.join({ groupId: G, groupInstanceId: instance, protocols: [{ name: 'range', metadata: Buffer.from('new-topics') }] })));
+  assert.equal(r.errorCode, ErrorCode.NONE);
+  assert.equal(r.generationId, 2);
+  assert.equal(h.core.inspectGroup(G)?.state, 'Stable');
+});
+
+test('KIP-345: a static member restarting with a protocol change that changes the selection rebalances', () => {
+  const h = new Harness().ownAll();
+  const both = (first: string, second: string) => [first, second].map((name) => ({ name, metadata: Buffer.from(name) }));
+  const first = must(h.joinResponse(h.join({ groupId: G, groupInstanceId: 'solo', protocols: both('range', 'roundrobin') })));
+  must(h.syncResponse(h.sync(G, first.memberId, 1, [], 'solo')));
+  assert.equal(h.core.inspectGroup(G)?.protocolName, 'range');
+  const token = h.join({ groupId: G, groupInstanceId: 'solo', protocols: both('roundrobin', 'range') });
+  const r = must(h.joinResponse(token));
+  assert.equal(r.generationId, 2, 'the lone member rebalanced at once');
+  assert.equal(r.protocolName, 'roundrobin');
+});
+
+test('KIP-345: a static rejoin made durable while a rebalance started is answered by that rebalance', () => {
+  const h = new Harness().ownAll();
+  const { ids, leaderId } = stableStaticGroup(h);
+  const [instance] = [...ids].find(([, id]) => id !== leaderId) as [string, string];
+  h.autoComplete = false;
+  const token = h.join({ groupId: G, groupInstanceId: instance });
+  // Meanwhile every other member rejoins with new metadata: a rebalance in which the restarted member
+  // already counts as joined.
+  const others = [...ids].filter(([i]) => i !== instance).map(([i, id]) => h.join({ groupId: G, memberId: id, groupInstanceId: i, protocols: [{ name: 'range', metadata: Buffer.from('v2') }] }));
+  h.releaseHeld();
+  h.autoComplete = true;
+  const r = must(h.joinResponse(token));
+  assert.equal(r.generationId, 3);
+  for (const t of others) assert.equal(must(h.joinResponse(t)).generationId, 3);
 });
 
 test('KIP-345: a static member that does not rejoin survives the rebalance timeout, not its session timeout', () => {
