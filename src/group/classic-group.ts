@@ -13,6 +13,7 @@
  */
 import { invariant } from '../common/assert.js';
 import { CONSUMER_PROTOCOL_TYPE, subscriptionTopics } from './consumer-protocol.js';
+import { ErrorCode } from './errors.js';
 import type { GroupState, JoinGroupProtocol, JoinGroupResponseMember, RequestToken } from './types.js';
 
 export interface ClassicMember {
@@ -144,6 +145,19 @@ export class ClassicGroup {
     if (groupInstanceId === null) return false;
     const current = this.staticMembers.get(groupInstanceId);
     return current !== undefined && current !== memberId;
+  }
+
+  /**
+   * Kafka's validateMember: a static member must present the member id its instance id maps to
+   * (FENCED_INSTANCE_ID otherwise, UNKNOWN_MEMBER_ID for an unknown instance id); a dynamic one must exist.
+   */
+  validateMember(memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId !== null) {
+      const current = this.staticMembers.get(groupInstanceId);
+      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      return current === memberId ? ErrorCode.NONE : ErrorCode.FENCED_INSTANCE_ID;
+    }
+    return this.members.has(memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
   }
 
   /** Whether a member offering these protocols can join: same type and one protocol all can speak. */

@@ -290,11 +290,8 @@ export class GroupCoordinatorCore {
       this.timers.cancel(heartbeatKey(group.groupId, memberId));
       return this.addMemberAndRebalance(token, group, req, memberId);
     }
-    if (group.isStaticMemberFenced(memberId, req.groupInstanceId)) {
-      return this.respondJoin(token, joinError(memberId, ErrorCode.FENCED_INSTANCE_ID));
-    }
-    const instanceUnknown = req.groupInstanceId !== null && !group.staticMembers.has(req.groupInstanceId);
-    if (!group.has(memberId) || instanceUnknown) return this.respondJoin(token, joinError(memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    const memberError = group.validateMember(memberId, req.groupInstanceId);
+    if (memberError !== ErrorCode.NONE) return this.respondJoin(token, joinError(memberId, memberError));
     this.rejoinKnownMember(token, group, group.get(memberId), req);
   }
 
@@ -584,17 +581,21 @@ export class GroupCoordinatorCore {
 
   private leaveOne(group: ClassicGroup, memberId: string, groupInstanceId: string | null): number {
     if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (memberId !== '' && group.isStaticMemberFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (memberId === '') {
+      // LeaveGroup v3+ may name a static member by instance id alone (KIP-345 admin removal).
+      const staticMemberId = groupInstanceId === null ? undefined : group.staticMembers.get(groupInstanceId);
+      if (staticMemberId === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      this.removeMemberAndUpdateGroup(group, group.get(staticMemberId));
+      return ErrorCode.NONE;
+    }
     if (group.pendingMembers.delete(memberId)) {
       this.timers.cancel(heartbeatKey(group.groupId, memberId));
       this.maybeCompleteJoin(group);
       return ErrorCode.NONE;
     }
-    // LeaveGroup v3+ may name a static member by instance id alone (KIP-345 admin removal).
-    const staticMemberId = groupInstanceId === null ? undefined : group.staticMembers.get(groupInstanceId);
-    const target = staticMemberId ?? memberId;
-    if (!group.has(target)) return ErrorCode.UNKNOWN_MEMBER_ID;
-    this.removeMemberAndUpdateGroup(group, group.get(target));
+    const memberError = group.validateMember(memberId, groupInstanceId);
+    if (memberError !== ErrorCode.NONE) return memberError;
+    this.removeMemberAndUpdateGroup(group, group.get(memberId));
     return ErrorCode.NONE;
   }
 
@@ -630,7 +631,9 @@ export class GroupCoordinatorCore {
 
   /** Answers a member's waiting JoinGroup/SyncGroup, so no caller token is ever left hanging. */
   private answerOutstanding(member: ClassicMember, errorCode: number): void {
-    if (member.joinToken !== null) this.respondJoin(member.joinToken, joinError(member.memberId, errorCode));
+    // UNKNOWN_MEMBER_ID comes with the empty member id, so the client starts over (as Kafka).
+    const memberId = errorCode === ErrorCode.UNKNOWN_MEMBER_ID ? '' : member.memberId;
+    if (member.joinToken !== null) this.respondJoin(member.joinToken, joinError(memberId, errorCode));
     if (member.syncToken !== null) this.respondSync(member.syncToken, syncError(errorCode));
     member.joinToken = null;
     member.syncToken = null;
@@ -672,7 +675,8 @@ export class GroupCoordinatorCore {
     if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
     if (req.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
     if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
-    if (!group.has(req.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const memberError = group.validateMember(req.memberId, req.groupInstanceId);
+    if (memberError !== ErrorCode.NONE) return memberError;
     if (req.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
     return ErrorCode.NONE;
   }
@@ -1112,8 +1116,8 @@ function protocolsMatch(member: ClassicMember, req: JoinGroupRequest): boolean {
 /** Fencing, membership and generation, in Kafka's order, for SyncGroup and Heartbeat. */
 function validateMember(group: ClassicGroup, memberId: string, groupInstanceId: string | null, generationId: number): number {
   if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-  if (group.isStaticMemberFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
-  if (!group.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+  const memberError = group.validateMember(memberId, groupInstanceId);
+  if (memberError !== ErrorCode.NONE) return memberError;
   if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
   return ErrorCode.NONE;
 }

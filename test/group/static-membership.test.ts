@@ -207,3 +207,12 @@ test('KIP-345: a static member joining with a known member id but an unknown ins
   const [, id0] = [...ids][0] as [string, string];
   assert.equal(must(h.joinResponse(h.join({ groupId: G, memberId: id0, groupInstanceId: 'other' }))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
 });
+
+test('validateMember as Kafka: an unknown instance id is UNKNOWN_MEMBER_ID even for a known member id', () => {
+  const h = new Harness().ownAll();
+  const { memberIds } = h.stableGroup(G, 1);
+  const m = memberIds[0] as string;
+  assert.equal(h.heartbeat(G, m, 1, 'never-seen'), ErrorCode.UNKNOWN_MEMBER_ID);
+  assert.equal(must(h.syncResponse(h.sync(G, m, 1, [], 'never-seen'))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  assert.equal(h.heartbeat(G, m, 1), ErrorCode.NONE);
+});
