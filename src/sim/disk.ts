@@ -39,7 +39,11 @@ export class SimDisk {
       this.entries = [];
     }
     this.appendEntries(ready.entries, ready.entries.length);
-    if (ready.hardState !== undefined) this.hardState = ready.hardState;
+    // Like the real driver: a commitIndex alone is not worth an fsync (a lower one on disk is safe).
+    const hardState = ready.hardState;
+    const worthWriting = hardState !== undefined && (hardState.term !== this.hardState.term
+      || hardState.vote !== this.hardState.vote || ready.entries.length > 0 || ready.snapshot !== undefined);
+    if (worthWriting) this.hardState = hardState;
     this.fsyncCount++;
   }
 

@@ -24,6 +24,15 @@ test('a seed replays exactly: same events, same outcome', () => {
   assert.ok(first.stats.crashes > 0 && first.stats.partitions > 0);
 });
 
+test('a failing seed replays to the same failure at the same event', () => {
+  const bugs = new Set(['vote-twice'] as const);
+  let seed = 1;
+  while (seed < 1000 && runSimulation({ seed, bugs }).ok) seed++;
+  const first = runSimulation({ seed, bugs });
+  assert.equal(first.ok, false);
+  assert.deepEqual(runSimulation({ seed, bugs }), first);
+});
+
 for (const bug of BUG_NAMES) {
   test(`the checker catches the injected bug ${bug} within 1000 seeds`, () => {
     let caughtAt = 0;
