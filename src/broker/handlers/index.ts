@@ -6,6 +6,7 @@ import { produceHandler } from './00-produce.js';
 import { listOffsetsHandler } from './02-list-offsets.js';
 import { metadataHandler } from './03-metadata.js';
 import { apiVersionsHandler } from './18-api-versions.js';
+import { createTopicsHandler } from './19-create-topics.js';
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 
@@ -14,6 +15,7 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   listOffsetsHandler,
   metadataHandler,
   apiVersionsHandler,
+  createTopicsHandler,
   offsetForLeaderEpochHandler,
   describeClusterHandler,
 ];

@@ -1,0 +1,518 @@
+/**
+ * Admin requests as metadata records (KRaft's ReplicationControlManager.createTopics / deleteTopics /
+ * createPartitions and ConfigurationControlManager.incrementalAlterConfigs / legacyAlterConfigs, reduced).
+ *
+ * The `plan*` functions are pure: the current image and the request in, the records to append (one
+ * atomic batch per topic or config resource) or Kafka's error code and message out. `AdminController`
+ * runs plans one at a time against the latest image and appends them, so every plan sees the effects
+ * of the previous one (STYLE.md 3: re-check after an await).
+ */
+import type { RunnelConfig } from '../config/config.js';
+import type { MetadataImage, TopicImage } from '../metadata/image.js';
+import { configKey, topicByName } from '../metadata/image.js';
+import type { MetadataLog } from '../metadata/metadata-log.js';
+import type { ConfigRecord, MetadataRecord, PartitionRecord } from '../metadata/records.js';
+import {
+  BROKER_LOG_PROPERTIES,
+  TOPIC_CONFIGS,
+  formatConfigValue,
+  parseConfigValue,
+  validateTopicConfigs,
+} from '../metadata/topic-configs.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { isConfigName } from '../config/config.js';
+import { TOPIC_PARTITIONS_MAX, topicNameProblem } from './topic-records.js';
+
+export interface AdminError {
+  readonly errorCode: number;
+  readonly message: string | null;
+}
+
+export type Plan<T> =
+  | { readonly ok: true; readonly records: MetadataRecord[]; readonly value: T }
+  | ({ readonly ok: false } & AdminError);
+
+function fail<T>(errorCode: number, message: string | null): Plan<T> {
+  return { ok: false, errorCode, message };
+}
+
+/** Kafka's ConfigResource.Type ids. */
+export const ConfigResourceType = Object.freeze({
+  UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32,
+});
+
+/** IncrementalAlterConfigs operations (AlterConfigOp.OpType). */
+export const AlterConfigOp = Object.freeze({ SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 });
+
+// ---- topic names ----
+
+/** Kafka's Topic.validate messages (INVALID_TOPIC_EXCEPTION). */
+export function topicNameError(name: string): AdminError | null {
+  if (topicNameProblem(name) === null) return null;
+  if (name.length === 0) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: "Topic name is illegal, it can't be empty" };
+  if (name === '.' || name === '..') {
+    return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: 'Topic name cannot be "." or ".."' };
+  }
+  if (name.length > 249) {
+    return {
+      errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+      message: `Topic name is illegal, it can't be longer than 249 characters, topic name: ${name}`,
+    };
+  }
+  return {
+    errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+    message: `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`,
+  };
+}
+
+/** '.' and '_' collide in metric names (Topic.hasCollision): the least colliding existing name, if any. */
+function collidingTopic(image: MetadataImage, name: string): string | undefined {
+  if (!/[._]/.test(name)) return undefined;
+  const normalized = name.replaceAll('.', '_');
+  let found: string | undefined;
+  for (const existing of image.topicIdsByName.keys()) {
+    if (existing !== name && existing.replaceAll('.', '_') === normalized && (found === undefined || existing < found)) {
+      found = existing;
+    }
+  }
+  return found;
+}
+
+export function liveBrokerIds(image: MetadataImage): number[] {
+  return [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId).sort((a, b) => a - b);
+}
+
+// ---- replica placement and manual assignments ----
+
+/** Round-robin placement starting at `startPartition`, so leaders spread (topic-records.ts does the same). */
+function placeReplicas(brokers: readonly number[], partitionId: number, replicationFactor: number): number[] {
+  return Array.from({ length: replicationFactor }, (_, i) => brokers[(partitionId + i) % brokers.length] as number);
+}
+
+/** ReplicationControlManager.validateManualPartitionAssignment. */
+function manualAssignmentError(image: MetadataImage, replicas: readonly number[], partitionId: number): AdminError | null {
+  const invalid = (message: string): AdminError => ({ errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message });
+  if (replicas.length === 0) return invalid('The manual partition assignment includes an empty replica list.');
+  const seen = new Set<number>();
+  for (const brokerId of replicas) {
+    if (seen.has(brokerId)) return invalid(`The manual partition assignment includes the broker ${brokerId} more than once.`);
+    seen.add(brokerId);
+    if (!image.brokers.has(brokerId)) {
+      return invalid(`The manual partition assignment includes broker ${brokerId}, but no such broker is registered.`);
+    }
+  }
+  if (replicas.every((id) => image.brokers.get(id)?.fenced === true)) {
+    return invalid(`All brokers specified in the manual partition assignment for partition ${partitionId} are fenced or in controlled shutdown.`);
+  }
+  return null;
+}
+
+function partitionRecord(image: MetadataImage, topicId: string, partitionId: number, replicas: readonly number[]): PartitionRecord {
+  // Fenced replicas are placed but are not in sync; the first in-sync one leads (KRaft's PartitionRegistration).
+  const isr = replicas.filter((id) => image.brokers.get(id)?.fenced !== true);
+  return {
+    type: 'Partition', topicId, partitionId, replicas: [...replicas], isr,
+    leader: isr[0] ?? -1, leaderEpoch: 0, partitionEpoch: 0,
+  };
+}
+
+// ---- CreateTopics ----
+
+export interface CreateTopicInput {
+  readonly name: string;
+  readonly numPartitions: number;
+  readonly replicationFactor: number;
+  readonly assignments: readonly { readonly partitionIndex: number; readonly brokerIds: readonly number[] }[];
+  readonly configs: readonly { readonly name: string; readonly value: string | null }[];
+}
+
+export interface CreatedTopic {
+  readonly topicId: string;
+  readonly numPartitions: number;
+  readonly replicationFactor: number;
+  readonly overrides: ReadonlyMap<string, string>;
+}
+
+/**
+ * Plans one topic of a CreateTopics request (duplicates within the request are the caller's: Kafka
+ * answers INVALID_REQUEST for them before planning).
+ */
+export function planCreateTopic(
+  image: MetadataImage, config: RunnelConfig, topic: CreateTopicInput, topicId: string,
+): Plan<CreatedTopic> {
+  const nameError = topicNameError(topic.name);
+  if (nameError !== null) return fail(nameError.errorCode, nameError.message);
+  if (image.topicIdsByName.has(topic.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
+  const colliding = collidingTopic(image, topic.name);
+  if (colliding !== undefined) {
+    return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${topic.name}' collides with existing topic: ${colliding}`);
+  }
+  const overrides = new Map<string, string | null>();
+  for (const c of topic.configs) overrides.set(c.name, c.value);
+  const configError = validateTopicConfigs(overrides);
+  if (configError !== null) return fail(configError.errorCode, configError.message);
+  const assignment = topic.assignments.length > 0
+    ? manualAssignment(image, topic)
+    : automaticAssignment(image, config, topic);
+  if ('errorCode' in assignment) return fail(assignment.errorCode, assignment.message);
+  const records: MetadataRecord[] = [{ type: 'Topic', name: topic.name, topicId }];
+  assignment.replicas.forEach((replicas, partitionId) => records.push(partitionRecord(image, topicId, partitionId, replicas)));
+  const kept = new Map<string, string>();
+  for (const [name, value] of overrides) {
+    kept.set(name, value as string);
+    records.push({ type: 'Config', resourceType: 'topic', resourceName: topic.name, name, value });
+  }
+  return {
+    ok: true,
+    records,
+    value: {
+      topicId,
+      numPartitions: assignment.replicas.length,
+      replicationFactor: assignment.replicas[0]?.length ?? 0,
+      overrides: kept,
+    },
+  };
+}
+
+function automaticAssignment(
+  image: MetadataImage, config: RunnelConfig, topic: CreateTopicInput,
+): { replicas: number[][] } | AdminError {
+  const numPartitions = topic.numPartitions === -1 ? config['num.partitions'] : topic.numPartitions;
+  const replicationFactor = topic.replicationFactor === -1 ? config['default.replication.factor'] : topic.replicationFactor;
+  if (numPartitions <= 0) {
+    return { errorCode: ErrorCode.INVALID_PARTITIONS, message: 'Number of partitions was set to an invalid non-positive value.' };
+  }
+  if (numPartitions > TOPIC_PARTITIONS_MAX) {
+    return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `Number of partitions must be at most ${TOPIC_PARTITIONS_MAX}.` };
+  }
+  if (replicationFactor <= 0) {
+    return {
+      errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+      message: 'Replication factor must be larger than 0, or -1 to use the default value.',
+    };
+  }
+  const brokers = liveBrokerIds(image);
+  if (replicationFactor > brokers.length) {
+    return {
+      errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+      message: `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ` +
+        `${replicationFactor} cannot be reached because only ${brokers.length} broker(s) are registered.`,
+    };
+  }
+  return { replicas: Array.from({ length: numPartitions }, (_, p) => placeReplicas(brokers, p, replicationFactor)) };
+}
+
+function manualAssignment(image: MetadataImage, topic: CreateTopicInput): { replicas: number[][] } | AdminError {
+  if (topic.numPartitions !== -1) {
+    return { errorCode: ErrorCode.INVALID_REQUEST, message: 'A manual partition assignment was specified, but numPartitions was not set to -1.' };
+  }
+  if (topic.replicationFactor !== -1) {
+    return {
+      errorCode: ErrorCode.INVALID_REQUEST,
+      message: 'A manual partition assignment was specified, but replicationFactor was not set to -1.',
+    };
+  }
+  if (topic.assignments.length > TOPIC_PARTITIONS_MAX) {
+    return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `Number of partitions must be at most ${TOPIC_PARTITIONS_MAX}.` };
+  }
+  const byIndex = new Map<number, readonly number[]>();
+  for (const a of topic.assignments) {
+    if (byIndex.has(a.partitionIndex)) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        message: `Found multiple manual partition assignments for partition ${a.partitionIndex}`,
+      };
+    }
+    byIndex.set(a.partitionIndex, a.brokerIds);
+  }
+  const replicas: number[][] = [];
+  for (let p = 0; p < byIndex.size; p++) {
+    const assigned = byIndex.get(p);
+    if (assigned === undefined) {
+      return { errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: 'partitions should be a consecutive 0-based integer sequence' };
+    }
+    const error = manualAssignmentError(image, assigned, p);
+    if (error !== null) return error;
+    if (replicas.length > 0 && assigned.length !== replicas[0]!.length) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        message: 'All partitions in the manual partition assignment must have the same number of replicas.',
+      };
+    }
+    replicas.push([...assigned]);
+  }
+  return { replicas };
+}
+
+// ---- DeleteTopics ----
+
+/** The RemoveTopic record of a topic (the replica manager deletes its logs on the delta). */
+export function planDeleteTopic(topic: TopicImage): Plan<TopicImage> {
+  return { ok: true, records: [{ type: 'RemoveTopic', topicId: topic.topicId }], value: topic };
+}
+
+// ---- CreatePartitions ----
+
+export interface CreatePartitionsInput {
+  readonly name: string;
+  readonly count: number;
+  readonly assignments: readonly { readonly brokerIds: readonly number[] }[] | null;
+}
+
+/** ReplicationControlManager.createPartitions for one topic. */
+export function planCreatePartitions(image: MetadataImage, input: CreatePartitionsInput): Plan<number> {
+  const topic = topicByName(image, input.name);
+  if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${input.name}' does not exist.`);
+  const current = topic.partitions.length;
+  if (input.count < current) {
+    return fail(ErrorCode.INVALID_PARTITIONS,
+      `The topic ${input.name} currently has ${current} partition(s); ${input.count} would not be an increase.`);
+  }
+  if (input.count === current) return fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
+  if (input.count > TOPIC_PARTITIONS_MAX) {
+    return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${TOPIC_PARTITIONS_MAX}.`);
+  }
+  const additional = input.count - current;
+  const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
+  const replicas: number[][] = [];
+  if (input.assignments !== null) {
+    if (input.assignments.length !== additional) {
+      return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `Attempted to add ${additional} additional partition(s), but only ${input.assignments.length} assignment(s) were specified.`);
+    }
+    for (const [i, a] of input.assignments.entries()) {
+      const error = manualAssignmentError(image, a.brokerIds, current + i);
+      if (error !== null) return fail(error.errorCode, error.message);
+      if (a.brokerIds.length !== replicationFactor) {
+        return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `The manual partition assignment includes a partition with ${a.brokerIds.length} replica(s), but this is not ` +
+          `consistent with previous partitions, which have ${replicationFactor} replica(s).`);
+      }
+      replicas.push([...a.brokerIds]);
+    }
+  } else {
+    const brokers = liveBrokerIds(image);
+    if (replicationFactor > brokers.length) {
+      return fail(ErrorCode.INVALID_REPLICATION_FACTOR,
+        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ` +
+        `${replicationFactor} cannot be reached because only ${brokers.length} broker(s) are registered.`);
+    }
+    for (let p = current; p < input.count; p++) replicas.push(placeReplicas(brokers, p, replicationFactor));
+  }
+  const records = replicas.map((r, i) => partitionRecord(image, topic.topicId, current + i, r));
+  return { ok: true, records, value: input.count };
+}
+
+// ---- configs ----
+
+export interface ConfigResourceInput {
+  readonly resourceType: number;
+  readonly resourceName: string;
+}
+
+export interface AlterableConfig {
+  readonly name: string;
+  readonly value: string | null;
+  /** IncrementalAlterConfigs only; AlterConfigs replaces the whole set. */
+  readonly configOperation?: number;
+}
+
+type Target = { kind: 'topic'; name: string } | { kind: 'broker'; name: string };
+
+/** Which stored resource a config request names, or Kafka's error for it. */
+export function configTarget(image: MetadataImage, nodeId: number, resource: ConfigResourceInput): Target | AdminError {
+  switch (resource.resourceType) {
+    case ConfigResourceType.TOPIC: {
+      if (resource.resourceName === '') return { errorCode: ErrorCode.INVALID_REQUEST, message: 'Default topic resources are not allowed.' };
+      const nameError = topicNameError(resource.resourceName);
+      if (nameError !== null) return nameError;
+      if (!image.topicIdsByName.has(resource.resourceName)) {
+        return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `The topic '${resource.resourceName}' does not exist.` };
+      }
+      return { kind: 'topic', name: resource.resourceName };
+    }
+    case ConfigResourceType.BROKER: {
+      const error = brokerResourceError(resource.resourceName, nodeId);
+      return error ?? { kind: 'broker', name: resource.resourceName };
+    }
+    default:
+      // BROKER_LOGGER changes are not persisted metadata and Runnel has no runtime log levels to change;
+      // CLIENT_METRICS and GROUP configs are not served.
+      return { errorCode: ErrorCode.INVALID_REQUEST, message: `Unknown resource type ${resource.resourceType}` };
+  }
+}
+
+/** ConfigAdminManager.validateResourceNameIsCurrentNodeId ("" is the cluster default resource). */
+export function brokerResourceError(resourceName: string, nodeId: number): AdminError | null {
+  if (resourceName === '') return null;
+  if (!/^-?\d{1,10}$/.test(resourceName)) {
+    return { errorCode: ErrorCode.INVALID_REQUEST, message: `Node id must be an integer, but it is: ${resourceName}` };
+  }
+  if (Number(resourceName) !== nodeId) {
+    return { errorCode: ErrorCode.INVALID_REQUEST, message: `Unexpected broker id, expected ${nodeId}, but received ${resourceName}` };
+  }
+  return null;
+}
+
+function currentOverrides(image: MetadataImage, target: Target): ReadonlyMap<string, string> {
+  return image.configs.get(configKey(target.kind, target.name)) ?? new Map();
+}
+
+/**
+ * The records that turn a resource's overrides into `next` (null values delete), all in one batch.
+ */
+function configDiff(target: Target, current: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>): ConfigRecord[] {
+  const records: ConfigRecord[] = [];
+  for (const name of current.keys()) {
+    if (!next.has(name)) records.push({ type: 'Config', resourceType: target.kind, resourceName: target.name, name, value: null });
+  }
+  for (const [name, value] of next) {
+    if (current.get(name) !== value) {
+      records.push({ type: 'Config', resourceType: target.kind, resourceName: target.name, name, value });
+    }
+  }
+  return records;
+}
+
+/**
+ * IncrementalAlterConfigs (mode 'incremental') or AlterConfigs (mode 'replace': the given set replaces
+ * every override of the resource) for one resource.
+ */
+export function planAlterConfigs(
+  image: MetadataImage, nodeId: number, resource: ConfigResourceInput, configs: readonly AlterableConfig[],
+  mode: 'incremental' | 'replace',
+): Plan<null> {
+  const target = configTarget(image, nodeId, resource);
+  if ('errorCode' in target) return fail(target.errorCode, target.message);
+  const names = new Set<string>();
+  for (const c of configs) {
+    if (names.has(c.name)) return fail(ErrorCode.INVALID_REQUEST, 'Error due to duplicate config keys');
+    names.add(c.name);
+  }
+  const current = currentOverrides(image, target);
+  const next = mode === 'replace' ? replaceAll(configs) : applyIncremental(target, current, configs);
+  if ('errorCode' in next) return fail(next.errorCode, next.message);
+  const error = target.kind === 'topic' ? validateTopicConfigs(next) : validateBrokerConfigs(target, next, current);
+  if (error !== null) return fail(error.errorCode, error.message);
+  return { ok: true, records: configDiff(target, current, next as ReadonlyMap<string, string>), value: null };
+}
+
+function replaceAll(configs: readonly AlterableConfig[]): Map<string, string | null> {
+  return new Map(configs.map((c) => [c.name, c.value]));
+}
+
+function applyIncremental(
+  target: Target, current: ReadonlyMap<string, string>, configs: readonly AlterableConfig[],
+): Map<string, string | null> | AdminError {
+  const next = new Map<string, string | null>(current);
+  for (const c of configs) {
+    switch (c.configOperation) {
+      case AlterConfigOp.SET:
+        next.set(c.name, c.value);
+        break;
+      case AlterConfigOp.DELETE:
+        next.delete(c.name);
+        break;
+      case AlterConfigOp.APPEND:
+      case AlterConfigOp.SUBTRACT: {
+        const verb = c.configOperation === AlterConfigOp.APPEND ? 'APPEND' : 'SUBTRACT';
+        const definition = target.kind === 'topic' ? TOPIC_CONFIGS.get(c.name) : BROKER_LOG_PROPERTIES.get(c.name);
+        if (definition === undefined || definition.type !== 'LIST') {
+          return { errorCode: ErrorCode.INVALID_CONFIG, message: `Can't ${verb} to key ${c.name} because its type is not LIST.` };
+        }
+        const base = next.get(c.name) ?? definition.defaultValue ?? '';
+        next.set(c.name, combineLists(base, c.value ?? '', verb === 'APPEND'));
+        break;
+      }
+      default:
+        return { errorCode: ErrorCode.INVALID_REQUEST, message: `Unknown operations type ${c.configOperation}` };
+    }
+  }
+  return next;
+}
+
+function listItems(text: string): string[] {
+  const parsed = parseConfigValue('LIST', text);
+  return parsed.ok ? [...(parsed.value as readonly string[])] : [];
+}
+
+function combineLists(base: string, change: string, append: boolean): string {
+  const items = listItems(base);
+  const changed = listItems(change);
+  const result = append ? [...items, ...changed.filter((i) => !items.includes(i))] : items.filter((i) => !changed.includes(i));
+  return formatConfigValue('LIST', result);
+}
+
+/**
+ * Broker resources accept the dynamic properties (DynamicBrokerConfig.AllDynamicConfigs ∩ what Runnel
+ * acts on); anything else is refused for the whole resource with INVALID_REQUEST, as Kafka's
+ * ConfigAdminManager does.
+ */
+function validateBrokerConfigs(
+  target: Target, next: ReadonlyMap<string, string | null>, current: ReadonlyMap<string, string>,
+): AdminError | null {
+  const prefix = `Invalid config value for resource ConfigResource(type=BROKER, name='${target.name}'): `;
+  const changed = [...next].filter(([name, value]) => current.get(name) !== value);
+  const nonDynamic = changed.map(([name]) => name).filter((name) => BROKER_LOG_PROPERTIES.get(name)?.dynamic !== true);
+  if (nonDynamic.length > 0) {
+    return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Cannot update these configs dynamically: Set(${nonDynamic.join(', ')})` };
+  }
+  for (const [name, value] of changed) {
+    const definition = BROKER_LOG_PROPERTIES.get(name)!;
+    if (value === null) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Null value not supported for ${name}` };
+    }
+    const parsed = parseConfigValue(definition.type, value);
+    const problem = parsed.ok ? definition.validator?.(parsed.value) ?? null : parsed.reason;
+    if (problem !== null) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Invalid value ${value} for configuration ${name}: ${problem}` };
+    }
+  }
+  return null;
+}
+
+/** Whether `name` is a broker property Runnel knows (for DescribeConfigs of a BROKER resource). */
+export function isKnownBrokerProperty(name: string): boolean {
+  return isConfigName(name) || BROKER_LOG_PROPERTIES.has(name);
+}
+
+// ---- the serial runner ----
+
+/** Bound on admin operations waiting for the controller (STYLE.md 8). */
+export const ADMIN_OPERATIONS_PENDING_MAX = 1000;
+
+export class AdminQueueFullError extends Error {
+  override name = 'AdminQueueFullError';
+}
+
+/**
+ * Runs admin plans one at a time against the latest image: each plan is computed only after the
+ * previous one's batch is committed and applied, so "already exists" and "unknown topic" checks hold
+ * when the records are written.
+ */
+export class AdminController {
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+
+  constructor(
+    private readonly metadataLog: MetadataLog,
+    private readonly image: () => MetadataImage,
+    private readonly pendingMax = ADMIN_OPERATIONS_PENDING_MAX,
+  ) {}
+
+  /**
+   * Plans against the current image and, unless `validateOnly`, appends the records as one batch.
+   * Resolves with the plan once committed. Throws AdminQueueFullError past the bound, or the log's error.
+   */
+  run<T>(plan: (image: MetadataImage) => Plan<T>, validateOnly = false): Promise<Plan<T>> {
+    if (this.pending >= this.pendingMax) return Promise.reject(new AdminQueueFullError('too many admin operations in progress'));
+    this.pending++;
+    const result = this.tail.then(async () => {
+      const planned = plan(this.image());
+      if (planned.ok && !validateOnly && planned.records.length > 0) await this.metadataLog.append(planned.records);
+      return planned;
+    }).finally(() => this.pending--);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
