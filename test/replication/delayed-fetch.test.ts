@@ -12,6 +12,7 @@ import {
   type FetchReadParams,
 } from '../../src/replication/delayed-fetch.js';
 import type { FetchPartition } from '../../src/replication/fetch-session.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { openLog, tempDir } from '../storage/helpers.js';
 import { simpleBatch } from '../storage/batch-builder.js';
 import { FakePartition, FakeReplicaManager } from './delayed-fetch-fakes.js';
@@ -28,7 +29,7 @@ interface Fixture {
 async function fixture(): Promise<Fixture> {
   const { dir, cleanup } = tempDir('runnel-delayed-fetch-');
   const rm = new FakeReplicaManager();
-  const logs = [];
+  const logs: PartitionLog[] = [];
   for (const index of [0, 1]) {
     const logDir = join(dir, `t-${index}`);
     mkdirSync(logDir);
