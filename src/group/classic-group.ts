@@ -162,7 +162,7 @@ export class ClassicGroup {
 
   /** Whether a member offering these protocols can join: same type and one protocol all can speak. */
   supportsProtocols(protocolType: string, protocols: readonly JoinGroupProtocol[]): boolean {
-    if (this.members.size === 0) return protocolType.length > 0 && protocols.length > 0;
+    if (this.state === 'Empty') return protocolType.length > 0 && protocols.length > 0;
     if (protocolType !== this.protocolType) return false;
     return protocols.some((p) => this.supportCount(p.name) === this.members.size);
   }
@@ -253,9 +253,13 @@ export class ClassicGroup {
     return topics;
   }
 
-  /** Unknown subscriptions count as subscribed: never delete offsets a member may still use. */
+  /**
+   * Unknown subscriptions of a consumer group count as subscribed: never delete offsets a member may
+   * still use. Groups of other protocol types (or none) subscribe to nothing the broker can see.
+   */
   isSubscribedToTopic(topic: string): boolean {
-    return this.subscribedTopics === null || this.subscribedTopics.has(topic);
+    if (this.subscribedTopics === null) return this.protocolType === CONSUMER_PROTOCOL_TYPE;
+    return this.subscribedTopics.has(topic);
   }
 
   /** The member's metadata for the group's selected protocol. */

@@ -672,12 +672,18 @@ export class GroupCoordinatorCore {
     // group that is gone comes from an older generation.
     if (group === undefined) return req.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
     if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    // Generation -1: an admin client or a consumer using assign(); fine while nobody consumes.
     if (req.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
+    if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
+      const memberError = group.validateMember(req.memberId, req.groupInstanceId);
+      if (memberError !== ErrorCode.NONE) return memberError;
+      if (req.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    } else {
+      // OffsetCommit v0 carries neither member nor generation: only for an Empty group.
+      return ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+    // The member has this generation's JoinGroup response but no assignment yet.
     if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
-    const memberError = group.validateMember(req.memberId, req.groupInstanceId);
-    if (memberError !== ErrorCode.NONE) return memberError;
-    if (req.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
     return ErrorCode.NONE;
   }
 
@@ -767,13 +773,12 @@ export class GroupCoordinatorCore {
     const group = this.groups.get(req.groupId);
     if (group === undefined || group.state === 'Dead') return respond({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] });
     // KIP-496: offsets may only be deleted where no member can be using them.
-    const active = group.state !== 'Empty';
-    if (active && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return respond({ errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] });
+    if (group.state !== 'Empty' && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return respond({ errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] });
     const records: CoordinatorRecord[] = [];
     const topics = req.topics.map(({ name, partitions }) => ({
       name,
       partitions: partitions.map(({ partitionIndex }) => {
-        if (active && group.isSubscribedToTopic(name)) return { partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+        if (group.isSubscribedToTopic(name)) return { partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
         if (group.deleteOffset(name, partitionIndex)) records.push({ key: encodeOffsetCommitKey(group.groupId, name, partitionIndex), value: null });
         return { partitionIndex, errorCode: ErrorCode.NONE };
       }),
@@ -1123,17 +1128,23 @@ function validateMember(group: ClassicGroup, memberId: string, groupInstanceId: 
 }
 
 /**
- * KIP-211: offsets of a group with members are kept while it consumes the topic; an Empty group's
- * offsets expire once it has been Empty for the retention; a group that never used group management
- * expires each offset from its commit; an explicit v2-4 retention_time_ms wins.
+ * KIP-211 (Kafka's offsetExpirationCondition): offsets of topics the group still consumes never
+ * expire; otherwise an Empty group's offsets expire once it has been Empty for the retention, a Stable
+ * consumer group's and a standalone group's (no group management) from their commit; an explicit
+ * v2-4 retention_time_ms wins.
  */
 function offsetExpired(group: ClassicGroup, topic: string, committed: CommittedOffset, nowMs: number, retentionMs: number): boolean {
+  if (group.isSubscribedToTopic(topic)) return false;
+  const baseMs = expirationBaseMs(group, committed);
+  if (baseMs === null) return false;
   if (committed.expireTimestamp !== null) return nowMs >= committed.expireTimestamp;
-  let baseMs: number | null = null;
-  if (group.protocolType === null) baseMs = committed.commitTimestamp;
-  else if (group.state === 'Empty') baseMs = group.currentStateTimestamp;
-  else if (group.state === 'Stable' && group.protocolType === CONSUMER_PROTOCOL_TYPE && group.subscribedTopics !== null && !group.subscribedTopics.has(topic)) {
-    baseMs = committed.commitTimestamp;
-  }
-  return baseMs !== null && nowMs - baseMs >= retentionMs;
+  return nowMs - baseMs >= retentionMs;
+}
+
+function expirationBaseMs(group: ClassicGroup, committed: CommittedOffset): number | null {
+  if (group.protocolType === null) return committed.commitTimestamp;
+  if (group.state === 'Empty') return group.currentStateTimestamp;
+  const consumer = group.protocolType === CONSUMER_PROTOCOL_TYPE;
+  if (consumer && group.subscribedTopics !== null && group.state === 'Stable') return committed.commitTimestamp;
+  return null;
 }

@@ -68,6 +68,7 @@ test('supportsProtocols: same type and at least one protocol every member has', 
   assert.equal(group.supportsProtocols('', [{ name: 'x', metadata: Buffer.alloc(0) }]), false);
   group.add(member('a', [['range'], ['roundrobin']]));
   group.add(member('b', [['roundrobin']]));
+  group.state = 'Stable';
   assert.equal(group.supportsProtocols('consumer', [{ name: 'roundrobin', metadata: Buffer.alloc(0) }]), true);
   assert.equal(group.supportsProtocols('consumer', [{ name: 'range', metadata: Buffer.alloc(0) }]), false);
   assert.equal(group.supportsProtocols('connect', [{ name: 'roundrobin', metadata: Buffer.alloc(0) }]), false);
@@ -117,6 +118,8 @@ test('subscribed topics: union over consumer members; unknown (null) when unpars
   assert.equal(group.computeSubscribedTopics(), null);
   group.subscribedTopics = null;
   assert.equal(group.isSubscribedToTopic('anything'), true, 'unknown counts as subscribed');
+  const standalone = new ClassicGroup('s', 0, 0);
+  assert.equal(standalone.isSubscribedToTopic('anything'), false, 'no group management: nothing subscribed');
   const connect = new ClassicGroup('c', 0, 0);
   connect.add({ ...member('a'), protocolType: 'connect' });
   assert.equal(connect.computeSubscribedTopics(), null);

@@ -122,6 +122,7 @@ test('member commits: generation, membership, fencing and rebalance state are ch
   assert.deepEqual(commitCodes(h, commit(h, commitRequest(one, { generationId: 1, memberId: 'x' }))), [ErrorCode.UNKNOWN_MEMBER_ID]);
   assert.deepEqual(commitCodes(h, commit(h, commitRequest(one, { generationId: -1, memberId: '' }))), [ErrorCode.UNKNOWN_MEMBER_ID], 'admin commits need an Empty group');
   assert.deepEqual(commitCodes(h, commit(h, commitRequest(one, { groupId: 'gone', generationId: 4, memberId: a }))), [ErrorCode.ILLEGAL_GENERATION]);
+  assert.deepEqual(commitCodes(h, commit(h, commitRequest(one, { generationId: -1, memberId: a }))), [ErrorCode.ILLEGAL_GENERATION], 'a member must give its generation');
   // PreparingRebalance still accepts commits of the current generation (the assignment is still owned).
   h.joinNew(G);
   assert.equal(h.core.inspectGroup(G)?.state, 'PreparingRebalance');
