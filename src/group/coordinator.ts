@@ -423,8 +423,8 @@ export class GroupCoordinatorCore {
   private completeJoin(group: ClassicGroup): void {
     this.timers.cancel(joinKey(group.groupId));
     group.initialDelayActive = false;
-    // Dynamic members that did not rejoin in time are gone; static ones stay until their session
-    // times out (KIP-345), so a slow restart does not cost a rebalance.
+    // Dynamic members that did not rejoin in time are gone; static ones stay (KIP-345), so a slow
+    // restart does not cost another rebalance, until their session or the sync deadline expires.
     for (const member of group.notYetRejoinedMembers()) {
       if (member.groupInstanceId === null) this.removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID);
     }
@@ -434,11 +434,13 @@ export class GroupCoordinatorCore {
     }
     group.initNextGeneration(this.clock.nowMs());
     if (group.state === 'Empty') return this.appendGroupMetadata(group, { kind: 'background' });
+    // Every member, a static one that did not rejoin included, must now SyncGroup within the
+    // rebalance timeout (as Kafka's completeGenericGroupJoin).
     for (const member of group.members.values()) {
-      if (member.joinToken === null) continue;
-      const response = this.generationResponse(group, member.memberId, group.isLeader(member.memberId));
-      this.respondJoin(member.joinToken, response);
-      member.joinToken = null;
+      if (member.joinToken !== null) {
+        this.respondJoin(member.joinToken, this.generationResponse(group, member.memberId, group.isLeader(member.memberId)));
+        member.joinToken = null;
+      }
       member.isNew = false;
       group.pendingSyncMembers.add(member.memberId);
       this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);

@@ -216,3 +216,28 @@ test('validateMember as Kafka: an unknown instance id is UNKNOWN_MEMBER_ID even 
   assert.equal(must(h.syncResponse(h.sync(G, m, 1, [], 'never-seen'))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
   assert.equal(h.heartbeat(G, m, 1), ErrorCode.NONE);
 });
+
+test('KIP-345: a static member kept through a rebalance must still SyncGroup within the rebalance timeout', () => {
+  const h = new Harness().ownAll();
+  const { ids, leaderId } = stableStaticGroup(h, { sessionTimeoutMs: 60_000, rebalanceTimeoutMs: 20_000 });
+  const [slowInstance, slowId] = [...ids].find(([, id]) => id !== leaderId) as [string, string];
+  const others = [...ids].filter(([instance]) => instance !== slowInstance);
+  const extra = { sessionTimeoutMs: 60_000, rebalanceTimeoutMs: 20_000 };
+  const tokens = others.map(([instance, memberId]) => h.join({ groupId: G, memberId, groupInstanceId: instance, ...extra }));
+  h.advance(20_000);
+  const responses = tokens.map((t) => must(h.joinResponse(t)));
+  const generationId = responses[0]?.generationId as number;
+  const leader = responses.find((r) => r.memberId === r.leader) as { memberId: string };
+  for (const [i, [instance, memberId]] of others.entries()) {
+    const assignments = memberId === leader.memberId ? [...ids].map(([, id]) => ({ memberId: id, assignment: Buffer.from(id) })) : [];
+    must(h.syncResponse(h.sync(G, memberId, generationId, assignments, instance)), `sync ${i}`);
+  }
+  assert.equal(h.core.inspectGroup(G)?.state, 'Stable');
+  assert.ok(h.core.inspectGroup(G)?.members.some((m) => m.memberId === slowId));
+  for (let i = 0; i < 20; i++) {
+    h.advance(1_000);
+    for (const [instance, memberId] of others) h.heartbeat(G, memberId, generationId, instance);
+  }
+  assert.equal(h.core.inspectGroup(G)?.members.some((m) => m.memberId === slowId), false, 'never synced: removed');
+  assert.equal(h.core.inspectGroup(G)?.state, 'PreparingRebalance');
+});
