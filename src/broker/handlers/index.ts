@@ -3,6 +3,7 @@
  */
 import type { AnyApiHandler } from '../api-handler.js';
 import { produceHandler } from './00-produce.js';
+import { fetchHandler } from './01-fetch.js';
 import { listOffsetsHandler } from './02-list-offsets.js';
 import { metadataHandler } from './03-metadata.js';
 import { apiVersionsHandler } from './18-api-versions.js';
@@ -12,6 +13,7 @@ import { describeClusterHandler } from './60-describe-cluster.js';
 
 export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   produceHandler,
+  fetchHandler,
   listOffsetsHandler,
   metadataHandler,
   apiVersionsHandler,
