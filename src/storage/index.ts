@@ -48,6 +48,7 @@
  *     (KIP-74); none whose lastOffset ≥ upperBound (pass highWatermark for consumers, logEndOffset for
  *     followers). Buffers go to the socket as they are (tail cache: no disk read for tailing readers).
  *     Throws StorageError OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
+ *   onAppend = (logEndOffset) => void     produce hook, called synchronously after each append
  *   updateHighWatermark(offset): number                                                  [sync]
  *   endOffsetForEpoch(leaderEpoch): { leaderEpoch, endOffset }   KIP-101/279 (-1/-1 when unknown) [sync]
  *   latestEpoch(): number | undefined                                                    [sync]

@@ -130,6 +130,11 @@ export class PartitionLog {
   recoveryPoint = 0;
   topicId: string | undefined;
   leaderEpochCache = new LeaderEpochCache();
+  /**
+   * Called synchronously after every append (leader or follower) with the new logEndOffset: the
+   * produce hook that wakes parked fetches (DESIGN §2). Must not throw or append.
+   */
+  onAppend: ((logEndOffset: number) => void) | undefined;
 
   private readonly pool: FilePool;
   private readonly clock: Clock;
@@ -325,6 +330,7 @@ export class PartitionLog {
     const durable = new Promise<void>((resolve, reject) => { last.durable = { resolve, reject }; });
     durable.catch(noop);
     this.scheduleFlush();
+    this.onAppend?.(this.logEndOffset);
     return durable;
   }
 
@@ -982,7 +988,8 @@ export class PartitionLog {
     const firstBase = (this.segments[0] as LogSegment).baseOffset;
     this.logStartOffset = Math.min(Math.max(options.logStartOffset ?? 0, firstBase), this.logEndOffset);
     this.highWatermark = Math.min(Math.max(options.highWatermark ?? 0, this.logStartOffset), this.logEndOffset);
-    this.recoveryPoint = options.cleanShutdown ? this.logEndOffset : active.baseOffset;
+    // Scanned but not yet finalised segments hold the recovery point back until their indexes are written.
+    this.recoveryPoint = options.cleanShutdown ? this.logEndOffset : (this.pendingFinalize[0] ?? active).baseOffset;
     this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
     this.leaderEpochCache.truncateFromStart(this.logStartOffset);
     this.enqueueIo(() => this.persistEpochsIfDirty()).catch(noop);
