@@ -14,6 +14,8 @@ import type { MetadataLog } from '../metadata/metadata-log.js';
 import type { MetadataLoader } from '../metadata/loader.js';
 import type { LocalReplicaManager } from '../replication/replica-manager.js';
 import type { DelayedProducePurgatory } from '../replication/delayed-produce.js';
+import type { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
+import type { FetchSessionCache } from '../replication/fetch-session.js';
 import type { TopicCreator } from '../replication/topic-creator.js';
 
 export interface RequestHeaderView {
@@ -44,6 +46,10 @@ export interface BrokerServices {
   readonly replicaManager: LocalReplicaManager;
   /** acks=-1 produces wait here for the high watermark. */
   readonly delayedProduce: DelayedProducePurgatory;
+  /** Incremental fetch sessions (KIP-227). */
+  readonly fetchSessions: FetchSessionCache;
+  /** Fetches waiting for min_bytes park here until data, max_wait_ms or their connection closes. */
+  readonly delayedFetch: DelayedFetchPurgatory;
   /** Serialised topic creation through the metadata log (Metadata auto-create, CreateTopics). */
   readonly topicCreator: TopicCreator;
   readonly logger: Logger;

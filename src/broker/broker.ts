@@ -29,6 +29,8 @@ import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
 import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
+import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
+import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../replication/topic-creator.js';
 
 export interface BrokerStartOptions {
@@ -75,6 +77,8 @@ export class Broker {
       opened.push(() => replicaManager.close());
       const delayedProduce = new DelayedProducePurgatory(replicaManager);
       opened.push(async () => delayedProduce.close());
+      const delayedFetch = new DelayedFetchPurgatory(replicaManager);
+      opened.push(async () => delayedFetch.close());
       logManager.startBackgroundTasks();
 
       const registry = new HandlerRegistry();
@@ -93,7 +97,11 @@ export class Broker {
           if (pipeline === null) throw new InvalidRequestError('broker is starting');
           return pipeline.handleFrame(connection, frame);
         },
-        onConnectionClosed: (connection, reason) => logClose(logger, connection, reason),
+        onConnectionClosed: (connection, reason) => {
+          // Parked fetches of a closed connection end now; their answers are dropped.
+          delayedFetch.release(connection.id);
+          logClose(logger, connection, reason);
+        },
       });
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
@@ -108,6 +116,8 @@ export class Broker {
         metadataLoader,
         replicaManager,
         delayedProduce,
+        fetchSessions: newFetchSessionCache(),
+        delayedFetch,
         topicCreator: new TopicCreator(metadataLog, metadataLoader),
         logger,
       };
@@ -151,6 +161,8 @@ export class Broker {
   private closing: Promise<void> | undefined;
 
   private async shutdown(): Promise<void> {
+    // Parked fetches answer now instead of holding the graceful close for up to max_wait_ms.
+    this.services.delayedFetch.close();
     await this.network.close();
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();

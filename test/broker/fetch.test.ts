@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -315,4 +317,36 @@ test('a topic-id session (v13+) parks on its cached partitions and answers the p
       consumer.destroy();
     }
   });
+});
+
+test('closing a connection releases its parked fetch; shutdown answers parked fetches at once', async () => {
+  const h = await startHarness();
+  try {
+    await createTopic(h, 'release');
+    const purgatory = h.broker.services.delayedFetch;
+    // A raw socket reset (RST): the server sees the connection die, not a half-close it could still answer.
+    const socket = connect({ port: h.broker.port, host: '127.0.0.1' });
+    await once(socket, 'connect');
+    socket.write(requestFrame(ApiKey.Fetch, 12, 1, {
+      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n },
+      maxWaitMs: 60_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [topic('release', [part(0, 0)])], forgottenTopicsData: [], rackId: '',
+    }));
+    for (let i = 0; i < 200 && purgatory.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(purgatory.size, 1);
+    socket.resetAndDestroy();
+    for (let i = 0; i < 200 && purgatory.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(purgatory.size, 0, 'released by the close');
+    const pending = fetch(h.client, 12, { maxWaitMs: 60_000, topics: [topic('release', [part(0, 0)])] });
+    for (let i = 0; i < 200 && purgatory.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(purgatory.size, 1);
+    const startedMs = performance.now();
+    const closing = h.broker.close();
+    const p = only(await pending);
+    assert.equal(p.errorCode, ErrorCode.NONE);
+    await closing;
+    assert.ok(performance.now() - startedMs < 10_000, 'shutdown did not wait for max_wait_ms');
+  } finally {
+    await h.close();
+  }
 });

@@ -46,13 +46,13 @@ import {
   type PartitionRead,
 } from '../../replication/delayed-fetch.js';
 import {
+  FETCH_SESSION_SLOTS_DEFAULT,
   FETCH_TOPIC_ID_VERSION,
   FetchSessionCache,
   type FetchPartition,
   type FetchSessionResponse,
   type ForgottenPartition,
 } from '../../replication/fetch-session.js';
-import type { ReplicaManager } from '../../replication/types.js';
 import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
 
 type ResponseTopic = FetchResponse['responses'][number];
@@ -87,46 +87,17 @@ const NO_DIVERGING_EPOCH = Object.freeze({ epoch: -1, endOffset: -1n });
 const NO_SNAPSHOT_ID = Object.freeze({ endOffset: -1n, epoch: -1 });
 const EMPTY_RECORDS = Buffer.alloc(0);
 
-/** The services a fetch needs beyond BrokerServices' common ones. */
-export interface FetchServices {
-  readonly replicaManager: ReplicaManager;
-  readonly fetchSessions: FetchSessionCache;
-  readonly delayedFetch: DelayedFetchPurgatory;
-}
-
-const fetchState = new WeakMap<ReplicaManager, { sessions: FetchSessionCache; purgatory: DelayedFetchPurgatory }>();
-
 /**
- * The session cache and purgatory: the broker's own when it provides them, else one pair per replica
- * manager, made on first use.
+ * The broker's fetch session cache: max.incremental.fetch.session.cache.slots (Kafka's default 1000)
+ * sessions, ids drawn from the system's random source.
  */
-function fetchServices(services: BrokerServices): FetchServices {
-  const given = services as BrokerServices & Partial<FetchServices>;
-  const replicaManager = given.replicaManager;
-  if (replicaManager === undefined) throw new Error('Fetch needs BrokerServices.replicaManager');
-  if (given.fetchSessions !== undefined && given.delayedFetch !== undefined) {
-    return { replicaManager, fetchSessions: given.fetchSessions, delayedFetch: given.delayedFetch };
-  }
-  let state = fetchState.get(replicaManager);
-  if (state === undefined) {
-    state = { sessions: newFetchSessionCache(services), purgatory: new DelayedFetchPurgatory(replicaManager) };
-    fetchState.set(replicaManager, state);
-  }
-  return { replicaManager, fetchSessions: state.sessions, delayedFetch: state.purgatory };
-}
-
-/** max.incremental.fetch.session.cache.slots from the configuration when it has it. */
-export function newFetchSessionCache(services: Pick<BrokerServices, 'config'>): FetchSessionCache {
-  const slots = (services.config as unknown as Record<string, unknown>)['max.incremental.fetch.session.cache.slots'];
-  return new FetchSessionCache({
-    slotsMax: typeof slots === 'number' && Number.isInteger(slots) && slots >= 0 ? slots : undefined,
-    random: () => randomInt(0, 0x80000000),
-  });
+export function newFetchSessionCache(slotsMax = FETCH_SESSION_SLOTS_DEFAULT): FetchSessionCache {
+  return new FetchSessionCache({ slotsMax, random: () => randomInt(0, 0x80000000) });
 }
 
 async function handleFetch(context: RequestContext<FetchRequest>): Promise<FetchResponseOut> {
   const { request, apiVersion, services } = context;
-  const { replicaManager, fetchSessions, delayedFetch } = fetchServices(services);
+  const { replicaManager, fetchSessions, delayedFetch } = services;
   const replicaId = apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
   const isFollower = replicaId >= 0;
   const sessionContext = fetchSessions.newContext({
