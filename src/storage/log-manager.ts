@@ -38,6 +38,8 @@ export interface LogManagerOptions {
   /** log.flush.offset.checkpoint.interval.ms */
   checkpointIntervalMs?: number;
   recoveryThreads?: number;
+  /** Node-wide bound of all tail caches, shared equally by the partitions (default 256 MiB). */
+  tailCacheBytesTotal?: number;
 }
 
 export interface TopicPartition {
@@ -117,6 +119,7 @@ export class LogManager {
     const raced = this.getLog(topic, partition);
     if (raced !== undefined) return raced;
     this.logsByKey.set(key(topic, partition), log);
+    this.shareTailCache();
     return log;
   }
 
@@ -125,6 +128,7 @@ export class LogManager {
     const log = this.getLog(topic, partition);
     if (log === undefined) return;
     this.logsByKey.delete(key(topic, partition));
+    this.shareTailCache();
     await log.closeAndDelete();
     const doomed = `${log.dir}${DELETING_MARK}${this.clock.nowMs()}-${this.deletions++}`;
     await fsp.rename(log.dir, doomed);
@@ -184,6 +188,12 @@ export class LogManager {
     await this.pool.closeAll();
   }
 
+  private shareTailCache(): void {
+    const total = this.options.tailCacheBytesTotal ?? 256 * 1024 * 1024;
+    const share = Math.floor(total / Math.max(1, this.logsByKey.size));
+    for (const log of this.logsByKey.values()) log.tailCacheShareBytes = share;
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, 'log manager is closed');
   }
@@ -216,6 +226,7 @@ export class LogManager {
     };
     const threads = Math.max(1, this.options.recoveryThreads ?? 4);
     await Promise.all(Array.from({ length: threads }, worker));
+    this.shareTailCache();
     await unlinkIfExists(markerPath);
     this.logger.info({ logs: found.length, clean, ms: Math.round(performance.now() - started) }, 'logs loaded');
   }

@@ -135,6 +135,8 @@ export class PartitionLog {
    * produce hook that wakes parked fetches (DESIGN §2). Must not throw or append.
    */
   onAppend: ((logEndOffset: number) => void) | undefined;
+  /** This log's share of the node-wide tail-cache budget (set by the LogManager). */
+  tailCacheShareBytes = Number.MAX_SAFE_INTEGER;
 
   private readonly pool: FilePool;
   private readonly clock: Clock;
@@ -398,7 +400,8 @@ export class PartitionLog {
 
   /** Drops written entries beyond tail.cache.bytes; unwritten ones stay (the tail invariant). */
   private evictTail(): void {
-    while (this.tailBytes > this.config.tailCacheBytes && this.tailHead < this.tail.length) {
+    const limit = Math.min(this.config.tailCacheBytes, this.tailCacheShareBytes);
+    while (this.tailBytes > limit && this.tailHead < this.tail.length) {
       const head = this.tail[this.tailHead] as TailEntry;
       if (!head.written) break;
       this.tailBytes -= head.buf.length;

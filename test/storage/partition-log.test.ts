@@ -21,10 +21,13 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 
 test('append assigns offsets synchronously in call order and read returns the same bytes', () => withDir(async (dir) => {
   const log = await openLog(dir);
+  const hooked: number[] = [];
+  log.onAppend = (end) => hooked.push(end);
   const a = log.append(simpleBatch(3, 10, 1), 0);
   const b = log.append(simpleBatch(2, 10, 2), 0);
   assert.deepEqual([a.baseOffset, a.lastOffset, b.baseOffset, b.lastOffset], [0, 2, 3, 4]);
   assert.equal(log.logEndOffset, 5);
+  assert.deepEqual(hooked, [3, 5]);
   await Promise.all([a.durable, b.durable]);
   const read = await log.read(0, 1 << 20);
   assert.equal(read.records.length, 2);
