@@ -74,9 +74,14 @@ export async function preadFull(fd: number, buf: Buffer, length: number, positio
   return done;
 }
 
-/** Replaces path atomically and durably: readers see the old or the new content, never a mix. */
+let temporaries = 0;
+
+/**
+ * Replaces path atomically and durably: readers see the old or the new content, never a mix. The
+ * temporary name is unique so concurrent writers of the same file cannot rename each other's file away.
+ */
 export async function writeFileAtomic(path: string, data: Buffer | string): Promise<void> {
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.${process.pid}-${temporaries++}.tmp`;
   const fd = await openFd(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC);
   try {
     await pwritevFull(fd, [typeof data === 'string' ? Buffer.from(data) : data], 0);

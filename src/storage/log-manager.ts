@@ -64,6 +64,7 @@ export class LogManager {
   private retentionTimer: ReturnType<typeof setInterval> | undefined;
   private checkpointTimer: ReturnType<typeof setInterval> | undefined;
   private retentionRunning = false;
+  private checkpointWrites: Promise<void> = Promise.resolve();
   private deletions = 0;
   private closed = false;
 
@@ -167,10 +168,15 @@ export class LogManager {
     return deleted;
   }
 
-  /** Writes `<dataDir>/checkpoints` atomically. */
-  async writeCheckpoints(): Promise<void> {
-    const lines = this.allLogs().map((l) => `${l.topic} ${l.partition} ${l.recoveryPoint} ${l.logStartOffset} ${l.highWatermark}`);
-    await writeFileAtomic(join(this.options.dataDir, CHECKPOINTS_FILE), formatCheckpoint(0, lines));
+  /** Writes `<dataDir>/checkpoints` atomically; writes are serialised (timer and close may overlap). */
+  writeCheckpoints(): Promise<void> {
+    const write = async (): Promise<void> => {
+      const lines = this.allLogs().map((l) => `${l.topic} ${l.partition} ${l.recoveryPoint} ${l.logStartOffset} ${l.highWatermark}`);
+      await writeFileAtomic(join(this.options.dataDir, CHECKPOINTS_FILE), formatCheckpoint(0, lines));
+    };
+    const run = this.checkpointWrites.then(write, write);
+    this.checkpointWrites = run.catch(() => undefined);
+    return run;
   }
 
   /** Clean shutdown: closes every log, writes checkpoints and the clean-shutdown marker. */
@@ -210,6 +216,7 @@ export class LogManager {
 
   private async loadAll(): Promise<void> {
     await fsp.mkdir(this.walDir, { recursive: true });
+    await this.removeTemporaries();
     const markerPath = join(this.options.dataDir, CLEAN_SHUTDOWN_FILE);
     const clean = (await readFileIfExists(markerPath)) !== undefined;
     const checkpoints = await this.readCheckpoints();
@@ -229,6 +236,14 @@ export class LogManager {
     this.shareTailCache();
     await unlinkIfExists(markerPath);
     this.logger.info({ logs: found.length, clean, ms: Math.round(performance.now() - started) }, 'logs loaded');
+  }
+
+  /** Temporaries of atomic writes a crash interrupted (only this module's own files). */
+  private async removeTemporaries(): Promise<void> {
+    for (const name of await fsp.readdir(this.options.dataDir)) {
+      const ours = name.startsWith(`${CHECKPOINTS_FILE}.`) || name.startsWith(`${CLEAN_SHUTDOWN_FILE}.`);
+      if (ours && name.endsWith('.tmp')) await unlinkIfExists(join(this.options.dataDir, name));
+    }
   }
 
   private async readCheckpoints(): Promise<Map<string, CheckpointEntry>> {
@@ -261,6 +276,7 @@ export class LogManager {
           await fsp.rm(join(topicDir, name), { recursive: true, force: true });
           continue;
         }
+        if (name.endsWith('.tmp')) continue;
         const partition = Number(name);
         if (/^\d{1,7}$/.test(name) && partition <= PARTITION_MAX) found.push({ topic, partition });
       }

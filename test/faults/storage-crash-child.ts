@@ -52,7 +52,7 @@ async function appendForever(manager: LogManager, log: PartitionLog): Promise<vo
   let stopping = false;
   process.on('SIGTERM', () => {
     stopping = true;
-    manager.close().then(() => process.exit(0), () => process.exit(4));
+    manager.close().then(() => process.exit(0), (err: unknown) => fail(`clean close failed: ${String(err)}`));
   });
   for (let i = 0; i < 1_000_000 && !stopping; i++) {
     const base = log.logEndOffset;
