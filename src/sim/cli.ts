@@ -1,7 +1,8 @@
 /**
  * `npm run sim -- [--seeds N] [--first S] [--seed S [--verbose]] [--inject-bug NAME|all [--bug-seeds-max N]]`
  *
- *   --seeds N         run seeds first..first+N-1; exit 0 only if all pass
+ *   --seeds N         run seeds first..first+N-1; exit 0 only if all pass (--progress-every K prints a
+ *                     running count every K seeds)
  *   --seed S          replay one seed exactly (--verbose traces every event)
  *   --inject-bug X    run seeds with a deliberate bug until the checker catches it; exit 1 if any bug
  *                     listed ("all" = every known bug) survives --bug-seeds-max seeds (default 1000)
@@ -16,10 +17,11 @@ interface CliOptions {
   verbose: boolean;
   injectBug: string | undefined;
   bugSeedsMax: number;
+  progressEvery: number;
 }
 
 function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { seeds: 100, first: 1, seed: undefined, verbose: false, injectBug: undefined, bugSeedsMax: 1000 };
+  const options: CliOptions = { seeds: 100, first: 1, seed: undefined, verbose: false, injectBug: undefined, bugSeedsMax: 1000, progressEvery: 0 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -34,6 +36,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
       case '--verbose': options.verbose = true; break;
       case '--inject-bug': options.injectBug = value(); break;
       case '--bug-seeds-max': options.bugSeedsMax = positiveInteger(value(), arg); break;
+      case '--progress-every': options.progressEvery = positiveInteger(value(), arg); break;
       default: throw new Error(`unknown argument ${arg}`);
     }
   }
@@ -63,7 +66,7 @@ function replay(seed: number, verbose: boolean): number {
   return result.ok ? 0 : 1;
 }
 
-function runSeeds(first: number, count: number): number {
+function runSeeds(first: number, count: number, progressEvery: number): number {
   const startedMs = performance.now();
   let events = 0;
   let failed = 0;
@@ -76,6 +79,10 @@ function runSeeds(first: number, count: number): number {
       failed++;
       write(describe(result));
       write(`  replay: npm run sim -- --seed ${seed} --verbose`);
+    }
+    const done = seed - first + 1;
+    if (progressEvery > 0 && done % progressEvery === 0) {
+      write(`progress: ${done} seeds, ${failed} failed, ${events} events, ${((performance.now() - startedMs) / 1000).toFixed(0)}s`);
     }
   }
   const seconds = (performance.now() - startedMs) / 1000;
@@ -115,7 +122,7 @@ function main(argv: readonly string[]): number {
   const options = parseArgs(argv);
   if (options.injectBug !== undefined) return injectBugs(options.injectBug, options.bugSeedsMax);
   if (options.seed !== undefined) return replay(options.seed, options.verbose);
-  return runSeeds(options.first, options.seeds);
+  return runSeeds(options.first, options.seeds, options.progressEvery);
 }
 
 process.exitCode = main(process.argv.slice(2));
