@@ -235,6 +235,14 @@ export function setLogAppendTime(buf: Buffer, pos: number, size: number, nowMs: 
   buf.writeUInt32BE(computeBatchCrc(buf, pos, size), pos + CRC_OFFSET);
 }
 
+/** CreateTime topic: a batch flagged LogAppendTime is turned back to CreateTime, CRC recomputed (as Kafka). */
+export function setCreateTime(buf: Buffer, pos: number, size: number): void {
+  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
+  if ((attributes & TIMESTAMP_TYPE_MASK) === 0) return;
+  buf.writeInt16BE(attributes & ~TIMESTAMP_TYPE_MASK, pos + ATTRIBUTES_OFFSET);
+  buf.writeUInt32BE(computeBatchCrc(buf, pos, size), pos + CRC_OFFSET);
+}
+
 // ---- Record-level reads for uncompressed batches (ListOffsets by timestamp). ----
 // DefaultRecord: length varint, attributes int8, timestampDelta varlong, offsetDelta varint, ...
 

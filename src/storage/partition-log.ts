@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import { join, sep } from 'node:path';
 import {
   assignOffsetAndEpoch, batchBaseOffset, batchLastOffset, batchMaxTimestamp, forEachRecordTimestamp,
-  probeBatch, readBatchHeader, setLogAppendTime, splitAndValidateBatches, BASE_TIMESTAMP_OFFSET,
+  probeBatch, readBatchHeader, setCreateTime, setLogAppendTime, splitAndValidateBatches, BASE_TIMESTAMP_OFFSET,
   LAST_OFFSET_DELTA_OFFSET, MAX_TIMESTAMP_OFFSET, NO_TIMESTAMP, PARTITION_LEADER_EPOCH_OFFSET,
   readInt64, RecordBatchError, TIMESTAMP_TYPE_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD,
   type BatchSpan, type RecordBatchHeader,
@@ -155,6 +155,8 @@ export class PartitionLog {
   private lastFlushStartMs = -Infinity;
   private exclusive = false;
   private closed = false;
+  /** closeAndDelete ran: the directory is going away, no more file operations. */
+  private removed = false;
   private failure: StorageError | undefined;
 
   private constructor(options: PartitionLogOptions) {
@@ -233,7 +235,11 @@ export class PartitionLog {
     let next = baseOffset;
     for (const span of spans) {
       assignOffsetAndEpoch(records, span.position, next, leaderEpoch);
-      if (logAppendTime) setLogAppendTime(records, span.position, span.size, nowMs);
+      if (logAppendTime) {
+        setLogAppendTime(records, span.position, span.size, nowMs);
+      } else {
+        setCreateTime(records, span.position, span.size);
+      }
       next += records.readInt32BE(span.position + LAST_OFFSET_DELTA_OFFSET) + 1;
     }
     invariant(next <= Number.MAX_SAFE_INTEGER, 'offset overflow');
@@ -292,9 +298,6 @@ export class PartitionLog {
         if (nowMs - ts > this.config.messageTimestampBeforeMaxMs || ts - nowMs > this.config.messageTimestampAfterMaxMs) {
           throw new RecordBatchError(StorageErrorCode.INVALID_TIMESTAMP, `timestamp ${ts} is out of range at ${nowMs}`);
         }
-      }
-      if ((records.readInt16BE(span.position + ATTRIBUTES_OFFSET) & TIMESTAMP_TYPE_MASK) !== 0) {
-        throw new RecordBatchError(StorageErrorCode.INVALID_TIMESTAMP, 'LogAppendTime batch for a CreateTime topic');
       }
     }
   }
@@ -436,7 +439,7 @@ export class PartitionLog {
   // ---------------------------------------------------------------- IO chain and group commit
 
   private enqueueIo(op: () => Promise<void>): Promise<void> {
-    const run = this.ioTail.then(() => (this.failure === undefined ? op() : undefined));
+    const run = this.ioTail.then(() => (this.failure === undefined && !this.removed ? op() : undefined));
     this.ioTail = run.catch((err: unknown) => this.fail(err));
     return run;
   }
@@ -1229,6 +1232,7 @@ export class PartitionLog {
   /** Deletes the log's directory contents (the log manager removes the directory itself). */
   async closeAndDelete(): Promise<void> {
     this.closed = true;
+    this.removed = true;
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     for (const e of this.unwritten) e.durable?.reject(new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, 'log deleted'));
     this.unwritten = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {
   assignOffsetAndEpoch, forEachRecordTimestamp, isBatchCrcValid, probeBatch, readBatchHeader, readInt64,
   RecordBatchError, setLogAppendTime, splitAndValidateBatches, writeInt64, ErrorCode, PROBE_BAD_MAGIC,
-  PROBE_SHORT, PROBE_BAD_LENGTH,
+  PROBE_SHORT, PROBE_BAD_LENGTH, setCreateTime,
 } from '../../src/protocol/record-batch.js';
 import { crc32c } from '@node-rs/crc32';
 import { buildBatch, simpleBatch } from '../storage/batch-builder.js';
@@ -99,4 +99,11 @@ test('record timestamps of an uncompressed batch are visited with their offsets'
   assert.deepEqual(seen, [[10, 100], [11, 107], [12, 103]]);
   const compressed = buildBatch({ records: [{ value: null }], compression: 1 });
   assert.equal(forEachRecordTimestamp(compressed, 0, compressed.length, () => true), false);
+});
+
+test('setCreateTime clears a client LogAppendTime flag and keeps the CRC valid', () => {
+  const buf = buildBatch({ records: [{ value: null }], logAppendTime: true });
+  setCreateTime(buf, 0, buf.length);
+  assert.equal(readBatchHeader(buf).timestampType, 'CreateTime');
+  assert.ok(isBatchCrcValid(buf, 0, buf.length));
 });
