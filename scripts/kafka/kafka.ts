@@ -26,8 +26,9 @@ export function kafkaLibs(): string {
 
 export function kafkaAssembled(): boolean {
   const libs = kafkaLibs();
-  return existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13-'))
-    && readdirSync(libs).some((f) => f.startsWith('kafka-tools-'));
+  if (!existsSync(libs)) return false;
+  const files = readdirSync(libs);
+  return ['kafka_2.13-', 'kafka-tools-', 'log4j-slf4j-impl-'].every((p) => files.some((f) => f.startsWith(p)));
 }
 
 /** Idempotent: copies Kafka's runtime classpath from Maven Central into the cache. */

@@ -36,6 +36,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+function describeError(e: Error, depth = 0): string {
+  const nested = (e as { errors?: unknown }).errors;
+  const inner = Array.isArray(nested) && depth < 3
+    ? ` [${nested.slice(0, 3).map((x) => (x instanceof Error ? describeError(x, depth + 1) : String(x))).join('; ')}]` : '';
+  return `${e.name}: ${e.message}${inner}`.slice(0, 1000);
+}
+
 /** Runs one scenario and prints one JSON line; never throws. Exits the process when done. */
 export async function main(client: string, impl: Record<string, ((bootstrap: string) => Promise<string>) | undefined>): Promise<void> {
   const [bootstrap, scenario] = process.argv.slice(2);
@@ -55,7 +62,7 @@ export async function main(client: string, impl: Record<string, ((bootstrap: str
       const err = e as Error;
       line = err instanceof Unsupported
         ? { client, scenario, ok: false, skipped: true, detail: err.message }
-        : { client, scenario, ok: false, detail: `${err.name}: ${err.message}` };
+        : { client, scenario, ok: false, detail: describeError(err) };
     }
   }
   process.stdout.write(JSON.stringify(line) + '\n', () => process.exit(0));
