@@ -14,6 +14,14 @@ import { BUILTIN_HANDLERS } from '../../src/broker/handlers/index.js';
 import { startHarness, type Harness } from './standalone-harness.js';
 
 const run = promisify(execFile);
+
+interface FetchedPartition {
+  errorCode: number;
+  records?: { firstOffset: bigint; records: { offsetDelta: number; key: Buffer | null; value: Buffer | null }[] }[];
+}
+interface FetchedResponse {
+  responses: { partitions: FetchedPartition[] }[];
+}
 const MESSAGES = 600;
 
 async function withHarness(body: (h: Harness, bootstrap: string) => Promise<void>): Promise<void> {
@@ -65,11 +73,11 @@ test('@platformatic/kafka fetch (v17, topic ids) reads back what KafkaJS produce
       const seen: string[] = [];
       let offset = 0n;
       for (let round = 0; round < 50 && seen.length < MESSAGES; round++) {
-        const response = await consumer.fetch({
+        const response: FetchedResponse = await consumer.fetch({
           node: h.broker.nodeId, maxWaitTime: 100, minBytes: 1, maxBytes: 1 << 20,
           topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, partitionMaxBytes: 64 << 10 }] }],
         });
-        const partition = response.responses[0]?.partitions[0];
+        const partition: FetchedPartition | undefined = response.responses[0]?.partitions[0];
         assert.equal(partition?.errorCode, 0);
         for (const batch of partition?.records ?? []) {
           for (const record of batch.records) {
