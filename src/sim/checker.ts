@@ -3,7 +3,7 @@
  * violation throws SafetyViolation; the simulator reports it with the seed that replays it.
  */
 import type { RaftNode } from '../raft/core/raft.js';
-import type { Entry, NodeId } from '../raft/core/types.js';
+import type { Entry, NodeId, PreVoteMessage, VoteMessage, VoteResponseMessage } from '../raft/core/types.js';
 
 /** The last entry a node would campaign with after a crash: only durable state survives. */
 export interface DurableTail {
@@ -44,6 +44,8 @@ export class SafetyChecker {
   private readsIssued = new Map<string, number>();
   private maxCommitIndexValue = 0;
   private highestCommittedIndex = 0;
+  /** For each (pre-)vote request key: the claimed log and the voter's log at each delivery. */
+  private voteRequests = new Map<string, { claimed: DurableTail; voter: DurableTail }[]>();
   readsChecked = 0;
 
   get maxCommitIndex(): number { return this.maxCommitIndexValue; }
@@ -190,6 +192,26 @@ export class SafetyChecker {
     if (existing !== undefined && existing.hash !== hash) this.fail(`snapshot installed on node ${id} at ${index} differs from the applied state`);
   }
 
+  onVoteRequest(voter: RaftNode, m: VoteMessage | PreVoteMessage): void {
+    const key = `${m.type}:${m.from}>${m.to}@${m.term}`;
+    const deliveries = this.voteRequests.get(key) ?? [];
+    deliveries.push({ claimed: { lastIndex: m.lastIndex, lastTerm: m.lastTerm }, voter: { lastIndex: voter.log.lastIndex(), lastTerm: voter.log.lastTerm() } });
+    this.voteRequests.set(key, deliveries);
+  }
+
+  /**
+   * Election restriction (thesis §3.6.1, §9.6): a vote or pre-vote is granted only to a log at least as
+   * up to date as the voter's when it received the request (some delivery of it must justify the grant).
+   */
+  onVoteGrant(m: VoteResponseMessage): void {
+    const requestType = m.type === 'vote-response' ? 'vote' : 'pre-vote';
+    const deliveries = this.voteRequests.get(`${requestType}:${m.to}>${m.from}@${m.term}`) ?? [];
+    if (deliveries.some((d) => upToDate(d.claimed, d.voter))) return;
+    const last = deliveries[deliveries.length - 1];
+    const detail = last === undefined ? 'that it never received' : `whose log ${last.claimed.lastIndex}/${last.claimed.lastTerm} is behind its own ${last.voter.lastIndex}/${last.voter.lastTerm}`;
+    this.fail(`election restriction: node ${m.from} granted a ${requestType} in term ${m.term} to node ${m.to} ${detail}`);
+  }
+
   /** A linearizable read must reflect every entry committed before it was issued (thesis §6.4). */
   onReadIssued(context: string): void {
     this.readsIssued.set(context, this.maxCommitIndexValue);
@@ -211,4 +233,9 @@ export class SafetyChecker {
 function holdsCommitted(raft: RaftNode, index: number, term: number): boolean {
   const log = raft.log;
   return index <= log.snapshot.metadata.index || log.term(index) === term;
+}
+
+/** Is log a at least as up to date as log b (thesis §3.6.1)? */
+function upToDate(a: DurableTail, b: DurableTail): boolean {
+  return a.lastTerm > b.lastTerm || (a.lastTerm === b.lastTerm && a.lastIndex >= b.lastIndex);
 }

@@ -209,12 +209,14 @@ export class Simulation {
     const node = this.nodes.get(message.to)!;
     if (node.raft === undefined || this.network.isBlocked(message.from, message.to)) return;
     this.trace(`deliver ${describeMessage(message)}`);
+    if (message.type === 'vote' || message.type === 'pre-vote') this.checker.onVoteRequest(node.raft, message);
     node.raft.step(message);
     this.pump(node);
   }
 
   private send(messages: readonly Message[]): void {
     for (const message of messages) {
+      if ((message.type === 'vote-response' || message.type === 'pre-vote-response') && !message.reject) this.checker.onVoteGrant(message);
       for (const delayMs of this.network.delaysFor(message.from, message.to)) {
         this.queue.push(this.nowMs + delayMs, { kind: 'deliver', message });
       }

@@ -276,7 +276,8 @@ export class RaftNode {
       || (this.vote === NONE && this.leaderIdValue === NONE)
       || (m.type === 'pre-vote' && m.term > this.termValue)
       || (m.type === 'vote' && this.bugs.has('vote-twice'));
-    const upToDate = this.bugs.has('skip-vote-log-check') || this.raftLog.isUpToDate(m.lastIndex, m.lastTerm);
+    const skipLogCheck = this.bugs.has('skip-vote-log-check') || (m.type === 'pre-vote' && this.bugs.has('skip-prevote-log-check'));
+    const upToDate = skipLogCheck || this.raftLog.isUpToDate(m.lastIndex, m.lastTerm);
     const responseType = m.type === 'vote' ? 'vote-response' : 'pre-vote-response';
     if (canVote && upToDate) {
       this.send({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });

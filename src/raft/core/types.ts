@@ -185,6 +185,7 @@ export const BUG_NAMES = [
   'vote-twice',
   'commit-old-term',
   'skip-vote-log-check',
+  'skip-prevote-log-check',
   'send-before-persist',
   'apply-before-persist',
 ] as const;
