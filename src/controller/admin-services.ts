@@ -7,7 +7,10 @@ import type { BrokerServices } from '../broker/api-handler.js';
 import { brokerConfigLayers, type BrokerConfigLayers } from '../metadata/topic-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { MetadataImage } from '../metadata/image.js';
-import { AdminController, AdminQueueFullError, type AdminError, type Plan } from './admin.js';
+import {
+  AdminController, AdminQueueFullError, planAlterConfigs,
+  type AdminError, type AlterableConfig, type ConfigResourceInput, type Plan,
+} from './admin.js';
 
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -71,4 +74,43 @@ export async function runPlan<T>(
   } catch (error) {
     return { ok: false, ...operationError(error, options.throttlingKnown) };
   }
+}
+
+/** Config changes carry no timeout field; the controller answers well within this. */
+const CONFIG_CHANGE_TIMEOUT_MS = 30_000;
+
+export interface ConfigChangeResult {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly resourceType: number;
+  readonly resourceName: string;
+}
+
+/**
+ * AlterConfigs ('replace') and IncrementalAlterConfigs ('incremental'): each resource is one atomic
+ * metadata batch; a resource named twice in one request is refused (INVALID_REQUEST) for each mention.
+ */
+export async function alterConfigResources(
+  services: BrokerServices,
+  resources: readonly (ConfigResourceInput & { readonly configs: readonly AlterableConfig[] })[],
+  validateOnly: boolean,
+  mode: 'incremental' | 'replace',
+): Promise<ConfigChangeResult[]> {
+  const keyOf = (r: ConfigResourceInput): string => `${r.resourceType}:${r.resourceName}`;
+  const counts = new Map<string, number>();
+  for (const r of resources) counts.set(keyOf(r), (counts.get(keyOf(r)) ?? 0) + 1);
+  return Promise.all(resources.map(async (resource) => {
+    const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+    if ((counts.get(keyOf(resource)) ?? 0) > 1) {
+      return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate resource.' };
+    }
+    const planned = await runPlan(
+      services,
+      (image) => planAlterConfigs(image, services.nodeId, resource, resource.configs, mode),
+      { validateOnly, timeoutMs: CONFIG_CHANGE_TIMEOUT_MS, throttlingKnown: false },
+    );
+    return planned.ok
+      ? { ...base, errorCode: ErrorCode.NONE, errorMessage: null }
+      : { ...base, errorCode: planned.errorCode, errorMessage: planned.message };
+  }));
 }

@@ -454,7 +454,7 @@ export interface DescribedConfig {
  * static, Kafka default), then dropped up to the first entry named like the head synonym — so a value
  * that only comes from log.retention.hours's default reports no synonyms, exactly as Kafka does.
  */
-function brokerSynonymEntries(names: readonly string[], layers: BrokerConfigLayers, sensitive: boolean): ConfigSynonymEntry[] {
+export function brokerSynonymEntries(names: readonly string[], layers: BrokerConfigLayers, sensitive: boolean): ConfigSynonymEntry[] {
   const entries: ConfigSynonymEntry[] = [];
   const add = (lookup: (name: string) => string | null | undefined, source: number): void => {
     for (const name of names) {

@@ -62,7 +62,8 @@ async function createOne(
   );
   if (!planned.ok) return errorResult(topic.name, planned.errorCode, planned.message);
   const created = planned.value;
-  const configs = describeTopicConfigs(brokerLayersOf(services), created.overrides).map((c) => ({
+  // KIP-525: v5+ answers carry the configs.
+  const configs = apiVersion < 5 ? [] : describeTopicConfigs(brokerLayersOf(services), created.overrides).map((c) => ({
     name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: c.isSensitive,
   }));
   return {

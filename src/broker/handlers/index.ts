@@ -8,7 +8,13 @@ import { listOffsetsHandler } from './02-list-offsets.js';
 import { metadataHandler } from './03-metadata.js';
 import { apiVersionsHandler } from './18-api-versions.js';
 import { createTopicsHandler } from './19-create-topics.js';
+import { deleteTopicsHandler } from './20-delete-topics.js';
+import { deleteRecordsHandler } from './21-delete-records.js';
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.js';
+import { describeConfigsHandler } from './32-describe-configs.js';
+import { alterConfigsHandler } from './33-alter-configs.js';
+import { createPartitionsHandler } from './37-create-partitions.js';
+import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 
 export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
@@ -18,6 +24,12 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   metadataHandler,
   apiVersionsHandler,
   createTopicsHandler,
+  deleteTopicsHandler,
+  deleteRecordsHandler,
   offsetForLeaderEpochHandler,
+  describeConfigsHandler,
+  alterConfigsHandler,
+  createPartitionsHandler,
+  incrementalAlterConfigsHandler,
   describeClusterHandler,
 ];
