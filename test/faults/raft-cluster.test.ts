@@ -1,7 +1,8 @@
 /**
  * Multi-process fault test: 3 Raft nodes on loopback, the leader killed with SIGKILL again and again
  * while a client proposes. Every acknowledged proposal must be on every node after healing, at the
- * offset it was acknowledged with, and all nodes must hold the same records in the same order.
+ * offset it was acknowledged with, and all nodes must hold the same records in the same order; then
+ * the whole cluster is killed and restarted (cold start) and must come back with the same records.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -97,7 +98,7 @@ class Cluster {
   }
 }
 
-test('kill -9 the leader repeatedly while a client proposes: no acknowledged proposal is lost', { timeout: 180_000 }, async (t) => {
+test('kill -9 the leader repeatedly while a client proposes: no acknowledged proposal is lost, nor anything on a cold start', { timeout: 180_000 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'runnel-raft-cluster-'));
   const cluster = new Cluster(root);
   const acknowledged: [number, string][] = [];
@@ -148,6 +149,19 @@ test('kill -9 the leader repeatedly while a client proposes: no acknowledged pro
     for (const [offset, value] of acknowledged) assert.equal(byOffset.get(offset), value, `acknowledged ${value} at ${offset}`);
     const order = views[0]!.map(([, value]) => value).filter((value) => acknowledged.some(([, v]) => v === value));
     assert.deepEqual(order, acknowledged.map(([, value]) => value), 'acknowledged proposals appear in acknowledgement order');
+
+    // Cold start: every node killed at once and restarted must come back with all of it.
+    const before = JSON.stringify(views[0]);
+    await cluster.stopAll();
+    for (const id of ids) await cluster.start(id);
+    let cold: [number, string][][] = [];
+    for (let round = 0; round < 100; round++) {
+      cold = [];
+      for (const id of ids) cold.push((await request<{ records: [number, string][] }>(cluster.clientPorts.get(id)!, { op: 'records' }))?.records ?? []);
+      if (cold.every((view) => JSON.stringify(view) === before)) break;
+      await sleep(200);
+    }
+    for (const view of cold) assert.equal(JSON.stringify(view), before, 'all records survive a cold start of the whole cluster');
     t.diagnostic(`kills=${kills} proposals=${attempts} acknowledged=${acknowledged.length} records=${views[0]!.length}`);
   } finally {
     stop = true;
