@@ -1,7 +1,9 @@
 /**
  * Seeded simulation (STYLE.md 2): 20 consumers, half of them static (KIP-345), on one topic of 100
  * partitions, run against the group coordinator core for 60 simulated seconds of join / leave / crash /
- * restart churn, with `__consumer_offsets` appends made durable after random delays. The simulated
+ * restart churn, lost responses with request timeouts, and coordinator failovers (unload, then a new
+ * coordinator loads the log; appends not yet durable are lost), with `__consumer_offsets` appends made
+ * durable after random delays. The simulated
  * leader runs Kafka's RangeAssignor. Then the churn stops, every consumer is started, and the group must
  * settle: Stable, all 20 consumers in the current generation, every partition assigned exactly once.
  * Invariants are checked after every step; one seed decides everything and is printed on failure
@@ -41,6 +43,8 @@ const APPEND_DELAY_MS_MAX = 300;
 const JOIN_REQUEST_TIMEOUT_MS = REBALANCE_TIMEOUT_MS + 5_000;
 const SYNC_REQUEST_TIMEOUT_MS = 10_000;
 const RESPONSE_LOSS_PROBABILITY = 0.02;
+/** Per step of churn: about one coordinator failover per run. */
+const FAILOVER_PROBABILITY = 0.0015;
 
 type ClientState = 'down' | 'needJoin' | 'joining' | 'syncing' | 'stable';
 
@@ -77,14 +81,16 @@ export function rangeAssign(members: JoinGroupResponseMember[]): Map<string, num
 class Simulation {
   readonly clock = new ManualClock(1_700_000_000_000);
   readonly prng: Prng;
-  readonly core: GroupCoordinatorCore;
+  core: GroupCoordinatorCore;
   readonly clients: Client[] = [];
   readonly log: CoordinatorRecord[] = [];
   private readonly appends: { append: AppendRequest; readyMs: number }[] = [];
   private readonly tokens = new Map<number, Client>();
   private nextToken = 1;
   private churning = true;
-  readonly stats = { joins: 0, leaves: 0, crashes: 0, restarts: 0, staticRejoins: 0, maxGeneration: 0 };
+  readonly stats = { joins: 0, leaves: 0, crashes: 0, restarts: 0, staticRejoins: 0, failovers: 0, generations: 0 };
+  /** Generations handed out, per coordinator incarnation. */
+  private readonly generationsSeen = new Set<string>();
 
   constructor(readonly seed: number) {
     this.prng = new Prng(seed);
@@ -113,6 +119,7 @@ class Simulation {
   }
 
   private churn(): void {
+    if (this.prng.chance(FAILOVER_PROBABILITY)) return this.failover();
     if (!this.prng.chance(0.05)) return;
     const client = this.prng.pick(this.clients);
     if (client.state === 'down') return this.start(client);
@@ -128,6 +135,20 @@ class Simulation {
     client.generationId = -1;
     client.assignment = [];
     this.stats.restarts++;
+  }
+
+  /**
+   * The `__consumer_offsets` leader moves: the old coordinator unloads (its waiting requests get
+   * NOT_COORDINATOR), appends not yet durable are lost, and a new coordinator loads the log.
+   */
+  private failover(): void {
+    this.stats.failovers++;
+    const partition = this.core.partitionFor(GROUP);
+    this.core.unload(partition);
+    this.deliver();
+    this.appends.length = 0;
+    this.core = new GroupCoordinatorCore({ clock: this.clock, prng: new Prng(this.prng.nextUint32()), config: { offsetsTopicNumPartitions: 50 } });
+    this.core.load(partition, this.log);
   }
 
   /** A dynamic consumer closing: LeaveGroup, then down. */
@@ -221,6 +242,7 @@ class Simulation {
         return;
       case ErrorCode.REBALANCE_IN_PROGRESS:
       case ErrorCode.ILLEGAL_GENERATION:
+      case ErrorCode.NOT_COORDINATOR:
         return this.rejoin(client, client.memberId);
       case ErrorCode.UNKNOWN_MEMBER_ID:
         return this.rejoin(client, '');
@@ -296,6 +318,7 @@ class Simulation {
       case ErrorCode.UNKNOWN_MEMBER_ID:
         return this.rejoin(client, '');
       case ErrorCode.REBALANCE_IN_PROGRESS:
+      case ErrorCode.NOT_COORDINATOR:
         return this.rejoin(client, client.memberId);
       case ErrorCode.FENCED_INSTANCE_ID:
         return this.stop(client);
@@ -304,7 +327,8 @@ class Simulation {
     }
     client.memberId = r.memberId;
     client.generationId = r.generationId;
-    this.stats.maxGeneration = Math.max(this.stats.maxGeneration, r.generationId);
+    this.generationsSeen.add(`${this.stats.failovers}:${r.generationId}`);
+    this.stats.generations = this.generationsSeen.size;
     const leads = r.leader === r.memberId && !r.skipAssignment;
     if (!leads) return this.sendSync(client, []);
     const plan = rangeAssign(r.members);
@@ -322,6 +346,7 @@ class Simulation {
         return;
       case ErrorCode.REBALANCE_IN_PROGRESS:
       case ErrorCode.ILLEGAL_GENERATION:
+      case ErrorCode.NOT_COORDINATOR:
         return this.rejoin(client, client.memberId);
       case ErrorCode.UNKNOWN_MEMBER_ID:
         return this.rejoin(client, '');
@@ -411,7 +436,7 @@ const SEEDS = process.env.GROUP_SIM_SEED !== undefined ? [Number(process.env.GRO
 for (const seed of SEEDS) {
   test(`churn simulation, seed ${seed}: 20 consumers, 100 partitions, 60 s of churn, then stable with each partition once`, () => {
     const sim = runSeed(seed);
-    assert.ok(sim.stats.maxGeneration > 3, `the churn caused rebalances: ${JSON.stringify(sim.stats)}`);
+    assert.ok(sim.stats.generations > 3, `the churn caused rebalances: ${JSON.stringify(sim.stats)}`);
   });
 }
 
