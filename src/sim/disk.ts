@@ -41,8 +41,7 @@ export class SimDisk {
     this.appendEntries(ready.entries, ready.entries.length);
     // Like the real driver: a commitIndex alone is not worth an fsync (a lower one on disk is safe).
     const hardState = ready.hardState;
-    const worthWriting = hardState !== undefined && (hardState.term !== this.hardState.term
-      || hardState.vote !== this.hardState.vote || ready.entries.length > 0 || ready.snapshot !== undefined);
+    const worthWriting = hardState !== undefined && ready.mustSync;
     if (worthWriting) this.hardState = hardState;
     this.fsyncCount++;
   }

@@ -201,7 +201,9 @@ export class RaftNode {
       messages: this.messagesNow,
       committedEntries: this.raftLog.nextCommittedEntries(this.applyBound()),
       readStates: this.readStates,
-      mustSync: changed || snapshot !== undefined || entries.length > 0,
+      // A new commitIndex alone needs no fsync: a stale one on disk is safe (etcd MustSync).
+      mustSync: hardState.term !== this.persistedHardState.term || hardState.vote !== this.persistedHardState.vote
+        || snapshot !== undefined || entries.length > 0,
     };
     this.outstanding = { ready, after: this.messagesAfterPersist };
     this.messagesNow = [];

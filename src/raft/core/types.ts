@@ -163,7 +163,7 @@ export interface Ready {
   readonly messages: readonly Message[];
   readonly committedEntries: readonly Entry[];
   readonly readStates: readonly ReadState[];
-  /** True when hardState, snapshot or entries must be fsynced before advance(). */
+  /** True when term, vote, snapshot or entries must be fsynced before advance(); false when only commitIndex moved. */
   readonly mustSync: boolean;
 }
 

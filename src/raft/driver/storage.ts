@@ -70,7 +70,7 @@ export class DurableStorage {
   private hardStateWorthWriting(ready: Ready): boolean {
     const next = ready.hardState!;
     const current = this.hardStateValue;
-    return next.term !== current.term || next.vote !== current.vote || ready.entries.length > 0 || ready.snapshot !== undefined;
+    return ready.mustSync || next.term !== current.term || next.vote !== current.vote;
   }
 
   /** The application's snapshot: written atomically, then the log is rewritten without the prefix it covers. */
