@@ -176,7 +176,10 @@ test('a torn tail is cut at recovery and never served', () => withDir(async (dir
   const path = join(dir, '00000000000000000000.log');
   const size = (await fsp.stat(path)).size;
   await fsp.truncate(path, size - 10);
-  const recovered = await openLog(dir, {}, { recoveryPoint: 0 });
+  const messages: string[] = [];
+  const logger = { info: (_: object, m: string) => messages.push(m), warn: (_: object, m: string) => messages.push(m), error: (_: object, m: string) => messages.push(m) };
+  const recovered = await openLog(dir, {}, { recoveryPoint: 0, logger });
+  assert.ok(messages.includes('recovered segment') && messages.includes('cutting torn or corrupt log tail'), messages.join());
   assert.equal(recovered.logEndOffset, 4);
   assert.deepEqual(await readAll(recovered), batches.slice(0, 2));
   assert.equal((await fsp.stat(path)).size, batches[0]!.length * 2);
