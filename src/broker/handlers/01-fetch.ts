@@ -4,8 +4,8 @@
  * - Partitions are read in request order (or, in an incremental session, in the session's order) under
  *   max_bytes and partition_max_bytes with KIP-74's "at least one whole batch" for the first partition
  *   that has data; per-partition lookups, KIP-320 leader-epoch fencing, OFFSET_OUT_OF_RANGE and the
- *   high-watermark bound are in src/replication/delayed-fetch.ts. A partition named twice is read once
- *   (the last entry wins, as Kafka's request map does).
+ *   high-watermark bound are in src/replication/delayed-fetch.ts. A partition named twice is read once,
+ *   at its first position with its last entry's data (Kafka's request map is a LinkedHashMap).
  * - Topic ids (KIP-516, v13+) are resolved through the metadata view; an unknown one is UNKNOWN_TOPIC_ID.
  * - Long poll: with fewer than min_bytes read, no error and max_wait_ms > 0, the fetch parks in the
  *   delayed-fetch purgatory; every wake (a watched partition's high watermark, log start, leadership or
@@ -154,7 +154,7 @@ async function waitForData(
   return reads;
 }
 
-/** The request's partitions in order, each once (the last entry wins, like Kafka's LinkedHashMap). */
+/** The request's partitions in order, each once (the last entry's data wins, like Kafka's LinkedHashMap). */
 function requestPartitions(request: FetchRequest, version: number): FetchPartition[] {
   const usesTopicIds = version >= FETCH_TOPIC_ID_VERSION;
   const byKey = new Map<string, FetchPartition>();
@@ -171,7 +171,7 @@ function requestPartitions(request: FetchRequest, version: number): FetchPartiti
         lastFetchedEpoch: p.lastFetchedEpoch,
       };
       const key = usesTopicIds ? `${topic.topicId}/${p.partition}` : `${topic.topic}\u0000${p.partition}`;
-      byKey.delete(key);
+      // A repeated partition keeps its first position and takes the last entry's data (LinkedHashMap.put).
       byKey.set(key, partition);
     }
   }
