@@ -5,7 +5,7 @@ import { applyRecords, EMPTY_IMAGE, type MetadataImage } from '../../src/metadat
 import type { MetadataRecord } from '../../src/metadata/records.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import {
-  AlterConfigOp, ConfigResourceType, planAlterConfigs, planCreatePartitions, planCreateTopic, topicNameError,
+  AlterConfigOp, ConfigResourceType, planAlterConfigs, type ConfigResourceInput, planCreatePartitions, planCreateTopic, topicNameError,
 } from '../../src/controller/admin.js';
 
 const config = resolveConfig({}).config;
@@ -74,7 +74,7 @@ test('planAlterConfigs: operations, LIST-only APPEND/SUBTRACT, duplicates, resou
   const created = planCreateTopic(brokers, config, input('c'), 'id-c');
   assert.ok(created.ok);
   const image = apply(brokers, created.records);
-  const topic = { resourceType: ConfigResourceType.TOPIC, resourceName: 'c' };
+  const topic: ConfigResourceInput = { resourceType: ConfigResourceType.TOPIC, resourceName: 'c' };
   const alter = (configs: { name: string; value: string | null; configOperation?: number }[], resource = topic, mode: 'incremental' | 'replace' = 'incremental') =>
     planAlterConfigs(image, 1, resource, configs, mode);
   const appended = alter([{ name: 'cleanup.policy', value: 'compact', configOperation: AlterConfigOp.APPEND }]);
