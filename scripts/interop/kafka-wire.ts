@@ -116,6 +116,42 @@ export async function metadataBrokerCount(address: string, topics?: string[], ti
   return r.readInt32BE(0);
 }
 
+/**
+ * Metadata v1 for one topic: the address of partition 0's leader, or undefined while there is none
+ * (v1 asks brokers that allow it to auto-create the topic).
+ */
+export async function partitionLeader(address: string, topic: string, timeoutMs = 3000): Promise<string | undefined> {
+  const r = await exchange(address, 3, 1, Buffer.concat([i32(1), str(topic)]), timeoutMs);
+  let o = 0;
+  const brokers = new Map<number, string>();
+  const nBrokers = r.readInt32BE(o); o += 4;
+  for (let b = 0; b < nBrokers; b++) {
+    const id = r.readInt32BE(o); o += 4;
+    const hl = r.readInt16BE(o); o += 2;
+    const host = r.subarray(o, o + hl).toString(); o += hl;
+    const port = r.readInt32BE(o); o += 4;
+    const rl = r.readInt16BE(o); o += 2 + Math.max(0, rl);
+    brokers.set(id, `${host}:${port}`);
+  }
+  o += 4; // controller_id
+  const nTopics = r.readInt32BE(o); o += 4;
+  for (let t = 0; t < nTopics; t++) {
+    const err = r.readInt16BE(o); o += 2;
+    const nl = r.readInt16BE(o); o += 2 + nl;
+    o += 1; // is_internal
+    const nParts = r.readInt32BE(o); o += 4;
+    for (let p = 0; p < nParts; p++) {
+      const perr = r.readInt16BE(o); o += 2;
+      const index = r.readInt32BE(o); o += 4;
+      const leader = r.readInt32BE(o); o += 4;
+      const nr = r.readInt32BE(o); o += 4 + 4 * nr;
+      const ni = r.readInt32BE(o); o += 4 + 4 * ni;
+      if (err === 0 && perr === 0 && index === 0 && leader >= 0) return brokers.get(leader);
+    }
+  }
+  return undefined;
+}
+
 /** Waits until the broker at `address` answers Metadata listing at least `brokers` brokers. */
 export async function waitForBrokers(address: string, brokers: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -153,7 +189,7 @@ export async function produceOne(address: string, topic: string, value: Buffer, 
 }
 
 /**
- * Loops Metadata(topic) + Produce until one produce succeeds; returns the ms it took.
+ * Loops Metadata(topic) + Produce to partition 0's leader until one produce succeeds; returns the ms it took.
  * Used for "time from process start to first successful produce".
  */
 export async function produceUntilSuccess(address: string, topic: string, timeoutMs: number): Promise<number> {
@@ -161,8 +197,9 @@ export async function produceUntilSuccess(address: string, topic: string, timeou
   let last = '';
   for (let attempt = 0; attempt < 100_000 && Date.now() - start < timeoutMs; attempt++) {
     try {
-      await metadataBrokerCount(address, [topic], 1000);
-      const code = await produceOne(address, topic, Buffer.from('first'), 1000);
+      const leader = await partitionLeader(address, topic, 1000);
+      if (!leader) { last = 'no leader yet'; await new Promise((r) => setTimeout(r, 20)); continue; }
+      const code = await produceOne(leader, topic, Buffer.from('first'), 1000);
       if (code === 0) return Date.now() - start;
       last = `error code ${code}`;
     } catch (e) {

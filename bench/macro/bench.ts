@@ -1,0 +1,356 @@
+// Macro benchmark: Runnel and Apache Kafka side by side, driven alternately (Kafka row, then the same
+// row against Runnel) by the same load generators — Kafka's own ProducerPerformance,
+// ConsumerPerformance and EndToEndLatency from the kafka-tools jar (~/.cache/runnel/kafka-4.1.1).
+//
+//   npm run bench                 full run (1,000,000 records per produce row)
+//   npm run bench -- --quick      under 3 minutes: single node only, 50,000 records per produce row
+//   options: --records N  --e2e-messages N  --topologies single,cluster  --runnel-mode dist|src
+//            --runnel-set key=value (repeatable, passed to `runnel start --set`)
+//
+// Load: 100-byte records, throughput unlimited (--throughput -1), batch.size=16384, linger.ms=5,
+// compression none, 3 partitions per topic (RF 1 single node, RF 3 on the 3-node cluster),
+// acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default for -1).
+// Measures per row: msg/s, MB/s, latency p50/p99/p99.9 (producer: send→ack per record; e2e: produce→
+// consume per message), broker CPU-seconds per million messages (utime+stime from /proc/<pid>/stat,
+// summed over the broker's processes, delta over the row), broker peak RSS (VmHWM, summed over
+// processes, so far in the run), and per broker the time from process start to the first successful
+// produce. Writes bench/results/<timestamp>-<quick|full>.json and prints a table with Runnel/Kafka ratios.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, totalmem, loadavg } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startKafka, javaClasspath, assembleKafka, KAFKA_VERSION } from '../../scripts/kafka/kafka.js';
+import { startRunnel, type RunnelMode } from '../../scripts/interop/runnel.js';
+import { produceUntilSuccess } from '../../scripts/interop/kafka-wire.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+function opt(name: string): string | undefined { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; }
+function opts(name: string): string[] { return argv.flatMap((a, i) => (a === `--${name}` && argv[i + 1] ? [argv[i + 1]!] : [])); }
+
+const RECORDS = Number(opt('records') ?? (quick ? 50_000 : 1_000_000));
+const E2E_MESSAGES = Number(opt('e2e-messages') ?? (quick ? 300 : 5000));
+const RECORD_SIZE = 100;
+const PARTITIONS = 3;
+const PRODUCER_PROPS = ['batch.size=16384', 'linger.ms=5', 'compression.type=none'];
+// --quick covers the single node only (the 3-node rows need ~3 JVM start-ups): add --topologies single,cluster.
+const TOPOLOGIES = (opt('topologies') ?? (quick ? 'single' : 'single,cluster')).split(',');
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
+const started = Date.now();
+
+function progress(msg: string): void {
+  process.stderr.write(`[bench t+${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
+}
+
+type BrokerKind = 'kafka' | 'runnel';
+interface Broker { kind: BrokerKind; bootstrap: string; pids: number[]; firstProduceMs?: number; firstProduceError?: string; stop(): Promise<void> }
+
+interface Row {
+  topology: string;
+  workload: string;
+  broker: BrokerKind;
+  status: 'ok' | 'n/a' | 'failed';
+  note?: string;
+  records?: number;
+  msgPerSec?: number;
+  mbPerSec?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+  cpuSecPerMillion?: number;
+  peakRssMb?: number;
+  seconds?: number;
+}
+
+function cpuTicks(pids: number[]): number {
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      t += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch { /* process gone */ }
+  }
+  return t;
+}
+
+function peakRssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      kb += Number(m?.[1] ?? 0);
+    } catch { /* process gone */ }
+  }
+  return Math.round(kb / 1024);
+}
+
+interface ToolResult { code: number | null; out: string; timedOut: boolean }
+
+function runTool(mainClass: string, args: string[], timeoutMs: number): Promise<ToolResult> {
+  return new Promise((resolveTool) => {
+    const child = spawn('java', ['-Xmx768m', '-Dlog4j2.level=warn', '-cp', javaClasspath(), mainClass, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const keep = (d: Buffer): void => { out = (out + d.toString()).slice(-20_000); };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    child.on('close', (code) => { clearTimeout(timer); resolveTool({ code, out, timedOut }); });
+  });
+}
+
+/** The most telling lines of a tool's output: exception messages first, else the last lines. */
+function lastLines(s: string, n = 2): string {
+  const lines = s.trim().split('\n').filter((l) => !/^SLF4J|No logging configuration|StatusLogger|^\s+at |^\s*\.\.\. \d+ more/.test(l));
+  const errors = lines.filter((l) => /Exception|Error|does not support/.test(l));
+  return (errors.length > 0 ? errors.slice(0, n) : lines.slice(-n)).join(' ⏎ ').slice(0, 300);
+}
+
+async function createTopic(b: Broker, topic: string, rf: number): Promise<string | undefined> {
+  const r = await runTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', b.bootstrap, '--create', '--topic', topic,
+    '--partitions', String(PARTITIONS), '--replication-factor', String(rf)], 60_000);
+  return r.code === 0 ? undefined : `create topic failed: ${r.timedOut ? 'timeout' : lastLines(r.out)}`;
+}
+
+async function measure(b: Broker, base: Omit<Row, 'broker' | 'status'>, run: () => Promise<ToolResult>, parse: (out: string) => Partial<Row> | undefined, records: number): Promise<Row> {
+  const cpu0 = cpuTicks(b.pids);
+  const t0 = Date.now();
+  const r = await run();
+  const seconds = (Date.now() - t0) / 1000;
+  const cpu = (cpuTicks(b.pids) - cpu0) / CLK_TCK;
+  const parsed = r.code === 0 && !r.timedOut ? parse(r.out) : undefined;
+  if (!parsed) {
+    return { ...base, broker: b.kind, status: 'failed', note: r.timedOut ? `timed out after ${seconds.toFixed(0)} s` : `exit ${r.code}: ${lastLines(r.out)}`, seconds };
+  }
+  // A latency-bound row (end-to-end, one message at a time) mostly idles: CPU per message would mislead.
+  const cpuSecPerMillion = base.workload.startsWith('end-to-end') ? undefined : cpu / (records / 1e6);
+  return { ...base, broker: b.kind, status: 'ok', records, ...parsed, cpuSecPerMillion, peakRssMb: peakRssMb(b.pids), seconds };
+}
+
+const PRODUCER_RE = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/;
+
+function parseProducer(out: string): Partial<Row> | undefined {
+  const m = PRODUCER_RE.exec(out);
+  if (!m) return undefined;
+  return { msgPerSec: Number(m[2]), mbPerSec: Number(m[3]), p50Ms: Number(m[6]), p99Ms: Number(m[8]), p999Ms: Number(m[9]) };
+}
+
+function parseConsumer(out: string): Partial<Row> | undefined {
+  // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  const line = out.split('\n').find((l) => /^\d{4}-\d\d-\d\d .*,/.test(l));
+  if (!line) return undefined;
+  const f = line.split(',').map((s) => s.trim());
+  if (Number(f[4]) <= 0) return undefined;
+  return { mbPerSec: Number(f[3]), msgPerSec: Number(f[5]) };
+}
+
+function parseE2e(out: string): Partial<Row> | undefined {
+  const m = /Percentiles: 50th = ([\d.]+), 99th = ([\d.]+), 99\.9th = ([\d.]+)/.exec(out);
+  const avg = /Avg latency: ([\d.]+) ms/.exec(out);
+  if (!m || !avg) return undefined;
+  return { p50Ms: Number(m[1]), p99Ms: Number(m[2]), p999Ms: Number(m[3]), msgPerSec: 1000 / Number(avg[1]) };
+}
+
+interface Workload { name: string; run(b: Broker, topology: string, rf: number, tag: string): Promise<Row> }
+
+function workloads(): Workload[] {
+  const producer = (acks: string): Workload => ({
+    name: `produce acks=${acks}`,
+    async run(b, topology, rf, tag) {
+      const base = { topology, workload: `produce acks=${acks}` };
+      const topic = `bench-${tag}-acks${acks.replace('-', 'm')}`;
+      const err = await createTopic(b, topic, rf);
+      if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
+      const props = [`bootstrap.servers=${b.bootstrap}`, `acks=${acks}`, ...PRODUCER_PROPS, ...(acks === '-1' ? [] : ['enable.idempotence=false'])];
+      return measure(b, base, () => runTool('org.apache.kafka.tools.ProducerPerformance', ['--topic', topic, '--num-records', String(RECORDS),
+        '--record-size', String(RECORD_SIZE), '--throughput', '-1', '--producer-props', ...props], timeoutFor(RECORDS)), parseProducer, RECORDS);
+    },
+  });
+  return [
+    producer('0'), producer('1'), producer('-1'),
+    {
+      name: 'consume',
+      async run(b, topology, _rf, tag) {
+        // Reads what the acks=1 row wrote (RECORDS records, 3 partitions), with a fresh group.
+        const base = { topology, workload: 'consume' };
+        return measure(b, base, () => runTool('org.apache.kafka.tools.ConsumerPerformance', ['--bootstrap-server', b.bootstrap,
+          '--topic', `bench-${tag}-acks1`, '--messages', String(RECORDS), '--timeout', '30000', '--group', `bench-${tag}-${Date.now()}`], timeoutFor(RECORDS)), parseConsumer, RECORDS);
+      },
+    },
+    {
+      name: 'end-to-end acks=1',
+      async run(b, topology, rf, tag) {
+        const base = { topology, workload: 'end-to-end acks=1' };
+        const topic = `bench-${tag}-e2e`;
+        const err = await createTopic(b, topic, rf);
+        if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
+        return measure(b, base, () => runTool('org.apache.kafka.tools.EndToEndLatency', [b.bootstrap, topic, String(E2E_MESSAGES), '1', String(RECORD_SIZE)],
+          60_000 + E2E_MESSAGES * 50), parseE2e, E2E_MESSAGES);
+      },
+    },
+  ];
+}
+
+function timeoutFor(records: number): number {
+  return 60_000 + Math.ceil(records / 2000) * 1000;
+}
+
+async function startKafkaBroker(nodes: number, basePort: number): Promise<Broker> {
+  const t0 = Date.now();
+  const k = await startKafka({ nodes, basePort });
+  const b: Broker = { kind: 'kafka', bootstrap: k.bootstrapServers, pids: k.nodes.map((n) => n.pid), stop: k.stop };
+  try {
+    await produceUntilSuccess(k.bootstrapServers.split(',')[0]!, 'bench-first-produce', 60_000);
+    b.firstProduceMs = Date.now() - t0;
+  } catch (e) {
+    b.firstProduceError = (e as Error).message;
+  }
+  return b;
+}
+
+async function startRunnelBroker(nodes: number, port: number, mode: RunnelMode): Promise<Broker | string> {
+  if (nodes > 1) {
+    const index = readFileSync(join(REPO, 'src', 'index.ts'), 'utf8');
+    return /export (async )?function startCluster/.test(index)
+      ? 'n/a (startCluster exists; launching a multi-process Runnel cluster is not wired into the bench yet)'
+      : 'n/a (Runnel has no 3-node cluster yet)';
+  }
+  const t0 = Date.now();
+  let r;
+  try {
+    r = await startRunnel({ port, mode, extra: opts('runnel-set').flatMap((kv) => ['--set', kv]) });
+  } catch (e) {
+    return `n/a (Runnel did not start: ${(e as Error).message})`;
+  }
+  const b: Broker = { kind: 'runnel', bootstrap: r.bootstrapServers, pids: [r.pid], stop: r.stop };
+  try {
+    await produceUntilSuccess(r.bootstrapServers, 'bench-first-produce', quick ? 10_000 : 20_000);
+    b.firstProduceMs = Date.now() - t0;
+  } catch (e) {
+    b.firstProduceError = (e as Error).message;
+  }
+  return b;
+}
+
+function buildRunnel(): RunnelMode {
+  const want = (opt('runnel-mode') ?? 'dist') as RunnelMode;
+  if (want === 'src') return 'src';
+  progress('building Runnel (npm run build → dist/)');
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, encoding: 'utf8' });
+  if (r.status === 0 && existsSync(join(REPO, 'dist', 'src', 'cli', 'main.js'))) return 'dist';
+  progress(`build failed, running Runnel from source through tsx instead: ${(r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ')}`);
+  return 'src';
+}
+
+const fmt = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ratio = (r: number | undefined, k: number | undefined): string => (r === undefined || k === undefined || k === 0 ? '' : `${(r / k).toFixed(2)}×`);
+
+function renderTable(rows: Row[], startup: Array<{ topology: string; broker: BrokerKind; ms?: number; note?: string }>): string {
+  const head = ['topology', 'workload', 'broker', 'msg/s', 'MB/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU-s/M msg', 'peak RSS MB', 'note'];
+  const out: string[][] = [];
+  const keys = [...new Set(rows.map((r) => `${r.topology}|${r.workload}`))];
+  for (const key of keys) {
+    const [topology, workload] = key.split('|') as [string, string];
+    const k = rows.find((r) => r.topology === topology && r.workload === workload && r.broker === 'kafka');
+    const r = rows.find((x) => x.topology === topology && x.workload === workload && x.broker === 'runnel');
+    for (const row of [k, r]) {
+      if (!row) continue;
+      out.push([topology, workload, row.broker, fmt(row.msgPerSec), fmt(row.mbPerSec, 2), fmt(row.p50Ms, 1), fmt(row.p99Ms, 1), fmt(row.p999Ms, 1),
+        fmt(row.cpuSecPerMillion, 1), fmt(row.peakRssMb), row.status === 'ok' ? '' : (row.status === 'n/a' ? row.note ?? 'n/a' : `${row.status}: ${row.note ?? ''}`).slice(0, 110)]);
+    }
+    if (k?.status === 'ok' && r?.status === 'ok') {
+      out.push(['', '', 'Runnel/Kafka', ratio(r.msgPerSec, k.msgPerSec), ratio(r.mbPerSec, k.mbPerSec), ratio(r.p50Ms, k.p50Ms), ratio(r.p99Ms, k.p99Ms),
+        ratio(r.p999Ms, k.p999Ms), ratio(r.cpuSecPerMillion, k.cpuSecPerMillion), ratio(r.peakRssMb, k.peakRssMb), '']);
+    } else {
+      out.push(['', '', 'Runnel/Kafka', 'n/a', '', '', '', '', '', '', '']);
+    }
+  }
+  const main = markdown(head, out, (i) => i >= 3 && i <= 9);
+  const sHead = ['topology', 'kafka: start → first produce', 'runnel: start → first produce', 'Runnel/Kafka'];
+  const sRows = [...new Set(startup.map((x) => x.topology))].map((topology) => {
+    const k = startup.find((x) => x.topology === topology && x.broker === 'kafka');
+    const r = startup.find((x) => x.topology === topology && x.broker === 'runnel');
+    const cell = (x: typeof k): string => (x?.ms !== undefined ? `${fmt(x.ms)} ms` : `n/a${x?.note ? ` (${x.note.replace(/^n\/a \((.*)\)$/, '$1').slice(0, 80)})` : ''}`);
+    return [topology, cell(k), cell(r), r?.ms !== undefined && k?.ms !== undefined ? ratio(r.ms, k.ms) : 'n/a'];
+  });
+  return `${main}\n\n${markdown(sHead, sRows, (i) => i > 0)}`;
+}
+
+function markdown(head: string[], rows: string[][], right: (i: number) => boolean): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cols: string[]): string => `| ${cols.map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (right(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  progress(`${quick ? 'quick' : 'full'} run: ${RECORDS.toLocaleString('en-US')} records per produce row, ${E2E_MESSAGES} end-to-end messages, topologies ${TOPOLOGIES.join(', ')}`);
+  assembleKafka((s) => progress(s));
+  const mode = buildRunnel();
+  const rows: Row[] = [];
+  const startup: Array<{ topology: string; broker: BrokerKind; ms?: number; note?: string }> = [];
+  const runTag = Date.now().toString(36);
+  for (const topology of TOPOLOGIES) {
+    const nodes = topology === 'cluster' ? 3 : 1;
+    const rf = nodes;
+    const label = nodes === 1 ? 'single node' : '3 nodes RF 3';
+    progress(`${label}: starting Apache Kafka ${KAFKA_VERSION}`);
+    const kafka = await startKafkaBroker(nodes, nodes === 1 ? 19892 : 19895);
+    startup.push({ topology: label, broker: 'kafka', ms: kafka.firstProduceMs, note: kafka.firstProduceError });
+    progress(`${label}: kafka ready, first produce after ${kafka.firstProduceMs ?? 'n/a'} ms; starting Runnel (${mode})`);
+    const runnel = await startRunnelBroker(nodes, 19992, mode);
+    let runnelNa: string | undefined;
+    if (typeof runnel === 'string') {
+      runnelNa = runnel;
+      startup.push({ topology: label, broker: 'runnel', note: runnel });
+    } else {
+      startup.push({ topology: label, broker: 'runnel', ms: runnel.firstProduceMs, note: runnel.firstProduceError });
+      if (runnel.firstProduceMs === undefined) runnelNa = `n/a (Runnel does not serve Produce yet: ${runnel.firstProduceError})`;
+      progress(`${label}: runnel ${runnel.firstProduceMs !== undefined ? `first produce after ${runnel.firstProduceMs} ms` : runnelNa}`);
+    }
+    try {
+      for (const w of workloads()) {
+        const tag = `${runTag}-${nodes}`;
+        progress(`${label} · ${w.name} · kafka …`);
+        const k = await w.run(kafka, label, rf, tag);
+        rows.push(k);
+        progress(`${label} · ${w.name} · kafka: ${k.status === 'ok' ? `${fmt(k.msgPerSec)} msg/s, p99 ${fmt(k.p99Ms, 1)} ms` : `${k.status} ${k.note}`}`);
+        if (runnelNa || typeof runnel === 'string') {
+          rows.push({ topology: label, workload: w.name, broker: 'runnel', status: 'n/a', note: runnelNa });
+          continue;
+        }
+        progress(`${label} · ${w.name} · runnel …`);
+        const r = await w.run(runnel, label, rf, tag);
+        rows.push(r);
+        progress(`${label} · ${w.name} · runnel: ${r.status === 'ok' ? `${fmt(r.msgPerSec)} msg/s, p99 ${fmt(r.p99Ms, 1)} ms` : `${r.status} ${r.note}`}`);
+      }
+    } finally {
+      await kafka.stop();
+      if (typeof runnel !== 'string') await runnel.stop();
+    }
+  }
+  const table = renderTable(rows, startup);
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, Java ${javaVersion()}, load average at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+  const command = `npm run bench --${argv.length ? ` ${argv.join(' ')}` : ''}`;
+  const result = {
+    command, date: new Date().toISOString(), machine, quick, kafkaVersion: KAFKA_VERSION, runnelMode: mode,
+    load: { recordSize: RECORD_SIZE, records: RECORDS, e2eMessages: E2E_MESSAGES, partitions: PARTITIONS, producerProps: PRODUCER_PROPS, throughput: -1 },
+    startup, rows, table,
+  };
+  const dir = join(REPO, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${result.date.replace(/[:.]/g, '-')}-${quick ? 'quick' : 'full'}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(`\n${command}\n${machine}\nrecords ${RECORD_SIZE} B, batch.size=16384, linger.ms=5, ${PARTITIONS} partitions, throughput unlimited; Runnel ${mode === 'dist' ? 'built (dist/)' : 'from source (tsx)'}${opts('runnel-set').length ? `, --set ${opts('runnel-set').join(' ')}` : ''}\n`);
+  console.log(table);
+  console.log(`\nwritten ${file} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+function javaVersion(): string {
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  return /version "([^"]+)"/.exec(r.stderr)?.[1] ?? '?';
+}
+
+await main();
