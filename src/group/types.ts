@@ -82,6 +82,7 @@ export interface JoinGroupResponseMember {
   metadata: Buffer;
 }
 
+/** v0-6 cannot carry a null protocolName: send "" there (KafkaApis does the same). */
 export interface JoinGroupResponse {
   errorCode: number;
   generationId: number;
@@ -105,6 +106,7 @@ export interface SyncGroupRequest {
   assignments: { memberId: string; assignment: Buffer }[];
 }
 
+/** protocolType and protocolName exist from v5 only. */
 export interface SyncGroupResponse {
   errorCode: number;
   protocolType: string | null;
@@ -129,11 +131,13 @@ export interface LeaveGroupRequest {
   members: { memberId: string; groupInstanceId: string | null; reason: string | null }[];
 }
 
+/** For v0-2 (one member) the top-level errorCode is that member's error when the group-level one is NONE. */
 export interface LeaveGroupResponse {
   errorCode: number;
   members: { memberId: string; groupInstanceId: string | null; errorCode: number }[];
 }
 
+/** v0 carries no generation or member: pass -1 and "" (such a commit needs an Empty group). */
 export interface OffsetCommitRequest {
   groupId: string;
   /** -1 for a commit from outside group management (admin tools, assign()). */
@@ -172,6 +176,10 @@ export interface OffsetFetchResponsePartition {
   errorCode: number;
 }
 
+/**
+ * One group's answer. For v0-7 (one group) a group-level error goes to the top-level errorCode (v2+)
+ * or, for v0-1, into every partition.
+ */
 export interface OffsetFetchResponseGroup {
   groupId: string;
   errorCode: number;

@@ -173,3 +173,22 @@ test('unload: waiting commits and syncs are answered NOT_COORDINATOR; late appen
   assert.equal(h.responses.size, 0, 'nothing answered twice');
   assert.equal(h.core.ownedPartitions().some((p) => p.partition === h.core.partitionFor(G)), false);
 });
+
+test('ownership bookkeeping: loading then active, replay needs beginLoad, stale append ids are ignored', () => {
+  const h = new Harness();
+  const p = h.core.partitionFor(G);
+  assert.throws(() => h.core.replay(p, []));
+  assert.throws(() => h.core.beginLoad(h.core.config.offsetsTopicNumPartitions));
+  h.core.beginLoad(p);
+  assert.deepEqual(h.core.ownedPartitions(), [{ partition: p, status: 'loading' }]);
+  h.core.completeLoad(p);
+  assert.deepEqual(h.core.ownedPartitions(), [{ partition: p, status: 'active' }]);
+  h.core.completeAppend(12345, ErrorCode.NONE);
+  assert.deepEqual(h.core.drainOutputs(), []);
+  // The retention check is always armed; a driver can sleep until the next deadline.
+  assert.equal(h.core.nextDeadlineMs(), h.clock.monotonicMs() + h.core.config.offsetsRetentionCheckIntervalMs);
+  // Becoming leader again while active reloads from scratch.
+  commitOffset(h, G, 't', 0, 5n);
+  h.core.load(p, []);
+  assert.equal(h.core.inspectGroup(G), undefined);
+});
