@@ -12,7 +12,8 @@ test('Kafka-named overrides apply; unknown names are ignored; bad values are INV
   assert.equal(config.messageTimestampType, 'LogAppendTime');
   assert.equal(config.durabilityMode, 'none');
   assert.equal(defaultLogConfig.segmentBytes, 1024 * 1024 * 1024);
-  for (const bad of [{ 'segment.bytes': '12' }, { 'retention.ms': '1.5' }, { 'message.timestamp.type': 'Now' }, { 'durability.mode': 'sometimes' }, { 'flush.window.ms': 'x' }]) {
+  const bads: Array<Record<string, string>> = [{ 'segment.bytes': '12' }, { 'retention.ms': '1.5' }, { 'message.timestamp.type': 'Now' }, { 'durability.mode': 'sometimes' }, { 'flush.window.ms': 'x' }];
+  for (const bad of bads) {
     assert.throws(() => applyLogConfigOverrides(defaultLogConfig, bad), (e: unknown) => e instanceof StorageError && e.errorCode === 40);
   }
 });
