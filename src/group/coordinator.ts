@@ -452,7 +452,7 @@ export class GroupCoordinatorCore {
     });
   }
 
-  /** Members that got this generation's JoinGroup response but never sent SyncGroup are dropped. */
+  /** Members of this generation that never sent SyncGroup within the rebalance timeout are dropped. */
   private onSyncTimer(group: ClassicGroup, generationId: number): void {
     if (group.generationId !== generationId) return;
     if (group.state !== 'CompletingRebalance' && group.state !== 'Stable') return;
