@@ -46,12 +46,22 @@
  * After every call, drain the outputs. No method re-enters the caller, no method awaits, and the same
  * inputs with the same clock and seed give the same outputs.
  *
+ * Appends of one partition must be made in emission order (the log is the order). A failed append is
+ * reported with the storage's Kafka error code, which the core maps as Kafka does (errors.ts). An
+ * undecodable record in replay() throws RecordFormatError: the partition is corrupt, not a client error.
+ *
  * FindCoordinator for groups: findGroupCoordinators(keys, n, leaderOf) (find-coordinator.ts), pure.
  *
- * Not here (next, in the handlers): version folding of the wire requests into these objects,
- * creating the compacted internal topic on first use and the leader lookup for FindCoordinator, reading the partition for beginLoad/replay, the append path and its
- * high watermark for completeAppend, and a periodic tick(). Transactional offset commits
- * (TxnOffsetCommit) and KIP-848 consumer groups are not implemented.
+ * Files: coordinator.ts (request paths, timers, appends), classic-group.ts (one group's state and
+ * transitions), persistence.ts + records.ts (`__consumer_offsets` records), responses.ts (bodies and
+ * views), consumer-protocol.ts (subscription topics), timers.ts, group-hash.ts, find-coordinator.ts.
+ *
+ * Not here (next, in the handlers): version folding of the wire requests into these objects (notes
+ * on types.ts), creating the compacted internal topic on first use and the leader lookup for
+ * FindCoordinator, reading the partition for beginLoad/replay, the append path and its high watermark
+ * for completeAppend, and a periodic tick(). Transactional offset commits (TxnOffsetCommit, so
+ * require_stable only sees this core's own in-flight commits) and KIP-848 consumer groups are not
+ * implemented.
  */
 export { GroupCoordinatorCore, type GroupCoordinatorCoreOptions } from './coordinator.js';
 export type { GroupView } from './responses.js';
