@@ -3,7 +3,8 @@
  *
  *   --seeds N         run seeds first..first+N-1; exit 0 only if all pass (--progress-every K prints a
  *                     running count every K seeds)
- *   --seed S          replay one seed exactly (--verbose traces every event)
+ *   --seed S          replay one seed exactly (--verbose traces every event; with --inject-bug X, with
+ *                     that bug, to see how the checker caught it)
  *   --inject-bug X    run seeds with a deliberate bug until the checker catches it; exit 1 if any bug
  *                     listed ("all" = every known bug) survives --bug-seeds-max seeds (default 1000)
  */
@@ -60,8 +61,8 @@ function describe(result: SimResult): string {
     + (result.failure === undefined ? '' : `\n  ${result.failure}`);
 }
 
-function replay(seed: number, verbose: boolean): number {
-  const result = runSimulation({ seed, trace: verbose ? write : undefined });
+function replay(seed: number, verbose: boolean, bugs: ReadonlySet<BugName>): number {
+  const result = runSimulation({ seed, bugs, trace: verbose ? write : undefined });
   write(describe(result));
   return result.ok ? 0 : 1;
 }
@@ -99,6 +100,7 @@ function huntBug(bug: BugName, seedsMax: number): boolean {
     events += result.events;
     if (!result.ok) {
       write(`bug ${bug}: caught at seed ${seed} (${seed} seeds, ${events} events): ${result.failure}`);
+      write(`  replay: npm run sim -- --inject-bug ${bug} --seed ${seed} --verbose`);
       return true;
     }
   }
@@ -120,8 +122,12 @@ function injectBugs(name: string, seedsMax: number): number {
 
 function main(argv: readonly string[]): number {
   const options = parseArgs(argv);
+  if (options.seed !== undefined) {
+    const bug = options.injectBug;
+    if (bug !== undefined && !(BUG_NAMES as readonly string[]).includes(bug)) throw new Error(`unknown bug ${bug}`);
+    return replay(options.seed, options.verbose, new Set(bug === undefined ? [] : [bug as BugName]));
+  }
   if (options.injectBug !== undefined) return injectBugs(options.injectBug, options.bugSeedsMax);
-  if (options.seed !== undefined) return replay(options.seed, options.verbose);
   return runSeeds(options.first, options.seeds, options.progressEvery);
 }
 
