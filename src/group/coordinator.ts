@@ -196,9 +196,22 @@ export class GroupCoordinatorCore {
     const entry = this.pendingAppends.get(appendId);
     if (entry === undefined) return;
     this.pendingAppends.delete(appendId);
+    if (errorCode === ErrorCode.NONE) this.checkDurableOrder(entry.partition, appendId);
     this.advanceTimers();
     if (errorCode === ErrorCode.NONE) this.succeedPending(entry.pending);
     else this.failPending(entry.pending, errorCode);
+  }
+
+  /**
+   * A log commits in order: an append cannot be durable before one emitted earlier to the same
+   * partition (that one may still fail, e.g. too large, and be reported first). Applying successes out
+   * of order would leave memory disagreeing with what a replay of the log gives.
+   */
+  private checkDurableOrder(partition: number, appendId: number): void {
+    for (const [earlierId, earlier] of this.pendingAppends) {
+      if (earlierId >= appendId) break;
+      invariant(earlier.partition !== partition, () => `append ${appendId} durable before earlier append ${earlierId} of partition ${partition}`);
+    }
   }
 
   /** Fires every timer due by the clock. Requests do this too, so a late heartbeat sees the expiry. */

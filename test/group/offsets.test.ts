@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { InvariantError } from '../../src/common/assert.js';
 import {
   ErrorCode,
+  type AppendRequest,
   decodeKey,
   decodeOffsetCommitValue,
   encodeSubscription,
@@ -138,7 +140,6 @@ test('member commits: generation, membership, fencing and rebalance state are ch
 test('FENCED_INSTANCE_ID for a commit from a replaced static member', () => {
   const h = new Harness().ownAll();
   const first = h.joinResponse(h.join({ groupId: G, groupInstanceId: 'i' }));
-  assert.ok(first);
   const code = commitCodes(h, commit(h, commitRequest([{ topic: 't', partition: 0, offset: 1n }], { generationId: 1, memberId: 'stale', groupInstanceId: 'i' })));
   assert.deepEqual(code, [ErrorCode.FENCED_INSTANCE_ID]);
 });
@@ -272,4 +273,25 @@ test('offset APIs accept the empty group id, as Kafka does for compatibility', (
   const token = commit(h, { ...commitRequest([{ topic: 't', partition: 0, offset: 3n }]), groupId: '' });
   assert.deepEqual(commitCodes(h, token), [0]);
   assert.equal(fetchOne(h, null, false, '').topics[0]?.partitions[0]?.committedOffset, 3n);
+});
+
+test('appends of a partition become durable in order; a driver that breaks this is stopped loudly', () => {
+  const h = new Harness().ownAll();
+  h.autoComplete = false;
+  commit(h, commitRequest([{ topic: 't', partition: 0, offset: 1n }]));
+  commit(h, commitRequest([{ topic: 't', partition: 0, offset: 2n }]));
+  const second = h.heldAppends[1] as AppendRequest;
+  assert.throws(() => h.core.completeAppend(second.appendId, ErrorCode.NONE), InvariantError);
+  // A failure may be reported early (the earlier append can still succeed).
+  const h2 = new Harness().ownAll();
+  h2.autoComplete = false;
+  const t1 = commit(h2, commitRequest([{ topic: 't', partition: 0, offset: 1n }]));
+  const t2 = commit(h2, commitRequest([{ topic: 't', partition: 0, offset: 2n }]));
+  const [a, b] = h2.heldAppends as [AppendRequest, AppendRequest];
+  h2.core.completeAppend(b.appendId, ErrorCode.MESSAGE_TOO_LARGE);
+  h2.core.completeAppend(a.appendId, ErrorCode.NONE);
+  h2.pump();
+  assert.deepEqual(commitCodes(h2, t2), [ErrorCode.INVALID_COMMIT_OFFSET_SIZE]);
+  assert.deepEqual(commitCodes(h2, t1), [0]);
+  assert.equal(offsetOf(h2, 't', 0).offset, 1n);
 });
