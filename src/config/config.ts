@@ -34,10 +34,7 @@ function def<K extends Kind>(d: Definition<K>): Definition<K> {
   return d;
 }
 
-/**
- * Every property Runnel reads. The topic and storage properties (num.partitions onwards) are validated
- * now but only take effect as those subsystems land; the README says which are live.
- */
+/** Every property Runnel reads, with its type, default and bounds. */
 export const CONFIG_DEFINITIONS = {
   'node.id': def({ kind: 'int', default: 1, min: 0, doc: 'Id of this broker; persisted in meta.properties.' }),
   listeners: def({
