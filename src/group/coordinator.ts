@@ -836,7 +836,8 @@ export class GroupCoordinatorCore {
         records.push({ key: encodeOffsetCommitKey(group.groupId, topic, partition), value: null });
       }
     }
-    if (group.state === 'Empty' && !group.hasOffsets() && group.pendingOffsetCommits.size === 0) {
+    const unused = !group.hasOffsets() && group.pendingOffsetCommits.size === 0 && group.pendingMembers.size === 0;
+    if (group.state === 'Empty' && unused) {
       records.push(...this.removeGroup(group));
     }
     return records;
