@@ -62,7 +62,6 @@ async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number
   }
   await untilSignal(logger);
   await broker.close();
-  logger.info('runnel broker stopped');
   return 0;
 }
 
