@@ -1,11 +1,9 @@
 /**
- * A topic's storage configuration: storage defaults < the broker's `log.*` properties < the topic's
- * overrides from the metadata image (Kafka's LogConfig.fromProps over KafkaConfig.extractLogConfigMap).
- * Overrides were validated when they were written (CreateTopics / AlterConfigs); one that storage still
- * refuses is skipped rather than failing the whole topic, so a bad value can never stop a partition.
+ * The broker's `log.*` properties as the LogManager's defaults, used for the logs it opens at startup
+ * before the replica manager applies each topic's full configuration (src/metadata/topic-configs.ts
+ * logConfigForTopic: Kafka defaults < broker configs < topic overrides).
  */
 import type { RunnelConfig } from '../config/config.js';
-import { applyLogConfigOverrides, defaultLogConfig, type LogConfig } from '../storage/config.js';
 
 /** The broker-wide values under the topic-level names storage reads. */
 export function brokerLogDefaults(config: RunnelConfig): Record<string, string | number> {
@@ -16,16 +14,4 @@ export function brokerLogDefaults(config: RunnelConfig): Record<string, string |
     'durability.mode': config['log.durability.mode'],
     'flush.window.ms': config['log.flush.window.ms'],
   };
-}
-
-export function logConfigFor(brokerConfig: RunnelConfig, overrides: ReadonlyMap<string, string>): LogConfig {
-  let config = applyLogConfigOverrides(defaultLogConfig, brokerLogDefaults(brokerConfig));
-  for (const [name, value] of overrides) {
-    try {
-      config = applyLogConfigOverrides(config, { [name]: value });
-    } catch {
-      // Validated on write; see the header.
-    }
-  }
-  return config;
 }

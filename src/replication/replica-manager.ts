@@ -19,13 +19,13 @@
  * follower (cluster work plugs in at `recordFollowerEnd` and `applyPartition`); JBOD.
  */
 import type { RunnelConfig } from '../config/config.js';
-import { configKey, topicConfigOverrides, type MetadataDelta, type MetadataImage, type PartitionImage, type TopicImage } from '../metadata/image.js';
+import { configKey, type MetadataDelta, type MetadataImage, type PartitionImage, type TopicImage } from '../metadata/image.js';
 import type { MetadataLoader } from '../metadata/loader.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
 import type { LogConfig } from '../storage/config.js';
-import { logConfigFor } from './log-config.js';
+import { logConfigForTopic } from '../metadata/topic-configs.js';
 import type { HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
 
 /** The pino methods the replica manager uses; a pino Logger fits. */
@@ -148,9 +148,9 @@ export class LocalReplicaManager implements ReplicaManager {
     return () => this.listeners.delete(listener);
   }
 
-  /** The topic's current log configuration (broker defaults < topic overrides). */
+  /** The topic's current log configuration (Kafka defaults < broker configs < topic overrides). */
   logConfig(topic: string): LogConfig {
-    return logConfigFor(this.config, topicConfigOverrides(this.loader.image, topic));
+    return logConfigForTopic(this.config, this.loader.image, this.nodeId, topic);
   }
 
   /** A topic-level property from the image, else undefined (the broker default applies). */
