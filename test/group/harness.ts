@@ -111,8 +111,12 @@ export class Harness {
   }
 
   /** Sends a JoinGroup; returns its token. */
+  /** The groupInstanceId each JoinGroup token was sent with. */
+  readonly lastJoinInstance = new Map<number, string | null>();
+
   join(request: Partial<JoinGroupRequest> & { groupId: string }): number {
     const token = this.token();
+    this.lastJoinInstance.set(token, request.groupInstanceId ?? null);
     this.core.joinGroup(token, joinRequest(request));
     this.pump();
     return token;
