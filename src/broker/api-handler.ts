@@ -17,6 +17,7 @@ import type { DelayedProducePurgatory } from '../replication/delayed-produce.js'
 import type { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import type { FetchSessionCache } from '../replication/fetch-session.js';
 import type { TopicCreator } from '../replication/topic-creator.js';
+import type { AdminController } from '../controller/admin.js';
 
 export interface RequestHeaderView {
   readonly requestApiKey: number;
@@ -51,6 +52,8 @@ export interface BrokerServices {
   /** Fetches waiting for min_bytes park here until data, max_wait_ms or their connection closes. */
   readonly delayedFetch: DelayedFetchPurgatory;
   /** Serialised topic creation through the metadata log (Metadata auto-create, CreateTopics). */
+  /** The one serial writer of the metadata log: every admin change and topic creation plans through it. */
+  readonly controller: AdminController;
   readonly topicCreator: TopicCreator;
   readonly logger: Logger;
 }

@@ -32,6 +32,7 @@ import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../replication/topic-creator.js';
+import { AdminController } from '../controller/admin.js';
 
 export interface BrokerStartOptions {
   readonly config: RunnelConfig;
@@ -106,6 +107,7 @@ export class Broker {
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
       await registerBroker(metadataLog, metadataLoader, meta.nodeId, advertised);
+      const controller = new AdminController(metadataLog, () => metadataLoader.image);
       const services: BrokerServices = {
         nodeId: meta.nodeId,
         config,
@@ -118,7 +120,8 @@ export class Broker {
         delayedProduce,
         fetchSessions: newFetchSessionCache(),
         delayedFetch,
-        topicCreator: new TopicCreator(metadataLog, metadataLoader),
+        controller,
+        topicCreator: new TopicCreator(controller),
         logger,
       };
       pipeline = new RequestPipeline(registry, services);

@@ -14,16 +14,9 @@ import {
 
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-const controllers = new WeakMap<BrokerServices, AdminController>();
-
-/** The broker's admin controller (created on first use; one per BrokerServices). */
+/** The broker's admin controller: the one serial writer of the metadata log (see Broker.start). */
 export function adminControllerFor(services: BrokerServices): AdminController {
-  let controller = controllers.get(services);
-  if (controller === undefined) {
-    controller = new AdminController(services.metadataLog, () => services.metadataLoader.image);
-    controllers.set(services, controller);
-  }
-  return controller;
+  return services.controller;
 }
 
 export function brokerLayersOf(services: BrokerServices): BrokerConfigLayers {

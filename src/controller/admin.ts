@@ -504,6 +504,11 @@ export class AdminController {
    * Plans against the current image and, unless `validateOnly`, appends the records as one batch.
    * Resolves with the plan once committed. Throws AdminQueueFullError past the bound, or the log's error.
    */
+  /** The image plans are made against (the latest committed). */
+  currentImage(): MetadataImage {
+    return this.image();
+  }
+
   run<T>(plan: (image: MetadataImage) => Plan<T>, validateOnly = false): Promise<Plan<T>> {
     if (this.pending >= this.pendingMax) return Promise.reject(new AdminQueueFullError('too many admin operations in progress'));
     this.pending++;

@@ -99,6 +99,7 @@ class ImageBuilder {
   configsW(): Map<string, ReadonlyMap<string, string>> { return (this.configs ??= new Map(this.base.configs)); }
   topic(id: string): TopicImage | undefined { return (this.topicsById ?? this.base.topicsById).get(id); }
   broker(id: number): BrokerImage | undefined { return (this.brokers ?? this.base.brokers).get(id); }
+  hasTopicName(name: string): boolean { return (this.topicIdsByName ?? this.base.topicIdsByName).has(name); }
 
   build(offset: number): { image: MetadataImage; delta: MetadataDelta } {
     const topicsById = this.topicsById ?? this.base.topicsById;
@@ -169,6 +170,7 @@ function applyRecord(b: ImageBuilder, r: MetadataRecord): void {
     }
     case 'Topic':
       invariant(!(b.topic(r.topicId)), `duplicate topic id ${r.topicId}`);
+      invariant(!b.hasTopicName(r.name), `duplicate topic name ${r.name}`);
       b.topicsW().set(r.topicId, Object.freeze({ name: r.name, topicId: r.topicId, partitions: Object.freeze([]) }));
       b.namesW().set(r.name, r.topicId);
       b.createdTopicIds.add(r.topicId);

@@ -1,16 +1,17 @@
 /**
- * Creates topics through the metadata log, one at a time (the standalone node's controller role for
- * topic creation; Kafka's AutoTopicCreationManager → ReplicationControlManager.createTopics). Creations
- * are serialised and each re-checks the current image first, so two requests racing to create the same
- * name produce one topic and one TOPIC_ALREADY_EXISTS. The queue is bounded (STYLE.md 8): past
- * `pendingMax` a creation is refused with THROTTLING_QUOTA_EXCEEDED and nothing is written.
+ * Creates topics for auto-creation (Metadata) and internal topics (Kafka's AutoTopicCreationManager →
+ * ReplicationControlManager.createTopics). Every creation is planned inside the broker's one
+ * AdminController, the single serial writer of the metadata log, so it re-checks the image after every
+ * earlier write — CreateTopics, auto-create and config changes racing on one name produce one topic and
+ * one TOPIC_ALREADY_EXISTS. The controller's queue is bounded (STYLE.md 8): past it a creation is
+ * refused with THROTTLING_QUOTA_EXCEEDED and nothing is written.
  *
  * Records come from src/controller/topic-records.ts; partitions are placed on the live (unfenced)
  * brokers of the image.
  */
 import { randomTopicId, TopicCreationError, topicCreationRecords } from '../controller/topic-records.js';
-import type { MetadataLoader } from '../metadata/loader.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
+import { AdminQueueFullError, type AdminController, type Plan } from '../controller/admin.js';
+import type { MetadataImage } from '../metadata/image.js';
 import { ErrorCode } from '../protocol/errors.js';
 
 export interface TopicCreation {
@@ -29,51 +30,41 @@ export interface TopicCreationResult {
   readonly topicId: string | null;
 }
 
-export const TOPIC_CREATIONS_PENDING_MAX = 1000;
-
 export class TopicCreator {
-  private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
-
-  constructor(
-    private readonly metadataLog: MetadataLog,
-    private readonly loader: MetadataLoader,
-    private readonly pendingMax = TOPIC_CREATIONS_PENDING_MAX,
-  ) {}
+  constructor(private readonly controller: AdminController) {}
 
   /** Resolves once the topic's records are committed (and applied to the loader's image) or refused. */
-  create(creation: TopicCreation): Promise<TopicCreationResult> {
-    if (this.pending >= this.pendingMax) {
-      return Promise.resolve({ errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: 'too many topic creations in progress', topicId: null });
-    }
-    this.pending++;
-    const result = this.tail.then(() => this.createNow(creation)).finally(() => this.pending--);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-
-  private async createNow(creation: TopicCreation): Promise<TopicCreationResult> {
-    const image = this.loader.image;
-    const existing = image.topicIdsByName.get(creation.name);
-    if (existing !== undefined) {
-      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: `Topic '${creation.name}' already exists.`, topicId: existing };
-    }
-    const liveBrokers = [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId);
-    const topicId = randomTopicId();
-    let records;
+  async create(creation: TopicCreation): Promise<TopicCreationResult> {
+    let planned: Plan<string>;
     try {
-      records = topicCreationRecords(
-        creation.name, topicId, creation.numPartitions, creation.replicationFactor, liveBrokers, creation.configs,
-      );
+      planned = await this.controller.run((image) => planCreation(image, creation));
     } catch (err) {
-      if (err instanceof TopicCreationError) return { errorCode: err.errorCode, errorMessage: err.message, topicId: null };
-      throw err;
-    }
-    try {
-      await this.metadataLog.append(records);
-    } catch (err) {
+      if (err instanceof AdminQueueFullError) {
+        return { errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: err.message, topicId: null };
+      }
       return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: `metadata log: ${(err as Error).message}`, topicId: null };
     }
-    return { errorCode: ErrorCode.NONE, errorMessage: null, topicId };
+    if (planned.ok) return { errorCode: ErrorCode.NONE, errorMessage: null, topicId: planned.value };
+    const existing = planned.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS
+      ? this.controller.currentImage().topicIdsByName.get(creation.name) ?? null
+      : null;
+    return { errorCode: planned.errorCode, errorMessage: planned.message, topicId: existing };
+  }
+}
+
+function planCreation(image: MetadataImage, creation: TopicCreation): Plan<string> {
+  if (image.topicIdsByName.has(creation.name)) {
+    return { ok: false, errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${creation.name}' already exists.` };
+  }
+  const liveBrokers = [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId);
+  const topicId = randomTopicId();
+  try {
+    const records = topicCreationRecords(
+      creation.name, topicId, creation.numPartitions, creation.replicationFactor, liveBrokers, creation.configs,
+    );
+    return { ok: true, records, value: topicId };
+  } catch (err) {
+    if (err instanceof TopicCreationError) return { ok: false, errorCode: err.errorCode, message: err.message };
+    throw err;
   }
 }

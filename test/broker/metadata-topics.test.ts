@@ -93,3 +93,26 @@ test('DescribeCluster answers from the image', async () => {
     await h.close();
   }
 });
+
+test('CreateTopics racing auto-creation of the same name makes one topic (one serial metadata writer)', async () => {
+  const h = await startHarness();
+  try {
+    for (let round = 0; round < 10; round++) {
+      const name = `raced-${round}`;
+      const [created, auto] = await Promise.all([
+        call(h.client, ApiKey.CreateTopics, 7, {
+          topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+          timeoutMs: 5000, validateOnly: false,
+        }),
+        h.broker.services.topicCreator.create({ name, numPartitions: 1, replicationFactor: 1 }),
+      ]);
+      const codes = [created.body.topics[0]!.errorCode, auto.errorCode].sort();
+      assert.deepEqual(codes, [ErrorCode.NONE, ErrorCode.TOPIC_ALREADY_EXISTS], `round ${round}`);
+      const topicIds = [...h.broker.services.metadataLoader.image.topicIdsByName.entries()].filter(([n]) => n === name);
+      assert.equal(topicIds.length, 1);
+      assert.equal(auto.topicId, topicIds[0]![1], 'the loser learns the winner topic id');
+    }
+  } finally {
+    await h.close();
+  }
+});

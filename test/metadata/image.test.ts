@@ -55,6 +55,8 @@ test('a topic created and removed in one batch is in neither created nor deleted
 test('records that break invariants are refused (bugs, not client errors)', () => {
   assert.throws(() => applyRecords(EMPTY_IMAGE, [{ type: 'RemoveTopic', topicId: TOPIC_ID }], 0));
   assert.throws(() => applyRecords(EMPTY_IMAGE, createTopic('t', 1), -1));
+  const once = applyRecords(EMPTY_IMAGE, createTopic('t', 1), 0).image;
+  assert.throws(() => applyRecords(once, [{ type: 'Topic', name: 't', topicId: '00000000-0000-0000-0000-0000000000aa' }], 1), /duplicate topic name/);
   const { image } = applyRecords(EMPTY_IMAGE, [{ type: 'ProducerIds', brokerId: 1, nextProducerId: 1000 }], 0);
   assert.equal(image.nextProducerId, 1000);
   assert.throws(() => applyRecords(image, [{ type: 'ProducerIds', brokerId: 1, nextProducerId: 1000 }], 1));
