@@ -101,8 +101,14 @@ async function produceConsume(bootstrap: string): Promise<string> {
       total++;
     },
   });
+  // Bounded: 60 s overall, and give up after 15 s without a new record.
   const deadline = Date.now() + 60_000;
-  while (total < n && Date.now() < deadline) await sleep(100);
+  let lastTotal = -1;
+  let lastProgress = Date.now();
+  while (total < n && Date.now() < deadline && Date.now() - lastProgress < 15_000) {
+    if (total !== lastTotal) { lastTotal = total; lastProgress = Date.now(); }
+    await sleep(100);
+  }
   await consumer.disconnect();
   for (let p = 0; p < PARTITIONS; p++) {
     const exp = expected[p]!;
@@ -180,11 +186,16 @@ async function group(bootstrap: string): Promise<string> {
       },
     });
   }
-  let deadline = Date.now() + 60_000;
+  let deadline = Date.now() + 45_000;
   const sizes = (): number[] => consumers.map((c) => c.assignment().length as number);
-  while (Date.now() < deadline && !(sizes().every((s) => s > 0) && sizes().reduce((a, b) => a + b, 0) === parts)) await sleep(200);
+  const stable = (): boolean => sizes().every((s) => s > 0) && sizes().reduce((a, b) => a + b, 0) === parts;
+  while (Date.now() < deadline && !stable()) await sleep(200);
   await sleep(500);
   const split = sizes().join('/');
+  if (!stable()) {
+    await Promise.all(consumers.map((c) => c.disconnect()));
+    throw new Error(`group never stable within 45 s (split ${split})`);
+  }
   const producer = k.producer({ kafkaJS: { acks: -1 } });
   await producer.connect();
   for (let p = 0; p < parts; p++) {

@@ -129,8 +129,14 @@ async function produceConsume(bootstrap: string): Promise<string> {
       total++;
     },
   });
+  // Bounded: 60 s overall, and give up after 15 s without a new record.
   const deadline = Date.now() + 60_000;
-  while (total < n && Date.now() < deadline) await sleep(100);
+  let lastTotal = -1;
+  let lastProgress = Date.now();
+  while (total < n && Date.now() < deadline && Date.now() - lastProgress < 15_000) {
+    if (total !== lastTotal) { lastTotal = total; lastProgress = Date.now(); }
+    await sleep(100);
+  }
   await consumer.disconnect();
   for (let p = 0; p < PARTITIONS; p++) {
     const exp = expected[p]!;
@@ -232,10 +238,15 @@ async function group(bootstrap: string): Promise<string> {
     });
   }
   // Wait for a stable 3-way split before producing, so a rebalance cannot deliver a record twice.
-  let deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && !(assigned.every((a) => a.length > 0) && assigned.flat().length === parts)) await sleep(200);
+  let deadline = Date.now() + 45_000;
+  const stable = (): boolean => assigned.every((a) => a.length > 0) && assigned.flat().length === parts;
+  while (Date.now() < deadline && !stable()) await sleep(200);
   await sleep(500);
   const split = assigned.map((a) => a.length).join('/');
+  if (!stable()) {
+    await Promise.all(consumers.map((c) => c.disconnect()));
+    throw new Error(`group never stable within 45 s (split ${split})`);
+  }
   const producer = k.producer();
   await producer.connect();
   for (let p = 0; p < parts; p++) {

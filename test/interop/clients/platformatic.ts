@@ -54,8 +54,14 @@ async function readAll(bootstrap: string, topic: string, groupId: string, want: 
     got[m.partition]!.push({ offset: m.offset, key: m.key, value: m.value, idx: headerOf(m.headers, 'idx'), client: headerOf(m.headers, 'client') });
     total++;
   });
+  // Bounded: 60 s overall, and give up after 15 s without a new record.
   const deadline = Date.now() + 60_000;
-  while (total < want && Date.now() < deadline) await sleep(100);
+  let lastTotal = -1;
+  let lastProgress = Date.now();
+  while (total < want && Date.now() < deadline && Date.now() - lastProgress < 15_000) {
+    if (total !== lastTotal) { lastTotal = total; lastProgress = Date.now(); }
+    await sleep(100);
+  }
   await stream.close();
   await consumer.close(true);
   return got;
@@ -200,10 +206,16 @@ async function group(bootstrap: string): Promise<string> {
     });
     streams.push(stream);
   }
-  let deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && !(assigned.every((a) => a > 0) && assigned.reduce((a, b) => a + b, 0) === parts)) await sleep(200);
+  let deadline = Date.now() + 45_000;
+  const stable = (): boolean => assigned.every((a) => a > 0) && assigned.reduce((a, b) => a + b, 0) === parts;
+  while (Date.now() < deadline && !stable()) await sleep(200);
   await sleep(500);
   const split = assigned.join('/');
+  if (!stable()) {
+    for (const s of streams) await s.close();
+    await Promise.all(consumers.map((c) => c.close(true)));
+    throw new Error(`group never stable within 45 s (split ${split})`);
+  }
   const producer = new Producer({ ...base(bootstrap), serializers: stringSerializers });
   for (let p = 0; p < parts; p++) {
     await producer.send({ acks: -1, messages: Array.from({ length: perPartition }, (_, j) => ({ topic, key: 'k', value: `p${p}-${j}`, partition: p })) });

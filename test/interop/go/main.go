@@ -199,8 +199,12 @@ func produceConsume(ctx context.Context) (string, error) {
 		}
 		got := 0
 		deadline := time.Now().Add(60 * time.Second)
+		lastProgress, lastGot := time.Now(), 0
 		var checkErr error
-		for got < len(exp[p]) && time.Now().Before(deadline) && checkErr == nil {
+		for got < len(exp[p]) && time.Now().Before(deadline) && checkErr == nil && time.Since(lastProgress) < 15*time.Second {
+			if got != lastGot {
+				lastProgress, lastGot = time.Now(), got
+			}
 			pctx, cancel := context.WithTimeout(ctx, time.Second)
 			fs := cl.PollFetches(pctx)
 			cancel()
@@ -447,13 +451,21 @@ func group(ctx context.Context) (string, error) {
 		}
 		return strings.Join(s, "/"), all && total == parts
 	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if _, ok := split(); ok {
 			break
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	sp, _ := split()
+	sp, stable := split()
+	if !stable {
+		close(stop)
+		wg.Wait()
+		for _, cl := range clients {
+			cl.Close()
+		}
+		return "", fmt.Errorf("group never stable within 45 s (split %s)", sp)
+	}
 	prod, err := newClient(kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return "", err

@@ -125,8 +125,12 @@ def produce_consume():
             exp = expected[part]
             got = 0
             deadline = time.time() + 60
-            while got < len(exp) and time.time() < deadline:
-                for recs in c.poll(timeout_ms=500).values():
+            last_progress = time.time()
+            while got < len(exp) and time.time() < deadline and time.time() - last_progress < 15:
+                polled = c.poll(timeout_ms=500)
+                if polled:
+                    last_progress = time.time()
+                for recs in polled.values():
                     for r in recs:
                         check(r.offset == got, f"partition {part}: offset {r.offset} expected {got}")
                         k, v, idx = exp[got]
@@ -274,7 +278,7 @@ def group():
     threads = [threading.Thread(target=run, args=(m,), daemon=True) for m in range(members)]
     for t in threads:
         t.start()
-    deadline = time.time() + 60
+    deadline = time.time() + 45
     while time.time() < deadline:
         with lock:
             if all(x > 0 for x in assigned) and sum(assigned) == parts:
@@ -282,6 +286,11 @@ def group():
         time.sleep(0.2)
     time.sleep(0.5)
     split = "/".join(str(x) for x in assigned)
+    if not (all(x > 0 for x in assigned) and sum(assigned) == parts):
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        raise AssertionError(f"group never stable within 45 s (split {split})" + (f": {errors[0]}" if errors else ""))
     if os.environ.get("INTEROP_DEBUG"):
         print("split", split, "errors", errors, file=sys.stderr)
     p = producer(acks="all")
