@@ -32,6 +32,7 @@ import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../replication/topic-creator.js';
+import { ProducerIdManager } from '../replication/producer-id-manager.js';
 import { AdminController } from '../controller/admin.js';
 
 export interface BrokerStartOptions {
@@ -122,6 +123,7 @@ export class Broker {
         delayedFetch,
         controller,
         topicCreator: new TopicCreator(controller),
+        producerIds: new ProducerIdManager(controller, meta.nodeId),
         logger,
       };
       pipeline = new RequestPipeline(registry, services);

@@ -27,6 +27,7 @@ import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
 import type { LogConfig } from '../storage/config.js';
 import { logConfigForTopic } from '../metadata/topic-configs.js';
 import type { HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
+import { PartitionProducerStateStore } from './producer-state-store.js';
 
 /** The pino methods the replica manager uses; a pino Logger fits. */
 export interface ReplicationLogger {
@@ -64,6 +65,8 @@ class PartitionState implements HostedPartition {
     readonly partition: number,
     readonly log: PartitionLog,
     private readonly nodeId: number,
+    /** Idempotent-producer state, loaded from the log's snapshot and tail before the partition is served. */
+    readonly producerState: PartitionProducerStateStore,
   ) {}
 
   get isLeader(): boolean {
@@ -175,8 +178,8 @@ export class LocalReplicaManager implements ReplicaManager {
    * none is kept — then every batch is appended as it comes. The idempotence work returns its
    * ProducerStateManager here.
    */
-  producerStateFor(_partition: HostedPartition): PartitionProducerState | undefined {
-    return undefined;
+  producerStateFor(partition: HostedPartition): PartitionProducerState | undefined {
+    return this.byName.get(nameKey(partition.topic, partition.partition))?.producerState;
   }
 
   // ---------------------------------------------------------------- append and high watermark
@@ -309,7 +312,8 @@ export class LocalReplicaManager implements ReplicaManager {
     }
     log ??= await this.logs.createLog(topic.name, partition, topic.topicId);
     log.updateConfig(this.logConfig(topic.name));
-    const state = new PartitionState(topic.name, topic.topicId, partition, log, this.nodeId);
+    const producerState = await PartitionProducerStateStore.open(log, { logger: this.logger });
+    const state = new PartitionState(topic.name, topic.topicId, partition, log, this.nodeId, producerState);
     this.byName.set(nameKey(topic.name, partition), state);
     this.byTopicId.set(idKey(topic.topicId, partition), state);
     return state;
@@ -355,6 +359,8 @@ export class LocalReplicaManager implements ReplicaManager {
   async close(): Promise<void> {
     this.closed = true;
     await this.work;
+    // Clean shutdown: producer snapshots at the log ends, before the log manager closes the logs.
+    for (const state of this.byName.values()) await state.producerState.close();
   }
 }
 

@@ -61,7 +61,7 @@ export interface ReplicaManager {
 export type ProducerBatchCheck =
   | { readonly kind: 'append' }
   | { readonly kind: 'duplicate'; readonly baseOffset: number; readonly lastOffset: number; readonly logAppendTimeMs: number }
-  | { readonly kind: 'error'; readonly errorCode: number };
+  | { readonly kind: 'error'; readonly errorCode: number; readonly errorMessage?: string };
 
 export interface PartitionProducerState {
   checkBatch(header: RecordBatchHeader): ProducerBatchCheck;

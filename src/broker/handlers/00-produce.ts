@@ -158,7 +158,7 @@ function appendPartition(
   const producerState = header.producerId >= 0 ? replicaManager.producerStateFor(partition) : undefined;
   if (producerState !== undefined) {
     const verdict = producerState.checkBatch(header);
-    if (verdict.kind === 'error') return fail(verdict.errorCode);
+    if (verdict.kind === 'error') return fail(verdict.errorCode, verdict.errorMessage ?? null);
     if (verdict.kind === 'duplicate') {
       outcome.baseOffset = verdict.baseOffset;
       outcome.logAppendTimeMs = verdict.logAppendTimeMs;

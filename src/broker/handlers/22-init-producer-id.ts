@@ -1,0 +1,65 @@
+/**
+ * InitProducerId (API 22), versions 0-5 (KIP-98; v3 adds producer_id/producer_epoch, KIP-360; v4
+ * PRODUCER_FENCED and v5 TRANSACTION_ABORTABLE only concern transactional producers).
+ *
+ * Idempotent producers (transactional_id null): a new producer id with epoch 0 from the node's
+ * producer-id block (src/replication/producer-id-manager.ts: blocks of 1000 committed to the metadata
+ * log, never reused across restarts). As Kafka's TransactionCoordinator.handleInitProducerId does for a
+ * null transactional id, a given producer_id/producer_epoch (v3+) is not checked and a new id is
+ * returned: idempotent clients bump their epoch locally (KIP-360) and only come back here for a new id
+ * when the epoch would overflow. KafkaApis' own checks come first: only one of producer_id and
+ * producer_epoch set (-1 the other) → INVALID_REQUEST. No block available (the metadata log refused or
+ * is closing) → COORDINATOR_LOAD_IN_PROGRESS, retriable, what RPCProducerIdManager answers while its next
+ * block is pending.
+ *
+ * Not implemented: transactions. An empty transactional_id is INVALID_REQUEST (as Kafka); any other is
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED: fatal in every client (Java's initTransactions() throws
+ * TransactionalIdAuthorizationException, librdkafka and KafkaJS raise it), so a transactional producer
+ * fails at once with a clear error instead of retrying a coordinator that will never come. No quotas or
+ * ACLs (IDEMPOTENT_WRITE is always allowed).
+ */
+import {
+  decodeInitProducerIdRequest,
+  encodeInitProducerIdResponse,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+} from '../../protocol/generated/init-producer-id.js';
+import { ApiKey } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { ApiHandler, RequestContext } from '../api-handler.js';
+
+/** RecordBatch.NO_PRODUCER_ID / NO_PRODUCER_EPOCH. */
+const NO_PRODUCER_ID = -1n;
+const NO_PRODUCER_EPOCH = -1;
+
+export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProducerIdResponse> = {
+  apiKey: ApiKey.InitProducerId,
+  name: 'InitProducerId',
+  minVersion: 0,
+  maxVersion: 5,
+  decode: decodeInitProducerIdRequest,
+  encode: encodeInitProducerIdResponse,
+  handle: handleInitProducerId,
+};
+
+function failed(errorCode: number): InitProducerIdResponse {
+  return { throttleTimeMs: 0, errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
+}
+
+async function handleInitProducerId(context: RequestContext<InitProducerIdRequest>): Promise<InitProducerIdResponse> {
+  const { request, services } = context;
+  const givenId = request.producerId !== NO_PRODUCER_ID;
+  const givenEpoch = request.producerEpoch !== NO_PRODUCER_EPOCH;
+  if (givenId !== givenEpoch) return failed(ErrorCode.INVALID_REQUEST);
+  if (request.transactionalId !== null) {
+    return failed(request.transactionalId === '' ? ErrorCode.INVALID_REQUEST : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  }
+  let producerId: number;
+  try {
+    producerId = await services.producerIds.generateProducerId();
+  } catch (err) {
+    services.logger.warn({ err }, 'no producer id block available');
+    return failed(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+  }
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0 };
+}
