@@ -32,6 +32,7 @@ import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../replication/topic-creator.js';
+import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
 import { ProducerIdManager } from '../replication/producer-id-manager.js';
 import { AdminController } from '../controller/admin.js';
 
@@ -109,12 +110,18 @@ export class Broker {
       const advertised = advertisedListener(config, listener, network.port);
       await registerBroker(metadataLog, metadataLoader, meta.nodeId, advertised);
       const controller = new AdminController(metadataLog, () => metadataLoader.image);
+      // A standalone node is its own controller (KRaft combined mode).
+      const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader);
+      const topicCreator = new TopicCreator(controller);
+      const groupCoordinator = new GroupCoordinatorRuntime({
+        nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
+      });
+      opened.push(async () => groupCoordinator.close());
       const services: BrokerServices = {
         nodeId: meta.nodeId,
         config,
         clock,
-        // A standalone node is its own controller (KRaft combined mode).
-        metadata: new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader),
+        metadata,
         metadataLog,
         metadataLoader,
         replicaManager,
@@ -122,7 +129,8 @@ export class Broker {
         fetchSessions: newFetchSessionCache(),
         delayedFetch,
         controller,
-        topicCreator: new TopicCreator(controller),
+        topicCreator,
+        groupCoordinator,
         producerIds: new ProducerIdManager(controller, meta.nodeId),
         logger,
       };
@@ -168,6 +176,8 @@ export class Broker {
   private async shutdown(): Promise<void> {
     // Parked fetches answer now instead of holding the graceful close for up to max_wait_ms.
     this.services.delayedFetch.close();
+    // Waiting JoinGroup/SyncGroup answer NOT_COORDINATOR now, as when Kafka's coordinator resigns.
+    this.services.groupCoordinator.close();
     await this.network.close();
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();

@@ -109,6 +109,25 @@ export const CONFIG_DEFINITIONS = {
   'log.flush.window.ms': def({
     kind: 'int', default: 2, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode).',
   }),
+  'offsets.topic.num.partitions': def({
+    kind: 'int', default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).',
+  }),
+  'offsets.topic.replication.factor': def({
+    kind: 'int', default: 1, min: 1, max: 32767,
+    doc: 'Replicas of __consumer_offsets; creation waits until that many brokers are live (Kafka default 3, its shipped server.properties 1).',
+  }),
+  'offsets.topic.segment.bytes': def({ kind: 'int', default: 104857600, min: 14, doc: 'segment.bytes of __consumer_offsets.' }),
+  'offsets.retention.minutes': def({ kind: 'int', default: 10080, min: 1, doc: 'Committed offsets of a group without consumers expire after this (KIP-211).' }),
+  'offsets.retention.check.interval.ms': def({ kind: 'long', default: 600000, min: 1, max: int32Max, doc: 'How often expired offsets are removed.' }),
+  'offset.metadata.max.bytes': def({ kind: 'int', default: 4096, min: 0, doc: 'Largest metadata string of a committed offset.' }),
+  'group.min.session.timeout.ms': def({ kind: 'int', default: 6000, min: 0, doc: 'Smallest session timeout a member may ask for.' }),
+  'group.max.session.timeout.ms': def({ kind: 'int', default: 1800000, min: 0, doc: 'Largest session timeout a member may ask for.' }),
+  'group.initial.rebalance.delay.ms': def({
+    kind: 'int', default: 3000, min: 0, doc: 'How long a new group waits for more members before its first generation.',
+  }),
+  'group.max.size': def({
+    kind: 'int', default: 1000, min: 1, doc: 'Members of one classic group (Kafka: unbounded; bounded here, STYLE.md 8).',
+  }),
 } as const;
 
 export type ConfigName = keyof typeof CONFIG_DEFINITIONS;
