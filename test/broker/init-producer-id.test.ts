@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { PRODUCER_ID_BLOCK_SIZE } from '../../src/replication/producer-id-manager.js';
+import { call } from './kafka-test-client.js';
+import { startHarness, type Harness } from './standalone-harness.js';
+
+async function initProducerId(h: Harness, version: number, fields: { transactionalId?: string | null; producerId?: bigint; producerEpoch?: number } = {}) {
+  const response = await call(h.client, ApiKey.InitProducerId, version, {
+    transactionalId: fields.transactionalId ?? null,
+    transactionTimeoutMs: 60_000,
+    producerId: fields.producerId ?? -1n,
+    producerEpoch: fields.producerEpoch ?? -1,
+  });
+  return response.body;
+}
+
+test('ApiVersions advertises InitProducerId v0-5', async () => {
+  const h = await startHarness();
+  try {
+    const response = await call(h.client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'runnel-test', clientSoftwareVersion: '1' });
+    const api = response.body.apiKeys.find((k) => k.apiKey === ApiKey.InitProducerId);
+    assert.deepEqual(api && { min: api.minVersion, max: api.maxVersion }, { min: 0, max: 5 });
+  } finally {
+    await h.close();
+  }
+});
+
+test('every version hands out distinct producer ids with epoch 0; ids never repeat across restarts', async () => {
+  let h = await startHarness();
+  try {
+    const seen = new Set<bigint>();
+    for (let version = 0; version <= 5; version++) {
+      const body = await initProducerId(h, version);
+      assert.equal(body.errorCode, ErrorCode.NONE);
+      assert.equal(body.producerEpoch, 0);
+      assert.ok(!seen.has(body.producerId));
+      seen.add(body.producerId);
+    }
+    assert.deepEqual([...seen], [0n, 1n, 2n, 3n, 4n, 5n]);
+    h = await h.restart();
+    const after = await initProducerId(h, 4);
+    assert.equal(after.errorCode, ErrorCode.NONE);
+    // The rest of the first block is skipped: the next block starts where the committed one ended.
+    assert.equal(after.producerId, BigInt(PRODUCER_ID_BLOCK_SIZE));
+    assert.equal(h.broker.services.metadataLoader.image.nextProducerId, 2 * PRODUCER_ID_BLOCK_SIZE);
+  } finally {
+    await h.close();
+  }
+});
+
+test('concurrent requests across a block boundary get distinct ids from consecutive blocks', async () => {
+  const h = await startHarness();
+  try {
+    const ids = await Promise.all(Array.from({ length: PRODUCER_ID_BLOCK_SIZE + 50 }, () => h.broker.services.producerIds.generateProducerId()));
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(Math.max(...ids), PRODUCER_ID_BLOCK_SIZE + 49);
+    assert.equal(h.broker.services.metadataLoader.image.nextProducerId, 2 * PRODUCER_ID_BLOCK_SIZE);
+  } finally {
+    await h.close();
+  }
+});
+
+test('KIP-360 (v3+): an idempotent producer that sends its id and epoch gets a new id, as Kafka', async () => {
+  const h = await startHarness();
+  try {
+    const first = await initProducerId(h, 3);
+    const again = await initProducerId(h, 3, { producerId: first.producerId, producerEpoch: first.producerEpoch });
+    assert.equal(again.errorCode, ErrorCode.NONE);
+    assert.notEqual(again.producerId, first.producerId);
+    assert.equal(again.producerEpoch, 0);
+    // Only one of the pair given: KafkaApis answers INVALID_REQUEST.
+    assert.equal((await initProducerId(h, 3, { producerId: 5n })).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await initProducerId(h, 5, { producerEpoch: 2 })).errorCode, ErrorCode.INVALID_REQUEST);
+  } finally {
+    await h.close();
+  }
+});
+
+test('transactional ids are refused: empty → INVALID_REQUEST, any other → TRANSACTIONAL_ID_AUTHORIZATION_FAILED', async () => {
+  const h = await startHarness();
+  try {
+    const empty = await initProducerId(h, 2, { transactionalId: '' });
+    assert.equal(empty.errorCode, ErrorCode.INVALID_REQUEST);
+    for (const version of [0, 3, 5]) {
+      const body = await initProducerId(h, version, { transactionalId: 'txn-1' });
+      assert.deepEqual(body, { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 });
+    }
+    assert.equal(h.broker.services.metadataLoader.image.nextProducerId, 0);
+  } finally {
+    await h.close();
+  }
+});
