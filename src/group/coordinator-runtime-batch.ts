@@ -59,6 +59,23 @@ export function buildCoordinatorBatch(records: readonly CoordinatorRecord[], tim
 }
 
 /**
+ * The records of a log read's chunk, which may hold several whole batches back to back (a disk read
+ * returns them contiguous), in offset order. See coordinatorRecordsOf.
+ */
+export function coordinatorRecordsOfChunk(chunk: Buffer): CoordinatorRecord[] {
+  const out: CoordinatorRecord[] = [];
+  let pos = 0;
+  while (pos < chunk.length) {
+    if (chunk.length - pos < RECORD_BATCH_OVERHEAD) throw new RecordFormatError(`partial batch of ${chunk.length - pos} bytes`);
+    const size = LOG_OVERHEAD + chunk.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+    if (size < RECORD_BATCH_OVERHEAD || pos + size > chunk.length) throw new RecordFormatError(`batch of ${size} bytes at ${pos}`);
+    for (const record of coordinatorRecordsOf(chunk.subarray(pos, pos + size))) out.push(record);
+    pos += size;
+  }
+  return out;
+}
+
+/**
  * The records of one whole batch read from the log, in offset order. Control batches (transaction
  * markers) carry no coordinator records and give none. The runtime never writes compressed batches, so
  * one here means the partition was written by something else: RecordFormatError, as for any record

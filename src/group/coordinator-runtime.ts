@@ -40,7 +40,7 @@ import type { LocalReplicaManager } from '../replication/replica-manager.js';
 import type { TopicCreator } from '../replication/topic-creator.js';
 import type { HostedPartition } from '../replication/types.js';
 import { GroupCoordinatorCore } from './coordinator.js';
-import { buildCoordinatorBatch, coordinatorRecordsOf } from './coordinator-runtime-batch.js';
+import { buildCoordinatorBatch, coordinatorRecordsOfChunk } from './coordinator-runtime-batch.js';
 import { ErrorCode } from './errors.js';
 import { findGroupCoordinators, type CoordinatorNode, type FindCoordinatorResult } from './find-coordinator.js';
 import type { GroupView } from './responses.js';
@@ -354,8 +354,8 @@ export class GroupCoordinatorRuntime {
         const result = await hosted.log.read(offset, LOAD_READ_BYTES, endOffset);
         if (this.owned.get(partition) !== owned) return;
         if (result.records.length === 0 || result.nextOffset <= offset) break;
-        for (const batch of result.records) {
-          const batchRecords = coordinatorRecordsOf(batch);
+        for (const chunk of result.records) {
+          const batchRecords = coordinatorRecordsOfChunk(chunk);
           records += batchRecords.length;
           this.core.replay(partition, batchRecords);
         }

@@ -42,7 +42,7 @@ async function handleFindCoordinator(context: RequestContext<FindCoordinatorRequ
   const keys = apiVersion >= 4 ? request.coordinatorKeys : [request.key];
   const coordinators = await coordinatorsFor(context, request.keyType, keys);
   if (apiVersion >= 4) {
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: 0, host: '', port: 0, coordinators };
   }
   const one = coordinators[0] as FindCoordinatorResponseCoordinator;
   return {
