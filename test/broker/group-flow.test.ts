@@ -152,7 +152,7 @@ test('two members: the second join rebalances, the leader assigns, LeaveGroup v0
     });
     // The second member's join waits until the first rejoins (its heartbeat says REBALANCE_IN_PROGRESS).
     const secondJoin = join(other, 'g2');
-    let hb = ErrorCode.NONE;
+    let hb: number = ErrorCode.NONE;
     for (let attempt = 0; attempt < 100 && hb === ErrorCode.NONE; attempt++) {
       hb = (await call(h.client, ApiKey.Heartbeat, 2, { groupId: 'g2', generationId: first.generationId, memberId: firstId, groupInstanceId: null })).body.errorCode;
       if (hb === ErrorCode.NONE) await new Promise((r) => setTimeout(r, 10));
