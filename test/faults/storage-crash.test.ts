@@ -13,7 +13,7 @@ import { tempDir } from '../storage/helpers.js';
 const kills = Number(process.env.STORAGE_CRASH_KILLS ?? 500);
 const seed = Number(process.env.STORAGE_CRASH_SEED ?? Date.now() % 100_000);
 
-test(`storage survives ${kills} SIGKILLs with every acknowledged batch intact (seed ${seed})`, { timeout: 3_600_000 }, async () => {
+test(`storage survives ${kills} SIGKILLs with every acknowledged batch intact (seed ${seed})`, { timeout: 3_600_000 }, async (t) => {
   const { dir, cleanup } = tempDir('runnel-crash-');
   try {
     const dataDir = join(dir, 'data');
@@ -22,6 +22,7 @@ test(`storage survives ${kills} SIGKILLs with every acknowledged batch intact (s
     assert.deepEqual(result.failures, []);
     assert.ok(result.kills >= kills);
     assert.ok(result.acknowledged > 0);
+    t.diagnostic(`rounds ${result.rounds}, SIGKILLs ${result.kills}, acknowledged batches verified ${result.acknowledged}`);
   } finally {
     cleanup();
   }

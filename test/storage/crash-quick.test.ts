@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { runCrashRounds } from '../faults/storage-crash-harness.js';
 import { tempDir } from './helpers.js';
 
-test('storage survives 30 SIGKILLs with every acknowledged batch intact', { timeout: 120_000 }, async () => {
+test('storage survives 30 SIGKILLs with every acknowledged batch intact', { timeout: 120_000 }, async (t) => {
   const seed = Date.now() % 100_000;
   const { dir, cleanup } = tempDir('runnel-crash-');
   try {
@@ -15,6 +15,7 @@ test('storage survives 30 SIGKILLs with every acknowledged batch intact', { time
     const result = await runCrashRounds(dataDir, 30, seed);
     assert.deepEqual(result.failures, [], `seed ${seed}`);
     assert.ok(result.acknowledged > 0);
+    t.diagnostic(`rounds ${result.rounds}, SIGKILLs ${result.kills}, acknowledged batches verified ${result.acknowledged}`);
   } finally {
     cleanup();
   }
