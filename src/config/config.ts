@@ -128,6 +128,12 @@ export const CONFIG_DEFINITIONS = {
   'group.max.size': def({
     kind: 'int', default: 1000, min: 1, doc: 'Members of one classic group (Kafka: unbounded; bounded here, STYLE.md 8).',
   }),
+  'producer.id.expiration.ms': def({
+    kind: 'int', default: 86400000, min: 1, doc: 'Idempotent-producer state of a producer idle this long (by its last batch timestamp) is dropped.',
+  }),
+  'producer.id.expiration.check.interval.ms': def({
+    kind: 'int', default: 600000, min: 1, doc: 'How often each partition drops expired producer state.',
+  }),
 } as const;
 
 export type ConfigName = keyof typeof CONFIG_DEFINITIONS;

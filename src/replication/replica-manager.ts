@@ -312,7 +312,11 @@ export class LocalReplicaManager implements ReplicaManager {
     }
     log ??= await this.logs.createLog(topic.name, partition, topic.topicId);
     log.updateConfig(this.logConfig(topic.name));
-    const producerState = await PartitionProducerStateStore.open(log, { logger: this.logger });
+    const producerState = await PartitionProducerStateStore.open(log, {
+      producerIdExpirationMs: this.config['producer.id.expiration.ms'],
+      producerIdExpirationCheckIntervalMs: this.config['producer.id.expiration.check.interval.ms'],
+      logger: this.logger,
+    });
     const state = new PartitionState(topic.name, topic.topicId, partition, log, this.nodeId, producerState);
     this.byName.set(nameKey(topic.name, partition), state);
     this.byTopicId.set(idKey(topic.topicId, partition), state);
