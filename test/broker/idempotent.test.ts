@@ -6,6 +6,7 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { simpleBatch } from '../replication/batches.js';
 import { call, decodeResponseFrame, requestFrame } from './kafka-test-client.js';
+import { RawClient } from '../network/raw-client.js';
 import { createTopic, listOffset, produce, startHarness, type Harness } from './standalone-harness.js';
 
 const TOPIC = 'idem';
@@ -132,6 +133,35 @@ test('duplicates are still detected after a clean restart (snapshot) and after a
     assert.equal((await produce(h, TOPIC, 0, batch(pid, 0, 6))).baseOffset, 6n);
     assert.equal(await logEnd(h), 9n);
   } finally {
+    await h.close();
+  }
+});
+
+test('a retry that arrives while its original is not yet durable is answered only once the high watermark covers it', async () => {
+  // fsync mode with a long flush window: the original stays below the high watermark for a while.
+  const h = await startHarness({ 'log.flush.window.ms': '300' });
+  const other = await RawClient.connect(h.broker.port);
+  try {
+    await createTopic(h, TOPIC);
+    const pid = await newProducerId(h);
+    const partition = h.broker.services.replicaManager.partition(TOPIC, 0);
+    assert.ok(partition !== undefined);
+    await produce(h, TOPIC, 0, batch(pid, 0, 0), { acks: 1 });
+    for (const acks of [1, -1]) {
+      const sequence = acks === 1 ? 3 : 6;
+      const original = produce(h, TOPIC, 0, batch(pid, 0, sequence), { acks });
+      const retry = await call(other, ApiKey.Produce, 9, {
+        transactionalId: null, acks, timeoutMs: 5000,
+        topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: batch(pid, 0, sequence) }] }],
+      });
+      const answer = retry.body.responses[0]?.partitionResponses[0];
+      assert.equal(answer?.errorCode, ErrorCode.NONE);
+      assert.ok(partition.highWatermark >= sequence + 3, `high watermark ${partition.highWatermark} when the retry was answered`);
+      assert.equal(answer?.baseOffset, (await original).baseOffset);
+    }
+    assert.equal(await logEnd(h), 9n);
+  } finally {
+    other.destroy();
     await h.close();
   }
 });

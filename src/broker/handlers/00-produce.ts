@@ -16,7 +16,10 @@
  * gets nothing written; the others are appended (partial success, as Kafka does).
  * Idempotent batches (producerId ≥ 0) go through the partition's producer state when the replica manager
  * keeps one (`producerStateFor`): a duplicate is answered with its original offsets, a sequence or epoch
- * error with its code, without writing.
+ * error with its code, without writing. A duplicate whose original the high watermark does not cover yet
+ * (still on its way to disk or to the ISR) is answered only once it does, for acks=1 and -1 alike: the
+ * retry must not acknowledge what a crash could still take back (Kafka's duplicate goes through the same
+ * DelayedProduce wait as its original).
  *
  * Answers: acks=0 sends none — but any partition error closes the connection, as Kafka does, so the
  * producer notices and refreshes its metadata; acks=1 answers once the appended bytes are durable per the
@@ -74,6 +77,8 @@ interface PartitionOutcome {
   logStartOffset: number;
   /** Set when appended: what the answer waits for. */
   appended?: { readonly partition: HostedPartition; readonly result: AppendResult };
+  /** Set for a duplicate batch the high watermark does not cover yet: the answer waits for it. */
+  duplicateWait?: ProduceWait;
   currentLeader: { leaderId: number; leaderEpoch: number };
 }
 
@@ -93,9 +98,12 @@ function handleProduce(context: RequestContext<ProduceRequest>): Promise<Produce
     return null;
   }
   const appended = outcomes.flat().filter((o) => o.appended !== undefined);
-  if (appended.length === 0) return response(context, outcomes);
-  return (request.acks === 1 ? awaitDurable(appended) : awaitReplicated(services, request, appended))
-    .then(() => response(context, outcomes));
+  const duplicates = outcomes.flat().filter((o) => o.duplicateWait !== undefined);
+  if (appended.length === 0 && duplicates.length === 0) return response(context, outcomes);
+  return Promise.all([
+    appended.length === 0 ? undefined : request.acks === 1 ? awaitDurable(appended) : awaitReplicated(services, request, appended),
+    duplicates.length === 0 ? undefined : awaitDuplicates(services, request, duplicates),
+  ]).then(() => response(context, outcomes));
 }
 
 function wholeRequestError(request: ProduceRequest): number {
@@ -163,6 +171,9 @@ function appendPartition(
       outcome.baseOffset = verdict.baseOffset;
       outcome.logAppendTimeMs = verdict.logAppendTimeMs;
       outcome.logStartOffset = partition.logStartOffset;
+      if (verdict.lastOffset >= partition.highWatermark) {
+        outcome.duplicateWait = { partition, requiredOffset: verdict.lastOffset + 1, minInsyncReplicas: request.acks === -1 ? minInsyncReplicas : 1 };
+      }
       return;
     }
   }
@@ -196,6 +207,15 @@ async function awaitDurable(appended: PartitionOutcome[]): Promise<void> {
       outcome.errorMessage = (err as Error).message;
     },
   )));
+}
+
+/** Duplicates of batches not yet under the high watermark wait for it (see the header). */
+async function awaitDuplicates(services: BrokerServices, request: ProduceRequest, duplicates: PartitionOutcome[]): Promise<void> {
+  const errorCodes = await services.delayedProduce.await(duplicates.map((o) => o.duplicateWait as ProduceWait), request.timeoutMs);
+  duplicates.forEach((outcome, i) => {
+    const errorCode = errorCodes[i] ?? ErrorCode.REQUEST_TIMED_OUT;
+    if (errorCode !== ErrorCode.NONE) outcome.errorCode = errorCode;
+  });
 }
 
 /** acks=-1: park until the high watermark covers every appended batch. */
