@@ -17,6 +17,7 @@ import type { DelayedProducePurgatory } from '../replication/delayed-produce.js'
 import type { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import type { FetchSessionCache } from '../replication/fetch-session.js';
 import type { TopicCreator } from '../replication/topic-creator.js';
+import type { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
 import type { ProducerIdManager } from '../replication/producer-id-manager.js';
 import type { AdminController } from '../controller/admin.js';
 
@@ -56,6 +57,8 @@ export interface BrokerServices {
   /** The one serial writer of the metadata log: every admin change and topic creation plans through it. */
   readonly controller: AdminController;
   readonly topicCreator: TopicCreator;
+  /** Classic consumer groups and committed offsets (src/group/coordinator-runtime.ts). */
+  readonly groupCoordinator: GroupCoordinatorRuntime;
   /** Producer ids for InitProducerId, from blocks committed to the metadata log. */
   readonly producerIds: ProducerIdManager;
   readonly logger: Logger;
