@@ -40,6 +40,7 @@ function describeError(e: Error, depth = 0): string {
   const nested = (e as { errors?: unknown }).errors;
   const inner = Array.isArray(nested) && depth < 3
     ? ` [${nested.slice(0, 3).map((x) => (x instanceof Error ? describeError(x, depth + 1) : String(x))).join('; ')}]` : '';
+  if (process.env.INTEROP_DEBUG && depth > 0) console.error(e.stack);
   return `${e.name}: ${e.message}${inner}`.slice(0, 1000);
 }
 

@@ -84,6 +84,9 @@ async function produceConsume(bootstrap: string): Promise<string> {
         await producer.send({ topic, messages });
       }
       await producer.flush({ timeout: 20000 });
+      // acks=0: delivery is reported once the request is handed to the network thread; give the
+      // last request time to leave the socket before disconnect() closes it.
+      if (acks === 0) await sleep(500);
       await producer.disconnect();
     }
   }
