@@ -7,6 +7,7 @@
 //          --timeout-ms T (per cell, default 180000)  --out FILE (default test/interop/results/<label>.json)
 // Prints progress and a table; writes JSON. Exit code 0 unless the harness itself failed.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { CLIENTS, REPO, SCENARIOS, runScenario, type ScenarioResult } from './clients.js';
@@ -21,7 +22,15 @@ export interface MatrixReport {
   date: string;
   machine: string;
   records: number;
+  /** git commit of the tree that ran (Runnel's source), "+dirty" when it had local changes. */
+  revision?: string;
   results: ScenarioResult[];
+}
+
+function revision(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
+  return `${head || 'unknown'}${dirty ? '+dirty' : ''}`;
 }
 
 function opt(name: string): string | undefined {
@@ -103,7 +112,7 @@ async function main(): Promise<void> {
     command: `npm run interop -- ${process.argv.slice(2).join(' ')}`,
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-    records, results,
+    records, revision: revision(), results,
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
