@@ -33,7 +33,7 @@ import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
 import {
   deleteSnapshotsOutside, readLatestSnapshot, writeSnapshot, type ProducerSnapshot,
 } from './producer-snapshots.js';
-import { OffsetIndex, TimeIndex } from './sparse-index.js';
+import { OffsetIndex, TimeIndex, type OffsetPosition } from './sparse-index.js';
 import {
   LogSegment, LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, parseOffsetFileName, RELATIVE_OFFSET_MAX,
   scanSegmentFile, type ScanResult,
@@ -117,6 +117,12 @@ const READ_SLACK_BYTES = 64 * 1024;
 const BATCH_ITERATION_BYTES = 1024 * 1024;
 const RECOVERY_PROGRESS_BYTES = 256 * 1024 * 1024;
 const noop = (): void => {};
+const INDEX_MISMATCH = Symbol('index mismatch');
+
+/** The buffer starts with a whole-header batch whose lastOffset is offset. */
+function batchEndsAt(buf: Buffer, offset: number): boolean {
+  return probeBatch(buf, 0, buf.length, 0x7fffffff) > 0 && batchLastOffset(buf, 0) === offset;
+}
 
 export class PartitionLog {
   readonly dir: string;
@@ -158,6 +164,8 @@ export class PartitionLog {
   /** closeAndDelete ran: the directory is going away, no more file operations. */
   private removed = false;
   private failure: StorageError | undefined;
+  /** Bumped by every truncation: async work that started before one must not apply its result. */
+  private truncations = 0;
 
   private constructor(options: PartitionLogOptions) {
     this.dir = options.dir;
@@ -671,14 +679,33 @@ export class PartitionLog {
   private async readSegment(
     segment: LogSegment, offset: number, maxBytes: number, bound: number, minOneBatch: boolean,
   ): Promise<Buffer[] | undefined> {
-    await this.ensureIndexes(segment);
-    let position = (segment.offsetIndex as OffsetIndex).lookup(offset).position;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await this.ensureIndexes(segment);
+      const entry = (segment.offsetIndex as OffsetIndex).lookup(offset);
+      const result = await this.readFromEntry(segment, entry, offset, maxBytes, bound, minOneBatch);
+      if (result !== INDEX_MISMATCH) return result;
+      await this.repairIndexes(segment);
+    }
+    const fromStart = await this.readFromEntry(segment, { offset: segment.baseOffset, position: 0 }, offset, maxBytes, bound, minOneBatch);
+    return fromStart === INDEX_MISMATCH ? undefined : fromStart;
+  }
+
+  /**
+   * The batch at an index entry's position must end at the entry's offset; INDEX_MISMATCH otherwise
+   * (a damaged index that passed the load checks: the caller rebuilds it).
+   */
+  private async readFromEntry(
+    segment: LogSegment, entry: OffsetPosition, offset: number, maxBytes: number, bound: number, minOneBatch: boolean,
+  ): Promise<Buffer[] | undefined | typeof INDEX_MISMATCH> {
+    let position = entry.position;
+    const verify = !(entry.position === 0 && entry.offset === segment.baseOffset);
     // Only completed writes: bytes of a writev in flight may be torn (they belong to the tail anyway).
     const end = Math.min(segment.size, segment.writtenSize);
     let want = Math.max(maxBytes, 0) + this.config.indexIntervalBytes + READ_SLACK_BYTES;
     const roundsMax = 4 + Math.ceil((end - position) / RECORD_BATCH_OVERHEAD);
     for (let round = 0; round < roundsMax && position < end; round++) {
       const window = await this.preadSegment(segment, position, Math.min(end - position, want));
+      if (round === 0 && verify && !batchEndsAt(window, entry.offset)) return INDEX_MISMATCH;
       const cut = findBatches(window, offset, maxBytes, bound, minOneBatch);
       if (cut.kind === 'found') return cut.to > cut.from ? [window.subarray(cut.from, cut.to)] : [];
       if (cut.kind === 'end') return undefined;
@@ -687,6 +714,35 @@ export class PartitionLog {
       want = Math.max(want, cut.size);
     }
     return undefined;
+  }
+
+  /**
+   * Rebuilds a segment's indexes from its written bytes into a scratch segment, replays the unwritten
+   * tail entries on top and swaps them in, unless a truncation or deletion happened meanwhile.
+   */
+  private async repairIndexes(segment: LogSegment): Promise<void> {
+    const generation = this.truncations;
+    this.logger.warn({ segment: segment.logPath }, 'offset index does not match the log: rebuilding it');
+    const scratch = new LogSegment(this.dir, segment.baseOffset, segment.createdMs);
+    scratch.createIndexes(this.maxIndexEntries());
+    const interval = this.config.indexIntervalBytes;
+    await this.pool.withFile(segment.logPath, false, (fd) => scanSegmentFile(fd, segment.baseOffset, 0, segment.writtenSize, false, (b) => {
+      scratch.onBatch(b.buf, b.pos, b.size, b.position, interval);
+      return true;
+    }));
+    if (generation !== this.truncations || segment.deleted) return;
+    for (let i = this.tailHead; i < this.tail.length; i++) {
+      const e = this.tail[i] as TailEntry;
+      if (e.segment === segment && e.position >= scratch.size) scratch.onBatch(e.buf, 0, e.buf.length, e.position, interval);
+    }
+    if (scratch.size !== segment.size) return;
+    segment.offsetIndex = scratch.offsetIndex;
+    segment.timeIndex = scratch.timeIndex;
+    segment.maxTimestamp = scratch.maxTimestamp;
+    segment.offsetOfMaxTimestamp = scratch.offsetOfMaxTimestamp;
+    segment.bytesSinceLastIndexEntry = scratch.bytesSinceLastIndexEntry;
+    segment.firstBatchTimestamp = scratch.firstBatchTimestamp;
+    if (segment !== this.activeSegment) this.enqueueIo(() => this.writeIndexFiles(segment)).catch(noop);
   }
 
   private async preadSegment(segment: LogSegment, position: number, length: number): Promise<Buffer> {
@@ -831,7 +887,8 @@ export class PartitionLog {
       segment.nextOffset = segment.baseOffset;
       segment.firstBatchTimestamp = -1;
     }
-    return this.scanInto(segment, from, upToPosition, false);
+    const expected = offsetIndex.entries > 0 ? offsetIndex.lastOffset() : undefined;
+    return this.scanInto(segment, from, upToPosition, false, expected);
   }
 
   private async readFirstBatchTimestamp(segment: LogSegment): Promise<void> {
@@ -854,13 +911,23 @@ export class PartitionLog {
   }
 
   /** Scans [from, to) of the segment file, accounting each valid batch into the segment. */
-  private async scanInto(segment: LogSegment, from: number, to: number, assignEpochs: boolean): Promise<ScanResult> {
+  private async scanInto(
+    segment: LogSegment, from: number, to: number, assignEpochs: boolean, firstLastOffset?: number,
+  ): Promise<ScanResult> {
     if (to <= from) {
       segment.writtenSize = segment.size;
-      return { validBytes: from, stop: undefined };
+      return { validBytes: from, stop: firstLastOffset === undefined ? undefined : 'offsets' };
     }
     let nextProgressBytes = RECOVERY_PROGRESS_BYTES;
+    let expectFirst = firstLastOffset;
+    let mismatch = false;
     const result = await this.pool.withFile(segment.logPath, false, (fd) => scanSegmentFile(fd, segment.baseOffset, from, to, true, (batch) => {
+      // The batch at the last index entry must end at its offset, or the index file is damaged.
+      if (expectFirst !== undefined && batch.lastOffset !== expectFirst) {
+        mismatch = true;
+        return false;
+      }
+      expectFirst = undefined;
       segment.onBatch(batch.buf, batch.pos, batch.size, batch.position, this.config.indexIntervalBytes);
       if (assignEpochs) this.assignEpochFromBatch(batch.partitionLeaderEpoch, batch.baseOffset);
       if (batch.position >= nextProgressBytes) {
@@ -870,6 +937,7 @@ export class PartitionLog {
       return true;
     }));
     segment.writtenSize = segment.size;
+    if (mismatch || expectFirst !== undefined) return { validBytes: from, stop: 'offsets' };
     return result;
   }
 
@@ -1049,6 +1117,7 @@ export class PartitionLog {
   private async exclusively(op: () => Promise<void>): Promise<void> {
     this.checkWritable();
     this.exclusive = true;
+    this.truncations++;
     try {
       await op();
     } finally {
@@ -1066,22 +1135,44 @@ export class PartitionLog {
   /** Cuts segment at the first batch whose lastOffset ≥ target, then replays its counters. */
   private async cutSegment(segment: LogSegment, targetOffset: number): Promise<void> {
     await this.ensureIndexes(segment);
-    const offsetIndex = segment.offsetIndex as OffsetIndex;
-    const from = offsetIndex.lookup(targetOffset - 1).position;
+    let cut = await this.cutPosition(segment, (segment.offsetIndex as OffsetIndex).lookup(targetOffset - 1), targetOffset);
+    if (cut === INDEX_MISMATCH) {
+      await this.repairIndexes(segment);
+      cut = await this.cutPosition(segment, { offset: segment.baseOffset, position: 0 }, targetOffset);
+    }
+    const position = cut as number;
+    await this.pool.withFile(segment.logPath, true, async (fd) => {
+      await ftruncateFd(fd, position);
+      await fdatasyncFd(fd);
+    });
+    (segment.offsetIndex as OffsetIndex).truncateTo(targetOffset);
+    (segment.timeIndex as TimeIndex).truncateTo(targetOffset);
+    const replay = await this.replayFromLastIndexEntry(segment, position);
+    if (replay.stop !== undefined) {
+      segment.size = position;
+      await this.rebuildIndexes(segment, false);
+    }
+    segment.indexesDirty = true;
+  }
+
+  /** Position of the first batch whose lastOffset ≥ target, scanning from an index entry (verified). */
+  private async cutPosition(segment: LogSegment, entry: OffsetPosition, targetOffset: number): Promise<number | typeof INDEX_MISMATCH> {
+    const verify = !(entry.position === 0 && entry.offset === segment.baseOffset);
     let cut = segment.size;
-    await this.pool.withFile(segment.logPath, true, (fd) => scanSegmentFile(fd, segment.baseOffset, from, segment.size, false, (b) => {
+    let first = true;
+    let mismatch = false;
+    await this.pool.withFile(segment.logPath, true, (fd) => scanSegmentFile(fd, segment.baseOffset, entry.position, segment.size, false, (b) => {
+      if (first && verify && b.lastOffset !== entry.offset) {
+        mismatch = true;
+        return false;
+      }
+      first = false;
       if (b.lastOffset < targetOffset) return true;
       cut = b.position;
       return false;
     }));
-    await this.pool.withFile(segment.logPath, true, async (fd) => {
-      await ftruncateFd(fd, cut);
-      await fdatasyncFd(fd);
-    });
-    offsetIndex.truncateTo(targetOffset);
-    (segment.timeIndex as TimeIndex).truncateTo(targetOffset);
-    await this.replayFromLastIndexEntry(segment, cut);
-    segment.indexesDirty = true;
+    if (verify && (mismatch || first)) return INDEX_MISMATCH;
+    return cut;
   }
 
   private afterTruncation(): void {

@@ -292,3 +292,34 @@ test('durable promises resolve in append order in both modes', () => withDir(asy
     await log.close();
   }
 }));
+
+test('a damaged index entry that passes the load checks is detected on use and rebuilt (active segment too)', () => withDir(async (dir) => {
+  const config = { 'index.interval.bytes': 100, 'tail.cache.bytes': 0 };
+  const log = await openLog(dir, config);
+  const batches: Buffer[] = [];
+  for (let i = 0; i < 40; i++) {
+    const b = simpleBatch(2, 60, i);
+    log.append(b, 0);
+    batches.push(b);
+  }
+  await log.close();
+  const indexPath = join(dir, '00000000000000000000.index');
+  const index = await fsp.readFile(indexPath);
+  assert.ok(index.length >= 24);
+  // Entry 1 now points one byte before entry 2's batch: monotonic, in range, but not a batch start.
+  index.writeInt32BE(index.readInt32BE(20) - 1, 12);
+  await fsp.writeFile(indexPath, index);
+  const messages: string[] = [];
+  const logger = { info: () => undefined, warn: (_: object, m: string) => messages.push(m), error: (_: object, m: string) => messages.push(m) };
+  const reopened = await openLog(dir, config, { cleanShutdown: true, recoveryPoint: log.logEndOffset, logger });
+  const extra = simpleBatch(1, 5);
+  reopened.append(extra, 0);
+  for (let i = 0; i < batches.length; i++) {
+    const r = await reopened.read(i * 2 + 1, 1);
+    assert.deepEqual(r.records[0], batches[i], `batch ${i} ${messages.join()}`);
+  }
+  assert.deepEqual((await reopened.read(80, 1000)).records, [extra]);
+  assert.equal(reopened.logEndOffset, 81);
+  assert.ok(messages.includes('offset index does not match the log: rebuilding it'), messages.join());
+  await reopened.close();
+}));

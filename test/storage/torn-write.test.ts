@@ -14,7 +14,7 @@ import { simpleBatch } from './batch-builder.js';
 import { openLog, readAll, tempDir } from './helpers.js';
 
 const CONFIG = { 'segment.bytes': 6000, 'index.interval.bytes': 300 };
-const ITERATIONS = 60;
+const ITERATIONS = Number(process.env.STORAGE_TORN_ITERATIONS ?? 60);
 
 interface Placed {
   base: number;
@@ -77,7 +77,7 @@ async function verifyPrefix(dir: string, placed: Placed[], survivorsMax: number,
 }
 
 test('random truncation, flips, garbage and damaged indexes leave an intact, servable prefix', async () => {
-  const seed = Date.now() % 100_000;
+  const seed = Number(process.env.STORAGE_TORN_SEED ?? Date.now() % 100_000);
   const prng = new Prng(seed);
   const { dir, cleanup } = tempDir('runnel-torn-');
   try {
