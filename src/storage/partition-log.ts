@@ -784,7 +784,7 @@ export class PartitionLog {
     for (const segment of this.segments.slice()) {
       await this.ensureIndexes(segment);
       if ((segment.maxTimestamp ?? -1) < timestampMs) continue;
-      const start = (segment.timeIndex as TimeIndex).lookup(timestampMs)?.offset ?? segment.baseOffset;
+      const start = await this.timeIndexStart(segment, timestampMs);
       for await (const batch of this.batches(start)) {
         if (batchMaxTimestamp(batch) < timestampMs) continue;
         return this.timestampAndOffset(batch, (ts) => ts >= timestampMs);
@@ -792,6 +792,27 @@ export class PartitionLog {
       return undefined;
     }
     return undefined;
+  }
+
+  /**
+   * Where a timestamp search may start in segment: the time-index entry ≤ timestampMs, checked against
+   * the batch it names (that batch ends at the entry's offset and reached its timestamp); a damaged
+   * time index is rebuilt, and the search starts at the segment's base if it still does not match.
+   */
+  private async timeIndexStart(segment: LogSegment, timestampMs: number): Promise<number> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const entry = (segment.timeIndex as TimeIndex | undefined)?.lookup(timestampMs);
+      if (entry === undefined) return segment.baseOffset;
+      const read = entry.offset >= this.logStartOffset && entry.offset < this.logEndOffset
+        ? await this.read(entry.offset, 0, Number.MAX_SAFE_INTEGER, true)
+        : undefined;
+      const batch = read?.records[0];
+      if (batch !== undefined && batchLastOffset(batch) === entry.offset && batchMaxTimestamp(batch) === entry.timestamp) return entry.offset;
+      if (entry.offset < this.logStartOffset) return this.logStartOffset;
+      await this.repairIndexes(segment);
+      await this.ensureIndexes(segment);
+    }
+    return segment.baseOffset;
   }
 
   /** ListOffsets MAX_TIMESTAMP (KIP-734): the record with the largest timestamp (earliest on ties). */

@@ -323,3 +323,22 @@ test('a damaged index entry that passes the load checks is detected on use and r
   assert.ok(messages.includes('offset index does not match the log: rebuilding it'), messages.join());
   await reopened.close();
 }));
+
+test('a damaged time-index entry is detected by the timestamp search and rebuilt', () => withDir(async (dir) => {
+  const config = { 'index.interval.bytes': 100, 'tail.cache.bytes': 0 };
+  const log = await openLog(dir, config);
+  for (let i = 0; i < 40; i++) log.append(buildBatch({ baseTimestamp: NOW + i * 10, records: [{ value: Buffer.alloc(60) }, { value: null, timestampDelta: 5 }] }), 0);
+  await log.close();
+  const path = join(dir, '00000000000000000000.timeindex');
+  const index = await fsp.readFile(path);
+  assert.ok(index.length >= 36);
+  // Entry 1 names the next offset (still below entry 2's): a search from it would start a batch late.
+  index.writeInt32BE(index.readInt32BE(20) + 1, 20);
+  await fsp.writeFile(path, index);
+  const reopened = await openLog(dir, config, { cleanShutdown: true, recoveryPoint: log.logEndOffset });
+  for (let i = 0; i < 40; i++) {
+    assert.deepEqual(await reopened.offsetForTimestamp(NOW + i * 10), { offset: i * 2, timestamp: NOW + i * 10, leaderEpoch: 0 }, `batch ${i}`);
+    assert.deepEqual(await reopened.offsetForTimestamp(NOW + i * 10 + 5), { offset: i * 2 + 1, timestamp: NOW + i * 10 + 5, leaderEpoch: 0 }, `record ${i}`);
+  }
+  await reopened.close();
+}));
