@@ -882,7 +882,8 @@ export class PartitionLog {
     segment.timeIndex = timeIndex;
     const fileSize = segment.size;
     const result = await this.replayFromLastIndexEntry(segment, fileSize);
-    if (result.stop !== undefined || segment.size !== fileSize) {
+    const timeEntryValid = result.stop === undefined && (await this.lastTimeEntryMatches(segment));
+    if (!timeEntryValid || segment.size !== fileSize) {
       segment.offsetIndex = undefined;
       segment.timeIndex = undefined;
       segment.size = fileSize;
@@ -910,6 +911,20 @@ export class PartitionLog {
     }
     const expected = offsetIndex.entries > 0 ? offsetIndex.lastOffset() : undefined;
     return this.scanInto(segment, from, upToPosition, false, expected);
+  }
+
+  /** The segment's largest timestamp comes from the last time-index entry: check it names its batch. */
+  private async lastTimeEntryMatches(segment: LogSegment): Promise<boolean> {
+    const last = (segment.timeIndex as TimeIndex).lastEntry();
+    if (last === undefined) return true;
+    const from = (segment.offsetIndex as OffsetIndex).lookup(last.offset).position;
+    let matches = false;
+    await this.pool.withFile(segment.logPath, false, (fd) => scanSegmentFile(fd, segment.baseOffset, from, segment.size, false, (b) => {
+      if (b.lastOffset < last.offset) return true;
+      matches = b.lastOffset === last.offset && batchMaxTimestamp(b.buf, b.pos) === last.timestamp;
+      return false;
+    }));
+    return matches;
   }
 
   private async readFirstBatchTimestamp(segment: LogSegment): Promise<void> {
