@@ -3,10 +3,11 @@
 // (combined broker+controller nodes on 127.0.0.1, distinct ports).
 //
 // CLI:  npx tsx scripts/kafka/kafka.ts assemble
-//       npx tsx scripts/kafka/kafka.ts start [--nodes 1|3] [--port 19092] [--data-dir D]   (runs until Ctrl-C)
+//       npx tsx scripts/kafka/kafka.ts start [--nodes 1|3] [--port 19092] [--data-dir D]   (runs until Ctrl-C / SIGTERM)
+//       npx tsx scripts/kafka/kafka.ts stop --data-dir D      (stops the nodes a `start --data-dir D` left running)
 // API:  startKafka({ nodes, basePort }) → { bootstrapServers, nodes: [{ pid, port }], stop() }
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, openSync, closeSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, mkdtempSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -148,6 +149,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
     n.pid = child.pid ?? 0;
     children.push(child);
   }
+  writeFileSync(join(root, 'pids'), nodes.map((n) => n.pid).join('\n') + '\n');
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -196,8 +198,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);
     setInterval(() => {}, 1 << 30);
+  } else if (cmd === 'stop') {
+    const pidsFile = join(arg('--data-dir', ''), 'pids');
+    if (!existsSync(pidsFile)) { console.error(`no ${pidsFile}`); process.exit(1); }
+    for (const pid of readFileSync(pidsFile, 'utf8').split('\n').filter(Boolean).map(Number)) {
+      try { process.kill(pid, 'SIGTERM'); console.log(`SIGTERM ${pid}`); } catch { /* already gone */ }
+    }
   } else {
-    console.error('usage: kafka.ts assemble | start [--nodes N] [--port P] [--data-dir D]');
+    console.error('usage: kafka.ts assemble | start [--nodes N] [--port P] [--data-dir D] | stop --data-dir D');
     process.exit(2);
   }
 }
