@@ -69,8 +69,19 @@
  *   Segments from the one holding the checkpointed recovery point onward are scanned batch by batch
  *   (structure, CRC-32C, monotonic offsets); the first torn/corrupt batch cuts the log there and later
  *   segments are deleted; indexes are rebuilt; the leader-epoch cache is re-derived from the scanned
- *   batches and truncated to the log end. Damaged index files of older segments are rebuilt lazily.
- *   After a clean close only the active segment's bytes past its last index entry are checked.
+ *   batches and truncated to the log end. Index files of older segments load lazily (bounded: a few per
+ *   partition stay in memory); a damaged one is rebuilt, and every index entry is checked against the batch
+ *   it names when used, so an index never sends a read to the wrong place. After a clean close only the
+ *   active segment's bytes past its last index entry are scanned.
+ *
+ * ## Bounds
+ *   Open descriptors: LogManager openFilesMax (LRU, only `.log` files; 10,000 partitions fit in 64).
+ *   Tail cache: tail.cache.bytes per partition and LogManager tailCacheBytesTotal shared by all partitions;
+ *   unwritten batches always stay cached until written (the network layer bounds what is in flight).
+ *
+ * ## Not here
+ *   Idempotent sequence checks, control-batch rules, compaction, transactions (aborted-txn index).
+ *   Timestamp lookups are record-exact in uncompressed batches and batch-level (baseOffset) in compressed ones.
  */
 export { LogManager, WAL_DIR, CHECKPOINTS_FILE, CLEAN_SHUTDOWN_FILE } from './log-manager.js';
 export type { LogManagerOptions, TopicPartition } from './log-manager.js';
