@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { readBatchHeader, RecordBatchError, isBatchCrcValid } from '../../src/protocol/record-batch.js';
 import { StorageError, StorageErrorCode } from '../../src/storage/errors.js';
 import { ManualClock } from '../../src/common/clock.js';
+import { FilePool } from '../../src/storage/file-pool.js';
 import { buildBatch, simpleBatch } from './batch-builder.js';
 import { openLog, readAll, tempDir } from './helpers.js';
 
@@ -341,4 +342,24 @@ test('a damaged time-index entry is detected by the timestamp search and rebuilt
     assert.deepEqual(await reopened.offsetForTimestamp(NOW + i * 10 + 5), { offset: i * 2 + 1, timestamp: NOW + i * 10 + 5, leaderEpoch: 0 }, `record ${i}`);
   }
   await reopened.close();
+}));
+
+test('an IO error fails the log: pending appends reject with KAFKA_STORAGE_ERROR, later appends throw', () => withDir(async (dir) => {
+  class FailingPool extends FilePool {
+    failWrites = false;
+    override withFile<T>(path: string, create: boolean, fn: (fd: number) => Promise<T>): Promise<T> {
+      if (this.failWrites && create) return Promise.reject(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
+      return super.withFile(path, create, fn);
+    }
+  }
+  const pool = new FailingPool(4);
+  const log = await openLog(dir, {}, { filePool: pool });
+  await log.append(simpleBatch(1, 1), 0).durable;
+  pool.failWrites = true;
+  const pending = log.append(simpleBatch(1, 1), 0);
+  await assert.rejects(pending.durable, (e: unknown) => e instanceof StorageError && e.errorCode === StorageErrorCode.KAFKA_STORAGE_ERROR);
+  assert.ok(log.isFailed());
+  assert.throws(() => log.append(simpleBatch(1, 1), 0), (e: unknown) => e instanceof StorageError && e.errorCode === StorageErrorCode.KAFKA_STORAGE_ERROR);
+  await log.close();
+  await pool.closeAll();
 }));
