@@ -135,3 +135,19 @@ test('golden: promote an observer, then remove the leader', () => {
   checkGolden('membership', out.join('\n'));
   assert.equal(cluster.node(next).role, 'leader');
 });
+
+test('golden: read index on the leader and through a follower', () => {
+  const cluster = new ScriptedCluster({ voters: [1, 2, 3], learners: [] });
+  elect(cluster, 1);
+  cluster.propose(1, 'a');
+  cluster.deliverAll();
+  cluster.readIndex(1, 'lead-read');
+  cluster.readIndex(3, 'follower-read');
+  const out = [cluster.dump('reads requested on leader 1 and follower 3')];
+  cluster.deliverAll();
+  out.push(cluster.dump('heartbeat round confirmed leadership'));
+  out.push(`  read states: 1=${JSON.stringify(cluster.readStates(1))} 3=${JSON.stringify(cluster.readStates(3))}`);
+  checkGolden('read-index', out.join('\n'));
+  assert.deepEqual(cluster.readStates(1), [{ context: 'lead-read', index: 2 }]);
+  assert.deepEqual(cluster.readStates(3), [{ context: 'follower-read', index: 2 }]);
+});

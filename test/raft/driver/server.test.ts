@@ -24,9 +24,10 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_00
   }
 }
 
-test('three in-process nodes on loopback elect a leader, commit proposals and recover after a restart', async () => {
+test('three voters and an observer on loopback elect a leader, commit proposals and recover after a restart', async () => {
   const root = mkdtempSync(join(tmpdir(), 'runnel-raft-server-'));
-  const ids = [1, 2, 3];
+  const voters = [1, 2, 3];
+  const ids = [1, 2, 3, 4];
   const addresses = new Map<number, PeerAddress>();
   for (const id of ids) addresses.set(id, { host: '127.0.0.1', port: await freePort() });
   const logs = new Map<number, string[]>();
@@ -39,20 +40,21 @@ test('three in-process nodes on loopback elect a leader, commit proposals and re
     const peers = new Map([...addresses].filter(([peer]) => peer !== id));
     servers.set(id, await RaftServer.start({
       nodeId: id, dataDir: join(root, `n${id}`), listen: addresses.get(id)!, peers, onCommitted,
-      bootstrap: { voters: ids, learners: [] }, tickMs: 10, seed: id,
+      bootstrap: { voters, learners: [4] }, tickMs: 10, seed: id,
     }));
   };
   try {
     for (const id of ids) await start(id);
     const leaderId = (): number | undefined => ids.find((id) => servers.get(id)?.status().role === 'leader');
     await waitFor('a leader', () => leaderId() !== undefined);
-    const follower = ids.find((id) => id !== leaderId())!;
+    const follower = voters.find((id) => id !== leaderId())!;
+    assert.notEqual(leaderId(), 4, 'an observer never leads');
     await assert.rejects(servers.get(follower)!.propose(Buffer.from('x')), NotLeaderError);
     const offsets: number[] = [];
     for (const text of ['a', 'b', 'c']) offsets.push(await servers.get(leaderId()!)!.propose(Buffer.from(text)));
     assert.deepEqual([...offsets].sort((x, y) => x - y), offsets);
     const expected = offsets.map((offset, i) => `${offset}:${'abc'[i]}`);
-    await waitFor('replication', () => ids.every((id) => logs.get(id)!.join() === expected.join()));
+    await waitFor('replication to voters and the observer', () => ids.every((id) => logs.get(id)!.join() === expected.join()));
     const readIndex = await servers.get(follower)!.readIndex();
     assert.ok(readIndex >= offsets[2]!);
     await servers.get(follower)!.close();
