@@ -267,7 +267,7 @@ export class Simulation {
 
   private onScheduledCrash(id: NodeId, incarnation: number): void {
     const node = this.nodes.get(id)!;
-    if (node.incarnation === incarnation && node.raft !== undefined) this.crash(node);
+    if (this.faulty && node.incarnation === incarnation && node.raft !== undefined) this.crash(node);
   }
 
   private diskLatencyMs(node: SimNode): number {

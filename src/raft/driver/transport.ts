@@ -21,6 +21,7 @@ export interface TransportOptions {
   readonly frameBytesMax?: number;
   readonly reconnectBackoffMinMs?: number;
   readonly reconnectBackoffMaxMs?: number;
+  readonly inboundConnectionsMax?: number;
 }
 
 export type MessageHandler = (message: Message) => void;
@@ -139,6 +140,7 @@ export class TcpTransport {
       frameBytesMax: options.frameBytesMax ?? 64 * 1024 * 1024,
       reconnectBackoffMinMs: options.reconnectBackoffMinMs ?? 50,
       reconnectBackoffMaxMs: options.reconnectBackoffMaxMs ?? 2000,
+      inboundConnectionsMax: options.inboundConnectionsMax ?? 256,
     };
   }
 
@@ -171,6 +173,10 @@ export class TcpTransport {
 
   /** A peer that sends a malformed frame or a message not addressed to us is disconnected. */
   private accept(socket: Socket): void {
+    if (this.inbound.size >= this.settings.inboundConnectionsMax) {
+      socket.destroy();
+      return;
+    }
     this.inbound.add(socket);
     const decoder = new FrameDecoder(this.settings.frameBytesMax);
     socket.on('data', (chunk: Buffer) => {
