@@ -47,6 +47,7 @@ test('Java producer (defaults: idempotent, acks=all) across kill -9 restarts: ev
   const acks: Ack[] = [];
   const errors: string[] = [];
   let done = '';
+  let retries = -1;
   try {
     broker = await startBrokerChild(dataDir, port);
     producer = runJava(['produce', broker.bootstrap, TOPIC, String(PARTITIONS), String(RECORDS), String(BURST)], (line) => {
@@ -54,6 +55,7 @@ test('Java producer (defaults: idempotent, acks=all) across kill -9 restarts: ev
       if (kind === 'ACK') acks.push({ seq: Number(a), partition: Number(b), offset: Number(c) });
       else if (kind === 'ERR') errors.push(line);
       else if (kind === 'DONE') done = line;
+      else if (kind === 'RETRIES') retries = Number(a);
     }, RUN_MS);
     const deadline = Date.now() + RUN_MS;
     let kills = 0;
@@ -118,7 +120,7 @@ test('Java producer (defaults: idempotent, acks=all) across kill -9 restarts: ev
     }
     assert.equal(moved, 0, 'every acknowledged record is at the partition and offset it was acknowledged with');
     assert.equal(new Set(acks.map((a) => a.seq)).size, RECORDS, 'every record acknowledged once');
-    t.diagnostic(`kills ${kills}, records ${RECORDS}, acknowledged ${acks.length}, in the log ${bySeq.size}, duplicates ${duplicates}, gaps 0`);
+    t.diagnostic(`kills ${kills}, records ${RECORDS}, acknowledged ${acks.length}, in the log ${bySeq.size}, producer record retries ${retries}, duplicates ${duplicates}, gaps 0`);
   } catch (e) {
     if (broker) t.diagnostic(`broker log tail: ${broker.log().slice(-2000)}`);
     throw e;

@@ -7,7 +7,7 @@
 //     to partition seq % partitions, key `k<seq>`, value `seq=<seq>;` + padding, header `seq=<seq>`.
 //     After every <burst> sends it sleeps 1 ms, so the stream lasts long enough to be killed mid-way.
 //     Prints `ACK <seq> <partition> <offset>` per acknowledged record, `ERR <seq> <exception>` per failed
-//     one, then `DONE <acked> <failed>`. Output is flushed every 10 ms (the test kills on ACK counts).
+//     one, then `RETRIES <record-retry-total>` and `DONE <acked> <failed>`. Output is flushed every 10 ms (the test kills on ACK counts).
 //   dump <bootstrap> <topic>
 //     Reads every partition from its earliest offset to its end offset with an assigned consumer (no
 //     group) and prints `REC <partition> <offset> <seq-header> <key> <value-seq>` per record, then
@@ -87,9 +87,18 @@ public class StandaloneKill {
         if (seq % burst == burst - 1) Thread.sleep(1);
       }
       producer.flush();
+      line("RETRIES " + metric(producer, "record-retry-total"));
     }
     line("DONE " + acked.get() + " " + failed.get());
     return 0;
+  }
+
+  /** A producer-metrics total (e.g. record-retry-total: batches sent again after the connection broke). */
+  static long metric(KafkaProducer<?, ?> producer, String name) {
+    for (Map.Entry<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> e : producer.metrics().entrySet()) {
+      if (e.getKey().name().equals(name) && e.getKey().group().equals("producer-metrics")) return ((Number) e.getValue().metricValue()).longValue();
+    }
+    return -1;
   }
 
   static KafkaConsumer<byte[], byte[]> consumer(String bootstrap) {
