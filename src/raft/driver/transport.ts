@@ -33,21 +33,30 @@ export class FrameDecoder {
 
   constructor(private readonly frameBytesMax: number) {}
 
+  /** Complete frames so far; partial data is kept, and only copied once a whole frame is there. */
   push(chunk: Buffer): Buffer[] {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     const frames: Buffer[] = [];
-    let data = Buffer.concat(this.pending, this.pendingBytes);
-    while (data.length >= 4) {
-      const size = data.readUInt32BE(0);
-      if (size > this.frameBytesMax) throw new CodecError(`frame of ${size} bytes exceeds ${this.frameBytesMax}`);
-      if (data.length < 4 + size) break;
+    for (;;) {
+      const size = this.nextFrameSize();
+      if (size === undefined || this.pendingBytes < 4 + size) return frames;
+      const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
       frames.push(data.subarray(4, 4 + size));
-      data = data.subarray(4 + size);
+      const rest = data.subarray(4 + size);
+      this.pending = rest.length > 0 ? [rest] : [];
+      this.pendingBytes = rest.length;
     }
-    this.pending = data.length > 0 ? [data] : [];
-    this.pendingBytes = data.length;
-    return frames;
+  }
+
+  private nextFrameSize(): number | undefined {
+    if (this.pendingBytes < 4) return undefined;
+    const first = this.pending[0]!;
+    const head = first.length >= 4 ? first : Buffer.concat(this.pending, this.pendingBytes);
+    if (head !== first) this.pending = [head];
+    const size = head.readUInt32BE(0);
+    if (size > this.frameBytesMax) throw new CodecError(`frame of ${size} bytes exceeds ${this.frameBytesMax}`);
+    return size;
   }
 }
 
