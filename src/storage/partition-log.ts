@@ -114,6 +114,7 @@ interface TailEntry {
 const APPEND_BATCHES_MAX = 100_000;
 const INACTIVE_INDEXES_MAX = 8;
 const READ_SLACK_BYTES = 64 * 1024;
+const READ_ROUNDS_MAX = 64;
 const BATCH_ITERATION_BYTES = 1024 * 1024;
 const RECOVERY_PROGRESS_BYTES = 256 * 1024 * 1024;
 const noop = (): void => {};
@@ -587,14 +588,38 @@ export class PartitionLog {
       throw offsetOutOfRange(offset, this.logStartOffset, this.logEndOffset);
     }
     const bound = Math.min(upperBound, this.logEndOffset);
-    let records: Buffer[] = [];
-    if (offset < bound) {
-      const tailStart = this.tailStartOffset();
-      records = offset >= tailStart
-        ? this.readTail(offset, maxBytes, bound, minOneBatch)
-        : await this.readDiskThenTail(offset, maxBytes, bound, minOneBatch, tailStart);
+    return this.readResult(offset, await this.readFilling(offset, maxBytes, bound, minOneBatch));
+  }
+
+  /**
+   * Fills up to maxBytes across segment ends and the disk/tail boundary, one part per round: the disk
+   * below tailStartOffset, memory from it on. The tail may have moved during a disk read, so each round
+   * looks again. Bounded: every round adds at least one batch or stops.
+   */
+  private async readFilling(offset: number, maxBytes: number, bound: number, minOneBatch: boolean): Promise<Buffer[]> {
+    const records: Buffer[] = [];
+    let used = 0;
+    let next = offset;
+    for (let round = 0; round < READ_ROUNDS_MAX && next < bound; round++) {
+      const first = records.length === 0;
+      if (!first && used >= maxBytes) break;
+      const part = await this.readPart(next, maxBytes - used, bound, first && minOneBatch);
+      if (part.length === 0) break;
+      for (const buf of part) {
+        records.push(buf);
+        used += buf.length;
+      }
+      next = lastOffsetOfLastBatch(part[part.length - 1] as Buffer) + 1;
     }
-    return this.readResult(offset, records);
+    return records;
+  }
+
+  private async readPart(offset: number, maxBytes: number, bound: number, minOneBatch: boolean): Promise<Buffer[]> {
+    const tailStart = this.tailStartOffset();
+    if (offset >= tailStart) return this.readTail(offset, maxBytes, bound, minOneBatch);
+    const fromDisk = await this.readDisk(offset, maxBytes, Math.min(bound, tailStart), minOneBatch);
+    // Nothing at or after offset on disk below the tail (a gap): the tail's first batch follows.
+    return fromDisk ?? this.readTail(offset, maxBytes, bound, minOneBatch);
   }
 
   private readResult(offset: number, records: Buffer[]): LogReadResult {
@@ -606,20 +631,6 @@ export class PartitionLog {
       records, sizeInBytes, nextOffset,
       highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset,
     };
-  }
-
-  private async readDiskThenTail(
-    offset: number, maxBytes: number, bound: number, minOneBatch: boolean, tailStart: number,
-  ): Promise<Buffer[]> {
-    const fromDisk = await this.readDisk(offset, maxBytes, Math.min(bound, tailStart), minOneBatch);
-    // Nothing at or after offset on disk (a gap up to the tail): the tail's first batch follows.
-    if (fromDisk === undefined) return this.readTail(offset, maxBytes, bound, minOneBatch);
-    if (fromDisk.length === 0) return fromDisk;
-    const last = fromDisk[fromDisk.length - 1] as Buffer;
-    const next = lastOffsetOfLastBatch(last) + 1;
-    const used = fromDisk.reduce((n, b) => n + b.length, 0);
-    if (next < this.tailStartOffset() || used >= maxBytes) return fromDisk;
-    return fromDisk.concat(this.readTail(next, maxBytes - used, bound, false));
   }
 
   private readTail(offset: number, maxBytes: number, bound: number, minOneBatch: boolean): Buffer[] {
