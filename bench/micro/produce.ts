@@ -10,7 +10,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import { connect, type Socket } from 'node:net';
 import { Broker } from '../../src/broker/broker.js';
 import { resolveConfig } from '../../src/config/config.js';
@@ -42,8 +42,13 @@ try {
   await broker.services.replicaManager.whenIdle();
   const frames = encodeFrames(64);
   const socket = await open(broker.port);
-  const gc = { count: 0, ms: 0 };
-  const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) { gc.count++; gc.ms += e.duration; } });
+  const gc = { count: 0, ms: 0, majorCount: 0, majorMs: 0 };
+  const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) {
+    gc.count++;
+    gc.ms += e.duration;
+    // perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR: mark-compact, what promoted request buffers cost.
+    if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) { gc.majorCount++; gc.majorMs += e.duration; }
+  } });
   observer.observe({ entryTypes: ['gc'] });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -57,7 +62,7 @@ try {
   console.log(`${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; durability ${durability}, acks ${acks}, ${requests} requests × ${partitions} × ${recordsPerBatch} records of ${recordBytes} B`);
   console.log(`${Math.round(messages / seconds).toLocaleString('en-US')} msg/s, ${(messages * recordBytes / seconds / 1e6).toFixed(1)} MB/s, `
     + `process CPU ${(cpuSeconds / (messages / 1e6)).toFixed(3)} s/M msg (user ${(cpu.user / 1e6).toFixed(2)} s, system ${(cpu.system / 1e6).toFixed(2)} s), `
-    + `${Math.round(cpuSeconds * 1e6 / requests)} µs/request, GC ${gc.count}× ${gc.ms.toFixed(0)} ms`);
+    + `${Math.round(cpuSeconds * 1e6 / requests)} µs/request, GC ${gc.count}× ${gc.ms.toFixed(0)} ms (mark-compact ${gc.majorCount}× ${gc.majorMs.toFixed(0)} ms)`);
 } finally {
   await broker.close();
   await rm(dir, { recursive: true, force: true });
