@@ -22,7 +22,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKafka, javaClasspath, assembleKafka, KAFKA_VERSION } from '../../scripts/kafka/kafka.js';
 import { startRunnel, type RunnelMode } from '../../scripts/interop/runnel.js';
-import { produceUntilSuccess } from '../../scripts/interop/kafka-wire.js';
+import { produceUntilSuccess, freePort } from '../../scripts/interop/kafka-wire.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -125,6 +125,10 @@ async function measure(b: Broker, base: Omit<Row, 'broker' | 'status'>, run: () 
   const r = await run();
   const seconds = (Date.now() - t0) / 1000;
   const cpu = (cpuTicks(b.pids) - cpu0) / CLK_TCK;
+  const gone = b.pids.filter((pid) => !existsSync(`/proc/${pid}`));
+  if (gone.length > 0) {
+    return { ...base, broker: b.kind, status: 'failed', note: `broker process ${gone.join(',')} exited during the row`, seconds };
+  }
   const parsed = r.code === 0 && !r.timedOut ? parse(r.out) : undefined;
   if (!parsed) {
     return { ...base, broker: b.kind, status: 'failed', note: r.timedOut ? `timed out after ${seconds.toFixed(0)} s` : `exit ${r.code}: ${lastLines(r.out)}`, seconds };
@@ -202,9 +206,10 @@ function timeoutFor(records: number): number {
   return 60_000 + Math.ceil(records / 2000) * 1000;
 }
 
-async function startKafkaBroker(nodes: number, basePort: number): Promise<Broker> {
+async function startKafkaBroker(nodes: number): Promise<Broker> {
   const t0 = Date.now();
-  const k = await startKafka({ nodes, basePort });
+  // Free ports, never fixed ones: the machine is shared and other runs of this bench may be live.
+  const k = await startKafka({ nodes });
   const b: Broker = { kind: 'kafka', bootstrap: k.bootstrapServers, pids: k.nodes.map((n) => n.pid), stop: k.stop };
   try {
     await produceUntilSuccess(k.bootstrapServers.split(',')[0]!, 'bench-first-produce', 60_000);
@@ -301,10 +306,10 @@ async function main(): Promise<void> {
     const rf = nodes;
     const label = nodes === 1 ? 'single node' : '3 nodes RF 3';
     progress(`${label}: starting Apache Kafka ${KAFKA_VERSION}`);
-    const kafka = await startKafkaBroker(nodes, nodes === 1 ? 19892 : 19895);
+    const kafka = await startKafkaBroker(nodes);
     startup.push({ topology: label, broker: 'kafka', ms: kafka.firstProduceMs, note: kafka.firstProduceError });
     progress(`${label}: kafka ready, first produce after ${kafka.firstProduceMs ?? 'n/a'} ms; starting Runnel (${mode})`);
-    const runnel = await startRunnelBroker(nodes, 19992, mode);
+    const runnel = await startRunnelBroker(nodes, await freePort(), mode);
     let runnelNa: string | undefined;
     if (typeof runnel === 'string') {
       runnelNa = runnel;

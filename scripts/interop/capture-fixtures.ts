@@ -7,13 +7,14 @@ import { rmSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startKafka } from '../kafka/kafka.js';
 import { startCaptureProxy } from './capture-proxy.js';
+import { freePort } from './kafka-wire.js';
 import { CLIENTS, REPO, runScenario } from '../../test/interop/clients.js';
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['kafkajs', 'kcat', 'java'];
 const scenarios = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group'];
-const kafkaPort = 19392;
-const proxyPort = 19399;
 
+const kafkaPort = await freePort();
+const proxyPort = await freePort();
 const kafka = await startKafka({ nodes: 1, basePort: kafkaPort, advertisedPorts: [proxyPort] });
 console.error(`kafka on 127.0.0.1:${kafkaPort}, advertised through the proxy at 127.0.0.1:${proxyPort}`);
 try {

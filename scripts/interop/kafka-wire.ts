@@ -2,7 +2,7 @@
 // "time from process start to first successful produce": ApiVersions v0, Metadata v1 and Produce v3
 // (one record batch, magic 2, CRC-32C). Independent of src/protocol on purpose: it measures Runnel
 // from the outside, the way a client would.
-import { Socket, connect } from 'node:net';
+import { Socket, connect, createServer } from 'node:net';
 import { crc32c } from '@node-rs/crc32';
 
 function header(apiKey: number, version: number, correlationId: number, clientId: string): Buffer {
@@ -208,4 +208,20 @@ export async function produceUntilSuccess(address: string, topic: string, timeou
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no successful produce within ${timeoutMs} ms (${last})`);
+}
+
+/**
+ * A loopback TCP port that was free a moment ago (bind to port 0, read it, close). The machine is
+ * shared: fixed ports collide with other runs of the same scripts.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -3,7 +3,7 @@
 // (combined broker+controller nodes on 127.0.0.1, distinct ports).
 //
 // CLI:  npx tsx scripts/kafka/kafka.ts assemble
-//       npx tsx scripts/kafka/kafka.ts start [--nodes 1|3] [--port 19092] [--data-dir D]   (runs until Ctrl-C / SIGTERM)
+//       npx tsx scripts/kafka/kafka.ts start [--nodes 1|3] [--port P (default: free ports)] [--data-dir D]   (runs until Ctrl-C / SIGTERM)
 //       npx tsx scripts/kafka/kafka.ts stop --data-dir D      (stops the nodes a `start --data-dir D` left running)
 // API:  startKafka({ nodes, basePort }) → { bootstrapServers, nodes: [{ pid, port }], stop() }
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -12,7 +12,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { waitForBrokers } from '../interop/kafka-wire.js';
+import { waitForBrokers, freePort } from '../interop/kafka-wire.js';
 
 export const KAFKA_VERSION = '4.1.1';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,6 +57,7 @@ export interface KafkaCluster {
 
 export interface StartKafkaOptions {
   nodes?: number;
+  /** Node i listens on basePort + i, its controller on basePort + 1000 + i; default: free ports. */
   basePort?: number;
   dataDir?: string;
   /** Port each node advertises instead of its own (a capture proxy in front of it). */
@@ -119,11 +120,12 @@ export function javaClasspath(): string {
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaCluster> {
   assembleKafka();
   const count = opts.nodes ?? 1;
-  const basePort = opts.basePort ?? 19092;
   const root = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'runnel-kafka-'));
   const nodes: KafkaNode[] = [];
   for (let i = 0; i < count; i++) {
-    nodes.push({ nodeId: i + 1, port: basePort + i, controllerPort: basePort + 1000 + i, pid: 0, dir: join(root, `node${i + 1}`) });
+    const port = opts.basePort !== undefined ? opts.basePort + i : await freePort();
+    const controllerPort = opts.basePort !== undefined ? opts.basePort + 1000 + i : await freePort();
+    nodes.push({ nodeId: i + 1, port, controllerPort, pid: 0, dir: join(root, `node${i + 1}`) });
   }
   const voters = nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(',');
   const cid = clusterId();
@@ -192,7 +194,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.log(kafkaLibs());
   } else if (cmd === 'start') {
     const dataDir = process.argv.includes('--data-dir') ? arg('--data-dir', '') : undefined;
-    const k = await startKafka({ nodes: Number(arg('--nodes', '1')), basePort: Number(arg('--port', '19092')), dataDir });
+    const k = await startKafka({ nodes: Number(arg('--nodes', '1')), basePort: process.argv.includes('--port') ? Number(arg('--port', '')) : undefined, dataDir });
     console.log(JSON.stringify({ bootstrapServers: k.bootstrapServers, pids: k.nodes.map((n) => n.pid), readyMs: k.readyMs }));
     const shutdown = (): void => { void k.stop().then(() => process.exit(0)); };
     process.on('SIGINT', shutdown);

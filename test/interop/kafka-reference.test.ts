@@ -11,7 +11,7 @@ const enabled = process.env.RUNNEL_INTEROP_KAFKA === '1' || (process.env.RUNNEL_
 
 describe('interop: harness against Apache Kafka (reference broker)', { skip: enabled ? false : 'Kafka assembly not cached and RUNNEL_INTEROP_KAFKA!=1' }, () => {
   let kafka: KafkaCluster | undefined;
-  before(async () => { kafka = await startKafka({ nodes: 1, basePort: 19792 }); });
+  before(async () => { kafka = await startKafka({ nodes: 1 }); });
   after(async () => { await kafka?.stop(); });
 
   for (const client of CLIENTS) {

@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path';
 import { CLIENTS, REPO, SCENARIOS, runScenario, type ScenarioResult } from './clients.js';
 import { startKafka, KAFKA_VERSION } from '../../scripts/kafka/kafka.js';
 import { startRunnel } from '../../scripts/interop/runnel.js';
+import { freePort } from '../../scripts/interop/kafka-wire.js';
 
 export interface MatrixReport {
   label: string;
@@ -71,14 +72,14 @@ async function main(): Promise<void> {
   let brokerName = bootstrapArg ? `external ${bootstrapArg}` : '';
   if (brokerKind === 'kafka') {
     process.stderr.write(`starting Apache Kafka ${KAFKA_VERSION} (${nodes} node${nodes > 1 ? 's' : ''})...\n`);
-    const k = await startKafka({ nodes, basePort: 19592 });
+    const k = await startKafka({ nodes });
     bootstrap = k.bootstrapServers;
     brokerName = `Apache Kafka ${KAFKA_VERSION} (${nodes} node${nodes > 1 ? 's' : ''}, KRaft)`;
     stop = k.stop;
   } else if (brokerKind === 'runnel') {
     process.stderr.write('starting Runnel (src/cli/main.ts)...\n');
     try {
-      const r = await startRunnel({ port: 19692, mode: 'src' });
+      const r = await startRunnel({ port: await freePort(), mode: 'src' });
       bootstrap = r.bootstrapServers;
       brokerName = 'Runnel (single node, from source)';
       stop = r.stop;
