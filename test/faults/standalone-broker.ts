@@ -95,7 +95,7 @@ export function prng(seed: number): () => number {
 }
 
 export function seedFromEnv(): number {
-  const env = process.env.RUNNEL_SEED;
+  const env = process.env.STANDALONE_SEED;
   return env !== undefined && env !== '' ? Number(env) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 }
 

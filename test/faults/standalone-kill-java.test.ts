@@ -7,7 +7,7 @@
  * Afterwards a Java consumer reads every partition and the test asserts: every acknowledged record is
  * present exactly once at the offset it was acknowledged with, no record anywhere is duplicated, and
  * per partition the sequence numbers are exactly p, p+P, p+2P, … in offset order (no gap, no reorder).
- * Seed: RUNNEL_SEED=<n> replays the kill schedule. Skipped without java / the interop cache's jars.
+ * Seed: STANDALONE_SEED=<n> replays the kill schedule. Skipped without java / the interop cache's jars.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,8 +20,8 @@ import {
 
 const TOPIC = 'kill-java';
 const PARTITIONS = 3;
-const RECORDS = Number(process.env.RUNNEL_KILL_RECORDS ?? '30000');
-const KILLS = Number(process.env.RUNNEL_KILL_COUNT ?? '4');
+const RECORDS = Number(process.env.STANDALONE_KILL_RECORDS ?? '30000');
+const KILLS = Number(process.env.STANDALONE_KILL_COUNT ?? '4');
 /** Sends between two 1 ms pauses of the producer: paces the stream over several seconds. */
 const BURST = 20;
 const RUN_MS = 150_000;
@@ -33,7 +33,7 @@ test('Java producer (defaults: idempotent, acks=all) across kill -9 restarts: ev
   if (reason !== '') { t.skip(reason); return; }
   const seed = seedFromEnv();
   const random = prng(seed);
-  t.diagnostic(`seed ${seed} (RUNNEL_SEED=${seed} replays the kill schedule)`);
+  t.diagnostic(`seed ${seed} (STANDALONE_SEED=${seed} replays the kill schedule)`);
   // Kill points: one per slice of the acknowledged stream, at a random place inside it.
   const killAt = Array.from({ length: KILLS }, (_, i) => Math.floor(RECORDS * (i + 0.2 + 0.6 * random()) / (KILLS + 1)));
   const delayMs = killAt.map(() => Math.floor(random() * 30));

@@ -57,6 +57,10 @@ public class StandaloneKill {
   static Properties common(String bootstrap) {
     Properties p = new Properties();
     p.put("bootstrap.servers", bootstrap);
+    // -Dkafka.<name>=<value> sets a client property (for experiments; the tests pass none).
+    for (String name : System.getProperties().stringPropertyNames()) {
+      if (name.startsWith("kafka.")) p.put(name.substring(6), System.getProperty(name));
+    }
     return p;
   }
 
@@ -107,6 +111,7 @@ public class StandaloneKill {
     p.put("value.deserializer", ByteArrayDeserializer.class.getName());
     p.put("enable.auto.commit", "false");
     p.put("auto.offset.reset", "earliest");
+    p.put("max.poll.records", "5000");
     return new KafkaConsumer<>(p);
   }
 
@@ -121,7 +126,7 @@ public class StandaloneKill {
     long deadline = System.currentTimeMillis() + WAIT_MS;
     while (c.position(tp) < end) {
       if (System.currentTimeMillis() > deadline) throw new IllegalStateException("read of " + tp + " stalled at " + c.position(tp) + " < " + end);
-      for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) if (r.offset() < end) sink.accept(r);
+      for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(Long.getLong("pollMs", 200)))) if (r.offset() < end) sink.accept(r);
     }
     return new long[] { earliest, end };
   }
@@ -159,7 +164,7 @@ public class StandaloneKill {
           if (e.source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG) set.put(e.name(), e.value());
         }
         for (Map.Entry<String, String> e : set.entrySet()) line("CONFIG " + t + " " + e.getKey() + "=" + e.getValue());
-        for (int part = 0; part < described.get(t).partitions().size(); part++) statePartition(admin, c, new TopicPartition(t, part));
+        stateTopic(admin, c, t, described.get(t).partitions().size());
       }
       for (GroupListing g : admin.listGroups().all().get(WAIT_MS, TimeUnit.MILLISECONDS)) {
         Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(g.groupId()).partitionsToOffsetAndMetadata().get(WAIT_MS, TimeUnit.MILLISECONDS);
@@ -171,24 +176,50 @@ public class StandaloneKill {
     return 0;
   }
 
-  static void statePartition(Admin admin, KafkaConsumer<byte[], byte[]> c, TopicPartition tp) throws Exception {
-    MessageDigest sha = MessageDigest.getInstance("SHA-256");
-    List<Long> timestamps = new ArrayList<>();
-    long[] range = readAll(c, tp, r -> {
-      StringBuilder b = new StringBuilder();
-      b.append(r.offset()).append('|').append(r.timestamp()).append('|').append(r.timestampType()).append('|');
-      b.append(r.key() == null ? "null" : Base64.getEncoder().encodeToString(r.key())).append('|');
-      b.append(r.value() == null ? "null" : Base64.getEncoder().encodeToString(r.value()));
-      for (Header h : r.headers()) b.append('|').append(h.key()).append('=').append(h.value() == null ? "null" : Base64.getEncoder().encodeToString(h.value()));
-      sha.update(b.append('\n').toString().getBytes(StandardCharsets.UTF_8));
-      timestamps.add(r.timestamp());
-    });
-    ListOffsetsResult.ListOffsetsResultInfo max = admin.listOffsets(Map.of(tp, OffsetSpec.maxTimestamp())).partitionResult(tp).get(WAIT_MS, TimeUnit.MILLISECONDS);
-    line("PART " + tp.topic() + " " + tp.partition() + " " + range[0] + " " + range[1] + " " + max.offset() + " " + timestamps.size() + " " + HexFormat.of().formatHex(sha.digest()));
-    if (timestamps.isEmpty()) return;
-    for (long ts : new long[] { timestamps.get(0), timestamps.get(timestamps.size() / 2), timestamps.get(timestamps.size() - 1) }) {
-      OffsetAndTimestamp found = c.offsetsForTimes(Map.of(tp, ts)).get(tp);
-      line("TS " + tp.topic() + " " + tp.partition() + " " + ts + " " + (found == null ? "none" : Long.toString(found.offset())));
+  /** One topic: every partition read at once, then max-timestamp and offsetsForTimes per partition. */
+  static void stateTopic(Admin admin, KafkaConsumer<byte[], byte[]> c, String topic, int partitions) throws Exception {
+    List<TopicPartition> tps = new ArrayList<>();
+    for (int part = 0; part < partitions; part++) tps.add(new TopicPartition(topic, part));
+    c.assign(tps);
+    Map<TopicPartition, Long> earliest = c.beginningOffsets(tps);
+    Map<TopicPartition, Long> end = c.endOffsets(tps);
+    Map<TopicPartition, MessageDigest> sha = new HashMap<>();
+    Map<TopicPartition, List<Long>> timestamps = new HashMap<>();
+    for (TopicPartition tp : tps) { c.seek(tp, earliest.get(tp)); sha.put(tp, MessageDigest.getInstance("SHA-256")); timestamps.put(tp, new ArrayList<>()); }
+    long deadline = System.currentTimeMillis() + WAIT_MS;
+    while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+      if (System.currentTimeMillis() > deadline) throw new IllegalStateException("read of " + topic + " stalled");
+      for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+        if (r.offset() >= end.get(tp)) continue;
+        StringBuilder b = new StringBuilder();
+        b.append(r.offset()).append('|').append(r.timestamp()).append('|').append(r.timestampType()).append('|');
+        b.append(r.key() == null ? "null" : Base64.getEncoder().encodeToString(r.key())).append('|');
+        b.append(r.value() == null ? "null" : Base64.getEncoder().encodeToString(r.value()));
+        for (Header h : r.headers()) b.append('|').append(h.key()).append('=').append(h.value() == null ? "null" : Base64.getEncoder().encodeToString(h.value()));
+        sha.get(tp).update(b.append('\n').toString().getBytes(StandardCharsets.UTF_8));
+        timestamps.get(tp).add(r.timestamp());
+      }
+    }
+    Map<TopicPartition, OffsetSpec> maxSpec = new HashMap<>();
+    for (TopicPartition tp : tps) maxSpec.put(tp, OffsetSpec.maxTimestamp());
+    ListOffsetsResult max = admin.listOffsets(maxSpec);
+    for (int k = 0; k < 3; k++) {
+      Map<TopicPartition, Long> query = new HashMap<>();
+      for (TopicPartition tp : tps) {
+        List<Long> ts = timestamps.get(tp);
+        if (!ts.isEmpty()) query.put(tp, ts.get(k == 0 ? 0 : k == 1 ? ts.size() / 2 : ts.size() - 1));
+      }
+      Map<TopicPartition, OffsetAndTimestamp> found = query.isEmpty() ? Map.of() : c.offsetsForTimes(query);
+      for (TopicPartition tp : tps) {
+        if (!query.containsKey(tp)) continue;
+        OffsetAndTimestamp f = found.get(tp);
+        line("TS " + topic + " " + tp.partition() + " " + query.get(tp) + " " + (f == null ? "none" : Long.toString(f.offset())));
+      }
+    }
+    for (TopicPartition tp : tps) {
+      long maxOffset = max.partitionResult(tp).get(WAIT_MS, TimeUnit.MILLISECONDS).offset();
+      line("PART " + topic + " " + tp.partition() + " " + earliest.get(tp) + " " + end.get(tp) + " " + maxOffset + " " + timestamps.get(tp).size() + " " + HexFormat.of().formatHex(sha.get(tp).digest()));
     }
   }
 }
