@@ -111,7 +111,7 @@ export class Broker {
       await registerBroker(metadataLog, metadataLoader, meta.nodeId, advertised);
       const controller = new AdminController(metadataLog, () => metadataLoader.image);
       // A standalone node is its own controller (KRaft combined mode).
-      const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader);
+      const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
       const topicCreator = new TopicCreator(controller);
       const groupCoordinator = new GroupCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,

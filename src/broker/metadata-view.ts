@@ -4,7 +4,7 @@
  * is one broker with no topics (handler tests). Handlers read only through this interface.
  */
 import type { MetadataLoader } from '../metadata/loader.js';
-import type { MetadataImage, TopicImage } from '../metadata/image.js';
+import type { MetadataImage, PartitionImage, TopicImage } from '../metadata/image.js';
 import { isInternalTopic } from '../controller/topic-records.js';
 import { ErrorCode } from '../protocol/errors.js';
 
@@ -79,8 +79,22 @@ export class SingleNodeMetadataView implements MetadataView {
  * registered, unfenced ones; a partition whose leader is not live is LEADER_NOT_AVAILABLE with leader
  * -1; replicas on brokers that are not live are offline. Topic views are built once per image.
  */
+/**
+ * Where this node's own leadership stands in the replica manager. A partition the image says this node
+ * leads is shown only once the replica manager leads it at that epoch (its log is open): Kafka's
+ * broker updates its metadata cache and its replica manager from the same metadata publisher, so a
+ * client never sees a leader that cannot take its produce yet. Without this, a fresh topic's first
+ * produce could half-fail with NOT_LEADER_OR_FOLLOWER, and non-idempotent clients that retry the whole
+ * request (KafkaJS) would duplicate the partitions that succeeded.
+ */
+export interface LocalLeadership {
+  readonly leadershipVersion: number;
+  partitionByTopicId(topicId: string, partition: number): { readonly isLeader: boolean; readonly leaderEpoch: number } | undefined;
+}
+
 export class ImageMetadataView implements MetadataView {
   private cachedImage: MetadataImage | null = null;
+  private cachedLeadershipVersion = -1;
   private cachedBrokers: readonly BrokerEndpoint[] = [];
   private cachedTopics = new Map<string, TopicMetadata>();
 
@@ -88,6 +102,8 @@ export class ImageMetadataView implements MetadataView {
     readonly clusterId: string,
     readonly controllerId: number,
     private readonly loader: MetadataLoader,
+    private readonly localLeadership?: LocalLeadership,
+    private readonly nodeId = controllerId,
   ) {}
 
   brokers(): readonly BrokerEndpoint[] {
@@ -112,7 +128,8 @@ export class ImageMetadataView implements MetadataView {
 
   private refresh(): void {
     const image = this.loader.image;
-    if (image === this.cachedImage) return;
+    const leadershipVersion = this.localLeadership?.leadershipVersion ?? 0;
+    if (image === this.cachedImage && leadershipVersion === this.cachedLeadershipVersion) return;
     const live = new Set<number>();
     const brokers: BrokerEndpoint[] = [];
     for (const broker of [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId)) {
@@ -122,20 +139,29 @@ export class ImageMetadataView implements MetadataView {
     }
     const topics = new Map<string, TopicMetadata>();
     const sorted = [...image.topicsById.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const topic of sorted) topics.set(topic.name, topicMetadata(topic, live));
+    const leads = (p: PartitionImage): boolean => this.leaderReady(p);
+    for (const topic of sorted) topics.set(topic.name, topicMetadata(topic, live, leads));
     this.cachedBrokers = Object.freeze(brokers);
     this.cachedTopics = topics;
     this.cachedImage = image;
+    this.cachedLeadershipVersion = leadershipVersion;
+  }
+
+  /** A live leader elsewhere is taken as is; this node's own leadership must be in effect locally. */
+  private leaderReady(p: PartitionImage): boolean {
+    if (p.leader !== this.nodeId || this.localLeadership === undefined) return true;
+    const hosted = this.localLeadership.partitionByTopicId(p.topicId, p.partitionId);
+    return hosted !== undefined && hosted.isLeader && hosted.leaderEpoch === p.leaderEpoch;
   }
 }
 
-function topicMetadata(topic: TopicImage, live: ReadonlySet<number>): TopicMetadata {
+function topicMetadata(topic: TopicImage, live: ReadonlySet<number>, leaderReady: (p: PartitionImage) => boolean): TopicMetadata {
   return Object.freeze({
     name: topic.name,
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
     partitions: Object.freeze(topic.partitions.map((p) => {
-      const leaderLive = live.has(p.leader);
+      const leaderLive = live.has(p.leader) && leaderReady(p);
       return Object.freeze({
         partitionIndex: p.partitionId,
         errorCode: leaderLive ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,

@@ -97,6 +97,11 @@ export class LocalReplicaManager implements ReplicaManager {
   private readonly listeners = new Set<(partition: HostedPartition) => void>();
   private work: Promise<void> = Promise.resolve();
   private closed = false;
+  /**
+   * Bumped whenever a partition's hosted leadership changes (applied from the image, or dropped), so
+   * the Metadata view knows when to rebuild without rebuilding on every append.
+   */
+  leadershipVersion = 0;
 
   private constructor(options: LocalReplicaManagerOptions) {
     this.nodeId = options.nodeId;
@@ -289,6 +294,7 @@ export class LocalReplicaManager implements ReplicaManager {
     state.leaderEpoch = image.leaderEpoch;
     state.isr = image.isr;
     state.replicas = image.replicas;
+    this.leadershipVersion++;
     for (const replica of state.followerEndOffsets.keys()) {
       if (!image.replicas.includes(replica)) state.followerEndOffsets.delete(replica);
     }
@@ -331,6 +337,7 @@ export class LocalReplicaManager implements ReplicaManager {
 
   private async dropPartition(state: PartitionState): Promise<void> {
     state.hosted = false;
+    this.leadershipVersion++;
     this.byName.delete(nameKey(state.topic, state.partition));
     this.byTopicId.delete(idKey(state.topicId, state.partition));
     // Parked produces and fetches wake and see that the partition is gone.
