@@ -52,7 +52,8 @@
  *   updateHighWatermark(offset): number                                                  [sync]
  *   endOffsetForEpoch(leaderEpoch): { leaderEpoch, endOffset }   KIP-101/279 (-1/-1 when unknown) [sync]
  *   latestEpoch(): number | undefined                                                    [sync]
- *   await truncateTo(offset)             drops batches with lastOffset ≥ offset (exclusive: no append meanwhile)
+ *   await truncateTo(offset)             drops batches with lastOffset ≥ offset; logEndOffset = end of the last kept
+ *                                        batch (= offset at batch boundaries). Exclusive: no append meanwhile.
  *   await truncateFullyAndStartAt(offset)
  *   await deleteRecords(offset): newLogStartOffset     offset ≤ highWatermark else OFFSET_OUT_OF_RANGE
  *   await applyRetention(nowMs?): segmentsDeleted      (the LogManager loop calls it)

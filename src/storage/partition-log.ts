@@ -1130,6 +1130,7 @@ export class PartitionLog {
       await this.truncateFullyAndStartAt(targetOffset);
       return;
     }
+    const logStartOffset = this.logStartOffset;
     await this.exclusively(async () => {
       await this.drainIo();
       const keep = this.lastSegmentIndexBelow(targetOffset);
@@ -1139,6 +1140,9 @@ export class PartitionLog {
       this.afterTruncation();
       await this.ioTail;
     });
+    // The batch holding logStartOffset went too (target inside it): start empty at the target instead of
+    // exposing offsets below the log start again.
+    if (this.logEndOffset < logStartOffset) await this.truncateFullyAndStartAt(targetOffset);
   }
 
   /** Empties the log and restarts it at offset (follower far behind the leader's log start). */

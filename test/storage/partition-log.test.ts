@@ -363,3 +363,14 @@ test('an IO error fails the log: pending appends reject with KAFKA_STORAGE_ERROR
   await log.close();
   await pool.closeAll();
 }));
+
+test('truncating inside the batch that holds logStartOffset restarts the log at the target', () => withDir(async (dir) => {
+  const log = await openLog(dir);
+  log.append(simpleBatch(5, 10), 0);
+  log.updateHighWatermark(5);
+  await log.deleteRecords(2);
+  await log.truncateTo(3);
+  assert.deepEqual([log.logStartOffset, log.logEndOffset], [3, 3]);
+  assert.equal(log.append(simpleBatch(1, 1), 0).baseOffset, 3);
+  await log.close();
+}));
