@@ -89,3 +89,23 @@ test('open descriptors stay bounded across many partitions', async () => {
     cleanup();
   }
 });
+
+test('the background retention loop deletes expired segments by the injected clock', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const clock = new ManualClock(NOW);
+    const manager = await LogManager.open({ dataDir: dir, clock, retentionCheckIntervalMs: 5, checkpointIntervalMs: 5, defaults: { 'segment.bytes': 300, 'retention.ms': 60_000 } });
+    const log = await manager.createLog('aging', 0);
+    for (let i = 0; i < 6; i++) log.append(simpleBatch(1, 150, i, NOW), 0);
+    log.updateHighWatermark(log.logEndOffset);
+    manager.startBackgroundTasks();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(log.logStartOffset, 0, 'nothing expired yet');
+    clock.advance(120_000);
+    for (let i = 0; i < 200 && log.logStartOffset === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(log.logStartOffset, log.logEndOffset);
+    await manager.close();
+  } finally {
+    cleanup();
+  }
+});
