@@ -261,28 +261,40 @@ function readVarlong(buf: Buffer, cursor: VarintCursor, end: number): number | u
   return undefined;
 }
 
+/** Decompresses a batch's records section (bytes after the 61-byte header) for codec 1-4. */
+export type RecordsDecompressor = (compression: number, compressed: Buffer) => Buffer;
+
 /**
- * Visits (offset, timestamp) of each record in an uncompressed batch; stops when visit returns true.
- * Returns false when the batch is compressed or a record does not parse (the caller falls back to the
- * batch level). Bounded by recordsCount and the batch size.
+ * Visits (offset, timestamp) of each record of a batch; stops when visit returns true. Compressed batches
+ * need decompress (else false is returned and the caller falls back to the batch level), as does a record
+ * that does not parse. Bounded by recordsCount and the records' size.
  */
 export function forEachRecordTimestamp(
   buf: Buffer, pos: number, size: number, visit: (offset: number, timestampMs: number) => boolean,
+  decompress?: RecordsDecompressor,
 ): boolean {
-  if ((buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) !== 0) return false;
+  const compression = buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
+  let records = buf.subarray(pos + RECORDS_OFFSET, pos + size);
+  if (compression !== 0) {
+    if (decompress === undefined) return false;
+    try {
+      records = decompress(compression, records);
+    } catch {
+      return false;
+    }
+  }
   const baseOffset = readInt64(buf, pos + BASE_OFFSET_OFFSET);
   const baseTimestamp = readInt64(buf, pos + BASE_TIMESTAMP_OFFSET);
   const count = buf.readInt32BE(pos + RECORDS_COUNT_OFFSET);
-  const end = pos + size;
-  const cursor = { pos: pos + RECORDS_OFFSET };
+  const cursor = { pos: 0 };
   for (let i = 0; i < count; i++) {
-    const length = readVarlong(buf, cursor, end);
+    const length = readVarlong(records, cursor, records.length);
     if (length === undefined || length < 0) return false;
     const recordEnd = cursor.pos + length;
-    if (recordEnd > end) return false;
+    if (recordEnd > records.length) return false;
     cursor.pos += 1;
-    const timestampDelta = readVarlong(buf, cursor, recordEnd);
-    const offsetDelta = readVarlong(buf, cursor, recordEnd);
+    const timestampDelta = readVarlong(records, cursor, recordEnd);
+    const offsetDelta = readVarlong(records, cursor, recordEnd);
     if (timestampDelta === undefined || offsetDelta === undefined) return false;
     if (visit(baseOffset + offsetDelta, baseTimestamp + timestampDelta)) return true;
     cursor.pos = recordEnd;

@@ -82,7 +82,8 @@
  *
  * ## Not here
  *   Idempotent sequence checks, control-batch rules, compaction, transactions (aborted-txn index).
- *   Timestamp lookups are record-exact in uncompressed batches and batch-level (baseOffset) in compressed ones.
+ *   Timestamp lookups are record-exact in uncompressed batches; in compressed ones too when the LogManager
+ *   gets `decompressRecords` (codec, bytes after the header) → records, else batch-level (baseOffset).
  */
 export { LogManager, WAL_DIR, CHECKPOINTS_FILE, CLEAN_SHUTDOWN_FILE } from './log-manager.js';
 export type { LogManagerOptions, TopicPartition } from './log-manager.js';

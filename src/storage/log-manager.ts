@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../common/clock.js';
+import type { RecordsDecompressor } from '../protocol/record-batch.js';
 import { formatCheckpoint, parseCheckpoint, parseOffset } from './checkpoint-file.js';
 import { applyLogConfigOverrides, defaultLogConfig, type LogConfig } from './config.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -40,6 +41,8 @@ export interface LogManagerOptions {
   recoveryThreads?: number;
   /** Node-wide bound of all tail caches, shared equally by the partitions (default 256 MiB). */
   tailCacheBytesTotal?: number;
+  /** Passed to every log: record-exact timestamp lookups in compressed batches. */
+  decompressRecords?: RecordsDecompressor;
 }
 
 export interface TopicPartition {
@@ -211,6 +214,7 @@ export class LogManager {
       dir, topic, partition, config: this.topicConfig(topic), filePool: this.pool, clock: this.clock, logger: this.logger,
       recoveryPoint: checkpoint?.recoveryPoint, logStartOffset: checkpoint?.logStartOffset,
       highWatermark: checkpoint?.highWatermark, cleanShutdown: clean && checkpoint !== undefined, topicId,
+      decompressRecords: this.options.decompressRecords,
     });
   }
 

@@ -18,7 +18,7 @@ import {
   probeBatch, readBatchHeader, setCreateTime, setLogAppendTime, splitAndValidateBatches, BASE_TIMESTAMP_OFFSET,
   LAST_OFFSET_DELTA_OFFSET, MAX_TIMESTAMP_OFFSET, NO_TIMESTAMP, PARTITION_LEADER_EPOCH_OFFSET,
   readInt64, RecordBatchError, TIMESTAMP_TYPE_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD,
-  type BatchSpan, type RecordBatchHeader,
+  type BatchSpan, type RecordBatchHeader, type RecordsDecompressor,
 } from '../protocol/record-batch.js';
 import { invariant } from '../common/assert.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -67,6 +67,8 @@ export interface PartitionLogOptions {
   cleanShutdown?: boolean;
   /** Written to partition.metadata when the log is created. */
   topicId?: string;
+  /** Makes timestamp lookups record-exact in compressed batches too (else they answer the batch's base). */
+  decompressRecords?: RecordsDecompressor;
 }
 
 export interface AppendResult {
@@ -148,6 +150,7 @@ export class PartitionLog {
   private readonly pool: FilePool;
   private readonly clock: Clock;
   private readonly logger: StorageLogger;
+  private readonly decompressRecords: RecordsDecompressor | undefined;
   private segments: LogSegment[] = [];
   private tail: TailEntry[] = [];
   private tailHead = 0;
@@ -177,6 +180,7 @@ export class PartitionLog {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.topicId = options.topicId;
+    this.decompressRecords = options.decompressRecords;
   }
 
   /** Opens (creating if needed) and recovers the log in options.dir. */
@@ -850,7 +854,7 @@ export class PartitionLog {
         if (!matches(timestamp)) return false;
         found = { offset, timestamp, leaderEpoch };
         return true;
-      });
+      }, this.decompressRecords);
     }
     const fallback = { offset: batchBaseOffset(batch), timestamp: batchMaxTimestamp(batch), leaderEpoch };
     const result = found ?? fallback;

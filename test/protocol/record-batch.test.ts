@@ -6,6 +6,7 @@ import {
   PROBE_SHORT, PROBE_BAD_LENGTH, setCreateTime,
 } from '../../src/protocol/record-batch.js';
 import { crc32c } from '@node-rs/crc32';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { buildBatch, simpleBatch } from '../storage/batch-builder.js';
 
 test('header view decodes every field of a built batch', () => {
@@ -106,4 +107,17 @@ test('setCreateTime clears a client LogAppendTime flag and keeps the CRC valid',
   setCreateTime(buf, 0, buf.length);
   assert.equal(readBatchHeader(buf).timestampType, 'CreateTime');
   assert.ok(isBatchCrcValid(buf, 0, buf.length));
+});
+
+test('record timestamps of a compressed batch are visited through the injected decompressor', () => {
+  const buf = buildBatch({
+    baseOffset: 5, baseTimestamp: 50, compression: 1, compressRecords: (r) => gzipSync(r),
+    records: [{ value: Buffer.from('a') }, { value: Buffer.from('b'), timestampDelta: 9 }],
+  });
+  assert.equal(forEachRecordTimestamp(buf, 0, buf.length, () => false), false);
+  const seen: Array<[number, number]> = [];
+  const decompress = (codec: number, data: Buffer): Buffer => (codec === 1 ? gunzipSync(data) : Buffer.alloc(0));
+  assert.equal(forEachRecordTimestamp(buf, 0, buf.length, (o, t) => { seen.push([o, t]); return false; }, decompress), true);
+  assert.deepEqual(seen, [[5, 50], [6, 59]]);
+  assert.equal(forEachRecordTimestamp(buf, 0, buf.length, () => false, () => { throw new Error('bad data'); }), false);
 });

@@ -22,6 +22,8 @@ export interface BatchSpec {
   control?: boolean;
   compression?: number;
   logAppendTime?: boolean;
+  /** Compresses the records section (set compression to the matching codec id). */
+  compressRecords?: (records: Buffer) => Buffer;
 }
 
 function zigzagVarint(value: number): number[] {
@@ -50,7 +52,8 @@ function encodeRecord(record: TestRecord, offsetDelta: number): Buffer {
 }
 
 export function buildBatch(spec: BatchSpec): Buffer {
-  const records = Buffer.concat(spec.records.map((r, i) => encodeRecord(r, i)));
+  const raw = Buffer.concat(spec.records.map((r, i) => encodeRecord(r, i)));
+  const records = spec.compressRecords === undefined ? raw : spec.compressRecords(raw);
   const buf = Buffer.alloc(61 + records.length);
   const baseTimestamp = spec.baseTimestamp ?? 1_700_000_000_000;
   const maxDelta = Math.max(0, ...spec.records.map((r) => r.timestampDelta ?? 0));

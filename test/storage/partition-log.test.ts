@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { readBatchHeader, RecordBatchError, isBatchCrcValid } from '../../src/protocol/record-batch.js';
 import { StorageError, StorageErrorCode } from '../../src/storage/errors.js';
 import { ManualClock } from '../../src/common/clock.js';
@@ -372,5 +373,16 @@ test('truncating inside the batch that holds logStartOffset restarts the log at 
   await log.truncateTo(3);
   assert.deepEqual([log.logStartOffset, log.logEndOffset], [3, 3]);
   assert.equal(log.append(simpleBatch(1, 1), 0).baseOffset, 3);
+  await log.close();
+}));
+
+test('timestamp lookups are record-exact in compressed batches when a decompressor is given', () => withDir(async (dir) => {
+  const log = await openLog(dir, {}, { decompressRecords: (_codec, data) => gunzipSync(data) });
+  log.append(buildBatch({
+    baseTimestamp: NOW, compression: 1, compressRecords: (r) => gzipSync(r),
+    records: [{ value: null }, { value: null, timestampDelta: 10 }, { value: null, timestampDelta: 20 }],
+  }), 0);
+  assert.deepEqual(await log.offsetForTimestamp(NOW + 5), { offset: 1, timestamp: NOW + 10, leaderEpoch: 0 });
+  assert.deepEqual(await log.maxTimestampAndOffset(), { offset: 2, timestamp: NOW + 20, leaderEpoch: 0 });
   await log.close();
 }));
