@@ -21,7 +21,7 @@ function mark(r: ScenarioResult | undefined): string {
   return r.ok ? 'pass' : 'FAIL';
 }
 
-export function render(kafka: MatrixReport | undefined, runnel: MatrixReport | undefined): string {
+export function render(kafka: MatrixReport | undefined, runnel: MatrixReport | undefined, extra: MatrixReport[] = []): string {
   const lines: string[] = [];
   lines.push('Each cell: **Apache Kafka / Runnel**. `skip` = the client cannot express the scenario.');
   lines.push('Scenarios are defined in [test/interop/SCENARIOS.md](test/interop/SCENARIOS.md).');
@@ -37,7 +37,7 @@ export function render(kafka: MatrixReport | undefined, runnel: MatrixReport | u
     lines.push(`| ${c.name} | ${cells.join(' | ')} |`);
   }
   lines.push('');
-  for (const rep of [kafka, runnel]) {
+  for (const rep of [kafka, runnel, ...extra]) {
     if (!rep) continue;
     const pass = rep.results.filter((r) => r.ok).length;
     const skip = rep.results.filter((r) => r.skipped).length;
@@ -61,7 +61,9 @@ export function render(kafka: MatrixReport | undefined, runnel: MatrixReport | u
 function main(): void {
   const readme = join(REPO, 'README.md');
   const text = readFileSync(readme, 'utf8');
-  const body = render(load('kafka'), load('runnel'));
+  // Extra reference runs (e.g. the 3-node KRaft cluster: npm run interop -- --broker kafka --nodes 3) get a summary line.
+  const extra = [load('kafka-3n')].filter((r): r is MatrixReport => r !== undefined);
+  const body = render(load('kafka'), load('runnel'), extra);
   const block = `${START}\n${body}\n${END}`;
   let next: string;
   if (text.includes(START) && text.includes(END)) {
