@@ -215,6 +215,7 @@ export class LogManager {
       recoveryPoint: checkpoint?.recoveryPoint, logStartOffset: checkpoint?.logStartOffset,
       highWatermark: checkpoint?.highWatermark, cleanShutdown: clean && checkpoint !== undefined, topicId,
       decompressRecords: this.options.decompressRecords,
+      persistLogStartOffset: () => this.writeCheckpoints(),
     });
   }
 

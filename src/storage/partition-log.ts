@@ -69,6 +69,11 @@ export interface PartitionLogOptions {
   topicId?: string;
   /** Makes timestamp lookups record-exact in compressed batches too (else they answer the batch's base). */
   decompressRecords?: RecordsDecompressor;
+  /**
+   * Makes a moved log start offset durable (the node's checkpoint file). deleteRecords awaits it, so an
+   * acknowledged DeleteRecords survives kill -9; without it the checkpoint timer decides (Kafka: 60 s).
+   */
+  persistLogStartOffset?: () => Promise<void>;
 }
 
 export interface AppendResult {
@@ -151,6 +156,7 @@ export class PartitionLog {
   private readonly clock: Clock;
   private readonly logger: StorageLogger;
   private readonly decompressRecords: RecordsDecompressor | undefined;
+  private readonly persistLogStartOffset: (() => Promise<void>) | undefined;
   private segments: LogSegment[] = [];
   private tail: TailEntry[] = [];
   private tailHead = 0;
@@ -181,6 +187,7 @@ export class PartitionLog {
     this.logger = options.logger ?? silentLogger;
     this.topicId = options.topicId;
     this.decompressRecords = options.decompressRecords;
+    this.persistLogStartOffset = options.persistLogStartOffset;
   }
 
   /** Opens (creating if needed) and recovers the log in options.dir. */
@@ -1255,7 +1262,8 @@ export class PartitionLog {
     if (offset > this.highWatermark || offset < 0) {
       throw offsetOutOfRange(offset, this.logStartOffset, this.highWatermark);
     }
-    if (offset > this.logStartOffset) {
+    const moved = offset > this.logStartOffset;
+    if (moved) {
       this.logStartOffset = offset;
       this.leaderEpochCache.truncateFromStart(offset);
       this.deletePrefix((segment, upper) => upper <= this.logStartOffset && segment.size >= 0);
@@ -1263,7 +1271,9 @@ export class PartitionLog {
     }
     await this.ioTail;
     if (this.failure !== undefined) throw this.failure;
-    return this.logStartOffset;
+    const logStartOffset = this.logStartOffset;
+    if (moved && this.persistLogStartOffset !== undefined) await this.persistLogStartOffset();
+    return logStartOffset;
   }
 
   /**

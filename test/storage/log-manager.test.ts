@@ -109,3 +109,23 @@ test('the background retention loop deletes expired segments by the injected clo
     cleanup();
   }
 });
+
+test('an acknowledged deleteRecords survives a crash (the log start offset is checkpointed before it resolves)', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const clock = new ManualClock(NOW);
+    const manager = await LogManager.open({ dataDir: dir, clock });
+    const log = await manager.createLog('orders', 0);
+    for (let i = 0; i < 10; i++) log.append(simpleBatch(1, 10, i), 0);
+    await log.flush();
+    log.updateHighWatermark(10);
+    assert.equal(await log.deleteRecords(4), 4);
+    // No close and no checkpoint timer: the next open is a crash recovery.
+    const crashed = await LogManager.open({ dataDir: dir, clock });
+    assert.equal(crashed.getLog('orders', 0)?.logStartOffset, 4);
+    await crashed.close();
+    await manager.close().catch(() => undefined);
+  } finally {
+    cleanup();
+  }
+});
