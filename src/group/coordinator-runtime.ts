@@ -12,8 +12,8 @@
  *   FindCoordinator answers COORDINATOR_NOT_AVAILABLE until enough brokers are live. Kafka answers that
  *   first request COORDINATOR_NOT_AVAILABLE while it creates the topic in the background; here the
  *   request waits for the creation (at most `TOPIC_CREATION_WAIT_MS`) so it usually finds the leader.
- *   Until the storage compacts, the topic also carries retention.ms=-1: time retention, which the
- *   storage applies whatever the cleanup policy, must never delete committed offsets.
+ *   The topic is compact-only, so storage never retains it by time or size (committed offsets stay
+ *   until tombstoned); log compaction itself is not implemented yet, so loading replays every record.
  * - **Ownership.** The replica manager's partition listener says when this node starts or stops
  *   leading a partition of the topic (or its leader epoch changes): the core loads it (beginLoad; the
  *   partition is read from its log start to its log end and replayed; completeLoad) while its groups
@@ -184,7 +184,6 @@ export class GroupCoordinatorRuntime {
         ['cleanup.policy', 'compact'],
         ['compression.type', 'producer'],
         ['segment.bytes', String(config['offsets.topic.segment.bytes'])],
-        ['retention.ms', '-1'],
       ]),
     });
     if (result.errorCode !== ErrorCode.NONE && result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {

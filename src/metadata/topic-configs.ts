@@ -554,6 +554,7 @@ export function logConfigFor(broker: RunnelConfig | BrokerConfigLayers, override
     maxMessageBytes: safeNumber(get('max.message.bytes')),
     durabilityMode: get('durability.mode') === 'none' ? 'none' : 'fsync',
     flushWindowMs: safeNumber(get('flush.window.ms')),
+    retentionDeletes: get('cleanup.policy').split(',').map((p) => p.trim()).includes('delete'),
   };
 }
 

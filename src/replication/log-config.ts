@@ -12,7 +12,7 @@ import { effectiveTopicConfig } from '../metadata/topic-configs.js';
 const STORAGE_TOPIC_CONFIGS = [
   'segment.bytes', 'segment.ms', 'retention.ms', 'retention.bytes', 'message.timestamp.type',
   'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms', 'index.interval.bytes',
-  'segment.index.bytes', 'max.message.bytes', 'durability.mode', 'flush.window.ms',
+  'segment.index.bytes', 'max.message.bytes', 'durability.mode', 'flush.window.ms', 'cleanup.policy',
 ] as const;
 
 const NO_OVERRIDES: ReadonlyMap<string, string> = new Map();

@@ -34,6 +34,11 @@ export interface LogConfig {
   flushWindowMs: number;
   /** tail.cache.bytes: recent batches kept in memory for tailing readers. */
   tailCacheBytes: number;
+  /**
+   * cleanup.policy contains `delete`: retention.ms / retention.bytes delete old segments. A compact-only
+   * topic (`__consumer_offsets`) is never retained by time or size (Kafka's UnifiedLog.deleteOldSegments).
+   */
+  retentionDeletes: boolean;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -52,9 +57,10 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   durabilityMode: 'fsync',
   flushWindowMs: 2,
   tailCacheBytes: 1024 * 1024,
+  retentionDeletes: true,
 });
 
-type NumericKey = Exclude<keyof LogConfig, 'messageTimestampType' | 'durabilityMode'>;
+type NumericKey = Exclude<keyof LogConfig, 'messageTimestampType' | 'durabilityMode' | 'retentionDeletes'>;
 
 const numericProperties: Record<string, { key: NumericKey; min: number; max: number }> = {
   'segment.bytes': { key: 'segmentBytes', min: 14, max: 0x7fffffff },
@@ -92,6 +98,8 @@ export function applyLogConfigOverrides(
     } else if (name === 'message.timestamp.type') {
       if (value !== 'CreateTime' && value !== 'LogAppendTime') throw invalidConfig(name, value);
       config.messageTimestampType = value;
+    } else if (name === 'cleanup.policy') {
+      config.retentionDeletes = String(value).split(',').map((p) => p.trim()).includes('delete');
     } else if (name === 'durability.mode') {
       if (value !== 'fsync' && value !== 'none') throw invalidConfig(name, value);
       config.durabilityMode = value;

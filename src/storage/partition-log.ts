@@ -1281,7 +1281,7 @@ export class PartitionLog {
    * wholly below the high watermark (UnifiedLog.deleteOldSegments). Returns the segments deleted.
    */
   async applyRetention(nowMs = this.clock.nowMs()): Promise<number> {
-    if (this.failure !== undefined || this.closed || this.exclusive) return 0;
+    if (this.failure !== undefined || this.closed || this.exclusive || !this.config.retentionDeletes) return 0;
     let deleted = 0;
     if (this.config.retentionMs >= 0) {
       for (const segment of this.segments.slice()) {

@@ -251,6 +251,19 @@ test('deleteRecords and retention delete whole segments only below the high wate
   await log.close();
 }));
 
+test('a compact-only topic is not retained by time or size (cleanup.policy without delete)', () => withDir(async (dir) => {
+  const clock = new ManualClock(NOW);
+  const log = await openLog(dir, { 'segment.bytes': 300, 'retention.ms': 1000, 'retention.bytes': 300, 'cleanup.policy': 'compact' }, { clock });
+  for (let i = 0; i < 10; i++) log.append(simpleBatch(1, 150, i, NOW), 0);
+  await log.flush();
+  log.updateHighWatermark(log.logEndOffset);
+  assert.equal(await log.applyRetention(NOW + 100_000), 0);
+  assert.equal(log.logStartOffset, 0);
+  log.updateConfig({ ...log.config, retentionDeletes: true });
+  assert.ok(await log.applyRetention(NOW + 100_000) > 0, 'compact,delete retains');
+  await log.close();
+}));
+
 test('offsetForTimestamp finds the first record at or after a timestamp; max timestamp lookup', () => withDir(async (dir) => {
   const log = await openLog(dir, { 'segment.bytes': 400, 'index.interval.bytes': 50, 'tail.cache.bytes': 0 });
   for (let i = 0; i < 20; i++) {
