@@ -6,6 +6,7 @@
 //   npm run bench -- --quick      under 3 minutes: single node only, 50,000 records per produce row
 //   options: --records N  --e2e-messages N  --topologies single,cluster  --runnel-mode dist|src
 //            --runnel-set key=value (repeatable, passed to `runnel start --set`)
+//            --runnel-durability fsync,none (Runnel variants, default both: log.durability.mode)
 //
 // Load: 100-byte records, throughput unlimited (--throughput -1), batch.size=16384, linger.ms=5,
 // compression none, 3 partitions per topic (RF 1 single node, RF 3 on the 3-node cluster),
@@ -39,6 +40,8 @@ const PRODUCER_PROPS = ['batch.size=16384', 'linger.ms=5', 'compression.type=non
 // given to Runnel too so both run the same configuration: without them Runnel's consume row spends
 // Kafka's built-in 3 s group.initial.rebalance.delay.ms joining while Kafka's does not.
 const RUNNEL_SETTINGS_AS_KAFKA = ['group.initial.rebalance.delay.ms=0', 'offsets.topic.num.partitions=10'];
+// Runnel runs in both durability modes (DESIGN §4: benchmarks report both); Kafka's default is the page cache.
+const RUNNEL_DURABILITY = (opt('runnel-durability') ?? 'fsync,none').split(',');
 // --quick covers the single node only (the 3-node rows need ~3 JVM start-ups): add --topologies single,cluster.
 const TOPOLOGIES = (opt('topologies') ?? (quick ? 'single' : 'single,cluster')).split(',');
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
@@ -48,7 +51,8 @@ function progress(msg: string): void {
   process.stderr.write(`[bench t+${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
 }
 
-type BrokerKind = 'kafka' | 'runnel';
+/** 'kafka', or 'runnel <log.durability.mode>' (fsync: acks>=1 after fdatasync; none: after the page cache, as Kafka). */
+type BrokerKind = string;
 interface Broker { kind: BrokerKind; bootstrap: string; pids: number[]; firstProduceMs?: number; firstProduceError?: string; stop(): Promise<void> }
 
 interface Row {
@@ -220,7 +224,7 @@ async function startKafkaBroker(nodes: number): Promise<Broker> {
   return b;
 }
 
-async function startRunnelBroker(nodes: number, port: number, mode: RunnelMode): Promise<Broker | string> {
+async function startRunnelBroker(nodes: number, port: number, mode: RunnelMode, durability: string): Promise<Broker | string> {
   if (nodes > 1) {
     const index = readFileSync(join(REPO, 'src', 'index.ts'), 'utf8');
     return /export (async )?function startCluster/.test(index)
@@ -230,11 +234,11 @@ async function startRunnelBroker(nodes: number, port: number, mode: RunnelMode):
   const t0 = Date.now();
   let r;
   try {
-    r = await startRunnel({ port, mode, extra: [...RUNNEL_SETTINGS_AS_KAFKA, ...opts('runnel-set')].flatMap((kv) => ['--set', kv]) });
+    r = await startRunnel({ port, mode, extra: [...RUNNEL_SETTINGS_AS_KAFKA, `log.durability.mode=${durability}`, ...opts('runnel-set')].flatMap((kv) => ['--set', kv]) });
   } catch (e) {
     return `n/a (Runnel did not start: ${(e as Error).message})`;
   }
-  const b: Broker = { kind: 'runnel', bootstrap: r.bootstrapServers, pids: [r.pid], stop: r.stop };
+  const b: Broker = { kind: `runnel ${durability}`, bootstrap: r.bootstrapServers, pids: [r.pid], stop: r.stop };
   try {
     await produceUntilSuccess(r.bootstrapServers, 'bench-first-produce', quick ? 10_000 : 20_000);
     b.firstProduceMs = Date.now() - t0;
@@ -263,29 +267,32 @@ function renderTable(rows: Row[], startup: Array<{ topology: string; broker: Bro
   const keys = [...new Set(rows.map((r) => `${r.topology}|${r.workload}`))];
   for (const key of keys) {
     const [topology, workload] = key.split('|') as [string, string];
-    const k = rows.find((r) => r.topology === topology && r.workload === workload && r.broker === 'kafka');
-    const r = rows.find((x) => x.topology === topology && x.workload === workload && x.broker === 'runnel');
-    for (const row of [k, r]) {
+    const group = rows.filter((r) => r.topology === topology && r.workload === workload);
+    const k = group.find((r) => r.broker === 'kafka');
+    const others = group.filter((r) => r.broker !== 'kafka');
+    for (const row of [k, ...others]) {
       if (!row) continue;
       out.push([topology, workload, row.broker, fmt(row.msgPerSec), fmt(row.mbPerSec, 2), fmt(row.p50Ms, 1), fmt(row.p99Ms, 1), fmt(row.p999Ms, 1),
         fmt(row.cpuSecPerMillion, 1), fmt(row.peakRssMb), row.status === 'ok' ? '' : (row.status === 'n/a' ? row.note ?? 'n/a' : `${row.status}: ${row.note ?? ''}`).slice(0, 110)]);
     }
-    if (k?.status === 'ok' && r?.status === 'ok') {
-      out.push(['', '', 'Runnel/Kafka', ratio(r.msgPerSec, k.msgPerSec), ratio(r.mbPerSec, k.mbPerSec), ratio(r.p50Ms, k.p50Ms), ratio(r.p99Ms, k.p99Ms),
-        ratio(r.p999Ms, k.p999Ms), ratio(r.cpuSecPerMillion, k.cpuSecPerMillion), ratio(r.peakRssMb, k.peakRssMb), '']);
-    } else {
-      out.push(['', '', 'Runnel/Kafka', 'n/a', '', '', '', '', '', '', '']);
+    for (const r of others) {
+      const label = `${r.broker} / kafka`;
+      if (k?.status === 'ok' && r.status === 'ok') {
+        out.push(['', '', label, ratio(r.msgPerSec, k.msgPerSec), ratio(r.mbPerSec, k.mbPerSec), ratio(r.p50Ms, k.p50Ms), ratio(r.p99Ms, k.p99Ms),
+          ratio(r.p999Ms, k.p999Ms), ratio(r.cpuSecPerMillion, k.cpuSecPerMillion), ratio(r.peakRssMb, k.peakRssMb), '']);
+      } else {
+        out.push(['', '', label, 'n/a', '', '', '', '', '', '', '']);
+      }
     }
   }
   const main = markdown(head, out, (i) => i >= 3 && i <= 9);
-  const sHead = ['topology', 'kafka: start → first produce', 'runnel: start → first produce', 'Runnel/Kafka'];
-  const sRows = [...new Set(startup.map((x) => x.topology))].map((topology) => {
-    const k = startup.find((x) => x.topology === topology && x.broker === 'kafka');
-    const r = startup.find((x) => x.topology === topology && x.broker === 'runnel');
-    const cell = (x: typeof k): string => (x?.ms !== undefined ? `${fmt(x.ms)} ms` : `n/a${x?.note ? ` (${x.note.replace(/^n\/a \((.*)\)$/, '$1').slice(0, 80)})` : ''}`);
-    return [topology, cell(k), cell(r), r?.ms !== undefined && k?.ms !== undefined ? ratio(r.ms, k.ms) : 'n/a'];
+  const sHead = ['topology', 'broker', 'start → first produce', 'ratio to kafka'];
+  const sRows = startup.map((x) => {
+    const k = startup.find((y) => y.topology === x.topology && y.broker === 'kafka');
+    const cell = x.ms !== undefined ? `${fmt(x.ms)} ms` : `n/a${x.note ? ` (${x.note.replace(/^n\/a \((.*)\)$/, '$1').slice(0, 80)})` : ''}`;
+    return [x.topology, x.broker, cell, x.broker === 'kafka' ? '' : x.ms !== undefined && k?.ms !== undefined ? ratio(x.ms, k.ms) : 'n/a'];
   });
-  return `${main}\n\n${markdown(sHead, sRows, (i) => i > 0)}`;
+  return `${main}\n\n${markdown(sHead, sRows, (i) => i > 1)}`;
 }
 
 function markdown(head: string[], rows: string[][], right: (i: number) => boolean): string {
@@ -308,16 +315,22 @@ async function main(): Promise<void> {
     progress(`${label}: starting Apache Kafka ${KAFKA_VERSION}`);
     const kafka = await startKafkaBroker(nodes);
     startup.push({ topology: label, broker: 'kafka', ms: kafka.firstProduceMs, note: kafka.firstProduceError });
-    progress(`${label}: kafka ready, first produce after ${kafka.firstProduceMs ?? 'n/a'} ms; starting Runnel (${mode})`);
-    const runnel = await startRunnelBroker(nodes, await freePort(), mode);
-    let runnelNa: string | undefined;
-    if (typeof runnel === 'string') {
-      runnelNa = runnel;
-      startup.push({ topology: label, broker: 'runnel', note: runnel });
-    } else {
-      startup.push({ topology: label, broker: 'runnel', ms: runnel.firstProduceMs, note: runnel.firstProduceError });
-      if (runnel.firstProduceMs === undefined) runnelNa = `n/a (Runnel does not serve Produce yet: ${runnel.firstProduceError})`;
-      progress(`${label}: runnel ${runnel.firstProduceMs !== undefined ? `first produce after ${runnel.firstProduceMs} ms` : runnelNa}`);
+    progress(`${label}: kafka ready, first produce after ${kafka.firstProduceMs ?? 'n/a'} ms`);
+    // Every Runnel variant is started once per topology; a variant that cannot run is a reason string.
+    const runnels: Array<{ kind: string; broker?: Broker; na?: string }> = [];
+    for (const durability of RUNNEL_DURABILITY) {
+      const kind = `runnel ${durability}`;
+      progress(`${label}: starting ${kind} (${mode})`);
+      const r = await startRunnelBroker(nodes, await freePort(), mode, durability);
+      if (typeof r === 'string') {
+        runnels.push({ kind, na: r });
+        startup.push({ topology: label, broker: kind, note: r });
+        continue;
+      }
+      startup.push({ topology: label, broker: kind, ms: r.firstProduceMs, note: r.firstProduceError });
+      const na = r.firstProduceMs === undefined ? `n/a (Runnel does not serve Produce yet: ${r.firstProduceError})` : undefined;
+      runnels.push({ kind, broker: r, na });
+      progress(`${label}: ${kind} ${na ?? `first produce after ${r.firstProduceMs} ms`}`);
     }
     try {
       for (const w of workloads()) {
@@ -326,18 +339,20 @@ async function main(): Promise<void> {
         const k = await w.run(kafka, label, rf, tag);
         rows.push(k);
         progress(`${label} · ${w.name} · kafka: ${k.status === 'ok' ? `${fmt(k.msgPerSec)} msg/s, p99 ${fmt(k.p99Ms, 1)} ms` : `${k.status} ${k.note}`}`);
-        if (runnelNa || typeof runnel === 'string') {
-          rows.push({ topology: label, workload: w.name, broker: 'runnel', status: 'n/a', note: runnelNa });
-          continue;
+        for (const v of runnels) {
+          if (v.na || !v.broker) {
+            rows.push({ topology: label, workload: w.name, broker: v.kind, status: 'n/a', note: v.na });
+            continue;
+          }
+          progress(`${label} · ${w.name} · ${v.kind} …`);
+          const r = await w.run(v.broker, label, rf, tag);
+          rows.push(r);
+          progress(`${label} · ${w.name} · ${v.kind}: ${r.status === 'ok' ? `${fmt(r.msgPerSec)} msg/s, p99 ${fmt(r.p99Ms, 1)} ms` : `${r.status} ${r.note}`}`);
         }
-        progress(`${label} · ${w.name} · runnel …`);
-        const r = await w.run(runnel, label, rf, tag);
-        rows.push(r);
-        progress(`${label} · ${w.name} · runnel: ${r.status === 'ok' ? `${fmt(r.msgPerSec)} msg/s, p99 ${fmt(r.p99Ms, 1)} ms` : `${r.status} ${r.note}`}`);
       }
     } finally {
       await kafka.stop();
-      if (typeof runnel !== 'string') await runnel.stop();
+      for (const v of runnels) await v.broker?.stop();
     }
   }
   const table = renderTable(rows, startup);
