@@ -55,6 +55,7 @@ export function render(kafka: MatrixReport | undefined, runnel: MatrixReport | u
   }
   lines.push('');
   lines.push('Regenerate: `npm run interop -- --broker kafka && npm run interop -- --broker runnel && npm run interop:render`.');
+  lines.push('Set-up of the client toolchains and of Apache Kafka: `npm run interop:setup`. Side-by-side benchmark: `npm run bench` ([bench/macro/README.md](bench/macro/README.md)).');
   return lines.join('\n');
 }
 
