@@ -32,7 +32,8 @@ export interface CaptureProxy {
 
 export function startCaptureProxy(opts: CaptureProxyOptions): Promise<CaptureProxy> {
   const maxFrame = opts.maxFrameBytes ?? 64 * 1024;
-  const maxTotal = opts.maxTotalBytes ?? 640 * 1024;
+  // 280 KiB per client keeps seven clients under 2 MiB of fixtures in total.
+  const maxTotal = opts.maxTotalBytes ?? 280 * 1024;
   mkdirSync(opts.outDir, { recursive: true });
   let seq = 0;
   let total = 0;
