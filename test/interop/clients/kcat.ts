@@ -2,8 +2,10 @@
 // kcat has no admin API: topics are created with KafkaJS's admin client first (that step is shared with
 // the kafkajs column, so a CreateTopics failure shows up there too). kcat applies -H headers to every
 // record of one invocation, so per-record checks use key/value and the constant "client" header.
-// configs, delete-records and group are not expressible with kcat: reported as skipped.
-import { spawnSync } from 'node:child_process';
+// group runs three `kcat -G` balanced consumers (auto-commit every 200 ms, committed on close);
+// committed offsets are read back with KafkaJS's admin. configs and delete-records are not
+// expressible with kcat: reported as skipped.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import kafkajs from 'kafkajs';
 import { main, check, records, topicName, recordValue, sleep, PARTITIONS, Unsupported } from './common.js';
 
@@ -119,11 +121,102 @@ async function listOffsets(bootstrap: string): Promise<string> {
   return `earliest=0 latest=10 byTimestamp=${byTs}`;
 }
 
+interface Member { proc: ChildProcess; assigned: Set<number>; values: Array<{ partition: number; payload: string }>; out: string; err: string }
+
+function startMember(bootstrap: string, groupId: string, topic: string): Member {
+  const proc = spawn(KCAT, ['-b', bootstrap, '-G', groupId, topic, '-J', '-X', 'auto.offset.reset=earliest',
+    '-X', 'auto.commit.interval.ms=200', '-X', 'session.timeout.ms=10000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const m: Member = { proc, assigned: new Set(), values: [], out: '', err: '' };
+  proc.stdout!.on('data', (d: Buffer) => {
+    m.out += d.toString();
+    const lines = m.out.split('\n');
+    m.out = lines.pop() ?? '';
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      const r = JSON.parse(l) as { partition: number; payload: string };
+      m.values.push({ partition: r.partition, payload: r.payload });
+    }
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    m.err += d.toString();
+    const lines = m.err.split('\n');
+    m.err = lines.pop() ?? '';
+    for (const l of lines) {
+      // "% Group g rebalanced (memberid …): assigned: t [0], t [3]" / "…: revoked: t [0], t [3]"
+      const a = /rebalanced .*: (assigned|revoked): (.*)$/.exec(l);
+      if (!a) continue;
+      const ps = [...a[2]!.matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]));
+      if (a[1] === 'assigned') { m.assigned = new Set(ps); } else { for (const p of ps) m.assigned.delete(p); }
+    }
+  });
+  return m;
+}
+
+async function stopMembers(members: Member[]): Promise<void> {
+  await Promise.all(members.map((m) => new Promise<void>((resolve) => {
+    if (m.proc.exitCode !== null) { resolve(); return; }
+    const t = setTimeout(() => { m.proc.kill('SIGKILL'); }, 20_000);
+    m.proc.once('exit', () => { clearTimeout(t); resolve(); });
+    m.proc.kill('SIGTERM'); // kcat closes the consumer: final offset commit, LeaveGroup
+  })));
+}
+
+async function group(bootstrap: string): Promise<string> {
+  const topic = topicName('grp', CLIENT);
+  const groupId = `g-${topic}`;
+  const parts = 6;
+  const perPartition = 100;
+  await createTopic(bootstrap, topic, parts);
+  const members = [0, 1, 2].map(() => startMember(bootstrap, groupId, topic));
+  try {
+    const stable = (): boolean => members.every((m) => m.assigned.size > 0) && members.reduce((a, m) => a + m.assigned.size, 0) === parts;
+    let deadline = Date.now() + 45_000;
+    while (Date.now() < deadline && !stable()) await sleep(200);
+    await sleep(500);
+    const split = members.map((m) => m.assigned.size).join('/');
+    check(stable(), `group never stable within 45 s (split ${split})`);
+    for (let p = 0; p < parts; p++) {
+      kcat(['-P', '-b', bootstrap, '-t', topic, '-p', String(p), '-X', 'acks=-1'], Array.from({ length: perPartition }, (_, j) => `p${p}-${j}`).join('\n') + '\n');
+    }
+    const expected = parts * perPartition;
+    const total = (): number => members.reduce((a, m) => a + m.values.length, 0);
+    deadline = Date.now() + 60_000;
+    while (total() < expected && Date.now() < deadline) await sleep(100);
+    await sleep(1000); // a few auto-commit intervals
+    await stopMembers(members);
+    const seen = new Map<string, number>();
+    const owners = new Map<number, Set<number>>();
+    for (const [i, m] of members.entries()) {
+      for (const v of m.values) {
+        seen.set(v.payload, (seen.get(v.payload) ?? 0) + 1);
+        if (!owners.has(v.partition)) owners.set(v.partition, new Set());
+        owners.get(v.partition)!.add(i);
+      }
+    }
+    check(seen.size === expected, `consumed ${seen.size} distinct of ${expected} (split ${split})`);
+    for (const [v, count] of seen) check(count === 1, `${v} consumed ${count} times`);
+    for (const [p, o] of owners) check(o.size === 1, `partition ${p} consumed by ${[...o].join(',')}`);
+    const admin = new kafkajs.Kafka({ brokers: bootstrap.split(','), logLevel: kafkajs.logLevel.NOTHING, clientId: 'runnel-interop-kcat-setup' }).admin();
+    await admin.connect();
+    try {
+      const offs = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const ps = offs[0]?.partitions ?? [];
+      for (const p of ps) check(p.offset === String(perPartition), `committed offset partition ${p.partition} = ${p.offset}`);
+      check(ps.length === parts, 'committed offsets missing');
+    } finally {
+      await admin.disconnect();
+    }
+    return `${expected} records exactly once over 3 kcat -G members, split ${split}, committed ${perPartition} per partition`;
+  } finally {
+    await stopMembers(members);
+  }
+}
+
 function unsupported(what: string): () => Promise<string> {
   return async () => { throw new Unsupported(`kcat has no ${what}`); };
 }
 
 await main(CLIENT, {
   metadata, 'produce-consume': produceConsume, 'list-offsets': listOffsets,
-  configs: unsupported('config admin API'), 'delete-records': unsupported('DeleteRecords'), group: unsupported('group test here (balanced consumer needs 3 processes)'),
+  configs: unsupported('config admin API'), 'delete-records': unsupported('DeleteRecords'), group,
 });
