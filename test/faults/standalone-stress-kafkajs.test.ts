@@ -11,7 +11,7 @@
  * (WARN/ERROR through its logCreator) is collected and reported; the test fails on a duplicate or on a
  * retriable produce error.
  *
- * Env: STRESS_MS (default 75000) total produce time, STRESS_ROUNDS (default 400) round cap,
+ * Env: STRESS_MS (default 60000) total produce time (rounds start until then; read-backs ≤ 40 s more), STRESS_ROUNDS (default 400) round cap,
  * STRESS_BURNERS (default 2) CPU burner processes, STRESS_PARALLEL (default 2) topics produced at once,
  * STRESS_SENDS (default 6) sends of 200 records per topic.
  */
@@ -24,7 +24,10 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import { freePort, kill9, startBrokerChild, stopClean, type BrokerChild } from './standalone-broker.js';
 
-const STRESS_MS = Number(process.env.STRESS_MS ?? '75000');
+const STRESS_MS = Number(process.env.STRESS_MS ?? '60000');
+/** Read-backs start while this budget lasts; each may take up to CONSUME_TOPIC_MS. */
+const CONSUME_MS = 20_000;
+const CONSUME_TOPIC_MS = 20_000;
 const ROUNDS = Number(process.env.STRESS_ROUNDS ?? '400');
 const BURNERS = Number(process.env.STRESS_BURNERS ?? '2');
 const PARALLEL = Number(process.env.STRESS_PARALLEL ?? '2');
@@ -40,7 +43,7 @@ function burner(): ChildProcess {
 }
 
 /** Reads every partition of topic from 0 with a KafkaJS consumer group; returns what is wrong. */
-async function consumeCheck(kafka: Kafka, admin: Admin, topic: string): Promise<string[]> {
+async function consumeCheck(kafka: Kafka, admin: Admin, topic: string, deadline: number): Promise<string[]> {
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
   const want = [...ends.values()].reduce((a, b) => a + b, 0);
   const got = new Map<number, number[]>();
@@ -58,7 +61,6 @@ async function consumeCheck(kafka: Kafka, admin: Admin, topic: string): Promise<
         total++;
       },
     });
-    const deadline = Date.now() + 30_000;
     while (total < want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 500));
   } finally {
@@ -164,9 +166,12 @@ test('KafkaJS non-idempotent produce to fresh topics under CPU load: no duplicat
     // A few topics are read back the way the interop scenario does (a fresh group, from the beginning):
     // every offset exactly once, in order, up to the end offset.
     const step = Math.max(1, Math.floor(results.length / CONSUME_TOPICS));
-    for (let n = 0; n < results.length && n / step < CONSUME_TOPICS; n += step) {
-      problems.push(...await consumeCheck(kafka, admin, results[n]!.topic));
+    const consumeDeadline = Date.now() + CONSUME_MS;
+    let consumed = 0;
+    for (let n = 0; n < results.length && n / step < CONSUME_TOPICS && Date.now() < consumeDeadline; n += step, consumed++) {
+      problems.push(...await consumeCheck(kafka, admin, results[n]!.topic, Date.now() + CONSUME_TOPIC_MS));
     }
+    t.diagnostic(`${consumed} topics read back with a KafkaJS consumer`);
     await admin.disconnect();
     const records = results.reduce((n, r) => n + r.acked.reduce((a, b) => a + b, 0), 0);
     latencies.sort((a, b) => a - b);
