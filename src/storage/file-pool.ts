@@ -3,9 +3,16 @@
  * Only `.log` files live here (indexes are read and written whole), opened lazily on first use.
  * A descriptor in use is pinned; an over-full pool closes the least recently used unpinned ones,
  * so the bound can only be exceeded by descriptors that operations are using at that moment.
+ *
+ * A file may also have an O_DSYNC descriptor (fsync-mode appends): each write on it returns only once
+ * its bytes are on disk, so a group commit is one thread-pool job instead of pwritev + fdatasync. It is
+ * a separate entry (key path + DSYNC_SUFFIX) so reads and `none`-mode writes never pay for the sync.
  */
 import * as fs from 'node:fs';
 import { closeFd, openFd } from './fs-util.js';
+
+/** Cannot occur in a path (NUL), so a dsync key never collides with a plain one. */
+const DSYNC_SUFFIX = '\0dsync';
 
 interface Entry {
   fd: Promise<number>;
@@ -24,29 +31,36 @@ export class FilePool {
 
   /**
    * Runs fn with an open read-write descriptor for path. Only writers pass create: a reader racing a
-   * segment deletion gets ENOENT instead of resurrecting an empty file.
+   * segment deletion gets ENOENT instead of resurrecting an empty file. dsync: the descriptor is opened
+   * with O_DSYNC (every write is durable when it returns, as if followed by fdatasync of its range).
    */
-  async withFile<T>(path: string, create: boolean, fn: (fd: number) => Promise<T>): Promise<T> {
-    const entry = this.acquire(path, create);
+  async withFile<T>(path: string, create: boolean, fn: (fd: number) => Promise<T>, dsync = false): Promise<T> {
+    const key = dsync ? path + DSYNC_SUFFIX : path;
+    const entry = this.acquire(key, path, create, dsync);
     try {
       return await fn(await entry.fd);
     } finally {
-      this.release(path, entry);
+      this.release(key, entry);
     }
   }
 
-  /** Closes path's descriptor now, or when its last user releases it (file deleted or renamed). */
+  /** Closes path's descriptors now, or when their last user releases them (file deleted or renamed). */
   retire(path: string): void {
-    const entry = this.entries.get(path);
+    this.retireKey(path);
+    this.retireKey(path + DSYNC_SUFFIX);
+  }
+
+  private retireKey(key: string): void {
+    const entry = this.entries.get(key);
     if (entry === undefined) return;
-    this.entries.delete(path);
+    this.entries.delete(key);
     entry.retired = true;
     if (entry.pins === 0) closeQuietly(entry);
   }
 
   /** Retires every descriptor whose path starts with prefix (a partition directory going away). */
   retireUnder(prefix: string): void {
-    for (const path of [...this.entries.keys()]) if (path.startsWith(prefix)) this.retire(path);
+    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix)) this.retireKey(key);
   }
 
   async closeAll(): Promise<void> {
@@ -56,22 +70,22 @@ export class FilePool {
     await Promise.all(all.filter((e) => e.pins === 0).map((e) => e.fd.then(closeFd, () => undefined)));
   }
 
-  private acquire(path: string, create: boolean): Entry {
-    let entry = this.entries.get(path);
+  private acquire(key: string, path: string, create: boolean, dsync: boolean): Entry {
+    let entry = this.entries.get(key);
     if (entry !== undefined) {
-      this.entries.delete(path);
+      this.entries.delete(key);
     } else {
       this.evict(this.capacity - 1);
-      const flags = fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0);
+      const flags = fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0) | (dsync ? fs.constants.O_DSYNC : 0);
       entry = { fd: openFd(path, flags), pins: 0, retired: false };
       entry.fd.catch(() => undefined);
     }
-    this.entries.set(path, entry);
+    this.entries.set(key, entry);
     entry.pins++;
     return entry;
   }
 
-  private release(path: string, entry: Entry): void {
+  private release(key: string, entry: Entry): void {
     entry.pins--;
     if (entry.pins > 0) return;
     if (entry.retired) {
@@ -80,17 +94,17 @@ export class FilePool {
     }
     // A failed open must not stay cached: the next user retries.
     entry.fd.catch(() => {
-      if (this.entries.get(path) === entry) this.entries.delete(path);
+      if (this.entries.get(key) === entry) this.entries.delete(key);
     });
     this.evict(this.capacity);
   }
 
   private evict(target: number): void {
     if (this.entries.size <= target) return;
-    for (const [path, entry] of this.entries) {
+    for (const [key, entry] of this.entries) {
       if (this.entries.size <= target) return;
       if (entry.pins > 0) continue;
-      this.entries.delete(path);
+      this.entries.delete(key);
       entry.retired = true;
       closeQuietly(entry);
     }

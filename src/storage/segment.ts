@@ -57,6 +57,12 @@ export class LogSegment {
   deleted = false;
   /** The file and its directory entry are durable (fsync of the directory after creation). */
   fileCreated = false;
+  /**
+   * The file may hold bytes no fdatasync covered (`none`-mode writes, or written by an earlier process
+   * that crashed): an O_DSYNC write syncs only its own range, so the next synced write must fdatasync
+   * the whole file instead. True until the first fdatasync, since a file found at open is unknown.
+   */
+  unsyncedWrites = true;
 
   constructor(readonly dir: string, readonly baseOffset: number, createdMs: number) {
     this.logPath = join(dir, offsetFileName(baseOffset, LOG_SUFFIX));

@@ -24,3 +24,21 @@ test('the pool keeps at most capacity descriptors, pins those in use, and never 
     cleanup();
   }
 });
+
+test('an O_DSYNC descriptor is a separate entry of the same file, retired with it', async () => {
+  const { dir, cleanup } = tempDir();
+  const pool = new FilePool(4);
+  try {
+    const path = join(dir, 'f');
+    const plain = await pool.withFile(path, true, async (fd) => fd);
+    const dsync = await pool.withFile(path, true, async (fd) => fd, true);
+    assert.notEqual(plain, dsync);
+    assert.equal(pool.openCount, 2);
+    assert.equal(await pool.withFile(path, false, async (fd) => fd, true), dsync, 'the dsync descriptor is reused');
+    pool.retire(path);
+    assert.equal(pool.openCount, 0, 'retire closes both descriptors');
+    await pool.closeAll();
+  } finally {
+    cleanup();
+  }
+});
