@@ -2,7 +2,7 @@
 // kcat has no admin API: topics are created with KafkaJS's admin client first (that step is shared with
 // the kafkajs column, so a CreateTopics failure shows up there too). kcat applies -H headers to every
 // record of one invocation, so per-record checks use key/value and the constant "client" header.
-// group runs three `kcat -G` balanced consumers (auto-commit every 200 ms, committed on close);
+// group runs three `kcat -G -u` balanced consumers (auto-commit every 200 ms, committed on close);
 // committed offsets are read back with KafkaJS's admin. configs and delete-records are not
 // expressible with kcat: reported as skipped.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -124,7 +124,7 @@ async function listOffsets(bootstrap: string): Promise<string> {
 interface Member { proc: ChildProcess; assigned: Set<number>; values: Array<{ partition: number; payload: string }>; out: string; err: string }
 
 function startMember(bootstrap: string, groupId: string, topic: string): Member {
-  const proc = spawn(KCAT, ['-b', bootstrap, '-G', groupId, topic, '-J', '-X', 'auto.offset.reset=earliest',
+  const proc = spawn(KCAT, ['-u', '-b', bootstrap, '-G', groupId, topic, '-J', '-X', 'auto.offset.reset=earliest',
     '-X', 'auto.commit.interval.ms=200', '-X', 'session.timeout.ms=10000'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const m: Member = { proc, assigned: new Set(), values: [], out: '', err: '' };
   proc.stdout!.on('data', (d: Buffer) => {
@@ -175,6 +175,7 @@ async function group(bootstrap: string): Promise<string> {
     await sleep(500);
     const split = members.map((m) => m.assigned.size).join('/');
     check(stable(), `group never stable within 45 s (split ${split})`);
+    if (process.env.INTEROP_DEBUG) console.error('stable at', Date.now());
     for (let p = 0; p < parts; p++) {
       kcat(['-P', '-b', bootstrap, '-t', topic, '-p', String(p), '-X', 'acks=-1'], Array.from({ length: perPartition }, (_, j) => `p${p}-${j}`).join('\n') + '\n');
     }
@@ -182,8 +183,10 @@ async function group(bootstrap: string): Promise<string> {
     const total = (): number => members.reduce((a, m) => a + m.values.length, 0);
     deadline = Date.now() + 60_000;
     while (total() < expected && Date.now() < deadline) await sleep(100);
+    if (process.env.INTEROP_DEBUG) console.error('consumed', total(), 'at', Date.now());
     await sleep(1000); // a few auto-commit intervals
     await stopMembers(members);
+    if (process.env.INTEROP_DEBUG) console.error('stopped at', Date.now());
     const seen = new Map<string, number>();
     const owners = new Map<number, Set<number>>();
     for (const [i, m] of members.entries()) {
