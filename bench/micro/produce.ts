@@ -1,5 +1,5 @@
 /**
- * Produce-path micro-benchmark: `npm run bench:produce -- [--requests N] [--acks 1|-1|0] [--durability fsync|none]`.
+ * Produce-path micro-benchmark: `npm run bench:produce -- [--requests N] [--acks 1|-1|0] [--durability fsync|none] [--set key=value]…`.
  * The broker runs in this process; one raw connection sends pre-encoded Produce v9 requests shaped like
  * ProducerPerformance's at batch.size=16384 (3 partitions × one 16 KiB batch of 100-byte records, valid
  * CRC-32C), at most 5 in flight (max.in.flight.requests.per.connection), and only reads the response
@@ -35,6 +35,11 @@ const topic = 'produce-bench';
 
 const dir = await mkdtemp(join(tmpdir(), 'runnel-produce-bench-'));
 const overrides: Array<[string, string]> = [['log.dirs', dir], ['listeners', 'PLAINTEXT://127.0.0.1:0'], ['log.durability.mode', durability]];
+// --set key=value (repeatable): any other broker setting, e.g. --set log.flush.window.ms=0.
+process.argv.forEach((a, i) => {
+  const setting = process.argv[i + 1];
+  if (a === '--set' && setting !== undefined && setting.includes('=')) overrides.push([setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]);
+});
 const broker = await Broker.start({ config: resolveConfig({ overrides }).config });
 try {
   const created = await broker.services.topicCreator.create({ name: topic, numPartitions: partitions, replicationFactor: 1 });

@@ -107,7 +107,7 @@ export const CONFIG_DEFINITIONS = {
     doc: 'fsync: acks>=1 answered after fdatasync (group commit); none: after the page cache (DESIGN §4).',
   }),
   'log.flush.window.ms': def({
-    kind: 'int', default: 2, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode).',
+    kind: 'int', default: 0, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode); 0: the next flush starts when the previous one ends (group commit).',
   }),
   'offsets.topic.num.partitions': def({
     kind: 'int', default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).',

@@ -30,7 +30,12 @@ export interface LogConfig {
   maxMessageBytes: number;
   /** durability.mode: `fsync` answers after fdatasync (group commit), `none` after the page cache. */
   durabilityMode: DurabilityMode;
-  /** flush.window.ms: at most one fdatasync per partition per window. */
+  /**
+   * flush.window.ms: at most one fdatasync per partition per window. 0 (default): plain group commit —
+   * a flush starts as soon as the previous one on the partition's IO chain is done, and takes every
+   * batch appended meanwhile, so the batch grows with the disk's latency instead of with a timer
+   * (a 2 ms window capped 5-in-flight producers at ~1.1M msg/s even on tmpfs).
+   */
   flushWindowMs: number;
   /** tail.cache.bytes: recent batches kept in memory for tailing readers. */
   tailCacheBytes: number;
@@ -55,7 +60,7 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   segmentIndexBytes: 10 * 1024 * 1024,
   maxMessageBytes: 1024 * 1024 + 12,
   durabilityMode: 'fsync',
-  flushWindowMs: 2,
+  flushWindowMs: 0,
   tailCacheBytes: 1024 * 1024,
   retentionDeletes: true,
 });

@@ -18,7 +18,7 @@
  *   await logs.createLog(topic, partition, topicId?)     idempotent
  *   await logs.deleteLog(topic, partition)
  *   logs.setTopicConfig(topic, { 'retention.ms': 1000, 'segment.bytes': ..., 'message.timestamp.type': 'LogAppendTime',
- *                                'durability.mode': 'fsync' | 'none', 'flush.window.ms': 2, ... })  (INVALID_CONFIG on bad values)
+ *                                'durability.mode': 'fsync' | 'none', 'flush.window.ms': 0, ... })  (INVALID_CONFIG on bad values)
  *   logs.startBackgroundTasks()   retention + checkpoint loops;  await logs.runRetentionOnce()
  *   await logs.close()            clean shutdown
  *
@@ -32,9 +32,10 @@
  *     baseOffset/partitionLeaderEpoch in place (LogAppendTime: maxTimestamp + attribute set, CRC recomputed).
  *     The Buffer is retained (tail cache, pending write): do not reuse it.
  *     Returns { baseOffset, lastOffset, logAppendTimeMs (-1 for CreateTime), logStartOffset, durable }.
- *     `durable` resolves when the bytes are durable (fsync: after fdatasync, group-committed once per
- *     flush.window.ms; none: after the write to the page cache), in append order; it rejects with a
- *     StorageError(KAFKA_STORAGE_ERROR) on IO failure. It is never an unhandled rejection (acks=0 may ignore it).
+ *     `durable` resolves when the bytes are durable (fsync: after an O_DSYNC pwritev or fdatasync, group-
+ *     committed: the next flush starts when the previous one ends, at most once per flush.window.ms; none:
+ *     after the write to the page cache), in append order; it rejects with a StorageError(KAFKA_STORAGE_ERROR)
+ *     on IO failure. It is never an unhandled rejection (acks=0 may ignore it).
  *     Throws RecordBatchError (.errorCode: CORRUPT_MESSAGE 2, INVALID_TIMESTAMP 32,
  *     UNSUPPORTED_FOR_MESSAGE_FORMAT 43, INVALID_RECORD 87) or StorageError (MESSAGE_TOO_LARGE 10,
  *     RECORD_LIST_TOO_LARGE 18, KAFKA_STORAGE_ERROR 56). It does not check idempotent sequences or reject
