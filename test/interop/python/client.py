@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 CLIENT = "kafka-python"
@@ -257,13 +257,26 @@ def group():
 
     def run(m):
         try:
-            c = KafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=group_id, enable_auto_commit=False,
-                              auto_offset_reset="earliest", fetch_max_wait_ms=200, client_id=f"runnel-interop-python-{m}")
-            deadline = time.time() + 90
+            # max_poll_interval_ms doubles as the rebalance timeout: 30 s instead of 300 s, so a member
+            # that is slow to rejoin cannot hold the other members' JoinGroup for minutes.
+            c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=group_id, enable_auto_commit=False,
+                              auto_offset_reset="earliest", fetch_max_wait_ms=200, client_id=f"runnel-interop-python-{m}",
+                              max_poll_interval_ms=30000, session_timeout_ms=10000, heartbeat_interval_ms=1000)
+
+            class Listener(ConsumerRebalanceListener):
+                def on_partitions_revoked(self, revoked):
+                    with lock:
+                        assigned[m] = 0
+
+                def on_partitions_assigned(self, new):
+                    with lock:
+                        assigned[m] = len(new)
+
+            c.subscribe([topic], listener=Listener())
+            deadline = time.time() + 120
             while not stop.is_set() and time.time() < deadline:
                 batch = c.poll(timeout_ms=200)
                 with lock:
-                    assigned[m] = len(c.assignment())
                     for recs in batch.values():
                         for r in recs:
                             v = r.value.decode()
@@ -278,7 +291,7 @@ def group():
     threads = [threading.Thread(target=run, args=(m,), daemon=True) for m in range(members)]
     for t in threads:
         t.start()
-    deadline = time.time() + 45
+    deadline = time.time() + 60
     while time.time() < deadline:
         with lock:
             if all(x > 0 for x in assigned) and sum(assigned) == parts:
@@ -290,7 +303,7 @@ def group():
         stop.set()
         for t in threads:
             t.join(timeout=30)
-        raise AssertionError(f"group never stable within 45 s (split {split})" + (f": {errors[0]}" if errors else ""))
+        raise AssertionError(f"group never stable within 60 s (split {split})" + (f": {errors[0]}" if errors else ""))
     if os.environ.get("INTEROP_DEBUG"):
         print("split", split, "errors", errors, file=sys.stderr)
     p = producer(acks="all")
