@@ -13,7 +13,7 @@
  *   first request COORDINATOR_NOT_AVAILABLE while it creates the topic in the background; here the
  *   request waits for the creation (at most `TOPIC_CREATION_WAIT_MS`) so it usually finds the leader.
  *   The topic is compact-only, so storage never retains it by time or size (committed offsets stay
- *   until tombstoned); log compaction itself is not implemented yet, so loading replays every record.
+ *   until tombstoned); without log compaction (not built), loading replays every record.
  * - **Ownership.** The replica manager's partition listener says when this node starts or stops
  *   leading a partition of the topic (or its leader epoch changes): the core loads it (beginLoad; the
  *   partition is read from its log start to its log end and replayed; completeLoad) while its groups
