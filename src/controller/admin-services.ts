@@ -12,8 +12,6 @@ import {
   type AdminError, type AlterableConfig, type ConfigResourceInput, type Plan,
 } from './admin.js';
 
-export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-
 /** The broker's admin controller: the one serial writer of the metadata log (see Broker.start). */
 export function adminControllerFor(services: BrokerServices): AdminController {
   return services.controller;

@@ -15,7 +15,8 @@ const FRAME_HEADER_BYTES = 8;
 const BATCH_BYTES_MAX = 64 * 1024 * 1024;
 
 export class LocalMetadataLog implements MetadataLog {
-  private readonly committed: CommittedBatch[] = [];
+  /** Batches read at open, held only until the first listener has replayed them (then released). */
+  private recovered: CommittedBatch[] = [];
   private readonly listeners: ((batch: CommittedBatch) => void)[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -34,12 +35,20 @@ export class LocalMetadataLog implements MetadataLog {
       await file.datasync();
     }
     const log = new LocalMetadataLog(file, batches.length);
-    batches.forEach((records, offset) => log.committed.push({ offset, records }));
+    batches.forEach((records, offset) => log.recovered.push({ offset, records }));
     return log;
   }
 
+  /**
+   * The first listener replays every batch recovered at open, then hears new ones; later listeners hear
+   * only new batches. Holding every batch for late listeners would grow memory with each metadata
+   * change (a client looping AlterConfigs) while the image already holds the state: consumers other than
+   * the MetadataLoader subscribe to the loader, not to the log.
+   */
   onCommit(listener: (batch: CommittedBatch) => void): void {
-    for (const batch of this.committed) listener(batch);
+    const recovered = this.recovered;
+    this.recovered = [];
+    for (const batch of recovered) listener(batch);
     this.listeners.push(listener);
   }
 
@@ -58,8 +67,6 @@ export class LocalMetadataLog implements MetadataLog {
     await this.file.writev([header, body]);
     await this.file.datasync();
     const batch: CommittedBatch = { offset: this.nextOffset++, records: [...records] };
-    // The in-memory list keeps only what a late listener needs; a standalone node's metadata is small.
-    this.committed.push(batch);
     for (const listener of this.listeners) listener(batch);
     return batch.offset;
   }

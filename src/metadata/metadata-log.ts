@@ -18,7 +18,10 @@ export interface MetadataLog {
    * (not the controller).
    */
   append(records: readonly MetadataRecord[]): Promise<number>;
-  /** Committed batches in order, starting with every batch already committed. */
+  /**
+   * Committed batches in order. The first listener starts with every batch already committed (it is the
+   * MetadataLoader; everything else subscribes to the loader's image and deltas).
+   */
   onCommit(listener: (batch: CommittedBatch) => void): void;
   close(): Promise<void>;
 }

@@ -64,3 +64,18 @@ test('appends commit in call order and publishers see every delta once', () => w
   await log.close();
   await assert.rejects(log.append([]));
 }));
+
+test('recovered batches go to the first listener only; later listeners hear new batches (memory stays bounded)', () => withDir(async (dir) => {
+  const log = await LocalMetadataLog.open(dir);
+  await log.append(topic('a', '00000000-0000-0000-0000-000000000001'));
+  await log.close();
+  const reopened = await LocalMetadataLog.open(dir);
+  const first: number[] = [];
+  const late: number[] = [];
+  reopened.onCommit((b) => first.push(b.offset));
+  reopened.onCommit((b) => late.push(b.offset));
+  await reopened.append(topic('b', '00000000-0000-0000-0000-000000000002'));
+  assert.deepEqual(first, [0, 1]);
+  assert.deepEqual(late, [1]);
+  await reopened.close();
+}));

@@ -25,7 +25,8 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { planCreateTopic } from '../../controller/admin.js';
-import { brokerLayersOf, runPlan, ZERO_UUID } from '../../controller/admin-services.js';
+import { brokerLayersOf, runPlan } from '../../controller/admin-services.js';
+import { ZERO_UUID } from '../../protocol/codec-support.js';
 import { randomTopicId } from '../../controller/topic-records.js';
 import { describeTopicConfigs } from '../../metadata/topic-configs.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';

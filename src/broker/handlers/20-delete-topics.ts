@@ -18,7 +18,8 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { planDeleteTopic, type Plan } from '../../controller/admin.js';
-import { runPlan, ZERO_UUID } from '../../controller/admin-services.js';
+import { runPlan } from '../../controller/admin-services.js';
+import { ZERO_UUID } from '../../protocol/codec-support.js';
 import type { MetadataImage, TopicImage } from '../../metadata/image.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
