@@ -1,16 +1,22 @@
 // Macro benchmark: Runnel and Apache Kafka side by side, driven alternately (Kafka row, then the same
 // row against Runnel) by the same load generators — Kafka's own ProducerPerformance,
-// ConsumerPerformance and EndToEndLatency from the kafka-tools jar (~/.cache/runnel/kafka-4.1.1).
+// ConsumerPerformance and EndToEndLatency from the kafka-tools jar (~/.cache/runnel/kafka-4.1.1), and
+// franz-perf (bench/macro/franz-perf: a franz-go producer shaped like ProducerPerformance, built by
+// scripts/interop/setup.sh into ~/.cache/runnel/interop/franz-go/franz-perf).
 //
-//   npm run bench                 full run (1,000,000 records per produce row)
-//   npm run bench -- --quick      under 3 minutes: single node only, 50,000 records per produce row
-//   options: --records N  --e2e-messages N  --topologies single,cluster  --runnel-mode dist|src
-//            --runnel-set key=value (repeatable, passed to `runnel start --set`)
+//   npm run bench                 full run (1,000,000 records per Java produce row, 5,000,000 per
+//                                 franz-go row, every produce row 3 times: the median is reported)
+//   npm run bench -- --quick      under 3 minutes: single node only, 50,000 / 1,000,000 records, once
+//   options: --records N  --franz-records N  --repeat N  --e2e-messages N  --topologies single,cluster
+//            --runnel-mode dist|src  --runnel-set key=value (repeatable, passed to `runnel start --set`)
 //            --runnel-durability fsync,none (Runnel variants, default both: log.durability.mode)
 //
-// Load: 100-byte records, throughput unlimited (--throughput -1), batch.size=16384, linger.ms=5,
-// compression none, 3 partitions per topic (RF 1 single node, RF 3 on the 3-node cluster),
-// acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default for -1).
+// Load: 100-byte records, throughput unlimited, compression none, 3 partitions per topic (RF 1 single
+// node, RF 3 on the 3-node cluster), acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default
+// for -1). Java rows: ProducerPerformance with batch.size=16384, linger.ms=5. franz-go rows: franz-go's
+// defaults (batches up to 1,000,012 bytes, linger 10 ms, 5 requests in flight with idempotence).
+// Repeated rows run the brokers in a rotating order (rep r starts with broker r mod n), so no broker
+// always follows the same neighbour's disk writeback.
 // Measures per row: msg/s, MB/s, latency p50/p99/p99.9 (producer: send→ack per record; e2e: produce→
 // consume per message), broker CPU-seconds per million messages (utime+stime from /proc/<pid>/stat,
 // summed over the broker's processes, delta over the row), broker peak RSS (VmHWM, summed over
@@ -18,7 +24,7 @@
 // produce. Writes bench/results/<timestamp>-<quick|full>.json and prints a table with Runnel/Kafka ratios.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { cpus, totalmem, loadavg } from 'node:os';
+import { cpus, totalmem, loadavg, homedir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKafka, javaClasspath, assembleKafka, KAFKA_VERSION } from '../../scripts/kafka/kafka.js';
@@ -32,6 +38,9 @@ function opt(name: string): string | undefined { const i = argv.indexOf(`--${nam
 function opts(name: string): string[] { return argv.flatMap((a, i) => (a === `--${name}` && argv[i + 1] ? [argv[i + 1]!] : [])); }
 
 const RECORDS = Number(opt('records') ?? (quick ? 50_000 : 1_000_000));
+const FRANZ_RECORDS = Number(opt('franz-records') ?? (quick ? 1_000_000 : 5_000_000));
+const REPEAT = Math.max(1, Number(opt('repeat') ?? (quick ? 1 : 3)));
+const FRANZ_PERF = join(process.env.RUNNEL_INTEROP_CACHE ?? join(homedir(), '.cache', 'runnel', 'interop'), 'franz-go', 'franz-perf');
 const E2E_MESSAGES = Number(opt('e2e-messages') ?? (quick ? 300 : 5000));
 const RECORD_SIZE = 100;
 const PARTITIONS = 3;
@@ -70,6 +79,8 @@ interface Row {
   cpuSecPerMillion?: number;
   peakRssMb?: number;
   seconds?: number;
+  /** msg/s of every repetition, when the row ran more than once (the row shows the median one). */
+  samples?: number[];
 }
 
 function cpuTicks(pids: number[]): number {
@@ -98,14 +109,23 @@ function peakRssMb(pids: number[]): number {
 interface ToolResult { code: number | null; out: string; timedOut: boolean }
 
 function runTool(mainClass: string, args: string[], timeoutMs: number): Promise<ToolResult> {
+  return runProcess('java', ['-Xmx768m', '-Dlog4j2.level=warn', '-cp', javaClasspath(), mainClass, ...args], timeoutMs);
+}
+
+function runFranz(args: string[], timeoutMs: number): Promise<ToolResult> {
+  return runProcess(FRANZ_PERF, args, timeoutMs);
+}
+
+function runProcess(command: string, args: string[], timeoutMs: number): Promise<ToolResult> {
   return new Promise((resolveTool) => {
-    const child = spawn('java', ['-Xmx768m', '-Dlog4j2.level=warn', '-cp', javaClasspath(), mainClass, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const keep = (d: Buffer): void => { out = (out + d.toString()).slice(-20_000); };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    child.on('error', (e) => { out += String(e); });
     child.on('close', (code) => { clearTimeout(timer); resolveTool({ code, out, timedOut }); });
   });
 }
@@ -142,7 +162,8 @@ async function measure(b: Broker, base: Omit<Row, 'broker' | 'status'>, run: () 
   return { ...base, broker: b.kind, status: 'ok', records, ...parsed, cpuSecPerMillion, peakRssMb: peakRssMb(b.pids), seconds };
 }
 
-const PRODUCER_RE = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/;
+// ProducerPerformance's last line; franz-perf prints the same line with fractional milliseconds.
+const PRODUCER_RE = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, ([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99\.9th/;
 
 function parseProducer(out: string): Partial<Row> | undefined {
   const m = PRODUCER_RE.exec(out);
@@ -166,14 +187,23 @@ function parseE2e(out: string): Partial<Row> | undefined {
   return { p50Ms: Number(m[1]), p99Ms: Number(m[2]), p999Ms: Number(m[3]), msgPerSec: 1000 / Number(avg[1]) };
 }
 
-interface Workload { name: string; run(b: Broker, topology: string, rf: number, tag: string): Promise<Row> }
+interface Workload {
+  name: string;
+  /** Run REPEAT times (produce rows); consume and end-to-end run once. */
+  repeat: boolean;
+  /** Why the row cannot run here (a missing load generator), or undefined. */
+  missing?: () => string | undefined;
+  run(b: Broker, topology: string, rf: number, tag: string, rep: number): Promise<Row>;
+}
 
 function workloads(): Workload[] {
   const producer = (acks: string): Workload => ({
-    name: `produce acks=${acks}`,
-    async run(b, topology, rf, tag) {
-      const base = { topology, workload: `produce acks=${acks}` };
-      const topic = `bench-${tag}-acks${acks.replace('-', 'm')}`;
+    name: `produce acks=${acks} (java)`,
+    repeat: true,
+    async run(b, topology, rf, tag, rep) {
+      const base = { topology, workload: `produce acks=${acks} (java)` };
+      // Repetition 0's acks=1 topic is what the consume row reads.
+      const topic = `bench-${tag}-acks${acks.replace('-', 'm')}${rep > 0 ? `-r${rep}` : ''}`;
       const err = await createTopic(b, topic, rf);
       if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
       const props = [`bootstrap.servers=${b.bootstrap}`, `acks=${acks}`, ...PRODUCER_PROPS, ...(acks === '-1' ? [] : ['enable.idempotence=false'])];
@@ -181,10 +211,25 @@ function workloads(): Workload[] {
         '--record-size', String(RECORD_SIZE), '--throughput', '-1', '--producer-props', ...props], timeoutFor(RECORDS)), parseProducer, RECORDS);
     },
   });
+  const franz = (acks: string): Workload => ({
+    name: `produce acks=${acks} (franz-go)`,
+    repeat: true,
+    missing: () => (existsSync(FRANZ_PERF) ? undefined : `n/a (${FRANZ_PERF} not built: bash scripts/interop/setup.sh --only go)`),
+    async run(b, topology, rf, tag, rep) {
+      const base = { topology, workload: `produce acks=${acks} (franz-go)` };
+      const topic = `bench-${tag}-franz-acks${acks.replace('-', 'm')}-r${rep}`;
+      const err = await createTopic(b, topic, rf);
+      if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
+      return measure(b, base, () => runFranz(['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
+        '--record-size', String(RECORD_SIZE), '--acks', acks, '--compression', 'none'], timeoutFor(FRANZ_RECORDS / 10)), parseProducer, FRANZ_RECORDS);
+    },
+  });
   return [
     producer('0'), producer('1'), producer('-1'),
+    franz('0'), franz('1'), franz('-1'),
     {
       name: 'consume',
+      repeat: false,
       async run(b, topology, _rf, tag) {
         // Reads what the acks=1 row wrote (RECORDS records, 3 partitions), with a fresh group.
         const base = { topology, workload: 'consume' };
@@ -194,6 +239,7 @@ function workloads(): Workload[] {
     },
     {
       name: 'end-to-end acks=1',
+      repeat: false,
       async run(b, topology, rf, tag) {
         const base = { topology, workload: 'end-to-end acks=1' };
         const topic = `bench-${tag}-e2e`;
@@ -204,6 +250,18 @@ function workloads(): Workload[] {
       },
     },
   ];
+}
+
+/**
+ * One row from repetitions: the median-throughput run (its latency, CPU and RSS as measured in that
+ * run), with every run's msg/s kept in `samples`. A failed repetition makes the whole row failed.
+ */
+function medianRow(runs: Row[]): Row {
+  const failed = runs.find((r) => r.status !== 'ok');
+  if (failed || runs.length === 1) return runs.length > 1 ? { ...failed!, note: `${failed!.note ?? ''} (1 of ${runs.length} runs)` } : runs[0]!;
+  const sorted = [...runs].sort((a, b) => (a.msgPerSec ?? 0) - (b.msgPerSec ?? 0));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return { ...median, samples: runs.map((r) => r.msgPerSec ?? 0), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb ?? 0)) };
 }
 
 function timeoutFor(records: number): number {
@@ -273,7 +331,7 @@ function renderTable(rows: Row[], startup: Array<{ topology: string; broker: Bro
     for (const row of [k, ...others]) {
       if (!row) continue;
       out.push([topology, workload, row.broker, fmt(row.msgPerSec), fmt(row.mbPerSec, 2), fmt(row.p50Ms, 1), fmt(row.p99Ms, 1), fmt(row.p999Ms, 1),
-        fmt(row.cpuSecPerMillion, 1), fmt(row.peakRssMb), row.status === 'ok' ? '' : (row.status === 'n/a' ? row.note ?? 'n/a' : `${row.status}: ${row.note ?? ''}`).slice(0, 110)]);
+        fmt(row.cpuSecPerMillion, 2), fmt(row.peakRssMb), row.status === 'ok' ? samplesNote(row) : (row.status === 'n/a' ? row.note ?? 'n/a' : `${row.status}: ${row.note ?? ''}`).slice(0, 110)]);
     }
     for (const r of others) {
       const label = `${r.broker} / kafka`;
@@ -293,6 +351,11 @@ function renderTable(rows: Row[], startup: Array<{ topology: string; broker: Bro
     return [x.topology, x.broker, cell, x.broker === 'kafka' ? '' : x.ms !== undefined && k?.ms !== undefined ? ratio(x.ms, k.ms) : 'n/a'];
   });
   return `${main}\n\n${markdown(sHead, sRows, (i) => i > 1)}`;
+}
+
+function samplesNote(row: Row): string {
+  if (!row.samples || row.samples.length < 2) return '';
+  return `median of ${row.samples.length} (${fmt(Math.min(...row.samples))}–${fmt(Math.max(...row.samples))})`;
 }
 
 function markdown(head: string[], rows: string[][], right: (i: number) => boolean): string {
@@ -335,19 +398,29 @@ async function main(): Promise<void> {
     try {
       for (const w of workloads()) {
         const tag = `${runTag}-${nodes}`;
-        progress(`${label} · ${w.name} · kafka …`);
-        const k = await w.run(kafka, label, rf, tag);
-        rows.push(k);
-        progress(`${label} · ${w.name} · kafka: ${k.status === 'ok' ? `${fmt(k.msgPerSec)} msg/s, p99 ${fmt(k.p99Ms, 1)} ms` : `${k.status} ${k.note}`}`);
-        for (const v of runnels) {
-          if (v.na || !v.broker) {
-            rows.push({ topology: label, workload: w.name, broker: v.kind, status: 'n/a', note: v.na });
-            continue;
+        const all: Array<{ kind: string; broker?: Broker; na?: string }> = [{ kind: 'kafka', broker: kafka }, ...runnels];
+        const missing = w.missing?.();
+        if (missing) {
+          for (const v of all) rows.push({ topology: label, workload: w.name, broker: v.kind, status: 'n/a', note: missing });
+          progress(`${label} · ${w.name}: ${missing}`);
+          continue;
+        }
+        const reps = w.repeat ? REPEAT : 1;
+        const samples = new Map<string, Row[]>(all.map((v) => [v.kind, []]));
+        for (let rep = 0; rep < reps; rep++) {
+          // Rotating order: repetition r starts with broker r mod n.
+          for (let i = 0; i < all.length; i++) {
+            const v = all[(i + rep) % all.length]!;
+            if (v.na || !v.broker) continue;
+            const step = `${label} · ${w.name}${reps > 1 ? ` · run ${rep + 1}/${reps}` : ''} · ${v.kind}`;
+            progress(`${step} …`);
+            const r = await w.run(v.broker, label, rf, tag, rep);
+            samples.get(v.kind)!.push(r);
+            progress(`${step}: ${r.status === 'ok' ? `${fmt(r.msgPerSec)} msg/s, p99 ${fmt(r.p99Ms, 1)} ms` : `${r.status} ${r.note}`}`);
           }
-          progress(`${label} · ${w.name} · ${v.kind} …`);
-          const r = await w.run(v.broker, label, rf, tag);
-          rows.push(r);
-          progress(`${label} · ${w.name} · ${v.kind}: ${r.status === 'ok' ? `${fmt(r.msgPerSec)} msg/s, p99 ${fmt(r.p99Ms, 1)} ms` : `${r.status} ${r.note}`}`);
+        }
+        for (const v of all) {
+          rows.push(v.na || !v.broker ? { topology: label, workload: w.name, broker: v.kind, status: 'n/a', note: v.na } : medianRow(samples.get(v.kind)!));
         }
       }
     } finally {
@@ -360,14 +433,14 @@ async function main(): Promise<void> {
   const command = `npm run bench --${argv.length ? ` ${argv.join(' ')}` : ''}`;
   const result = {
     command, date: new Date().toISOString(), machine, quick, kafkaVersion: KAFKA_VERSION, runnelMode: mode,
-    load: { recordSize: RECORD_SIZE, records: RECORDS, e2eMessages: E2E_MESSAGES, partitions: PARTITIONS, producerProps: PRODUCER_PROPS, throughput: -1 },
+    load: { recordSize: RECORD_SIZE, records: RECORDS, franzRecords: FRANZ_RECORDS, repeat: REPEAT, e2eMessages: E2E_MESSAGES, partitions: PARTITIONS, producerProps: PRODUCER_PROPS, franzProps: 'franz-go defaults, compression none', throughput: -1 },
     startup, rows, table,
   };
   const dir = join(REPO, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${result.date.replace(/[:.]/g, '-')}-${quick ? 'quick' : 'full'}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-  console.log(`\n${command}\n${machine}\nrecords ${RECORD_SIZE} B, batch.size=16384, linger.ms=5, ${PARTITIONS} partitions, throughput unlimited; Runnel ${mode === 'dist' ? 'built (dist/)' : 'from source (tsx)'}${opts('runnel-set').length ? `, --set ${opts('runnel-set').join(' ')}` : ''}\n`);
+  console.log(`\n${command}\n${machine}\nrecords ${RECORD_SIZE} B, ${PARTITIONS} partitions, throughput unlimited; java rows ${RECORDS.toLocaleString('en-US')} records, batch.size=16384 linger.ms=5; franz-go rows ${FRANZ_RECORDS.toLocaleString('en-US')} records, franz-go defaults; produce rows ×${REPEAT} (median); Runnel ${mode === 'dist' ? 'built (dist/)' : 'from source (tsx)'}${opts('runnel-set').length ? `, --set ${opts('runnel-set').join(' ')}` : ''}\n`);
   console.log(table);
   console.log(`\nwritten ${file} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

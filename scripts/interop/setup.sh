@@ -3,7 +3,8 @@
 # Everything lands outside the repository:
 #   ~/.cache/runnel/kafka-4.1.1/libs          Apache Kafka broker + tools (Maven Central)
 #   ~/.cache/runnel/interop/java/target       Java kafka-clients scenario program (Maven)
-#   ~/.cache/runnel/interop/franz-go/         franz-go scenario binary (Go module proxy)
+#   ~/.cache/runnel/interop/franz-go/         franz-go scenario binary + franz-perf (the bench's
+#                                             franz-go load generator, bench/macro/franz-perf) (Go proxy)
 #   ~/.cache/runnel/interop/venv/             kafka-python + codecs (PyPI)
 #   ~/.cache/runnel/interop/confluent-js/     @confluentinc/kafka-javascript built from its bundled
 #                                             librdkafka source, linked to Debian's zlib/ssl/zstd/lz4
@@ -56,6 +57,12 @@ if want go; then
     step "franz-go program (go build)"
     mkdir -p "$CACHE/franz-go"
     (cd test/interop/go && GOFLAGS=-mod=mod go build -o "$bin" .)
+  fi
+  perf="$CACHE/franz-go/franz-perf"
+  if [[ ! -x "$perf" || bench/macro/franz-perf/main.go -nt "$perf" || bench/macro/franz-perf/go.sum -nt "$perf" ]]; then
+    step "franz-perf load generator (go build)"
+    mkdir -p "$CACHE/franz-go"
+    (cd bench/macro/franz-perf && GOFLAGS=-mod=mod go build -o "$perf" .)
   fi
 fi
 
