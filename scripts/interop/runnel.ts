@@ -8,6 +8,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiVersionsOk } from './kafka-wire.js';
 import { stopChild } from '../kafka/kafka.js';
+import { RUNNEL_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -38,7 +39,7 @@ export async function startRunnel(opts: { port: number; mode?: RunnelMode; dataD
   const logFile = join(dataDir, '..', `${dataDir.split('/').pop()}.log`);
   const out = openSync(logFile, 'a');
   const started = Date.now();
-  const child: ChildProcess = spawn(process.execPath, [...entry, 'start', '--port', String(opts.port), '--data-dir', dataDir,
+  const child: ChildProcess = spawn(process.execPath, [...RUNNEL_NODE_FLAGS, ...entry, 'start', '--port', String(opts.port), '--data-dir', dataDir,
     '--log-level', 'warn', ...(opts.extra ?? [])], { cwd: REPO, stdio: ['ignore', out, out] });
   closeSync(out);
   const address = `127.0.0.1:${opts.port}`;

@@ -1,8 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 /**
  * `runnel` command line: `runnel start [options]`, `runnel --help`. Configuration comes from
  * server.properties, RUNNEL_* variables and flags (see args.ts); logs are pino JSON lines on stdout;
- * SIGINT/SIGTERM close the broker gracefully (a second signal exits at once).
+ * SIGINT/SIGTERM close the broker gracefully (a second signal exits at once). The shebang carries
+ * RUNNEL_NODE_FLAGS (src/cli/node-flags.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

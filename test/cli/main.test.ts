@@ -100,3 +100,13 @@ test('runnel start with an invalid configuration exits 2', () => {
   assert.equal(result.status, 2);
   assert.match(result.stderr, /num\.partitions/);
 });
+
+test('the bin shebang, npm start and RUNNEL_NODE_FLAGS name the same Node flags, and node accepts them', async () => {
+  const { RUNNEL_NODE_FLAGS } = await import('../../src/cli/node-flags.js');
+  const shebang = (await readFile('src/cli/main.ts', 'utf8')).split('\n')[0];
+  assert.equal(shebang, `#!/usr/bin/env -S node ${RUNNEL_NODE_FLAGS.join(' ')}`);
+  const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+  assert.equal(pkg.scripts.start, `node ${RUNNEL_NODE_FLAGS.join(' ')} dist/src/cli/main.js start`);
+  const result = spawnSync(process.execPath, [...RUNNEL_NODE_FLAGS, ...cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 0, result.stderr);
+});

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiVersionsOk } from '../../scripts/interop/kafka-wire.js';
+import { RUNNEL_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const INTEROP_CACHE = process.env.RUNNEL_INTEROP_CACHE ?? join(homedir(), '.cache', 'runnel', 'interop');
@@ -45,7 +46,7 @@ export interface BrokerChild {
 
 /** Spawns the CLI on dataDir:port and waits until it answers ApiVersions. */
 export async function startBrokerChild(dataDir: string, port: number): Promise<BrokerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
+  const child = spawn(process.execPath, [...RUNNEL_NODE_FLAGS, '--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
     '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const append = (d: Buffer): void => { log = (log + d.toString()).slice(-8000); };

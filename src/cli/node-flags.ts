@@ -1,0 +1,13 @@
+/**
+ * The Node.js flags a Runnel broker process runs with: the `runnel` bin's shebang, `npm start`, and the
+ * harnesses that spawn the CLI (bench, interop, faults) all use these, and test/cli checks they agree.
+ *
+ * --single-threaded-gc: the broker's JS heap stays ~10 MB, but every request frame and socket read is an
+ * external ArrayBuffer, so V8 runs a small mark-compact every ~64 MB of traffic. With parallel and
+ * concurrent GC, each one wakes V8's helper threads (4 by default); on a 2-core machine shared with the
+ * producers, they took a third of the broker's CPU. Measured with franz-perf, 5M 100-byte records,
+ * acks=1, fsync, 3 runs each (see docs/architecture.md, "Runtime"): broker CPU 1.98–2.23 s → 1.34–1.61 s,
+ * 1.59–1.61M → 1.74–1.93M msg/s. V8 refuses the flag once it runs (setFlagsFromString aborts), so it
+ * must be on the command line.
+ */
+export const RUNNEL_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
