@@ -14,7 +14,8 @@
 // Load: 100-byte records, throughput unlimited, compression none, 3 partitions per topic (RF 1 single
 // node, RF 3 on the 3-node cluster), acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default
 // for -1). Java rows: ProducerPerformance with batch.size=16384, linger.ms=5. franz-go rows: franz-go's
-// defaults (batches up to 1,000,012 bytes, linger 10 ms, 5 requests in flight with idempotence).
+// defaults (batches up to 1,000,012 bytes, linger 10 ms, 5 requests in flight with idempotence), 5 in
+// flight without it too (franz-perf --max-inflight; franz-go's own default there is 1).
 // Repeated rows run the brokers in a rotating order (rep r starts with broker r mod n), so no broker
 // always follows the same neighbour's disk writeback.
 // Measures per row: msg/s, MB/s, latency p50/p99/p99.9 (producer: send→ack per record; e2e: produce→
@@ -433,7 +434,7 @@ async function main(): Promise<void> {
   const command = `npm run bench --${argv.length ? ` ${argv.join(' ')}` : ''}`;
   const result = {
     command, date: new Date().toISOString(), machine, quick, kafkaVersion: KAFKA_VERSION, runnelMode: mode,
-    load: { recordSize: RECORD_SIZE, records: RECORDS, franzRecords: FRANZ_RECORDS, repeat: REPEAT, e2eMessages: E2E_MESSAGES, partitions: PARTITIONS, producerProps: PRODUCER_PROPS, franzProps: 'franz-go defaults, compression none', throughput: -1 },
+    load: { recordSize: RECORD_SIZE, records: RECORDS, franzRecords: FRANZ_RECORDS, repeat: REPEAT, e2eMessages: E2E_MESSAGES, partitions: PARTITIONS, producerProps: PRODUCER_PROPS, franzProps: 'franz-go defaults, compression none, 5 requests in flight', throughput: -1 },
     startup, rows, table,
   };
   const dir = join(REPO, 'bench', 'results');

@@ -9,7 +9,8 @@
 //
 // Client settings are franz-go's defaults except what the flags set: acks, compression (none by
 // default here, as the Java rows), idempotence (franz-go's default, on, for acks=-1; off for 0 and 1,
-// which franz-go requires). Every record has the same random payload of --record-size letters and no
+// which franz-go requires) and, without idempotence, 5 requests in flight per broker instead of
+// franz-go's 1 (--max-inflight; the window idempotent franz-go and the Java client use). Every record has the same random payload of --record-size letters and no
 // key (sticky partitioning). Latency is measured per record from Produce to its promise (for acks=0,
 // when the request is written), as ProducerPerformance measures send → callback.
 //
@@ -89,6 +90,10 @@ func main() {
 	lingerMs := flag.Int("linger-ms", -1, "linger (ms); -1: franz-go's default")
 	batchMaxBytes := flag.Int("batch-max-bytes", -1, "ProducerBatchMaxBytes; -1: franz-go's default")
 	compression := flag.String("compression", "none", "none, snappy, lz4, zstd, gzip")
+	// franz-go keeps 1 request in flight per broker without idempotence; 5 is what it allows with
+	// idempotence and the Java client's max.in.flight.requests.per.connection default, so every acks
+	// row has the same window.
+	inflight := flag.Int("max-inflight", 5, "produce requests in flight per broker without idempotence (acks 0 and 1)")
 	flag.Parse()
 	if *topic == "" || *numRecords <= 0 || *recordSize < 0 {
 		fmt.Fprintln(os.Stderr, "usage: franz-perf --bootstrap B --topic T --num-records N --record-size S --acks 0|1|-1")
@@ -98,9 +103,9 @@ func main() {
 	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.DefaultProduceTopic(*topic)}
 	switch *acks {
 	case "0":
-		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(*inflight))
 	case "1":
-		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(*inflight))
 	case "-1", "all":
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
 	default:
