@@ -1,0 +1,76 @@
+// The bench's franz-go load generator (bench/macro/franz-perf) against Runnel: what it reports as sent
+// is what the broker holds. A bench row is only as honest as its load generator, so this checks the
+// record count (end offsets), the summary line bench.ts parses, and that a failed produce makes it
+// exit non-zero. Skipped when the binary is not built (scripts/interop/setup.sh --only go).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { startBroker } from '../../src/index.js';
+import { INTEROP_CACHE } from './clients.js';
+
+const FRANZ_PERF = join(INTEROP_CACHE, 'franz-go', 'franz-perf');
+
+/** Async on purpose: the broker runs in this process, a spawnSync would stop it from answering. */
+function run(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(FRANZ_PERF, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-10_000); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+  });
+}
+const SUMMARY_RE = /^(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, ([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99\.9th\.$/m;
+
+describe('franz-perf (bench load generator) against Runnel', { skip: existsSync(FRANZ_PERF) ? false : `${FRANZ_PERF} not built` }, () => {
+  let broker: Awaited<ReturnType<typeof startBroker>>;
+  const dataDir = mkdtempSync(join(tmpdir(), 'runnel-franz-perf-'));
+  let kafka: Kafka;
+
+  before(async () => {
+    broker = await startBroker({ dataDir, port: 0 });
+    kafka = new Kafka({ brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+  });
+
+  after(async () => {
+    await broker?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  for (const acks of ['0', '1', '-1']) {
+    it(`acks=${acks}: every record it reports sent is in the log`, { timeout: 120_000 }, async () => {
+      const topic = `franz-perf-acks${acks.replace('-', 'm')}`;
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+        const records = 30_000;
+        const r = await run(['--bootstrap', broker.bootstrapServers, '--topic', topic, '--num-records', String(records),
+          '--record-size', '100', '--acks', acks], 100_000);
+        assert.equal(r.status, 0, r.stderr + r.stdout);
+        const m = SUMMARY_RE.exec(r.stdout);
+        assert.ok(m, `no summary line in ${r.stdout}`);
+        assert.equal(Number(m[1]), records);
+        assert.ok(Number(m[2]) > 0);
+        const offsets = await admin.fetchTopicOffsets(topic);
+        assert.equal(offsets.reduce((sum, p) => sum + Number(p.high), 0), records, JSON.stringify(offsets));
+      } finally {
+        await admin.disconnect();
+      }
+    });
+  }
+
+  it('a produce that fails makes it exit 1 with the first error', { timeout: 60_000 }, async () => {
+    // The topic does not exist and franz-go does not ask for auto-creation: every record fails.
+    const r = await run(['--bootstrap', broker.bootstrapServers, '--topic', 'franz-perf-missing', '--num-records', '10',
+      '--acks', '1'], 50_000);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /records failed/);
+  });
+});
