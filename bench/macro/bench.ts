@@ -25,12 +25,13 @@
 // produce. Writes bench/results/<timestamp>-<quick|full>.json and prints a table with Runnel/Kafka ratios.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { cpus, totalmem, loadavg, homedir } from 'node:os';
+import { cpus, totalmem, loadavg } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKafka, javaClasspath, assembleKafka, KAFKA_VERSION } from '../../scripts/kafka/kafka.js';
 import { startRunnel, type RunnelMode } from '../../scripts/interop/runnel.js';
 import { produceUntilSuccess, freePort } from '../../scripts/interop/kafka-wire.js';
+import { FRANZ_PERF, parseProducerSummary } from './producer-summary.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -41,7 +42,6 @@ function opts(name: string): string[] { return argv.flatMap((a, i) => (a === `--
 const RECORDS = Number(opt('records') ?? (quick ? 50_000 : 1_000_000));
 const FRANZ_RECORDS = Number(opt('franz-records') ?? (quick ? 1_000_000 : 5_000_000));
 const REPEAT = Math.max(1, Number(opt('repeat') ?? (quick ? 1 : 3)));
-const FRANZ_PERF = join(process.env.RUNNEL_INTEROP_CACHE ?? join(homedir(), '.cache', 'runnel', 'interop'), 'franz-go', 'franz-perf');
 const E2E_MESSAGES = Number(opt('e2e-messages') ?? (quick ? 300 : 5000));
 const RECORD_SIZE = 100;
 const PARTITIONS = 3;
@@ -113,10 +113,6 @@ function runTool(mainClass: string, args: string[], timeoutMs: number): Promise<
   return runProcess('java', ['-Xmx768m', '-Dlog4j2.level=warn', '-cp', javaClasspath(), mainClass, ...args], timeoutMs);
 }
 
-function runFranz(args: string[], timeoutMs: number): Promise<ToolResult> {
-  return runProcess(FRANZ_PERF, args, timeoutMs);
-}
-
 function runProcess(command: string, args: string[], timeoutMs: number): Promise<ToolResult> {
   return new Promise((resolveTool) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -163,13 +159,9 @@ async function measure(b: Broker, base: Omit<Row, 'broker' | 'status'>, run: () 
   return { ...base, broker: b.kind, status: 'ok', records, ...parsed, cpuSecPerMillion, peakRssMb: peakRssMb(b.pids), seconds };
 }
 
-// ProducerPerformance's last line; franz-perf prints the same line with fractional milliseconds.
-const PRODUCER_RE = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, ([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99\.9th/;
-
 function parseProducer(out: string): Partial<Row> | undefined {
-  const m = PRODUCER_RE.exec(out);
-  if (!m) return undefined;
-  return { msgPerSec: Number(m[2]), mbPerSec: Number(m[3]), p50Ms: Number(m[6]), p99Ms: Number(m[8]), p999Ms: Number(m[9]) };
+  const m = parseProducerSummary(out);
+  return m && { msgPerSec: m.msgPerSec, mbPerSec: m.mbPerSec, p50Ms: m.p50Ms, p99Ms: m.p99Ms, p999Ms: m.p999Ms };
 }
 
 function parseConsumer(out: string): Partial<Row> | undefined {
@@ -221,7 +213,7 @@ function workloads(): Workload[] {
       const topic = `bench-${tag}-franz-acks${acks.replace('-', 'm')}-r${rep}`;
       const err = await createTopic(b, topic, rf);
       if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
-      return measure(b, base, () => runFranz(['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
+      return measure(b, base, () => runProcess(FRANZ_PERF, ['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
         '--record-size', String(RECORD_SIZE), '--acks', acks, '--compression', 'none'], timeoutFor(FRANZ_RECORDS / 10)), parseProducer, FRANZ_RECORDS);
     },
   });
@@ -258,8 +250,9 @@ function workloads(): Workload[] {
  * run), with every run's msg/s kept in `samples`. A failed repetition makes the whole row failed.
  */
 function medianRow(runs: Row[]): Row {
+  if (runs.length === 1) return runs[0]!;
   const failed = runs.find((r) => r.status !== 'ok');
-  if (failed || runs.length === 1) return runs.length > 1 ? { ...failed!, note: `${failed!.note ?? ''} (1 of ${runs.length} runs)` } : runs[0]!;
+  if (failed) return { ...failed, note: `${failed.note ?? ''} (1 of ${runs.length} runs)` };
   const sorted = [...runs].sort((a, b) => (a.msgPerSec ?? 0) - (b.msgPerSec ?? 0));
   const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
   return { ...median, samples: runs.map((r) => r.msgPerSec ?? 0), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb ?? 0)) };

@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from '../../src/index.js';
-import { INTEROP_CACHE } from './clients.js';
+import { FRANZ_PERF, parseProducerSummary } from '../../bench/macro/producer-summary.js';
 
-const FRANZ_PERF = join(INTEROP_CACHE, 'franz-go', 'franz-perf');
 
 /** Async on purpose: the broker runs in this process, a spawnSync would stop it from answering. */
 function run(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -26,7 +25,6 @@ function run(args: string[], timeoutMs: number): Promise<{ status: number | null
     child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
   });
 }
-const SUMMARY_RE = /^(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, ([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99\.9th\.$/m;
 
 describe('franz-perf (bench load generator) against Runnel', { skip: existsSync(FRANZ_PERF) ? false : `${FRANZ_PERF} not built` }, () => {
   let broker: Awaited<ReturnType<typeof startBroker>>;
@@ -54,10 +52,10 @@ describe('franz-perf (bench load generator) against Runnel', { skip: existsSync(
         const r = await run(['--bootstrap', broker.bootstrapServers, '--topic', topic, '--num-records', String(records),
           '--record-size', '100', '--acks', acks], 100_000);
         assert.equal(r.status, 0, r.stderr + r.stdout);
-        const m = SUMMARY_RE.exec(r.stdout);
-        assert.ok(m, `no summary line in ${r.stdout}`);
-        assert.equal(Number(m[1]), records);
-        assert.ok(Number(m[2]) > 0);
+        const summary = parseProducerSummary(r.stdout);
+        assert.ok(summary, `no summary line in ${r.stdout}`);
+        assert.equal(summary.records, records);
+        assert.ok(summary.msgPerSec > 0);
         // acks=0: franz-go counts a record sent once its request is written, before the broker has
         // read it, so the log end (the high watermark: durable bytes, in fsync mode) can trail by a moment.
         let offsets = await admin.fetchTopicOffsets(topic);
