@@ -10,6 +10,8 @@
 //   options: --records N  --franz-records N  --repeat N  --e2e-messages N  --topologies single,cluster
 //            --runnel-mode dist|src  --runnel-set key=value (repeatable, passed to `runnel start --set`)
 //            --runnel-durability fsync,none (Runnel variants, default both: log.durability.mode)
+//            --kafka-durability none,fsync (Kafka variants, default both; fsync: the same Kafka process,
+//            topics created with flush.messages=1, so every append is fsynced before it is acknowledged)
 //
 // Load: 100-byte records, throughput unlimited, compression none, 3 partitions per topic (RF 1 single
 // node, RF 3 on the 3-node cluster), acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default
@@ -22,7 +24,8 @@
 // consume per message), broker CPU-seconds per million messages (utime+stime from /proc/<pid>/stat,
 // summed over the broker's processes, delta over the row), broker peak RSS (VmHWM, summed over
 // processes, so far in the run), and per broker the time from process start to the first successful
-// produce. Writes bench/results/<timestamp>-<quick|full>.json and prints a table with Runnel/Kafka ratios.
+// produce. Writes bench/results/<timestamp>-<quick|full>.json and prints a table with Runnel/Kafka ratios:
+// every Runnel variant against Kafka's default, and Runnel fsync against Kafka fsync (equal durability).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
@@ -52,6 +55,10 @@ const PRODUCER_PROPS = ['batch.size=16384', 'linger.ms=5', 'compression.type=non
 const RUNNEL_SETTINGS_AS_KAFKA = ['group.initial.rebalance.delay.ms=0', 'offsets.topic.num.partitions=10'];
 // Runnel runs in both durability modes (DESIGN §4: benchmarks report both); Kafka's default is the page cache.
 const RUNNEL_DURABILITY = (opt('runnel-durability') ?? 'fsync,none').split(',');
+// Kafka with Runnel's fsync guarantee: flush.messages=1 makes UnifiedLog.append flush the segment
+// (FileChannel.force) before the produce is answered. Same process as the default variant, other topics.
+const KAFKA_DURABILITY = (opt('kafka-durability') ?? 'none,fsync').split(',');
+const KAFKA_FSYNC_TOPIC_CONFIGS = ['flush.messages=1'];
 // --quick covers the single node only (the 3-node rows need ~3 JVM start-ups): add --topologies single,cluster.
 const TOPOLOGIES = (opt('topologies') ?? (quick ? 'single' : 'single,cluster')).split(',');
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
@@ -61,9 +68,17 @@ function progress(msg: string): void {
   process.stderr.write(`[bench t+${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
 }
 
-/** 'kafka', or 'runnel <log.durability.mode>' (fsync: acks>=1 after fdatasync; none: after the page cache, as Kafka). */
+/**
+ * 'kafka' (its default: acknowledged from the page cache), 'kafka fsync' (topics with flush.messages=1),
+ * or 'runnel <log.durability.mode>' (fsync: acks>=1 after fdatasync; none: after the page cache, as Kafka).
+ */
 type BrokerKind = string;
-interface Broker { kind: BrokerKind; bootstrap: string; pids: number[]; firstProduceMs?: number; firstProduceError?: string; stop(): Promise<void> }
+interface Broker {
+  kind: BrokerKind; bootstrap: string; pids: number[]; firstProduceMs?: number; firstProduceError?: string;
+  /** Topic configs every topic of this variant is created with (TopicCommand --config). */
+  topicConfigs?: string[];
+  stop(): Promise<void>;
+}
 
 interface Row {
   topology: string;
@@ -136,7 +151,7 @@ function lastLines(s: string, n = 2): string {
 
 async function createTopic(b: Broker, topic: string, rf: number): Promise<string | undefined> {
   const r = await runTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', b.bootstrap, '--create', '--topic', topic,
-    '--partitions', String(PARTITIONS), '--replication-factor', String(rf)], 60_000);
+    '--partitions', String(PARTITIONS), '--replication-factor', String(rf), ...(b.topicConfigs ?? []).flatMap((c) => ['--config', c])], 60_000);
   return r.code === 0 ? undefined : `create topic failed: ${r.timedOut ? 'timeout' : lastLines(r.out)}`;
 }
 
@@ -196,7 +211,7 @@ function workloads(): Workload[] {
     async run(b, topology, rf, tag, rep) {
       const base = { topology, workload: `produce acks=${acks} (java)` };
       // Repetition 0's acks=1 topic is what the consume row reads.
-      const topic = `bench-${tag}-acks${acks.replace('-', 'm')}${rep > 0 ? `-r${rep}` : ''}`;
+      const topic = `bench-${tag}${variantTag(b)}-acks${acks.replace('-', 'm')}${rep > 0 ? `-r${rep}` : ''}`;
       const err = await createTopic(b, topic, rf);
       if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
       const props = [`bootstrap.servers=${b.bootstrap}`, `acks=${acks}`, ...PRODUCER_PROPS, ...(acks === '-1' ? [] : ['enable.idempotence=false'])];
@@ -210,7 +225,7 @@ function workloads(): Workload[] {
     missing: () => (existsSync(FRANZ_PERF) ? undefined : `n/a (${FRANZ_PERF} not built: bash scripts/interop/setup.sh --only go)`),
     async run(b, topology, rf, tag, rep) {
       const base = { topology, workload: `produce acks=${acks} (franz-go)` };
-      const topic = `bench-${tag}-franz-acks${acks.replace('-', 'm')}-r${rep}`;
+      const topic = `bench-${tag}${variantTag(b)}-franz-acks${acks.replace('-', 'm')}-r${rep}`;
       const err = await createTopic(b, topic, rf);
       if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
       return measure(b, base, () => runProcess(FRANZ_PERF, ['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
@@ -227,7 +242,7 @@ function workloads(): Workload[] {
         // Reads what the acks=1 row wrote (RECORDS records, 3 partitions), with a fresh group.
         const base = { topology, workload: 'consume' };
         return measure(b, base, () => runTool('org.apache.kafka.tools.ConsumerPerformance', ['--bootstrap-server', b.bootstrap,
-          '--topic', `bench-${tag}-acks1`, '--messages', String(RECORDS), '--timeout', '30000', '--group', `bench-${tag}-${Date.now()}`], timeoutFor(RECORDS)), parseConsumer, RECORDS);
+          '--topic', `bench-${tag}${variantTag(b)}-acks1`, '--messages', String(RECORDS), '--timeout', '30000', '--group', `bench-${tag}-${Date.now()}`], timeoutFor(RECORDS)), parseConsumer, RECORDS);
       },
     },
     {
@@ -235,7 +250,7 @@ function workloads(): Workload[] {
       repeat: false,
       async run(b, topology, rf, tag) {
         const base = { topology, workload: 'end-to-end acks=1' };
-        const topic = `bench-${tag}-e2e`;
+        const topic = `bench-${tag}${variantTag(b)}-e2e`;
         const err = await createTopic(b, topic, rf);
         if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
         return measure(b, base, () => runTool('org.apache.kafka.tools.EndToEndLatency', [b.bootstrap, topic, String(E2E_MESSAGES), '1', String(RECORD_SIZE)],
@@ -256,6 +271,11 @@ function medianRow(runs: Row[]): Row {
   const sorted = [...runs].sort((a, b) => (a.msgPerSec ?? 0) - (b.msgPerSec ?? 0));
   const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
   return { ...median, samples: runs.map((r) => r.msgPerSec ?? 0), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb ?? 0)) };
+}
+
+/** Variants sharing one broker process (kafka, kafka fsync) need their own topic names. */
+function variantTag(b: Broker): string {
+  return b.topicConfigs === undefined ? '' : '-fsync';
 }
 
 function timeoutFor(records: number): number {
@@ -321,14 +341,18 @@ function renderTable(rows: Row[], startup: Array<{ topology: string; broker: Bro
     const [topology, workload] = key.split('|') as [string, string];
     const group = rows.filter((r) => r.topology === topology && r.workload === workload);
     const k = group.find((r) => r.broker === 'kafka');
-    const others = group.filter((r) => r.broker !== 'kafka');
-    for (const row of [k, ...others]) {
+    const kFsync = group.find((r) => r.broker === 'kafka fsync');
+    const others = group.filter((r) => r.broker.startsWith('runnel'));
+    for (const row of [k, kFsync, ...others]) {
       if (!row) continue;
       out.push([topology, workload, row.broker, fmt(row.msgPerSec), fmt(row.mbPerSec, 2), fmt(row.p50Ms, 1), fmt(row.p99Ms, 1), fmt(row.p999Ms, 1),
         fmt(row.cpuSecPerMillion, 2), fmt(row.peakRssMb), row.status === 'ok' ? samplesNote(row) : (row.status === 'n/a' ? row.note ?? 'n/a' : `${row.status}: ${row.note ?? ''}`).slice(0, 110)]);
     }
-    for (const r of others) {
-      const label = `${r.broker} / kafka`;
+    const pairs: Array<readonly [Row, Row | undefined, string]> = others.map((r) => [r, k, 'kafka'] as const);
+    const runnelFsync = others.find((r) => r.broker === 'runnel fsync');
+    if (runnelFsync && kFsync) pairs.push([runnelFsync, kFsync, 'kafka fsync']);
+    for (const [r, k, kLabel] of pairs) {
+      const label = `${r.broker} / ${kLabel}`;
       if (k?.status === 'ok' && r.status === 'ok') {
         out.push(['', '', label, ratio(r.msgPerSec, k.msgPerSec), ratio(r.mbPerSec, k.mbPerSec), ratio(r.p50Ms, k.p50Ms), ratio(r.p99Ms, k.p99Ms),
           ratio(r.p999Ms, k.p999Ms), ratio(r.cpuSecPerMillion, k.cpuSecPerMillion), ratio(r.peakRssMb, k.peakRssMb), '']);
@@ -373,6 +397,9 @@ async function main(): Promise<void> {
     const kafka = await startKafkaBroker(nodes);
     startup.push({ topology: label, broker: 'kafka', ms: kafka.firstProduceMs, note: kafka.firstProduceError });
     progress(`${label}: kafka ready, first produce after ${kafka.firstProduceMs ?? 'n/a'} ms`);
+    const kafkas: Array<{ kind: string; broker: Broker }> = [];
+    if (KAFKA_DURABILITY.includes('none')) kafkas.push({ kind: 'kafka', broker: kafka });
+    if (KAFKA_DURABILITY.includes('fsync')) kafkas.push({ kind: 'kafka fsync', broker: { ...kafka, kind: 'kafka fsync', topicConfigs: KAFKA_FSYNC_TOPIC_CONFIGS } });
     // Every Runnel variant is started once per topology; a variant that cannot run is a reason string.
     const runnels: Array<{ kind: string; broker?: Broker; na?: string }> = [];
     for (const durability of RUNNEL_DURABILITY) {
@@ -392,7 +419,7 @@ async function main(): Promise<void> {
     try {
       for (const w of workloads()) {
         const tag = `${runTag}-${nodes}`;
-        const all: Array<{ kind: string; broker?: Broker; na?: string }> = [{ kind: 'kafka', broker: kafka }, ...runnels];
+        const all: Array<{ kind: string; broker?: Broker; na?: string }> = [...kafkas, ...runnels];
         const missing = w.missing?.();
         if (missing) {
           for (const v of all) rows.push({ topology: label, workload: w.name, broker: v.kind, status: 'n/a', note: missing });
