@@ -80,6 +80,8 @@
  *   Open descriptors: LogManager openFilesMax (LRU, only `.log` files; 10,000 partitions fit in 64).
  *   Tail cache: tail.cache.bytes per partition and LogManager tailCacheBytesTotal shared by all partitions;
  *   unwritten batches always stay cached until written (the network layer bounds what is in flight).
+ *   A cached view pins at most 4× its size (or 256 KiB) of its backing buffer: records that are a smaller
+ *   share of a larger buffer are copied at append.
  *
  * ## Not here
  *   Idempotent sequence checks, control-batch rules, compaction, transactions (aborted-txn index).

@@ -124,7 +124,20 @@ const READ_SLACK_BYTES = 64 * 1024;
 const READ_ROUNDS_MAX = 64;
 const BATCH_ITERATION_BYTES = 1024 * 1024;
 const RECOVERY_PROGRESS_BYTES = 256 * 1024 * 1024;
+/** appendSpans: a cached view may pin at most this many times its size of its backing buffer, */
+export const TAIL_PIN_FACTOR = 4;
+/** … or this much, whichever is more (a frame this small is not worth a copy). */
+export const TAIL_PIN_SLACK_BYTES = 256 * 1024;
 const noop = (): void => {};
+
+/** records as they are, or copied into a buffer of their own when they are a small share of a large one. */
+function ownedIfSmallShare(records: Buffer): Buffer {
+  const backing = records.buffer.byteLength;
+  if (backing <= TAIL_PIN_SLACK_BYTES || backing <= records.length * TAIL_PIN_FACTOR) return records;
+  const copy = Buffer.allocUnsafeSlow(records.length);
+  records.copy(copy);
+  return copy;
+}
 const INDEX_MISMATCH = Symbol('index mismatch');
 
 /** The buffer starts with a whole-header batch whose lastOffset is offset. */
@@ -336,8 +349,15 @@ export class PartitionLog {
     }
   }
 
-  /** Puts validated, offset-stamped batches into the active segment (logically) and the tail cache. */
-  private appendSpans(records: Buffer, spans: BatchSpan[], lastOffset: number): Promise<void> {
+  /**
+   * Puts validated, offset-stamped batches into the active segment (logically) and the tail cache.
+   * The cache keeps views of records, and a view keeps its whole backing buffer alive: records that are
+   * a small part of a large request frame (one partition's batch in a many-partition request, or beside
+   * a partition whose batches were refused) are copied first, so a cached byte pins at most
+   * TAIL_PIN_FACTOR bytes (or TAIL_PIN_SLACK_BYTES) — `tail.cache.bytes` bounds memory, not only views.
+   */
+  private appendSpans(frameRecords: Buffer, spans: BatchSpan[], lastOffset: number): Promise<void> {
+    const records = ownedIfSmallShare(frameRecords);
     const firstBase = batchBaseOffset(records, (spans[0] as BatchSpan).position);
     const segment = this.maybeRoll(records.length, firstBase, lastOffset, batchMaxTimestamp(records, (spans[0] as BatchSpan).position));
     let entry: TailEntry | undefined;

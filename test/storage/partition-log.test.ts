@@ -402,6 +402,42 @@ test('timestamp lookups are record-exact in compressed batches when a decompress
   await log.close();
 }));
 
+test('a cached batch that is a small share of a large frame does not pin the frame; a large share is kept as a view', () => withDir(async (dir) => {
+  // A 1 KiB batch inside a 4 MiB request frame (the rest went to other partitions or was refused):
+  // caching a view of it would keep all 4 MiB alive for as long as the batch stays cached.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const log = await openLog(dir, { 'tail.cache.bytes': 1024 * 1024 });
+  const batch = simpleBatch(2, 512, 7);
+  let frame: Buffer | undefined = Buffer.alloc(4 * 1024 * 1024);
+  batch.copy(frame, 1000);
+  const frameRef = new WeakRef(frame.buffer);
+  await log.append(frame.subarray(1000, 1000 + batch.length), 0).durable;
+  frame = undefined;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(frameRef.deref(), undefined, 'the 4 MiB frame is still reachable through the tail cache');
+  const cached = (await log.read(0, 1 << 20)).records;
+  assert.equal(cached.length, 1);
+  const copy = cached[0] as Buffer;
+  assert.equal(copy.length, batch.length);
+  assert.equal(readBatchHeader(copy, 0).baseOffset, 0);
+  assert.ok(isBatchCrcValid(copy, 0, copy.length));
+  assert.ok(copy.buffer.byteLength < 64 * 1024, `the cached batch is a view of a ${copy.buffer.byteLength}-byte buffer`);
+
+  // Half of a 1 MiB frame: cached as a view (no copy on the hot path), so it pins at most 2× itself.
+  const big = simpleBatch(1, 512 * 1024, 3);
+  const frame2 = Buffer.alloc(1024 * 1024);
+  big.copy(frame2, 0);
+  await log.append(frame2.subarray(0, big.length), 0).durable;
+  const view = (await log.read(2, 1 << 20)).records;
+  assert.equal(view.length, 1);
+  assert.equal((view[0] as Buffer).buffer, frame2.buffer);
+  await log.close();
+}));
+
 test('evicted tail-cache entries release their buffers (1 MB batches once kept every appended byte alive)', () => withDir(async (dir) => {
   // Large batches evict few entries; the evicted slots used to stay referenced until 1,024 had
   // accumulated, which held ~550 MB per 5M 100-byte records in the broker (franz-go bench).
