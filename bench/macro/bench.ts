@@ -26,7 +26,7 @@
 // processes, so far in the run), and per broker the time from process start to the first successful
 // produce. Writes bench/results/<timestamp>-<quick|full>.json and prints a table with Runnel/Kafka ratios:
 // every Runnel variant against Kafka's default, and Runnel fsync against Kafka fsync (equal durability).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { startKafka, javaClasspath, assembleKafka, KAFKA_VERSION } from '../../scripts/kafka/kafka.js';
 import { startRunnel, type RunnelMode } from '../../scripts/interop/runnel.js';
 import { produceUntilSuccess, freePort } from '../../scripts/interop/kafka-wire.js';
-import { FRANZ_PERF, parseProducerSummary } from './producer-summary.js';
+import { FRANZ_PERF, parseProducerSummary, runProcess, type ToolResult } from './load-tools.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -59,6 +59,10 @@ const RUNNEL_DURABILITY = (opt('runnel-durability') ?? 'fsync,none').split(',');
 // (FileChannel.force) before the produce is answered. Same process as the default variant, other topics.
 const KAFKA_DURABILITY = (opt('kafka-durability') ?? 'none,fsync').split(',');
 const KAFKA_FSYNC_TOPIC_CONFIGS = ['flush.messages=1'];
+for (const [flag, values] of [['runnel-durability', RUNNEL_DURABILITY], ['kafka-durability', KAFKA_DURABILITY]] as const) {
+  const unknown = values.filter((v) => v !== 'fsync' && v !== 'none');
+  if (unknown.length > 0) throw new Error(`--${flag}: ${unknown.join(',')} is not fsync or none`);
+}
 // --quick covers the single node only (the 3-node rows need ~3 JVM start-ups): add --topologies single,cluster.
 const TOPOLOGIES = (opt('topologies') ?? (quick ? 'single' : 'single,cluster')).split(',');
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
@@ -77,6 +81,8 @@ interface Broker {
   kind: BrokerKind; bootstrap: string; pids: number[]; firstProduceMs?: number; firstProduceError?: string;
   /** Topic configs every topic of this variant is created with (TopicCommand --config). */
   topicConfigs?: string[];
+  /** Part of every topic name of this variant: variants sharing one process need their own topics. */
+  topicTag?: string;
   stop(): Promise<void>;
 }
 
@@ -122,24 +128,8 @@ function peakRssMb(pids: number[]): number {
   return Math.round(kb / 1024);
 }
 
-interface ToolResult { code: number | null; out: string; timedOut: boolean }
-
 function runTool(mainClass: string, args: string[], timeoutMs: number): Promise<ToolResult> {
   return runProcess('java', ['-Xmx768m', '-Dlog4j2.level=warn', '-cp', javaClasspath(), mainClass, ...args], timeoutMs);
-}
-
-function runProcess(command: string, args: string[], timeoutMs: number): Promise<ToolResult> {
-  return new Promise((resolveTool) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const keep = (d: Buffer): void => { out = (out + d.toString()).slice(-20_000); };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (e) => { out += String(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolveTool({ code, out, timedOut }); });
-  });
 }
 
 /** The most telling lines of a tool's output: exception messages first, else the last lines. */
@@ -211,7 +201,7 @@ function workloads(): Workload[] {
     async run(b, topology, rf, tag, rep) {
       const base = { topology, workload: `produce acks=${acks} (java)` };
       // Repetition 0's acks=1 topic is what the consume row reads.
-      const topic = `bench-${tag}${variantTag(b)}-acks${acks.replace('-', 'm')}${rep > 0 ? `-r${rep}` : ''}`;
+      const topic = `bench-${tag}${b.topicTag ?? ''}-acks${acks.replace('-', 'm')}${rep > 0 ? `-r${rep}` : ''}`;
       const err = await createTopic(b, topic, rf);
       if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
       const props = [`bootstrap.servers=${b.bootstrap}`, `acks=${acks}`, ...PRODUCER_PROPS, ...(acks === '-1' ? [] : ['enable.idempotence=false'])];
@@ -225,7 +215,7 @@ function workloads(): Workload[] {
     missing: () => (existsSync(FRANZ_PERF) ? undefined : `n/a (${FRANZ_PERF} not built: bash scripts/interop/setup.sh --only go)`),
     async run(b, topology, rf, tag, rep) {
       const base = { topology, workload: `produce acks=${acks} (franz-go)` };
-      const topic = `bench-${tag}${variantTag(b)}-franz-acks${acks.replace('-', 'm')}-r${rep}`;
+      const topic = `bench-${tag}${b.topicTag ?? ''}-franz-acks${acks.replace('-', 'm')}-r${rep}`;
       const err = await createTopic(b, topic, rf);
       if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
       return measure(b, base, () => runProcess(FRANZ_PERF, ['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
@@ -244,7 +234,7 @@ function workloads(): Workload[] {
         // Reads what the first acks=1 run wrote (RECORDS records, 3 partitions), with a fresh group.
         const base = { topology, workload: 'consume' };
         return measure(b, base, () => runTool('org.apache.kafka.tools.ConsumerPerformance', ['--bootstrap-server', b.bootstrap,
-          '--topic', `bench-${tag}${variantTag(b)}-acks1`, '--messages', String(RECORDS), '--timeout', '30000', '--group', `bench-${tag}-${Date.now()}`], timeoutFor(RECORDS)), parseConsumer, RECORDS);
+          '--topic', `bench-${tag}${b.topicTag ?? ''}-acks1`, '--messages', String(RECORDS), '--timeout', '30000', '--group', `bench-${tag}-${Date.now()}`], timeoutFor(RECORDS)), parseConsumer, RECORDS);
       },
     },
     {
@@ -252,7 +242,7 @@ function workloads(): Workload[] {
       repeat: false,
       async run(b, topology, rf, tag) {
         const base = { topology, workload: 'end-to-end acks=1' };
-        const topic = `bench-${tag}${variantTag(b)}-e2e`;
+        const topic = `bench-${tag}${b.topicTag ?? ''}-e2e`;
         const err = await createTopic(b, topic, rf);
         if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
         return measure(b, base, () => runTool('org.apache.kafka.tools.EndToEndLatency', [b.bootstrap, topic, String(E2E_MESSAGES), '1', String(RECORD_SIZE)],
@@ -273,11 +263,6 @@ function medianRow(runs: Row[]): Row {
   const sorted = [...runs].sort((a, b) => (a.msgPerSec ?? 0) - (b.msgPerSec ?? 0));
   const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
   return { ...median, samples: runs.map((r) => r.msgPerSec ?? 0), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb ?? 0)) };
-}
-
-/** Variants sharing one broker process (kafka, kafka fsync) need their own topic names. */
-function variantTag(b: Broker): string {
-  return b.topicConfigs === undefined ? '' : '-fsync';
 }
 
 function timeoutFor(records: number): number {
@@ -353,11 +338,11 @@ function renderTable(rows: Row[], startup: Array<{ topology: string; broker: Bro
     const pairs: Array<readonly [Row, Row | undefined, string]> = others.map((r) => [r, k, 'kafka'] as const);
     const runnelFsync = others.find((r) => r.broker === 'runnel fsync');
     if (runnelFsync && kFsync) pairs.push([runnelFsync, kFsync, 'kafka fsync']);
-    for (const [r, k, kLabel] of pairs) {
-      const label = `${r.broker} / ${kLabel}`;
-      if (k?.status === 'ok' && r.status === 'ok') {
-        out.push(['', '', label, ratio(r.msgPerSec, k.msgPerSec), ratio(r.mbPerSec, k.mbPerSec), ratio(r.p50Ms, k.p50Ms), ratio(r.p99Ms, k.p99Ms),
-          ratio(r.p999Ms, k.p999Ms), ratio(r.cpuSecPerMillion, k.cpuSecPerMillion), ratio(r.peakRssMb, k.peakRssMb), '']);
+    for (const [r, base, baseLabel] of pairs) {
+      const label = `${r.broker} / ${baseLabel}`;
+      if (base?.status === 'ok' && r.status === 'ok') {
+        out.push(['', '', label, ratio(r.msgPerSec, base.msgPerSec), ratio(r.mbPerSec, base.mbPerSec), ratio(r.p50Ms, base.p50Ms), ratio(r.p99Ms, base.p99Ms),
+          ratio(r.p999Ms, base.p999Ms), ratio(r.cpuSecPerMillion, base.cpuSecPerMillion), ratio(r.peakRssMb, base.peakRssMb), '']);
       } else {
         out.push(['', '', label, 'n/a', '', '', '', '', '', '', '']);
       }
@@ -401,7 +386,7 @@ async function main(): Promise<void> {
     progress(`${label}: kafka ready, first produce after ${kafka.firstProduceMs ?? 'n/a'} ms`);
     const kafkas: Array<{ kind: string; broker: Broker }> = [];
     if (KAFKA_DURABILITY.includes('none')) kafkas.push({ kind: 'kafka', broker: kafka });
-    if (KAFKA_DURABILITY.includes('fsync')) kafkas.push({ kind: 'kafka fsync', broker: { ...kafka, kind: 'kafka fsync', topicConfigs: KAFKA_FSYNC_TOPIC_CONFIGS } });
+    if (KAFKA_DURABILITY.includes('fsync')) kafkas.push({ kind: 'kafka fsync', broker: { ...kafka, kind: 'kafka fsync', topicConfigs: KAFKA_FSYNC_TOPIC_CONFIGS, topicTag: '-fsync' } });
     // Every Runnel variant is started once per topology; a variant that cannot run is a reason string.
     const runnels: Array<{ kind: string; broker?: Broker; na?: string }> = [];
     for (const durability of RUNNEL_DURABILITY) {

@@ -125,19 +125,17 @@ const READ_ROUNDS_MAX = 64;
 const BATCH_ITERATION_BYTES = 1024 * 1024;
 const RECOVERY_PROGRESS_BYTES = 256 * 1024 * 1024;
 /** appendSpans: a cached view may pin at most this many times its size of its backing buffer, */
-export const TAIL_PIN_FACTOR = 4;
+const TAIL_PIN_FACTOR = 4;
 /** … or this much, whichever is more (a frame this small is not worth a copy). */
-export const TAIL_PIN_SLACK_BYTES = 256 * 1024;
+const TAIL_PIN_SLACK_BYTES = 256 * 1024;
 const noop = (): void => {};
 
-/** records as they are, or copied into a buffer of their own when they are a small share of a large one. */
+/** records as they are, or a copy of their own when they are a small share of a large buffer. */
 function ownedIfSmallShare(records: Buffer): Buffer {
   const backing = records.buffer.byteLength;
-  if (backing <= TAIL_PIN_SLACK_BYTES || backing <= records.length * TAIL_PIN_FACTOR) return records;
-  const copy = Buffer.allocUnsafeSlow(records.length);
-  records.copy(copy);
-  return copy;
+  return backing <= TAIL_PIN_SLACK_BYTES || backing <= records.length * TAIL_PIN_FACTOR ? records : Buffer.from(records);
 }
+
 const INDEX_MISMATCH = Symbol('index mismatch');
 
 /** The buffer starts with a whole-header batch whose lastOffset is offset. */

@@ -4,28 +4,14 @@
 // exit non-zero. Skipped when the binary is not built (scripts/interop/setup.sh --only go).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from '../../src/index.js';
-import { FRANZ_PERF, parseProducerSummary } from '../../bench/macro/producer-summary.js';
+import { FRANZ_PERF, parseProducerSummary, runProcess } from '../../bench/macro/load-tools.js';
 
-
-/** Async on purpose: the broker runs in this process, a spawnSync would stop it from answering. */
-function run(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(FRANZ_PERF, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-10_000); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-  });
-}
-
+// runProcess is async: the broker runs in this process, a spawnSync would stop it from answering.
 describe('franz-perf (bench load generator) against Runnel', { skip: existsSync(FRANZ_PERF) ? false : `${FRANZ_PERF} not built` }, () => {
   let broker: Awaited<ReturnType<typeof startBroker>>;
   const dataDir = mkdtempSync(join(tmpdir(), 'runnel-franz-perf-'));
@@ -49,11 +35,11 @@ describe('franz-perf (bench load generator) against Runnel', { skip: existsSync(
       try {
         await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
         const records = 30_000;
-        const r = await run(['--bootstrap', broker.bootstrapServers, '--topic', topic, '--num-records', String(records),
+        const r = await runProcess(FRANZ_PERF, ['--bootstrap', broker.bootstrapServers, '--topic', topic, '--num-records', String(records),
           '--record-size', '100', '--acks', acks], 100_000);
-        assert.equal(r.status, 0, r.stderr + r.stdout);
-        const summary = parseProducerSummary(r.stdout);
-        assert.ok(summary, `no summary line in ${r.stdout}`);
+        assert.equal(r.code, 0, r.out);
+        const summary = parseProducerSummary(r.out);
+        assert.ok(summary, `no summary line in ${r.out}`);
         assert.equal(summary.records, records);
         assert.ok(summary.msgPerSec > 0);
         // acks=0: franz-go counts a record sent once its request is written, before the broker has
@@ -73,9 +59,9 @@ describe('franz-perf (bench load generator) against Runnel', { skip: existsSync(
 
   it('a produce that fails makes it exit 1 with the first error', { timeout: 60_000 }, async () => {
     // The topic does not exist and franz-go does not ask for auto-creation: every record fails.
-    const r = await run(['--bootstrap', broker.bootstrapServers, '--topic', 'franz-perf-missing', '--num-records', '10',
+    const r = await runProcess(FRANZ_PERF, ['--bootstrap', broker.bootstrapServers, '--topic', 'franz-perf-missing', '--num-records', '10',
       '--acks', '1'], 50_000);
-    assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /records failed/);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /records failed/);
   });
 });
