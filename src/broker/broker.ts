@@ -22,6 +22,7 @@ import { BUILTIN_HANDLERS } from './handlers/index.js';
 import { ensureMetaProperties } from './meta-properties.js';
 import { ImageMetadataView } from './metadata-view.js';
 import { InvalidRequestError, RequestPipeline } from './pipeline.js';
+import { imageRecords } from '../metadata/image.js';
 import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
 import { MetadataLoader } from '../metadata/loader.js';
 import type { MetadataLog } from '../metadata/metadata-log.js';
@@ -72,6 +73,7 @@ export class Broker {
       const metadataLog = await LocalMetadataLog.open(dataDir);
       opened.push(() => metadataLog.close());
       const metadataLoader = new MetadataLoader(metadataLog);
+      metadataLog.compactWith(() => imageRecords(metadataLoader.image));
       const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({

@@ -67,6 +67,11 @@ export function configKey(resourceType: ConfigResourceType, resourceName: string
   return `${resourceType}:${resourceName}`;
 }
 
+export function splitConfigKey(key: string): { resourceType: ConfigResourceType; resourceName: string } {
+  const colon = key.indexOf(':');
+  return { resourceType: key.slice(0, colon) as ConfigResourceType, resourceName: key.slice(colon + 1) };
+}
+
 export function topicByName(image: MetadataImage, name: string): TopicImage | undefined {
   const id = image.topicIdsByName.get(name);
   return id === undefined ? undefined : image.topicsById.get(id);
@@ -201,6 +206,33 @@ function applyRecord(b: ImageBuilder, r: MetadataRecord): void {
     default:
       unreachable(r, 'metadata record');
   }
+}
+
+/**
+ * Records that rebuild `image` from the empty image: what a metadata snapshot holds (KRaft writes the
+ * same record types into its snapshots). applyRecords(EMPTY_IMAGE, imageRecords(i)) equals i except for
+ * the offset. Topics come before their partitions, partitions in id order.
+ */
+export function imageRecords(image: MetadataImage): MetadataRecord[] {
+  const records: MetadataRecord[] = [];
+  for (const b of image.brokers.values()) {
+    records.push({ type: 'RegisterBroker', brokerId: b.brokerId, brokerEpoch: b.brokerEpoch, host: b.host, port: b.port, rack: b.rack, fenced: b.fenced });
+  }
+  for (const t of image.topicsById.values()) {
+    records.push({ type: 'Topic', name: t.name, topicId: t.topicId });
+    for (const p of t.partitions) {
+      records.push({
+        type: 'Partition', topicId: p.topicId, partitionId: p.partitionId, replicas: [...p.replicas], isr: [...p.isr],
+        leader: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+      });
+    }
+  }
+  for (const [key, overrides] of image.configs) {
+    const { resourceType, resourceName } = splitConfigKey(key);
+    for (const [name, value] of overrides) records.push({ type: 'Config', resourceType, resourceName, name, value });
+  }
+  if (image.nextProducerId > 0) records.push({ type: 'ProducerIds', brokerId: -1, nextProducerId: image.nextProducerId });
+  return records;
 }
 
 function putPartition(b: ImageBuilder, r: PartitionRecord): void {

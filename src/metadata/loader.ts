@@ -2,7 +2,7 @@
  * Holds the current metadata image and publishes each committed batch's delta to subscribers
  * (replica manager, group coordinator, Metadata API) in commit order — KRaft's MetadataLoader.
  */
-import { applyRecords, EMPTY_IMAGE, type MetadataDelta, type MetadataImage } from './image.js';
+import { applyRecords, EMPTY_IMAGE, splitConfigKey, type MetadataDelta, type MetadataImage } from './image.js';
 import type { CommittedBatch, MetadataLog } from './metadata-log.js';
 
 export type MetadataPublisher = (delta: MetadataDelta, image: MetadataImage) => void;
@@ -38,10 +38,7 @@ function snapshotDelta(image: MetadataImage): MetadataDelta {
     createdTopics: topics,
     deletedTopics: [],
     changedPartitions: topics.flatMap((t) => t.partitions),
-    changedConfigs: [...image.configs.keys()].map((key) => {
-      const colon = key.indexOf(':');
-      return { resourceType: key.slice(0, colon) as 'topic' | 'broker', resourceName: key.slice(colon + 1) };
-    }),
+    changedConfigs: [...image.configs.keys()].map(splitConfigKey),
     changedBrokers: [...image.brokers.keys()],
   };
 }

@@ -3,16 +3,33 @@
  * `[length u32][crc32c u32][JSON batch]`. Appends are serialised and fdatasync'd before they count as
  * committed (metadata changes are rare; each is worth an fsync). On open, a torn or corrupt tail — a
  * crash mid-append — is cut, like the partition log's recovery (DESIGN §4).
+ *
+ * Compaction (the standalone stand-in for KRaft's metadata snapshots): once the file is larger than
+ * max(compactMinBytes, 2 × its size after the last compaction), it is replaced — atomically, durably —
+ * by the records that rebuild the current image (`compactWith`'s source, e.g. imageRecords). So a client
+ * looping CreateTopics/DeleteTopics or AlterConfigs grows the file by a bounded factor of the live
+ * metadata, not without end. Batch offsets stay strictly increasing within a process; a reopened log
+ * numbers its batches from 0 again (nothing durable refers to them).
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
+import { writeFileAtomic } from '../storage/fs-util.js';
 import { decodeMetadataRecords, encodeMetadataRecords, type MetadataRecord } from './records.js';
 import type { CommittedBatch, MetadataLog } from './metadata-log.js';
 
 const FRAME_HEADER_BYTES = 8;
 /** A metadata batch is small; anything larger on disk is corruption, not data. */
 const BATCH_BYTES_MAX = 64 * 1024 * 1024;
+/** A compacted log is written as frames of about this many bytes, far below BATCH_BYTES_MAX. */
+const COMPACT_FRAME_BYTES = 1024 * 1024;
+const DEFAULT_COMPACT_MIN_BYTES = 4 * 1024 * 1024;
+const LOG_FILE = 'metadata.log';
+
+export interface LocalMetadataLogOptions {
+  /** No compaction below this file size (default 4 MiB). */
+  compactMinBytes?: number;
+}
 
 export class LocalMetadataLog implements MetadataLog {
   /** Batches read at open, held only until the first listener has replayed them (then released). */
@@ -20,13 +37,27 @@ export class LocalMetadataLog implements MetadataLog {
   private readonly listeners: ((batch: CommittedBatch) => void)[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private snapshot: (() => readonly MetadataRecord[]) | undefined;
+  private failure: Error | undefined;
+  /** File size after the last compaction (0 before the first). */
+  private baseBytes = 0;
 
-  private constructor(private readonly file: fs.FileHandle, private nextOffset: number) {}
+  private constructor(
+    private readonly path: string,
+    private file: fs.FileHandle,
+    private nextOffset: number,
+    private bytes: number,
+    private readonly compactMinBytes: number,
+  ) {}
 
-  static async open(dataDir: string): Promise<LocalMetadataLog> {
+  static async open(dataDir: string, options: LocalMetadataLogOptions = {}): Promise<LocalMetadataLog> {
     const dir = join(dataDir, 'metadata');
     await fs.mkdir(dir, { recursive: true });
-    const path = join(dir, 'metadata.log');
+    // A compaction that crashed before its rename leaves a temporary file; the log itself is intact.
+    for (const name of await fs.readdir(dir)) {
+      if (name.startsWith(`${LOG_FILE}.`) && name.endsWith('.tmp')) await fs.rm(join(dir, name), { force: true });
+    }
+    const path = join(dir, LOG_FILE);
     const file = await fs.open(path, 'a+');
     const contents = await fs.readFile(path);
     const { batches, validBytes } = scanFrames(contents);
@@ -34,9 +65,22 @@ export class LocalMetadataLog implements MetadataLog {
       await file.truncate(validBytes);
       await file.datasync();
     }
-    const log = new LocalMetadataLog(file, batches.length);
+    const log = new LocalMetadataLog(path, file, batches.length, validBytes, options.compactMinBytes ?? DEFAULT_COMPACT_MIN_BYTES);
     batches.forEach((records, offset) => log.recovered.push({ offset, records }));
     return log;
+  }
+
+  /**
+   * Enables compaction. `snapshot` is called inside the append chain, after every earlier batch has been
+   * written and heard by the listeners, so the records it returns cover exactly the batches in the file.
+   */
+  compactWith(snapshot: () => readonly MetadataRecord[]): void {
+    this.snapshot = snapshot;
+  }
+
+  /** Current size of the log file in bytes (for tests and metrics). */
+  get sizeBytes(): number {
+    return this.bytes;
   }
 
   /**
@@ -54,21 +98,59 @@ export class LocalMetadataLog implements MetadataLog {
 
   append(records: readonly MetadataRecord[]): Promise<number> {
     if (this.closed) return Promise.reject(new Error('metadata log is closed'));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     const result = this.tail.then(() => this.write(records));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
   private async write(records: readonly MetadataRecord[]): Promise<number> {
+    if (this.failure !== undefined) throw this.failure;
     const body = encodeMetadataRecords(records);
-    const header = Buffer.alloc(FRAME_HEADER_BYTES);
-    header.writeUInt32BE(body.length, 0);
-    header.writeUInt32BE(crc32c(body) >>> 0, 4);
+    const header = frameHeader(body);
     await this.file.writev([header, body]);
     await this.file.datasync();
+    this.bytes += header.length + body.length;
     const batch: CommittedBatch = { offset: this.nextOffset++, records: [...records] };
     for (const listener of this.listeners) listener(batch);
+    if (this.snapshot !== undefined && this.bytes > Math.max(this.compactMinBytes, 2 * this.baseBytes)) {
+      await this.compact(this.snapshot());
+    }
     return batch.offset;
+  }
+
+  /** Replaces the file by frames holding `records` (write temp, fsync, rename, fsync directory). */
+  private async compact(records: readonly MetadataRecord[]): Promise<void> {
+    const frames: Buffer[] = [];
+    let start = 0;
+    let frameBytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      frameBytes += JSON.stringify(records[i]).length + 1;
+      if (frameBytes >= COMPACT_FRAME_BYTES || i === records.length - 1) {
+        frames.push(encodeFrame(records.slice(start, i + 1)));
+        start = i + 1;
+        frameBytes = 0;
+      }
+    }
+    const contents = Buffer.concat(frames);
+    try {
+      await writeFileAtomic(this.path, contents);
+    } catch {
+      // The old file is intact (the rename did not happen): keep appending to it, retry once it doubles.
+      this.baseBytes = this.bytes;
+      return;
+    }
+    try {
+      const file = await fs.open(this.path, 'a+');
+      await this.file.close().catch(() => undefined);
+      this.file = file;
+    } catch (err) {
+      // The handle is on the replaced file: appending there would be lost. Refuse every later append.
+      this.failure = err as Error;
+      return;
+    }
+    this.bytes = contents.length;
+    this.baseBytes = contents.length;
   }
 
   async close(): Promise<void> {
@@ -77,6 +159,18 @@ export class LocalMetadataLog implements MetadataLog {
     await this.tail;
     await this.file.close();
   }
+}
+
+function frameHeader(body: Buffer): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(body.length, 0);
+  header.writeUInt32BE(crc32c(body) >>> 0, 4);
+  return header;
+}
+
+function encodeFrame(records: readonly MetadataRecord[]): Buffer {
+  const body = encodeMetadataRecords(records);
+  return Buffer.concat([frameHeader(body), body]);
 }
 
 function scanFrames(contents: Buffer): { batches: MetadataRecord[][]; validBytes: number } {

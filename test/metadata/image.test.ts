@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRecords, EMPTY_IMAGE, topicByName, topicConfigOverrides } from '../../src/metadata/image.js';
+import { applyRecords, EMPTY_IMAGE, imageRecords, topicByName, topicConfigOverrides } from '../../src/metadata/image.js';
+import { churn, withoutOffset } from './metadata-churn.js';
 import type { MetadataRecord } from '../../src/metadata/records.js';
 import { decodeMetadataRecords, encodeMetadataRecords } from '../../src/metadata/records.js';
 
@@ -67,4 +68,23 @@ test('records round-trip through their byte encoding; junk is refused', () => {
   assert.deepEqual(decodeMetadataRecords(encodeMetadataRecords(records)), records);
   assert.throws(() => decodeMetadataRecords(Buffer.from('[{"type":"Nope"}]')));
   assert.throws(() => decodeMetadataRecords(Buffer.from('{}')));
+});
+
+test('imageRecords rebuilds the same image from the empty one, over seeded churn', () => {
+  for (const seed of [1, 2, 3, 42, 777]) {
+    const next = churn(seed);
+    let image = EMPTY_IMAGE;
+    for (let i = 0; i < 400; i++) {
+      image = applyRecords(image, next(image), i).image;
+      if (i % 50 === 49) {
+        const rebuilt = applyRecords(EMPTY_IMAGE, imageRecords(image), 0).image;
+        assert.deepEqual(withoutOffset(rebuilt), withoutOffset(image), `seed ${seed}, batch ${i}`);
+      }
+    }
+    assert.ok(image.topicsById.size > 0 && image.configs.size > 0 && image.nextProducerId > 0 && image.brokers.size > 0, `seed ${seed} covers every record type`);
+  }
+});
+
+test('imageRecords of the empty image is empty', () => {
+  assert.deepEqual(imageRecords(EMPTY_IMAGE), []);
 });

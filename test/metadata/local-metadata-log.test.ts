@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalMetadataLog } from '../../src/metadata/local-metadata-log.js';
 import { MetadataLoader } from '../../src/metadata/loader.js';
-import { topicByName } from '../../src/metadata/image.js';
-import type { MetadataRecord } from '../../src/metadata/records.js';
+import { imageRecords, topicByName } from '../../src/metadata/image.js';
+import { encodeMetadataRecords, type MetadataRecord } from '../../src/metadata/records.js';
+import { churn, withoutOffset } from './metadata-churn.js';
 
 const topic = (name: string, id: string): MetadataRecord[] => [
   { type: 'Topic', name, topicId: id },
@@ -49,8 +50,10 @@ test('a torn or corrupt tail is cut and the log stays appendable', () => withDir
   assert.deepEqual([...loader.image.topicIdsByName.keys()], ['a']);
   assert.equal(await reopened.append(topic('c', '00000000-0000-0000-0000-000000000003')), 1);
   await reopened.close();
-  const third = new MetadataLoader(await LocalMetadataLog.open(dir));
+  const thirdLog = await LocalMetadataLog.open(dir);
+  const third = new MetadataLoader(thirdLog);
   assert.deepEqual([...third.image.topicIdsByName.keys()].sort(), ['a', 'c']);
+  await thirdLog.close();
 }));
 
 test('appends commit in call order and publishers see every delta once', () => withDir(async (dir) => {
@@ -77,5 +80,69 @@ test('recovered batches go to the first listener only; later listeners hear new 
   await reopened.append(topic('b', '00000000-0000-0000-0000-000000000002'));
   assert.deepEqual(first, [0, 1]);
   assert.deepEqual(late, [1]);
+  await reopened.close();
+}));
+
+async function churnLog(log: LocalMetadataLog, loader: MetadataLoader, seed: number, batches: number, onBatch: () => Promise<void> = async () => {}): Promise<void> {
+  const next = churn(seed);
+  for (let i = 0; i < batches; i++) {
+    await log.append(next(loader.image));
+    await onBatch();
+  }
+}
+
+test('compaction keeps the file within twice the live metadata, and a reopen rebuilds the same image', () => withDir(async (dir) => {
+  const minBytes = 8 * 1024;
+  const log = await LocalMetadataLog.open(dir, { compactMinBytes: minBytes });
+  const loader = new MetadataLoader(log);
+  log.compactWith(() => imageRecords(loader.image));
+  const path = join(dir, 'metadata', 'metadata.log');
+  let largest = 0;
+  let compactions = 0;
+  let previous = 0;
+  await churnLog(log, loader, 7, 3000, async () => {
+    const size = (await stat(path)).size;
+    assert.equal(size, log.sizeBytes, 'the tracked size is the file size');
+    const live = encodeMetadataRecords(imageRecords(loader.image)).length + 8;
+    // Bound: the threshold (max(min, 2 × size after the last compaction)) plus one batch.
+    assert.ok(size <= Math.max(minBytes, 2 * live) + 4096, `file ${size} B for ${live} B of live metadata`);
+    if (size < previous) compactions++;
+    previous = size;
+    largest = Math.max(largest, size);
+  });
+  assert.ok(compactions > 5, `compacted ${compactions} times`);
+  const before = withoutOffset(loader.image);
+  await log.close();
+
+  const reopened = await LocalMetadataLog.open(dir, { compactMinBytes: minBytes });
+  const again = new MetadataLoader(reopened);
+  assert.deepEqual(withoutOffset(again.image), before);
+  assert.ok(again.image.offset + 1 < 3000, `the reopened log holds fewer batches than were appended (${again.image.offset + 1})`);
+  await reopened.append(topic('after', '00000000-0000-0000-0000-0000000000ff'));
+  assert.ok(topicByName(again.image, 'after'));
+  await reopened.close();
+}));
+
+test('without a snapshot source the log is never rewritten', () => withDir(async (dir) => {
+  const log = await LocalMetadataLog.open(dir, { compactMinBytes: 1024 });
+  const loader = new MetadataLoader(log);
+  let previous = 0;
+  await churnLog(log, loader, 7, 300, async () => {
+    assert.ok(log.sizeBytes > previous);
+    previous = log.sizeBytes;
+  });
+  await log.close();
+}));
+
+test('a compaction interrupted before its rename leaves the log intact; the temporary file is removed', () => withDir(async (dir) => {
+  const log = await LocalMetadataLog.open(dir);
+  await log.append(topic('a', '00000000-0000-0000-0000-000000000001'));
+  await log.close();
+  const leftover = join(dir, 'metadata', 'metadata.log.123-0.tmp');
+  await appendFile(leftover, 'half a snapshot');
+  const reopened = await LocalMetadataLog.open(dir);
+  const loader = new MetadataLoader(reopened);
+  assert.ok(topicByName(loader.image, 'a'));
+  await assert.rejects(stat(leftover), { code: 'ENOENT' });
   await reopened.close();
 }));
