@@ -70,7 +70,7 @@ export class Broker {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
     try {
-      const metadataLog = await LocalMetadataLog.open(dataDir);
+      const metadataLog = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
       opened.push(() => metadataLog.close());
       const metadataLoader = new MetadataLoader(metadataLog);
       metadataLog.compactWith(() => imageRecords(metadataLoader.image));

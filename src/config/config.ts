@@ -109,6 +109,10 @@ export const CONFIG_DEFINITIONS = {
   'log.flush.window.ms': def({
     kind: 'int', default: 0, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode); 0: the next flush starts when the previous one ends (group commit).',
   }),
+  'metadata.log.max.record.bytes.between.snapshots': def({
+    kind: 'int', default: 20971520, min: 1,
+    doc: 'Standalone metadata log: compacted to a snapshot of the image once this many bytes (or, when larger, the size of the last snapshot) were appended after it.',
+  }),
   'offsets.topic.num.partitions': def({
     kind: 'int', default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).',
   }),

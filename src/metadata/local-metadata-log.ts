@@ -4,11 +4,13 @@
  * committed (metadata changes are rare; each is worth an fsync). On open, a torn or corrupt tail — a
  * crash mid-append — is cut, like the partition log's recovery (DESIGN §4).
  *
- * Compaction (the standalone stand-in for KRaft's metadata snapshots): once the file is larger than
- * max(compactMinBytes, 2 × its size after the last compaction), it is replaced — atomically, durably —
- * by the records that rebuild the current image (`compactWith`'s source, e.g. imageRecords). So a client
- * looping CreateTopics/DeleteTopics or AlterConfigs grows the file by a bounded factor of the live
- * metadata, not without end. Batch offsets stay strictly increasing within a process; a reopened log
+ * Compaction (the standalone stand-in for KRaft's metadata snapshots): once the bytes appended after the
+ * last compaction reach max(compactAfterBytes, the size of that compacted file) — Kafka's
+ * metadata.log.max.record.bytes.between.snapshots, with the floor that keeps rewriting amortised — the
+ * file is replaced, atomically and durably, by the records that rebuild the current image
+ * (`compactWith`'s source, e.g. imageRecords). So a client looping CreateTopics/DeleteTopics or
+ * AlterConfigs grows the file to at most the live metadata plus max(that setting, the live metadata),
+ * not without end. Batch offsets stay strictly increasing within a process; a reopened log
  * numbers its batches from 0 again (nothing durable refers to them).
  */
 import { promises as fs } from 'node:fs';
@@ -23,12 +25,12 @@ const FRAME_HEADER_BYTES = 8;
 const BATCH_BYTES_MAX = 64 * 1024 * 1024;
 /** A compacted log is written as frames of about this many bytes, far below BATCH_BYTES_MAX. */
 const COMPACT_FRAME_BYTES = 1024 * 1024;
-const DEFAULT_COMPACT_MIN_BYTES = 4 * 1024 * 1024;
+const DEFAULT_COMPACT_AFTER_BYTES = 20 * 1024 * 1024;
 const LOG_FILE = 'metadata.log';
 
 export interface LocalMetadataLogOptions {
-  /** No compaction below this file size (default 4 MiB). */
-  compactMinBytes?: number;
+  /** Bytes appended after the last compaction before the next (default 20 MiB, as Kafka's setting). */
+  compactAfterBytes?: number;
 }
 
 export class LocalMetadataLog implements MetadataLog {
@@ -47,7 +49,7 @@ export class LocalMetadataLog implements MetadataLog {
     private file: fs.FileHandle,
     private nextOffset: number,
     private bytes: number,
-    private readonly compactMinBytes: number,
+    private readonly compactAfterBytes: number,
   ) {}
 
   static async open(dataDir: string, options: LocalMetadataLogOptions = {}): Promise<LocalMetadataLog> {
@@ -65,7 +67,7 @@ export class LocalMetadataLog implements MetadataLog {
       await file.truncate(validBytes);
       await file.datasync();
     }
-    const log = new LocalMetadataLog(path, file, batches.length, validBytes, options.compactMinBytes ?? DEFAULT_COMPACT_MIN_BYTES);
+    const log = new LocalMetadataLog(path, file, batches.length, validBytes, options.compactAfterBytes ?? DEFAULT_COMPACT_AFTER_BYTES);
     batches.forEach((records, offset) => log.recovered.push({ offset, records }));
     return log;
   }
@@ -113,7 +115,7 @@ export class LocalMetadataLog implements MetadataLog {
     this.bytes += header.length + body.length;
     const batch: CommittedBatch = { offset: this.nextOffset++, records: [...records] };
     for (const listener of this.listeners) listener(batch);
-    if (this.snapshot !== undefined && this.bytes > Math.max(this.compactMinBytes, 2 * this.baseBytes)) {
+    if (this.snapshot !== undefined && this.bytes - this.baseBytes >= Math.max(this.compactAfterBytes, this.baseBytes)) {
       await this.compact(this.snapshot());
     }
     return batch.offset;
