@@ -3,23 +3,14 @@
  * brokers registering and being fenced, topics created with partitions, leaders and ISRs moving, config
  * overrides set and removed, topics removed, producer id blocks allocated. Deterministic per seed.
  */
+import { Prng } from '../../src/common/prng.js';
 import type { MetadataImage } from '../../src/metadata/image.js';
 import type { MetadataRecord } from '../../src/metadata/records.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Calls `next(image)` for the current image and returns the batch to apply next. */
 export function churn(seed: number): (image: MetadataImage) => MetadataRecord[] {
-  const random = rng(seed);
+  const prng = new Prng(seed);
+  const random = (): number => prng.next();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
   let topics = 0;
   return (image) => {
