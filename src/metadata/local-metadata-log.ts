@@ -17,7 +17,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { writeFileAtomic } from '../storage/fs-util.js';
-import { decodeMetadataRecords, encodeMetadataRecords, type MetadataRecord } from './records.js';
+import { decodeMetadataRecords, encodeMetadataRecordBatches, encodeMetadataRecords, type MetadataRecord } from './records.js';
 import type { CommittedBatch, MetadataLog } from './metadata-log.js';
 
 const FRAME_HEADER_BYTES = 8;
@@ -100,7 +100,6 @@ export class LocalMetadataLog implements MetadataLog {
 
   append(records: readonly MetadataRecord[]): Promise<number> {
     if (this.closed) return Promise.reject(new Error('metadata log is closed'));
-    if (this.failure !== undefined) return Promise.reject(this.failure);
     const result = this.tail.then(() => this.write(records));
     this.tail = result.catch(() => undefined);
     return result;
@@ -123,22 +122,13 @@ export class LocalMetadataLog implements MetadataLog {
 
   /** Replaces the file by frames holding `records` (write temp, fsync, rename, fsync directory). */
   private async compact(records: readonly MetadataRecord[]): Promise<void> {
-    const frames: Buffer[] = [];
-    let start = 0;
-    let frameBytes = 0;
-    for (let i = 0; i < records.length; i++) {
-      frameBytes += JSON.stringify(records[i]).length + 1;
-      if (frameBytes >= COMPACT_FRAME_BYTES || i === records.length - 1) {
-        frames.push(encodeFrame(records.slice(start, i + 1)));
-        start = i + 1;
-        frameBytes = 0;
-      }
-    }
+    const frames = encodeMetadataRecordBatches(records, COMPACT_FRAME_BYTES).flatMap((body) => [frameHeader(body), body]);
     const contents = Buffer.concat(frames);
     try {
       await writeFileAtomic(this.path, contents);
     } catch {
-      // The old file is intact (the rename did not happen): keep appending to it, retry once it doubles.
+      // The old file is intact (the rename did not happen; a leftover temporary file goes at the next
+      // open): keep appending to it and retry after another max(compactAfterBytes, its size) bytes.
       this.baseBytes = this.bytes;
       return;
     }
@@ -168,11 +158,6 @@ function frameHeader(body: Buffer): Buffer {
   header.writeUInt32BE(body.length, 0);
   header.writeUInt32BE(crc32c(body) >>> 0, 4);
   return header;
-}
-
-function encodeFrame(records: readonly MetadataRecord[]): Buffer {
-  const body = encodeMetadataRecords(records);
-  return Buffer.concat([frameHeader(body), body]);
 }
 
 function scanFrames(contents: Buffer): { batches: MetadataRecord[][]; validBytes: number } {

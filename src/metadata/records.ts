@@ -101,6 +101,28 @@ export function encodeMetadataRecords(records: readonly MetadataRecord[]): Buffe
   return Buffer.from(JSON.stringify(records), 'utf8');
 }
 
+/**
+ * Encodes records as consecutive batches of about targetBytes each (at least one record per batch),
+ * each record serialised once; every batch decodes like one from encodeMetadataRecords.
+ */
+export function encodeMetadataRecordBatches(records: readonly MetadataRecord[], targetBytes: number): Buffer[] {
+  const batches: Buffer[] = [];
+  let parts: string[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const json = JSON.stringify(record);
+    parts.push(json);
+    bytes += json.length + 1;
+    if (bytes >= targetBytes) {
+      batches.push(Buffer.from(`[${parts.join(',')}]`, 'utf8'));
+      parts = [];
+      bytes = 0;
+    }
+  }
+  if (parts.length > 0) batches.push(Buffer.from(`[${parts.join(',')}]`, 'utf8'));
+  return batches;
+}
+
 /** Throws on anything that is not an array of known records: metadata bytes come from our own log. */
 export function decodeMetadataRecords(bytes: Uint8Array): MetadataRecord[] {
   const parsed: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));

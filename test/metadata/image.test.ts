@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { applyRecords, EMPTY_IMAGE, imageRecords, topicByName, topicConfigOverrides } from '../../src/metadata/image.js';
 import { churn, withoutOffset } from './metadata-churn.js';
 import type { MetadataRecord } from '../../src/metadata/records.js';
-import { decodeMetadataRecords, encodeMetadataRecords } from '../../src/metadata/records.js';
+import { decodeMetadataRecords, encodeMetadataRecordBatches, encodeMetadataRecords } from '../../src/metadata/records.js';
 
 const TOPIC_ID = '6f1b0a5e-1d2c-4b3a-8e9f-0a1b2c3d4e5f';
 
@@ -87,4 +87,17 @@ test('imageRecords rebuilds the same image from the empty one, over seeded churn
 
 test('imageRecords of the empty image is empty', () => {
   assert.deepEqual(imageRecords(EMPTY_IMAGE), []);
+});
+
+test('encodeMetadataRecordBatches splits records into batches near the target that decode back in order', () => {
+  const next = churn(5);
+  let image = EMPTY_IMAGE;
+  for (let i = 0; i < 300; i++) image = applyRecords(image, next(image), i).image;
+  const records = imageRecords(image);
+  const batches = encodeMetadataRecordBatches(records, 2048);
+  assert.ok(batches.length > 1, `${batches.length} batches`);
+  assert.deepEqual(batches.flatMap((b) => decodeMetadataRecords(b)), records);
+  for (const b of batches.slice(0, -1)) assert.ok(b.length >= 2048 && b.length < 2048 + 1024, `batch of ${b.length} B`);
+  assert.deepEqual(encodeMetadataRecordBatches(records, Number.MAX_SAFE_INTEGER), [encodeMetadataRecords(records)]);
+  assert.deepEqual(encodeMetadataRecordBatches([], 2048), []);
 });
