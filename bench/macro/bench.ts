@@ -12,6 +12,8 @@
 //            --runnel-durability fsync,none (Runnel variants, default both: log.durability.mode)
 //            --kafka-durability none,fsync (Kafka variants, default both; fsync: the same Kafka process,
 //            topics created with flush.messages=1, so every append is fsynced before it is acknowledged)
+//            --workloads 'produce acks=1 (java)',… (rows to run, by their exact names in the table; default
+//            all; consume reads the topic of the first "produce acks=1 (java)" run, so it needs that row)
 //
 // Load: 100-byte records, throughput unlimited, compression none, 3 partitions per topic (RF 1 single
 // node, RF 3 on the 3-node cluster), acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default
@@ -35,6 +37,7 @@ import { startKafka, javaClasspath, assembleKafka, KAFKA_VERSION } from '../../s
 import { startRunnel, type RunnelMode } from '../../scripts/interop/runnel.js';
 import { produceUntilSuccess, freePort } from '../../scripts/interop/kafka-wire.js';
 import { FRANZ_PERF, parseProducerSummary, runProcess, type ToolResult } from './load-tools.js';
+import { parseWorkloadNames, selectWorkloads } from './workload-select.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -63,8 +66,10 @@ for (const [flag, values] of [['runnel-durability', RUNNEL_DURABILITY], ['kafka-
   const unknown = values.filter((v) => v !== 'fsync' && v !== 'none');
   if (unknown.length > 0) throw new Error(`--${flag}: ${unknown.join(',')} is not fsync or none`);
 }
+const SELECTED = parseWorkloadNames(opt('workloads'));
 // --quick covers the single node only (the 3-node rows need ~3 JVM start-ups): add --topologies single,cluster.
 const TOPOLOGIES = (opt('topologies') ?? (quick ? 'single' : 'single,cluster')).split(',');
+workloads(); // refuses an unknown --workloads name before any broker starts
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
 const started = Date.now();
 
@@ -222,7 +227,7 @@ function workloads(): Workload[] {
         '--record-size', String(RECORD_SIZE), '--acks', acks, '--compression', 'none'], timeoutFor(FRANZ_RECORDS / 10)), parseProducer, FRANZ_RECORDS);
     },
   });
-  return [
+  const all: Workload[] = [
     producer('0'), producer('1'), producer('-1'),
     franz('0'), franz('1'), franz('-1'),
     {
@@ -250,7 +255,9 @@ function workloads(): Workload[] {
       },
     },
   ];
+  return selectWorkloads(all, SELECTED);
 }
+
 
 /**
  * One row from repetitions: the median-throughput run (its latency, CPU and RSS as measured in that

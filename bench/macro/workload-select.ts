@@ -1,0 +1,20 @@
+// The bench's --workloads option: which rows run. Kept apart from bench.ts (which runs on import) so
+// test/bench/workload-select.test.ts can check it.
+
+/** "a (java),b" → ["a (java)", "b"]; undefined (option absent) → undefined: every row runs. */
+export function parseWorkloadNames(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+}
+
+/** The rows --workloads names (all when undefined); an unknown name is refused, as a typo would run nothing. */
+export function selectWorkloads<W extends { name: string; missing?: () => string | undefined }>(all: W[], names: string[] | undefined): W[] {
+  if (names === undefined) return all;
+  const unknown = names.filter((n) => !all.some((w) => w.name === n));
+  if (unknown.length > 0) throw new Error(`--workloads: unknown ${unknown.join(', ')} (rows: ${all.map((w) => w.name).join(', ')})`);
+  const chosen = all.filter((w) => names.includes(w.name));
+  const source = 'produce acks=1 (java)';
+  return chosen.map((w) => (w.name === 'consume' && !names.includes(source)
+    ? { ...w, missing: () => `n/a (consume reads the "${source}" row's topic: select that row too)` }
+    : w));
+}
