@@ -3,9 +3,11 @@
 // Usage: node scripts/run-tests.mjs [dir-or-file ...]   (default: test/, excluding test/interop and test/faults)
 // Node 20's --test does not expand globs, so the files are collected here.
 import { readdirSync, statSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
+const STDOUT_BLOCKING = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'test-stdout-blocking.mjs')).href;
 const args = process.argv.slice(2);
 const roots = args.length > 0 ? args : ['test'];
 const excluded = args.length > 0 ? [] : ['test/interop', 'test/faults'];
@@ -32,7 +34,8 @@ const result = spawnSync(
   process.execPath,
   // --test-force-exit: a file whose tests all finished is done even if a client library left a timer or
   // socket behind (KafkaJS reconnect timers once kept a passed fault test's process alive forever).
-  ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, ...files],
+  // The preload keeps force-exit from dropping a child's last test reports (see the file).
+  ['--import', 'tsx', '--import', STDOUT_BLOCKING, '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
