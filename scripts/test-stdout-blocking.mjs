@@ -4,5 +4,4 @@
 // reports still queued in the process are dropped: the runner then counts fewer tests, with no failure
 // and exit 0 (nodejs/node#64833; here 4,878 instead of 4,890 tests in test/protocol, one run in three).
 // A blocking stdout makes every report reach the pipe before the process can exit.
-const handle = process.stdout._handle;
-if (handle !== undefined && handle !== null && typeof handle.setBlocking === 'function') handle.setBlocking(true);
+process.stdout._handle?.setBlocking?.(true);

@@ -13,7 +13,7 @@
 //            --kafka-durability none,fsync (Kafka variants, default both; fsync: the same Kafka process,
 //            topics created with flush.messages=1, so every append is fsynced before it is acknowledged)
 //            --workloads 'produce acks=1 (java)',… (rows to run, by their exact names in the table; default
-//            all; consume reads the topic of the first "produce acks=1 (java)" run, so it needs that row)
+//            all; a row whose `needs` row is not selected is n/a: consume reads produce acks=1 (java)'s topic)
 //
 // Load: 100-byte records, throughput unlimited, compression none, 3 partitions per topic (RF 1 single
 // node, RF 3 on the 3-node cluster), acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default
@@ -194,6 +194,8 @@ interface Workload {
   name: string;
   /** Run REPEAT times (produce and consume rows); end-to-end runs once. */
   repeat: boolean;
+  /** The row whose topic this one reads (it must run first). */
+  needs?: string;
   /** Why the row cannot run here (a missing load generator), or undefined. */
   missing?: () => string | undefined;
   run(b: Broker, topology: string, rf: number, tag: string, rep: number): Promise<Row>;
@@ -232,6 +234,7 @@ function workloads(): Workload[] {
     franz('0'), franz('1'), franz('-1'),
     {
       name: 'consume',
+      needs: 'produce acks=1 (java)',
       // Repeated like the produce rows: a broker's first consumer group pays for creating and loading
       // __consumer_offsets, and a row run once would charge that to whichever broker goes first.
       repeat: true,
@@ -257,7 +260,6 @@ function workloads(): Workload[] {
   ];
   return selectWorkloads(all, SELECTED);
 }
-
 
 /**
  * One row from repetitions: the median-throughput run (its latency, CPU and RSS as measured in that

@@ -7,14 +7,15 @@ export function parseWorkloadNames(value: string | undefined): string[] | undefi
   return value.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
 }
 
-/** The rows --workloads names (all when undefined); an unknown name is refused, as a typo would run nothing. */
-export function selectWorkloads<W extends { name: string; missing?: () => string | undefined }>(all: W[], names: string[] | undefined): W[] {
+/**
+ * The rows --workloads names (all when undefined); an unknown name is refused, as a typo would run
+ * nothing. A chosen row whose `needs` (the row that writes what it reads) is not chosen becomes n/a.
+ */
+export function selectWorkloads<W extends { name: string; needs?: string; missing?: () => string | undefined }>(all: W[], names: string[] | undefined): W[] {
   if (names === undefined) return all;
   const unknown = names.filter((n) => !all.some((w) => w.name === n));
   if (unknown.length > 0) throw new Error(`--workloads: unknown ${unknown.join(', ')} (rows: ${all.map((w) => w.name).join(', ')})`);
-  const chosen = all.filter((w) => names.includes(w.name));
-  const source = 'produce acks=1 (java)';
-  return chosen.map((w) => (w.name === 'consume' && !names.includes(source)
-    ? { ...w, missing: () => `n/a (consume reads the "${source}" row's topic: select that row too)` }
+  return all.filter((w) => names.includes(w.name)).map((w) => (w.needs !== undefined && !names.includes(w.needs)
+    ? { ...w, missing: () => `n/a (${w.name} reads what "${w.needs}" writes: select that row too)` }
     : w));
 }

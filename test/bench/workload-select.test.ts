@@ -5,7 +5,7 @@ import { parseWorkloadNames, selectWorkloads } from '../../bench/macro/workload-
 const rows = [
   { name: 'produce acks=1 (java)' },
   { name: 'produce acks=-1 (java)' },
-  { name: 'consume', missing: (): string | undefined => undefined },
+  { name: 'consume', needs: 'produce acks=1 (java)', missing: (): string | undefined => undefined },
 ];
 
 test('parseWorkloadNames: comma list, trimmed; absent option means every row', () => {
