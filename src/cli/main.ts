@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc --initial-old-space-size=64
 /**
  * `runnel` command line: `runnel start [options]`, `runnel --help`. Configuration comes from
  * server.properties, RUNNEL_* variables and flags (see args.ts); logs are pino JSON lines on stdout;
