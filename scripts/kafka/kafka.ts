@@ -160,17 +160,38 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaClu
     if (!opts.dataDir) rmSync(root, { recursive: true, force: true });
   };
   const bootstrapServers = nodes.map((n, i) => `127.0.0.1:${opts.advertisedPorts?.[i] ?? n.port}`).join(',');
+  // A node that exits while we wait fails the start at once (not after the ready timeout).
+  let onExit: (c: ChildProcess) => void = () => {};
+  const exitedEarly = new Promise<never>((_, reject) => {
+    onExit = (c) => reject(new Error(`kafka node (pid ${c.pid}) exited early (code ${c.exitCode}, signal ${c.signalCode})`));
+  });
+  exitedEarly.catch(() => {});
+  for (const c of children) c.once('exit', () => onExit(c));
   try {
     for (const n of nodes) {
-      const exited = children.find((c) => c.exitCode !== null);
-      if (exited) throw new Error(`kafka exited early (code ${exited.exitCode}); see ${n.dir}/stdout.log`);
-      await waitForBrokers(`127.0.0.1:${n.port}`, count, opts.readyTimeoutMs ?? 90_000);
+      await Promise.race([waitForBrokers(`127.0.0.1:${n.port}`, count, opts.readyTimeoutMs ?? 90_000), exitedEarly]);
     }
   } catch (e) {
+    // The logs go with the data directory, so their tails travel in the error.
+    const logs = nodes.map((n) => `--- node ${n.nodeId} (port ${n.port}) stdout.log:\n${tail(join(n.dir, 'stdout.log'))}\n` +
+      `--- node ${n.nodeId} server.log:\n${tail(join(n.dir, 'server.log'))}`).join('\n');
+    onExit = () => {};
     await stop();
-    throw e;
+    throw new Error(`${(e as Error).message}\n${logs}`);
   }
+  onExit = () => {};
   return { bootstrapServers, nodes, readyMs: Date.now() - started, stop };
+}
+
+/** A log's first ERROR/FATAL lines (the cause; shutdown noise follows them) and its last lines. */
+function tail(path: string, lines = 8): string {
+  try {
+    const all = readFileSync(path, 'utf8').split('\n');
+    const errors = all.filter((l) => / (ERROR|FATAL) /.test(l)).slice(0, lines).map((l) => l.slice(0, 600));
+    return [...errors, errors.length > 0 ? '...' : '', ...all.slice(-lines)].filter(Boolean).join('\n');
+  } catch {
+    return '(none)';
+  }
 }
 
 export function stopChild(c: ChildProcess, graceMs = 20_000): Promise<void> {
