@@ -47,13 +47,18 @@ async function verify(log: PartitionLog): Promise<void> {
   process.stdout.write(`VERIFIED ${acked.length} ${batches}\n`);
 }
 
-async function appendForever(manager: LogManager, log: PartitionLog): Promise<void> {
-  let outstanding = 0;
-  let stopping = false;
+let stopping = false;
+
+/** Installed before READY: the parent may send SIGTERM as soon as it reads that line. */
+function onSigtermCloseCleanly(manager: LogManager): void {
   process.on('SIGTERM', () => {
     stopping = true;
     manager.close().then(() => process.exit(0), (err: unknown) => fail(`clean close failed: ${String(err)}`));
   });
+}
+
+async function appendForever(log: PartitionLog): Promise<void> {
+  let outstanding = 0;
   for (let i = 0; i < 1_000_000 && !stopping; i++) {
     const base = log.logEndOffset;
     const first = crashBatch(run, base);
@@ -83,8 +88,9 @@ async function main(): Promise<void> {
   manager.startBackgroundTasks();
   const log = manager.getLog('crash', 0) ?? (await manager.createLog('crash', 0));
   await verify(log);
+  onSigtermCloseCleanly(manager);
   process.stdout.write('READY\n');
-  await appendForever(manager, log);
+  await appendForever(log);
 }
 
 main().catch((err: unknown) => fail(`child error: ${String((err as Error)?.stack ?? err)}`));
