@@ -360,6 +360,98 @@ test('a damaged time-index entry is detected by the timestamp search and rebuilt
   await reopened.close();
 }));
 
+/** Holds each O_DSYNC write's completion (the bytes are written) until the test releases it. */
+class GatedPool extends FilePool {
+  gate = false;
+  readonly held: { release: (err?: Error) => void }[] = [];
+  override async withFile<T>(path: string, create: boolean, fn: (fd: number) => Promise<T>, dsync = false): Promise<T> {
+    const result = await super.withFile(path, create, fn, dsync);
+    if (!this.gate || !dsync) return result;
+    await new Promise<void>((resolve, reject) => this.held.push({ release: (err) => (err ? reject(err) : resolve()) }));
+    return result;
+  }
+}
+
+async function turns(n = 20): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.ok(cond(), 'condition not reached');
+}
+
+test('fsync mode: two group commits of a partition are in flight at once, a third waits; batches become durable in offset order', () => withDir(async (dir) => {
+  const pool = new GatedPool(8);
+  const log = await openLog(dir, {}, { filePool: pool });
+  await log.append(simpleBatch(1, 10), 0).durable;
+  pool.gate = true;
+  const order: string[] = [];
+  const a = log.append(simpleBatch(2, 10), 0).durable.then(() => order.push('a'));
+  await until(() => pool.held.length === 1);
+  const b = log.append(simpleBatch(3, 10), 0).durable.then(() => order.push('b'));
+  await until(() => pool.held.length === 2);
+  const c = log.append(simpleBatch(1, 10), 0).durable.then(() => order.push('c'));
+  await turns();
+  assert.equal(pool.held.length, 2, 'the third group commit waits for a slot');
+  (pool.held[1] as { release: () => void }).release();
+  await turns();
+  assert.deepEqual(order, [], 'the later write ended first: nothing is durable before the earlier one');
+  (pool.held[0] as { release: () => void }).release();
+  await Promise.all([a, b]);
+  assert.deepEqual(order, ['a', 'b']);
+  await until(() => pool.held.length === 3);
+  (pool.held[2] as { release: () => void }).release();
+  await c;
+  pool.gate = false;
+  assert.deepEqual((await readAll(log)).map((x) => readBatchHeader(x).baseOffset), [0, 1, 3, 6]);
+  await log.close();
+  const reopened = await openLog(dir);
+  assert.equal(reopened.logEndOffset, 7);
+  assert.equal((await readAll(reopened)).length, 4);
+  await reopened.close();
+  await pool.closeAll();
+}));
+
+test('fsync mode: a failed write in flight fails the later one in flight too, and close waits for writes in flight', () => withDir(async (dir) => {
+  const pool = new GatedPool(8);
+  const log = await openLog(dir, {}, { filePool: pool });
+  await log.append(simpleBatch(1, 10), 0).durable;
+  pool.gate = true;
+  const a = log.append(simpleBatch(1, 10), 0).durable;
+  await until(() => pool.held.length === 1);
+  const b = log.append(simpleBatch(1, 10), 0).durable;
+  await until(() => pool.held.length === 2);
+  (pool.held[1] as { release: () => void }).release();
+  (pool.held[0] as { release: (e: Error) => void }).release(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
+  const isStorageError = (e: unknown): boolean => e instanceof StorageError && e.errorCode === StorageErrorCode.KAFKA_STORAGE_ERROR;
+  await assert.rejects(a, isStorageError);
+  await assert.rejects(b, isStorageError);
+  assert.ok(log.isFailed());
+  await log.close();
+
+  const dir2 = join(dir, 'second');
+  await fsp.mkdir(dir2);
+  const pool2 = new GatedPool(8);
+  const log2 = await openLog(dir2, {}, { filePool: pool2 });
+  await log2.append(simpleBatch(1, 10), 0).durable;
+  pool2.gate = true;
+  const pending = log2.append(simpleBatch(1, 10), 0).durable;
+  await until(() => pool2.held.length === 1);
+  let closed = false;
+  const closing = log2.close().then(() => { closed = true; });
+  await turns();
+  assert.equal(closed, false, 'close waits for the write in flight');
+  (pool2.held[0] as { release: () => void }).release();
+  pool2.gate = false;
+  await Promise.all([pending, closing]);
+  const reopened = await openLog(dir2);
+  assert.equal(reopened.logEndOffset, 2);
+  await reopened.close();
+  await pool.closeAll();
+  await pool2.closeAll();
+}));
+
 test('an IO error fails the log: pending appends reject with KAFKA_STORAGE_ERROR, later appends throw', () => withDir(async (dir) => {
   class FailingPool extends FilePool {
     failWrites = false;
