@@ -527,13 +527,18 @@ export class PartitionLog {
   private async flushPending(sync: boolean): Promise<void> {
     this.flushScheduled = false;
     this.lastFlushStartMs = performance.now();
-    const entries = this.unwritten;
-    this.unwritten = [];
-    if (sync && this.canPipeline(entries)) {
+    if (sync && this.canPipeline(this.unwritten)) {
+      const entries = this.unwritten;
+      this.unwritten = [];
       await this.startPipelinedWrite(entries);
       return;
     }
+    // Taken only after the writes in flight end: if one failed, fail() rejected these entries too, and
+    // none may become durable after an earlier batch that did not.
     await this.lastSyncedWrite.catch(noop);
+    if (this.failure !== undefined) return;
+    const entries = this.unwritten;
+    this.unwritten = [];
     try {
       await this.persistEpochsIfDirty();
       await this.writeEntries(entries, sync);

@@ -452,6 +452,26 @@ test('fsync mode: a failed write in flight fails the later one in flight too, an
   await pool2.closeAll();
 }));
 
+test('fsync mode: batches whose flush waits behind a write in flight that fails are rejected, never durable', () => withDir(async (dir) => {
+  // The second append starts a new leader epoch (a checkpoint to write first), so its flush cannot be
+  // pipelined: it waits for the first write, which fails.
+  const pool = new GatedPool(8);
+  const log = await openLog(dir, {}, { filePool: pool });
+  await log.append(simpleBatch(1, 10), 0).durable;
+  pool.gate = true;
+  const a = log.append(simpleBatch(1, 10), 0).durable;
+  await until(() => pool.held.length === 1);
+  const b = log.append(simpleBatch(1, 10), 1).durable;
+  await turns();
+  (pool.held[0] as { release: (e: Error) => void }).release(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
+  pool.gate = false;
+  const isStorageError = (e: unknown): boolean => e instanceof StorageError && e.errorCode === StorageErrorCode.KAFKA_STORAGE_ERROR;
+  await assert.rejects(a, isStorageError);
+  await assert.rejects(b, isStorageError);
+  await log.close();
+  await pool.closeAll();
+}));
+
 test('an IO error fails the log: pending appends reject with KAFKA_STORAGE_ERROR, later appends throw', () => withDir(async (dir) => {
   class FailingPool extends FilePool {
     failWrites = false;
