@@ -33,7 +33,8 @@
  *     The Buffer is retained (tail cache, pending write): do not reuse it.
  *     Returns { baseOffset, lastOffset, logAppendTimeMs (-1 for CreateTime), logStartOffset, durable }.
  *     `durable` resolves when the bytes are durable (fsync: after an O_DSYNC pwritev or fdatasync, group-
- *     committed: the next flush starts when the previous one ends, at most once per flush.window.ms; none:
+ *     committed: the next flush starts when the previous one is on disk, or while it is for two synced
+ *     writes into the active segment, at most once per flush.window.ms; none:
  *     after the write to the page cache), in append order; it rejects with a StorageError(KAFKA_STORAGE_ERROR)
  *     on IO failure. It is never an unhandled rejection (acks=0 may ignore it).
  *     Throws RecordBatchError (.errorCode: CORRUPT_MESSAGE 2, INVALID_TIMESTAMP 32,
