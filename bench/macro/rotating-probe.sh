@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Rotating A/B probe of warm brokers side by side: up to three Runnel builds or settings (a, b, c) and
+# Apache Kafka (k), one Java ProducerPerformance run each per round, the order rotating every round.
+# For changes too small for `npm run bench` to see through this VM's noise (docs/architecture.md, "Runtime").
+#
+#   bench/macro/rotating-probe.sh                       # a = b = c = this checkout's dist/, fsync mode
+#   VB="/path/to/other/checkout||" VC="$PWD|UV_THREADPOOL_SIZE=8|--set log.flush.window.ms=1" \
+#     ROUNDS=8 ACKS=-1 bench/macro/rotating-probe.sh
+#
+# Each variant is "checkout dir|environment (space-separated K=V)|extra `runnel start` args"; the checkout
+# must have dist/ built (npm run build). Needs Kafka's jars (scripts/interop/setup.sh --only kafka).
+# One line per run: variant, msg/s, broker CPU ticks, system-wide busy ticks, producer CPU ticks
+# (1 tick = 10 ms; getrusage of the producer JVM), then ProducerPerformance's latency summary; then the
+# median and the mean CPU per variant. Kafka's first round is cold (JIT).
+set -uo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+ROUNDS=${ROUNDS:-6}; ACKS=${ACKS:-1}; N=${N:-1000000}
+LIBS="${RUNNEL_KAFKA_HOME:-$HOME/.cache/runnel/kafka-4.1.1}/libs/*"
+declare -A SPEC=( [a]="${VA:-$here||}" [b]="${VB:-$here||}" [c]="${VC:-$here||}" )
+declare -A PORT=( [a]=19301 [b]=19302 [c]=19303 [k]=19304 )
+declare -A PID
+WORK=$(mktemp -d /tmp/rotating-probe.XXXXXX)
+OUT=$WORK/runs.txt
+cleanup() {
+  for w in a b c; do [[ -n "${PID[$w]:-}" ]] && kill "${PID[$w]}" 2>/dev/null; done
+  [[ -n "${KPID:-}" ]] && kill -- -"$KPID" 2>/dev/null
+  wait 2>/dev/null
+  [[ -n "${KEEP:-}" ]] || rm -rf "$WORK"   # KEEP=1 keeps the brokers' logs and data
+}
+trap cleanup EXIT
+for w in a b c; do
+  IFS='|' read -r dir envs extra <<< "${SPEC[$w]}"
+  # shellcheck disable=SC2086
+  (cd "$dir" && exec env $envs node --single-threaded-gc --initial-old-space-size=64 dist/src/cli/main.js start \
+    --port "${PORT[$w]}" --data-dir "$WORK/$w" --set num.partitions=3 --log-level warn $extra) > "$WORK/$w.log" 2>&1 &
+  PID[$w]=$!
+done
+setsid bash -c "cd '$here' && exec npx tsx scripts/kafka/kafka.ts start --port ${PORT[k]} --data-dir '$WORK/k'" > "$WORK/k.log" 2>&1 &
+KPID=$!
+for i in $(seq 1 120); do
+  (exec 3<>/dev/tcp/127.0.0.1/"${PORT[k]}") 2>/dev/null && break
+  sleep 1
+done
+sleep 5
+PID[k]=$(pgrep -f "kafka.Kafka.*$WORK" | head -1)
+[[ -n "${PID[k]}" ]] || { echo "Kafka did not start: $WORK/k.log" >&2; exit 1; }
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+run() { # variant topic
+  local w=$1 pid=${PID[$1]}
+  java -Xmx768m -Dlog4j2.level=warn -cp "$LIBS" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:${PORT[$w]}" \
+    --create --topic "$2" --partitions 3 --replication-factor 1 >/dev/null 2>&1
+  local c0 s0 c1 s1 line
+  c0=$(ticks "$pid"); s0=$(busy)
+  line=$(timeout 300 python3 -c '
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+lines = [l for l in p.stdout.splitlines() if l.strip()]
+print("producer=%d %s" % (round((r.ru_utime + r.ru_stime) * 100), lines[-1] if lines else "no output"))
+' java -Xmx768m -Dlog4j2.level=warn -cp "$LIBS" org.apache.kafka.tools.ProducerPerformance --topic "$2" --num-records "$N" \
+    --record-size 100 --throughput -1 --producer-props "bootstrap.servers=127.0.0.1:${PORT[$w]}" "acks=$ACKS" batch.size=16384 linger.ms=5)
+  c1=$(ticks "$pid"); s1=$(busy)
+  local rate=${line#*records sent, }; rate=${rate%% records/sec*}
+  echo "$w $rate broker=$((c1 - c0)) sys=$((s1 - s0)) ${line%% *} :: ${line#*MB/sec), }" | tee -a "$OUT"
+}
+seqs=("a b c k" "b c k a" "c k a b" "k a b c")
+for r in $(seq 1 "$ROUNDS"); do
+  for w in ${seqs[$((r % 4))]}; do run "$w" "t$r$w"; done
+done
+echo
+for w in a b c k; do
+  grep "^$w " "$OUT" | awk '{split($3,b,"="); split($4,s,"="); split($5,p,"="); print $2, b[2], s[2], p[2]}' | sort -n |
+    awk -v w="$w" '{m[NR]=$1; br+=$2; sy+=$3; pr+=$4} END { if (NR) printf "%s  n=%d  median %.0f msg/s (%.0f–%.0f)  broker %.0f  system %.0f  producer %.0f ticks/run\n",
+      w, NR, (NR % 2 ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2), m[1], m[NR], br / NR, sy / NR, pr / NR }'
+done
