@@ -7,8 +7,8 @@
  * - Every file operation runs on one serial IO chain per partition (`enqueueIo`): group-commit flushes,
  *   segment creation and finalisation, deletions, checkpoint writes. Order of durability = order of append.
  *   One exception: an fsync-mode group commit into the active segment may leave its O_DSYNC write in
- *   flight while the next one starts (at most SYNCED_WRITES_IN_FLIGHT); its batches still become
- *   durable in offset order, and every other op on the chain waits for such writes to end.
+ *   flight while the next one starts (two at most); its batches still become durable in offset order,
+ *   and every other op on the chain waits for such writes to end.
  * - Invariant: every offset in [tailStartOffset, logEndOffset) is in the tail cache; every offset below
  *   it is written to its segment file. Reads below tailStartOffset go to disk, the rest to memory.
  * - truncateTo / truncateFullyAndStartAt are exclusive: they drain the IO chain first and appends may
@@ -41,13 +41,6 @@ import {
   LogSegment, LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, parseOffsetFileName, RELATIVE_OFFSET_MAX,
   scanSegmentFile, type ScanResult,
 } from './segment.js';
-
-/**
- * Synced group commits of one partition in flight at once. 2 measured 1–6% above 1 in seven rotating
- * probes (Java producer, acks 1 and -1, docs/architecture.md "Runtime"); more would split group
- * commits into more, smaller writes.
- */
-const SYNCED_WRITES_IN_FLIGHT = 2;
 
 /** The pino methods storage uses; a pino Logger fits. */
 export interface StorageLogger {
@@ -190,8 +183,6 @@ export class PartitionLog {
   private ioTail: Promise<void> = Promise.resolve();
   /** The last pipelined synced write (startPipelinedWrite): settles after every earlier one. */
   private lastSyncedWrite: Promise<void> = Promise.resolve();
-  private syncedWritesInFlight = 0;
-  private syncedWriteSlot: (() => void) | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private flushScheduled = false;
   private lastFlushStartMs = -Infinity;
@@ -534,8 +525,8 @@ export class PartitionLog {
       await this.startPipelinedWrite(entries);
       return;
     }
-    // Taken only after the writes in flight end: if one failed, fail() rejected these entries too, and
-    // none may become durable after an earlier batch that did not.
+    // Taken only after the writes in flight end: if one failed, fail() has rejected them (none may become
+    // durable after an earlier batch that did not), and a failed log does no more file work.
     await this.lastSyncedWrite.catch(noop);
     if (this.failure !== undefined) return;
     const entries = this.unwritten;
@@ -544,19 +535,18 @@ export class PartitionLog {
       await this.persistEpochsIfDirty();
       await this.writeEntries(entries, sync);
     } catch (err) {
-      for (const e of entries) e.durable?.reject(this.asStorageError(err));
+      this.rejectEntries(entries, err);
       throw err;
     }
-    for (const e of entries) e.written = true;
-    for (const e of entries) e.durable?.resolve();
+    this.markDurable(entries);
     await this.finalizeRolledSegments();
     this.evictTail();
   }
 
   /**
    * The common group commit — entries all in the active, created segment, nothing else to persist —
-   * may start while the previous one is still on disk (SYNCED_WRITES_IN_FLIGHT): the next batches'
-   * wait for the partition's previous commit was most of a synced answer's time under load.
+   * may start while the previous one is still on disk: the next batches' wait for the partition's
+   * previous commit was most of a synced answer's time under load.
    */
   private canPipeline(entries: TailEntry[]): boolean {
     if (entries.length === 0) return false;
@@ -566,42 +556,53 @@ export class PartitionLog {
   }
 
   /**
-   * One O_DSYNC pwritev, left in flight; returns once fewer than SYNCED_WRITES_IN_FLIGHT are. The
-   * entries become written and durable only when this write and every earlier one have ended, so
+   * One O_DSYNC pwritev, left in flight; returns once the previous one has ended, so at most two are on
+   * disk at once (measured 1–6% above one in seven rotating probes, four level with two: docs/
+   * architecture.md "Runtime"; more would split group commits into more, smaller writes). The entries
+   * become written and durable only when this write and every earlier one have ended, so
    * acknowledgements and the durable end advance in offset order whichever write the disk finishes
    * first; a failure of one fails the log and every later write's entries. A crash with a later write
    * on disk and an earlier one not leaves a hole recovery truncates at (no batch there was answered).
    */
   private async startPipelinedWrite(entries: TailEntry[]): Promise<void> {
     const segment = (entries[0] as TailEntry).segment;
-    const buffers = entries.map((e) => e.buf);
-    const position = (entries[0] as TailEntry).position;
-    const write = this.pool.withFile(segment.logPath, true, (fd) => pwritevFull(fd, buffers, position), true);
-    const done = Promise.all([this.lastSyncedWrite, write]).then(
+    const write = this.writeSynced(segment, entries);
+    const previous = this.lastSyncedWrite;
+    const done = Promise.all([previous, write]).then(
       () => {
-        const last = entries[entries.length - 1] as TailEntry;
-        segment.writtenSize = Math.max(segment.writtenSize, last.position + last.buf.length);
-        for (const e of entries) e.written = true;
-        for (const e of entries) e.durable?.resolve();
+        this.noteWritten(segment, entries);
+        this.markDurable(entries);
         this.evictTail();
       },
       (err: unknown) => {
-        for (const e of entries) e.durable?.reject(this.asStorageError(err));
+        this.rejectEntries(entries, err);
         this.fail(err);
         throw err;
       },
     );
+    done.catch(noop); // callers learn of a failure through fail() and their entries
     this.lastSyncedWrite = done;
-    this.syncedWritesInFlight++;
-    done.catch(noop).finally(() => {
-      this.syncedWritesInFlight--;
-      const wake = this.syncedWriteSlot;
-      this.syncedWriteSlot = undefined;
-      wake?.();
-    }).catch(noop);
-    while (this.syncedWritesInFlight >= SYNCED_WRITES_IN_FLIGHT) {
-      await new Promise<void>((resolve) => (this.syncedWriteSlot = resolve));
-    }
+    await previous.catch(noop);
+  }
+
+  private writeSynced(segment: LogSegment, run: TailEntry[]): Promise<void> {
+    const buffers = run.map((e) => e.buf);
+    return this.pool.withFile(segment.logPath, true, (fd) => pwritevFull(fd, buffers, (run[0] as TailEntry).position), true);
+  }
+
+  private noteWritten(segment: LogSegment, run: TailEntry[]): void {
+    const last = run[run.length - 1] as TailEntry;
+    segment.writtenSize = Math.max(segment.writtenSize, last.position + last.buf.length);
+  }
+
+  private markDurable(entries: TailEntry[]): void {
+    for (const e of entries) e.written = true;
+    for (const e of entries) e.durable?.resolve();
+  }
+
+  private rejectEntries(entries: TailEntry[], err: unknown): void {
+    const error = this.asStorageError(err);
+    for (const e of entries) e.durable?.reject(error);
   }
 
   /** Every enqueued op and every synced write in flight has ended. */
@@ -624,11 +625,11 @@ export class PartitionLog {
       while (j < entries.length && (entries[j] as TailEntry).segment === segment) j++;
       if (!segment.deleted) {
         const run = entries.slice(i, j);
-        const buffers = run.map((e) => e.buf);
-        const position = (run[0] as TailEntry).position;
         if (sync && !segment.unsyncedWrites) {
-          await this.pool.withFile(segment.logPath, true, (fd) => pwritevFull(fd, buffers, position), true);
+          await this.writeSynced(segment, run);
         } else {
+          const buffers = run.map((e) => e.buf);
+          const position = (run[0] as TailEntry).position;
           // Set before the write: a failure midway must not leave unsynced bytes unaccounted for.
           if (!sync) segment.unsyncedWrites = true;
           await this.pool.withFile(segment.logPath, true, async (fd) => {
@@ -637,8 +638,7 @@ export class PartitionLog {
           });
           if (sync) segment.unsyncedWrites = false;
         }
-        const last = run[run.length - 1] as TailEntry;
-        segment.writtenSize = Math.max(segment.writtenSize, last.position + last.buf.length);
+        this.noteWritten(segment, run);
         // A new file's directory entry must be durable before its bytes are acknowledged.
         if (sync && !segment.fileCreated) await this.createSegmentFile(segment);
       }
@@ -702,7 +702,7 @@ export class PartitionLog {
     if (this.failure !== undefined) return;
     this.failure = this.asStorageError(err);
     this.logger.error({ err, topic: this.topic, partition: this.partition }, 'partition log failed: IO error');
-    for (const e of this.unwritten) e.durable?.reject(this.failure);
+    this.rejectEntries(this.unwritten, this.failure);
     this.unwritten = [];
   }
 

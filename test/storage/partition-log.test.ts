@@ -10,6 +10,7 @@ import { StorageError, StorageErrorCode } from '../../src/storage/errors.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { FilePool } from '../../src/storage/file-pool.js';
 import { buildBatch, simpleBatch } from './batch-builder.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { openLog, readAll, tempDir } from './helpers.js';
 
 const NOW = 1_700_000_000_000;
@@ -360,17 +361,41 @@ test('a damaged time-index entry is detected by the timestamp search and rebuilt
   await reopened.close();
 }));
 
-/** Holds each O_DSYNC write's completion (the bytes are written) until the test releases it. */
+/**
+ * Holds each O_DSYNC write's completion until the test releases it. A write counts as held from the
+ * call on (before its bytes are written), so heldCount is the number of synced writes started.
+ */
 class GatedPool extends FilePool {
   gate = false;
-  readonly held: { release: (err?: Error) => void }[] = [];
+  private readonly held: { release: (err?: Error) => void }[] = [];
+  get heldCount(): number {
+    return this.held.length;
+  }
   override async withFile<T>(path: string, create: boolean, fn: (fd: number) => Promise<T>, dsync = false): Promise<T> {
+    if (!this.gate || !dsync) return super.withFile(path, create, fn, dsync);
+    const released = new Promise<void>((resolve, reject) => this.held.push({ release: (err) => (err ? reject(err) : resolve()) }));
+    released.catch(() => undefined); // may be failed before the write itself ends; awaited below
     const result = await super.withFile(path, create, fn, dsync);
-    if (!this.gate || !dsync) return result;
-    await new Promise<void>((resolve, reject) => this.held.push({ release: (err) => (err ? reject(err) : resolve()) }));
+    await released;
     return result;
   }
+  /** Ends the i-th held write, with err as its failure if given. */
+  endHeld(i: number, err?: Error): void {
+    (this.held[i] as { release: (err?: Error) => void }).release(err);
+  }
 }
+
+/** A log on a GatedPool with one batch already durable (so its segment file exists) and the gate closed. */
+async function openGated(dir: string): Promise<{ pool: GatedPool; log: PartitionLog }> {
+  const pool = new GatedPool(8);
+  const log = await openLog(dir, {}, { filePool: pool });
+  await log.append(simpleBatch(1, 10), 0).durable;
+  pool.gate = true;
+  return { pool, log };
+}
+
+const eio = (): Error => Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+const isStorageError = (e: unknown): boolean => e instanceof StorageError && e.errorCode === StorageErrorCode.KAFKA_STORAGE_ERROR;
 
 async function turns(n = 20): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -382,26 +407,23 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 test('fsync mode: two group commits of a partition are in flight at once, a third waits; batches become durable in offset order', () => withDir(async (dir) => {
-  const pool = new GatedPool(8);
-  const log = await openLog(dir, {}, { filePool: pool });
-  await log.append(simpleBatch(1, 10), 0).durable;
-  pool.gate = true;
+  const { pool, log } = await openGated(dir);
   const order: string[] = [];
   const a = log.append(simpleBatch(2, 10), 0).durable.then(() => order.push('a'));
-  await until(() => pool.held.length === 1);
+  await until(() => pool.heldCount === 1);
   const b = log.append(simpleBatch(3, 10), 0).durable.then(() => order.push('b'));
-  await until(() => pool.held.length === 2);
+  await until(() => pool.heldCount === 2);
   const c = log.append(simpleBatch(1, 10), 0).durable.then(() => order.push('c'));
   await turns();
-  assert.equal(pool.held.length, 2, 'the third group commit waits for a slot');
-  (pool.held[1] as { release: () => void }).release();
+  assert.equal(pool.heldCount, 2, 'the third group commit waits for a slot');
+  pool.endHeld(1);
   await turns();
   assert.deepEqual(order, [], 'the later write ended first: nothing is durable before the earlier one');
-  (pool.held[0] as { release: () => void }).release();
+  pool.endHeld(0);
   await Promise.all([a, b]);
   assert.deepEqual(order, ['a', 'b']);
-  await until(() => pool.held.length === 3);
-  (pool.held[2] as { release: () => void }).release();
+  await until(() => pool.heldCount === 3);
+  pool.endHeld(2);
   await c;
   pool.gate = false;
   assert.deepEqual((await readAll(log)).map((x) => readBatchHeader(x).baseOffset), [0, 1, 3, 6]);
@@ -414,17 +436,13 @@ test('fsync mode: two group commits of a partition are in flight at once, a thir
 }));
 
 test('fsync mode: a failed write in flight fails the later one in flight too, and close waits for writes in flight', () => withDir(async (dir) => {
-  const pool = new GatedPool(8);
-  const log = await openLog(dir, {}, { filePool: pool });
-  await log.append(simpleBatch(1, 10), 0).durable;
-  pool.gate = true;
+  const { pool, log } = await openGated(dir);
   const a = log.append(simpleBatch(1, 10), 0).durable;
-  await until(() => pool.held.length === 1);
+  await until(() => pool.heldCount === 1);
   const b = log.append(simpleBatch(1, 10), 0).durable;
-  await until(() => pool.held.length === 2);
-  (pool.held[1] as { release: () => void }).release();
-  (pool.held[0] as { release: (e: Error) => void }).release(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
-  const isStorageError = (e: unknown): boolean => e instanceof StorageError && e.errorCode === StorageErrorCode.KAFKA_STORAGE_ERROR;
+  await until(() => pool.heldCount === 2);
+  pool.endHeld(1);
+  pool.endHeld(0, eio());
   await assert.rejects(a, isStorageError);
   await assert.rejects(b, isStorageError);
   assert.ok(log.isFailed());
@@ -432,40 +450,33 @@ test('fsync mode: a failed write in flight fails the later one in flight too, an
 
   const dir2 = join(dir, 'second');
   await fsp.mkdir(dir2);
-  const pool2 = new GatedPool(8);
-  const log2 = await openLog(dir2, {}, { filePool: pool2 });
-  await log2.append(simpleBatch(1, 10), 0).durable;
-  pool2.gate = true;
-  const pending = log2.append(simpleBatch(1, 10), 0).durable;
-  await until(() => pool2.held.length === 1);
+  const second = await openGated(dir2);
+  const pending = second.log.append(simpleBatch(1, 10), 0).durable;
+  await until(() => second.pool.heldCount === 1);
   let closed = false;
-  const closing = log2.close().then(() => { closed = true; });
+  const closing = second.log.close().then(() => { closed = true; });
   await turns();
   assert.equal(closed, false, 'close waits for the write in flight');
-  (pool2.held[0] as { release: () => void }).release();
-  pool2.gate = false;
+  second.pool.endHeld(0);
+  second.pool.gate = false;
   await Promise.all([pending, closing]);
   const reopened = await openLog(dir2);
   assert.equal(reopened.logEndOffset, 2);
   await reopened.close();
   await pool.closeAll();
-  await pool2.closeAll();
+  await second.pool.closeAll();
 }));
 
 test('fsync mode: batches whose flush waits behind a write in flight that fails are rejected, never durable', () => withDir(async (dir) => {
   // The second append starts a new leader epoch (a checkpoint to write first), so its flush cannot be
   // pipelined: it waits for the first write, which fails.
-  const pool = new GatedPool(8);
-  const log = await openLog(dir, {}, { filePool: pool });
-  await log.append(simpleBatch(1, 10), 0).durable;
-  pool.gate = true;
+  const { pool, log } = await openGated(dir);
   const a = log.append(simpleBatch(1, 10), 0).durable;
-  await until(() => pool.held.length === 1);
+  await until(() => pool.heldCount === 1);
   const b = log.append(simpleBatch(1, 10), 1).durable;
   await turns();
-  (pool.held[0] as { release: (e: Error) => void }).release(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
+  pool.endHeld(0, eio());
   pool.gate = false;
-  const isStorageError = (e: unknown): boolean => e instanceof StorageError && e.errorCode === StorageErrorCode.KAFKA_STORAGE_ERROR;
   await assert.rejects(a, isStorageError);
   await assert.rejects(b, isStorageError);
   await log.close();
