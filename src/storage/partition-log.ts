@@ -557,7 +557,7 @@ export class PartitionLog {
 
   /**
    * One O_DSYNC pwritev, left in flight; returns once the previous one has ended, so at most two are on
-   * disk at once (measured 1–6% above one in seven rotating probes, four level with two: docs/
+   * disk at once (1–6% above one in seven rotating probes, level in an eighth, four level with two: docs/
    * architecture.md "Runtime"; more would split group commits into more, smaller writes). The entries
    * become written and durable only when this write and every earlier one have ended, so
    * acknowledgements and the durable end advance in offset order whichever write the disk finishes
