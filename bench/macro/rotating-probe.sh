@@ -10,7 +10,8 @@
 # Each variant is "checkout dir|environment (space-separated K=V)|extra `runnel start` args"; the checkout
 # must have dist/ built (npm run build). Needs Kafka's jars (scripts/interop/setup.sh --only kafka).
 # One line per run: variant, msg/s, broker CPU ticks, system-wide busy ticks, producer CPU ticks
-# (1 tick = 10 ms; getrusage of the producer JVM), then ProducerPerformance's latency summary; then the
+# (1 tick = 10 ms; getrusage of the producer JVM), the ms the broker's threads waited runnable for a core
+# (/proc/<pid>/task/*/schedstat), then ProducerPerformance's latency summary; then the
 # median and the mean CPU per variant. Kafka's first round is cold (JIT).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,12 +47,16 @@ PID[k]=$(pgrep -f "kafka.Kafka.*$WORK" | head -1)
 [[ -n "${PID[k]}" ]] || { echo "Kafka did not start: $WORK/k.log" >&2; exit 1; }
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# ns each broker thread has spent runnable but not running (schedstat field 2), one "tid ns" line each
+runq() { for t in /proc/"$1"/task/*; do echo "${t##*/} $(cut -d' ' -f2 "$t/schedstat" 2>/dev/null)"; done; }
+# ms of runqueue wait between two runq snapshots; a thread born mid-run counts whole, one gone counts nothing
+runq_ms() { awk 'NR == FNR { a[$1] = $2; next } { s += $2 - ($1 in a ? a[$1] : 0) } END { printf "%d", s / 1e6 }' "$1" "$2"; }
 run() { # variant topic
   local w=$1 pid=${PID[$1]}
   java -Xmx768m -Dlog4j2.level=warn -cp "$LIBS" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:${PORT[$w]}" \
     --create --topic "$2" --partitions 3 --replication-factor 1 >/dev/null 2>&1
   local c0 s0 c1 s1 line
-  c0=$(ticks "$pid"); s0=$(busy)
+  c0=$(ticks "$pid"); s0=$(busy); runq "$pid" > "$WORK/q0"
   line=$(timeout 300 python3 -c '
 import resource, subprocess, sys
 p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -60,9 +65,9 @@ lines = [l for l in p.stdout.splitlines() if l.strip()]
 print("producer=%d %s" % (round((r.ru_utime + r.ru_stime) * 100), lines[-1] if lines else "no output"))
 ' java -Xmx768m -Dlog4j2.level=warn -cp "$LIBS" org.apache.kafka.tools.ProducerPerformance --topic "$2" --num-records "$N" \
     --record-size 100 --throughput -1 --producer-props "bootstrap.servers=127.0.0.1:${PORT[$w]}" "acks=$ACKS" batch.size=16384 linger.ms=5)
-  c1=$(ticks "$pid"); s1=$(busy)
+  c1=$(ticks "$pid"); s1=$(busy); runq "$pid" > "$WORK/q1"
   local rate=${line#*records sent, }; rate=${rate%% records/sec*}
-  echo "$w $rate broker=$((c1 - c0)) sys=$((s1 - s0)) ${line%% *} :: ${line#*MB/sec), }" | tee -a "$OUT"
+  echo "$w $rate broker=$((c1 - c0)) sys=$((s1 - s0)) ${line%% *} runq=$(runq_ms "$WORK/q0" "$WORK/q1") :: ${line#*MB/sec), }" | tee -a "$OUT"
 }
 seqs=("a b c k" "b c k a" "c k a b" "k a b c")
 for r in $(seq 1 "$ROUNDS"); do
@@ -70,7 +75,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 echo
 for w in a b c k; do
-  grep "^$w " "$OUT" | awk '{split($3,b,"="); split($4,s,"="); split($5,p,"="); print $2, b[2], s[2], p[2]}' | sort -n |
-    awk -v w="$w" '{m[NR]=$1; br+=$2; sy+=$3; pr+=$4} END { if (NR) printf "%s  n=%d  median %.0f msg/s (%.0f–%.0f)  broker %.0f  system %.0f  producer %.0f ticks/run\n",
-      w, NR, (NR % 2 ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2), m[1], m[NR], br / NR, sy / NR, pr / NR }'
+  grep "^$w " "$OUT" | awk '{split($3,b,"="); split($4,s,"="); split($5,p,"="); split($6,q,"="); print $2, b[2], s[2], p[2], q[2]}' | sort -n |
+    awk -v w="$w" '{m[NR]=$1; br+=$2; sy+=$3; pr+=$4; rq+=$5} END { if (NR) printf "%s  n=%d  median %.0f msg/s (%.0f–%.0f)  broker %.0f  system %.0f  producer %.0f ticks/run  broker runqueue wait %.0f ms/run\n",
+      w, NR, (NR % 2 ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2), m[1], m[NR], br / NR, sy / NR, pr / NR, rq / NR }'
 done
