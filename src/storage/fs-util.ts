@@ -45,6 +45,22 @@ export async function pwritevFull(fd: number, buffers: Buffer[], position: numbe
   }
 }
 
+/**
+ * pwritevFull on the calling thread: for page-cache writes (`none` mode), where handing the copy to the
+ * thread pool costs more than the copy. Waking a pool thread for each write let it preempt the event loop
+ * inside the submission on a 2-core machine (docs/architecture.md, "Runtime").
+ */
+export function pwritevFullSync(fd: number, buffers: Buffer[], position: number): void {
+  let remaining = buffers.filter((b) => b.length > 0);
+  let at = position;
+  while (remaining.length > 0) {
+    const written = fs.writevSync(fd, remaining, at);
+    if (written <= 0) throw new Error(`writev made no progress at position ${at}`);
+    at += written;
+    remaining = dropBytes(remaining, written);
+  }
+}
+
 function dropBytes(buffers: Buffer[], count: number): Buffer[] {
   let left = count;
   let i = 0;

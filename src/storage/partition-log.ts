@@ -29,7 +29,7 @@ import type { LogConfig } from './config.js';
 import { offsetOutOfRange, StorageError, StorageErrorCode } from './errors.js';
 import type { FilePool } from './file-pool.js';
 import {
-  fdatasyncFd, fsyncDirectory, ftruncateFd, preadFull, pwritevFull, readFileIfExists, unlinkIfExists,
+  fdatasyncFd, fsyncDirectory, ftruncateFd, preadFull, pwritevFull, pwritevFullSync, readFileIfExists, unlinkIfExists,
   writeFileAtomic,
 } from './fs-util.js';
 import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
@@ -616,6 +616,7 @@ export class PartitionLog {
    * so the write returns only once the bytes (and the file size that makes them readable) are on disk —
    * one thread-pool job per group commit instead of two. Bytes written unsynced before (`none` mode,
    * then a switch or flush()) are outside that range: then pwritev + fdatasync of the whole file.
+   * Unsynced (`none`) writes only copy into the page cache and are done on the event loop's thread.
    */
   private async writeEntries(entries: TailEntry[], sync: boolean): Promise<void> {
     let i = 0;
@@ -633,8 +634,9 @@ export class PartitionLog {
           // Set before the write: a failure midway must not leave unsynced bytes unaccounted for.
           if (!sync) segment.unsyncedWrites = true;
           await this.pool.withFile(segment.logPath, true, async (fd) => {
+            if (!sync) return pwritevFullSync(fd, buffers, position);
             await pwritevFull(fd, buffers, position);
-            if (sync) await fdatasyncFd(fd);
+            await fdatasyncFd(fd);
           });
           if (sync) segment.unsyncedWrites = false;
         }
