@@ -566,7 +566,7 @@ export class PartitionLog {
    */
   private async startPipelinedWrite(entries: TailEntry[]): Promise<void> {
     const segment = (entries[0] as TailEntry).segment;
-    const write = this.writeSynced(segment, entries);
+    const write = this.writeSynced(segment, entries.map((e) => e.buf), (entries[0] as TailEntry).position);
     const previous = this.lastSyncedWrite;
     const done = Promise.all([previous, write]).then(
       () => {
@@ -585,9 +585,8 @@ export class PartitionLog {
     await previous.catch(noop);
   }
 
-  private writeSynced(segment: LogSegment, run: TailEntry[]): Promise<void> {
-    const buffers = run.map((e) => e.buf);
-    return this.pool.withFile(segment.logPath, true, (fd) => pwritevFull(fd, buffers, (run[0] as TailEntry).position), true);
+  private writeSynced(segment: LogSegment, buffers: Buffer[], position: number): Promise<void> {
+    return this.pool.withFile(segment.logPath, true, (fd) => pwritevFull(fd, buffers, position), true);
   }
 
   private noteWritten(segment: LogSegment, run: TailEntry[]): void {
@@ -626,19 +625,20 @@ export class PartitionLog {
       while (j < entries.length && (entries[j] as TailEntry).segment === segment) j++;
       if (!segment.deleted) {
         const run = entries.slice(i, j);
-        if (sync && !segment.unsyncedWrites) {
-          await this.writeSynced(segment, run);
-        } else {
-          const buffers = run.map((e) => e.buf);
-          const position = (run[0] as TailEntry).position;
+        const buffers = run.map((e) => e.buf);
+        const position = (run[0] as TailEntry).position;
+        if (!sync) {
           // Set before the write: a failure midway must not leave unsynced bytes unaccounted for.
-          if (!sync) segment.unsyncedWrites = true;
+          segment.unsyncedWrites = true;
+          await this.pool.withFile(segment.logPath, true, async (fd) => pwritevFullSync(fd, buffers, position));
+        } else if (!segment.unsyncedWrites) {
+          await this.writeSynced(segment, buffers, position);
+        } else {
           await this.pool.withFile(segment.logPath, true, async (fd) => {
-            if (!sync) return pwritevFullSync(fd, buffers, position);
             await pwritevFull(fd, buffers, position);
             await fdatasyncFd(fd);
           });
-          if (sync) segment.unsyncedWrites = false;
+          segment.unsyncedWrites = false;
         }
         this.noteWritten(segment, run);
         // A new file's directory entry must be durable before its bytes are acknowledged.

@@ -7,60 +7,42 @@ import { tempDir } from './helpers.js';
 
 const buffers = (): Buffer[] => [Buffer.from('abc'), Buffer.alloc(0), Buffer.from('defgh'), Buffer.alloc(0), Buffer.from('i')];
 
-test('pwritevFullSync writes every buffer, in order, at the position, and leaves the bytes around it alone', () => {
+/** Runs fn with a descriptor (opened with flags) of a new file holding content; returns the file's bytes after. */
+async function withFile(content: string, flags: string, fn: (fd: number) => unknown): Promise<Buffer> {
   const { dir, cleanup } = tempDir();
   try {
     const path = join(dir, 'f');
-    writeFileSync(path, '0123456789XYZ');
-    const fd = openSync(path, 'r+');
+    writeFileSync(path, content);
+    const fd = openSync(path, flags);
     try {
-      pwritevFullSync(fd, buffers(), 2);
-      pwritevFullSync(fd, [], 0);
+      await fn(fd);
     } finally {
       closeSync(fd);
     }
-    assert.equal(readFileSync(path, 'utf8'), '01abcdefghiYZ');
+    return readFileSync(path);
   } finally {
     cleanup();
   }
+}
+
+test('pwritevFullSync writes every buffer, in order, at the position, and leaves the bytes around it alone', async () => {
+  const bytes = await withFile('0123456789XYZ', 'r+', (fd) => {
+    pwritevFullSync(fd, buffers(), 2);
+    pwritevFullSync(fd, [], 0);
+  });
+  assert.equal(bytes.toString('utf8'), '01abcdefghiYZ');
 });
 
 test('pwritevFullSync leaves the same bytes as pwritevFull, past the end of the file too', async () => {
-  const { dir, cleanup } = tempDir();
-  try {
-    const a = join(dir, 'a');
-    const b = join(dir, 'b');
-    writeFileSync(a, 'xy');
-    writeFileSync(b, 'xy');
-    const fa = openSync(a, 'r+');
-    const fb = openSync(b, 'r+');
-    try {
-      pwritevFullSync(fa, buffers(), 5);
-      await pwritevFull(fb, buffers(), 5);
-    } finally {
-      closeSync(fa);
-      closeSync(fb);
-    }
-    assert.deepEqual(readFileSync(a), readFileSync(b));
-    assert.equal(readFileSync(a).length, 14);
-  } finally {
-    cleanup();
-  }
+  const a = await withFile('xy', 'r+', (fd) => pwritevFullSync(fd, buffers(), 5));
+  const b = await withFile('xy', 'r+', (fd) => pwritevFull(fd, buffers(), 5));
+  assert.deepEqual(a, b);
+  assert.equal(a.length, 14);
 });
 
-test('pwritevFullSync throws the write error (a read-only descriptor: EBADF) instead of losing it', () => {
-  const { dir, cleanup } = tempDir();
-  try {
-    const path = join(dir, 'f');
-    writeFileSync(path, 'abc');
-    const fd = openSync(path, 'r');
-    try {
-      assert.throws(() => pwritevFullSync(fd, [Buffer.from('z')], 0), /EBADF/);
-    } finally {
-      closeSync(fd);
-    }
-    assert.equal(readFileSync(path, 'utf8'), 'abc');
-  } finally {
-    cleanup();
-  }
+test('pwritevFullSync throws the write error (a read-only descriptor: EBADF) instead of losing it', async () => {
+  const bytes = await withFile('abc', 'r', (fd) => {
+    assert.throws(() => pwritevFullSync(fd, [Buffer.from('z')], 0), /EBADF/);
+  });
+  assert.equal(bytes.toString('utf8'), 'abc');
 });
