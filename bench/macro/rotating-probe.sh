@@ -6,6 +6,7 @@
 #   bench/macro/rotating-probe.sh                       # a = b = c = this checkout's dist/, fsync mode
 #   VB="/path/to/other/checkout||" VC="$PWD|UV_THREADPOOL_SIZE=8|--set log.flush.window.ms=1" \
 #     ROUNDS=8 ACKS=-1 bench/macro/rotating-probe.sh
+#   WORKROOT=/dev/shm bench/macro/rotating-probe.sh     # every broker's data on tmpfs: what the disk's syncs cost
 #
 # Each variant is "checkout dir|environment (space-separated K=V)|extra `runnel start` args"; the checkout
 # must have dist/ built (npm run build). Needs Kafka's jars (scripts/interop/setup.sh --only kafka).
@@ -20,7 +21,7 @@ LIBS="${RUNNEL_KAFKA_HOME:-$HOME/.cache/runnel/kafka-4.1.1}/libs/*"
 declare -A SPEC=( [a]="${VA:-$here||}" [b]="${VB:-$here||}" [c]="${VC:-$here||}" )
 declare -A PORT=( [a]=19301 [b]=19302 [c]=19303 [k]=19304 )
 declare -A PID
-WORK=$(mktemp -d /tmp/rotating-probe.XXXXXX)
+WORK=$(mktemp -d "${WORKROOT:-/tmp}/rotating-probe.XXXXXX")   # WORKROOT=/dev/shm: data on tmpfs, syncs free
 OUT=$WORK/runs.txt
 cleanup() {
   for w in a b c; do [[ -n "${PID[$w]:-}" ]] && kill "${PID[$w]}" 2>/dev/null; done
