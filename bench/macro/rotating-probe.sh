@@ -17,7 +17,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 ROUNDS=${ROUNDS:-6}; ACKS=${ACKS:-1}; N=${N:-1000000}
-LIBS="${RUNNEL_KAFKA_HOME:-$HOME/.cache/runnel/kafka-4.1.1}/libs/*"
+# shellcheck source=bench/macro/probe-lib.sh
+. "$here/bench/macro/probe-lib.sh"
 declare -A SPEC=( [a]="${VA:-$here||}" [b]="${VB:-$here||}" [c]="${VC:-$here||}" )
 declare -A PORT=( [a]=19301 [b]=19302 [c]=19303 [k]=19304 )
 declare -A PID
@@ -33,16 +34,12 @@ trap cleanup EXIT
 for w in a b c; do
   IFS='|' read -r dir envs extra <<< "${SPEC[$w]}"
   # shellcheck disable=SC2086
-  (cd "$dir" && exec env $envs node --single-threaded-gc --initial-old-space-size=64 dist/src/cli/main.js start \
-    --port "${PORT[$w]}" --data-dir "$WORK/$w" --set num.partitions=3 --log-level warn $extra) > "$WORK/$w.log" 2>&1 &
+  (runnel_start "$dir" "$envs" "${PORT[$w]}" "$WORK/$w" $extra) > "$WORK/$w.log" 2>&1 &
   PID[$w]=$!
 done
 setsid bash -c "cd '$here' && exec npx tsx scripts/kafka/kafka.ts start --port ${PORT[k]} --data-dir '$WORK/k'" > "$WORK/k.log" 2>&1 &
 KPID=$!
-for i in $(seq 1 120); do
-  (exec 3<>/dev/tcp/127.0.0.1/"${PORT[k]}") 2>/dev/null && break
-  sleep 1
-done
+wait_port "${PORT[k]}" 120
 sleep 5
 PID[k]=$(pgrep -f "kafka.Kafka.*$WORK" | head -1)
 [[ -n "${PID[k]}" ]] || { echo "Kafka did not start: $WORK/k.log" >&2; exit 1; }
@@ -54,8 +51,7 @@ runq() { for t in /proc/"$1"/task/*; do echo "${t##*/} $(cut -d' ' -f2 "$t/sched
 runq_ms() { awk 'NR == FNR { a[$1] = $2; next } { s += $2 - ($1 in a ? a[$1] : 0) } END { printf "%d", s / 1e6 }' "$1" "$2"; }
 run() { # variant topic
   local w=$1 pid=${PID[$1]}
-  java -Xmx768m -Dlog4j2.level=warn -cp "$LIBS" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:${PORT[$w]}" \
-    --create --topic "$2" --partitions 3 --replication-factor 1 >/dev/null 2>&1
+  create_topic "${PORT[$w]}" "$2"; perf_command "${PORT[$w]}" "$2" "$N" "$ACKS"
   local c0 s0 c1 s1 line
   c0=$(ticks "$pid"); s0=$(busy); runq "$pid" > "$WORK/q0"
   line=$(timeout 300 python3 -c '
@@ -64,8 +60,7 @@ p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNU
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 lines = [l for l in p.stdout.splitlines() if l.strip()]
 print("producer=%d %s" % (round((r.ru_utime + r.ru_stime) * 100), lines[-1] if lines else "no output"))
-' java -Xmx768m -Dlog4j2.level=warn -cp "$LIBS" org.apache.kafka.tools.ProducerPerformance --topic "$2" --num-records "$N" \
-    --record-size 100 --throughput -1 --producer-props "bootstrap.servers=127.0.0.1:${PORT[$w]}" "acks=$ACKS" batch.size=16384 linger.ms=5)
+' "${PERF[@]}")
   c1=$(ticks "$pid"); s1=$(busy); runq "$pid" > "$WORK/q1"
   local rate=${line#*records sent, }; rate=${rate%% records/sec*}
   echo "$w $rate broker=$((c1 - c0)) sys=$((s1 - s0)) ${line%% *} runq=$(runq_ms "$WORK/q0" "$WORK/q1") :: ${line#*MB/sec), }" | tee -a "$OUT"

@@ -11,33 +11,28 @@
 # Needs dist/ built (npm run build) and Kafka's jars (scripts/interop/setup.sh --only kafka).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=bench/macro/probe-lib.sh
+. "$here/bench/macro/probe-lib.sh"
 MODE=${MODE:-fsync}; N=${N:-6000000}; ACKS=${ACKS:-1}; PORT=${PORT:-19311}
-LIBS="${RUNNEL_KAFKA_HOME:-$HOME/.cache/runnel/kafka-4.1.1}/libs/*"
 WORK=$(mktemp -d "${WORKROOT:-/tmp}/thread-profile.XXXXXX")
 cleanup() { [[ -n "${PID:-}" ]] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-(cd "$here" && exec node --single-threaded-gc --initial-old-space-size=64 dist/src/cli/main.js start --port "$PORT" \
-  --data-dir "$WORK/data" --set num.partitions=3 --set "log.durability.mode=$MODE" --log-level warn) > "$WORK/log" 2>&1 &
+(runnel_start "$here" "" "$PORT" "$WORK/data" --set "log.durability.mode=$MODE") > "$WORK/log" 2>&1 &
 PID=$!
-for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break; sleep 0.2; done
+wait_port "$PORT" 10 || { echo "the broker did not start:" >&2; cat "$WORK/log" >&2; exit 1; }
 # one "tid utime stime voluntary involuntary runq_ns" line per thread
 snap() {
   for t in /proc/"$PID"/task/*; do
     echo "${t##*/} $(awk '{print $14, $15}' "$t/stat") $(awk '/ctxt_switches/{printf "%s ", $2}' "$t/status") $(cut -d' ' -f2 "$t/schedstat")"
-  done 2>/dev/null | sort
+  done 2>/dev/null
 }
-produce() {
-  java -Xmx768m -Dlog4j2.level=warn -cp "$LIBS" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$PORT" \
-    --create --topic "$1" --partitions 3 --replication-factor 1 >/dev/null 2>&1
-  java -Xmx768m -Dlog4j2.level=warn -cp "$LIBS" org.apache.kafka.tools.ProducerPerformance --topic "$1" --num-records "$N" \
-    --record-size 100 --throughput -1 --producer-props "bootstrap.servers=127.0.0.1:$PORT" "acks=$ACKS" batch.size=16384 linger.ms=5 \
-    2>/dev/null | tail -1
-}
+produce() { create_topic "$PORT" "$1"; perf_command "$PORT" "$1" "$N" "$ACKS"; "${PERF[@]}" 2>/dev/null | tail -1; }
 echo "warm-up: $(produce warm | cut -d, -f1-2)"
 snap > "$WORK/s0"
 echo "measured ($MODE, data under ${WORKROOT:-/tmp}): $(produce measured | cut -d, -f1-4)"
 snap > "$WORK/s1"
-join "$WORK/s0" "$WORK/s1" | awk -v main="$PID" '
-  { cpu = $7 + $8 - $2 - $3; vol = $9 - $4; inv = $10 - $5; rq = ($11 - $6) / 1e6
-    if (cpu + vol + inv > 0) printf "%-8s %-10s cpu=%5d ticks  voluntary=%7d  involuntary=%7d  runqueue=%6.0f ms\n",
-      $1, ($1 == main ? "event-loop" : "thread"), cpu, vol, inv, rq }' | sort -t= -k2 -nr
+# a thread born mid-run counts whole, one gone counts nothing (as rotating-probe.sh's runqueue sums)
+awk -v main="$PID" 'NR == FNR { for (i = 2; i <= 6; i++) a[$1, i] = $i; next }
+  { for (i = 2; i <= 6; i++) d[i] = $i - (($1, i) in a ? a[$1, i] : 0)
+    if (d[2] + d[3] + d[4] + d[5] > 0) printf "%-8s %-10s cpu=%5d ticks  voluntary=%7d  involuntary=%7d  runqueue=%6.0f ms\n",
+      $1, ($1 == main ? "event-loop" : "thread"), d[2] + d[3], d[4], d[5], d[6] / 1e6 }' "$WORK/s0" "$WORK/s1" | sort -t= -k2 -nr
