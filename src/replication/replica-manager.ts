@@ -28,6 +28,7 @@ import type { LogConfig } from '../storage/config.js';
 import { logConfigForTopic } from '../metadata/topic-configs.js';
 import type { HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
 import { PartitionProducerStateStore } from './producer-state-store.js';
+import type { ProducerStateEntry } from './producer-state.js';
 
 /** The pino methods the replica manager uses; a pino Logger fits. */
 export interface ReplicationLogger {
@@ -140,15 +141,33 @@ export class LocalReplicaManager implements ReplicaManager {
 
   leaderPartition(topic: string, partition: number, currentLeaderEpoch: number): PartitionLookup {
     const state = this.byName.get(nameKey(topic, partition));
-    if (state === undefined) {
-      const known = this.loader.image.topicIdsByName.has(topic) && this.imagePartition(topic, partition) !== undefined;
-      return { ok: false, errorCode: known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-    }
+    if (state === undefined) return { ok: false, errorCode: this.notHostedError(topic, partition) };
     // KIP-320: an older epoch is a stale client (fenced); a newer one means our metadata lags.
     if (currentLeaderEpoch >= 0 && currentLeaderEpoch < state.leaderEpoch) return { ok: false, errorCode: ErrorCode.FENCED_LEADER_EPOCH };
     if (currentLeaderEpoch > state.leaderEpoch) return { ok: false, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
     if (!state.isLeader) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     return { ok: true, partition: state };
+  }
+
+  /**
+   * The partition if this node hosts a replica of it, leader or not (Kafka's getPartitionOrError, as
+   * DescribeProducers uses it): else NOT_LEADER_OR_FOLLOWER when the image knows the partition,
+   * UNKNOWN_TOPIC_OR_PARTITION when it does not.
+   */
+  hostedPartition(topic: string, partition: number): PartitionLookup {
+    const state = this.byName.get(nameKey(topic, partition));
+    return state === undefined ? { ok: false, errorCode: this.notHostedError(topic, partition) } : { ok: true, partition: state };
+  }
+
+  /** A partition this node does not host: retriable when the image knows it (its log is not open here). */
+  private notHostedError(topic: string, partition: number): number {
+    const known = this.loader.image.topicIdsByName.has(topic) && this.imagePartition(topic, partition) !== undefined;
+    return known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  }
+
+  /** The idempotent producers a hosted partition remembers (DescribeProducers; KIP-664). */
+  activeProducers(hosted: HostedPartition): ProducerStateEntry[] {
+    return [...this.owned(hosted).producerState.state.activeProducers()];
   }
 
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void {

@@ -1,6 +1,6 @@
 /**
  * Seeded generator of hostile request frames for the network fuzz test: random bytes, valid ApiVersions /
- * Metadata / DescribeCluster requests with mutations (bit flips, truncation, huge array counts, invalid
+ * Metadata / DescribeCluster / DescribeLogDirs / DescribeProducers requests with mutations (bit flips, truncation, huge array counts, invalid
  * UTF-8, random versions and keys), and bad size prefixes. Every byte comes from one Prng seed.
  */
 import { Prng } from '../../src/common/prng.js';
@@ -50,7 +50,7 @@ function randomName(prng: Prng): string {
 /** A well-formed request body (no size prefix) for one of the served APIs, at a served version. */
 export function validRequest(prng: Prng, correlationId: number): Buffer {
   const w = new Writer();
-  const which = prng.int(0, 2);
+  const which = prng.int(0, 4);
   const clientId = prng.chance(0.1) ? null : randomName(prng);
   if (which === 0) {
     const version = prng.int(0, 4);
@@ -71,6 +71,18 @@ export function validRequest(prng: Prng, correlationId: number): Buffer {
       allowAutoTopicCreation: version >= 4 ? prng.chance(0.5) : true,
       includeClusterAuthorizedOperations: version >= 8 && version <= 10 ? prng.chance(0.5) : false,
       includeTopicAuthorizedOperations: version >= 8 ? prng.chance(0.5) : false,
+    });
+  } else if (which === 3) {
+    const version = prng.int(0, 4);
+    encodeRequestHeader(w, { requestApiKey: ApiKey.DescribeLogDirs, requestApiVersion: version, correlationId, clientId });
+    const topics = prng.chance(0.3)
+      ? null
+      : Array.from({ length: prng.int(0, 4) }, () => ({ topic: randomName(prng), partitions: Array.from({ length: prng.int(0, 4) }, () => prng.int(-2, 5)) }));
+    encodeRequest(ApiKey.DescribeLogDirs, version, w, { topics });
+  } else if (which === 4) {
+    encodeRequestHeader(w, { requestApiKey: ApiKey.DescribeProducers, requestApiVersion: 0, correlationId, clientId });
+    encodeRequest(ApiKey.DescribeProducers, 0, w, {
+      topics: Array.from({ length: prng.int(0, 4) }, () => ({ name: randomName(prng), partitionIndexes: Array.from({ length: prng.int(0, 4) }, () => prng.int(-2, 5)) })),
     });
   } else {
     const version = prng.int(0, 1);

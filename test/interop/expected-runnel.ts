@@ -1,17 +1,20 @@
 // What Runnel is expected to pass today, per client: the CI interop test (runnel.test.ts) asserts
 // exactly these cells against a Runnel started in the test. Grow this list as features land; a cell
 // that starts passing in `npm run interop -- --broker runnel` belongs here. Cells a client cannot
-// express (`skip` in the matrix: kcat configs/delete-records, confluent-js configs) are absent.
+// express (`skip` in the matrix: kcat configs/delete-records, confluent-js configs, describe-state
+// outside Java and franz-go) are absent.
 // Last grown from the 11:08 UTC matrix run (every non-skipped cell passes); see README.md.
 import type { Scenario } from './clients.js';
 
 const ALL: readonly Scenario[] = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group'];
+/** describe-state: only clients with DescribeLogDirs and DescribeProducers admin calls. */
+const WITH_DESCRIBE_STATE: readonly Scenario[] = [...ALL, 'describe-state'];
 
 export const RUNNEL_EXPECTED: Record<string, readonly Scenario[]> = {
-  java: ALL,
+  java: WITH_DESCRIBE_STATE,
   kcat: ['metadata', 'produce-consume', 'list-offsets', 'group'],
   'confluent-js': ['metadata', 'produce-consume', 'list-offsets', 'delete-records', 'group'],
-  'franz-go': ALL,
+  'franz-go': WITH_DESCRIBE_STATE,
   kafkajs: ALL,
   platformatic: ALL,
   'kafka-python': ALL,

@@ -36,7 +36,7 @@ func main() {
 	scenario := os.Args[2]
 	fns := map[string]func(context.Context) (string, error){
 		"metadata": metadata, "produce-consume": produceConsume, "list-offsets": listOffsets,
-		"configs": configs, "delete-records": deleteRecords, "group": group,
+		"configs": configs, "delete-records": deleteRecords, "group": group, "describe-state": describeState,
 	}
 	out := map[string]any{"client": client, "scenario": scenario}
 	fn, ok := fns[scenario]
@@ -368,6 +368,47 @@ func deleteRecords(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("earliest after delete=%d", earliest)
 		}
 		return "lowWatermark=4 earliest=4", nil
+	})
+}
+
+// describeState: the log directory (DescribeLogDirs) and idempotent producer (DescribeProducers) of a
+// partition after produceTen's ten single-record batches.
+func describeState(ctx context.Context) (string, error) {
+	topic := topicName("ds")
+	return withAdmin(func(adm *kadm.Client) (string, error) {
+		if err := createTopic(ctx, adm, topic, 1); err != nil {
+			return "", err
+		}
+		if err := produceTen(ctx, topic); err != nil {
+			return "", err
+		}
+		dirs, err := adm.DescribeAllLogDirs(ctx, kadm.TopicsSet{topic: {0: {}}})
+		if err != nil {
+			return "", err
+		}
+		var found []kadm.DescribedLogDirPartition
+		dirs.Each(func(d kadm.DescribedLogDir) {
+			if p, ok := d.Topics[topic][0]; ok && d.Err == nil {
+				found = append(found, p)
+			}
+		})
+		if len(found) != 1 || found[0].Size <= 0 || found[0].OffsetLag != 0 || found[0].IsFuture {
+			return "", fmt.Errorf("log dirs for %s-0: %+v", topic, found)
+		}
+		described, err := adm.DescribeProducers(ctx, kadm.TopicsSet{topic: {0: {}}})
+		if err != nil {
+			return "", err
+		}
+		part, ok := described[topic].Partitions[0]
+		if !ok || part.Err != nil || len(part.ActiveProducers) != 1 {
+			return "", fmt.Errorf("describe producers %s-0: ok=%v %+v", topic, ok, part)
+		}
+		for _, pr := range part.ActiveProducers.Sorted() {
+			if pr.ProducerID < 0 || pr.ProducerEpoch < 0 || pr.LastSequence != 9 || pr.CurrentTxnStartOffset != -1 {
+				return "", fmt.Errorf("producer state: %+v", pr)
+			}
+		}
+		return fmt.Sprintf("log dir %s size=%d lag=0; 1 producer, last sequence 9", found[0].Dir, found[0].Size), nil
 	})
 }
 

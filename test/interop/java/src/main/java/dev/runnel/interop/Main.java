@@ -34,6 +34,7 @@ public final class Main {
         case "configs" -> configs();
         case "delete-records" -> deleteRecords();
         case "group" -> group();
+        case "describe-state" -> describeState();
         default -> throw new Unsupported("unknown scenario " + scenario);
       };
       ok = true;
@@ -284,6 +285,45 @@ public final class Main {
         check(got.size() == 6 && got.get(0).offset() == 4 && got.get(0).value().equals("v4"), "read after delete: " + got.size() + " records");
       }
       return "lowWatermark=4 earliest=4 first record v4";
+    }
+  }
+
+  // The log directory (describeLogDirs, describeReplicaLogDirs) and idempotent producer (describeProducers)
+  // of a partition after produceTen's ten single-record batches.
+  static String describeState() throws Exception {
+    String topic = topicName("ds");
+    try (Admin a = admin()) {
+      createTopic(a, topic, 1);
+      produceTen(topic);
+      TopicPartition tp = new TopicPartition(topic, 0);
+      List<Integer> brokers = new ArrayList<>();
+      for (Node n : a.describeCluster().nodes().get(20, TimeUnit.SECONDS)) brokers.add(n.id());
+      Map<Integer, Map<String, LogDirDescription>> all = a.describeLogDirs(brokers).allDescriptions().get(20, TimeUnit.SECONDS);
+      int leader = a.describeTopics(List.of(topic)).allTopicNames().get(20, TimeUnit.SECONDS).get(topic).partitions().get(0).leader().id();
+      String dir = null;
+      long size = -1;
+      for (Map.Entry<String, LogDirDescription> e : all.get(leader).entrySet()) {
+        LogDirDescription d = e.getValue();
+        check(d.error() == null, "log dir " + e.getKey() + " error " + d.error());
+        check(d.totalBytes().isPresent() && d.usableBytes().isPresent() && d.usableBytes().getAsLong() <= d.totalBytes().getAsLong(),
+            "log dir bytes total=" + d.totalBytes() + " usable=" + d.usableBytes());
+        ReplicaInfo r = d.replicaInfos().get(tp);
+        if (r == null) continue;
+        check(dir == null, tp + " in two log dirs");
+        check(r.size() > 0 && r.offsetLag() == 0 && !r.isFuture(), "replica " + tp + " size=" + r.size() + " lag=" + r.offsetLag());
+        dir = e.getKey();
+        size = r.size();
+      }
+      check(dir != null, tp + " in no log dir of broker " + leader);
+      TopicPartitionReplica replica = new TopicPartitionReplica(topic, 0, leader);
+      String current = a.describeReplicaLogDirs(List.of(replica)).all().get(20, TimeUnit.SECONDS).get(replica).getCurrentReplicaLogDir();
+      check(dir.equals(current), "describeReplicaLogDirs: " + current + ", describeLogDirs: " + dir);
+      List<ProducerState> producers = a.describeProducers(List.of(tp)).all().get(20, TimeUnit.SECONDS).get(tp).activeProducers();
+      check(producers.size() == 1, "active producers: " + producers);
+      ProducerState p = producers.get(0);
+      check(p.producerId() >= 0 && p.producerEpoch() >= 0 && p.lastSequence() == 9 && p.currentTransactionStartOffset().isEmpty(),
+          "producer state: " + p);
+      return "log dir " + dir + " size=" + size + " lag=0; 1 producer, last sequence 9";
     }
   }
 
