@@ -30,8 +30,15 @@ create_topic() {
 
 # perf_command PORT TOPIC RECORDS ACKS: sets PERF to the ProducerPerformance command line (100 B records,
 # batch.size=16384, linger.ms=5: the Java client's defaults in 4.x, spelled out).
+# With PRODUCER_GC_LOG=FILE the producer JVM logs its GC pauses there (gc_pause_ms sums them).
 perf_command() {
-  PERF=(java -Xmx768m -Dlog4j2.level=warn -cp "$KAFKA_LIBS" org.apache.kafka.tools.ProducerPerformance --topic "$2"
+  PERF=(java -Xmx768m ${PRODUCER_GC_LOG:+"-Xlog:gc:file=$PRODUCER_GC_LOG"} -Dlog4j2.level=warn -cp "$KAFKA_LIBS"
+    org.apache.kafka.tools.ProducerPerformance --topic "$2"
     --num-records "$3" --record-size 100 --throughput -1
     --producer-props "bootstrap.servers=127.0.0.1:$1" "acks=$4" batch.size=16384 linger.ms=5)
+}
+
+# gc_pause_ms FILE: total ms of the GC pauses a -Xlog:gc file records (0 when there is none).
+gc_pause_ms() {
+  awk '/Pause/ && match($0, /[0-9.]+ms$/) { s += substr($0, RSTART, RLENGTH - 2) } END { printf "%d", s }' "$1" 2>/dev/null || echo 0
 }

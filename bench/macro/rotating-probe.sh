@@ -12,7 +12,8 @@
 # must have dist/ built (npm run build). Needs Kafka's jars (scripts/interop/setup.sh --only kafka).
 # One line per run: variant, msg/s, broker CPU ticks, system-wide busy ticks, producer CPU ticks
 # (1 tick = 10 ms; getrusage of the producer JVM), the ms the broker's threads waited runnable for a core
-# (/proc/<pid>/task/*/schedstat), then ProducerPerformance's latency summary; then the
+# (/proc/<pid>/task/*/schedstat), the ms the producer JVM spent in GC pauses (-Xlog:gc), then
+# ProducerPerformance's latency summary; then the
 # median and the mean CPU per variant. Kafka's first round is cold (JIT).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -51,7 +52,8 @@ runq() { for t in /proc/"$1"/task/*; do echo "${t##*/} $(cut -d' ' -f2 "$t/sched
 runq_ms() { awk 'NR == FNR { a[$1] = $2; next } { s += $2 - ($1 in a ? a[$1] : 0) } END { printf "%d", s / 1e6 }' "$1" "$2"; }
 run() { # variant topic
   local w=$1 pid=${PID[$1]}
-  create_topic "${PORT[$w]}" "$2"; perf_command "${PORT[$w]}" "$2" "$N" "$ACKS"
+  rm -f "$WORK/gc.txt"
+  create_topic "${PORT[$w]}" "$2"; PRODUCER_GC_LOG=$WORK/gc.txt perf_command "${PORT[$w]}" "$2" "$N" "$ACKS"
   local c0 s0 c1 s1 line
   c0=$(ticks "$pid"); s0=$(busy); runq "$pid" > "$WORK/q0"
   line=$(timeout 300 python3 -c '
@@ -63,7 +65,7 @@ print("producer=%d %s" % (round((r.ru_utime + r.ru_stime) * 100), lines[-1] if l
 ' "${PERF[@]}")
   c1=$(ticks "$pid"); s1=$(busy); runq "$pid" > "$WORK/q1"
   local rate=${line#*records sent, }; rate=${rate%% records/sec*}
-  echo "$w $rate broker=$((c1 - c0)) sys=$((s1 - s0)) ${line%% *} runq=$(runq_ms "$WORK/q0" "$WORK/q1") :: ${line#*MB/sec), }" | tee -a "$OUT"
+  echo "$w $rate broker=$((c1 - c0)) sys=$((s1 - s0)) ${line%% *} runq=$(runq_ms "$WORK/q0" "$WORK/q1") gc=$(gc_pause_ms "$WORK/gc.txt") :: ${line#*MB/sec), }" | tee -a "$OUT"
 }
 seqs=("a b c k" "b c k a" "c k a b" "k a b c")
 for r in $(seq 1 "$ROUNDS"); do
@@ -71,7 +73,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 echo
 for w in a b c k; do
-  grep "^$w " "$OUT" | awk '{split($3,b,"="); split($4,s,"="); split($5,p,"="); split($6,q,"="); print $2, b[2], s[2], p[2], q[2]}' | sort -n |
-    awk -v w="$w" '{m[NR]=$1; br+=$2; sy+=$3; pr+=$4; rq+=$5} END { if (NR) printf "%s  n=%d  median %.0f msg/s (%.0f–%.0f)  broker %.0f  system %.0f  producer %.0f ticks/run  broker runqueue wait %.0f ms/run\n",
-      w, NR, (NR % 2 ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2), m[1], m[NR], br / NR, sy / NR, pr / NR, rq / NR }'
+  grep "^$w " "$OUT" | awk '{split($3,b,"="); split($4,s,"="); split($5,p,"="); split($6,q,"="); split($7,g,"="); print $2, b[2], s[2], p[2], q[2], g[2]}' | sort -n |
+    awk -v w="$w" '{m[NR]=$1; br+=$2; sy+=$3; pr+=$4; rq+=$5; gc+=$6} END { if (NR) printf "%s  n=%d  median %.0f msg/s (%.0f–%.0f)  broker %.0f  system %.0f  producer %.0f ticks/run  broker runqueue wait %.0f ms/run  producer GC pauses %.0f ms/run\n",
+      w, NR, (NR % 2 ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2), m[1], m[NR], br / NR, sy / NR, pr / NR, rq / NR, gc / NR }'
 done
