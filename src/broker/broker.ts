@@ -25,17 +25,18 @@ import { InvalidRequestError, RequestPipeline } from './pipeline.js';
 import { imageRecords } from '../metadata/image.js';
 import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
 import { MetadataLoader } from '../metadata/loader.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
 import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
 import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
-import { TopicCreator } from '../replication/topic-creator.js';
+import { TopicCreator } from '../controller/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
-import { ProducerIdManager } from '../replication/producer-id-manager.js';
-import { AdminController } from '../controller/admin.js';
+import { ProducerIdManager } from '../controller/producer-ids.js';
+import { ControllerCore } from '../controller/core.js';
+import { QuorumController } from '../controller/quorum-controller.js';
+import { randomUUID } from 'node:crypto';
 
 export interface BrokerStartOptions {
   readonly config: RunnelConfig;
@@ -110,11 +111,16 @@ export class Broker {
       });
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
-      await registerBroker(metadataLog, metadataLoader, meta.nodeId, advertised);
-      const controller = new AdminController(metadataLog, () => metadataLoader.image);
-      // A standalone node is its own controller (KRaft combined mode).
+      // A standalone node is its own controller (KRaft combined mode, a one-voter quorum).
+      const controller = new QuorumController({
+        core: new ControllerCore({ config }), writer: metadataLog, image: () => metadataLoader.image,
+        clock, nodeId: meta.nodeId, logger,
+      });
+      controller.activate();
+      opened.push(async () => controller.close());
+      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
-      const topicCreator = new TopicCreator(controller);
+      const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
       });
@@ -130,10 +136,10 @@ export class Broker {
         delayedProduce,
         fetchSessions: newFetchSessionCache(),
         delayedFetch,
-        controller,
+        controllerChannel: controller,
         topicCreator,
         groupCoordinator,
-        producerIds: new ProducerIdManager(controller, meta.nodeId),
+        producerIds: new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch),
         logger,
       };
       pipeline = new RequestPipeline(registry, services);
@@ -190,19 +196,16 @@ export class Broker {
 }
 
 /**
- * Registers this broker in the metadata (RegisterBrokerRecord) when it is absent, fenced, or its
- * advertised endpoint changed (a port-0 listener binds a new port on every start). The broker epoch
- * grows with every registration, as KRaft's does.
+ * Registers this process with the active controller (KIP-631's BrokerRegistration): a fresh incarnation
+ * id per start, the advertised endpoint and rack. Resolves with the broker epoch.
  */
-async function registerBroker(log: MetadataLog, loader: MetadataLoader, nodeId: number, advertised: Listener): Promise<void> {
-  const current = loader.image.brokers.get(nodeId);
-  const unchanged = current !== undefined && !current.fenced && current.host === advertised.host
-    && current.port === advertised.port && current.rack === null;
-  if (unchanged) return;
-  await log.append([{
-    type: 'RegisterBroker', brokerId: nodeId, brokerEpoch: (current?.brokerEpoch ?? -1) + 1,
-    host: advertised.host, port: advertised.port, rack: null, fenced: false,
-  }]);
+async function registerBroker(controller: QuorumController, clusterId: string, nodeId: number, advertised: Listener): Promise<number> {
+  const outcome = await controller.send({
+    type: 'registerBroker', brokerId: nodeId, incarnationId: randomUUID(), clusterId,
+    host: advertised.host, port: advertised.port, rack: null,
+  }, 30_000);
+  if (!outcome.ok) throw new Error(`broker registration failed: ${outcome.message ?? outcome.errorCode}`);
+  return outcome.value.brokerEpoch;
 }
 
 /**
