@@ -36,6 +36,8 @@ import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
 import { ProducerIdManager } from '../controller/producer-ids.js';
 import { ControllerCore } from '../controller/core.js';
 import { QuorumController } from '../controller/quorum-controller.js';
+import type { ControllerChannel } from '../controller/requests.js';
+import type { MetadataLog } from '../metadata/metadata-log.js';
 import { randomUUID } from 'node:crypto';
 
 export interface BrokerStartOptions {
@@ -46,6 +48,11 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Handlers to serve instead of the built-in set (tests). */
   readonly handlers?: readonly AnyApiHandler[];
+  /**
+   * The cluster's metadata log and controller channel, when this node is part of a cluster assembled by
+   * the caller (in-process test clusters). Absent: a standalone node, its own one-voter controller.
+   */
+  readonly cluster?: { readonly metadataLog: MetadataLog; readonly controller: ControllerChannel };
 }
 
 export class Broker {
@@ -71,10 +78,18 @@ export class Broker {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
     try {
-      const metadataLog = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
+      let metadataLog: MetadataLog;
+      let metadataLoader: MetadataLoader;
+      if (options.cluster === undefined) {
+        const local = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
+        metadataLoader = new MetadataLoader(local);
+        local.compactWith(() => imageRecords(metadataLoader.image));
+        metadataLog = local;
+      } else {
+        metadataLog = options.cluster.metadataLog;
+        metadataLoader = new MetadataLoader(metadataLog);
+      }
       opened.push(() => metadataLog.close());
-      const metadataLoader = new MetadataLoader(metadataLog);
-      metadataLog.compactWith(() => imageRecords(metadataLoader.image));
       const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
@@ -112,12 +127,18 @@ export class Broker {
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
       // A standalone node is its own controller (KRaft combined mode, a one-voter quorum).
-      const controller = new QuorumController({
-        core: new ControllerCore({ config }), writer: metadataLog, image: () => metadataLoader.image,
-        clock, nodeId: meta.nodeId, logger,
-      });
-      controller.activate();
-      opened.push(async () => controller.close());
+      let controller: ControllerChannel;
+      if (options.cluster === undefined) {
+        const local = new QuorumController({
+          core: new ControllerCore({ config }), writer: metadataLog, image: () => metadataLoader.image,
+          clock, nodeId: meta.nodeId, logger,
+        });
+        local.activate();
+        opened.push(async () => local.close());
+        controller = local;
+      } else {
+        controller = options.cluster.controller;
+      }
       const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
       const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
@@ -199,7 +220,7 @@ export class Broker {
  * Registers this process with the active controller (KIP-631's BrokerRegistration): a fresh incarnation
  * id per start, the advertised endpoint and rack. Resolves with the broker epoch.
  */
-async function registerBroker(controller: QuorumController, clusterId: string, nodeId: number, advertised: Listener): Promise<number> {
+async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener): Promise<number> {
   const outcome = await controller.send({
     type: 'registerBroker', brokerId: nodeId, incarnationId: randomUUID(), clusterId,
     host: advertised.host, port: advertised.port, rack: null,
