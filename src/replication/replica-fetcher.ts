@@ -49,6 +49,7 @@ export interface FollowerPartition {
   isCurrent(): boolean;
   logEndOffset(): number;
   logStartOffset(): number;
+  highWatermark(): number;
   /** The epoch of the last batch in the log (-1 when empty): the fetch's LastFetchedEpoch. */
   lastFetchedEpoch(): number;
   endOffsetForEpoch(epoch: number): EpochEndOffset;
@@ -276,6 +277,8 @@ class ReplicaFetcher {
         logStartOffset: BigInt(follower.logStartOffset()),
         partitionMaxBytes: this.options.fetchMaxBytes,
         replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+        // KIP-1166 (v18 only; tagged): this follower's high watermark.
+        highWatermark: BigInt(follower.highWatermark()),
       });
     }
     return {

@@ -418,6 +418,7 @@ export class LocalReplicaManager implements ReplicaManager {
       isCurrent: () => state.hosted && state.following === follower && !manager.closed,
       logEndOffset: () => log.logEndOffset,
       logStartOffset: () => log.logStartOffset,
+      highWatermark: () => log.highWatermark,
       lastFetchedEpoch: () => log.latestEpoch() ?? -1,
       endOffsetForEpoch: (epoch: number): EpochEndOffset => log.endOffsetForEpoch(epoch),
       append: (records, leaderHighWatermark) => manager.appendAsFollower(state, records, leaderHighWatermark),

@@ -1,5 +1,5 @@
 /**
- * Fetch (API 1), versions 4-17 (KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages; DESIGN §3).
+ * Fetch (API 1), versions 4-18 (KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages; DESIGN §3).
  *
  * - Partitions are read in request order (or, in an incremental session, in the session's order) under
  *   max_bytes and partition_max_bytes with KIP-74's "at least one whole batch" for the first partition
@@ -23,7 +23,8 @@
  *   them): read up to the log end, LastFetchedEpoch checked (DivergingEpoch, KIP-595, v12+), the fetch
  *   offset recorded as the follower's acknowledged end (HW, ISR); a replica the partition does not have
  *   gets UNKNOWN_LEADER_EPOCH (with a leader epoch) or NOT_LEADER_OR_FOLLOWER. A parked follower fetch
- *   wakes on the leader's log end, a consumer's on the HW.
+ *   wakes on the leader's log end, a consumer's on the HW. v18 adds the follower's own high watermark
+ *   (KIP-1166, a tagged field; read but not yet used to wake followers): a consumer's v18 fetch is its v17 fetch.
  * Not implemented: transactions
  * (aborted transactions, LSO < HW), rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
  */
@@ -74,7 +75,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponseOut> = {
   apiKey: ApiKey.Fetch,
   name: 'Fetch',
   minVersion: 4,
-  maxVersion: 17,
+  maxVersion: 18,
   decode: decodeFetchRequest,
   encode: encodeFetch,
   handle: handleFetch,
