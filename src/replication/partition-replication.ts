@@ -240,10 +240,15 @@ export class PartitionReplication {
   }
 
   /**
-   * The controller answered the in-flight proposal with an error (or not at all): it is dropped and the
-   * ISR stays as committed; the next shrink / expand check proposes again.
+   * The controller refused the proposal and did not commit it (e.g. INELIGIBLE_REPLICA): it is dropped
+   * and the next shrink / expand check proposes again. An answer that does not say whether the change
+   * was committed — a timeout, a lost controller, a stale partition epoch (a retry of a proposal the
+   * controller already committed is refused that way) — must NOT come here: the proposal stays in
+   * flight, so the maximal ISR still counts its members, until a committed state with a newer
+   * partition epoch settles it (Kafka's Partition keeps PendingExpandIsr until then, for the same
+   * reason: a lost answer to a committed expansion must not let the HW pass the new member).
    */
-  proposalFailed(proposal: IsrProposal): void {
+  proposalRejected(proposal: IsrProposal): void {
     if (this.pending === proposal) this.pending = undefined;
   }
 }

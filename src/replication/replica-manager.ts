@@ -67,6 +67,16 @@ export interface ReplicationServices {
 /** Kafka's AlterPartition request timeout (the controller answers once the change is committed). */
 const ALTER_PARTITION_TIMEOUT_MS = 30_000;
 
+/**
+ * AlterPartition answers that prove the proposal was not committed (KRaft's ReplicationControlManager
+ * validates before it writes anything): the proposal is dropped. UNSUPPORTED_VERSION is a controller
+ * without AlterPartition.
+ */
+const NOT_COMMITTED_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.INELIGIBLE_REPLICA, ErrorCode.INVALID_REQUEST, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.NEW_LEADER_ELECTED,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.OPERATION_NOT_ATTEMPTED, ErrorCode.STALE_BROKER_EPOCH,
+]);
+
 /** Kafka's LeaderAndIsr.NO_LEADER. */
 export const NO_LEADER = -1;
 
@@ -98,6 +108,8 @@ class PartitionState implements HostedPartition {
     return this.hosted && this.replication.isLeader;
   }
 
+  get leaderEpochStartOffset(): number { return this.replication.epochStartOffset; }
+
   get highWatermark(): number {
     return this.log.highWatermark;
   }
@@ -125,8 +137,8 @@ export class LocalReplicaManager implements ReplicaManager {
   private closed = false;
   private replication: ReplicationServices | undefined;
   private isrTimer: ReturnType<typeof setInterval> | undefined;
-  /** AlterPartition requests not answered yet (bounded: one per led partition). */
-  private readonly inFlightProposals = new Set<Promise<void>>();
+  /** Partitions with an AlterPartition request on its way (at most one each). */
+  private readonly sendingProposals = new Set<PartitionState>();
   /**
    * Bumped whenever a partition's hosted leadership changes (applied from the image, or dropped), so
    * the Metadata view knows when to rebuild without rebuilding on every append.
@@ -350,31 +362,33 @@ export class LocalReplicaManager implements ReplicaManager {
     const nowMs = this.clock.monotonicMs();
     for (const state of this.byName.values()) {
       if (!state.isLeader) continue;
-      const proposal = state.replication.shrinkProposal(state.log.logEndOffset, nowMs);
+      // A proposal still in flight with no answer that settled it is sent again.
+      const proposal = state.replication.pendingProposal ?? state.replication.shrinkProposal(state.log.logEndOffset, nowMs);
       if (proposal !== undefined) this.sendProposal(state, proposal);
     }
   }
 
   /**
    * AlterPartition to the controller. The ISR changes only when the committed state arrives — in the
-   * answer or in a metadata delta, whichever is first (both carry the partition epoch); an error
-   * drops the proposal and the next check proposes again.
+   * answer or in a metadata delta, whichever is first (both carry the partition epoch). A refusal that
+   * proves nothing was committed drops the proposal; anything else (timeout, NOT_CONTROLLER, a stale
+   * partition epoch) keeps it in flight — the HW keeps counting its members — and the ISR task sends
+   * it again until metadata settles it (PartitionReplication.proposalRejected says why).
    */
   private sendProposal(state: PartitionState, proposal: IsrProposal): void {
     const replication = this.replication;
-    if (replication === undefined) {
-      state.replication.proposalFailed(proposal);
-      return;
-    }
+    if (replication === undefined || this.sendingProposals.has(state)) return;
     this.logger?.info({ topic: state.topic, partition: state.partition, kind: proposal.kind, isr: state.isr, newIsr: proposal.newIsr }, 'proposing an ISR change');
-    const sent = replication.controller.send({
+    this.sendingProposals.add(state);
+    void replication.controller.send({
       type: 'alterPartition', brokerId: this.nodeId, brokerEpoch: replication.brokerEpoch(),
       partitions: [{ topicId: state.topicId, partitionId: state.partition, leaderEpoch: proposal.leaderEpoch, partitionEpoch: proposal.partitionEpoch, newIsr: proposal.newIsr }],
     }, ALTER_PARTITION_TIMEOUT_MS).then((outcome) => {
+      const errorCode = outcome.ok ? (outcome.value.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR) : outcome.errorCode;
       const item = outcome.ok ? outcome.value.partitions[0] : undefined;
-      if (item === undefined || item.errorCode !== ErrorCode.NONE) {
-        this.logger?.warn({ topic: state.topic, partition: state.partition, errorCode: outcome.ok ? item?.errorCode : outcome.errorCode }, 'ISR change refused');
-        state.replication.proposalFailed(proposal);
+      if (errorCode !== ErrorCode.NONE || item === undefined) {
+        this.logger?.warn({ topic: state.topic, partition: state.partition, errorCode }, 'ISR change not committed');
+        if (NOT_COMMITTED_ERRORS.has(errorCode)) state.replication.proposalRejected(proposal);
         return;
       }
       if (!state.hosted) return;
@@ -385,10 +399,7 @@ export class LocalReplicaManager implements ReplicaManager {
       if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
     }, (err: unknown) => {
       this.logger?.warn({ err, topic: state.topic, partition: state.partition }, 'ISR change failed');
-      state.replication.proposalFailed(proposal);
-    });
-    this.inFlightProposals.add(sent);
-    void sent.finally(() => this.inFlightProposals.delete(sent));
+    }).finally(() => this.sendingProposals.delete(state));
   }
 
   // ---------------------------------------------------------------- following
