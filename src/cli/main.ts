@@ -111,7 +111,7 @@ async function packageVersion(): Promise<string> {
   for (let depth = 0; depth < 5; depth++) {
     try {
       const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'runnel') return pkg.version ?? 'unknown';
+      if (pkg.name === 'runnel-broker') return pkg.version ?? 'unknown';
     } catch {
       // not here; keep walking up
     }

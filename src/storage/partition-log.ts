@@ -558,7 +558,7 @@ export class PartitionLog {
   /**
    * One O_DSYNC pwritev, left in flight; returns once the previous one has ended, so at most two are on
    * disk at once (1–6% above one in seven rotating probes, level in an eighth, four level with two: docs/
-   * architecture.md "Runtime"; more would split group commits into more, smaller writes). The entries
+   * docs/benchmarks.md "Runtime probes"; more would split group commits into more, smaller writes). The entries
    * become written and durable only when this write and every earlier one have ended, so
    * acknowledgements and the durable end advance in offset order whichever write the disk finishes
    * first; a failure of one fails the log and every later write's entries. A crash with a later write
