@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { PRODUCER_ID_BLOCK_SIZE } from '../../src/replication/producer-id-manager.js';
+import { PRODUCER_ID_BLOCK_SIZE } from '../../src/controller/producer-ids.js';
 import { call } from './kafka-test-client.js';
 import { startHarness, type Harness } from './standalone-harness.js';
 

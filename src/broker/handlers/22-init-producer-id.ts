@@ -3,7 +3,7 @@
  * PRODUCER_FENCED and v5 TRANSACTION_ABORTABLE only concern transactional producers).
  *
  * Idempotent producers (transactional_id null): a new producer id with epoch 0 from the node's
- * producer-id block (src/replication/producer-id-manager.ts: blocks of 1000 committed to the metadata
+ * producer-id block (src/controller/producer-ids.ts: blocks of 1000 committed to the metadata
  * log, never reused across restarts). As Kafka's TransactionCoordinator.handleInitProducerId does for a
  * null transactional id, a given producer_id/producer_epoch (v3+) is not checked and a new id is
  * returned: idempotent clients bump their epoch locally (KIP-360) and only come back here for a new id
