@@ -109,6 +109,10 @@ export const CONFIG_DEFINITIONS = {
   'log.flush.window.ms': def({
     kind: 'int', default: 0, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode); 0: the next flush starts when the previous one ends (group commit).',
   }),
+  'metrics.listener': def({
+    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseHostPort(v))),
+    doc: 'host:port of the operators\' HTTP listener (/metrics in Prometheus format, /healthz, /readyz); empty: off. Port 0: the OS picks.',
+  }),
   'metadata.log.max.record.bytes.between.snapshots': def({
     kind: 'int', default: 20971520, min: 1,
     doc: 'Standalone metadata log: compacted to a snapshot of the image once this many bytes (or, when larger, the size of the last snapshot) were appended after it.',
@@ -269,6 +273,16 @@ export function parseListener(text: string): Listener {
   if (port > 65535) throw new ConfigError(`listener '${text}': port above 65535`);
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
   return { securityProtocol: 'PLAINTEXT', host: host === '' ? '0.0.0.0' : host, port };
+}
+
+/** host:port, IPv6 hosts in brackets (metrics.listener). */
+export function parseHostPort(text: string): { readonly host: string; readonly port: number } {
+  const match = /^(\[[^\]]+\]|[^:/\[\]\s]+):(\d+)$/.exec(text.trim());
+  if (match === null) throw new ConfigError(`'${text}' is not host:port`);
+  const [, rawHost = '', rawPort = ''] = match;
+  const port = Number(rawPort);
+  if (port > 65535) throw new ConfigError(`'${text}': port above 65535`);
+  return { host: rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost, port };
 }
 
 export function formatListener(host: string, port: number): string {
