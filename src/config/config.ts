@@ -124,6 +124,25 @@ export const CONFIG_DEFINITIONS = {
   'offsets.retention.minutes': def({ kind: 'int', default: 10080, min: 1, doc: 'Committed offsets of a group without consumers expire after this (KIP-211).' }),
   'offsets.retention.check.interval.ms': def({ kind: 'long', default: 600000, min: 1, max: int32Max, doc: 'How often expired offsets are removed.' }),
   'offset.metadata.max.bytes': def({ kind: 'int', default: 4096, min: 0, doc: 'Largest metadata string of a committed offset.' }),
+  'broker.session.timeout.ms': def({
+    kind: 'int', default: 9000, min: 1,
+    doc: 'A broker that has not heartbeated the active controller for this long is fenced (its leaderships move).',
+  }),
+  'broker.heartbeat.interval.ms': def({ kind: 'int', default: 2000, min: 1, doc: 'How often a broker heartbeats the active controller.' }),
+  'unclean.leader.election.enable': def({
+    kind: 'boolean', default: false,
+    doc: 'Cluster default: elect a replica outside the ISR when no ISR member is alive (may lose acknowledged data).',
+  }),
+  'auto.leader.rebalance.enable': def({
+    kind: 'boolean', default: true, doc: 'The controller moves leaderships back to preferred replicas (the first of each replica list).',
+  }),
+  'leader.imbalance.check.interval.seconds': def({
+    kind: 'long', default: 300, min: 1, doc: 'How often the controller checks for preferred-leader imbalance.',
+  }),
+  'leader.imbalance.per.broker.percentage': def({
+    kind: 'int', default: 10, min: 0, max: 100,
+    doc: 'A broker whose preferred partitions are led elsewhere beyond this share gets its leaderships back.',
+  }),
   'group.min.session.timeout.ms': def({ kind: 'int', default: 6000, min: 0, doc: 'Smallest session timeout a member may ask for.' }),
   'group.max.session.timeout.ms': def({ kind: 'int', default: 1800000, min: 0, doc: 'Largest session timeout a member may ask for.' }),
   'group.initial.rebalance.delay.ms': def({
