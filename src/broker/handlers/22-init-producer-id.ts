@@ -32,6 +32,9 @@ import type { ApiHandler, RequestContext } from '../api-handler.js';
 const NO_PRODUCER_ID = -1n;
 const NO_PRODUCER_EPOCH = -1;
 
+/** v6 (KIP-939, unstable upstream and not served here) reports a prepared transaction; none exists. */
+const NO_ONGOING_TXN = { ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 };
+
 export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProducerIdResponse> = {
   apiKey: ApiKey.InitProducerId,
   name: 'InitProducerId',
@@ -43,7 +46,7 @@ export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProduc
 };
 
 function failed(errorCode: number): InitProducerIdResponse {
-  return { throttleTimeMs: 0, errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
+  return { throttleTimeMs: 0, errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH, ...NO_ONGOING_TXN };
 }
 
 async function handleInitProducerId(context: RequestContext<InitProducerIdRequest>): Promise<InitProducerIdResponse> {
@@ -61,5 +64,5 @@ async function handleInitProducerId(context: RequestContext<InitProducerIdReques
     services.logger.warn({ err }, 'no producer id block available');
     return failed(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
   }
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0 };
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0, ...NO_ONGOING_TXN };
 }
