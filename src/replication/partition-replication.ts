@@ -28,6 +28,11 @@ import type { EpochEndOffset } from '../storage/leader-epoch-cache.js';
 
 /** Kafka's UnifiedLog.UnknownOffset: a follower that has not fetched from this leader yet. */
 export const UNKNOWN_OFFSET = -1;
+/**
+ * lastCaughtUpTimeMs of a follower outside the ISR that has not caught up under this leader. Not 0:
+ * the injected clock is monotonic and may start near 0, where "0 ms ago" would count as caught up.
+ */
+const NEVER_CAUGHT_UP = Number.NEGATIVE_INFINITY;
 
 export interface FollowerReplicaState {
   readonly replicaId: number;
@@ -133,7 +138,7 @@ export class PartitionReplication {
       const inIsr = state.isr.includes(id);
       this.followers.set(id, {
         replicaId: id, logEndOffset: UNKNOWN_OFFSET, lastFetchTimeMs: 0, lastFetchLeaderLogEndOffset: UNKNOWN_OFFSET,
-        lastCaughtUpTimeMs: inIsr ? nowMs : 0, brokerEpoch: -1,
+        lastCaughtUpTimeMs: inIsr ? nowMs : NEVER_CAUGHT_UP, brokerEpoch: -1,
       });
     }
     return 'became-leader';

@@ -55,6 +55,12 @@ export interface LocalReplicaManagerOptions {
   readonly loader: MetadataLoader;
   readonly logger?: ReplicationLogger;
   readonly clock?: Clock;
+  /**
+   * Take no partition role (leader or follower) until `startReplication` was called and the image shows
+   * this broker registered with that broker epoch and unfenced (a broker process, KIP-631). Without it
+   * (tools, unit tests) roles follow the image at once.
+   */
+  readonly waitForRegistration?: boolean;
 }
 
 /** What the replica manager needs to replicate in a cluster (`startReplication`). */
@@ -136,6 +142,14 @@ export class LocalReplicaManager implements ReplicaManager {
   private work: Promise<void> = Promise.resolve();
   private closed = false;
   private replication: ReplicationServices | undefined;
+  /**
+   * Roles are applied from the image. A restarted broker waits for its new registration to be unfenced:
+   * by then the controller has moved its old incarnation's leaderships away with a new leader epoch. If
+   * it led again at the old epoch after losing its unflushed tail, it would write new records at
+   * offsets — and under the epoch — a follower already holds different ones for, a divergence no
+   * epoch check can see (the replication simulation finds this).
+   */
+  private ready: boolean;
   private isrTimer: ReturnType<typeof setInterval> | undefined;
   /** Partitions with an AlterPartition request on its way (at most one each). */
   private readonly sendingProposals = new Set<PartitionState>();
@@ -152,6 +166,7 @@ export class LocalReplicaManager implements ReplicaManager {
     this.loader = options.loader;
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
+    this.ready = options.waitForRegistration !== true;
   }
 
   /**
@@ -174,6 +189,7 @@ export class LocalReplicaManager implements ReplicaManager {
   startReplication(services: ReplicationServices): void {
     this.replication = services;
     this.enqueue(async () => {
+      if (await this.becomeReady(this.loader.image)) return;
       for (const state of this.byName.values()) this.follow(state);
     });
     const intervalMs = Math.max(1, Math.floor(this.config['replica.lag.time.max.ms'] / 2));
@@ -496,6 +512,7 @@ export class LocalReplicaManager implements ReplicaManager {
       const topic = image.topicsById.get(partition.topicId);
       if (topic !== undefined) await this.applyPartition(topic, partition);
     }
+    if (delta.changedBrokers.includes(this.nodeId)) await this.becomeReady(image);
     for (const change of delta.changedConfigs) {
       if (change.resourceType === 'topic') this.updateConfig(change.resourceName);
     }
@@ -505,6 +522,24 @@ export class LocalReplicaManager implements ReplicaManager {
    * Becomes leader or follower of a partition assigned here, or drops one moved away — the one serial
    * path for a partition's role (ReplicaManager.applyDelta → makeLeaders / makeFollowers).
    */
+  /**
+   * The gate of `ready`: once the image shows this broker registered (with the epoch startReplication
+   * got) and unfenced, every hosted partition takes its role from the image. True if it just opened.
+   */
+  private async becomeReady(image: MetadataImage): Promise<boolean> {
+    if (this.ready || this.replication === undefined) return false;
+    const broker = image.brokers.get(this.nodeId);
+    if (broker === undefined || broker.fenced || broker.brokerEpoch !== this.replication.brokerEpoch()) return false;
+    this.ready = true;
+    this.logger?.info({ brokerEpoch: broker.brokerEpoch, partitions: this.byName.size }, 'registered and unfenced: taking partition roles');
+    for (const topic of image.topicsById.values()) {
+      for (const partition of topic.partitions) {
+        if (partition.replicas.includes(this.nodeId)) await this.applyPartition(topic, partition);
+      }
+    }
+    return true;
+  }
+
   private async applyPartition(topic: TopicImage, image: PartitionImage): Promise<void> {
     const key = nameKey(topic.name, image.partitionId);
     let state = this.byName.get(key);
@@ -517,7 +552,7 @@ export class LocalReplicaManager implements ReplicaManager {
       state = undefined;
     }
     if (state === undefined) state = await this.openPartition(topic, image.partitionId);
-    if (this.closed) return;
+    if (this.closed || !this.ready) return;
     const leaderChanged = image.leader !== state.leaderId || image.leaderEpoch !== state.leaderEpoch;
     // A fetcher must be done with the log before this node leads it or follows someone else.
     if (leaderChanged) await this.unfollow(state);

@@ -96,6 +96,8 @@ class SimLog {
   }
 
   truncateTo(offset: number): void {
+    // An epoch this node started as leader without appending sits at the log end: it goes too.
+    this.epochs.truncateFromEnd(Math.min(offset, this.end));
     if (offset >= this.end) return;
     this.entries.length = offset;
     this.durableEnd = Math.min(this.durableEnd, offset);
@@ -125,7 +127,7 @@ type Message =
   | { kind: 'fetch-response'; from: number; to: number; incarnation: number; fetchId: number; leaderEpoch: number; error?: string; leaderEnd?: number; diverging?: { epoch: number; endOffset: number }; baseOffset: number; entries: Entry[]; highWatermark: number }
   | { kind: 'alter-partition'; from: number; to: number; incarnation: number; proposal: IsrProposal }
   | { kind: 'alter-partition-response'; from: number; to: number; incarnation: number; proposal: IsrProposal; error?: string; state?: LeaderAndIsr }
-  | { kind: 'metadata'; from: number; to: number; incarnation: number; version: number; state: LeaderAndIsr; fenced: number[] }
+  | { kind: 'metadata'; from: number; to: number; incarnation: number; version: number; state: LeaderAndIsr; fenced: number[]; registered: [number, number][] }
   | { kind: 'register'; from: number; to: number; incarnation: number };
 
 type SimEvent =
@@ -161,6 +163,8 @@ class SimNode {
   skipEpochCheck = false;
   pendingProduces: PendingProduce[] = [];
   inFlightProposal: IsrProposal | undefined;
+  /** This incarnation was registered and unfenced: it may act on metadata. */
+  ready = false;
   /** Offsets below it were checked against the committed records (reset by truncation and crashes). */
   verifiedUpTo = 0;
 
@@ -178,6 +182,7 @@ class SimNode {
     this.skipEpochCheck = false;
     this.pendingProduces = [];
     this.inFlightProposal = undefined;
+    this.ready = false;
     this.verifiedUpTo = Math.min(this.verifiedUpTo, this.log.end);
     void this.bugs;
   }
@@ -254,6 +259,7 @@ class ReplicationSimulation {
   private readonly minInsyncReplicas: number;
   private readonly faultPhaseMs: number;
   private nowMs = 0;
+  private startMs = 0;
   private events = 0;
   private faults = true;
   private readonly cutLinks = new Set<string>();
@@ -280,8 +286,15 @@ class ReplicationSimulation {
     this.delayMaxMs = 1 + (this.prng.nextUint32() % 30);
     this.crashEveryMs = 150 + (this.prng.nextUint32() % 800);
     this.partitionEveryMs = 300 + (this.prng.nextUint32() % 1500);
+    // The injected clock is monotonic: it may start near 0 or far from it (a core must not treat 0 as "long ago").
+    this.nowMs = this.prng.nextUint32() % 2 === 0 ? 0 : this.prng.nextUint32() % 100_000;
+    this.startMs = this.nowMs;
     const replicas = Array.from({ length: this.replicaCount }, (_, i) => i + 1);
-    for (const id of replicas) this.nodes.set(id, new SimNode(id, this.bugs));
+    for (const id of replicas) {
+      const node = new SimNode(id, this.bugs);
+      node.ready = true;
+      this.nodes.set(id, node);
+    }
     this.controller = new SimController(replicas);
   }
 
@@ -297,7 +310,7 @@ class ReplicationSimulation {
     }
     return {
       seed: this.options.seed, ok: failure === undefined, failure, replicas: this.replicaCount, events: this.events,
-      timeMs: this.nowMs, acknowledged: this.acknowledged.size, committed: this.committed.size, stats: this.stats,
+      timeMs: this.nowMs - this.startMs, acknowledged: this.acknowledged.size, committed: this.committed.size, stats: this.stats,
     };
   }
 
@@ -322,7 +335,7 @@ class ReplicationSimulation {
     for (const node of this.nodes.values()) {
       this.at(1 + this.random(10), { kind: 'flush', node: node.id, incarnation: node.incarnation });
       this.at(REPLICA_LAG_TIME_MAX_MS / 2, { kind: 'isr-check', node: node.id, incarnation: node.incarnation });
-      this.controller.lastHeartbeatMs.set(node.id, 0);
+      this.controller.lastHeartbeatMs.set(node.id, this.nowMs);
       this.controller.registered.set(node.id, node.incarnation);
       this.at(SESSION_TIMEOUT_MS, { kind: 'session-check', node: node.id, heartbeatIncarnation: 0 });
     }
@@ -334,12 +347,12 @@ class ReplicationSimulation {
   }
 
   private loop(): string | undefined {
-    const endMs = this.faultPhaseMs + HEAL_PHASE_MS;
+    const endMs = this.startMs + this.faultPhaseMs + HEAL_PHASE_MS;
     while (this.events < EVENTS_MAX) {
       const next = this.queue.pop();
       if (next === undefined) return 'no events left';
       this.nowMs = next.timeMs;
-      if (this.faults && this.nowMs >= this.faultPhaseMs) this.heal();
+      if (this.faults && this.nowMs - this.startMs >= this.faultPhaseMs) this.heal();
       if (!this.faults && this.converged()) return undefined;
       if (this.nowMs > endMs) return `liveness: not converged ${HEAL_PHASE_MS} ms after the faults stopped (${this.describeState()})`;
       this.events++;
@@ -421,7 +434,7 @@ class ReplicationSimulation {
     const node = this.nodes.get(message.to) as SimNode;
     if (!node.alive) return;
     switch (message.kind) {
-      case 'metadata': return this.applyMetadata(node, message.version, message.state, message.fenced);
+      case 'metadata': return this.applyMetadata(node, message.version, message.state, message.fenced, message.registered);
       case 'fetch': return this.leaderServeFetch(node, message);
       case 'fetch-response': return this.followerHandleResponse(node, message);
       case 'alter-partition-response': return this.leaderAlterResponse(node, message);
@@ -431,7 +444,7 @@ class ReplicationSimulation {
 
   private publishMetadata(): void {
     for (const node of this.nodes.values()) {
-      this.send({ kind: 'metadata', from: CONTROLLER, to: node.id, incarnation: node.incarnation, version: this.controller.version, state: this.controller.state, fenced: [...this.controller.fenced] });
+      this.send({ kind: 'metadata', from: CONTROLLER, to: node.id, incarnation: node.incarnation, version: this.controller.version, state: this.controller.state, fenced: [...this.controller.fenced], registered: [...this.controller.registered] });
     }
   }
 
@@ -493,7 +506,7 @@ class ReplicationSimulation {
       // broker pulls the metadata it has not seen (brokers fetch the metadata log).
       if (this.controller.registered.get(id) !== node.incarnation) this.controllerRegister(id, node.incarnation);
       if (node.metadataVersion < this.controller.version) {
-        this.send({ kind: 'metadata', from: CONTROLLER, to: id, incarnation: node.incarnation, version: this.controller.version, state: this.controller.state, fenced: [...this.controller.fenced] });
+        this.send({ kind: 'metadata', from: CONTROLLER, to: id, incarnation: node.incarnation, version: this.controller.version, state: this.controller.state, fenced: [...this.controller.fenced], registered: [...this.controller.registered] });
       }
     }
     if (!reachable && this.nowMs - (this.controller.lastHeartbeatMs.get(id) ?? 0) >= SESSION_TIMEOUT_MS && this.controller.fence(id)) {
@@ -540,8 +553,16 @@ class ReplicationSimulation {
   // ---------------------------------------------------------------- metadata on a node
 
   /** The one serial path of a partition's role (replica-manager.applyPartition). */
-  private applyMetadata(node: SimNode, version: number, state: LeaderAndIsr, fenced: readonly number[]): void {
+  private applyMetadata(node: SimNode, version: number, state: LeaderAndIsr, fenced: readonly number[], registered: readonly [number, number][]): void {
     if (version <= node.metadataVersion) return;
+    // A restarted node takes no role until the controller registered this incarnation and unfenced it
+    // (the old incarnation's leaderships were moved away with a new epoch by then): leading again at
+    // the old epoch after losing its unflushed tail would reuse offsets a follower already holds.
+    if (!node.ready) {
+      const own = registered.find(([id]) => id === node.id);
+      if (own?.[1] !== node.incarnation || fenced.includes(node.id)) return;
+      node.ready = true;
+    }
     node.metadataVersion = version;
     node.fenced = new Set(fenced);
     const before = { leader: node.core.leader, epoch: node.core.leaderEpoch };
