@@ -30,6 +30,7 @@ import { MetadataLoader } from '../metadata/loader.js';
 import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
+import { ReplicaFetcherManager, replicaFetcherOptions } from '../replication/replica-fetcher.js';
 import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
@@ -95,7 +96,7 @@ export class Broker {
       const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
-        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger,
+        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock,
       });
       opened.push(() => replicaManager.close());
       const delayedProduce = new DelayedProducePurgatory(replicaManager);
@@ -145,6 +146,12 @@ export class Broker {
         controller = options.cluster.controller;
       }
       const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
+      // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
+      replicaManager.startReplication({
+        fetchers: new ReplicaFetcherManager(replicaFetcherOptions(config, meta.nodeId, () => brokerEpoch, metadataLoader, logger)),
+        controller,
+        brokerEpoch: () => brokerEpoch,
+      });
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
       const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({

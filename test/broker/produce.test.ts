@@ -225,21 +225,7 @@ test('LogAppendTime topics answer logAppendTimeMs', async () => {
   });
 });
 
-test('acks=-1 times out with REQUEST_TIMED_OUT when the high watermark cannot move', async () => {
-  await withHarness({}, async (h) => {
-    await createTopic(h, 'slow');
-    const rm = h.broker.services.replicaManager;
-    const hosted = rm.partition('slow', 0);
-    assert.ok(hosted);
-    // Simulate a second ISR member that never fetches: the HW cannot pass what it acknowledged.
-    Object.assign(hosted, { isr: [1, 99], replicas: [1, 99] });
-    const answer = await produce(h, 'slow', 0, simpleBatch(1), { acks: -1, timeoutMs: 50 });
-    assert.equal(answer.errorCode, ErrorCode.REQUEST_TIMED_OUT);
-    assert.equal(h.broker.services.delayedProduce.size, 0);
-    rm.recordFollowerEnd(hosted, 99, 1);
-    assert.equal(hosted.highWatermark, 1);
-  });
-});
+// acks=-1 with an ISR follower that does not fetch: test/replication/replication-cluster.test.ts.
 
 test('restart keeps topics, ids and data (clean shutdown, reopened data dir)', async () => {
   let h = await startHarness();
