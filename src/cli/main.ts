@@ -6,8 +6,6 @@
  * RUNNEL_NODE_FLAGS (src/cli/node-flags.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { Broker } from '../broker/broker.js';
 import {
@@ -21,6 +19,7 @@ import {
 import { parseProperties, propertiesFileBytesMax } from '../config/properties.js';
 import { isActedOnBrokerProperty } from '../metadata/topic-configs.js';
 import { parseCliArguments, usage, type CliArguments } from './args.js';
+import { packageVersion } from '../common/package-version.js';
 
 const exitUsage = 2;
 const logLevelEnv = 'RUNNEL_LOG_LEVEL';
@@ -38,7 +37,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     return 0;
   }
   if (args.command === 'version') {
-    console.log(await packageVersion());
+    console.log(packageVersion());
     return 0;
   }
   return start(args, env);
@@ -107,21 +106,6 @@ function untilSignal(logger: Logger): Promise<void> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
-}
-
-/** The package version, found by walking up from this file (src/cli or dist/src/cli). */
-async function packageVersion(): Promise<string> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 5; depth++) {
-    try {
-      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'runnel') return pkg.version ?? 'unknown';
-    } catch {
-      // not here; keep walking up
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
 }
 
 main(process.argv.slice(2), process.env).then(

@@ -123,6 +123,10 @@ export const CONFIG_DEFINITIONS = {
   'log.flush.window.ms': def({
     kind: 'int', default: 0, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode); 0: the next flush starts when the previous one ends (group commit).',
   }),
+  'metrics.listener': def({
+    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseHostPort(v))),
+    doc: 'host:port of the operators\' HTTP listener (/metrics in Prometheus format, /healthz, /readyz); empty: off. Port 0: the OS picks.',
+  }),
   'metadata.log.max.record.bytes.between.snapshots': def({
     kind: 'int', default: 20971520, min: 1,
     doc: 'Standalone metadata log: compacted to a snapshot of the image once this many bytes (or, when larger, the size of the last snapshot) were appended after it.',
@@ -156,6 +160,25 @@ export const CONFIG_DEFINITIONS = {
   'offsets.retention.minutes': def({ kind: 'int', default: 10080, min: 1, doc: 'Committed offsets of a group without consumers expire after this (KIP-211).' }),
   'offsets.retention.check.interval.ms': def({ kind: 'long', default: 600000, min: 1, max: int32Max, doc: 'How often expired offsets are removed.' }),
   'offset.metadata.max.bytes': def({ kind: 'int', default: 4096, min: 0, doc: 'Largest metadata string of a committed offset.' }),
+  'broker.session.timeout.ms': def({
+    kind: 'int', default: 9000, min: 1,
+    doc: 'A broker that has not heartbeated the active controller for this long is fenced (its leaderships move).',
+  }),
+  'broker.heartbeat.interval.ms': def({ kind: 'int', default: 2000, min: 1, doc: 'How often a broker heartbeats the active controller.' }),
+  'unclean.leader.election.enable': def({
+    kind: 'boolean', default: false,
+    doc: 'Cluster default: elect a replica outside the ISR when no ISR member is alive (may lose acknowledged data).',
+  }),
+  'auto.leader.rebalance.enable': def({
+    kind: 'boolean', default: true, doc: 'The controller moves leaderships back to preferred replicas (the first of each replica list).',
+  }),
+  'leader.imbalance.check.interval.seconds': def({
+    kind: 'long', default: 300, min: 1, doc: 'How often the controller checks for preferred-leader imbalance.',
+  }),
+  'leader.imbalance.per.broker.percentage': def({
+    kind: 'int', default: 10, min: 0, max: 100,
+    doc: 'A broker whose preferred partitions are led elsewhere beyond this share gets its leaderships back.',
+  }),
   'group.min.session.timeout.ms': def({ kind: 'int', default: 6000, min: 0, doc: 'Smallest session timeout a member may ask for.' }),
   'group.max.session.timeout.ms': def({ kind: 'int', default: 1800000, min: 0, doc: 'Largest session timeout a member may ask for.' }),
   'group.initial.rebalance.delay.ms': def({
@@ -451,6 +474,16 @@ export function parseListener(text: string): Listener {
   if (port > 65535) throw new ConfigError(`listener '${text}': port above 65535`);
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
   return { securityProtocol: 'PLAINTEXT', host: host === '' ? '0.0.0.0' : host, port };
+}
+
+/** host:port, IPv6 hosts in brackets (metrics.listener). */
+export function parseHostPort(text: string): { readonly host: string; readonly port: number } {
+  const match = /^(\[[^\]]+\]|[^:/\[\]\s]+):(\d+)$/.exec(text.trim());
+  if (match === null) throw new ConfigError(`'${text}' is not host:port`);
+  const [, rawHost = '', rawPort = ''] = match;
+  const port = Number(rawPort);
+  if (port > 65535) throw new ConfigError(`'${text}': port above 65535`);
+  return { host: rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost, port };
 }
 
 export function formatListener(host: string, port: number): string {

@@ -22,6 +22,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { isConfigName, isSecurityProperty, kafkaTypeProblem } from '../config/config.js';
 import { KAFKA_BROKER_PROPERTIES } from '../config/kafka-broker-properties.js';
 import { TOPIC_PARTITIONS_MAX, topicNameProblem } from './topic-records.js';
+import { placeInImage, usableBrokers } from './placement.js';
 
 export interface AdminError {
   readonly errorCode: number;
@@ -78,16 +79,12 @@ function collidingTopic(image: MetadataImage, name: string): string | undefined 
   return found;
 }
 
+/** Brokers that may take new replicas (unfenced, not shutting down), by id. */
 export function liveBrokerIds(image: MetadataImage): number[] {
-  return [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId).sort((a, b) => a - b);
+  return usableBrokers(image).map((b) => b.id);
 }
 
-// ---- replica placement and manual assignments ----
-
-/** Round-robin placement starting at `startPartition`, so leaders spread (topic-records.ts does the same). */
-function placeReplicas(brokers: readonly number[], partitionId: number, replicationFactor: number): number[] {
-  return Array.from({ length: replicationFactor }, (_, i) => brokers[(partitionId + i) % brokers.length] as number);
-}
+// ---- manual assignments (automatic placement: placement.ts) ----
 
 /** ReplicationControlManager.validateManualPartitionAssignment. */
 function manualAssignmentError(image: MetadataImage, replicas: readonly number[], partitionId: number): AdminError | null {
@@ -101,15 +98,20 @@ function manualAssignmentError(image: MetadataImage, replicas: readonly number[]
       return invalid(`The manual partition assignment includes broker ${brokerId}, but no such broker is registered.`);
     }
   }
-  if (replicas.every((id) => image.brokers.get(id)?.fenced === true)) {
+  if (replicas.every((id) => !isUsable(image, id))) {
     return invalid(`All brokers specified in the manual partition assignment for partition ${partitionId} are fenced or in controlled shutdown.`);
   }
   return null;
 }
 
+function isUsable(image: MetadataImage, brokerId: number): boolean {
+  const b = image.brokers.get(brokerId);
+  return b !== undefined && !b.fenced && !b.inControlledShutdown;
+}
+
 function partitionRecord(image: MetadataImage, topicId: string, partitionId: number, replicas: readonly number[]): PartitionRecord {
-  // Fenced replicas are placed but are not in sync; the first in-sync one leads (KRaft's PartitionRegistration).
-  const isr = replicas.filter((id) => image.brokers.get(id)?.fenced !== true);
+  // Unusable replicas are placed but are not in sync; the first in-sync one leads (ReplicationControlManager.createTopic).
+  const isr = replicas.filter((id) => isUsable(image, id));
   return {
     type: 'Partition', topicId, partitionId, replicas: [...replicas], isr,
     leader: isr[0] ?? -1, leaderEpoch: 0, partitionEpoch: 0,
@@ -199,7 +201,7 @@ function automaticAssignment(
         `${replicationFactor} cannot be reached because only ${brokers.length} broker(s) are registered.`,
     };
   }
-  return { replicas: Array.from({ length: numPartitions }, (_, p) => placeReplicas(brokers, p, replicationFactor)) };
+  return { replicas: placeInImage(image, numPartitions, replicationFactor) };
 }
 
 function manualAssignment(image: MetadataImage, topic: CreateTopicInput): { replicas: number[][] } | AdminError {
@@ -297,7 +299,7 @@ export function planCreatePartitions(image: MetadataImage, input: CreatePartitio
         `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ` +
         `${replicationFactor} cannot be reached because only ${brokers.length} broker(s) are registered.`);
     }
-    for (let p = current; p < input.count; p++) replicas.push(placeReplicas(brokers, p, replicationFactor));
+    replicas.push(...placeInImage(image, input.count - current, replicationFactor, current));
   }
   const records = replicas.map((r, i) => partitionRecord(image, topic.topicId, current + i, r));
   return { ok: true, records, value: input.count };
