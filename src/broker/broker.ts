@@ -11,7 +11,9 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
-import { formatListener, parseListener, type Listener, type RunnelConfig } from '../config/config.js';
+import {
+  advertisedClientListener, clientListener, controllerListeners, formatListener, type Listener, type RunnelConfig,
+} from '../config/config.js';
 import { FrameSizeError } from '../network/frame-decoder.js';
 import { ConnectionClosedError, type CloseReason, type ConnectionInfo } from '../network/connection.js';
 import { NetworkServer } from '../network/server.js';
@@ -122,7 +124,10 @@ export class Broker {
 
       const registry = new HandlerRegistry();
       for (const handler of options.handlers ?? BUILTIN_HANDLERS) registry.register(handler);
-      const listener = parseListener(config.listeners);
+      const listener = clientListener(config);
+      for (const c of controllerListeners(config)) {
+        logger.info(`controller listener ${c.name}://${c.host}:${c.port} is not bound: this node's controller quorum is in process`);
+      }
       readiness.notReady = 'starting the Kafka listener';
       let pipeline: RequestPipeline | null = null;
       const network = await NetworkServer.listen({
@@ -310,8 +315,7 @@ function groupStateCounts(groupCoordinator: GroupCoordinatorRuntime): Map<string
  * host name and port 0 as the bound port, as Kafka does for an unset advertised host.
  */
 function advertisedListener(config: RunnelConfig, bound: Listener, boundPort: number): Listener {
-  const configured = config['advertised.listeners'];
-  const base = configured === '' ? bound : parseListener(configured);
+  const base = advertisedClientListener(config) ?? bound;
   const wildcard = base.host === '0.0.0.0' || base.host === '::';
   return {
     securityProtocol: 'PLAINTEXT',
