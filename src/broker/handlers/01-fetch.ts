@@ -14,16 +14,16 @@
  * - Incremental fetch sessions (KIP-227, v7+): src/replication/fetch-session.ts. Session errors
  *   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR) are top-level
  *   with no partitions.
- * - Answers: last_stable_offset = high watermark (no transactions yet), log_start_offset,
- *   aborted_transactions null (read_uncommitted) or empty (read_committed, and Kafka's pre-read errors),
+ * - Answers: last_stable_offset (the high watermark held back by open transactions), log_start_offset,
+ *   aborted_transactions null (read_uncommitted) or the aborted transactions overlapping the records read
+ *   (read_committed; empty for Kafka's pre-read errors),
  *   preferred_read_replica -1, records as the log's Buffers: several batches go out as separate writev
  *   chunks, never concatenated. v16+: NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH partitions carry the
  *   current leader and its endpoint (KIP-951).
  * - Follower fetches (replica id ≥ 0, or ReplicaState in v15+) are answered as Kafka answers a fetcher it
  *   does not know as a replica (UNKNOWN_LEADER_EPOCH with a leader epoch, else NOT_LEADER_OR_FOLLOWER);
  *   they are never served as consumers.
- * Not implemented: follower replication (LastFetchedEpoch / DivergingEpoch, KIP-595), transactions
- * (aborted transactions, LSO < HW), rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
+ * Not implemented: follower replication (LastFetchedEpoch / DivergingEpoch, KIP-595), rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
  */
 import { randomInt } from 'node:crypto';
 import {
@@ -246,7 +246,9 @@ function responsePartition(
     currentLeader,
     snapshotId: NO_SNAPSHOT_ID,
     // Kafka: null unless read_committed produced a (possibly empty) list; its pre-read errors use [].
-    abortedTransactions: read.fromMetadata || (read.errorCode === ErrorCode.NONE && isolationLevel === READ_COMMITTED) ? [] : null,
+    abortedTransactions: read.abortedTransactions !== null
+      ? read.abortedTransactions.map((t) => ({ producerId: BigInt(t.producerId), firstOffset: BigInt(t.firstOffset) }))
+      : read.fromMetadata || (read.errorCode === ErrorCode.NONE && isolationLevel === READ_COMMITTED) ? [] : null,
     preferredReadReplica: -1,
     records: first ?? EMPTY_RECORDS,
   };
