@@ -18,6 +18,7 @@ import type { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import type { FetchSessionCache } from '../replication/fetch-session.js';
 import type { TopicCreator } from '../replication/topic-creator.js';
 import type { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
+import type { TxnCoordinatorRuntime } from '../txn/runtime.js';
 import type { ProducerIdManager } from '../replication/producer-id-manager.js';
 import type { AdminController } from '../controller/admin.js';
 
@@ -59,6 +60,8 @@ export interface BrokerServices {
   readonly topicCreator: TopicCreator;
   /** Classic consumer groups and committed offsets (src/group/coordinator-runtime.ts). */
   readonly groupCoordinator: GroupCoordinatorRuntime;
+  /** Transactional ids, their transactions and markers (src/txn/runtime.ts). */
+  readonly txnCoordinator: TxnCoordinatorRuntime;
   /** Producer ids for InitProducerId, from blocks committed to the metadata log. */
   readonly producerIds: ProducerIdManager;
   readonly logger: Logger;

@@ -34,6 +34,7 @@ import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../replication/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
+import { TxnCoordinatorRuntime } from '../txn/runtime.js';
 import { ProducerIdManager } from '../replication/producer-id-manager.js';
 import { AdminController } from '../controller/admin.js';
 
@@ -119,6 +120,12 @@ export class Broker {
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
       });
       opened.push(async () => groupCoordinator.close());
+      const producerIds = new ProducerIdManager(controller, meta.nodeId);
+      const txnCoordinator = new TxnCoordinatorRuntime({
+        nodeId: meta.nodeId, config, clock, metadata, replicaManager, delayedProduce, topicCreator, groupCoordinator,
+        generateProducerId: () => producerIds.generateProducerId(), logger,
+      });
+      opened.push(async () => txnCoordinator.close());
       const services: BrokerServices = {
         nodeId: meta.nodeId,
         config,
@@ -133,7 +140,8 @@ export class Broker {
         controller,
         topicCreator,
         groupCoordinator,
-        producerIds: new ProducerIdManager(controller, meta.nodeId),
+        txnCoordinator,
+        producerIds,
         logger,
       };
       pipeline = new RequestPipeline(registry, services);
@@ -180,6 +188,7 @@ export class Broker {
     this.services.delayedFetch.close();
     // Waiting JoinGroup/SyncGroup answer NOT_COORDINATOR now, as when Kafka's coordinator resigns.
     this.services.groupCoordinator.close();
+    this.services.txnCoordinator.close();
     await this.network.close();
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();
