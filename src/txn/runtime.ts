@@ -39,7 +39,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { EndTransactionMarker } from '../protocol/control-batch.js';
 import type { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import type { LocalReplicaManager } from '../replication/replica-manager.js';
-import type { TopicCreator } from '../replication/topic-creator.js';
+import type { TopicCreator } from '../controller/topic-creator.js';
 import { writeTxnMarker } from '../replication/txn-markers.js';
 import type { HostedPartition } from '../replication/types.js';
 import {

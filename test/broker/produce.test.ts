@@ -45,7 +45,7 @@ test('acks=0 sends no response; a later request is answered and sees the append'
     await createTopic(h, 'fire');
     h.client.write(requestFrame(ApiKey.Produce, 9, 4242, {
       transactionalId: null, acks: 0, timeoutMs: 1000,
-      topicData: [{ name: 'fire', partitionData: [{ index: 0, records: simpleBatch(4) }] }],
+      topicData: [{ name: 'fire', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(4) }] }],
     }));
     let latest = -1n;
     for (let attempt = 0; attempt < 200 && latest !== 4n; attempt++) {
@@ -62,7 +62,7 @@ test('acks=0 with an error closes the connection (Kafka CloseConnectionAction)',
   await withHarness({}, async (h) => {
     h.client.write(requestFrame(ApiKey.Produce, 9, 1, {
       transactionalId: null, acks: 0, timeoutMs: 1000,
-      topicData: [{ name: 'nope', partitionData: [{ index: 0, records: simpleBatch(1) }] }],
+      topicData: [{ name: 'nope', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }] }],
     }));
     await h.client.waitClosed();
   });
@@ -73,7 +73,7 @@ test('invalid acks: INVALID_REQUIRED_ACKS for every partition, nothing written',
     await createTopic(h, 't', 2);
     const response = await call(h.client, ApiKey.Produce, 11, {
       transactionalId: null, acks: 2, timeoutMs: 1000,
-      topicData: [{ name: 't', partitionData: [{ index: 0, records: simpleBatch(1) }, { index: 1, records: simpleBatch(1) }] }],
+      topicData: [{ name: 't', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }, { index: 1, records: simpleBatch(1) }] }],
     });
     const codes = response.body.responses[0]?.partitionResponses.map((p) => p.errorCode);
     assert.deepEqual(codes, [ErrorCode.INVALID_REQUIRED_ACKS, ErrorCode.INVALID_REQUIRED_ACKS]);
@@ -174,8 +174,8 @@ test('multi-partition request: partial failure, good partitions written, bad one
     const response = await call(h.client, ApiKey.Produce, 11, {
       transactionalId: null, acks: -1, timeoutMs: 5000,
       topicData: [
-        { name: 'a', partitionData: [{ index: 0, records: simpleBatch(3) }, { index: 1, records: corrupt }] },
-        { name: 'missing', partitionData: [{ index: 0, records: simpleBatch(1) }] },
+        { name: 'a', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(3) }, { index: 1, records: corrupt }] },
+        { name: 'missing', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }] },
       ],
     });
     const [a, missing] = response.body.responses;

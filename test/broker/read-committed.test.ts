@@ -37,7 +37,7 @@ async function fetchAt(h: Harness, isolationLevel: number, fetchOffset = 0) {
   const response = await call(h.client, ApiKey.Fetch, 12, {
     clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 1,
     maxBytes: 1 << 20, isolationLevel, sessionId: 0, sessionEpoch: -1, rackId: '', forgottenTopicsData: [],
-    topics: [{ topic: TOPIC, topicId: ZERO_UUID, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: BigInt(fetchOffset), lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID }] }],
+    topics: [{ topic: TOPIC, topicId: ZERO_UUID, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: BigInt(fetchOffset), lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID, highWatermark: -1n }] }],
   });
   const p = response.body.responses[0]?.partitions[0];
   assert.ok(p);

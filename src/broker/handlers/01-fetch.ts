@@ -1,5 +1,5 @@
 /**
- * Fetch (API 1), versions 4-17 (KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages; DESIGN §3).
+ * Fetch (API 1), versions 4-18 (KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages; DESIGN §3).
  *
  * - Partitions are read in request order (or, in an incremental session, in the session's order) under
  *   max_bytes and partition_max_bytes with KIP-74's "at least one whole batch" for the first partition
@@ -22,8 +22,10 @@
  *   current leader and its endpoint (KIP-951).
  * - Follower fetches (replica id ≥ 0, or ReplicaState in v15+) are answered as Kafka answers a fetcher it
  *   does not know as a replica (UNKNOWN_LEADER_EPOCH with a leader epoch, else NOT_LEADER_OR_FOLLOWER);
- *   they are never served as consumers.
- * Not implemented: follower replication (LastFetchedEpoch / DivergingEpoch, KIP-595), rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
+ *   they are never served as consumers. v18 only adds the follower's own high watermark (KIP-1166, a
+ *   tagged field), which concerns those follower fetches alone: a consumer's v18 fetch is its v17 fetch.
+ * Not implemented: follower replication (LastFetchedEpoch / DivergingEpoch, KIP-595), rack-aware reads
+ * (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
  */
 import { randomInt } from 'node:crypto';
 import {
@@ -72,7 +74,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponseOut> = {
   apiKey: ApiKey.Fetch,
   name: 'Fetch',
   minVersion: 4,
-  maxVersion: 17,
+  maxVersion: 18,
   decode: decodeFetchRequest,
   encode: encodeFetch,
   handle: handleFetch,

@@ -14,6 +14,7 @@ import {
   type TxnOffsetCommitResponse,
 } from '../../protocol/generated/txn-offset-commit.js';
 import { ApiKey } from '../../protocol/generated/index.js';
+import { ZERO_UUID } from '../../protocol/codec-support.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
 export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
@@ -33,7 +34,7 @@ async function handleTxnOffsetCommit(context: RequestContext<TxnOffsetCommitRequ
     producerId: Number(request.producerId),
     producerEpoch: request.producerEpoch,
     groupId: request.groupId,
-    generationId: apiVersion >= 3 ? request.generationId : -1,
+    generationId: apiVersion >= 3 ? request.generationIdOrMemberEpoch : -1,
     memberId: apiVersion >= 3 ? request.memberId : '',
     groupInstanceId: apiVersion >= 3 ? request.groupInstanceId : null,
     topics: request.topics.map((t) => ({
@@ -46,5 +47,5 @@ async function handleTxnOffsetCommit(context: RequestContext<TxnOffsetCommitRequ
       })),
     })),
   });
-  return { throttleTimeMs: 0, topics: body.topics };
+  return { throttleTimeMs: 0, topics: body.topics.map((t) => ({ ...t, topicId: ZERO_UUID })) };
 }
