@@ -224,9 +224,15 @@ export class TxnCoordinatorRuntime {
     return result;
   }
 
-  /** True when this node coordinates the id now (the produce path verifies only then). */
+  /** True when this node coordinates the id now. */
   coordinates(transactionalId: string): boolean {
-    return this.owned.has(this.core.partitionFor(transactionalId));
+    return this.owned.get(this.core.partitionFor(transactionalId))?.state === 'active';
+  }
+
+  /** True when another live node leads the id's partition (the produce path cannot verify there yet). */
+  coordinatedElsewhere(transactionalId: string): boolean {
+    const leader = this.leaderOf(this.core.partitionFor(transactionalId));
+    return leader !== null && leader.nodeId !== this.options.nodeId;
   }
 
   describe(transactionalIds: readonly string[]): DescribedTransaction[] {

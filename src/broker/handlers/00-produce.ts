@@ -214,8 +214,8 @@ function appendPartition(
  * otherwise open a transaction nobody ends (a hanging transaction). The coordinator runs in this process,
  * so the check is synchronous and nothing can end the transaction between it and the append. Its answers
  * reach the producer as Kafka sends them: PRODUCER_FENCED as INVALID_PRODUCER_EPOCH,
- * TRANSACTION_ABORTABLE as INVALID_TXN_STATE before Produce v11, coordinator moves as the retriable
- * NOT_ENOUGH_REPLICAS.
+ * TRANSACTION_ABORTABLE as INVALID_TXN_STATE before Produce v11, a coordinator that is missing, moving
+ * or busy (CONCURRENT_TRANSACTIONS) as the retriable NOT_ENOUGH_REPLICAS.
  */
 function verifyTransaction(
   context: RequestContext<ProduceRequest>, topic: string, partition: number, producerId: number, producerEpoch: number,
@@ -225,7 +225,7 @@ function verifyTransaction(
   if (producerState?.hasOngoingTransaction(producerId, producerEpoch) === true) return ErrorCode.NONE;
   const transactionalId = request.transactionalId as string;
   // A coordinator on another node (cluster) would be asked over the network; not built yet.
-  if (!services.txnCoordinator.coordinates(transactionalId)) return ErrorCode.NONE;
+  if (services.txnCoordinator.coordinatedElsewhere(transactionalId)) return ErrorCode.NONE;
   const [errorCode] = services.txnCoordinator.verifyPartitions({ transactionalId, producerId, producerEpoch }, [{ topic, partition }]);
   switch (errorCode) {
     case undefined:
@@ -238,6 +238,7 @@ function verifyTransaction(
     case ErrorCode.NOT_COORDINATOR:
     case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
     case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
       return ErrorCode.NOT_ENOUGH_REPLICAS;
     default:
       return errorCode;
