@@ -18,7 +18,7 @@
  *   transaction as it did when it was written; the snapshot carries open transactions and the aborted
  *   ones (producer-state.ts), so a restart rebuilds the last stable offset and the aborted list.
  *
- * Not implemented: rebuilding after follower truncation (cluster replication calls `reload`).
+ * Follower truncation rebuilds the state with `reload` (the replica manager calls it after truncating).
  */
 import { systemClock, type Clock } from '../common/clock.js';
 import { ControlRecordType, readControlBatch } from '../protocol/control-batch.js';
@@ -133,6 +133,20 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     if (nowMs >= this.nextExpiryCheckMs) {
       this.nextExpiryCheckMs = nowMs + this.expiryCheckIntervalMs;
       this.state.removeExpiredProducers(nowMs);
+    }
+  }
+
+  /**
+   * A batch a follower appended from its leader (AppendOrigin.REPLICATION: no sequence checks, the
+   * leader made them): recorded as recovery replays it, snapshotted after a roll like a leader's append.
+   */
+  onReplicatedAppend(header: RecordBatchHeader, batch?: Buffer): void {
+    // A follower's transaction markers close transactions as on the leader, so a new leader has the LSO.
+    this.state.replay(header, header.isControl && batch !== undefined ? markerOf(batch) : undefined);
+    const segmentBaseOffset = this.log.activeSegment.baseOffset;
+    if (segmentBaseOffset !== this.segmentBaseOffset) {
+      this.segmentBaseOffset = segmentBaseOffset;
+      this.takeSnapshot().catch(() => undefined);
     }
   }
 

@@ -48,12 +48,16 @@ test('acks=0 sends no response; a later request is answered and sees the append'
       topicData: [{ name: 'fire', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(4) }] }],
     }));
     let latest = -1n;
+    let listOffsetsSent = 0;
     for (let attempt = 0; attempt < 200 && latest !== 4n; attempt++) {
+      listOffsetsSent++;
       latest = (await listOffset(h, 'fire', 0, -1n)).offset;
       if (latest !== 4n) await new Promise((resolve) => setTimeout(resolve, 5));
     }
     assert.equal(latest, 4n);
-    assert.equal(h.client.frames.length, 1 + h.client.frames.length - 1, 'no frame for the acks=0 request');
+    // Regression (issue #27): this once compared frames.length with itself. Every frame received
+    // answers a ListOffsets; one more would be an answer to the acks=0 produce.
+    assert.equal(h.client.frames.length, listOffsetsSent, 'no frame for the acks=0 request');
     for (const frame of h.client.frames) assert.notEqual(frame.readInt32BE(0), 4242);
   });
 });
@@ -231,21 +235,7 @@ test('LogAppendTime topics answer logAppendTimeMs', async () => {
   });
 });
 
-test('acks=-1 times out with REQUEST_TIMED_OUT when the high watermark cannot move', async () => {
-  await withHarness({}, async (h) => {
-    await createTopic(h, 'slow');
-    const rm = h.broker.services.replicaManager;
-    const hosted = rm.partition('slow', 0);
-    assert.ok(hosted);
-    // Simulate a second ISR member that never fetches: the HW cannot pass what it acknowledged.
-    Object.assign(hosted, { isr: [1, 99], replicas: [1, 99] });
-    const answer = await produce(h, 'slow', 0, simpleBatch(1), { acks: -1, timeoutMs: 50 });
-    assert.equal(answer.errorCode, ErrorCode.REQUEST_TIMED_OUT);
-    assert.equal(h.broker.services.delayedProduce.size, 0);
-    rm.recordFollowerEnd(hosted, 99, 1);
-    assert.equal(hosted.highWatermark, 1);
-  });
-});
+// acks=-1 with an ISR follower that does not fetch: test/replication/replication-cluster.test.ts.
 
 test('restart keeps topics, ids and data (clean shutdown, reopened data dir)', async () => {
   let h = await startHarness();

@@ -35,6 +35,7 @@ import { createPartitionsHandler } from './37-create-partitions.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 import { describeProducersHandler } from './61-describe-producers.js';
+import { updateFeaturesHandler } from './57-update-features.js';
 import { describeTransactionsHandler } from './65-describe-transactions.js';
 import { listTransactionsHandler } from './66-list-transactions.js';
 
@@ -71,6 +72,7 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   createPartitionsHandler,
   incrementalAlterConfigsHandler,
   describeClusterHandler,
+  updateFeaturesHandler,
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
