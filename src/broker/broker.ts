@@ -27,6 +27,7 @@ import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
 import { MetadataLoader } from '../metadata/loader.js';
 import type { MetadataLog } from '../metadata/metadata-log.js';
 import { LogManager } from '../storage/log-manager.js';
+import { lockDataDir, type DataDirLock } from '../storage/data-dir-lock.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
 import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
@@ -56,6 +57,7 @@ export class Broker {
     /** Long-lived state the handlers share (tests reach the replica manager and metadata through it). */
     readonly services: BrokerServices,
     private readonly logManager: LogManager,
+    private readonly dataDirLock: DataDirLock,
   ) {}
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
@@ -64,12 +66,14 @@ export class Broker {
     const logger = options.logger ?? pino({ level: 'silent' });
     const clock = options.clock ?? systemClock;
     const dataDir = config['log.dirs'];
-    const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId);
-    const opened: Array<() => Promise<void>> = [];
+    // One broker per data directory (Kafka's `.lock`), before anything in it is read or written.
+    const dataDirLock = await lockDataDir(dataDir);
+    const opened: Array<() => Promise<void>> = [() => dataDirLock.release()];
     const closeOpened = async (): Promise<void> => {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
     try {
+      const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId);
       const metadataLog = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
       opened.push(() => metadataLog.close());
       const metadataLoader = new MetadataLoader(metadataLog);
@@ -137,7 +141,7 @@ export class Broker {
         logger,
       };
       pipeline = new RequestPipeline(registry, services);
-      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager);
+      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager, dataDirLock);
       logger.info(
         {
           listener: formatListener(listener.host, network.port),
@@ -185,6 +189,7 @@ export class Broker {
     await this.services.replicaManager.close();
     await this.logManager.close();
     await this.services.metadataLog.close();
+    await this.dataDirLock.release();
     this.services.logger.info({ nodeId: this.nodeId }, 'runnel broker stopped');
   }
 }

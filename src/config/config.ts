@@ -197,7 +197,59 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     if (!isConfigName(key)) throw new ConfigError(`unknown configuration '${key}'`);
     raw.set(key, { value, source: 'override' });
   }
-  return { config: buildConfig(raw), ignored };
+  const config = buildConfig(raw);
+  refuseSecurityRequests(sources, config);
+  return { config, ignored };
+}
+
+/**
+ * Runnel serves PLAINTEXT only: no TLS, no SASL, no authorizer. A file or environment that asks for any
+ * of them must stop the start (issue 26, defect 5) instead of being warned about as "unknown" while the
+ * broker serves everyone in the clear. Asking = a non-empty ssl.* / sasl.* (also per listener,
+ * listener.name.<l>.ssl.* / .sasl.* / .<mechanism>.sasl.jaas.config), authorizer.class.name,
+ * security.inter.broker.protocol other than PLAINTEXT, or a listener.security.protocol.map entry mapping
+ * a listener to SSL / SASL_*: except the identity entries of Kafka's shipped map (SSL:SSL, ...) for
+ * listener names this broker does not bind, which Kafka's stock server.properties always carries.
+ */
+function refuseSecurityRequests(sources: ConfigSources, config: RunnelConfig): void {
+  const given: Array<{ key: string; value: string; source: string }> = [];
+  for (const [key, value] of sources.file?.properties ?? []) given.push({ key, value, source: sources.file!.path });
+  for (const [envName, value] of Object.entries(sources.env ?? {})) {
+    if (envName.startsWith(envPrefix) && value !== undefined) {
+      given.push({ key: envNameToConfigName(envName), value, source: `environment ${envName}` });
+    }
+  }
+  const usedListenerNames = new Set([config.listeners, config['advertised.listeners']]
+    .filter((l) => l !== '').map((l) => l.slice(0, l.indexOf(':')).toUpperCase()));
+  const problems: string[] = [];
+  for (const { key, value, source } of given) {
+    const problem = securityProblem(key, value.trim(), usedListenerNames);
+    if (problem !== null) problems.push(`${key}=${value.trim()} (${source}): ${problem}`);
+  }
+  if (problems.length === 0) return;
+  throw new ConfigError(
+    `security is not supported: Runnel serves PLAINTEXT only (no SSL/TLS, no SASL, no authorizer), ` +
+    `so it refuses to start rather than serve without the security asked for: ${problems.join('; ')}`,
+  );
+}
+
+const SECURE_PROTOCOLS = new Set(['SSL', 'SASL_SSL', 'SASL_PLAINTEXT']);
+
+function securityProblem(key: string, value: string, usedListenerNames: ReadonlySet<string>): string | null {
+  if (value === '') return null;
+  const perListener = /^listener\.name\.[^.]+\.(.+)$/.exec(key)?.[1];
+  const setting = perListener ?? key;
+  if (setting.startsWith('ssl.')) return 'SSL/TLS is not supported';
+  if (setting.startsWith('sasl.') || setting.endsWith('.sasl.jaas.config')) return 'SASL is not supported';
+  if (key === 'authorizer.class.name') return 'authorization (ACLs) is not supported';
+  if (key === 'security.inter.broker.protocol' && value.toUpperCase() !== 'PLAINTEXT') return `${value} is not supported`;
+  if (key !== 'listener.security.protocol.map') return null;
+  for (const entry of value.split(',')) {
+    const [name = '', protocol = ''] = entry.split(':').map((part) => part.trim().toUpperCase());
+    if (!SECURE_PROTOCOLS.has(protocol)) continue;
+    if (name !== protocol || usedListenerNames.has(name)) return `listener ${name} mapped to ${protocol}, which is not supported`;
+  }
+  return null;
 }
 
 function buildConfig(raw: ReadonlyMap<ConfigName, { value: string; source: string }>): RunnelConfig {

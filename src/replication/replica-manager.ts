@@ -48,6 +48,9 @@ export interface LocalReplicaManagerOptions {
 /** Kafka's LeaderAndIsr.NO_LEADER. */
 export const NO_LEADER = -1;
 
+/** Least time between two reopen attempts of one failed log (each writes and syncs a 64 KiB probe). */
+export const LOG_RECOVERY_BACKOFF_MS = 500;
+
 /** One hosted partition. Its fields change only inside the replica manager. */
 class PartitionState implements HostedPartition {
   leaderId = NO_LEADER;
@@ -59,15 +62,20 @@ class PartitionState implements HostedPartition {
   /** Followers' acknowledged ends, from their fetches (cluster mode). */
   readonly followerEndOffsets = new Map<number, number>();
   hosted = true;
+  /** A reopen of the failed log is queued or running (see recoverFailedLog). */
+  logRecoveryQueued = false;
+  /** performance.now() before which no new reopen of a failed log is attempted. */
+  logRecoveryNotBeforeMs = 0;
 
   constructor(
     readonly topic: string,
     readonly topicId: string,
     readonly partition: number,
-    readonly log: PartitionLog,
+    /** Replaced only when a failed log is reopened (LocalReplicaManager.recoverFailedLog). */
+    public log: PartitionLog,
     private readonly nodeId: number,
     /** Idempotent-producer state, loaded from the log's snapshot and tail before the partition is served. */
-    readonly producerState: PartitionProducerStateStore,
+    public producerState: PartitionProducerStateStore,
   ) {}
 
   get isLeader(): boolean {
@@ -146,6 +154,11 @@ export class LocalReplicaManager implements ReplicaManager {
     if (currentLeaderEpoch >= 0 && currentLeaderEpoch < state.leaderEpoch) return { ok: false, errorCode: ErrorCode.FENCED_LEADER_EPOCH };
     if (currentLeaderEpoch > state.leaderEpoch) return { ok: false, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
     if (!state.isLeader) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    if (state.log.isFailed()) {
+      // Kafka answers an offline replica KAFKA_STORAGE_ERROR (retriable); the request also starts the reopen.
+      this.recoverFailedLog(state);
+      return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+    }
     return { ok: true, partition: state };
   }
 
@@ -220,7 +233,8 @@ export class LocalReplicaManager implements ReplicaManager {
     if (state.log.config.durabilityMode === 'none') {
       state.localEndOffset = Math.max(state.localEndOffset, endOffset);
     } else {
-      result.durable.then(() => this.onLocalDurable(state, endOffset), () => undefined);
+      // A failed write: parked acks=-1 produces must hear KAFKA_STORAGE_ERROR now, not at their timeout.
+      result.durable.then(() => this.onLocalDurable(state, endOffset), () => this.onLocalFailure(state));
     }
     if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
     return result;
@@ -232,6 +246,51 @@ export class LocalReplicaManager implements ReplicaManager {
     if (!state.hosted || !state.replicas.includes(replicaId)) return;
     state.followerEndOffsets.set(replicaId, endOffset);
     this.maybeAdvanceHighWatermark(state);
+  }
+
+  private onLocalFailure(state: PartitionState): void {
+    if (state.hosted) this.publish(state);
+  }
+
+  /**
+   * Queues a reopen of a failed log (LogManager.reopenFailedLog) on the serial chain, at most one per
+   * LOG_RECOVERY_BACKOFF_MS per partition; requests to the partition trigger it (leaderPartition).
+   * Once reopened, the partition is served again (issue 26, defect 4) and listeners hear of it, so the
+   * group coordinator reloads its state from the recovered log.
+   */
+  private recoverFailedLog(state: PartitionState): void {
+    const nowMs = performance.now();
+    if (state.logRecoveryQueued || nowMs < state.logRecoveryNotBeforeMs || this.closed) return;
+    state.logRecoveryQueued = true;
+    state.logRecoveryNotBeforeMs = nowMs + LOG_RECOVERY_BACKOFF_MS;
+    this.enqueue(async () => {
+      try {
+        if (!this.closed && state.hosted && state.log.isFailed()) await this.reopenFailedLog(state);
+      } catch (err) {
+        this.logger?.warn({ err, topic: state.topic, partition: state.partition }, 'partition log still failing: not reopened');
+      } finally {
+        state.logRecoveryQueued = false;
+      }
+    });
+  }
+
+  private async reopenFailedLog(state: PartitionState): Promise<void> {
+    const log = await this.logs.reopenFailedLog(state.topic, state.partition);
+    log.updateConfig(this.logConfig(state.topic));
+    const producerState = await PartitionProducerStateStore.open(log, {
+      producerIdExpirationMs: this.config['producer.id.expiration.ms'],
+      producerIdExpirationCheckIntervalMs: this.config['producer.id.expiration.check.interval.ms'],
+      logger: this.logger,
+    });
+    state.log = log;
+    state.producerState = producerState;
+    // What the failure cut was never acknowledged; the leader's epoch may not have reached the disk.
+    state.localEndOffset = Math.min(state.localEndOffset, log.logEndOffset);
+    const latest = log.latestEpoch();
+    if (state.isLeader && (latest === undefined || latest < state.leaderEpoch)) log.leaderEpochCache.assign(state.leaderEpoch, log.logEndOffset);
+    this.leadershipVersion++;
+    this.logger?.info({ topic: state.topic, partition: state.partition, logEndOffset: log.logEndOffset }, 'failed partition log reopened: serving again');
+    if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
   }
 
   private onLocalDurable(state: PartitionState, endOffset: number): void {

@@ -127,6 +127,32 @@ export class LogManager {
     return log;
   }
 
+  /**
+   * Replaces a failed log (an IO error, e.g. a full disk: PartitionLog fails for good on the first one)
+   * by the same directory reopened with recovery, as after a crash: what the failure left half written
+   * is cut, no acknowledged batch is lost (acknowledged = written, and synced in fsync mode). First a
+   * probe file is written, synced and removed in the log's directory, so while the disk still fails
+   * this throws and the failed log stays. Issue 26, defect 4: before, a partition failed by a full disk
+   * answered KAFKA_STORAGE_ERROR until the broker restarted. (Kafka instead takes the whole log
+   * directory offline until a restart; a single-directory broker would then serve nothing.)
+   */
+  async reopenFailedLog(topic: string, partition: number): Promise<PartitionLog> {
+    this.checkOpen();
+    const failed = this.getLog(topic, partition);
+    if (failed === undefined || !failed.isFailed()) throw new Error(`log ${topic}-${partition} is not failed`);
+    await probeWritable(failed.dir);
+    await failed.close();
+    const checkpoint = { recoveryPoint: failed.recoveryPoint, logStartOffset: failed.logStartOffset, highWatermark: failed.highWatermark };
+    const log = await this.openLog(topic, partition, failed.dir, checkpoint, false, failed.topicId);
+    if (this.getLog(topic, partition) !== failed || this.closed) {
+      await log.close();
+      throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${topic}-${partition} was removed while it was reopened`);
+    }
+    this.logsByKey.set(key(topic, partition), log);
+    this.shareTailCache();
+    return log;
+  }
+
   /** Closes the log and removes its directory (renamed first, so a crash midway leaves no half log). */
   async deleteLog(topic: string, partition: number): Promise<void> {
     const log = this.getLog(topic, partition);
@@ -287,6 +313,24 @@ export class LogManager {
       }
     }
     return found;
+  }
+}
+
+/** Bytes the recovery probe writes: a disk that cannot take them cannot take a producer's batch either. */
+const PROBE_BYTES = 64 * 1024;
+
+async function probeWritable(dir: string): Promise<void> {
+  const path = join(dir, `.probe-${process.pid}.tmp`);
+  try {
+    const handle = await fsp.open(path, 'w');
+    try {
+      await handle.write(Buffer.alloc(PROBE_BYTES));
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    await unlinkIfExists(path).catch(() => undefined);
   }
 }
 
