@@ -118,7 +118,7 @@ export class Broker {
       const controller = new AdminController(metadataLog, () => metadataLoader.image);
       // A standalone node is its own controller (KRaft combined mode).
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
-      const topicCreator = new TopicCreator(controller);
+      const topicCreator = new TopicCreator(controller, config['max.broker.partitions']);
       const groupCoordinator = new GroupCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
       });

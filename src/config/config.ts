@@ -63,6 +63,10 @@ export const CONFIG_DEFINITIONS = {
     kind: 'long', default: 104857600, min: 1,
     doc: 'Request plus response bytes queued per connection before reading from it pauses.',
   }),
+  'max.broker.partitions': def({
+    kind: 'int', default: 20000, min: 1,
+    doc: 'Partition replicas one broker may host; CreateTopics, CreatePartitions and auto-creation past it answer POLICY_VIOLATION (KIP-578\'s name; Kafka has no such limit).',
+  }),
   'num.partitions': def({ kind: 'int', default: 1, min: 1, doc: 'Partitions of an auto-created topic.' }),
   'default.replication.factor': def({ kind: 'int', default: 1, min: 1, max: 32767, doc: 'Replicas of an auto-created topic.' }),
   'min.insync.replicas': def({ kind: 'int', default: 1, min: 1, doc: 'ISR size needed to accept acks=-1 produces.' }),

@@ -10,7 +10,7 @@
  * brokers of the image.
  */
 import { randomTopicId, TopicCreationError, topicCreationRecords } from '../controller/topic-records.js';
-import { AdminQueueFullError, type AdminController, type Plan } from '../controller/admin.js';
+import { AdminQueueFullError, brokerPartitionsError, type AdminController, type Plan } from '../controller/admin.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { ErrorCode } from '../protocol/errors.js';
 
@@ -31,13 +31,17 @@ export interface TopicCreationResult {
 }
 
 export class TopicCreator {
-  constructor(private readonly controller: AdminController) {}
+  constructor(
+    private readonly controller: AdminController,
+    /** max.broker.partitions (see brokerPartitionsError). */
+    private readonly brokerPartitionsMax = Infinity,
+  ) {}
 
   /** Resolves once the topic's records are committed (and applied to the loader's image) or refused. */
   async create(creation: TopicCreation): Promise<TopicCreationResult> {
     let planned: Plan<string>;
     try {
-      planned = await this.controller.run((image) => planCreation(image, creation));
+      planned = await this.controller.run((image) => planCreation(image, creation, this.brokerPartitionsMax));
     } catch (err) {
       if (err instanceof AdminQueueFullError) {
         return { errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: err.message, topicId: null };
@@ -52,7 +56,7 @@ export class TopicCreator {
   }
 }
 
-function planCreation(image: MetadataImage, creation: TopicCreation): Plan<string> {
+function planCreation(image: MetadataImage, creation: TopicCreation, brokerPartitionsMax: number): Plan<string> {
   if (image.topicIdsByName.has(creation.name)) {
     return { ok: false, errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${creation.name}' already exists.` };
   }
@@ -62,6 +66,9 @@ function planCreation(image: MetadataImage, creation: TopicCreation): Plan<strin
     const records = topicCreationRecords(
       creation.name, topicId, creation.numPartitions, creation.replicationFactor, liveBrokers, creation.configs,
     );
+    const placed = records.flatMap((r) => (r.type === 'Partition' ? [r.replicas] : []));
+    const limitError = brokerPartitionsError(image, brokerPartitionsMax, placed);
+    if (limitError !== null) return { ok: false, ...limitError };
     return { ok: true, records, value: topicId };
   } catch (err) {
     if (err instanceof TopicCreationError) return { ok: false, errorCode: err.errorCode, message: err.message };

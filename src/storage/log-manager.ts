@@ -21,6 +21,8 @@ export const CHECKPOINTS_FILE = 'checkpoints';
 export const CLEAN_SHUTDOWN_FILE = 'storage-clean-shutdown';
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** A long load logs its progress this often. */
+const LOAD_PROGRESS_INTERVAL_MS = 5_000;
 const PARTITION_MAX = 1_000_000;
 const DELETING_MARK = '.deleting-';
 
@@ -123,7 +125,7 @@ export class LogManager {
     const raced = this.getLog(topic, partition);
     if (raced !== undefined) return raced;
     this.logsByKey.set(key(topic, partition), log);
-    this.shareTailCache();
+    this.shareTailCacheSoon();
     return log;
   }
 
@@ -223,6 +225,21 @@ export class LogManager {
     await this.pool.closeAll();
   }
 
+  private tailCacheShareScheduled = false;
+
+  /**
+   * Once per event-loop turn however many logs were created in it: sharing after each of 20,000 creations
+   * was O(n²) (issue 26, defect 3). A new log is empty, so its share may lag a turn.
+   */
+  private shareTailCacheSoon(): void {
+    if (this.tailCacheShareScheduled) return;
+    this.tailCacheShareScheduled = true;
+    setImmediate(() => {
+      this.tailCacheShareScheduled = false;
+      this.shareTailCache();
+    });
+  }
+
   private shareTailCache(): void {
     const total = this.options.tailCacheBytesTotal ?? 256 * 1024 * 1024;
     const share = Math.floor(total / Math.max(1, this.logsByKey.size));
@@ -254,12 +271,18 @@ export class LogManager {
     const found = await this.findLogDirs();
     const started = performance.now();
     let next = 0;
+    let loggedMs = started;
     const worker = async (): Promise<void> => {
       while (next < found.length) {
         const { topic, partition } = found[next++] as TopicPartition;
         const dir = join(this.walDir, topic, String(partition));
         const log = await this.openLog(topic, partition, dir, checkpoints.get(key(topic, partition)), clean);
         this.logsByKey.set(key(topic, partition), log);
+        // Progress of a long load (issue 26, defect 3: a 45 s start said nothing until it was done).
+        if (performance.now() - loggedMs >= LOAD_PROGRESS_INTERVAL_MS) {
+          loggedMs = performance.now();
+          this.logger.info({ loaded: this.logsByKey.size, of: found.length, clean, ms: Math.round(loggedMs - started) }, 'loading logs');
+        }
       }
     };
     const threads = Math.max(1, this.options.recoveryThreads ?? 4);
