@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { RUNNEL_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { ZERO_UUID } from '../../src/protocol/codec-support.js';
 import { RawClient } from '../../test/network/raw-client.js';
 import { call } from '../../test/broker/kafka-test-client.js';
 import { simpleBatch } from '../../test/replication/batches.js';
@@ -95,7 +96,7 @@ async function produceWhenHosted(client: RawClient, topic: string, partition: nu
   while (performance.now() < deadlineMs) {
     const response = await call(client, ApiKey.Produce, 9, {
       transactionalId: null, acks: 1, timeoutMs: 30_000,
-      topicData: [{ name: topic, partitionData: [{ index: partition, records: simpleBatch(1) }] }],
+      topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records: simpleBatch(1) }] }],
     });
     const code = response.body.responses[0]?.partitionResponses[0]?.errorCode;
     if (code === ErrorCode.NONE) return;

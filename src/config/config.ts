@@ -117,6 +117,24 @@ export const CONFIG_DEFINITIONS = {
     kind: 'int', default: 20971520, min: 1,
     doc: 'Standalone metadata log: compacted to a snapshot of the image once this many bytes (or, when larger, the size of the last snapshot) were appended after it.',
   }),
+  // Replication (DESIGN §3; Kafka's ReplicationConfigs names and defaults).
+  'replica.lag.time.max.ms': def({
+    kind: 'long', default: 30000, min: 1, max: int32Max,
+    doc: 'A follower that has not caught up with the leader for this long is removed from the ISR.',
+  }),
+  'num.replica.fetchers': def({ kind: 'int', default: 1, min: 1, max: 64, doc: 'Fetcher connections per leader broker.' }),
+  'replica.fetch.max.bytes': def({ kind: 'int', default: 1048576, min: 0, doc: 'Bytes a follower fetch asks for per partition (at least one batch).' }),
+  'replica.fetch.response.max.bytes': def({ kind: 'int', default: 10485760, min: 0, doc: 'Bytes a follower fetch asks for in all (at least one batch).' }),
+  'replica.fetch.wait.max.ms': def({ kind: 'int', default: 500, min: 0, doc: 'How long the leader parks a follower fetch that finds no data.' }),
+  'replica.fetch.min.bytes': def({ kind: 'int', default: 1, min: 0, doc: 'Bytes a follower fetch waits for at the leader.' }),
+  'replica.fetch.backoff.ms': def({ kind: 'int', default: 1000, min: 0, doc: 'Pause after a follower fetch error.' }),
+  'replica.socket.timeout.ms': def({ kind: 'int', default: 30000, min: 1, doc: 'Timeout of a follower fetch beyond its wait.' }),
+  'broker.rack': def({ kind: 'string', default: '', doc: 'Rack of this broker (rack-aware placement, KIP-392 follower fetching).' }),
+  'replica.selector.class': def({
+    kind: 'string', default: '',
+    check: (v) => (v === '' || v === 'org.apache.kafka.common.replica.RackAwareReplicaSelector' || v === 'org.apache.kafka.common.replica.LeaderSelector' ? null : 'expected RackAwareReplicaSelector or LeaderSelector'),
+    doc: 'KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector lets consumers fetch from a replica in their rack.',
+  }),
   'offsets.topic.num.partitions': def({
     kind: 'int', default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).',
   }),

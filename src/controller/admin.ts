@@ -3,14 +3,13 @@
  * createPartitions and ConfigurationControlManager.incrementalAlterConfigs / legacyAlterConfigs, reduced).
  *
  * The `plan*` functions are pure: the current image and the request in, the records to append (one
- * atomic batch per topic or config resource) or Kafka's error code and message out. `AdminController`
+ * atomic batch per topic or config resource) or Kafka's error code and message out. The controller
  * runs plans one at a time against the latest image and appends them, so every plan sees the effects
  * of the previous one (STYLE.md 3: re-check after an await).
  */
 import type { RunnelConfig } from '../config/config.js';
 import type { MetadataImage, TopicImage } from '../metadata/image.js';
 import { configKey, topicByName } from '../metadata/image.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
 import type { ConfigRecord, MetadataRecord, PartitionRecord } from '../metadata/records.js';
 import {
   BROKER_LOG_PROPERTIES,
@@ -540,50 +539,4 @@ function validateBrokerConfigs(
 /** Whether `name` is a broker property Runnel knows (for DescribeConfigs of a BROKER resource). */
 export function isKnownBrokerProperty(name: string): boolean {
   return isConfigName(name) || BROKER_LOG_PROPERTIES.has(name);
-}
-
-// ---- the serial runner ----
-
-/** Bound on admin operations waiting for the controller (STYLE.md 8). */
-export const ADMIN_OPERATIONS_PENDING_MAX = 1000;
-
-export class AdminQueueFullError extends Error {
-  override name = 'AdminQueueFullError';
-}
-
-/**
- * Runs admin plans one at a time against the latest image: each plan is computed only after the
- * previous one's batch is committed and applied, so "already exists" and "unknown topic" checks hold
- * when the records are written.
- */
-export class AdminController {
-  private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
-
-  constructor(
-    private readonly metadataLog: MetadataLog,
-    private readonly image: () => MetadataImage,
-    private readonly pendingMax = ADMIN_OPERATIONS_PENDING_MAX,
-  ) {}
-
-  /**
-   * Plans against the current image and, unless `validateOnly`, appends the records as one batch.
-   * Resolves with the plan once committed. Throws AdminQueueFullError past the bound, or the log's error.
-   */
-  /** The image plans are made against (the latest committed). */
-  currentImage(): MetadataImage {
-    return this.image();
-  }
-
-  run<T>(plan: (image: MetadataImage) => Plan<T>, validateOnly = false): Promise<Plan<T>> {
-    if (this.pending >= this.pendingMax) return Promise.reject(new AdminQueueFullError('too many admin operations in progress'));
-    this.pending++;
-    const result = this.tail.then(async () => {
-      const planned = plan(this.image());
-      if (planned.ok && !validateOnly && planned.records.length > 0) await this.metadataLog.append(planned.records);
-      return planned;
-    }).finally(() => this.pending--);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
 }

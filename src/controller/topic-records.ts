@@ -2,7 +2,7 @@
  * Topic creation as metadata records: the one place that turns "create topic T with N partitions, RF R"
  * into Topic + Partition (+ Config) records (KRaft's ReplicationControlManager.createTopic, reduced).
  * Pure: no IO, no clock; randomness only through the caller's topic id. Used by Metadata auto-creation
- * (src/replication/topic-creator.ts) and by CreateTopics.
+ * (src/controller/topic-creator.ts) and by CreateTopics.
  *
  * Placement is round-robin over the given brokers (sorted), starting at the partition index, so
  * leaders spread across brokers and every replica of a partition is on a distinct broker. The first

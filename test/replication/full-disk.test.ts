@@ -66,7 +66,7 @@ async function fetchFrom(h: Harness, topic: string, offset: bigint) {
     topics: [{
       topic, topicId: ZERO_UUID, partitions: [{
         partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n,
-        partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID,
+        partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID, highWatermark: 0x7fffffffffffffffn,
       }],
     }],
     forgottenTopicsData: [], rackId: '',
