@@ -196,6 +196,7 @@ function appendPartition(
     return fail(errorCode, (err as Error).message);
   }
   producerState?.onAppend(header, result.baseOffset, result.lastOffset, result.logAppendTimeMs);
+  services.metrics.produced(topic, batch.length, header.recordsCount);
   outcome.baseOffset = result.baseOffset;
   outcome.logAppendTimeMs = result.logAppendTimeMs;
   outcome.logStartOffset = result.logStartOffset;
