@@ -113,3 +113,43 @@ test('a former leader truncates its unreplicated tail to the divergence point (D
     await cluster.close();
   }
 });
+
+test('ISR shrinks when followers stop fetching (via AlterPartition): acks=-1 gets NOT_ENOUGH_REPLICAS, acks=1 works; a follower back expands it and acks=-1 works again', async () => {
+  const cluster = await startMemoryCluster(3, {
+    'replica.fetch.wait.max.ms': '100', 'replica.fetch.backoff.ms': '50', 'replica.lag.time.max.ms': '600', 'min.insync.replicas': '2',
+  });
+  let client: RawClient | undefined;
+  try {
+    await createTopic(cluster, 'isr', 1, 3);
+    const leader = leaderOf(cluster, 'isr', 0);
+    client = await RawClient.connect(leader.port);
+    assert.equal((await produceTo(client, 'isr', 0, simpleBatch(2), { acks: -1 })).errorCode, ErrorCode.NONE);
+    const [b, c] = cluster.brokers.filter((x) => x !== leader) as [typeof leader, typeof leader];
+    const bId = b.nodeId;
+    await b.close();
+    await c.close();
+    // acks=1 never waits on followers.
+    const acksOne = await produceTo(client, 'isr', 0, simpleBatch(3), { acks: 1 });
+    assert.equal(acksOne.errorCode, ErrorCode.NONE);
+    assert.equal(Number(acksOne.baseOffset), 2);
+    // Both followers are now behind and silent for replica.lag.time.max.ms (a follower at the leader's end
+    // stays in sync however long it is silent — Kafka's isCaughtUp; the controller's session fencing is
+    // what removes a dead one then): the leader proposes ISR = [leader]; the controller commits it.
+    await waitFor('ISR shrunk to the leader', () => hosted(leader, 'isr', 0).isr.length === 1, 10_000);
+    assert.deepEqual([...hosted(leader, 'isr', 0).isr], [leader.nodeId]);
+    const refused = await produceTo(client, 'isr', 0, simpleBatch(1), { acks: -1 });
+    assert.equal(refused.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    assert.equal((await produceTo(client, 'isr', 0, simpleBatch(1), { acks: 1 })).errorCode, ErrorCode.NONE);
+    // One follower comes back, catches up, and is added back: acks=-1 works again.
+    const back = await restartBroker(cluster, bId);
+    await waitFor('ISR expanded', () => hosted(leader, 'isr', 0).isr.length === 2, 10_000);
+    assert.equal(hosted(back, 'isr', 0).logEndOffset, 6);
+    const accepted = await produceTo(client, 'isr', 0, simpleBatch(1), { acks: -1 });
+    assert.equal(accepted.errorCode, ErrorCode.NONE);
+    assert.equal(Number(accepted.baseOffset), 6);
+    await waitFor('follower HW', () => hosted(back, 'isr', 0).highWatermark === 7);
+  } finally {
+    client?.destroy();
+    await cluster.close();
+  }
+});
