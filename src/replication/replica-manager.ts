@@ -34,7 +34,7 @@ import { logConfigForTopic } from '../metadata/topic-configs.js';
 import type { AbortedTransaction, HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
 import { PartitionProducerStateStore } from './producer-state-store.js';
 import type { ProducerStateEntry } from './producer-state.js';
-import { PartitionReplication, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
+import { PartitionReplication, type FollowerReplicaState, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
 import type { FollowerPartition, ReplicaFetcherManager } from './replica-fetcher.js';
 import type { ControllerChannel } from '../controller/requests.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -69,6 +69,9 @@ export interface ReplicationServices {
   readonly controller: ControllerChannel;
   readonly brokerEpoch: () => number;
 }
+
+/** KIP-392's selector (replica.selector.class); any other value keeps consumers on the leader. */
+export const RACK_AWARE_REPLICA_SELECTOR = 'org.apache.kafka.common.replica.RackAwareReplicaSelector';
 
 /** Kafka's AlterPartition request timeout (the controller answers once the change is committed). */
 const ALTER_PARTITION_TIMEOUT_MS = 30_000;
@@ -353,6 +356,29 @@ export class LocalReplicaManager implements ReplicaManager {
     this.maybeAdvanceHighWatermark(state);
     const proposal = state.replication.expandProposal(replicaId, state.log.highWatermark, (id) => this.isIsrEligible(id));
     if (proposal !== undefined) this.sendProposal(state, proposal);
+  }
+
+  /**
+   * KIP-392's preferred read replica (ReplicaManager.findPreferredReadReplica with the
+   * RackAwareReplicaSelector): -1 unless replica.selector.class is that selector, the leader is not in
+   * clientRack, and an ISR follower in clientRack holds fetchOffset — then the most caught up of them
+   * (larger log end, then more recently caught up, then the smaller id).
+   */
+  preferredReadReplica(hosted: HostedPartition, clientRack: string, fetchOffset: number): number {
+    if (this.config['replica.selector.class'] !== RACK_AWARE_REPLICA_SELECTOR) return -1;
+    const state = this.owned(hosted);
+    if (!state.isLeader) return -1;
+    const brokers = this.loader.image.brokers;
+    if (brokers.get(this.nodeId)?.rack === clientRack) return -1;
+    let best: FollowerReplicaState | undefined;
+    for (const id of state.isr) {
+      const follower = state.replication.follower(id);
+      if (follower === undefined || brokers.get(id)?.rack !== clientRack) continue;
+      if (follower.logEndOffset < fetchOffset || fetchOffset < state.log.logStartOffset) continue;
+      if (best === undefined || follower.logEndOffset > best.logEndOffset
+        || (follower.logEndOffset === best.logEndOffset && follower.lastCaughtUpTimeMs > best.lastCaughtUpTimeMs)) best = follower;
+    }
+    return best?.replicaId ?? -1;
   }
 
   /** A follower's acknowledged end, as if it fetched at endOffset with the leader's log end as it is now. */
