@@ -34,6 +34,8 @@ export interface RunningBroker {
   readonly port: number;
   readonly nodeId: number;
   readonly clusterId: string;
+  /** Port of the operators' HTTP listener (/metrics, /healthz, /readyz) when 'metrics.listener' is set. */
+  readonly metricsPort: number | undefined;
   /** Stops accepting connections, answers in-flight requests, closes. */
   close(): Promise<void>;
 }
@@ -58,6 +60,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     port: broker.port,
     nodeId: broker.nodeId,
     clusterId: broker.clusterId,
+    metricsPort: broker.metricsPort,
     close: () => broker.close(),
   };
 }
