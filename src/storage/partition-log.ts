@@ -1235,7 +1235,10 @@ export class PartitionLog {
       const segment = this.segments[i] as LogSegment;
       const started = performance.now();
       const result = await this.rebuildIndexes(segment, true);
-      this.logger.info({ segment: segment.logPath, bytes: result.validBytes, ms: Math.round(performance.now() - started) }, 'recovered segment');
+      // An empty segment (a partition just created, a segment just rolled) had nothing to recover.
+      if (result.validBytes > 0 || result.stop !== undefined) {
+        this.logger.info({ segment: segment.logPath, bytes: result.validBytes, ms: Math.round(performance.now() - started) }, 'recovered segment');
+      }
       if (result.stop !== undefined) await this.cutRecoveredSegment(segment, result, i);
       // Scanned inactive segments get their rebuilt indexes written by the next flush.
       if (segment !== this.activeSegment) this.pendingFinalize.push(segment);
