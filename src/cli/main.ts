@@ -17,7 +17,7 @@ import {
   type ResolvedConfig,
 } from '../config/config.js';
 import { parseProperties, propertiesFileBytesMax } from '../config/properties.js';
-import { parseCliArguments, usage, type CliArguments } from './args.js';
+import { checkLogLevel, parseCliArguments, usage, type CliArguments } from './args.js';
 import { packageVersion } from '../common/package-version.js';
 
 const exitUsage = 2;
@@ -47,7 +47,8 @@ async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number
   let logger: Logger;
   try {
     resolved = await loadConfig(args, env);
-    logger = pino({ level: args.logLevel ?? env[logLevelEnv] ?? 'info' });
+    const level = args.logLevel ?? (env[logLevelEnv] === undefined ? 'info' : checkLogLevel(env[logLevelEnv], logLevelEnv));
+    logger = pino({ level });
   } catch (error) {
     console.error(`runnel: ${(error as Error).message}`);
     return exitUsage;
@@ -76,7 +77,8 @@ async function loadConfig(args: CliArguments, env: NodeJS.ProcessEnv): Promise<R
   if (args.host === undefined && args.port === undefined) return resolved;
   const listener = parseListener(resolved.config.listeners);
   const listeners = formatListener(args.host ?? listener.host, args.port ?? listener.port);
-  return resolveConfig({ ...sources, overrides: [...args.overrides, ['listeners', listeners]] });
+  const flag = [args.host === undefined ? '' : '--host', args.port === undefined ? '' : '--port'].filter((f) => f !== '').join(' and ');
+  return resolveConfig({ ...sources, overrides: [...args.overrides, ['listeners', listeners, flag]] });
 }
 
 async function readPropertiesFile(path: string): Promise<NonNullable<ConfigSources['file']>> {

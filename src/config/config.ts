@@ -198,8 +198,11 @@ export interface ConfigSources {
   /** Parsed server.properties, and where it came from (for error messages). */
   readonly file?: { readonly path: string; readonly properties: ReadonlyMap<string, string> };
   readonly env?: NodeJS.ProcessEnv;
-  /** Explicit overrides (flags, --set, startBroker options), applied last, in order. */
-  readonly overrides?: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Explicit overrides (flags, --set, startBroker options), applied last, in order; the optional third
+   * element names where it came from in error messages (`--set`, `--port`, …; default `override`).
+   */
+  readonly overrides?: ReadonlyArray<readonly [string, string] | readonly [string, string, string]>;
 }
 
 export interface ResolvedConfig {
@@ -234,9 +237,9 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     if (isConfigName(key)) raw.set(key, { value, source: `environment ${envName}` });
     else ignored.push(`${key} (environment ${envName})`);
   }
-  for (const [key, value] of sources.overrides ?? []) {
-    if (!isConfigName(key)) throw new ConfigError(`unknown configuration '${key}'`);
-    raw.set(key, { value, source: 'override' });
+  for (const [key, value, source = 'override'] of sources.overrides ?? []) {
+    if (!isConfigName(key)) throw new ConfigError(`unknown configuration '${key}' (from ${source})`);
+    raw.set(key, { value, source });
   }
   return { config: buildConfig(raw), ignored };
 }
