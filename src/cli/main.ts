@@ -10,13 +10,14 @@ import { pino, type Logger } from 'pino';
 import { Broker } from '../broker/broker.js';
 import {
   ConfigError,
+  clientListener,
   formatListener,
-  parseListener,
   resolveConfig,
   type ConfigSources,
   type ResolvedConfig,
 } from '../config/config.js';
 import { parseProperties, propertiesFileBytesMax } from '../config/properties.js';
+import { isActedOnBrokerProperty } from '../metadata/topic-configs.js';
 import { checkLogLevel, parseCliArguments, usage, type CliArguments } from './args.js';
 import { packageVersion } from '../common/package-version.js';
 
@@ -54,6 +55,9 @@ async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number
     return exitUsage;
   }
   for (const key of resolved.ignored) logger.warn(`ignoring unknown configuration ${key}`);
+  for (const { name, source } of resolved.unimplemented) {
+    if (!isActedOnBrokerProperty(name)) logger.warn(`accepting Kafka broker property ${name} (${source}): Runnel does not act on it`);
+  }
   let broker: Broker;
   try {
     broker = await Broker.start({ config: resolved.config, clusterId: args.clusterId, logger });
@@ -75,7 +79,7 @@ async function loadConfig(args: CliArguments, env: NodeJS.ProcessEnv): Promise<R
   };
   const resolved = resolveConfig(sources);
   if (args.host === undefined && args.port === undefined) return resolved;
-  const listener = parseListener(resolved.config.listeners);
+  const listener = clientListener(resolved.config);
   const listeners = formatListener(args.host ?? listener.host, args.port ?? listener.port);
   const flag = [args.host === undefined ? '' : '--host', args.port === undefined ? '' : '--port'].filter((f) => f !== '').join(' and ');
   return resolveConfig({ ...sources, overrides: [...args.overrides, ['listeners', listeners, flag]] });
