@@ -137,13 +137,16 @@ function lz4Decompress(data: Buffer): Buffer {
     if (pos + 4 > data.length) throw new DecompressionError('truncated lz4 frame');
     const size = data.readUInt32LE(pos) & 0x7fffffff;
     pos += 4;
-    if (size === 0) break;
+    if (size === 0) break; // end mark
     if (size > blockMaxBytes) throw new DecompressionError('lz4 block larger than the frame declares');
     pos += size + blockChecksumBytes;
     if (++blocks * blockMaxBytes > DECOMPRESSED_BYTES_MAX + blockMaxBytes) {
       throw new DecompressionError(`more than ${DECOMPRESSED_BYTES_MAX} bytes decompressed`);
     }
   }
+  // The frame must end where the payload does: lz4-napi accepts a frame cut inside its end mark, which
+  // Java's KafkaLZ4BlockInputStream and librdkafka refuse, and bytes after it would start a next frame.
+  if (pos + ((flags & 0x04) !== 0 ? 4 : 0) !== data.length) throw new DecompressionError('lz4 frame does not end where the records do');
   const out = lz4DecompressFrame(data);
   if (out.length > DECOMPRESSED_BYTES_MAX) throw new DecompressionError(`more than ${DECOMPRESSED_BYTES_MAX} bytes decompressed`);
   return out;

@@ -1,0 +1,65 @@
+/**
+ * Record-walk micro-benchmark: `npm run bench:records`. The cost of the check every leader append makes
+ * (protocol/records.ts validateBatchRecords: records parse; compressed batches decompressed first), as
+ * CPU-seconds per million records, per codec, for two batch shapes: ProducerPerformance's (batch.size=16384
+ * → 150 records of 100 bytes) and franz-go's (up to 1 MB → 9,000 records). Values are random capital
+ * letters, as both load generators send. Also counts garbage collections during the uncompressed walk:
+ * the walk allocates nothing, so none may happen (a young-generation GC only runs when allocation fills it).
+ * Single-threaded, in this process; compare runs on the same machine only. No assertion on timing.
+ */
+import { cpus } from 'node:os';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { validateBatchRecords } from '../../src/protocol/records.js';
+import { recordBatch } from '../../test/replication/batches.js';
+
+const measureMs = Number(process.argv[process.argv.indexOf('--ms') + 1] || 1500);
+const CODECS: Array<[string, number]> = [['none', 0], ['gzip', 1], ['snappy', 2], ['lz4', 3], ['zstd', 4]];
+const SHAPES: Array<[string, number]> = [['16 KiB batch (150 records)', 150], ['1 MB batch (9,000 records)', 9000]];
+
+let seed = 12345;
+function letters(n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    out[i] = 0x41 + (seed % 26);
+  }
+  return out;
+}
+
+let gcs = 0;
+new PerformanceObserver((list) => { gcs += list.getEntries().length; }).observe({ entryTypes: ['gc'] });
+
+async function run(batch: Buffer, records: number): Promise<{ cpuSecPerMillion: number; gcs: number; calls: number }> {
+  const options = { origin: 'client' } as const;
+  for (const end = performance.now() + 200; performance.now() < end;) validateBatchRecords(batch, 0, batch.length, options);
+  const gcsBefore = gcs;
+  const cpuBefore = process.cpuUsage();
+  const end = performance.now() + measureMs;
+  let calls = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 10; i++) {
+      if (validateBatchRecords(batch, 0, batch.length, options) !== undefined) throw new Error('bench batch refused');
+    }
+    calls += 10;
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  await new Promise((resolve) => setTimeout(resolve, 50)); // GC entries are delivered asynchronously
+  return { cpuSecPerMillion: cpuSec / ((calls * records) / 1e6), gcs: gcs - gcsBefore, calls };
+}
+
+async function main(): Promise<void> {
+  console.log(`node ${process.version} · ${cpus()[0]?.model ?? 'cpu'} · ${cpus().length} cores · ${measureMs} ms per row`);
+  console.log('shape | codec | batch bytes | CPU-s / M records | ns / record | GCs during the run | calls');
+  for (const [shapeName, count] of SHAPES) {
+    const recs = Array.from({ length: count }, () => ({ key: null, value: letters(100) }));
+    for (const [codecName, codec] of CODECS) {
+      const batch = recordBatch(recs, { compression: codec });
+      await new Promise((resolve) => setTimeout(resolve, 50)); // let pending GC entries arrive
+      const r = await run(batch, count);
+      console.log(`${shapeName} | ${codecName} | ${batch.length} | ${r.cpuSecPerMillion.toFixed(3)} | ${(r.cpuSecPerMillion * 1000).toFixed(0)} | ${r.gcs} | ${r.calls}`);
+    }
+  }
+}
+
+void main();
