@@ -12,16 +12,20 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { validateBatchRecords } from '../../src/protocol/records.js';
 import { recordBatch } from '../../test/replication/batches.js';
 
-const measureMs = Number(process.argv[process.argv.indexOf('--ms') + 1] || 1500);
+const msAt = process.argv.indexOf('--ms');
+const measureMs = msAt >= 0 ? Number(process.argv[msAt + 1]) : 1500;
 const CODECS: Array<[string, number]> = [['none', 0], ['gzip', 1], ['snappy', 2], ['lz4', 3], ['zstd', 4]];
 const SHAPES: Array<[string, number]> = [['16 KiB batch (150 records)', 150], ['1 MB batch (9,000 records)', 9000]];
 
-let seed = 12345;
+let state = 12345;
+/** xorshift32 letters: random capital letters as ProducerPerformance and franz-perf send. */
 function letters(n: number): Buffer {
   const out = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    out[i] = 0x41 + (seed % 26);
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = 0x41 + ((state >>> 0) % 26);
   }
   return out;
 }

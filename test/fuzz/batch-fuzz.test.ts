@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { uncompressSync as snappyUncompress } from 'snappy';
 import { decompressFrameSync as lz4DecompressFrame } from 'lz4-napi';
-import { decompress as zstdDecompress } from 'zstd-napi';
+import { createRequire } from 'node:module';
 import { Prng } from '../../src/common/prng.js';
 import { RecordBatchError } from '../../src/protocol/record-batch.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -127,6 +127,9 @@ function candidate(prng: Prng, i: number): Candidate {
 
 class Bad extends Error {}
 
+interface ZstdContext { decompressStream(out: Uint8Array, input: Uint8Array): [number, number, number] }
+const { DCtx } = createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => ZstdContext };
+
 function refDecompress(codec: number, data: Buffer): Buffer {
   switch (codec) {
     case 0: return data;
@@ -158,7 +161,30 @@ function refDecompress(codec: number, data: Buffer): Buffer {
       if (p + (flg & 0x04 ? 4 : 0) !== data.length) throw new Bad('lz4 trailing bytes');
       return lz4DecompressFrame(data);
     }
-    case 4: return zstdDecompress(data);
+    case 4: {
+      // A fresh context per call (zstd-napi's decompress() shares one, which a bad frame leaves
+      // mid-frame), and the last frame must be complete (its streaming fallback returns partial output).
+      const context = new DCtx();
+      const parts: Buffer[] = [];
+      let input = data;
+      let remaining = 1;
+      for (let round = 0; input.length > 0 && round < 10_000; round++) {
+        const out = Buffer.alloc(64 * 1024);
+        const [left, produced, consumed] = context.decompressStream(out, input);
+        parts.push(out.subarray(0, produced));
+        input = input.subarray(consumed);
+        remaining = left;
+        if (produced === 0 && consumed === 0) throw new Bad('zstd stuck');
+      }
+      while (remaining !== 0) {
+        const out = Buffer.alloc(64 * 1024);
+        const [left, produced] = context.decompressStream(out, Buffer.alloc(0));
+        if (produced === 0) throw new Bad('zstd frame incomplete');
+        parts.push(out.subarray(0, produced));
+        remaining = left;
+      }
+      return Buffer.concat(parts);
+    }
     default: throw new Bad('codec');
   }
 }
