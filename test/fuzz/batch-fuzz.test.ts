@@ -155,7 +155,7 @@ function refDecompress(codec: number, data: Buffer): Buffer {
         if (p + 4 > data.length) throw new Bad('lz4 frame cut short');
         const word = data.readUInt32LE(p);
         p += 4;
-        if (word === 0) break;
+        if ((word & 0x7fffffff) === 0) break; // end mark (Kafka's KafkaLZ4BlockInputStream and LZ4F ignore the high bit)
         p += (word & 0x7fffffff) + (flg & 0x10 ? 4 : 0);
       }
       if (p + (flg & 0x04 ? 4 : 0) !== data.length) throw new Bad('lz4 trailing bytes');
