@@ -5,11 +5,14 @@
  * → 150 records of 100 bytes) and franz-go's (up to 1 MB → 9,000 records). Values are random capital
  * letters, as both load generators send. Also counts garbage collections during the uncompressed walk:
  * the walk allocates nothing, so none may happen (a young-generation GC only runs when allocation fills it).
+ * The last row of each shape is the lz4 path before the tuning pass (lz4-napi's decoder, which allocates
+ * its output per call), for comparison with src/protocol/lz4.ts in the same run.
  * Single-threaded, in this process; compare runs on the same machine only. No assertion on timing.
  */
 import { cpus } from 'node:os';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { validateBatchRecords } from '../../src/protocol/records.js';
+import { decompressFrameSync } from 'lz4-napi';
+import { validateBatchRecords, walkRecords } from '../../src/protocol/records.js';
 import { recordBatch } from '../../test/replication/batches.js';
 
 const msAt = process.argv.indexOf('--ms');
@@ -33,16 +36,25 @@ function letters(n: number): Buffer {
 let gcs = 0;
 new PerformanceObserver((list) => { gcs += list.getEntries().length; }).observe({ entryTypes: ['gc'] });
 
-async function run(batch: Buffer, records: number): Promise<{ cpuSecPerMillion: number; gcs: number; calls: number }> {
-  const options = { origin: 'client' } as const;
-  for (const end = performance.now() + 200; performance.now() < end;) validateBatchRecords(batch, 0, batch.length, options);
+type Check = (batch: Buffer) => string | undefined;
+const options = { origin: 'client' } as const;
+const walk: Check = (batch) => validateBatchRecords(batch, 0, batch.length, options);
+/** The lz4 path before the tuning pass: lz4-napi's decoder, which allocates its output per call. */
+const walkViaLz4Napi: Check = (batch) => {
+  const records = decompressFrameSync(batch.subarray(61));
+  return walkRecords(records, 0, records.length, batch.readInt32BE(57), batch.readInt32BE(23), options);
+};
+
+async function run(batch: Buffer, records: number, check: Check): Promise<{ cpuSecPerMillion: number; gcs: number; calls: number }> {
+  for (const end = performance.now() + 200; performance.now() < end;) check(batch);
+  await new Promise((resolve) => setTimeout(resolve, 50)); // GC entries of the warm-up arrive first
   const gcsBefore = gcs;
   const cpuBefore = process.cpuUsage();
   const end = performance.now() + measureMs;
   let calls = 0;
   while (performance.now() < end) {
     for (let i = 0; i < 10; i++) {
-      if (validateBatchRecords(batch, 0, batch.length, options) !== undefined) throw new Error('bench batch refused');
+      if (check(batch) !== undefined) throw new Error('bench batch refused');
     }
     calls += 10;
   }
@@ -57,10 +69,11 @@ async function main(): Promise<void> {
   console.log('shape | codec | batch bytes | CPU-s / M records | ns / record | GCs during the run | calls');
   for (const [shapeName, count] of SHAPES) {
     const recs = Array.from({ length: count }, () => ({ key: null, value: letters(100) }));
-    for (const [codecName, codec] of CODECS) {
+    const rows: Array<[string, number, Check]> = [...CODECS.map(([name, codec]): [string, number, Check] => [name, codec, walk]), ['lz4 via lz4-napi', 3, walkViaLz4Napi]];
+    for (const [codecName, codec, check] of rows) {
       const batch = recordBatch(recs, { compression: codec });
       await new Promise((resolve) => setTimeout(resolve, 50)); // let pending GC entries arrive
-      const r = await run(batch, count);
+      const r = await run(batch, count, check);
       console.log(`${shapeName} | ${codecName} | ${batch.length} | ${r.cpuSecPerMillion.toFixed(3)} | ${(r.cpuSecPerMillion * 1000).toFixed(0)} | ${r.gcs} | ${r.calls}`);
     }
   }

@@ -5,14 +5,14 @@
  *
  * The broker never re-encodes: it decompresses only to check that the records parse (and, on compacted
  * topics, carry keys), then keeps the producer's bytes. Output is bounded by DECOMPRESSED_BYTES_MAX
- * before it is inflated where the format says how large it will be (snappy preamble, lz4 block sizes),
- * and while it is inflated otherwise (gzip maxOutputLength, zstd streaming), so a small batch that
- * claims to expand to gigabytes costs at most the bound.
+ * before it is inflated where the format says how large it will be (snappy preamble), and while it is
+ * inflated otherwise (gzip maxOutputLength, lz4 and zstd into a bounded scratch buffer), so a small
+ * batch that claims to expand to gigabytes costs at most the bound.
  */
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { uncompressSync as snappyUncompress } from 'snappy';
-import { decompressFrameSync as lz4DecompressFrame } from 'lz4-napi';
+import { decodeLz4Frame, Lz4FormatError } from './lz4.js';
 
 export const COMPRESSION_NONE = 0;
 export const COMPRESSION_GZIP = 1;
@@ -118,44 +118,43 @@ function snappyBlock(block: Buffer, budgetBytes: number): Buffer {
   return snappyUncompress(block, { asBuffer: true }) as Buffer;
 }
 
-// LZ4 frame format (lz4/doc/lz4_Frame_format.md): magic, FLG, BD, [content size 8], [dict id 4], HC,
-// then blocks (4-byte little-endian size, high bit = stored uncompressed, [checksum 4]), end mark 0,
-// [content checksum 4]. The decoder (lz4-napi) allocates its whole output, so the output bound is
-// checked first from the block count and the declared block maximum size.
-const LZ4_MAGIC = 0x184d2204;
-const LZ4_BLOCK_MAX_BYTES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
-
+/** Decoded into the reused scratch buffer (lz4.ts): the check allocates nothing per batch. */
 function lz4Decompress(data: Buffer): Buffer {
-  if (data.length < 7 || data.readUInt32LE(0) !== LZ4_MAGIC) throw new DecompressionError('not an lz4 frame');
-  const flags = data[4] as number;
-  const blockMaxBytes = LZ4_BLOCK_MAX_BYTES[((data[5] as number) >> 4) & 7] as number;
-  if (blockMaxBytes === 0) throw new DecompressionError('bad lz4 block maximum size');
-  let pos = 7 + ((flags & 0x08) !== 0 ? 8 : 0) + ((flags & 0x01) !== 0 ? 4 : 0);
-  const blockChecksumBytes = (flags & 0x10) !== 0 ? 4 : 0;
-  let blocks = 0;
-  for (;;) {
-    if (pos + 4 > data.length) throw new DecompressionError('truncated lz4 frame');
-    const size = data.readUInt32LE(pos) & 0x7fffffff;
-    pos += 4;
-    if (size === 0) break; // end mark
-    if (size > blockMaxBytes) throw new DecompressionError('lz4 block larger than the frame declares');
-    pos += size + blockChecksumBytes;
-    if (++blocks * blockMaxBytes > DECOMPRESSED_BYTES_MAX + blockMaxBytes) {
-      throw new DecompressionError(`more than ${DECOMPRESSED_BYTES_MAX} bytes decompressed`);
-    }
+  startScratch();
+  try {
+    const { out, length } = decodeLz4Frame(data, growScratch);
+    if (length > DECOMPRESSED_BYTES_MAX) throw new DecompressionError(`more than ${DECOMPRESSED_BYTES_MAX} bytes decompressed`);
+    return out.subarray(0, length);
+  } catch (err) {
+    if (err instanceof Lz4FormatError) throw new DecompressionError(err.message);
+    throw err;
   }
-  // The frame must end where the payload does: lz4-napi accepts a frame cut inside its end mark, which
-  // Java's KafkaLZ4BlockInputStream and librdkafka refuse, and bytes after it would start a next frame.
-  if (pos + ((flags & 0x04) !== 0 ? 4 : 0) !== data.length) throw new DecompressionError('lz4 frame does not end where the records do');
-  const out = lz4DecompressFrame(data);
-  if (out.length > DECOMPRESSED_BYTES_MAX) throw new DecompressionError(`more than ${DECOMPRESSED_BYTES_MAX} bytes decompressed`);
-  return out;
+}
+
+/** Before each use: a scratch buffer grown by one large batch goes back to its usual size. */
+function startScratch(): void {
+  if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.allocUnsafe(SCRATCH_KEEP_BYTES);
+}
+
+/** lz4 asks for room for a whole block (up to 4 MiB) before decoding it. */
+const SCRATCH_MAX_BYTES = DECOMPRESSED_BYTES_MAX + 4 * 1024 * 1024;
+
+/** Grows the scratch buffer to hold minBytes (doubling), keeping its contents; bounded by SCRATCH_MAX_BYTES. */
+function growScratch(minBytes: number): Buffer {
+  if (minBytes <= scratch.length) return scratch;
+  if (minBytes > SCRATCH_MAX_BYTES) throw new DecompressionError(`more than ${DECOMPRESSED_BYTES_MAX} bytes decompressed`);
+  let size = scratch.length;
+  while (size < minBytes) size = Math.min(size * 2, SCRATCH_MAX_BYTES);
+  const grown = Buffer.allocUnsafe(size);
+  scratch.copy(grown);
+  scratch = grown;
+  return scratch;
 }
 
 /** Streaming into the reused scratch buffer (grown by doubling, bounded): frames need not carry their size. */
 function zstdDecompress(data: Buffer): Buffer {
   const context = zstdContext ??= new zstdBinding.DCtx();
-  if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.allocUnsafe(SCRATCH_KEEP_BYTES);
+  startScratch();
   let produced = 0;
   let input = data;
   let frameOpen = false;
