@@ -25,17 +25,21 @@ import { InvalidRequestError, RequestPipeline } from './pipeline.js';
 import { imageRecords } from '../metadata/image.js';
 import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
 import { MetadataLoader } from '../metadata/loader.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
 import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
+import { ReplicaFetcherManager, replicaFetcherOptions } from '../replication/replica-fetcher.js';
 import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
-import { TopicCreator } from '../replication/topic-creator.js';
+import { TopicCreator } from '../controller/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
-import { ProducerIdManager } from '../replication/producer-id-manager.js';
-import { AdminController } from '../controller/admin.js';
+import { ProducerIdManager } from '../controller/producer-ids.js';
+import { ControllerCore } from '../controller/core.js';
+import { QuorumController } from '../controller/quorum-controller.js';
+import type { ControllerChannel } from '../controller/requests.js';
+import type { MetadataLog } from '../metadata/metadata-log.js';
+import { randomUUID } from 'node:crypto';
 
 export interface BrokerStartOptions {
   readonly config: RunnelConfig;
@@ -45,6 +49,11 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Handlers to serve instead of the built-in set (tests). */
   readonly handlers?: readonly AnyApiHandler[];
+  /**
+   * The cluster's metadata log and controller channel, when this node is part of a cluster assembled by
+   * the caller (in-process test clusters). Absent: a standalone node, its own one-voter controller.
+   */
+  readonly cluster?: { readonly metadataLog: MetadataLog; readonly controller: ControllerChannel };
 }
 
 export class Broker {
@@ -70,14 +79,22 @@ export class Broker {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
     try {
-      const metadataLog = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
+      let metadataLog: MetadataLog;
+      let metadataLoader: MetadataLoader;
+      if (options.cluster === undefined) {
+        const local = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
+        metadataLoader = new MetadataLoader(local);
+        local.compactWith(() => imageRecords(metadataLoader.image));
+        metadataLog = local;
+      } else {
+        metadataLog = options.cluster.metadataLog;
+        metadataLoader = new MetadataLoader(metadataLog);
+      }
       opened.push(() => metadataLog.close());
-      const metadataLoader = new MetadataLoader(metadataLog);
-      metadataLog.compactWith(() => imageRecords(metadataLoader.image));
       const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
-        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger,
+        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock,
       });
       opened.push(() => replicaManager.close());
       const delayedProduce = new DelayedProducePurgatory(replicaManager);
@@ -110,11 +127,28 @@ export class Broker {
       });
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
-      await registerBroker(metadataLog, metadataLoader, meta.nodeId, advertised);
-      const controller = new AdminController(metadataLog, () => metadataLoader.image);
-      // A standalone node is its own controller (KRaft combined mode).
+      // A standalone node is its own controller (KRaft combined mode, a one-voter quorum).
+      let controller: ControllerChannel;
+      if (options.cluster === undefined) {
+        const local = new QuorumController({
+          core: new ControllerCore({ config }), writer: metadataLog, image: () => metadataLoader.image,
+          clock, nodeId: meta.nodeId, logger,
+        });
+        local.activate();
+        opened.push(async () => local.close());
+        controller = local;
+      } else {
+        controller = options.cluster.controller;
+      }
+      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
+      // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
+      replicaManager.startReplication({
+        fetchers: new ReplicaFetcherManager(replicaFetcherOptions(config, meta.nodeId, () => brokerEpoch, metadataLoader, logger)),
+        controller,
+        brokerEpoch: () => brokerEpoch,
+      });
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
-      const topicCreator = new TopicCreator(controller);
+      const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
       });
@@ -130,10 +164,10 @@ export class Broker {
         delayedProduce,
         fetchSessions: newFetchSessionCache(),
         delayedFetch,
-        controller,
+        controllerChannel: controller,
         topicCreator,
         groupCoordinator,
-        producerIds: new ProducerIdManager(controller, meta.nodeId),
+        producerIds: new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch),
         logger,
       };
       pipeline = new RequestPipeline(registry, services);
@@ -190,19 +224,16 @@ export class Broker {
 }
 
 /**
- * Registers this broker in the metadata (RegisterBrokerRecord) when it is absent, fenced, or its
- * advertised endpoint changed (a port-0 listener binds a new port on every start). The broker epoch
- * grows with every registration, as KRaft's does.
+ * Registers this process with the active controller (KIP-631's BrokerRegistration): a fresh incarnation
+ * id per start, the advertised endpoint and rack. Resolves with the broker epoch.
  */
-async function registerBroker(log: MetadataLog, loader: MetadataLoader, nodeId: number, advertised: Listener): Promise<void> {
-  const current = loader.image.brokers.get(nodeId);
-  const unchanged = current !== undefined && !current.fenced && current.host === advertised.host
-    && current.port === advertised.port && current.rack === null;
-  if (unchanged) return;
-  await log.append([{
-    type: 'RegisterBroker', brokerId: nodeId, brokerEpoch: (current?.brokerEpoch ?? -1) + 1,
-    host: advertised.host, port: advertised.port, rack: null, fenced: false,
-  }]);
+async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener): Promise<number> {
+  const outcome = await controller.send({
+    type: 'registerBroker', brokerId: nodeId, incarnationId: randomUUID(), clusterId,
+    host: advertised.host, port: advertised.port, rack: null,
+  }, 30_000);
+  if (!outcome.ok) throw new Error(`broker registration failed: ${outcome.message ?? outcome.errorCode}`);
+  return outcome.value.brokerEpoch;
 }
 
 /**

@@ -113,6 +113,24 @@ export const CONFIG_DEFINITIONS = {
     kind: 'int', default: 20971520, min: 1,
     doc: 'Standalone metadata log: compacted to a snapshot of the image once this many bytes (or, when larger, the size of the last snapshot) were appended after it.',
   }),
+  // Replication (DESIGN §3; Kafka's ReplicationConfigs names and defaults).
+  'replica.lag.time.max.ms': def({
+    kind: 'long', default: 30000, min: 1, max: int32Max,
+    doc: 'A follower that has not caught up with the leader for this long is removed from the ISR.',
+  }),
+  'num.replica.fetchers': def({ kind: 'int', default: 1, min: 1, max: 64, doc: 'Fetcher connections per leader broker.' }),
+  'replica.fetch.max.bytes': def({ kind: 'int', default: 1048576, min: 0, doc: 'Bytes a follower fetch asks for per partition (at least one batch).' }),
+  'replica.fetch.response.max.bytes': def({ kind: 'int', default: 10485760, min: 0, doc: 'Bytes a follower fetch asks for in all (at least one batch).' }),
+  'replica.fetch.wait.max.ms': def({ kind: 'int', default: 500, min: 0, doc: 'How long the leader parks a follower fetch that finds no data.' }),
+  'replica.fetch.min.bytes': def({ kind: 'int', default: 1, min: 0, doc: 'Bytes a follower fetch waits for at the leader.' }),
+  'replica.fetch.backoff.ms': def({ kind: 'int', default: 1000, min: 0, doc: 'Pause after a follower fetch error.' }),
+  'replica.socket.timeout.ms': def({ kind: 'int', default: 30000, min: 1, doc: 'Timeout of a follower fetch beyond its wait.' }),
+  'broker.rack': def({ kind: 'string', default: '', doc: 'Rack of this broker (rack-aware placement, KIP-392 follower fetching).' }),
+  'replica.selector.class': def({
+    kind: 'string', default: '',
+    check: (v) => (v === '' || v === 'org.apache.kafka.common.replica.RackAwareReplicaSelector' || v === 'org.apache.kafka.common.replica.LeaderSelector' ? null : 'expected RackAwareReplicaSelector or LeaderSelector'),
+    doc: 'KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector lets consumers fetch from a replica in their rack.',
+  }),
   'offsets.topic.num.partitions': def({
     kind: 'int', default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).',
   }),
@@ -124,6 +142,25 @@ export const CONFIG_DEFINITIONS = {
   'offsets.retention.minutes': def({ kind: 'int', default: 10080, min: 1, doc: 'Committed offsets of a group without consumers expire after this (KIP-211).' }),
   'offsets.retention.check.interval.ms': def({ kind: 'long', default: 600000, min: 1, max: int32Max, doc: 'How often expired offsets are removed.' }),
   'offset.metadata.max.bytes': def({ kind: 'int', default: 4096, min: 0, doc: 'Largest metadata string of a committed offset.' }),
+  'broker.session.timeout.ms': def({
+    kind: 'int', default: 9000, min: 1,
+    doc: 'A broker that has not heartbeated the active controller for this long is fenced (its leaderships move).',
+  }),
+  'broker.heartbeat.interval.ms': def({ kind: 'int', default: 2000, min: 1, doc: 'How often a broker heartbeats the active controller.' }),
+  'unclean.leader.election.enable': def({
+    kind: 'boolean', default: false,
+    doc: 'Cluster default: elect a replica outside the ISR when no ISR member is alive (may lose acknowledged data).',
+  }),
+  'auto.leader.rebalance.enable': def({
+    kind: 'boolean', default: true, doc: 'The controller moves leaderships back to preferred replicas (the first of each replica list).',
+  }),
+  'leader.imbalance.check.interval.seconds': def({
+    kind: 'long', default: 300, min: 1, doc: 'How often the controller checks for preferred-leader imbalance.',
+  }),
+  'leader.imbalance.per.broker.percentage': def({
+    kind: 'int', default: 10, min: 0, max: 100,
+    doc: 'A broker whose preferred partitions are led elsewhere beyond this share gets its leaderships back.',
+  }),
   'group.min.session.timeout.ms': def({ kind: 'int', default: 6000, min: 0, doc: 'Smallest session timeout a member may ask for.' }),
   'group.max.session.timeout.ms': def({ kind: 'int', default: 1800000, min: 0, doc: 'Largest session timeout a member may ask for.' }),
   'group.initial.rebalance.delay.ms': def({

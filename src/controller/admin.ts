@@ -3,14 +3,13 @@
  * createPartitions and ConfigurationControlManager.incrementalAlterConfigs / legacyAlterConfigs, reduced).
  *
  * The `plan*` functions are pure: the current image and the request in, the records to append (one
- * atomic batch per topic or config resource) or Kafka's error code and message out. `AdminController`
+ * atomic batch per topic or config resource) or Kafka's error code and message out. The controller
  * runs plans one at a time against the latest image and appends them, so every plan sees the effects
  * of the previous one (STYLE.md 3: re-check after an await).
  */
 import type { RunnelConfig } from '../config/config.js';
 import type { MetadataImage, TopicImage } from '../metadata/image.js';
 import { configKey, topicByName } from '../metadata/image.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
 import type { ConfigRecord, MetadataRecord, PartitionRecord } from '../metadata/records.js';
 import {
   BROKER_LOG_PROPERTIES,
@@ -22,6 +21,7 @@ import {
 import { ErrorCode } from '../protocol/errors.js';
 import { isConfigName } from '../config/config.js';
 import { TOPIC_PARTITIONS_MAX, topicNameProblem } from './topic-records.js';
+import { placeInImage, usableBrokers } from './placement.js';
 
 export interface AdminError {
   readonly errorCode: number;
@@ -78,16 +78,12 @@ function collidingTopic(image: MetadataImage, name: string): string | undefined 
   return found;
 }
 
+/** Brokers that may take new replicas (unfenced, not shutting down), by id. */
 export function liveBrokerIds(image: MetadataImage): number[] {
-  return [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId).sort((a, b) => a - b);
+  return usableBrokers(image).map((b) => b.id);
 }
 
-// ---- replica placement and manual assignments ----
-
-/** Round-robin placement starting at `startPartition`, so leaders spread (topic-records.ts does the same). */
-function placeReplicas(brokers: readonly number[], partitionId: number, replicationFactor: number): number[] {
-  return Array.from({ length: replicationFactor }, (_, i) => brokers[(partitionId + i) % brokers.length] as number);
-}
+// ---- manual assignments (automatic placement: placement.ts) ----
 
 /** ReplicationControlManager.validateManualPartitionAssignment. */
 function manualAssignmentError(image: MetadataImage, replicas: readonly number[], partitionId: number): AdminError | null {
@@ -101,15 +97,20 @@ function manualAssignmentError(image: MetadataImage, replicas: readonly number[]
       return invalid(`The manual partition assignment includes broker ${brokerId}, but no such broker is registered.`);
     }
   }
-  if (replicas.every((id) => image.brokers.get(id)?.fenced === true)) {
+  if (replicas.every((id) => !isUsable(image, id))) {
     return invalid(`All brokers specified in the manual partition assignment for partition ${partitionId} are fenced or in controlled shutdown.`);
   }
   return null;
 }
 
+function isUsable(image: MetadataImage, brokerId: number): boolean {
+  const b = image.brokers.get(brokerId);
+  return b !== undefined && !b.fenced && !b.inControlledShutdown;
+}
+
 function partitionRecord(image: MetadataImage, topicId: string, partitionId: number, replicas: readonly number[]): PartitionRecord {
-  // Fenced replicas are placed but are not in sync; the first in-sync one leads (KRaft's PartitionRegistration).
-  const isr = replicas.filter((id) => image.brokers.get(id)?.fenced !== true);
+  // Unusable replicas are placed but are not in sync; the first in-sync one leads (ReplicationControlManager.createTopic).
+  const isr = replicas.filter((id) => isUsable(image, id));
   return {
     type: 'Partition', topicId, partitionId, replicas: [...replicas], isr,
     leader: isr[0] ?? -1, leaderEpoch: 0, partitionEpoch: 0,
@@ -199,7 +200,7 @@ function automaticAssignment(
         `${replicationFactor} cannot be reached because only ${brokers.length} broker(s) are registered.`,
     };
   }
-  return { replicas: Array.from({ length: numPartitions }, (_, p) => placeReplicas(brokers, p, replicationFactor)) };
+  return { replicas: placeInImage(image, numPartitions, replicationFactor) };
 }
 
 function manualAssignment(image: MetadataImage, topic: CreateTopicInput): { replicas: number[][] } | AdminError {
@@ -297,7 +298,7 @@ export function planCreatePartitions(image: MetadataImage, input: CreatePartitio
         `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ` +
         `${replicationFactor} cannot be reached because only ${brokers.length} broker(s) are registered.`);
     }
-    for (let p = current; p < input.count; p++) replicas.push(placeReplicas(brokers, p, replicationFactor));
+    replicas.push(...placeInImage(image, input.count - current, replicationFactor, current));
   }
   const records = replicas.map((r, i) => partitionRecord(image, topic.topicId, current + i, r));
   return { ok: true, records, value: input.count };
@@ -474,50 +475,4 @@ function validateBrokerConfigs(
 /** Whether `name` is a broker property Runnel knows (for DescribeConfigs of a BROKER resource). */
 export function isKnownBrokerProperty(name: string): boolean {
   return isConfigName(name) || BROKER_LOG_PROPERTIES.has(name);
-}
-
-// ---- the serial runner ----
-
-/** Bound on admin operations waiting for the controller (STYLE.md 8). */
-export const ADMIN_OPERATIONS_PENDING_MAX = 1000;
-
-export class AdminQueueFullError extends Error {
-  override name = 'AdminQueueFullError';
-}
-
-/**
- * Runs admin plans one at a time against the latest image: each plan is computed only after the
- * previous one's batch is committed and applied, so "already exists" and "unknown topic" checks hold
- * when the records are written.
- */
-export class AdminController {
-  private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
-
-  constructor(
-    private readonly metadataLog: MetadataLog,
-    private readonly image: () => MetadataImage,
-    private readonly pendingMax = ADMIN_OPERATIONS_PENDING_MAX,
-  ) {}
-
-  /**
-   * Plans against the current image and, unless `validateOnly`, appends the records as one batch.
-   * Resolves with the plan once committed. Throws AdminQueueFullError past the bound, or the log's error.
-   */
-  /** The image plans are made against (the latest committed). */
-  currentImage(): MetadataImage {
-    return this.image();
-  }
-
-  run<T>(plan: (image: MetadataImage) => Plan<T>, validateOnly = false): Promise<Plan<T>> {
-    if (this.pending >= this.pendingMax) return Promise.reject(new AdminQueueFullError('too many admin operations in progress'));
-    this.pending++;
-    const result = this.tail.then(async () => {
-      const planned = plan(this.image());
-      if (planned.ok && !validateOnly && planned.records.length > 0) await this.metadataLog.append(planned.records);
-      return planned;
-    }).finally(() => this.pending--);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
 }

@@ -37,7 +37,7 @@ import { Prng } from '../common/prng.js';
 import type { RunnelConfig } from '../config/config.js';
 import type { MetadataView } from '../broker/metadata-view.js';
 import type { LocalReplicaManager } from '../replication/replica-manager.js';
-import type { TopicCreator } from '../replication/topic-creator.js';
+import type { TopicCreator } from '../controller/topic-creator.js';
 import type { HostedPartition } from '../replication/types.js';
 import { GroupCoordinatorCore } from './coordinator.js';
 import { buildCoordinatorBatch, coordinatorRecordsOfChunk } from './coordinator-runtime-batch.js';

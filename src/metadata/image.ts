@@ -5,7 +5,7 @@
  * switch: a new record type does not compile until every consumer handles it.
  */
 import { invariant, unreachable } from '../common/assert.js';
-import type { ConfigResourceType, MetadataRecord, PartitionRecord } from './records.js';
+import type { ConfigResourceType, MetadataRecord, PartitionRecord, RegisterBrokerRecord } from './records.js';
 
 export interface BrokerImage {
   readonly brokerId: number;
@@ -14,6 +14,10 @@ export interface BrokerImage {
   readonly port: number;
   readonly rack: string | null;
   readonly fenced: boolean;
+  /** KIP-631 incarnation of the registered process (null: registered before incarnations were kept). */
+  readonly incarnationId: string | null;
+  /** KIP-841: leaving; not eligible as a leader or a new ISR member. */
+  readonly inControlledShutdown: boolean;
 }
 
 export interface PartitionImage {
@@ -162,9 +166,18 @@ function applyRecord(b: ImageBuilder, r: MetadataRecord): void {
     case 'RegisterBroker':
       b.brokersW().set(r.brokerId, Object.freeze({
         brokerId: r.brokerId, brokerEpoch: r.brokerEpoch, host: r.host, port: r.port, rack: r.rack, fenced: r.fenced,
+        incarnationId: r.incarnationId ?? null, inControlledShutdown: r.inControlledShutdown ?? false,
       }));
       b.changedBrokers.add(r.brokerId);
       return;
+    case 'BrokerRegistrationChange': {
+      const broker = b.broker(r.brokerId);
+      invariant(broker !== undefined && broker.brokerEpoch === r.brokerEpoch,
+        () => `BrokerRegistrationChange of broker ${r.brokerId} epoch ${r.brokerEpoch}, registered ${broker?.brokerEpoch}`);
+      b.brokersW().set(r.brokerId, Object.freeze({ ...broker, inControlledShutdown: r.inControlledShutdown ?? broker.inControlledShutdown }));
+      b.changedBrokers.add(r.brokerId);
+      return;
+    }
     case 'FenceBroker':
     case 'UnfenceBroker': {
       const broker = b.broker(r.brokerId);
@@ -216,7 +229,12 @@ function applyRecord(b: ImageBuilder, r: MetadataRecord): void {
 export function imageRecords(image: MetadataImage): MetadataRecord[] {
   const records: MetadataRecord[] = [];
   for (const b of image.brokers.values()) {
-    records.push({ type: 'RegisterBroker', brokerId: b.brokerId, brokerEpoch: b.brokerEpoch, host: b.host, port: b.port, rack: b.rack, fenced: b.fenced });
+    const record: RegisterBrokerRecord = {
+      type: 'RegisterBroker', brokerId: b.brokerId, brokerEpoch: b.brokerEpoch, host: b.host, port: b.port, rack: b.rack, fenced: b.fenced,
+    };
+    if (b.incarnationId !== null) record.incarnationId = b.incarnationId;
+    if (b.inControlledShutdown) record.inControlledShutdown = true;
+    records.push(record);
   }
   for (const t of image.topicsById.values()) {
     records.push({ type: 'Topic', name: t.name, topicId: t.topicId });

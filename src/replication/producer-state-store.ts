@@ -14,7 +14,7 @@
  * - Expiry: every `producerIdExpirationCheckIntervalMs` (checked at appends) producers idle for
  *   producer.id.expiration.ms are removed (Kafka's PeriodicProducerExpirationCheck).
  *
- * Not implemented: rebuilding after follower truncation (cluster replication calls `reload`).
+ * Follower truncation rebuilds the state with `reload` (the replica manager calls it after truncating).
  */
 import { systemClock, type Clock } from '../common/clock.js';
 import type { RecordBatchHeader } from '../protocol/record-batch.js';
@@ -98,6 +98,19 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     if (nowMs >= this.nextExpiryCheckMs) {
       this.nextExpiryCheckMs = nowMs + this.expiryCheckIntervalMs;
       this.state.removeExpiredProducers(nowMs);
+    }
+  }
+
+  /**
+   * A batch a follower appended from its leader (AppendOrigin.REPLICATION: no sequence checks, the
+   * leader made them): recorded as recovery replays it, snapshotted after a roll like a leader's append.
+   */
+  onReplicatedAppend(header: RecordBatchHeader): void {
+    this.state.replay(header);
+    const segmentBaseOffset = this.log.activeSegment.baseOffset;
+    if (segmentBaseOffset !== this.segmentBaseOffset) {
+      this.segmentBaseOffset = segmentBaseOffset;
+      this.takeSnapshot().catch(() => undefined);
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import type { RecordBatchHeader } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import type { FollowerFetchCheck } from './partition-replication.js';
 
 export interface TopicPartition {
   readonly topic: string;
@@ -51,6 +52,10 @@ export interface ReplicaManager {
    * on it. Returns an unsubscribe function.
    */
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void;
+  /** A follower fetch of a led partition, before reading: unknown replica, KIP-595 divergence. */
+  checkFollowerFetch(partition: HostedPartition, replicaId: number, fetchOffset: number, lastFetchedEpoch: number, currentLeaderEpoch: number): FollowerFetchCheck;
+  /** A follower fetched at fetchOffset (its acknowledged end) when the leader's log ended at leaderLogEndOffset. */
+  recordFollowerFetch(partition: HostedPartition, replicaId: number, fetchOffset: number, leaderLogEndOffset: number, brokerEpoch?: number): void;
 }
 
 /**

@@ -40,7 +40,7 @@ async function join(client: RawClient, groupId: string, memberId = '', groupInst
 async function commit(client: RawClient, groupId: string, generationId: number, memberId: string, offsets: Array<[number, bigint]>, version = 8) {
   const { body } = await call(client, ApiKey.OffsetCommit, version, {
     groupId, generationIdOrMemberEpoch: generationId, memberId, groupInstanceId: null, retentionTimeMs: -1n,
-    topics: [{ name: 't', partitions: offsets.map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: 0, commitTimestamp: -1n, committedMetadata: 'm' })) }],
+    topics: [{ name: 't', topicId: '00000000-0000-0000-0000-000000000000', partitions: offsets.map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: 0, commitTimestamp: -1n, committedMetadata: 'm' })) }],
   });
   return body.topics[0]?.partitions.map((p) => p.errorCode);
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { PRODUCER_ID_BLOCK_SIZE } from '../../src/replication/producer-id-manager.js';
+import { PRODUCER_ID_BLOCK_SIZE } from '../../src/controller/producer-ids.js';
 import { call } from './kafka-test-client.js';
 import { startHarness, type Harness } from './standalone-harness.js';
 
@@ -12,6 +12,8 @@ async function initProducerId(h: Harness, version: number, fields: { transaction
     transactionTimeoutMs: 60_000,
     producerId: fields.producerId ?? -1n,
     producerEpoch: fields.producerEpoch ?? -1,
+    enable2Pc: false,
+    keepPreparedTxn: false,
   });
   return response.body;
 }
@@ -19,7 +21,7 @@ async function initProducerId(h: Harness, version: number, fields: { transaction
 test('ApiVersions advertises InitProducerId v0-5', async () => {
   const h = await startHarness();
   try {
-    const response = await call(h.client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'runnel-test', clientSoftwareVersion: '1' });
+    const response = await call(h.client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'runnel-test', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
     const api = response.body.apiKeys.find((k) => k.apiKey === ApiKey.InitProducerId);
     assert.deepEqual(api && { min: api.minVersion, max: api.maxVersion }, { min: 0, max: 5 });
   } finally {
@@ -85,7 +87,7 @@ test('transactional ids are refused: empty → INVALID_REQUEST, any other → TR
     assert.equal(empty.errorCode, ErrorCode.INVALID_REQUEST);
     for (const version of [0, 3, 5]) {
       const body = await initProducerId(h, version, { transactionalId: 'txn-1' });
-      assert.deepEqual(body, { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 });
+      assert.deepEqual(body, { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 });
     }
     assert.equal(h.broker.services.metadataLoader.image.nextProducerId, 0);
   } finally {

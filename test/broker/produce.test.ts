@@ -46,7 +46,7 @@ test('acks=0 sends no response; a later request is answered and sees the append'
     await createTopic(h, 'fire');
     h.client.write(requestFrame(ApiKey.Produce, 9, 4242, {
       transactionalId: null, acks: 0, timeoutMs: 1000,
-      topicData: [{ name: 'fire', partitionData: [{ index: 0, records: simpleBatch(4) }] }],
+      topicData: [{ name: 'fire', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(4) }] }],
     }));
     let latest = -1n;
     for (let attempt = 0; attempt < 200 && latest !== 4n; attempt++) {
@@ -63,7 +63,7 @@ test('acks=0 with an error closes the connection (Kafka CloseConnectionAction)',
   await withHarness({}, async (h) => {
     h.client.write(requestFrame(ApiKey.Produce, 9, 1, {
       transactionalId: null, acks: 0, timeoutMs: 1000,
-      topicData: [{ name: 'nope', partitionData: [{ index: 0, records: simpleBatch(1) }] }],
+      topicData: [{ name: 'nope', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }] }],
     }));
     await h.client.waitClosed();
   });
@@ -74,7 +74,7 @@ test('invalid acks: INVALID_REQUIRED_ACKS for every partition, nothing written',
     await createTopic(h, 't', 2);
     const response = await call(h.client, ApiKey.Produce, 11, {
       transactionalId: null, acks: 2, timeoutMs: 1000,
-      topicData: [{ name: 't', partitionData: [{ index: 0, records: simpleBatch(1) }, { index: 1, records: simpleBatch(1) }] }],
+      topicData: [{ name: 't', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }, { index: 1, records: simpleBatch(1) }] }],
     });
     const codes = response.body.responses[0]?.partitionResponses.map((p) => p.errorCode);
     assert.deepEqual(codes, [ErrorCode.INVALID_REQUIRED_ACKS, ErrorCode.INVALID_REQUIRED_ACKS]);
@@ -175,8 +175,8 @@ test('multi-partition request: partial failure, good partitions written, bad one
     const response = await call(h.client, ApiKey.Produce, 11, {
       transactionalId: null, acks: -1, timeoutMs: 5000,
       topicData: [
-        { name: 'a', partitionData: [{ index: 0, records: simpleBatch(3) }, { index: 1, records: corrupt }] },
-        { name: 'missing', partitionData: [{ index: 0, records: simpleBatch(1) }] },
+        { name: 'a', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(3) }, { index: 1, records: corrupt }] },
+        { name: 'missing', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }] },
       ],
     });
     const [a, missing] = response.body.responses;
@@ -245,21 +245,7 @@ test('LogAppendTime topics answer logAppendTimeMs', async () => {
   });
 });
 
-test('acks=-1 times out with REQUEST_TIMED_OUT when the high watermark cannot move', async () => {
-  await withHarness({}, async (h) => {
-    await createTopic(h, 'slow');
-    const rm = h.broker.services.replicaManager;
-    const hosted = rm.partition('slow', 0);
-    assert.ok(hosted);
-    // Simulate a second ISR member that never fetches: the HW cannot pass what it acknowledged.
-    Object.assign(hosted, { isr: [1, 99], replicas: [1, 99] });
-    const answer = await produce(h, 'slow', 0, simpleBatch(1), { acks: -1, timeoutMs: 50 });
-    assert.equal(answer.errorCode, ErrorCode.REQUEST_TIMED_OUT);
-    assert.equal(h.broker.services.delayedProduce.size, 0);
-    rm.recordFollowerEnd(hosted, 99, 1);
-    assert.equal(hosted.highWatermark, 1);
-  });
-});
+// acks=-1 with an ISR follower that does not fetch: test/replication/replication-cluster.test.ts.
 
 test('restart keeps topics, ids and data (clean shutdown, reopened data dir)', async () => {
   let h = await startHarness();

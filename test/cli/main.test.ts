@@ -81,7 +81,7 @@ test('runnel start: file < environment < flags; serves requests; SIGTERM closes 
     assert.ok(existsSync(join(dataDir, 'meta.properties')), 'log.dirs from the environment beats the file');
     assert.match(await readFile(join(dataDir, 'meta.properties'), 'utf8'), new RegExp(`cluster.id=${startLine.clusterId}`));
     const client = await RawClient.connect(port);
-    const { body } = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'cli-test', clientSoftwareVersion: '1' });
+    const { body } = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'cli-test', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
     assert.equal(body.errorCode, 0);
     client.destroy();
     child.kill('SIGTERM');

@@ -58,6 +58,7 @@ export function validRequest(prng: Prng, correlationId: number): Buffer {
     encodeRequest(ApiKey.ApiVersions, version, w, {
       clientSoftwareName: version >= 3 ? prng.pick(['kcat', 'java', randomName(prng)]) : '',
       clientSoftwareVersion: version >= 3 ? prng.pick(['1.0', '2.0.2', randomName(prng)]) : '',
+      clusterId: null, nodeId: -1,
     });
   } else if (which === 1) {
     const version = prng.int(0, 12);
@@ -90,6 +91,7 @@ export function validRequest(prng: Prng, correlationId: number): Buffer {
     encodeRequest(ApiKey.DescribeCluster, version, w, {
       includeClusterAuthorizedOperations: prng.chance(0.5),
       endpointType: version >= 1 ? prng.int(0, 3) : 1,
+      includeFencedBrokers: false,
     });
   }
   return w.finishBuffer();

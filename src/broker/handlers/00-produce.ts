@@ -1,6 +1,9 @@
 /**
- * Produce (API 0), versions 3-11 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
- * batch v2 only).
+ * Produce (API 0), versions 3-13 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
+ * batch v2 only). v12 is v11 for a producer that adds partitions to transactions implicitly (KIP-890
+ * part 2), which changes nothing here since transactions are refused. v13 names topics by id (KIP-516):
+ * an id the metadata does not know gets UNKNOWN_TOPIC_ID on each of its partitions; the answer echoes
+ * the id.
  *
  * Whole request (KafkaApis.handleProduceRequest, ReplicaManager.appendRecords):
  * - Transactional batches without a transactional id: every partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
@@ -56,12 +59,14 @@ type NodeEndpoint = ProduceResponse['nodeEndpoints'][number];
 /** KafkaApis: only the admin client may write to internal topics. */
 const ADMIN_CLIENT_ID = '__admin_client';
 const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+/** First version that names topics by id (KIP-516). */
+const TOPIC_IDS_VERSION = 13;
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
   name: 'Produce',
   minVersion: 3,
-  maxVersion: 11,
+  maxVersion: 13,
   decode: decodeProduceRequest,
   encode: encodeProduceResponse,
   handle: handleProduce,
@@ -86,12 +91,17 @@ interface PartitionOutcome {
 function handleProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> | ProduceResponse | null {
   const { request, services } = context;
   const requestError = wholeRequestError(request);
-  const outcomes = request.topicData.map((topic) => topic.partitionData.map((partition) => {
-    const outcome = emptyOutcome(partition.index);
-    if (requestError !== ErrorCode.NONE) outcome.errorCode = requestError;
-    else appendPartition(context, topic.name, partition.index, partition.records, outcome);
-    return outcome;
-  }));
+  const byId = context.apiVersion >= TOPIC_IDS_VERSION;
+  const outcomes = request.topicData.map((topic) => {
+    const name = byId ? services.metadataLoader.image.topicsById.get(topic.topicId)?.name : topic.name;
+    return topic.partitionData.map((partition) => {
+      const outcome = emptyOutcome(partition.index);
+      if (requestError !== ErrorCode.NONE) outcome.errorCode = requestError;
+      else if (name === undefined) outcome.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
+      else appendPartition(context, name, partition.index, partition.records, outcome);
+      return outcome;
+    });
+  });
   if (request.acks === 0) {
     if (outcomes.some((topic) => topic.some((p) => p.errorCode !== ErrorCode.NONE))) {
       throw new InvalidRequestError('produce with acks=0 failed: closing the connection so the producer refreshes its metadata');
@@ -237,6 +247,7 @@ function response(context: RequestContext<ProduceRequest>, outcomes: PartitionOu
   const leaders = new Set<number>();
   const responses: TopicResponse[] = request.topicData.map((topic, t) => ({
     name: topic.name,
+    topicId: topic.topicId,
     partitionResponses: (outcomes[t] as PartitionOutcome[]).map((o): PartitionResponse => {
       if (o.currentLeader.leaderId >= 0) leaders.add(o.currentLeader.leaderId);
       return {

@@ -1,5 +1,5 @@
 /**
- * Fetch (API 1), versions 4-17 (KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages; DESIGN §3).
+ * Fetch (API 1), versions 4-18 (KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages; DESIGN §3).
  *
  * - Partitions are read in request order (or, in an incremental session, in the session's order) under
  *   max_bytes and partition_max_bytes with KIP-74's "at least one whole batch" for the first partition
@@ -19,10 +19,13 @@
  *   preferred_read_replica -1, records as the log's Buffers: several batches go out as separate writev
  *   chunks, never concatenated. v16+: NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH partitions carry the
  *   current leader and its endpoint (KIP-951).
- * - Follower fetches (replica id ≥ 0, or ReplicaState in v15+) are answered as Kafka answers a fetcher it
- *   does not know as a replica (UNKNOWN_LEADER_EPOCH with a leader epoch, else NOT_LEADER_OR_FOLLOWER);
- *   they are never served as consumers.
- * Not implemented: follower replication (LastFetchedEpoch / DivergingEpoch, KIP-595), transactions
+ * - Follower fetches (replica id ≥ 0, or ReplicaState in v15+; src/replication/replica-fetcher.ts sends
+ *   them): read up to the log end, LastFetchedEpoch checked (DivergingEpoch, KIP-595, v12+), the fetch
+ *   offset recorded as the follower's acknowledged end (HW, ISR); a replica the partition does not have
+ *   gets UNKNOWN_LEADER_EPOCH (with a leader epoch) or NOT_LEADER_OR_FOLLOWER. A parked follower fetch
+ *   wakes on the leader's log end, a consumer's on the HW. v18 adds the follower's own high watermark
+ *   (KIP-1166, a tagged field; read but not yet used to wake followers): a consumer's v18 fetch is its v17 fetch.
+ * Not implemented: transactions
  * (aborted transactions, LSO < HW), rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
  */
 import { randomInt } from 'node:crypto';
@@ -72,7 +75,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponseOut> = {
   apiKey: ApiKey.Fetch,
   name: 'Fetch',
   minVersion: 4,
-  maxVersion: 17,
+  maxVersion: 18,
   decode: decodeFetchRequest,
   encode: encodeFetch,
   handle: handleFetch,
@@ -111,6 +114,8 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
   const toRead = fetchSessions.partitionsToRead(sessionContext);
   const params: FetchReadParams = {
     isFollower,
+    replicaId,
+    replicaEpoch: apiVersion >= 15 ? Number(request.replicaState.replicaEpoch) : -1,
     isolationLevel: request.isolationLevel,
     maxBytes: request.maxBytes,
     topicName: (topicId, partition) => replicaManager.partitionByTopicId(topicId, partition)?.topic ?? services.metadata.topicById(topicId)?.name,
@@ -242,7 +247,7 @@ function responsePartition(
     highWatermark: BigInt(read.highWatermark),
     lastStableOffset: BigInt(read.lastStableOffset),
     logStartOffset: BigInt(read.logStartOffset),
-    divergingEpoch: NO_DIVERGING_EPOCH,
+    divergingEpoch: read.divergingEpoch === undefined ? NO_DIVERGING_EPOCH : { epoch: read.divergingEpoch.epoch, endOffset: BigInt(read.divergingEpoch.endOffset) },
     currentLeader,
     snapshotId: NO_SNAPSHOT_ID,
     // Kafka: null unless read_committed produced a (possibly empty) list; its pre-read errors use [].

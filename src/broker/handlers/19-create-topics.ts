@@ -24,10 +24,8 @@ import {
 } from '../../protocol/generated/create-topics.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { planCreateTopic } from '../../controller/admin.js';
-import { brokerLayersOf, runPlan } from '../../controller/admin-services.js';
+import { brokerLayersOf, sendToController } from '../admin-requests.js';
 import { ZERO_UUID } from '../../protocol/codec-support.js';
-import { randomTopicId } from '../../controller/topic-records.js';
 import { describeTopicConfigs } from '../../metadata/topic-configs.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
@@ -56,13 +54,17 @@ async function createOne(
   context: RequestContext<CreateTopicsRequest>, topic: CreateTopicsRequestCreatableTopic,
 ): Promise<CreateTopicsResponseCreatableTopicResult> {
   const { request, services, apiVersion } = context;
-  const planned = await runPlan(
-    services,
-    (image) => planCreateTopic(image, services.config, topic, randomTopicId()),
-    { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, throttlingKnown: apiVersion >= 6 },
-  );
+  const planned = await sendToController(services, {
+    type: 'createTopic',
+    topic: {
+      name: topic.name, numPartitions: topic.numPartitions, replicationFactor: topic.replicationFactor,
+      assignments: topic.assignments.map((a) => ({ partitionIndex: a.partitionIndex, brokerIds: [...a.brokerIds] })),
+      configs: topic.configs.map((c) => ({ name: c.name, value: c.value })),
+    },
+    validateOnly: request.validateOnly,
+  }, { timeoutMs: request.timeoutMs, throttlingKnown: apiVersion >= 6 });
   if (!planned.ok) return errorResult(topic.name, planned.errorCode, planned.message);
-  const created = planned.value;
+  const created = { ...planned.value, overrides: new Map(planned.value.overrides) };
   // KIP-525: v5+ answers carry the configs.
   const configs = apiVersion < 5 ? [] : describeTopicConfigs(brokerLayersOf(services), created.overrides).map((c) => ({
     name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: c.isSensitive,

@@ -3,7 +3,7 @@
  * PRODUCER_FENCED and v5 TRANSACTION_ABORTABLE only concern transactional producers).
  *
  * Idempotent producers (transactional_id null): a new producer id with epoch 0 from the node's
- * producer-id block (src/replication/producer-id-manager.ts: blocks of 1000 committed to the metadata
+ * producer-id block (src/controller/producer-ids.ts: blocks of 1000 committed to the metadata
  * log, never reused across restarts). As Kafka's TransactionCoordinator.handleInitProducerId does for a
  * null transactional id, a given producer_id/producer_epoch (v3+) is not checked and a new id is
  * returned: idempotent clients bump their epoch locally (KIP-360) and only come back here for a new id
@@ -32,6 +32,9 @@ import type { ApiHandler, RequestContext } from '../api-handler.js';
 const NO_PRODUCER_ID = -1n;
 const NO_PRODUCER_EPOCH = -1;
 
+/** v6 (KIP-939, unstable upstream and not served here) reports a prepared transaction; none exists. */
+const NO_ONGOING_TXN = { ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 };
+
 export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProducerIdResponse> = {
   apiKey: ApiKey.InitProducerId,
   name: 'InitProducerId',
@@ -43,7 +46,7 @@ export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProduc
 };
 
 function failed(errorCode: number): InitProducerIdResponse {
-  return { throttleTimeMs: 0, errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
+  return { throttleTimeMs: 0, errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH, ...NO_ONGOING_TXN };
 }
 
 async function handleInitProducerId(context: RequestContext<InitProducerIdRequest>): Promise<InitProducerIdResponse> {
@@ -61,5 +64,5 @@ async function handleInitProducerId(context: RequestContext<InitProducerIdReques
     services.logger.warn({ err }, 'no producer id block available');
     return failed(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
   }
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0 };
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0, ...NO_ONGOING_TXN };
 }

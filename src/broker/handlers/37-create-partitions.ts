@@ -20,8 +20,7 @@ import {
 } from '../../protocol/generated/create-partitions.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { planCreatePartitions } from '../../controller/admin.js';
-import { runPlan } from '../../controller/admin-services.js';
+import { sendToController } from '../admin-requests.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
 export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse> = {
@@ -48,9 +47,14 @@ async function createOne(
   context: RequestContext<CreatePartitionsRequest>, topic: CreatePartitionsRequestCreatePartitionsTopic,
 ): Promise<CreatePartitionsResponseCreatePartitionsTopicResult> {
   const { request, services, apiVersion } = context;
-  const planned = await runPlan(services, (image) => planCreatePartitions(image, topic), {
-    validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, throttlingKnown: apiVersion >= 3,
-  });
+  const planned = await sendToController(services, {
+    type: 'createPartitions',
+    input: {
+      name: topic.name, count: topic.count,
+      assignments: topic.assignments === null ? null : topic.assignments.map((a) => ({ brokerIds: [...a.brokerIds] })),
+    },
+    validateOnly: request.validateOnly,
+  }, { timeoutMs: request.timeoutMs, throttlingKnown: apiVersion >= 3 });
   if (!planned.ok) return { name: topic.name, errorCode: planned.errorCode, errorMessage: planned.message };
   return { name: topic.name, errorCode: ErrorCode.NONE, errorMessage: null };
 }
