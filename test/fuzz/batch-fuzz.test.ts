@@ -127,8 +127,9 @@ function candidate(prng: Prng, i: number): Candidate {
 
 class Bad extends Error {}
 
-interface ZstdContext { decompressStream(out: Uint8Array, input: Uint8Array): [number, number, number] }
-const { DCtx } = createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => ZstdContext };
+interface ZstdContext { decompressStream(out: Uint8Array, input: Uint8Array): [number, number, number]; reset(directive: number): void }
+const zstd = createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => ZstdContext; ResetDirective: { sessionOnly: number } };
+const zstdContext = new zstd.DCtx();
 
 function refDecompress(codec: number, data: Buffer): Buffer {
   switch (codec) {
@@ -162,9 +163,10 @@ function refDecompress(codec: number, data: Buffer): Buffer {
       return lz4DecompressFrame(data);
     }
     case 4: {
-      // A fresh context per call (zstd-napi's decompress() shares one, which a bad frame leaves
+      // A fresh session per call (zstd-napi's decompress() shares a context, which a bad frame leaves
       // mid-frame), and the last frame must be complete (its streaming fallback returns partial output).
-      const context = new DCtx();
+      const context = zstdContext;
+      context.reset(zstd.ResetDirective.sessionOnly);
       const parts: Buffer[] = [];
       let input = data;
       let remaining = 1;
