@@ -9,6 +9,7 @@ import type { ConnectionInfo } from '../network/connection.js';
 import type { RunnelConfig } from '../config/config.js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
+import type { BrokerMetrics } from './metrics.js';
 import type { MetadataView } from './metadata-view.js';
 import type { MetadataLog } from '../metadata/metadata-log.js';
 import type { MetadataLoader } from '../metadata/loader.js';
@@ -60,6 +61,8 @@ export interface BrokerServices {
   readonly groupCoordinator: GroupCoordinatorRuntime;
   /** Producer ids for InitProducerId, from blocks committed to the metadata log. */
   readonly producerIds: ProducerIdManager;
+  /** Request, topic, storage and connection metrics (src/broker/metrics.ts). */
+  readonly metrics: BrokerMetrics;
   readonly logger: Logger;
 }
 

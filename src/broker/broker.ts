@@ -11,7 +11,9 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
-import { formatListener, parseListener, type Listener, type RunnelConfig } from '../config/config.js';
+import {
+  advertisedClientListener, clientListener, controllerListeners, formatListener, type Listener, type RunnelConfig,
+} from '../config/config.js';
 import { FrameSizeError } from '../network/frame-decoder.js';
 import { ConnectionClosedError, type CloseReason, type ConnectionInfo } from '../network/connection.js';
 import { NetworkServer } from '../network/server.js';
@@ -40,6 +42,11 @@ import { QuorumController } from '../controller/quorum-controller.js';
 import type { ControllerChannel } from '../controller/requests.js';
 import type { MetadataLog } from '../metadata/metadata-log.js';
 import { randomUUID } from 'node:crypto';
+import { packageVersion } from '../common/package-version.js';
+import { parseHostPort } from '../config/config.js';
+import { BrokerMetrics } from './metrics.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { OperatorHttpServer } from './operator-http.js';
 
 export interface BrokerStartOptions {
   readonly config: RunnelConfig;
@@ -65,6 +72,10 @@ export class Broker {
     /** Long-lived state the handlers share (tests reach the replica manager and metadata through it). */
     readonly services: BrokerServices,
     private readonly logManager: LogManager,
+    /** The operators' HTTP listener (metrics.listener), when configured. */
+    private readonly operatorHttp: OperatorHttpServer | undefined,
+    /** What /readyz answers: null once ready; the phase it is in otherwise. */
+    private readonly readiness: Readiness,
   ) {}
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
@@ -78,7 +89,12 @@ export class Broker {
     const closeOpened = async (): Promise<void> => {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
+    const metrics = new BrokerMetrics({ nodeId: meta.nodeId, clusterId: meta.clusterId, version: packageVersion() });
+    const readiness: Readiness = { notReady: 'loading metadata' };
     try {
+      // Before recovery, so /readyz can say 503 through a long one (and /healthz 200).
+      const operatorHttp = await startOperatorHttp(config, metrics, readiness);
+      if (operatorHttp !== undefined) opened.push(() => operatorHttp.close());
       let metadataLog: MetadataLog;
       let metadataLoader: MetadataLoader;
       if (options.cluster === undefined) {
@@ -91,7 +107,10 @@ export class Broker {
         metadataLoader = new MetadataLoader(metadataLog);
       }
       opened.push(() => metadataLog.close());
-      const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
+      readiness.notReady = 'recovering storage';
+      const logManager = await LogManager.open({
+        dataDir, defaults: brokerLogDefaults(config), clock, logger, onLogFlush: (ms) => metrics.logFlushed(ms),
+      });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
         nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock,
@@ -105,7 +124,11 @@ export class Broker {
 
       const registry = new HandlerRegistry();
       for (const handler of options.handlers ?? BUILTIN_HANDLERS) registry.register(handler);
-      const listener = parseListener(config.listeners);
+      const listener = clientListener(config);
+      for (const c of controllerListeners(config)) {
+        logger.info(`controller listener ${c.name}://${c.host}:${c.port} is not bound: this node's controller quorum is in process`);
+      }
+      readiness.notReady = 'starting the Kafka listener';
       let pipeline: RequestPipeline | null = null;
       const network = await NetworkServer.listen({
         host: listener.host,
@@ -119,7 +142,9 @@ export class Broker {
           if (pipeline === null) throw new InvalidRequestError('broker is starting');
           return pipeline.handleFrame(connection, frame);
         },
+        onConnectionOpened: () => metrics.connectionOpened(),
         onConnectionClosed: (connection, reason) => {
+          metrics.connectionClosed();
           // Parked fetches of a closed connection end now; their answers are dropped.
           delayedFetch.release(connection.id);
           logClose(logger, connection, reason);
@@ -140,6 +165,7 @@ export class Broker {
       } else {
         controller = options.cluster.controller;
       }
+      readiness.notReady = 'registering with the controller';
       const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
       // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
       replicaManager.startReplication({
@@ -168,10 +194,20 @@ export class Broker {
         topicCreator,
         groupCoordinator,
         producerIds: new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch),
+        metrics,
         logger,
       };
+      metrics.attach({
+        partitions: () => replicaManager.partitions(),
+        topicExists: (topic) => metadataLoader.image.topicIdsByName.has(topic),
+        produceWaiters: () => delayedProduce.size,
+        fetchWaiters: () => delayedFetch.size,
+        connections: () => network.connectionCount,
+        groupStates: () => groupStateCounts(groupCoordinator),
+      });
       pipeline = new RequestPipeline(registry, services);
-      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager);
+      readiness.notReady = null;
+      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness);
       logger.info(
         {
           listener: formatListener(listener.host, network.port),
@@ -179,6 +215,7 @@ export class Broker {
           nodeId: meta.nodeId,
           clusterId: meta.clusterId,
           partitions: replicaManager.partitions().length,
+          ...(operatorHttp === undefined ? {} : { metricsListener: formatHostPort(parseHostPort(config['metrics.listener']).host, operatorHttp.port) }),
           startupMs: Math.round(performance.now() - startedMs),
         },
         'runnel broker started',
@@ -193,6 +230,11 @@ export class Broker {
   /** The port actually bound (the OS's choice when the listener asked for 0). */
   get port(): number {
     return this.network.port;
+  }
+
+  /** The port of the operators' HTTP listener (metrics.listener), or undefined when it is off. */
+  get metricsPort(): number | undefined {
+    return this.operatorHttp?.port;
   }
 
   /** host:port clients should bootstrap from. */
@@ -210,6 +252,7 @@ export class Broker {
   private closing: Promise<void> | undefined;
 
   private async shutdown(): Promise<void> {
+    this.readiness.notReady = 'shutting down';
     // Parked fetches answer now instead of holding the graceful close for up to max_wait_ms.
     this.services.delayedFetch.close();
     // Waiting JoinGroup/SyncGroup answer NOT_COORDINATOR now, as when Kafka's coordinator resigns.
@@ -219,6 +262,7 @@ export class Broker {
     await this.services.replicaManager.close();
     await this.logManager.close();
     await this.services.metadataLog.close();
+    await this.operatorHttp?.close();
     this.services.logger.info({ nodeId: this.nodeId }, 'runnel broker stopped');
   }
 }
@@ -236,13 +280,40 @@ async function registerBroker(controller: ControllerChannel, clusterId: string, 
   return outcome.value.brokerEpoch;
 }
 
+/** What /readyz reports: null when ready, else the start-up (or shutdown) phase. */
+interface Readiness {
+  notReady: string | null;
+}
+
+async function startOperatorHttp(config: RunnelConfig, metrics: BrokerMetrics, readiness: Readiness): Promise<OperatorHttpServer | undefined> {
+  if (config['metrics.listener'] === '') return undefined;
+  const { host, port } = parseHostPort(config['metrics.listener']);
+  return OperatorHttpServer.listen({
+    host, port,
+    metrics: async () => ({ text: await metrics.text(), contentType: metrics.contentType }),
+    notReadyReason: () => readiness.notReady,
+  });
+}
+
+function formatHostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Classic groups by state for the NumGroups gauges; undefined while offsets partitions load. */
+function groupStateCounts(groupCoordinator: GroupCoordinatorRuntime): Map<string, number> | undefined {
+  const listed = groupCoordinator.listGroups({ statesFilter: [], typesFilter: [] });
+  if (listed.errorCode !== ErrorCode.NONE) return undefined;
+  const counts = new Map<string, number>();
+  for (const group of listed.groups) counts.set(group.groupState, (counts.get(group.groupState) ?? 0) + 1);
+  return counts;
+}
+
 /**
  * advertised.listeners, else the bound listener. A wildcard bind host is advertised as this machine's
  * host name and port 0 as the bound port, as Kafka does for an unset advertised host.
  */
 function advertisedListener(config: RunnelConfig, bound: Listener, boundPort: number): Listener {
-  const configured = config['advertised.listeners'];
-  const base = configured === '' ? bound : parseListener(configured);
+  const base = advertisedClientListener(config) ?? bound;
   const wildcard = base.host === '0.0.0.0' || base.host === '::';
   return {
     securityProtocol: 'PLAINTEXT',

@@ -6,10 +6,16 @@
  * (as in Kafka's ConfigDef) and are parsed here; an invalid value is a `ConfigError` naming the property
  * and its source, never a silent default.
  *
- * Unknown keys in a file or the environment are returned in `ignored` (a Kafka server.properties carries
- * many keys Runnel has no use for, and Kafka itself only warns); unknown keys given as explicit overrides
- * are an error, since they are almost always typos.
+ * Every Kafka 4.4 broker property name is recognised (kafka-broker-properties.ts, read from Kafka's own
+ * ConfigDef): one Runnel does not act on is accepted from any source — file, environment or override —
+ * type-checked as Kafka would (a value of the wrong type is still a ConfigError) and returned in
+ * `unimplemented`, so the caller logs one warning naming it; DescribeConfigs reports it as Kafka would.
+ * The security properties (ssl.*, sasl.*, authorizer.class.name, …) are never accepted this way: Runnel
+ * serves PLAINTEXT only. Keys Kafka does not know either are returned in `ignored` when they come from a
+ * file or the environment (Kafka itself only warns), and are an error as explicit overrides, since they
+ * are almost always typos.
  */
+import { KAFKA_BROKER_PROPERTIES, type KafkaConfigType } from './kafka-broker-properties.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -38,12 +44,20 @@ function def<K extends Kind>(d: Definition<K>): Definition<K> {
 export const CONFIG_DEFINITIONS = {
   'node.id': def({ kind: 'int', default: 1, min: 0, doc: 'Id of this broker; persisted in meta.properties.' }),
   listeners: def({
-    kind: 'string', default: 'PLAINTEXT://127.0.0.1:9092', check: (v) => problemOf(() => parseListener(v)),
-    doc: 'The one listener to bind, PLAINTEXT://host:port (port 0: the OS picks).',
+    kind: 'string', default: 'PLAINTEXT://127.0.0.1:9092', check: (v) => problemOf(() => parseListeners(v)),
+    doc: 'NAME://host:port, comma-separated; the first one not named in controller.listener.names is bound for clients (port 0: the OS picks).',
   }),
   'advertised.listeners': def({
-    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseListener(v))),
-    doc: 'Address given to clients in Metadata; empty means the bound listener.',
+    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseListeners(v))),
+    doc: 'Addresses given to clients in Metadata, by listener name; empty means the bound listener.',
+  }),
+  'controller.listener.names': def({
+    kind: 'string', default: '', doc: 'Listener names used by the KRaft controller; they are not bound for clients.',
+  }),
+  'listener.security.protocol.map': def({
+    kind: 'string', default: 'SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    check: (v) => problemOf(() => parseProtocolMap(v)),
+    doc: 'Listener name → security protocol; the client listener must map to PLAINTEXT.',
   }),
   'log.dirs': def({
     kind: 'string', default: './data', check: checkSingleDir,
@@ -108,6 +122,10 @@ export const CONFIG_DEFINITIONS = {
   }),
   'log.flush.window.ms': def({
     kind: 'int', default: 0, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode); 0: the next flush starts when the previous one ends (group commit).',
+  }),
+  'metrics.listener': def({
+    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseHostPort(v))),
+    doc: 'host:port of the operators\' HTTP listener (/metrics in Prometheus format, /healthz, /readyz); empty: off. Port 0: the OS picks.',
   }),
   'metadata.log.max.record.bytes.between.snapshots': def({
     kind: 'int', default: 20971520, min: 1,
@@ -200,8 +218,10 @@ export interface ConfigSources {
 
 export interface ResolvedConfig {
   readonly config: RunnelConfig;
-  /** Keys from the file or environment that Runnel does not know, with their source. */
+  /** Keys from the file or environment that neither Runnel nor Kafka knows, with their source. */
   readonly ignored: readonly string[];
+  /** Kafka broker properties Runnel's own definitions lack, with their source (accepted, type-checked). */
+  readonly unimplemented: readonly { readonly name: string; readonly source: string }[];
 }
 
 export const envPrefix = 'RUNNEL_';
@@ -217,24 +237,97 @@ export function envNameToConfigName(envName: string): string {
 
 export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   const raw = new Map<ConfigName, { value: string; source: string }>();
+  const kafkaOnly = new Map<string, { value: string; source: string }>();
   const ignored: string[] = [];
+  const take = (key: string, value: string, source: string, explicit: boolean): void => {
+    if (isConfigName(key)) raw.set(key, { value, source });
+    else if (isAcceptedKafkaProperty(key)) kafkaOnly.set(key, { value, source });
+    else if (explicit) throw new ConfigError(`unknown configuration '${key}'`);
+    else ignored.push(`${key} (${source})`);
+  };
   if (sources.file !== undefined) {
-    for (const [key, value] of sources.file.properties) {
-      if (isConfigName(key)) raw.set(key, { value, source: sources.file.path });
-      else ignored.push(`${key} (${sources.file.path})`);
-    }
+    for (const [key, value] of sources.file.properties) take(key, value, sources.file.path, false);
   }
   for (const [envName, value] of Object.entries(sources.env ?? {})) {
     if (!envName.startsWith(envPrefix) || value === undefined) continue;
-    const key = envNameToConfigName(envName);
-    if (isConfigName(key)) raw.set(key, { value, source: `environment ${envName}` });
-    else ignored.push(`${key} (environment ${envName})`);
+    take(envNameToConfigName(envName), value, `environment ${envName}`, false);
   }
-  for (const [key, value] of sources.overrides ?? []) {
-    if (!isConfigName(key)) throw new ConfigError(`unknown configuration '${key}'`);
-    raw.set(key, { value, source: 'override' });
+  for (const [key, value] of sources.overrides ?? []) take(key, value, 'override', true);
+  const config = buildConfig(raw);
+  checkClientListener(config, raw.get('listeners')?.source ?? 'default');
+  const values = new Map<string, string>();
+  for (const [key, { value, source }] of kafkaOnly) values.set(key, checkKafkaValue(key, value, source));
+  kafkaOnlyValues.set(config, values);
+  const unimplemented = [...kafkaOnly].map(([name, { source }]) => ({ name, source }));
+  return { config, ignored, unimplemented };
+}
+
+/** The client listener must exist and be PLAINTEXT, whatever the sources combined say. */
+function checkClientListener(config: RunnelConfig, source: string): void {
+  try {
+    clientListener(config);
+  } catch (error) {
+    throw new ConfigError(`invalid value '${config.listeners}' for listeners (from ${source}): ${(error as Error).message}`);
   }
-  return { config: buildConfig(raw), ignored };
+}
+
+/**
+ * Security properties Runnel must not pretend to accept: it serves PLAINTEXT only, and the start is
+ * refused when they ask for more (issue 26). They stay "unknown" here, whatever Kafka calls them.
+ */
+export function isSecurityProperty(name: string): boolean {
+  const setting = /^listener\.name\.[^.]+\.(.+)$/.exec(name)?.[1] ?? name;
+  return setting.startsWith('ssl.') || setting.startsWith('sasl.') || setting.endsWith('.sasl.jaas.config') ||
+    name === 'authorizer.class.name' || name === 'security.inter.broker.protocol' || name === 'principal.builder.class' ||
+    name.startsWith('delegation.token.') || name === 'super.users' || name === 'security.providers';
+}
+
+/** A Kafka broker property that Runnel does not define itself and accepts as "not acted on". */
+export function isAcceptedKafkaProperty(name: string): boolean {
+  return !isConfigName(name) && KAFKA_BROKER_PROPERTIES.has(name) && !isSecurityProperty(name);
+}
+
+/** Values of accepted Kafka-only properties of a resolved config (trimmed, type-checked). */
+const kafkaOnlyValues = new WeakMap<RunnelConfig, ReadonlyMap<string, string>>();
+
+/** The value a Kafka-only property was given (file, environment, overrides), if any. */
+export function kafkaOnlyValue(config: RunnelConfig, name: string): string | undefined {
+  return kafkaOnlyValues.get(config)?.get(name);
+}
+
+/** Kafka's ConfigDef parsing of one value by type (ConfigDef.parseType); throws ConfigError when it fails. */
+function checkKafkaValue(name: string, text: string, source: string): string {
+  const type = KAFKA_BROKER_PROPERTIES.get(name)?.type ?? 'STRING';
+  const problem = kafkaTypeProblem(type, text.trim());
+  if (problem !== null) throw new ConfigError(`invalid value '${text}' for ${name} (from ${source}): ${problem}`);
+  return type === 'PASSWORD' ? text : text.trim();
+}
+
+/** Why `text` is not a value of Kafka config type `type`, or null. */
+export function kafkaTypeProblem(type: KafkaConfigType, text: string): string | null {
+  switch (type) {
+    case 'BOOLEAN':
+      return /^(true|false)$/i.test(text) ? null : 'expected true or false';
+    case 'SHORT':
+      return integerProblem(text, -32768n, 32767n);
+    case 'INT':
+      return integerProblem(text, -2147483648n, 2147483647n);
+    case 'LONG':
+      return integerProblem(text, -9223372036854775808n, 9223372036854775807n);
+    case 'DOUBLE':
+      return text !== '' && Number.isFinite(Number(text)) ? null : 'expected a number';
+    case 'STRING':
+    case 'LIST':
+    case 'CLASS':
+    case 'PASSWORD':
+      return null;
+  }
+}
+
+function integerProblem(text: string, min: bigint, max: bigint): string | null {
+  if (!/^[+-]?\d+$/.test(text)) return 'expected an integer';
+  const value = BigInt(text);
+  return value < min || value > max ? `outside [${min}, ${max}]` : null;
 }
 
 function buildConfig(raw: ReadonlyMap<ConfigName, { value: string; source: string }>): RunnelConfig {
@@ -294,6 +387,81 @@ function parseInteger(text: string, min: number, max: number, fail: (problem: st
   return value;
 }
 
+export interface NamedListener extends Listener {
+  /** The listener name (PLAINTEXT, CONTROLLER, INTERNAL, …), upper case. */
+  readonly name: string;
+}
+
+/** listeners / advertised.listeners: NAME://host:port entries, comma-separated (KIP-103 listener names). */
+export function parseListeners(text: string): NamedListener[] {
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (entries.length === 0) throw new ConfigError('no listener given');
+  const out: NamedListener[] = [];
+  for (const entry of entries) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(entry);
+    if (match === null) throw new ConfigError(`listener '${entry}' is not NAME://host:port`);
+    const [, name = '', rawHost = '', rawPort = ''] = match;
+    const port = Number(rawPort);
+    if (port > 65535) throw new ConfigError(`listener '${entry}': port above 65535`);
+    if (out.some((l) => l.name === name.toUpperCase())) throw new ConfigError(`listener name ${name.toUpperCase()} given twice`);
+    const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
+    out.push({ name: name.toUpperCase(), securityProtocol: 'PLAINTEXT', host: host === '' ? '0.0.0.0' : host, port });
+  }
+  return out;
+}
+
+/** listener.security.protocol.map: NAME:PROTOCOL pairs. */
+export function parseProtocolMap(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const [name, protocol, extra] = entry.split(':').map((p) => p.trim().toUpperCase());
+    if (!name || !protocol || extra !== undefined) throw new ConfigError(`'${entry}' is not NAME:PROTOCOL`);
+    if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol)) throw new ConfigError(`unknown security protocol ${protocol}`);
+    map.set(name, protocol);
+  }
+  return map;
+}
+
+/** A listener's security protocol: the map's, else the name itself when it is a protocol (Kafka's default). */
+function protocolOf(config: RunnelConfig, name: string): string | undefined {
+  return parseProtocolMap(config['listener.security.protocol.map']).get(name);
+}
+
+function controllerListenerNames(config: RunnelConfig): Set<string> {
+  return new Set(config['controller.listener.names'].split(',').map((n) => n.trim().toUpperCase()).filter((n) => n !== ''));
+}
+
+/**
+ * The listener to bind for clients: the first of `listeners` not named in controller.listener.names
+ * (Kafka's server.properties lists PLAINTEXT and CONTROLLER). It must be PLAINTEXT: Runnel serves no
+ * security protocol. The controller listeners of a single node are not bound: its quorum is in process.
+ */
+export function clientListener(config: RunnelConfig): NamedListener {
+  const controller = controllerListenerNames(config);
+  const listener = parseListeners(config.listeners).find((l) => !controller.has(l.name));
+  if (listener === undefined) throw new ConfigError(`listeners '${config.listeners}' has no listener outside controller.listener.names`);
+  const protocol = protocolOf(config, listener.name);
+  if (protocol !== 'PLAINTEXT') {
+    throw new ConfigError(`listener ${listener.name} uses ${protocol ?? 'no protocol in listener.security.protocol.map'}: only PLAINTEXT is supported`);
+  }
+  return listener;
+}
+
+/** The listeners named in controller.listener.names (not bound by a single node). */
+export function controllerListeners(config: RunnelConfig): NamedListener[] {
+  const controller = controllerListenerNames(config);
+  return parseListeners(config.listeners).filter((l) => controller.has(l.name));
+}
+
+/** The advertised address of the client listener: advertised.listeners' entry of the same name, else undefined. */
+export function advertisedClientListener(config: RunnelConfig): NamedListener | undefined {
+  const configured = config['advertised.listeners'];
+  if (configured === '') return undefined;
+  const advertised = parseListeners(configured);
+  const name = clientListener(config).name;
+  return advertised.find((l) => l.name === name) ?? (advertised.length === 1 ? advertised[0] : undefined);
+}
+
 /** PLAINTEXT://host:port; IPv6 hosts in brackets. Other security protocols are not served. */
 export function parseListener(text: string): Listener {
   const match = /^([A-Za-z_]+):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(text.trim());
@@ -306,6 +474,16 @@ export function parseListener(text: string): Listener {
   if (port > 65535) throw new ConfigError(`listener '${text}': port above 65535`);
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
   return { securityProtocol: 'PLAINTEXT', host: host === '' ? '0.0.0.0' : host, port };
+}
+
+/** host:port, IPv6 hosts in brackets (metrics.listener). */
+export function parseHostPort(text: string): { readonly host: string; readonly port: number } {
+  const match = /^(\[[^\]]+\]|[^:/\[\]\s]+):(\d+)$/.exec(text.trim());
+  if (match === null) throw new ConfigError(`'${text}' is not host:port`);
+  const [, rawHost = '', rawPort = ''] = match;
+  const port = Number(rawPort);
+  if (port > 65535) throw new ConfigError(`'${text}': port above 65535`);
+  return { host: rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost, port };
 }
 
 export function formatListener(host: string, port: number): string {

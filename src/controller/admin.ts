@@ -19,7 +19,8 @@ import {
   validateTopicConfigs,
 } from '../metadata/topic-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { isConfigName } from '../config/config.js';
+import { isConfigName, isSecurityProperty, kafkaTypeProblem } from '../config/config.js';
+import { KAFKA_BROKER_PROPERTIES } from '../config/kafka-broker-properties.js';
 import { TOPIC_PARTITIONS_MAX, topicNameProblem } from './topic-records.js';
 import { placeInImage, usableBrokers } from './placement.js';
 
@@ -445,26 +446,38 @@ function combineLists(base: string, change: string, append: boolean): string {
 }
 
 /**
- * Broker resources accept the dynamic properties (DynamicBrokerConfig.AllDynamicConfigs ∩ what Runnel
- * acts on); anything else is refused for the whole resource with INVALID_REQUEST, as Kafka's
- * ConfigAdminManager does.
+ * Broker resources accept the properties Kafka can change at run time (DynamicBrokerConfig's update modes
+ * 'per-broker' and 'cluster-wide'): the topic-default synonyms Runnel acts on with their own validators,
+ * the others type-checked as Kafka's ConfigDef would and stored all the same, so that
+ * `kafka-configs.sh --alter` behaves as against Kafka and the value survives a restart in the metadata
+ * log. Anything read-only is refused for the whole resource with INVALID_REQUEST, as Kafka's
+ * DynamicBrokerConfig.validateConfigs does, and so is a per-broker property at the cluster-default
+ * level. Security properties are refused too: Runnel serves PLAINTEXT only.
  */
 function validateBrokerConfigs(
   target: Target, next: ReadonlyMap<string, string | null>, current: ReadonlyMap<string, string>,
 ): AdminError | null {
   const prefix = `Invalid config value for resource ConfigResource(type=BROKER, name='${target.name}'): `;
   const changed = [...next].filter(([name, value]) => current.get(name) !== value);
-  const nonDynamic = changed.map(([name]) => name).filter((name) => BROKER_LOG_PROPERTIES.get(name)?.dynamic !== true);
+  const security = changed.map(([name]) => name).filter(isSecurityProperty);
+  if (security.length > 0) {
+    return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Runnel serves PLAINTEXT only; cannot set security configs: Set(${security.join(', ')})` };
+  }
+  const nonDynamic = changed.map(([name]) => name).filter((name) => !isDynamicBrokerProperty(name));
   if (nonDynamic.length > 0) {
     return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Cannot update these configs dynamically: Set(${nonDynamic.join(', ')})` };
   }
+  if (target.name === '') {
+    const perBroker = changed.map(([name]) => name).filter((name) => KAFKA_BROKER_PROPERTIES.get(name)?.mode === 'per-broker');
+    if (perBroker.length > 0) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Cannot update these configs at default cluster level, broker id must be specified: Set(${perBroker.join(', ')})` };
+    }
+  }
   for (const [name, value] of changed) {
-    const definition = BROKER_LOG_PROPERTIES.get(name)!;
     if (value === null) {
       return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Null value not supported for ${name}` };
     }
-    const parsed = parseConfigValue(definition.type, value);
-    const problem = parsed.ok ? definition.validator?.(parsed.value) ?? null : parsed.reason;
+    const problem = brokerValueProblem(name, value);
     if (problem !== null) {
       return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Invalid value ${value} for configuration ${name}: ${problem}` };
     }
@@ -472,7 +485,25 @@ function validateBrokerConfigs(
   return null;
 }
 
+/** Whether Kafka lets `name` change at run time: Runnel's topic-default synonyms, or Kafka's table. */
+function isDynamicBrokerProperty(name: string): boolean {
+  const log = BROKER_LOG_PROPERTIES.get(name);
+  if (log !== undefined) return log.dynamic;
+  const mode = KAFKA_BROKER_PROPERTIES.get(name)?.mode;
+  return mode === 'per-broker' || mode === 'cluster-wide';
+}
+
+function brokerValueProblem(name: string, value: string): string | null {
+  const log = BROKER_LOG_PROPERTIES.get(name);
+  if (log !== undefined) {
+    const parsed = parseConfigValue(log.type, value);
+    return parsed.ok ? log.validator?.(parsed.value) ?? null : parsed.reason;
+  }
+  const type = KAFKA_BROKER_PROPERTIES.get(name)?.type ?? 'STRING';
+  return kafkaTypeProblem(type, value.trim());
+}
+
 /** Whether `name` is a broker property Runnel knows (for DescribeConfigs of a BROKER resource). */
 export function isKnownBrokerProperty(name: string): boolean {
-  return isConfigName(name) || BROKER_LOG_PROPERTIES.has(name);
+  return isConfigName(name) || BROKER_LOG_PROPERTIES.has(name) || KAFKA_BROKER_PROPERTIES.has(name);
 }

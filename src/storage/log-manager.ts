@@ -43,6 +43,8 @@ export interface LogManagerOptions {
   tailCacheBytesTotal?: number;
   /** Passed to every log: record-exact timestamp lookups in compressed batches. */
   decompressRecords?: RecordsDecompressor;
+  /** Passed to every log: told the time of each synced write, in ms (the log flush metric). */
+  onLogFlush?: (ms: number) => void;
 }
 
 export interface TopicPartition {
@@ -211,7 +213,7 @@ export class LogManager {
     topic: string, partition: number, dir: string, checkpoint: CheckpointEntry | undefined, clean: boolean, topicId?: string,
   ): Promise<PartitionLog> {
     return PartitionLog.open({
-      dir, topic, partition, config: this.topicConfig(topic), filePool: this.pool, clock: this.clock, logger: this.logger,
+      dir, topic, partition, config: this.topicConfig(topic), filePool: this.pool, clock: this.clock, logger: this.logger, onLogFlush: this.options.onLogFlush,
       recoveryPoint: checkpoint?.recoveryPoint, logStartOffset: checkpoint?.logStartOffset,
       highWatermark: checkpoint?.highWatermark, cleanShutdown: clean && checkpoint !== undefined, topicId,
       decompressRecords: this.options.decompressRecords,

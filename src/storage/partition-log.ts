@@ -70,6 +70,8 @@ export interface PartitionLogOptions {
   highWatermark?: number;
   /** The previous shutdown flushed everything: only the active segment's tail is checked. */
   cleanShutdown?: boolean;
+  /** Told the time of every synced write (fsync mode), in ms: the broker's log flush latency metric. */
+  onLogFlush?: (ms: number) => void;
   /** Written to partition.metadata when the log is created. */
   topicId?: string;
   /** Decompresses records for record-exact timestamp lookups in compressed batches (default: protocol/compression). */
@@ -198,6 +200,7 @@ export class PartitionLog {
   private failure: StorageError | undefined;
   /** Bumped by every truncation: async work that started before one must not apply its result. */
   private truncations = 0;
+  private readonly onLogFlush: (ms: number) => void;
 
   private constructor(options: PartitionLogOptions) {
     this.dir = options.dir;
@@ -210,6 +213,7 @@ export class PartitionLog {
     this.topicId = options.topicId;
     this.decompressRecords = options.decompressRecords ?? decompressRecords;
     this.persistLogStartOffset = options.persistLogStartOffset;
+    this.onLogFlush = options.onLogFlush ?? noop;
   }
 
   /** Opens (creating if needed) and recovers the log in options.dir. */
@@ -583,7 +587,7 @@ export class PartitionLog {
   /**
    * One O_DSYNC pwritev, left in flight; returns once the previous one has ended, so at most two are on
    * disk at once (1–6% above one in seven rotating probes, level in an eighth, four level with two: docs/
-   * architecture.md "Runtime"; more would split group commits into more, smaller writes). The entries
+   * docs/benchmarks.md "Runtime probes"; more would split group commits into more, smaller writes). The entries
    * become written and durable only when this write and every earlier one have ended, so
    * acknowledgements and the durable end advance in offset order whichever write the disk finishes
    * first; a failure of one fails the log and every later write's entries. A crash with a later write
@@ -610,8 +614,10 @@ export class PartitionLog {
     await previous.catch(noop);
   }
 
-  private writeSynced(segment: LogSegment, buffers: Buffer[], position: number): Promise<void> {
-    return this.pool.withFile(segment.logPath, true, (fd) => pwritevFull(fd, buffers, position), true);
+  private async writeSynced(segment: LogSegment, buffers: Buffer[], position: number): Promise<void> {
+    const started = performance.now();
+    await this.pool.withFile(segment.logPath, true, (fd) => pwritevFull(fd, buffers, position), true);
+    this.onLogFlush(performance.now() - started);
   }
 
   private noteWritten(segment: LogSegment, run: TailEntry[]): void {
@@ -659,10 +665,12 @@ export class PartitionLog {
         } else if (!segment.unsyncedWrites) {
           await this.writeSynced(segment, buffers, position);
         } else {
+          const started = performance.now();
           await this.pool.withFile(segment.logPath, true, async (fd) => {
             await pwritevFull(fd, buffers, position);
             await fdatasyncFd(fd);
           });
+          this.onLogFlush(performance.now() - started);
           segment.unsyncedWrites = false;
         }
         this.noteWritten(segment, run);

@@ -61,7 +61,7 @@ test('validation errors name the property and the source', () => {
     ['socket.request.max.bytes', '99999999999', /outside/],
     ['auto.create.topics.enable', 'yes', /true or false/],
     ['listeners', 'SSL://127.0.0.1:9093', /only PLAINTEXT/],
-    ['listeners', 'PLAINTEXT://127.0.0.1', /PROTOCOL:\/\/host:port/],
+    ['listeners', 'PLAINTEXT://127.0.0.1', /NAME:\/\/host:port/],
     ['listeners', 'PLAINTEXT://127.0.0.1:70000', /above 65535/],
     ['log.dirs', '/a,/b', /one log directory/],
   ];

@@ -193,6 +193,7 @@ function appendPartition(
     return fail(errorCode, recordErrorMessage((err as Error).message, recordErrors), apiVersion >= 8 ? recordErrors ?? [] : []);
   }
   producerState?.onAppend(header, result.baseOffset, result.lastOffset, result.logAppendTimeMs);
+  services.metrics.produced(topic, batch.length, header.recordsCount);
   outcome.baseOffset = result.baseOffset;
   outcome.logAppendTimeMs = result.logAppendTimeMs;
   outcome.logStartOffset = result.logStartOffset;

@@ -131,8 +131,19 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
     recordsBytes: read.recordsBytes,
     diverging: read.diverging,
   }));
+  if (!isFollower) countBytesOut(services, params, toRead, reads);
   const session = fetchSessions.respond(sessionContext, toRead, outcomes, services.clock.monotonicMs());
   return buildResponse(context, session, toRead, reads);
+}
+
+/** BytesOutPerSec counts what consumers are sent (Kafka counts followers' reads apart, as replication bytes). */
+function countBytesOut(services: BrokerServices, params: FetchReadParams, partitions: readonly FetchPartition[], reads: readonly PartitionRead[]): void {
+  reads.forEach((read, index) => {
+    if (read.recordsBytes === 0) return;
+    const partition = partitions[index] as FetchPartition;
+    const topic = partition.topic ?? params.topicName(partition.topicId, partition.partition);
+    if (topic !== undefined) services.metrics.fetched(topic, read.recordsBytes);
+  });
 }
 
 /** Parks and re-reads until min_bytes, an error, max_wait_ms, or the connection going away. */

@@ -30,6 +30,7 @@ import { createPartitionsHandler } from './37-create-partitions.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 import { describeProducersHandler } from './61-describe-producers.js';
+import { updateFeaturesHandler } from './57-update-features.js';
 
 export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   produceHandler,
@@ -59,5 +60,6 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   createPartitionsHandler,
   incrementalAlterConfigsHandler,
   describeClusterHandler,
+  updateFeaturesHandler,
   describeProducersHandler,
 ];
