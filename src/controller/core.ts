@@ -20,7 +20,9 @@ import type { RunnelConfig } from '../config/config.js';
 import { topicByName, type MetadataImage, type TopicImage } from '../metadata/image.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { planAlterConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, type Plan } from './admin.js';
+import {
+  brokerPartitionsError, planAlterConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, type Plan,
+} from './admin.js';
 import { placementStart, usableBrokers } from './placement.js';
 import { planProducerIdBlock, PRODUCER_ID_BLOCK_SIZE } from './producer-ids.js';
 import {
@@ -157,7 +159,7 @@ export class ControllerCore {
         }));
       }
       case 'autoCreateTopic':
-        return decide(planAutoCreate(image, request, this.newTopicId()), false, (topicId) => ({ topicId }));
+        return decide(planAutoCreate(image, request, this.newTopicId(), this.options.config['max.broker.partitions']), false, (topicId) => ({ topicId }));
       case 'deleteTopic': {
         const topic = request.name !== null ? topicByName(image, request.name) : image.topicsById.get(request.topicId ?? '');
         if (topic === undefined) {
@@ -168,7 +170,7 @@ export class ControllerCore {
         return decide(planDeleteTopic(topic), false, (t: TopicImage) => ({ name: t.name, topicId: t.topicId }));
       }
       case 'createPartitions':
-        return decide(planCreatePartitions(image, request.input), request.validateOnly, (count) => ({ count }));
+        return decide(planCreatePartitions(image, request.input, this.options.config['max.broker.partitions']), request.validateOnly, (count) => ({ count }));
       case 'alterConfigs':
         return decide(
           planAlterConfigs(image, request.nodeId, request.resource, request.configs, request.mode), request.validateOnly, () => null,
@@ -425,6 +427,7 @@ function planAutoCreate(
   image: MetadataImage,
   request: ControllerRequestOf<'autoCreateTopic'>,
   topicId: string,
+  brokerPartitionsMax: number,
 ): Plan<string> {
   if (image.topicIdsByName.has(request.name)) {
     return { ok: false, errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${request.name}' already exists.` };
@@ -435,6 +438,9 @@ function planAutoCreate(
       request.name, topicId, request.numPartitions, request.replicationFactor, brokers, new Map(request.configs),
       placementStart(image, brokers),
     );
+    const placed = records.flatMap((r) => (r.type === 'Partition' ? [r.replicas] : []));
+    const limitError = brokerPartitionsError(image, brokerPartitionsMax, placed);
+    if (limitError !== null) return { ok: false, ...limitError };
     return { ok: true, records, value: topicId };
   } catch (err) {
     if (err instanceof TopicCreationError) return { ok: false, errorCode: err.errorCode, message: err.message };

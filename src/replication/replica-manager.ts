@@ -31,7 +31,7 @@ import type { LogManager } from '../storage/log-manager.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
 import type { LogConfig } from '../storage/config.js';
 import { logConfigForTopic } from '../metadata/topic-configs.js';
-import type { HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
+import type { AbortedTransaction, HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
 import { PartitionProducerStateStore } from './producer-state-store.js';
 import type { ProducerStateEntry } from './producer-state.js';
 import { PartitionReplication, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
@@ -70,11 +70,23 @@ const ALTER_PARTITION_TIMEOUT_MS = 30_000;
 /** Kafka's LeaderAndIsr.NO_LEADER. */
 export const NO_LEADER = -1;
 
+/** Partitions opened (logs created, producer state loaded) concurrently while a delta is applied. */
+export const PARTITIONS_APPLIED_AT_ONCE = 16;
+/** A long delta application (thousands of partitions) logs its progress this often. */
+const PROGRESS_LOG_INTERVAL_MS = 5_000;
+
+/** Least time between two reopen attempts of one failed log (each writes and syncs a 64 KiB probe). */
+export const LOG_RECOVERY_BACKOFF_MS = 500;
+
 /** One hosted partition. Its fields change only inside the replica manager. */
 class PartitionState implements HostedPartition {
   /** This node's acknowledged end: durable end (fsync) or log end (none). */
   localEndOffset = 0;
   hosted = true;
+  /** A reopen of the failed log is queued or running (see recoverFailedLog). */
+  logRecoveryQueued = false;
+  /** performance.now() before which no new reopen of a failed log is attempted. */
+  logRecoveryNotBeforeMs = 0;
   /** Set while this node follows the partition: the fetcher's handle on it. */
   following: FollowerPartition | undefined;
 
@@ -82,11 +94,12 @@ class PartitionState implements HostedPartition {
     readonly topic: string,
     readonly topicId: string,
     readonly partition: number,
-    readonly log: PartitionLog,
+    /** Replaced only when a failed log is reopened (LocalReplicaManager.recoverFailedLog). */
+    public log: PartitionLog,
     /** Leadership, ISR, follower states, HW rule: the IO-free core (partition-replication.ts). */
     readonly replication: PartitionReplication,
     /** Idempotent-producer state, loaded from the log's snapshot and tail before the partition is served. */
-    readonly producerState: PartitionProducerStateStore,
+    public producerState: PartitionProducerStateStore,
   ) {}
 
   get leaderId(): number { return this.replication.leader; }
@@ -108,6 +121,14 @@ class PartitionState implements HostedPartition {
 
   get logEndOffset(): number {
     return this.log.logEndOffset;
+  }
+
+  get lastStableOffset(): number {
+    return this.producerState.lastStableOffset(this.log.highWatermark);
+  }
+
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): readonly AbortedTransaction[] {
+    return this.producerState.abortedTransactions(fetchOffset, upperBoundOffset);
   }
 }
 
@@ -191,6 +212,11 @@ export class LocalReplicaManager implements ReplicaManager {
     if (currentLeaderEpoch >= 0 && currentLeaderEpoch < state.leaderEpoch) return { ok: false, errorCode: ErrorCode.FENCED_LEADER_EPOCH };
     if (currentLeaderEpoch > state.leaderEpoch) return { ok: false, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
     if (!state.isLeader) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    if (state.log.isFailed()) {
+      // Kafka answers an offline replica KAFKA_STORAGE_ERROR (retriable); the request also starts the reopen.
+      this.recoverFailedLog(state);
+      return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+    }
     return { ok: true, partition: state };
   }
 
@@ -251,6 +277,11 @@ export class LocalReplicaManager implements ReplicaManager {
     return this.byName.get(nameKey(partition.topic, partition.partition))?.producerState;
   }
 
+  /** The partition's producer and transaction state (transaction markers, aborted transactions). */
+  producerStateStore(hosted: HostedPartition): PartitionProducerStateStore {
+    return this.owned(hosted).producerState;
+  }
+
   // ---------------------------------------------------------------- append and high watermark
 
   /**
@@ -265,7 +296,8 @@ export class LocalReplicaManager implements ReplicaManager {
     if (state.log.config.durabilityMode === 'none') {
       state.localEndOffset = Math.max(state.localEndOffset, endOffset);
     } else {
-      result.durable.then(() => this.onLocalDurable(state, endOffset), () => undefined);
+      // A failed write: parked acks=-1 produces must hear KAFKA_STORAGE_ERROR now, not at their timeout.
+      result.durable.then(() => this.onLocalDurable(state, endOffset), () => this.onLocalFailure(state));
     }
     if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
     return result;
@@ -298,6 +330,51 @@ export class LocalReplicaManager implements ReplicaManager {
   /** A follower's acknowledged end, as if it fetched at endOffset with the leader's log end as it is now. */
   recordFollowerEnd(hosted: HostedPartition, replicaId: number, endOffset: number): void {
     this.recordFollowerFetch(hosted, replicaId, endOffset, hosted.logEndOffset);
+  }
+
+  private onLocalFailure(state: PartitionState): void {
+    if (state.hosted) this.publish(state);
+  }
+
+  /**
+   * Queues a reopen of a failed log (LogManager.reopenFailedLog) on the serial chain, at most one per
+   * LOG_RECOVERY_BACKOFF_MS per partition; requests to the partition trigger it (leaderPartition).
+   * Once reopened, the partition is served again (issue 26, defect 4) and listeners hear of it, so the
+   * group coordinator reloads its state from the recovered log.
+   */
+  private recoverFailedLog(state: PartitionState): void {
+    const nowMs = performance.now();
+    if (state.logRecoveryQueued || nowMs < state.logRecoveryNotBeforeMs || this.closed) return;
+    state.logRecoveryQueued = true;
+    state.logRecoveryNotBeforeMs = nowMs + LOG_RECOVERY_BACKOFF_MS;
+    this.enqueue(async () => {
+      try {
+        if (!this.closed && state.hosted && state.log.isFailed()) await this.reopenFailedLog(state);
+      } catch (err) {
+        this.logger?.warn({ err, topic: state.topic, partition: state.partition }, 'partition log still failing: not reopened');
+      } finally {
+        state.logRecoveryQueued = false;
+      }
+    });
+  }
+
+  private async reopenFailedLog(state: PartitionState): Promise<void> {
+    const log = await this.logs.reopenFailedLog(state.topic, state.partition);
+    log.updateConfig(this.logConfig(state.topic));
+    const producerState = await PartitionProducerStateStore.open(log, {
+      producerIdExpirationMs: this.config['producer.id.expiration.ms'],
+      producerIdExpirationCheckIntervalMs: this.config['producer.id.expiration.check.interval.ms'],
+      logger: this.logger,
+    });
+    state.log = log;
+    state.producerState = producerState;
+    // What the failure cut was never acknowledged; the leader's epoch may not have reached the disk.
+    state.localEndOffset = Math.min(state.localEndOffset, log.logEndOffset);
+    const latest = log.latestEpoch();
+    if (state.isLeader && (latest === undefined || latest < state.leaderEpoch)) log.leaderEpochCache.assign(state.leaderEpoch, log.logEndOffset);
+    this.leadershipVersion++;
+    this.logger?.info({ topic: state.topic, partition: state.partition, logEndOffset: log.logEndOffset }, 'failed partition log reopened: serving again');
+    if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
   }
 
   private onLocalDurable(state: PartitionState, endOffset: number): void {
@@ -439,7 +516,7 @@ export class LocalReplicaManager implements ReplicaManager {
     for (let position = 0; position < records.length;) {
       const size = probeBatch(records, position, records.length, records.length - position);
       if (size <= 0) break;
-      state.producerState.onReplicatedAppend(readBatchHeader(records, position));
+      state.producerState.onReplicatedAppend(readBatchHeader(records, position), records.subarray(position, position + size));
       position += size;
     }
     this.followerHighWatermark(state, leaderHighWatermark);
@@ -478,13 +555,34 @@ export class LocalReplicaManager implements ReplicaManager {
     });
   }
 
+  /**
+   * Paced (issue 26, defect 3): a delta of 20,000 partitions kept the broker from answering anything for
+   * seconds and from stopping for minutes. Partitions are applied PARTITIONS_APPLIED_AT_ONCE at a time,
+   * the event loop gets a turn between groups (requests are answered meanwhile; a partition not open
+   * yet answers NOT_LEADER_OR_FOLLOWER, retriable), close() stops between groups (the rest is applied
+   * at the next start, from the image), and progress is logged every PROGRESS_LOG_INTERVAL_MS.
+   */
   private async applyDelta(delta: MetadataDelta, image: MetadataImage): Promise<void> {
-    if (this.closed) return;
-    for (const topic of delta.deletedTopics) await this.removeTopic(topic);
-    for (const partition of delta.changedPartitions) {
-      const topic = image.topicsById.get(partition.topicId);
-      if (topic !== undefined) await this.applyPartition(topic, partition);
+    for (const topic of delta.deletedTopics) {
+      if (this.closed) return;
+      await this.removeTopic(topic);
     }
+    const changed = delta.changedPartitions;
+    const started = performance.now();
+    let loggedMs = started;
+    for (let i = 0; i < changed.length; i += PARTITIONS_APPLIED_AT_ONCE) {
+      if (this.closed) return;
+      await Promise.all(changed.slice(i, i + PARTITIONS_APPLIED_AT_ONCE).map((partition) => {
+        const topic = image.topicsById.get(partition.topicId);
+        return topic === undefined ? undefined : this.applyPartition(topic, partition);
+      }));
+      await new Promise((resolve) => setImmediate(resolve));
+      if (performance.now() - loggedMs >= PROGRESS_LOG_INTERVAL_MS) {
+        loggedMs = performance.now();
+        this.logger?.info({ applied: Math.min(i + PARTITIONS_APPLIED_AT_ONCE, changed.length), of: changed.length, ms: Math.round(loggedMs - started) }, 'opening partitions');
+      }
+    }
+    if (this.closed) return;
     for (const change of delta.changedConfigs) {
       if (change.resourceType === 'topic') this.updateConfig(change.resourceName);
     }
@@ -593,7 +691,10 @@ export class LocalReplicaManager implements ReplicaManager {
     await this.work;
     await this.replication?.fetchers.close();
     // Clean shutdown: producer snapshots at the log ends, before the log manager closes the logs.
-    for (const state of this.byName.values()) await state.producerState.close();
+    const states = [...this.byName.values()];
+    for (let i = 0; i < states.length; i += PARTITIONS_APPLIED_AT_ONCE) {
+      await Promise.all(states.slice(i, i + PARTITIONS_APPLIED_AT_ONCE).map((state) => state.producerState.close()));
+    }
   }
 }
 
