@@ -1293,7 +1293,14 @@ export class PartitionLog {
    * split, so logEndOffset becomes the end of the last kept batch). Exclusive: no appends meanwhile.
    */
   async truncateTo(targetOffset: number): Promise<void> {
-    if (targetOffset >= this.logEndOffset) return;
+    if (targetOffset >= this.logEndOffset) {
+      // Nothing to cut, but an epoch this replica started as leader without appending (its entry sits at
+      // the log end) must go: the new leader never had it, and a follower keeping it would send it as
+      // LastFetchedEpoch forever (UnifiedLog.truncateTo does the same).
+      this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
+      if (this.leaderEpochCache.dirty) await this.enqueueIo(() => this.persistEpochsIfDirty());
+      return;
+    }
     if (targetOffset <= this.logStartOffset) {
       await this.truncateFullyAndStartAt(targetOffset);
       return;
