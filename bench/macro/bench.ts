@@ -15,7 +15,8 @@
 //            --workloads 'produce acks=1 (java)',… (rows to run, by their exact names in the table; default
 //            all; a row whose `needs` row is not selected is n/a: consume reads produce acks=1 (java)'s topic)
 //
-// Load: 100-byte records, throughput unlimited, compression none, 3 partitions per topic (RF 1 single
+// Load: 100-byte records, throughput unlimited, compression none (but the franz-go acks=1 lz4 / zstd
+// rows: the cost of decompressing to check records), 3 partitions per topic (RF 1 single
 // node, RF 3 on the 3-node cluster), acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default
 // for -1). Java rows: ProducerPerformance with batch.size=16384, linger.ms=5. franz-go rows: franz-go's
 // defaults (batches up to 1,000,012 bytes, linger 10 ms, 5 requests in flight with idempotence), 5 in
@@ -229,22 +230,28 @@ function workloads(): Workload[] {
         '--record-size', String(RECORD_SIZE), '--throughput', '-1', '--producer-props', ...props], timeoutFor(RECORDS)), parseProducer, RECORDS);
     },
   });
-  const franz = (acks: string): Workload => ({
-    name: `produce acks=${acks} (franz-go)`,
-    repeat: true,
-    missing: () => (existsSync(FRANZ_PERF) ? undefined : `n/a (${FRANZ_PERF} not built: bash scripts/interop/setup.sh --only go)`),
-    async run(b, topology, rf, tag, rep) {
-      const base = { topology, workload: `produce acks=${acks} (franz-go)` };
-      const topic = `bench-${tag}${b.topicTag ?? ''}-franz-acks${acks.replace('-', 'm')}-r${rep}`;
-      const err = await createTopic(b, topic, rf);
-      if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
-      return measure(b, base, () => runProcess(FRANZ_PERF, ['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
-        '--record-size', String(RECORD_SIZE), '--acks', acks, '--compression', 'none'], timeoutFor(FRANZ_RECORDS / 10)), parseProducer, FRANZ_RECORDS);
-    },
-  });
+  // compression: the producer's codec; a compressed row shows what the broker pays to check records
+  // (Runnel decompresses every compressed batch to walk its records, as Kafka's LogValidator does).
+  const franz = (acks: string, compression = 'none'): Workload => {
+    const name = `produce acks=${acks}${compression === 'none' ? '' : ` ${compression}`} (franz-go)`;
+    return {
+      name,
+      repeat: true,
+      missing: () => (existsSync(FRANZ_PERF) ? undefined : `n/a (${FRANZ_PERF} not built: bash scripts/interop/setup.sh --only go)`),
+      async run(b, topology, rf, tag, rep) {
+        const base = { topology, workload: name };
+        const codec = compression === 'none' ? '' : `-${compression}`;
+        const topic = `bench-${tag}${b.topicTag ?? ''}-franz-acks${acks.replace('-', 'm')}${codec}-r${rep}`;
+        const err = await createTopic(b, topic, rf);
+        if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
+        return measure(b, base, () => runProcess(FRANZ_PERF, ['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
+          '--record-size', String(RECORD_SIZE), '--acks', acks, '--compression', compression], timeoutFor(FRANZ_RECORDS / 10)), parseProducer, FRANZ_RECORDS);
+      },
+    };
+  };
   const all: Workload[] = [
     producer('0'), producer('1'), producer('-1'),
-    franz('0'), franz('1'), franz('-1'),
+    franz('0'), franz('1'), franz('-1'), franz('1', 'lz4'), franz('1', 'zstd'),
     {
       name: 'consume',
       needs: 'produce acks=1 (java)',
