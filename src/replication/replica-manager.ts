@@ -566,15 +566,36 @@ export class LocalReplicaManager implements ReplicaManager {
    * per the durability mode: only then may the next fetch acknowledge the bytes.
    */
   private appendAsFollower(state: PartitionState, records: Buffer, leaderHighWatermark: number): Promise<void> {
-    const result = state.log.appendAsFollower(records);
-    for (let position = 0; position < records.length;) {
+    // One append per run of whole batches that fits segment.bytes (a fetch may carry more than a small
+    // segment holds); batches are never split.
+    const segmentBytes = state.log.config.segmentBytes;
+    let durable: Promise<void> = Promise.resolve();
+    let runStart = 0;
+    let position = 0;
+    while (position < records.length) {
       const size = probeBatch(records, position, records.length, records.length - position);
       if (size <= 0) break;
-      state.producerState.onReplicatedAppend(readBatchHeader(records, position), records.subarray(position, position + size));
+      if (position > runStart && position + size - runStart > segmentBytes) {
+        durable = this.appendRun(state, records.subarray(runStart, position));
+        runStart = position;
+      }
       position += size;
     }
+    if (position > runStart) durable = this.appendRun(state, records.subarray(runStart, position));
     this.followerHighWatermark(state, leaderHighWatermark);
-    return state.log.config.durabilityMode === 'none' ? Promise.resolve() : result.durable;
+    // Appends become durable in offset order: the last one covers the others.
+    return state.log.config.durabilityMode === 'none' ? Promise.resolve() : durable;
+  }
+
+  private appendRun(state: PartitionState, run: Buffer): Promise<void> {
+    const result = state.log.appendAsFollower(run);
+    for (let position = 0; position < run.length;) {
+      const size = probeBatch(run, position, run.length, run.length - position);
+      if (size <= 0) break;
+      state.producerState.onReplicatedAppend(readBatchHeader(run, position), run.subarray(position, position + size));
+      position += size;
+    }
+    return result.durable;
   }
 
   /** A follower's HW follows the leader's, never past its own log end, never back (maybeUpdateHighWatermark). */

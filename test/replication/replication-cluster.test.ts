@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { startMemoryCluster } from '../cluster/memory-cluster.js';
 import { RawClient } from '../network/raw-client.js';
-import { simpleBatch } from './batches.js';
+import { recordBatch, simpleBatch } from './batches.js';
 import { checkByteIdentity } from './byte-identity.js';
 import { changePartition, createTopic, hosted, leaderOf, produceTo, restartBroker, waitFor } from './cluster-helpers.js';
 
@@ -148,6 +148,35 @@ test('ISR shrinks when followers stop fetching (via AlterPartition): acks=-1 get
     assert.equal(accepted.errorCode, ErrorCode.NONE);
     assert.equal(Number(accepted.baseOffset), 6);
     await waitFor('follower HW', () => hosted(back, 'isr', 0).highWatermark === 7);
+  } finally {
+    client?.destroy();
+    await cluster.close();
+  }
+});
+
+test('a follower that was down catches up megabytes across segments with replica.fetch.max.bytes above segment.bytes, byte for byte', async () => {
+  const cluster = await startMemoryCluster(2, {
+    'replica.fetch.wait.max.ms': '50', 'replica.fetch.backoff.ms': '50', 'replica.fetch.max.bytes': String(8 << 20), 'replica.fetch.response.max.bytes': String(8 << 20),
+  });
+  let client: RawClient | undefined;
+  try {
+    await createTopic(cluster, 'small', 1, 2, { 'segment.bytes': String(1 << 20) });
+    const leader = leaderOf(cluster, 'small', 0);
+    const followerId = cluster.brokers.find((b) => b !== leader)!.nodeId;
+    await cluster.brokers.find((b) => b !== leader)!.close();
+    client = await RawClient.connect(leader.port);
+    const big = Buffer.alloc(100_000, 7);
+    for (let i = 0; i < 30; i++) {
+      const batch = recordBatch(Array.from({ length: 10 }, (_, j) => ({ key: Buffer.from(`k${j}`), value: big.subarray(0, 10_000), timestampDelta: j })));
+      assert.equal((await produceTo(client, 'small', 0, batch, { acks: 1 })).errorCode, ErrorCode.NONE);
+    }
+    const follower = await restartBroker(cluster, followerId);
+    await waitFor('follower caught up', () => hosted(follower, 'small', 0).logEndOffset === 300);
+    // The leader's HW passes 300 only once the follower acknowledged (in fsync mode: flushed) it.
+    await waitFor('leader HW', () => hosted(leader, 'small', 0).highWatermark === 300);
+    assert.ok(hosted(follower, 'small', 0).log.segmentBaseOffsets().length > 1);
+    const report = await checkByteIdentity('small', 0, 300, { nodeId: leader.nodeId, dataDir: leader.services.config['log.dirs'] }, [{ nodeId: followerId, dataDir: follower.services.config['log.dirs'] }]);
+    assert.deepEqual(report.mismatches, []);
   } finally {
     client?.destroy();
     await cluster.close();
