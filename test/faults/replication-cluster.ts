@@ -77,12 +77,14 @@ export async function startProcessCluster(root: string, count: number, extra: Re
     child.stderr?.on('data', append);
     n.child = child;
   };
-  const waitReady = async (n: ClusterNode): Promise<void> => {
+  /** Initial start: every node sees all; a restart: the node sees itself registered and unfenced. */
+  const waitReady = async (n: ClusterNode, all: boolean): Promise<void> => {
     const deadline = Date.now() + START_MS;
     while (Date.now() < deadline) {
       const child = n.child;
       if (child === undefined || child.exitCode !== null || child.signalCode !== null) throw new Error(`node ${n.id} exited: ${n.log.slice(-3000)}`);
-      if (await brokerCount(n.port).catch(() => 0) >= count) return;
+      const ids = await brokerIds(n.port).catch((): number[] => []);
+      if (all ? ids.length >= count : ids.includes(n.id)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`node ${n.id} not ready within ${START_MS} ms: ${n.log.slice(-3000)}`);
@@ -97,7 +99,7 @@ export async function startProcessCluster(root: string, count: number, extra: Re
     clearTimeout(timer);
   };
   for (const n of nodes) spawnNode(n);
-  await Promise.all(nodes.map(waitReady));
+  await Promise.all(nodes.map((n) => waitReady(n, true)));
   const cluster: ProcessCluster = {
     nodes,
     bootstrap: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
@@ -106,7 +108,7 @@ export async function startProcessCluster(root: string, count: number, extra: Re
     async start(id) {
       const n = byId(id);
       spawnNode(n);
-      await waitReady(n);
+      await waitReady(n, false);
     },
     stop: (id, graceMs = 30_000) => signalAndWait(byId(id), 'SIGTERM', graceMs),
     async close() {
@@ -125,10 +127,10 @@ async function withClient<T>(port: number, fn: (client: RawClient) => Promise<T>
   }
 }
 
-async function brokerCount(port: number): Promise<number> {
+async function brokerIds(port: number): Promise<number[]> {
   return withClient(port, async (client) => (await call(client, ApiKey.Metadata, 12, {
     topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
-  })).body.brokers.length);
+  })).body.brokers.map((b) => b.nodeId));
 }
 
 export interface PartitionState { partition: number; leader: number; leaderEpoch: number; isr: number[]; replicas: number[] }
@@ -145,10 +147,16 @@ export async function partitionStates(port: number, topic: string): Promise<Part
   });
 }
 
-export async function createTopic(port: number, name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<number> {
+export async function createTopic(
+  port: number, name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, assignments: number[][] = [],
+): Promise<number> {
   return withClient(port, async (client) => {
     const body = (await call(client, ApiKey.CreateTopics, 7, {
-      topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([n, value]) => ({ name: n, value })) }],
+      topics: [{
+        name, numPartitions: assignments.length > 0 ? -1 : partitions, replicationFactor: assignments.length > 0 ? -1 : replicationFactor,
+        assignments: assignments.map((brokerIds, partitionIndex) => ({ partitionIndex, brokerIds })),
+        configs: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
+      }],
       timeoutMs: 30_000, validateOnly: false,
     })).body;
     return body.topics[0]?.errorCode ?? -1;
@@ -192,4 +200,17 @@ export async function checkTopicIdentity(cluster: ProcessCluster, topic: string)
     reports.push(await checkByteIdentity(topic, s.partition, hw, { nodeId: leader.id, dataDir: leader.dataDir }, followers));
   }
   return reports;
+}
+
+/** One Produce of `records` to `partition` at the node on `port`; returns the partition's answer. */
+export async function produceOnce(port: number, topic: string, partition: number, records: Buffer, acks: number, timeoutMs = 5000) {
+  return withClient(port, async (client) => {
+    const body = (await call(client, ApiKey.Produce, 11, {
+      transactionalId: null, acks, timeoutMs,
+      topicData: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: partition, records }] }],
+    })).body;
+    const p = body.responses[0]?.partitionResponses[0];
+    if (p === undefined) throw new Error('no partition response');
+    return p;
+  });
 }

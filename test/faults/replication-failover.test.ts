@@ -122,6 +122,6 @@ test('3 nodes, RF 3, min.insync.replicas=2: Java idempotent acks=all producer ac
     if (producer) await killJava(producer);
     if (dumper) await killJava(dumper);
     await cluster?.close();
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 });
