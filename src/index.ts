@@ -10,7 +10,7 @@
  * its caller.
  */
 import type { Logger } from 'pino';
-import { Broker } from './broker/broker.js';
+import { RunnelNode } from './node/runnel-node.js';
 import { ConfigError, formatListener, isConfigName, resolveConfig, type ConfigName, type RunnelConfig } from './config/config.js';
 
 export interface StartBrokerOptions extends Partial<Omit<RunnelConfig, 'node.id' | 'log.dirs' | 'listeners'>> {
@@ -52,13 +52,14 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     overrides.push([key satisfies ConfigName, String(value)]);
   }
   const { config } = resolveConfig({ overrides });
-  const broker = await Broker.start({ config, clusterId: options.clusterId, logger: options.logger });
+  const node = await RunnelNode.start({ config, clusterId: options.clusterId, logger: options.logger });
+  const broker = node.broker!;
   return {
     bootstrapServers: broker.bootstrapServers,
     port: broker.port,
     nodeId: broker.nodeId,
     clusterId: broker.clusterId,
-    close: () => broker.close(),
+    close: () => node.close(),
   };
 }
 

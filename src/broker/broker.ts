@@ -11,7 +11,10 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
-import { formatListener, parseListener, type Listener, type RunnelConfig } from '../config/config.js';
+import { formatListener, type Listener, type NamedListener, type RunnelConfig } from '../config/config.js';
+import { advertisedBrokerListener, nodeLayout } from '../config/node-layout.js';
+import { BrokerLifecycle } from './lifecycle.js';
+import type { QuorumView } from './quorum-view.js';
 import { FrameSizeError } from '../network/frame-decoder.js';
 import { ConnectionClosedError, type CloseReason, type ConnectionInfo } from '../network/connection.js';
 import { NetworkServer } from '../network/server.js';
@@ -22,9 +25,7 @@ import { BUILTIN_HANDLERS } from './handlers/index.js';
 import { ensureMetaProperties } from './meta-properties.js';
 import { ImageMetadataView } from './metadata-view.js';
 import { InvalidRequestError, RequestPipeline } from './pipeline.js';
-import { imageRecords } from '../metadata/image.js';
-import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
-import { MetadataLoader } from '../metadata/loader.js';
+import type { MetadataLoader } from '../metadata/loader.js';
 import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
@@ -34,11 +35,7 @@ import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../controller/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
 import { ProducerIdManager } from '../controller/producer-ids.js';
-import { ControllerCore } from '../controller/core.js';
-import { QuorumController } from '../controller/quorum-controller.js';
 import type { ControllerChannel } from '../controller/requests.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
-import { randomUUID } from 'node:crypto';
 
 export interface BrokerStartOptions {
   readonly config: RunnelConfig;
@@ -48,12 +45,19 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Handlers to serve instead of the built-in set (tests). */
   readonly handlers?: readonly AnyApiHandler[];
-  /**
-   * The cluster's metadata log and controller channel, when this node is part of a cluster assembled by
-   * the caller (in-process test clusters). Absent: a standalone node, its own one-voter controller.
-   */
-  readonly cluster?: { readonly metadataLog: MetadataLog; readonly controller: ControllerChannel };
+  /** The node's metadata (Raft voter or observer, loaded into one loader) and its controller channel. */
+  readonly cluster: {
+    readonly loader: MetadataLoader;
+    readonly controller: ControllerChannel;
+    /** The metadata quorum as this node sees it (DescribeQuorum, Metadata's controller id). */
+    readonly quorum?: QuorumView;
+  };
 }
+
+const REGISTRATION_TIMEOUT_MS = 120_000;
+/** How long start waits to be unfenced before serving anyway (a lagging controller must not stop a start). */
+const UNFENCE_WAIT_MS = 10_000;
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 30_000;
 
 export class Broker {
   private constructor(
@@ -64,6 +68,7 @@ export class Broker {
     /** Long-lived state the handlers share (tests reach the replica manager and metadata through it). */
     readonly services: BrokerServices,
     private readonly logManager: LogManager,
+    private readonly lifecycle: BrokerLifecycle,
   ) {}
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
@@ -78,18 +83,7 @@ export class Broker {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
     try {
-      let metadataLog: MetadataLog;
-      let metadataLoader: MetadataLoader;
-      if (options.cluster === undefined) {
-        const local = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
-        metadataLoader = new MetadataLoader(local);
-        local.compactWith(() => imageRecords(metadataLoader.image));
-        metadataLog = local;
-      } else {
-        metadataLog = options.cluster.metadataLog;
-        metadataLoader = new MetadataLoader(metadataLog);
-      }
-      opened.push(() => metadataLog.close());
+      const metadataLoader = options.cluster.loader;
       const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
@@ -104,7 +98,7 @@ export class Broker {
 
       const registry = new HandlerRegistry();
       for (const handler of options.handlers ?? BUILTIN_HANDLERS) registry.register(handler);
-      const listener = parseListener(config.listeners);
+      const listener = nodeLayout(config).brokerListener!;
       let pipeline: RequestPipeline | null = null;
       const network = await NetworkServer.listen({
         host: listener.host,
@@ -126,20 +120,18 @@ export class Broker {
       });
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
-      // A standalone node is its own controller (KRaft combined mode, a one-voter quorum).
-      let controller: ControllerChannel;
-      if (options.cluster === undefined) {
-        const local = new QuorumController({
-          core: new ControllerCore({ config }), writer: metadataLog, image: () => metadataLoader.image,
-          clock, nodeId: meta.nodeId, logger,
-        });
-        local.activate();
-        opened.push(async () => local.close());
-        controller = local;
-      } else {
-        controller = options.cluster.controller;
+      const controller = options.cluster.controller;
+      const lifecycle = new BrokerLifecycle({
+        channel: controller, nodeId: meta.nodeId, clusterId: meta.clusterId, host: advertised.host, port: advertised.port,
+        rack: config['broker.rack'] === '' ? null : config['broker.rack'], loader: metadataLoader,
+        heartbeatIntervalMs: config['broker.heartbeat.interval.ms'], logger,
+      });
+      opened.push(async () => lifecycle.stop());
+      await lifecycle.start(Date.now() + REGISTRATION_TIMEOUT_MS);
+      if (!await lifecycle.waitUnfenced(UNFENCE_WAIT_MS)) {
+        logger.warn({ nodeId: meta.nodeId }, `still fenced after ${UNFENCE_WAIT_MS} ms; serving anyway (the controller unfences once caught up)`);
       }
-      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
+      const brokerEpoch = (): number => lifecycle.brokerEpoch;
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
       const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({
@@ -151,8 +143,8 @@ export class Broker {
         config,
         clock,
         metadata,
-        metadataLog,
         metadataLoader,
+        quorum: options.cluster.quorum,
         replicaManager,
         delayedProduce,
         fetchSessions: newFetchSessionCache(),
@@ -160,11 +152,11 @@ export class Broker {
         controllerChannel: controller,
         topicCreator,
         groupCoordinator,
-        producerIds: new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch),
+        producerIds: new ProducerIdManager(controller, meta.nodeId, brokerEpoch),
         logger,
       };
       pipeline = new RequestPipeline(registry, services);
-      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager);
+      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager, lifecycle);
       logger.info(
         {
           listener: formatListener(listener.host, network.port),
@@ -202,7 +194,21 @@ export class Broker {
 
   private closing: Promise<void> | undefined;
 
-  private async shutdown(): Promise<void> {
+  /** Abrupt stop for tests of crashes (startCluster's killNode): nothing beyond what is durable. */
+  async kill(): Promise<void> {
+    this.lifecycle.stop();
+    this.closing ??= this.shutdown(false);
+    return this.closing;
+  }
+
+  private async shutdown(controlled = true): Promise<void> {
+    // Controlled shutdown (KIP-631) while still serving: the controller moves this broker's leaderships
+    // away, so producers see one NOT_LEADER_OR_FOLLOWER and follow the new leaders.
+    if (controlled && this.services.config['controlled.shutdown.enable']) {
+      const moved = await this.lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
+      if (!moved) this.services.logger.warn({ nodeId: this.nodeId }, 'controlled shutdown did not finish; stopping anyway');
+    }
+    this.lifecycle.stop();
     // Parked fetches answer now instead of holding the graceful close for up to max_wait_ms.
     this.services.delayedFetch.close();
     // Waiting JoinGroup/SyncGroup answer NOT_COORDINATOR now, as when Kafka's coordinator resigns.
@@ -211,31 +217,16 @@ export class Broker {
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();
     await this.logManager.close();
-    await this.services.metadataLog.close();
     this.services.logger.info({ nodeId: this.nodeId }, 'runnel broker stopped');
   }
-}
-
-/**
- * Registers this process with the active controller (KIP-631's BrokerRegistration): a fresh incarnation
- * id per start, the advertised endpoint and rack. Resolves with the broker epoch.
- */
-async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener): Promise<number> {
-  const outcome = await controller.send({
-    type: 'registerBroker', brokerId: nodeId, incarnationId: randomUUID(), clusterId,
-    host: advertised.host, port: advertised.port, rack: null,
-  }, 30_000);
-  if (!outcome.ok) throw new Error(`broker registration failed: ${outcome.message ?? outcome.errorCode}`);
-  return outcome.value.brokerEpoch;
 }
 
 /**
  * advertised.listeners, else the bound listener. A wildcard bind host is advertised as this machine's
  * host name and port 0 as the bound port, as Kafka does for an unset advertised host.
  */
-function advertisedListener(config: RunnelConfig, bound: Listener, boundPort: number): Listener {
-  const configured = config['advertised.listeners'];
-  const base = configured === '' ? bound : parseListener(configured);
+function advertisedListener(config: RunnelConfig, bound: NamedListener, boundPort: number): Listener {
+  const base = advertisedBrokerListener(config, bound);
   const wildcard = base.host === '0.0.0.0' || base.host === '::';
   return {
     securityProtocol: 'PLAINTEXT',

@@ -9,11 +9,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { Broker } from '../broker/broker.js';
+import { RunnelNode } from '../node/runnel-node.js';
 import {
   ConfigError,
   formatListener,
-  parseListener,
+  parseListeners,
   resolveConfig,
   type ConfigSources,
   type ResolvedConfig,
@@ -54,15 +54,15 @@ async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number
     return exitUsage;
   }
   for (const key of resolved.ignored) logger.warn(`ignoring unknown configuration ${key}`);
-  let broker: Broker;
+  let node: RunnelNode;
   try {
-    broker = await Broker.start({ config: resolved.config, clusterId: args.clusterId, logger });
+    node = await RunnelNode.start({ config: resolved.config, clusterId: args.clusterId, logger });
   } catch (error) {
     logger.fatal({ err: error }, 'runnel broker failed to start');
     return error instanceof ConfigError ? exitUsage : 1;
   }
   await untilSignal(logger);
-  await broker.close();
+  await node.close();
   return 0;
 }
 
@@ -75,7 +75,7 @@ async function loadConfig(args: CliArguments, env: NodeJS.ProcessEnv): Promise<R
   };
   const resolved = resolveConfig(sources);
   if (args.host === undefined && args.port === undefined) return resolved;
-  const listener = parseListener(resolved.config.listeners);
+  const listener = parseListeners(resolved.config.listeners)[0]!;
   const listeners = formatListener(args.host ?? listener.host, args.port ?? listener.port);
   return resolveConfig({ ...sources, overrides: [...args.overrides, ['listeners', listeners]] });
 }

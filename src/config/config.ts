@@ -38,13 +38,51 @@ function def<K extends Kind>(d: Definition<K>): Definition<K> {
 export const CONFIG_DEFINITIONS = {
   'node.id': def({ kind: 'int', default: 1, min: 0, doc: 'Id of this broker; persisted in meta.properties.' }),
   listeners: def({
-    kind: 'string', default: 'PLAINTEXT://127.0.0.1:9092', check: (v) => problemOf(() => parseListener(v)),
-    doc: 'The one listener to bind, PLAINTEXT://host:port (port 0: the OS picks).',
+    kind: 'string', default: 'PLAINTEXT://127.0.0.1:9092', check: (v) => problemOf(() => parseListeners(v)),
+    doc: 'Listeners to bind, NAME://host:port,… (port 0: the OS picks): one for clients and, on a controller, the one named in controller.listener.names.',
   }),
   'advertised.listeners': def({
-    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseListener(v))),
-    doc: 'Address given to clients in Metadata; empty means the bound listener.',
+    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseListeners(v))),
+    doc: 'Addresses given to clients in Metadata, NAME://host:port; empty means the bound listeners.',
   }),
+  'listener.security.protocol.map': def({
+    kind: 'string', default: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    check: (v) => problemOf(() => parseSecurityProtocolMap(v)),
+    doc: 'Listener name → security protocol. Only PLAINTEXT is served.',
+  }),
+  'process.roles': def({
+    kind: 'string', default: 'broker,controller',
+    check: (v) => problemOf(() => parseProcessRoles(v)),
+    doc: 'broker, controller, or both (KRaft combined mode). A standalone node is both, a one-voter quorum.',
+  }),
+  'controller.quorum.voters': def({
+    kind: 'string', default: '',
+    check: (v) => (v === '' ? null : problemOf(() => parseVoters(v))),
+    doc: 'The controller quorum, id@host:port,… (the controller listener of each voter). Empty: this node alone.',
+  }),
+  'controller.listener.names': def({
+    kind: 'string', default: 'CONTROLLER', doc: 'Names of the listeners the controller (Raft and the controller channel) binds.',
+  }),
+  'inter.broker.listener.name': def({
+    kind: 'string', default: '', doc: 'Listener brokers use to reach each other (replication); empty: the first broker listener.',
+  }),
+  'broker.rack': def({ kind: 'string', default: '', doc: 'Rack of this broker (rack-aware placement, KIP-392 fetch from follower).' }),
+  'broker.session.timeout.ms': def({
+    kind: 'int', default: 9000, min: 1, doc: 'A broker without a heartbeat for this long is fenced by the controller.',
+  }),
+  'broker.heartbeat.interval.ms': def({ kind: 'int', default: 2000, min: 1, doc: 'Time between two broker heartbeats.' }),
+  'unclean.leader.election.enable': def({
+    kind: 'boolean', default: false, doc: 'Elect a leader outside the ISR when no ISR member is alive (may lose data).',
+  }),
+  'auto.leader.rebalance.enable': def({ kind: 'boolean', default: true, doc: 'Move leadership back to preferred leaders.' }),
+  'leader.imbalance.check.interval.seconds': def({
+    kind: 'long', default: 300, min: 1, doc: 'How often the controller checks for leader imbalance.',
+  }),
+  'leader.imbalance.per.broker.percentage': def({
+    kind: 'int', default: 10, min: 0, max: 100, doc: 'Share of non-preferred leaders on a broker that triggers a rebalance.',
+  }),
+  'controlled.shutdown.enable': def({ kind: 'boolean', default: true, doc: 'Move leaderships away before a broker stops.' }),
+  'metadata.max.idle.interval.ms': def({ kind: 'int', default: 500, min: 0, doc: 'Kafka compatibility; the metadata log appends no idle records.' }),
   'log.dirs': def({
     kind: 'string', default: './data', check: checkSingleDir,
     doc: 'Data directory (meta.properties, metadata, partition logs). One directory.',
@@ -255,6 +293,74 @@ function parseInteger(text: string, min: number, max: number, fail: (problem: st
   const value = Number(text);
   if (value < min || value > max) fail(`outside [${min}, ${max}]`);
   return value;
+}
+
+export interface NamedListener extends Listener {
+  /** The listener name (PLAINTEXT, CONTROLLER, INTERNAL, …), upper case. */
+  readonly name: string;
+}
+
+/** NAME://host:port,… (Kafka's listeners / advertised.listeners); names are unique. */
+export function parseListeners(text: string): NamedListener[] {
+  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (items.length === 0) throw new ConfigError('no listener given');
+  const listeners: NamedListener[] = [];
+  for (const item of items) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(item);
+    if (match === null) throw new ConfigError(`listener '${item}' is not NAME://host:port`);
+    const [, name = '', rawHost = '', rawPort = ''] = match;
+    const port = Number(rawPort);
+    if (port > 65535) throw new ConfigError(`listener '${item}': port above 65535`);
+    const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
+    const upper = name.toUpperCase();
+    if (listeners.some((l) => l.name === upper)) throw new ConfigError(`listener name ${upper} is used twice`);
+    listeners.push({ name: upper, securityProtocol: 'PLAINTEXT', host: host === '' ? '0.0.0.0' : host, port });
+  }
+  return listeners;
+}
+
+const SECURITY_PROTOCOLS = new Set(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']);
+
+/** listener.security.protocol.map: NAME:PROTOCOL,… */
+export function parseSecurityProtocolMap(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const item of text.split(',').map((i) => i.trim()).filter((i) => i !== '')) {
+    const [name, protocol, extra] = item.split(':');
+    if (name === undefined || protocol === undefined || extra !== undefined || name === '') {
+      throw new ConfigError(`listener.security.protocol.map: '${item}' is not NAME:PROTOCOL`);
+    }
+    if (!SECURITY_PROTOCOLS.has(protocol.toUpperCase())) throw new ConfigError(`unknown security protocol ${protocol}`);
+    map.set(name.toUpperCase(), protocol.toUpperCase());
+  }
+  return map;
+}
+
+export type ProcessRole = 'broker' | 'controller';
+
+export function parseProcessRoles(text: string): Set<ProcessRole> {
+  const roles = new Set<ProcessRole>();
+  for (const item of text.split(',').map((i) => i.trim().toLowerCase()).filter((i) => i !== '')) {
+    if (item !== 'broker' && item !== 'controller') throw new ConfigError(`process.roles: unknown role '${item}'`);
+    roles.add(item);
+  }
+  if (roles.size === 0) throw new ConfigError('process.roles is empty');
+  return roles;
+}
+
+/** controller.quorum.voters: id@host:port,… (KIP-595). */
+export function parseVoters(text: string): Map<number, { host: string; port: number }> {
+  const voters = new Map<number, { host: string; port: number }>();
+  for (const item of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^(\d+)@(\[[^\]]+\]|[^:@]+):(\d+)$/.exec(item);
+    if (match === null) throw new ConfigError(`controller.quorum.voters: "${item}" is not id@host:port`);
+    const id = Number(match[1]);
+    const port = Number(match[3]);
+    if (port <= 0 || port > 65535) throw new ConfigError(`controller.quorum.voters: bad port in "${item}"`);
+    if (voters.has(id)) throw new ConfigError(`controller.quorum.voters: node ${id} listed twice`);
+    voters.set(id, { host: match[2]!.replace(/^\[|\]$/g, ''), port });
+  }
+  if (voters.size === 0) throw new ConfigError('controller.quorum.voters is empty');
+  return voters;
 }
 
 /** PLAINTEXT://host:port; IPv6 hosts in brackets. Other security protocols are not served. */

@@ -175,7 +175,7 @@ test('OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset]; unknown partit
 test('leader epoch fencing (KIP-320) and KIP-951 current leader; follower fetches are refused', async () => {
   await withHarness(async (h) => {
     const topicId = await producedTopic(h, 'epochs', [simpleBatch(1)]);
-    const log = h.broker.services.metadataLog;
+    const log = h.node.metadataLog!;
     await log.append([{ type: 'PartitionChange', topicId, partitionId: 0, leader: -1 }]);
     await log.append([{ type: 'PartitionChange', topicId, partitionId: 0, leader: h.broker.nodeId }]);
     await h.broker.services.replicaManager.whenIdle();
@@ -247,7 +247,7 @@ test('long poll: min_bytes is waited for across several produces; a leadership c
       const startedMs = performance.now();
       const parked = fetch(consumer, 12, { maxWaitMs: 10_000, minBytes: 1, topics: [topic('minbytes', [part(0, 3)])] });
       await new Promise((resolve) => setTimeout(resolve, 50));
-      await h.broker.services.metadataLog.append([{ type: 'PartitionChange', topicId, partitionId: 0, leader: -1 }]);
+      await h.node.metadataLog!.append([{ type: 'PartitionChange', topicId, partitionId: 0, leader: -1 }]);
       const moved = only(await parked);
       assert.equal(moved.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
       assert.ok(performance.now() - startedMs < 5000);
