@@ -65,3 +65,5 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
 
 export { ConfigError } from './config/config.js';
 export type { RunnelConfig } from './config/config.js';
+export { startCluster } from './node/start-cluster.js';
+export type { StartClusterOptions, RunningCluster } from './node/start-cluster.js';

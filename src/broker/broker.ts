@@ -132,7 +132,10 @@ export class Broker {
         logger.warn({ nodeId: meta.nodeId }, `still fenced after ${UNFENCE_WAIT_MS} ms; serving anyway (the controller unfences once caught up)`);
       }
       const brokerEpoch = (): number => lifecycle.brokerEpoch;
-      const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
+      const quorum = options.cluster.quorum;
+      const metadata = new ImageMetadataView(
+        meta.clusterId, () => quorum?.leaderId() ?? meta.nodeId, metadataLoader, replicaManager, meta.nodeId,
+      );
       const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,

@@ -192,18 +192,38 @@ export class RunnelNode {
     }
     if (this.activeTerm === status.term) return;
     this.activeTerm = status.term;
-    const term = status.term;
+    void this.activate(status.term);
+  }
+
+  /**
+   * Activation waits for a read barrier: it succeeds only once an entry of this term has committed and
+   * been applied here, so the controller decides on an image that holds every committed record
+   * (leader completeness). Until then the barrier is refused, and retried while this term lasts.
+   */
+  private async activate(term: number): Promise<void> {
     const log = this.raftLog!;
-    log.readIndex().then(async () => {
+    for (let attempt = 0; ; attempt++) {
       const now = log.status();
-      if (now?.role !== 'leader' || now.term !== term) return;
+      if (now?.role !== 'leader' || now.term !== term || this.closing !== undefined) return;
+      try {
+        await log.readIndex();
+        break;
+      } catch (err) {
+        if (attempt % 100 === 99) this.logger.debug({ err, term }, 'controller activation still waiting for a read barrier');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    const now = log.status();
+    if (now?.role !== 'leader' || now.term !== term) return;
+    try {
       await this.bootstrapMetadata(log);
-      this.controller?.activate();
-      this.logger.info({ nodeId: this.nodeId, term }, 'active controller');
-    }).catch((err: unknown) => {
-      if (this.activeTerm === term) this.activeTerm = -1;
-      this.logger.debug({ err }, 'controller activation abandoned');
-    });
+    } catch (err) {
+      this.logger.warn({ err, term }, 'writing the cluster id failed; a later leader retries');
+      return;
+    }
+    if (log.status()?.term !== term || this.activeTerm !== term) return;
+    this.controller?.activate();
+    this.logger.info({ nodeId: this.nodeId, term }, 'active controller');
   }
 
   /**
