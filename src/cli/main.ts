@@ -20,6 +20,7 @@ import {
 } from '../config/config.js';
 import { parseProperties, propertiesFileBytesMax } from '../config/properties.js';
 import { parseCliArguments, usage, type CliArguments } from './args.js';
+import { runDevCluster } from './dev.js';
 
 const exitUsage = 2;
 const logLevelEnv = 'RUNNEL_LOG_LEVEL';
@@ -40,6 +41,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     console.log(await packageVersion());
     return 0;
   }
+  if (args.command === 'dev') return runDevCluster(args);
   return start(args, env);
 }
 
