@@ -9,6 +9,7 @@ import type { ConnectionInfo } from '../network/connection.js';
 import type { RunnelConfig } from '../config/config.js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
+import type { BrokerMetrics } from './metrics.js';
 import type { MetadataView } from './metadata-view.js';
 import type { QuorumView } from './quorum-view.js';
 import type { MetadataLoader } from '../metadata/loader.js';
@@ -18,6 +19,7 @@ import type { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import type { FetchSessionCache } from '../replication/fetch-session.js';
 import type { TopicCreator } from '../controller/topic-creator.js';
 import type { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
+import type { TxnCoordinatorRuntime } from '../txn/runtime.js';
 import type { ProducerIdManager } from '../controller/producer-ids.js';
 import type { ControllerChannel } from '../controller/requests.js';
 
@@ -58,8 +60,12 @@ export interface BrokerServices {
   readonly topicCreator: TopicCreator;
   /** Classic consumer groups and committed offsets (src/group/coordinator-runtime.ts). */
   readonly groupCoordinator: GroupCoordinatorRuntime;
+  /** Transactional ids, their transactions and markers (src/txn/runtime.ts). */
+  readonly txnCoordinator: TxnCoordinatorRuntime;
   /** Producer ids for InitProducerId, from blocks committed to the metadata log. */
   readonly producerIds: ProducerIdManager;
+  /** Request, topic, storage and connection metrics (src/broker/metrics.ts). */
+  readonly metrics: BrokerMetrics;
   readonly logger: Logger;
 }
 

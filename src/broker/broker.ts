@@ -29,13 +29,20 @@ import type { MetadataLoader } from '../metadata/loader.js';
 import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
+import { ReplicaFetcherManager, replicaFetcherOptions } from '../replication/replica-fetcher.js';
 import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../controller/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
+import { TxnCoordinatorRuntime } from '../txn/runtime.js';
 import { ProducerIdManager } from '../controller/producer-ids.js';
 import type { ControllerChannel } from '../controller/requests.js';
+import { packageVersion } from '../common/package-version.js';
+import { parseHostPort } from '../config/config.js';
+import { BrokerMetrics } from './metrics.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { OperatorHttpServer } from './operator-http.js';
 
 export interface BrokerStartOptions {
   readonly config: RunnelConfig;
@@ -68,6 +75,10 @@ export class Broker {
     /** Long-lived state the handlers share (tests reach the replica manager and metadata through it). */
     readonly services: BrokerServices,
     private readonly logManager: LogManager,
+    /** The operators' HTTP listener (metrics.listener), when configured. */
+    private readonly operatorHttp: OperatorHttpServer | undefined,
+    /** What /readyz answers: null once ready; the phase it is in otherwise. */
+    private readonly readiness: Readiness,
     private readonly lifecycle: BrokerLifecycle,
   ) {}
 
@@ -77,17 +88,26 @@ export class Broker {
     const logger = options.logger ?? pino({ level: 'silent' });
     const clock = options.clock ?? systemClock;
     const dataDir = config['log.dirs'];
+    // The node holds the data directory's lock (RunnelNode) before anything in it is read or written.
     const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId);
     const opened: Array<() => Promise<void>> = [];
     const closeOpened = async (): Promise<void> => {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
+    const metrics = new BrokerMetrics({ nodeId: meta.nodeId, clusterId: meta.clusterId, version: packageVersion() });
+    const readiness: Readiness = { notReady: 'loading metadata' };
     try {
+      // Before recovery, so /readyz can say 503 through a long one (and /healthz 200).
+      const operatorHttp = await startOperatorHttp(config, metrics, readiness);
+      if (operatorHttp !== undefined) opened.push(() => operatorHttp.close());
       const metadataLoader = options.cluster.loader;
-      const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
+      readiness.notReady = 'recovering storage';
+      const logManager = await LogManager.open({
+        dataDir, defaults: brokerLogDefaults(config), clock, logger, onLogFlush: (ms) => metrics.logFlushed(ms),
+      });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
-        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger,
+        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock,
       });
       opened.push(() => replicaManager.close());
       const delayedProduce = new DelayedProducePurgatory(replicaManager);
@@ -99,6 +119,7 @@ export class Broker {
       const registry = new HandlerRegistry();
       for (const handler of options.handlers ?? BUILTIN_HANDLERS) registry.register(handler);
       const listener = nodeLayout(config).brokerListener!;
+      readiness.notReady = 'starting the Kafka listener';
       let pipeline: RequestPipeline | null = null;
       const network = await NetworkServer.listen({
         host: listener.host,
@@ -112,7 +133,9 @@ export class Broker {
           if (pipeline === null) throw new InvalidRequestError('broker is starting');
           return pipeline.handleFrame(connection, frame);
         },
+        onConnectionOpened: () => metrics.connectionOpened(),
         onConnectionClosed: (connection, reason) => {
+          metrics.connectionClosed();
           // Parked fetches of a closed connection end now; their answers are dropped.
           delayedFetch.release(connection.id);
           logClose(logger, connection, reason);
@@ -121,6 +144,7 @@ export class Broker {
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
       const controller = options.cluster.controller;
+      readiness.notReady = 'registering with the controller';
       const lifecycle = new BrokerLifecycle({
         channel: controller, nodeId: meta.nodeId, clusterId: meta.clusterId, host: advertised.host, port: advertised.port,
         rack: config['broker.rack'] === '' ? null : config['broker.rack'], loader: metadataLoader,
@@ -128,10 +152,17 @@ export class Broker {
       });
       opened.push(async () => lifecycle.stop());
       await lifecycle.start(Date.now() + REGISTRATION_TIMEOUT_MS);
+      const brokerEpoch = (): number => lifecycle.brokerEpoch;
+      // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
+      replicaManager.startReplication({
+        fetchers: new ReplicaFetcherManager(replicaFetcherOptions(config, meta.nodeId, brokerEpoch, metadataLoader, logger)),
+        controller,
+        brokerEpoch,
+      });
+      readiness.notReady = 'catching up with the metadata log';
       if (!await lifecycle.waitUnfenced(UNFENCE_WAIT_MS)) {
         logger.warn({ nodeId: meta.nodeId }, `still fenced after ${UNFENCE_WAIT_MS} ms; serving anyway (the controller unfences once caught up)`);
       }
-      const brokerEpoch = (): number => lifecycle.brokerEpoch;
       const quorum = options.cluster.quorum;
       const metadata = new ImageMetadataView(
         meta.clusterId, () => quorum?.leaderId() ?? meta.nodeId, metadataLoader, replicaManager, meta.nodeId,
@@ -141,13 +172,19 @@ export class Broker {
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
       });
       opened.push(async () => groupCoordinator.close());
+      const producerIds = new ProducerIdManager(controller, meta.nodeId, brokerEpoch);
+      const txnCoordinator = new TxnCoordinatorRuntime({
+        nodeId: meta.nodeId, config, clock, metadata, replicaManager, delayedProduce, topicCreator, groupCoordinator,
+        generateProducerId: () => producerIds.generateProducerId(), logger,
+      });
+      opened.push(async () => txnCoordinator.close());
       const services: BrokerServices = {
         nodeId: meta.nodeId,
         config,
         clock,
         metadata,
         metadataLoader,
-        quorum: options.cluster.quorum,
+        quorum,
         replicaManager,
         delayedProduce,
         fetchSessions: newFetchSessionCache(),
@@ -155,11 +192,24 @@ export class Broker {
         controllerChannel: controller,
         topicCreator,
         groupCoordinator,
-        producerIds: new ProducerIdManager(controller, meta.nodeId, brokerEpoch),
+        txnCoordinator,
+        producerIds,
+        metrics,
         logger,
       };
+      metrics.attach({
+        partitions: () => replicaManager.partitions(),
+        topicExists: (topic) => metadataLoader.image.topicIdsByName.has(topic),
+        produceWaiters: () => delayedProduce.size,
+        fetchWaiters: () => delayedFetch.size,
+        connections: () => network.connectionCount,
+        groupStates: () => groupStateCounts(groupCoordinator),
+      });
       pipeline = new RequestPipeline(registry, services);
-      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager, lifecycle);
+      readiness.notReady = null;
+      const broker = new Broker(
+        meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness, lifecycle,
+      );
       logger.info(
         {
           listener: formatListener(listener.host, network.port),
@@ -167,6 +217,7 @@ export class Broker {
           nodeId: meta.nodeId,
           clusterId: meta.clusterId,
           partitions: replicaManager.partitions().length,
+          ...(operatorHttp === undefined ? {} : { metricsListener: formatHostPort(parseHostPort(config['metrics.listener']).host, operatorHttp.port) }),
           startupMs: Math.round(performance.now() - startedMs),
         },
         'runnel broker started',
@@ -183,6 +234,11 @@ export class Broker {
     return this.network.port;
   }
 
+  /** The port of the operators' HTTP listener (metrics.listener), or undefined when it is off. */
+  get metricsPort(): number | undefined {
+    return this.operatorHttp?.port;
+  }
+
   /** host:port clients should bootstrap from. */
   get bootstrapServers(): string {
     const host = this.advertised.host.includes(':') ? `[${this.advertised.host}]` : this.advertised.host;
@@ -197,8 +253,8 @@ export class Broker {
 
   private closing: Promise<void> | undefined;
 
-  /** Abrupt stop for tests of crashes (startCluster's killNode): nothing beyond what is durable. */
-  async kill(): Promise<void> {
+  /** Abrupt stop for tests of crashes (startCluster's killNode): no controlled shutdown. */
+  kill(): Promise<void> {
     this.lifecycle.stop();
     this.closing ??= this.shutdown(false);
     return this.closing;
@@ -208,20 +264,52 @@ export class Broker {
     // Controlled shutdown (KIP-631) while still serving: the controller moves this broker's leaderships
     // away, so producers see one NOT_LEADER_OR_FOLLOWER and follow the new leaders.
     if (controlled && this.services.config['controlled.shutdown.enable']) {
+      this.readiness.notReady = 'controlled shutdown';
       const moved = await this.lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
       if (!moved) this.services.logger.warn({ nodeId: this.nodeId }, 'controlled shutdown did not finish; stopping anyway');
     }
     this.lifecycle.stop();
+    this.readiness.notReady = 'shutting down';
     // Parked fetches answer now instead of holding the graceful close for up to max_wait_ms.
     this.services.delayedFetch.close();
     // Waiting JoinGroup/SyncGroup answer NOT_COORDINATOR now, as when Kafka's coordinator resigns.
     this.services.groupCoordinator.close();
+    this.services.txnCoordinator.close();
     await this.network.close();
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();
     await this.logManager.close();
+    await this.operatorHttp?.close();
     this.services.logger.info({ nodeId: this.nodeId }, 'runnel broker stopped');
   }
+}
+
+/** What /readyz reports: null when ready, else the start-up (or shutdown) phase. */
+interface Readiness {
+  notReady: string | null;
+}
+
+async function startOperatorHttp(config: RunnelConfig, metrics: BrokerMetrics, readiness: Readiness): Promise<OperatorHttpServer | undefined> {
+  if (config['metrics.listener'] === '') return undefined;
+  const { host, port } = parseHostPort(config['metrics.listener']);
+  return OperatorHttpServer.listen({
+    host, port,
+    metrics: async () => ({ text: await metrics.text(), contentType: metrics.contentType }),
+    notReadyReason: () => readiness.notReady,
+  });
+}
+
+function formatHostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Classic groups by state for the NumGroups gauges; undefined while offsets partitions load. */
+function groupStateCounts(groupCoordinator: GroupCoordinatorRuntime): Map<string, number> | undefined {
+  const listed = groupCoordinator.listGroups({ statesFilter: [], typesFilter: [] });
+  if (listed.errorCode !== ErrorCode.NONE) return undefined;
+  const counts = new Map<string, number>();
+  for (const group of listed.groups) counts.set(group.groupState, (counts.get(group.groupState) ?? 0) + 1);
+  return counts;
 }
 
 /**

@@ -6,7 +6,7 @@
  * With `controller.quorum.voters` empty the node is standalone: broker and controller in one process, a
  * one-voter quorum of itself that needs no controller listener.
  */
-import { ConfigError, parseListeners, parseProcessRoles, parseSecurityProtocolMap, parseVoters, type NamedListener, type ProcessRole, type RunnelConfig } from './config.js';
+import { ConfigError, parseListeners, parseProcessRoles, parseProtocolMap, parseVoters, type NamedListener, type ProcessRole, type RunnelConfig } from './config.js';
 
 export interface NodeLayout {
   readonly nodeId: number;
@@ -27,20 +27,22 @@ export function nodeLayout(config: RunnelConfig): NodeLayout {
   const nodeId = config['node.id'];
   const roles = parseProcessRoles(config['process.roles']);
   const listeners = parseListeners(config.listeners);
-  const protocols = parseSecurityProtocolMap(config['listener.security.protocol.map']);
-  for (const l of listeners) {
-    const protocol = protocols.get(l.name) ?? (['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(l.name) ? l.name : undefined);
-    if (protocol === undefined) {
-      throw new ConfigError(`listener ${l.name} has no security protocol: add ${l.name}:PLAINTEXT to listener.security.protocol.map`);
-    }
-    if (protocol !== 'PLAINTEXT') throw new ConfigError(`listener ${l.name} uses ${protocol}; only PLAINTEXT is supported`);
-  }
+  const votersText = config['controller.quorum.voters'];
+  const protocols = parseProtocolMap(config['listener.security.protocol.map']);
   const controllerNames = new Set(config['controller.listener.names'].split(',').map((n) => n.trim().toUpperCase()).filter((n) => n !== ''));
   const isBroker = roles.has('broker');
   const isController = roles.has('controller');
-  const votersText = config['controller.quorum.voters'];
   const rack = config['broker.rack'] === '' ? null : config['broker.rack'];
   const brokerListeners = listeners.filter((l) => !controllerNames.has(l.name));
+  // A standalone node binds no controller listener, so only the listeners it binds must be PLAINTEXT.
+  const bound = votersText === '' ? brokerListeners : listeners;
+  for (const l of bound) {
+    const protocol = protocols.get(l.name) ?? (controllerNames.has(l.name) ? 'PLAINTEXT' : undefined);
+    if (protocol === undefined) {
+      throw new ConfigError(`listener ${l.name} has no security protocol: add ${l.name}:PLAINTEXT to listener.security.protocol.map`);
+    }
+    if (protocol !== 'PLAINTEXT') throw new ConfigError(`listener ${l.name} uses ${protocol}: only PLAINTEXT is supported`);
+  }
   const interBroker = config['inter.broker.listener.name'].toUpperCase();
   const brokerListener = interBroker !== ''
     ? brokerListeners.find((l) => l.name === interBroker)

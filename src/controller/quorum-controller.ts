@@ -13,7 +13,7 @@ import type { Clock } from '../common/clock.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { ControllerCore } from './core.js';
+import type { ControllerCore, ControllerEvent } from './core.js';
 import type { ControllerChannel, ControllerOutcomeOf, ControllerRequestOf, ControllerRequestType } from './requests.js';
 
 /** The active controller's half of the metadata log (DESIGN §5: a writer only the active controller holds). */
@@ -111,6 +111,7 @@ export class QuorumController implements ControllerChannel {
       if (decision.records.length === 0) return { outcome: decision.outcome, offset: -1 };
       try {
         const offset = await this.options.writer.append(decision.records);
+        this.logEvents(decision.events, offset);
         return { outcome: decision.outcome, offset };
       } catch (err) {
         return { outcome: appendFailed(err), offset: -1 };
@@ -123,12 +124,20 @@ export class QuorumController implements ControllerChannel {
     if (!this.active || generation !== this.generation || this.pending > 0) return;
     this.enqueue(async () => {
       if (!this.active || generation !== this.generation) return;
-      const records = this.options.core.tick(this.options.image(), this.options.clock.nowMs());
+      const { records, events } = this.options.core.tick(this.options.image(), this.options.clock.nowMs());
       if (records.length === 0) return;
-      await this.options.writer.append(records).catch((err: unknown) => {
-        this.options.logger?.warn({ err }, 'controller periodic append failed');
-      });
+      await this.options.writer.append(records).then(
+        (offset) => this.logEvents(events, offset),
+        (err: unknown) => this.options.logger?.warn({ err }, 'controller periodic append failed'),
+      );
     });
+  }
+
+  /** One structured line per broker fencing change and leader election, once committed (issue #21 item 7). */
+  private logEvents(events: readonly ControllerEvent[], offset: number): void {
+    const logger = this.options.logger;
+    if (logger === undefined) return;
+    for (const event of events) logger.info({ ...event, metadataOffset: offset, controllerId: this.options.nodeId }, event.event);
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {

@@ -34,6 +34,7 @@ import { MetadataLoader } from '../metadata/loader.js';
 import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { RpcClient } from '../raft/driver/rpc-client.js';
+import { lockDataDir, type DataDirLock } from '../storage/data-dir-lock.js';
 
 export interface RunnelNodeOptions {
   readonly config: RunnelConfig;
@@ -65,6 +66,7 @@ export class RunnelNode {
     private readonly history: MetadataHistory | undefined,
     private readonly bootstrapClusterId: string,
     private readonly dataDir: string,
+    private readonly lock: DataDirLock,
   ) {}
 
   get nodeId(): number {
@@ -83,6 +85,21 @@ export class RunnelNode {
     const layout = nodeLayout(config);
     const dataDir = config['log.dirs'];
     await mkdir(dataDir, { recursive: true });
+    // One node per data directory (Kafka's `.lock`), before anything in it is read or written.
+    const lock = await lockDataDir(dataDir);
+    try {
+      return await RunnelNode.startLocked(options, layout, lock);
+    } catch (error) {
+      await lock.release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private static async startLocked(options: RunnelNodeOptions, layout: NodeLayout, lock: DataDirLock): Promise<RunnelNode> {
+    const { config } = options;
+    const logger = options.logger ?? pino({ level: 'silent' });
+    const clock = options.clock ?? systemClock;
+    const dataDir = config['log.dirs'];
     const existing = await readMetaProperties(dataDir);
     if (existing !== null && existing.nodeId !== layout.nodeId) {
       throw new ConfigError(`${join(dataDir, metaPropertiesFileName)} belongs to node.id ${existing.nodeId}, not ${layout.nodeId}`);
@@ -128,7 +145,7 @@ export class RunnelNode {
     });
     node = new RunnelNode(
       layout, loader, channel, logger, rpc, raftLog, observerLog, controller, history,
-      existing?.clusterId ?? options.clusterId ?? randomKafkaUuid(), dataDir,
+      existing?.clusterId ?? options.clusterId ?? randomKafkaUuid(), dataDir, lock,
     );
     try {
       if (raftLog !== undefined) {
@@ -156,7 +173,7 @@ export class RunnelNode {
       }
       return node;
     } catch (error) {
-      await node.close().catch(() => undefined);
+      await node.kill().catch(() => undefined);
       throw error;
     }
   }
@@ -181,6 +198,7 @@ export class RunnelNode {
     this.rpc.close();
     await this.raftLog?.close();
     await this.observerLog?.close();
+    await this.lock.release();
   }
 
   /** Raft leadership → the controller: active only once the leader has applied every committed record. */

@@ -130,3 +130,40 @@ test('ListOffsets v11: EARLIEST_PENDING_UPLOAD (-6) has no answer without tiered
     assert.equal((await listOffset(h, 'lo', 0, -1n, 11)).offset, 0n);
   });
 });
+
+test('ApiVersions features (KIP-584): metadata.version 4.4-IV2 finalized, level-0 features only from v4, epoch from the image', async () => {
+  await withHarness(async (h) => {
+    const ask = async (version: number) => (await call(h.client, ApiKey.ApiVersions, version, {
+      clientSoftwareName: 'test', clientSoftwareVersion: '1', clusterId: null, nodeId: -1,
+    })).body;
+    const v4 = await ask(4);
+    const supported = new Map(v4.supportedFeatures.map((f) => [f.name, [f.minVersion, f.maxVersion]]));
+    assert.deepEqual(supported.get('metadata.version'), [33, 33]);
+    assert.deepEqual(supported.get('transaction.version'), [0, 0]);
+    const consumerGroups = v4.apiKeys.some((k) => k.apiKey === ApiKey.ConsumerGroupHeartbeat);
+    assert.deepEqual(supported.get('group.version'), consumerGroups ? [1, 1] : [0, 0]);
+    assert.deepEqual(v4.finalizedFeatures.map((f) => [f.name, f.maxVersionLevel]),
+      consumerGroups ? [['group.version', 1], ['metadata.version', 33]] : [['metadata.version', 33]]);
+    assert.ok(v4.finalizedFeaturesEpoch >= 0n);
+    // KAFKA-17492: before v4 a range starting at 0 is left out.
+    const v3 = await ask(3);
+    assert.ok(v3.supportedFeatures.every((f) => f.minVersion > 0));
+    assert.ok(v3.supportedFeatures.some((f) => f.name === 'metadata.version'));
+  });
+});
+
+test('UpdateFeatures: the level in force is a no-op, any other level INVALID_UPDATE_VERSION', async () => {
+  await withHarness(async (h) => {
+    const update = async (version: number, feature: string, maxVersionLevel: number) => (await call(h.client, ApiKey.UpdateFeatures, version, {
+      timeoutMs: 1000, validateOnly: false, featureUpdates: [{ feature, maxVersionLevel, allowDowngrade: false, upgradeType: 1 }],
+    })).body;
+    assert.equal((await update(1, 'metadata.version', 33)).results[0]?.errorCode, ErrorCode.NONE);
+    const down = (await update(1, 'metadata.version', 27)).results[0];
+    assert.equal(down?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
+    assert.match(down?.errorMessage ?? '', /Invalid update version 27 for feature metadata\.version\. .*only supports versions 33-33/);
+    const v2 = await update(2, 'transaction.version', 2);
+    assert.deepEqual([v2.errorCode, v2.results], [ErrorCode.INVALID_UPDATE_VERSION, []]);
+    assert.equal((await update(2, 'transaction.version', 0)).errorCode, ErrorCode.NONE);
+    assert.equal((await update(0, 'no.such.feature', 1)).results[0]?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
+  });
+});

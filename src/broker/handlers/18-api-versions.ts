@@ -13,8 +13,11 @@
  *   response carrying UNSUPPORTED_VERSION and the API list, without decoding the body (KIP-511).
  *   Kafka's own broker lists only ApiVersions itself in that response; Runnel lists every API, which
  *   KIP-511 allows and which spares old clients nothing.
- * Not implemented: feature flags (KIP-584): SupportedFeatures and FinalizedFeatures are empty and
- * FinalizedFeaturesEpoch is -1, since no API behaviour here depends on a finalized feature level.
+ * - v3+ feature flags (KIP-584, src/broker/features.ts): SupportedFeatures and FinalizedFeatures give
+ *   the level Runnel runs each Kafka 4.4 feature at (metadata.version 4.4-IV2; group.version 1 when the
+ *   KIP-848 APIs are served; transaction.version, kraft.version, … 0), which is what
+ *   `kafka-features.sh describe` and Admin.describeFeatures print. FinalizedFeaturesEpoch is the offset
+ *   of the metadata image the answer was made from, as Kafka's is: it never goes back.
  */
 import {
   decodeApiVersionsRequest,
@@ -25,6 +28,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ApiHandler, RequestContext, SupportedApi } from '../api-handler.js';
+import { finalizedFeatureKeys, runnelFeatures, supportedFeatureKeys } from '../features.js';
 
 const softwareNameVersionPattern = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
@@ -43,7 +47,13 @@ function handleApiVersions(context: RequestContext<ApiVersionsRequest>): ApiVers
     return apiVersionsResponse(ErrorCode.INVALID_REQUEST, []);
   }
   if (context.apiVersion >= 5 && !intendedNode(context)) return apiVersionsResponse(ErrorCode.REBOOTSTRAP_REQUIRED, []);
-  return apiVersionsResponse(ErrorCode.NONE, context.supportedApis);
+  const features = runnelFeatures(context.supportedApis);
+  return {
+    ...apiVersionsResponse(ErrorCode.NONE, context.supportedApis),
+    supportedFeatures: supportedFeatureKeys(features, context.apiVersion),
+    finalizedFeaturesEpoch: BigInt(Math.max(0, context.services.metadataLoader.image.offset)),
+    finalizedFeatures: finalizedFeatureKeys(features),
+  };
 }
 
 function intendedNode(context: RequestContext<ApiVersionsRequest>): boolean {
@@ -59,7 +69,7 @@ function validSoftware(request: ApiVersionsRequest): boolean {
   );
 }
 
-/** Also used by the pipeline for the KIP-511 v0 fallback. */
+/** Without features: also used by the pipeline for the KIP-511 v0 fallback (v0 has no feature fields). */
 export function apiVersionsResponse(errorCode: number, apis: readonly SupportedApi[]): ApiVersionsResponse {
   return {
     errorCode,
