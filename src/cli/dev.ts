@@ -19,6 +19,8 @@ export function devNodeProperties(nodes: number, dataDir: string): Array<Array<[
     ['process.roles', 'broker,controller'],
     ['listeners', `PLAINTEXT://127.0.0.1:${CLIENT_PORT_BASE + 2 * i},CONTROLLER://127.0.0.1:${CLIENT_PORT_BASE + 2 * i + 1}`],
     ['controller.quorum.voters', voters],
+    ['controller.listener.names', 'CONTROLLER'],
+    ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'],
     ['log.dirs', `${dataDir}/node-${i + 1}`],
     ['default.replication.factor', String(Math.min(3, nodes))],
     ['offsets.topic.replication.factor', String(Math.min(3, nodes))],

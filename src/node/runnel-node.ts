@@ -222,7 +222,15 @@ export class RunnelNode {
     const log = this.raftLog!;
     for (let attempt = 0; ; attempt++) {
       const now = log.status();
-      if (now?.role !== 'leader' || now.term !== term || this.closing !== undefined) return;
+      // Raft reports its first leadership from inside its own start, before the log can take requests.
+      if (now === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        continue;
+      }
+      if (now.role !== 'leader' || now.term !== term || this.closing !== undefined) {
+        if (this.activeTerm === term) this.activeTerm = -1;
+        return;
+      }
       try {
         await log.readIndex();
         break;

@@ -70,6 +70,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
       ['log.dirs', join(root, `node-${id}`)],
       ['listeners', `${formatListener('127.0.0.1', brokerPorts.get(id)!)},CONTROLLER://127.0.0.1:${controllerPorts.get(id)}`],
       ['controller.quorum.voters', voters],
+      ['controller.listener.names', 'CONTROLLER'],
+      ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'],
       ['default.replication.factor', String(Math.min(3, count))],
       ['offsets.topic.replication.factor', String(Math.min(3, count))],
       ...extra,
