@@ -245,10 +245,26 @@ export class Broker {
     return `${host}:${this.advertised.port}`;
   }
 
-  /** Clean shutdown (see the header). Idempotent. */
+  /**
+   * Clean shutdown (see the header). Idempotent. A broker inside a RunnelNode closes the whole node
+   * (controller, metadata log, data-directory lock) with it.
+   */
   close(): Promise<void> {
+    if (this.owner !== undefined) return this.owner();
+    return this.closeBroker();
+  }
+
+  /** The broker's own clean shutdown, without its node (RunnelNode calls it). */
+  closeBroker(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
+  }
+
+  private owner: (() => Promise<void>) | undefined;
+
+  /** Makes close() close the node that owns this broker. */
+  ownedBy(close: () => Promise<void>): void {
+    this.owner = close;
   }
 
   private closing: Promise<void> | undefined;

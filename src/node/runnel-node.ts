@@ -168,6 +168,8 @@ export class RunnelNode {
           config, clusterId, logger, clock,
           cluster: { loader, controller: channel, quorum: node.quorumView() },
         });
+        const owner = node;
+        node.broker.ownedBy(() => owner.close());
       } else {
         logger.info({ nodeId: layout.nodeId, clusterId }, 'runnel controller started');
       }
@@ -191,7 +193,7 @@ export class RunnelNode {
   }
 
   private async shutdown(clean: boolean): Promise<void> {
-    if (this.broker !== undefined) await (clean ? this.broker.close() : this.broker.kill());
+    if (this.broker !== undefined) await (clean ? this.broker.closeBroker() : this.broker.kill());
     this.channel.close();
     this.controller?.close();
     this.history?.close();
