@@ -107,7 +107,7 @@ export class Broker {
       });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
-        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock,
+        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock, waitForRegistration: true,
       });
       opened.push(() => replicaManager.close());
       const delayedProduce = new DelayedProducePurgatory(replicaManager);
@@ -163,6 +163,8 @@ export class Broker {
       if (!await lifecycle.waitUnfenced(UNFENCE_WAIT_MS)) {
         logger.warn({ nodeId: meta.nodeId }, `still fenced after ${UNFENCE_WAIT_MS} ms; serving anyway (the controller unfences once caught up)`);
       }
+      // Partition roles from the image are applied before serving.
+      await replicaManager.whenIdle();
       const quorum = options.cluster.quorum;
       const metadata = new ImageMetadataView(
         meta.clusterId, () => quorum?.leaderId() ?? meta.nodeId, metadataLoader, replicaManager, meta.nodeId,
