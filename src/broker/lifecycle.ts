@@ -102,7 +102,7 @@ export class BrokerLifecycle {
       }, REQUEST_TIMEOUT_MS);
       if (outcome.ok) {
         this.epoch = outcome.value.brokerEpoch;
-        logger.info({ nodeId, brokerEpoch: this.epoch }, 'broker registered');
+        logger.debug({ nodeId, brokerEpoch: this.epoch }, 'broker registered');
         return;
       }
       if (outcome.errorCode === ErrorCode.INCONSISTENT_CLUSTER_ID) {
@@ -149,10 +149,10 @@ export class BrokerLifecycle {
 
   private onAnswer(isFenced: boolean, shouldShutDown: boolean): void {
     if (this.fenced && !isFenced) {
-      this.options.logger.info({ nodeId: this.options.nodeId, brokerEpoch: this.epoch }, 'broker unfenced');
+      this.options.logger.debug({ nodeId: this.options.nodeId, brokerEpoch: this.epoch }, 'broker unfenced');
       for (const wake of this.unfencedWaiters.splice(0)) wake();
     } else if (!this.fenced && isFenced) {
-      this.options.logger.warn({ nodeId: this.options.nodeId, brokerEpoch: this.epoch }, 'broker fenced by the controller');
+      this.options.logger.debug({ nodeId: this.options.nodeId, brokerEpoch: this.epoch }, 'broker fenced by the controller');
     }
     this.fenced = isFenced;
     if (this.wantShutDown && shouldShutDown) this.shutdownDone?.();

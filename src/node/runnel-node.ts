@@ -251,7 +251,6 @@ export class RunnelNode {
     }
     if (log.status()?.term !== term || this.activeTerm !== term) return;
     this.controller?.activate();
-    this.logger.info({ nodeId: this.nodeId, term }, 'active controller');
   }
 
   /**

@@ -63,7 +63,9 @@ test('first start, a topic and __consumer_offsets, stop, restart: a handful of i
     await broker.close();
 
     const messages = first.map((line) => line.msg);
-    assert.ok(first.length <= 12, `${first.length} info lines:\n${messages.join('\n')}`);
+    // A node's start and stop: the controller's decisions (activation, registration, the controlled
+    // shutdown's elections, counted past three, fencing) and the broker's own lines.
+    assert.ok(first.length <= 16, `${first.length} info lines:\n${messages.join('\n')}`);
     assert.equal(messages.filter((m) => m === 'runnel broker started').length, 1);
     assert.equal(messages.filter((m) => m === 'runnel broker stopped').length, 1);
     assert.deepEqual(messages.filter((m) => /recovered segment|became leader|group coordinator partition/.test(m)), []);
@@ -74,7 +76,7 @@ test('first start, a topic and __consumer_offsets, stop, restart: a handful of i
     broker = await start(dataDir, second);
     await broker.close();
     assert.equal(second.find((line) => line.msg === 'logs loaded')?.['previousShutdown'], 'clean');
-    assert.ok(second.length <= 12, second.map((line) => line.msg).join('\n'));
+    assert.ok(second.length <= 16, second.map((line) => line.msg).join('\n'));
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
