@@ -93,6 +93,13 @@ export class MemoryStallError extends ConnectionClosedError {
   override name = 'MemoryStallError';
 }
 
+/** tryReserve outcomes other than a grant. */
+const WAIT_FOR_EARLIER = -1;
+const WAIT_FOR_PEER = -2;
+const WAIT_FOR_POOL = -3;
+/** retryReserve of a slot that no longer waits. */
+const GRANTED_ALREADY = 0;
+
 class ResponseSlot implements ResponseMemory {
   done = false;
   /** Dropped by a failure of an earlier request, or the connection closed: its result is discarded. */
@@ -104,8 +111,12 @@ class ResponseSlot implements ResponseMemory {
   reservedBytes = 0;
   /** The response's size once done, charged to the response pool until written to the kernel. */
   responseBytes = 0;
-  /** A reserve() waiting for memory: its cancel function and rejecter. */
-  private waiting: { cancel: () => void; reject: (error: Error) => void } | null = null;
+  /** The handler has returned or thrown, or its promise has settled. */
+  private handlerSettled = false;
+  /** The handler reserves response memory (a Fetch): later reservations on this connection wait for it. */
+  reserves = false;
+  /** A reserve() that could not be granted yet (the connection retries it in request order). */
+  private waiting: { want: number; need: number; resolve: (granted: number) => void; reject: (error: Error) => void } | null = null;
 
   constructor(private readonly connection: Connection, requestBytes: number) {
     this.requestBytes = requestBytes;
@@ -113,22 +124,27 @@ class ResponseSlot implements ResponseMemory {
 
   reserve(wantBytes: number, minBytes: number): Promise<number> {
     invariant(!this.done && this.waiting === null, 'ResponseMemory.reserve: one reservation at a time, before the answer');
+    this.reserves = true;
     const want = Math.max(0, Math.floor(wantBytes));
     const need = Math.min(want, Math.max(0, Math.floor(minBytes)));
     const granted = this.tryReserve(want, need);
     if (granted >= 0) return Promise.resolve(granted);
     return new Promise((resolve, reject) => {
-      const cancel = this.connection.memory.responses.wait(() => {
-        if (this.dropped) return true;
-        const now = this.tryReserve(want, need);
-        if (now < 0) return false;
-        this.waiting = null;
-        resolve(now);
-        return true;
-      });
-      this.waiting = { cancel, reject };
-      this.connection.noteMemoryWait();
+      this.waiting = { want, need, resolve, reject };
+      this.connection.enqueueReservation(this);
     });
+  }
+
+  /** Retries a waiting reserve(): the bytes granted (and the promise resolved), or why it must wait. */
+  retryReserve(): number {
+    const waiting = this.waiting;
+    if (waiting === null || this.dropped) return GRANTED_ALREADY;
+    const granted = this.tryReserve(waiting.want, waiting.need);
+    if (granted >= 0) {
+      this.waiting = null;
+      waiting.resolve(granted);
+    }
+    return granted;
   }
 
   shrinkTo(bytes: number): void {
@@ -139,20 +155,30 @@ class ResponseSlot implements ResponseMemory {
     this.connection.memory.responses.release(freed);
   }
 
-  get isWaitingForMemory(): boolean {
-    return this.waiting !== null;
-  }
-
-  /** Drops the slot: everything it holds goes back to the pools; a waiting reserve() rejects. */
+  /**
+   * Drops the slot: a waiting reserve() rejects, and what the slot holds goes back to the pools once
+   * its handler has finished: until then the handler still holds the frame and whatever it is reading
+   * into its reservation (a disk read of a dropped Fetch still fills its buffer).
+   */
   drop(reason: Error): void {
     if (this.dropped) return;
     this.dropped = true;
-    const { requests, responses } = this.connection.memory;
     if (this.waiting !== null) {
-      this.waiting.cancel();
       this.waiting.reject(reason);
       this.waiting = null;
     }
+    if (this.handlerSettled) this.releaseAll();
+  }
+
+  /** The handler returned, threw, or its promise settled. */
+  settle(): void {
+    if (this.handlerSettled) return;
+    this.handlerSettled = true;
+    if (this.dropped) this.releaseAll();
+  }
+
+  private releaseAll(): void {
+    const { requests, responses } = this.connection.memory;
     requests.release(this.requestBytes);
     this.requestBytes = 0;
     responses.release(this.reservedBytes + this.responseBytes);
@@ -160,16 +186,28 @@ class ResponseSlot implements ResponseMemory {
     this.responseBytes = 0;
   }
 
-  /** The granted bytes, or -1 to keep waiting. The slot's own reservation counts as available. */
+  /**
+   * The granted bytes, or why not (WAIT_FOR_EARLIER, WAIT_FOR_PEER, WAIT_FOR_POOL). The slot's own
+   * reservation counts as available.
+   */
   private tryReserve(want: number, need: number): number {
     if (this.dropped) throw new ConnectionClosedError('connection closed');
+    // One reserving request per connection at a time, in request order (Kafka serves one request per
+    // connection at a time; consumers keep one Fetch in flight per broker): a later Fetch that got memory
+    // first would finish, wait behind the earlier one, and hold the memory that one waits for.
+    if (this.connection.hasEarlierReserver(this)) return WAIT_FOR_EARLIER;
     // A connection whose answers are not being read gets no more built for it (they would only pile up).
-    if (this.connection.socketResponseBytes >= this.connection.limits.queuedMaxResponseBytesPerConnection) return -1;
+    if (this.connection.socketResponseBytes >= this.connection.limits.queuedMaxResponseBytesPerConnection) return WAIT_FOR_PEER;
     const pool = this.connection.memory.responses;
     const available = pool.availableBytes + this.reservedBytes;
     const poolEmptyWithoutMe = pool.usedBytes === this.reservedBytes;
-    if (available < need && !poolEmptyWithoutMe) return -1;
-    const granted = Math.min(want, Math.max(need, available));
+    if (available < need && !poolEmptyWithoutMe) return WAIT_FOR_POOL;
+    // Under contention each waiter gets an equal share of what is free, not the first one all of it:
+    // a reader that will never take its answer cannot be told apart in advance, and 55 MB grants to
+    // the first few would leave everyone behind them waiting for those to be reclaimed.
+    const others = pool.waiterCount;
+    const share = Math.floor(available / (1 + others));
+    const granted = Math.min(want, Math.max(need, share));
     const delta = granted - this.reservedBytes;
     this.reservedBytes = granted;
     if (delta > 0) pool.charge(delta);
@@ -191,6 +229,10 @@ export class Connection implements ConnectionInfo {
   private requestMemoryWait: (() => void) | null = null;
   /** Waiting for the response pool to fall below its bound before reading again: cancels the wait. */
   private responseMemoryWait: (() => void) | null = null;
+  /** Requests whose reserve() waits, in request order; only the first is retried. */
+  private readonly pendingReservers: ResponseSlot[] = [];
+  /** The first pending reservation waits for the response pool: cancels that wait. */
+  private reservationPoolWait: (() => void) | null = null;
   /** Responses built (in order or not) and not yet taken by the kernel. */
   private unsent = 0;
   /** The part of `unsent` already written to the socket: waiting only for the peer to read. */
@@ -257,22 +299,21 @@ export class Connection implements ConnectionInfo {
   /** True while this connection waits for broker-wide memory (a frame's bytes, or room for an answer). */
   get waitsForMemory(): boolean {
     if (this.closed) return false;
-    if (this.requestMemoryWait !== null) return true;
-    for (let i = this.head; i < this.slots.length; i++) if (this.slots[i]!.isWaitingForMemory) return true;
-    return false;
+    return this.requestMemoryWait !== null || this.reservationPoolWait !== null;
   }
 
   /**
-   * Since when this connection holds broker-wide memory without progress, or Infinity: unsent answers
-   * the peer has not taken since the last write, or a partly read frame whose bytes stopped coming.
+   * Since when the peer has kept this connection's broker-wide memory from being freed, or Infinity:
+   * answers written to the socket that the peer has not taken since the kernel last took some, or a
+   * partly read frame whose bytes stopped coming while this side was reading. (Memory held by work in
+   * progress, or by answers queued behind an unfinished request, is this side's doing, not the peer's.)
    */
   stalledSinceMs(): number {
     if (this.closed) return Infinity;
     let since = Infinity;
-    if (this.unsent > 0) since = this.lastWriteMs;
-    if (this.frameReservedBytes > 0 && this.decoder.bufferedByteCount < this.frameReservedBytes) {
-      since = Math.min(since, this.lastReadMs);
-    }
+    if (this.inSocket > 0) since = this.lastWriteMs;
+    const partialFrame = this.frameReservedBytes > 0 && this.decoder.bufferedByteCount < this.frameReservedBytes;
+    if (partialFrame && !this.readPaused) since = Math.min(since, this.lastReadMs);
     return since;
   }
 
@@ -333,9 +374,45 @@ export class Connection implements ConnectionInfo {
     return this.closedPromise;
   }
 
-  /** Called by a slot that starts waiting for response memory. */
-  noteMemoryWait(): void {
-    this.onMemoryWait(this);
+  /** True when a request before `slot` on this connection reserves response memory and is not answered. */
+  hasEarlierReserver(slot: ResponseSlot): boolean {
+    for (let i = this.head; i < this.slots.length; i++) {
+      const earlier = this.slots[i]!;
+      if (earlier === slot) return false;
+      if (earlier.reserves && !earlier.done) return true;
+    }
+    return false;
+  }
+
+  /** A slot's reserve() must wait: it is retried in request order (pumpReservations). */
+  enqueueReservation(slot: ResponseSlot): void {
+    this.pendingReservers.push(slot);
+    this.pumpReservations();
+  }
+
+  /**
+   * Retries the first waiting reservation, then the next, until one must wait. At most one waiter per
+   * connection sits in the response pool's queue, so a release wakes connections, not every Fetch
+   * pipelined behind their first one. Returns true when nothing of this connection waits for the pool.
+   */
+  private pumpReservations(): boolean {
+    while (this.pendingReservers.length > 0 && !this.closed) {
+      const outcome = this.pendingReservers[0]!.retryReserve();
+      if (outcome >= 0) {
+        this.pendingReservers.shift();
+        continue;
+      }
+      if (outcome !== WAIT_FOR_POOL) break;
+      if (this.reservationPoolWait === null) {
+        this.reservationPoolWait = this.memory.responses.wait(() => this.pumpReservations());
+        this.onMemoryWait(this);
+      }
+      return false;
+    }
+    // Waiting for an earlier request or for the peer: retried when that request ends or the socket drains.
+    this.reservationPoolWait?.();
+    this.reservationPoolWait = null;
+    return true;
   }
 
   /**
@@ -443,15 +520,23 @@ export class Connection implements ConnectionInfo {
     try {
       result = this.handler(this, frame, slot);
     } catch (error) {
+      slot.settle();
       this.fail(asError(error), slot);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (chunks) => this.complete(slot, chunks),
-        (error: unknown) => this.fail(asError(error), slot),
+        (chunks) => {
+          slot.settle();
+          this.complete(slot, chunks);
+        },
+        (error: unknown) => {
+          slot.settle();
+          this.fail(asError(error), slot);
+        },
       );
     } else {
+      slot.settle();
       this.complete(slot, result);
     }
   }
@@ -478,6 +563,8 @@ export class Connection implements ConnectionInfo {
     slot.requestBytes = 0;
     responses.release(reserved);
     requests.release(requestBytes);
+    // A later Fetch of this connection may be waiting for this one to finish (hasEarlierReserver).
+    if (slot.reserves) this.pumpReservations();
     this.scheduleFlush();
   }
 
@@ -500,6 +587,8 @@ export class Connection implements ConnectionInfo {
       // has queued them: a peer that does not read leaves them in this process.
       slot.responseBytes = 0;
       slot.chunks = null;
+      // The peer's time to take these starts now, not at the last write it took.
+      if (this.inSocket === 0) this.lastWriteMs = this.memory.nowMs();
       this.inSocket += bytes;
       if (chunks !== null) {
         const last = chunks.length - 1;
@@ -520,6 +609,7 @@ export class Connection implements ConnectionInfo {
     this.inSocket -= bytes;
     this.lastWriteMs = this.memory.nowMs();
     this.memory.responses.release(bytes);
+    if (this.pendingReservers.length > 0) this.pumpReservations();
     this.maybeResume();
   }
 
@@ -574,12 +664,17 @@ export class Connection implements ConnectionInfo {
       return;
     }
     this.readPaused = false;
+    // The peer's time to send the rest of a frame starts again now.
+    this.lastReadMs = this.memory.nowMs();
     this.socket.resume();
     // Frames already buffered are not re-announced by a 'data' event.
     this.processFrames();
   }
 
   private cancelMemoryWaits(): void {
+    this.reservationPoolWait?.();
+    this.reservationPoolWait = null;
+    this.pendingReservers.length = 0;
     this.requestMemoryWait?.();
     this.requestMemoryWait = null;
     this.responseMemoryWait?.();

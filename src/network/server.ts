@@ -8,8 +8,9 @@
  * being read (`queued.max.request.bytes`, KIP-72) and unsent response bytes (`queued.max.response.bytes`).
  * Waiting for memory is how backpressure works, but a pool can be held by peers that never make progress
  * (answers nobody reads, a frame whose bytes stopped coming). When a connection has waited for memory
- * for `connections.max.stalled.ms`, the connection that has held memory without progress the longest is
- * closed, one per check, so that clients that read their answers keep working whatever the others do.
+ * for `connections.max.stalled.ms`, the connections that have held memory without progress for that
+ * long are closed, longest-stalled first, so that clients that read their answers keep working whatever
+ * the others do.
  * Kafka needs no such rule: its fetch answers are sent from the page cache (sendfile) and hold no heap.
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -162,32 +163,27 @@ export class NetworkServer {
   }
 
   /**
-   * When some connection has been waiting for memory, closes the one that has held memory without
-   * progress the longest, if that is at least `connections.max.stalled.ms`.
+   * When some connection has been waiting for memory, closes every connection that has held memory
+   * without progress for at least `connections.max.stalled.ms`, the longest-stalled first.
    */
   private reclaimStalled(): void {
-    let waiting = false;
-    let victim: Connection | null = null;
-    let victimSinceMs = Infinity;
-    for (const connection of this.connections) {
-      if (connection.waitsForMemory) waiting = true;
-      const since = connection.stalledSinceMs();
-      if (since < victimSinceMs) {
-        victim = connection;
-        victimSinceMs = since;
-      }
-    }
-    if (!waiting) {
+    const connections = [...this.connections];
+    if (!connections.some((connection) => connection.waitsForMemory)) {
       if (this.stallTimer !== null) clearInterval(this.stallTimer);
       this.stallTimer = null;
       return;
     }
-    const stalledMs = this.memory.nowMs() - victimSinceMs;
-    if (victim === null || stalledMs < this.stalledMs) return;
-    victim.close(new MemoryStallError(
-      `held ${victim.heldBytes()} bytes of broker memory (unsent answers or a partly read request) for ` +
-      `${Math.round(stalledMs)} ms without progress while other connections waited for memory`,
-    ));
+    const nowMs = this.memory.nowMs();
+    const stalled = connections
+      .map((connection) => ({ connection, sinceMs: connection.stalledSinceMs() }))
+      .filter((entry) => nowMs - entry.sinceMs >= this.stalledMs)
+      .sort((a, b) => a.sinceMs - b.sinceMs);
+    for (const { connection, sinceMs } of stalled) {
+      connection.close(new MemoryStallError(
+        `held ${connection.heldBytes()} bytes of broker memory (unsent answers or a partly read request) for ` +
+        `${Math.round(nowMs - sinceMs)} ms without progress while other connections waited for memory`,
+      ));
+    }
   }
 
   private async shutdown(): Promise<void> {
