@@ -44,7 +44,7 @@ const MIB = 1024 * 1024;
  * (or socket.request.max.bytes when larger) + queued.max.response.bytes + the tail caches' total +
  * 128 KiB per open connection.
  */
-const RUNTIME_ALLOWANCE_BYTES = 256 * MIB;
+const RUNTIME_ALLOWANCE_BYTES = 512 * MIB;
 const TAIL_CACHE_TOTAL_BYTES = 256 * MIB;
 const PER_CONNECTION_BYTES = 128 * 1024;
 function ceilingBytes(connections: number): number {
