@@ -41,6 +41,8 @@ test('charges may exceed the capacity; releases wake waiters in arrival order, a
   assert.deepEqual(order, ['small'], 'the 80-byte waiter does not fit in 60, the 30-byte one does');
   assert.equal(pool.waiterCount, 1);
   pool.release(40);
+  assert.deepEqual(order, ['small'], '30 in use: 80 more does not fit');
+  pool.release(30);
   assert.deepEqual(order, ['small', 'big']);
   assert.equal(pool.waiterCount, 0);
 });
