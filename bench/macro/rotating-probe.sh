@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rotating A/B probe of warm brokers side by side: up to three Runnel builds or settings (a, b, c) and
 # Apache Kafka (k), one Java ProducerPerformance run each per round, the order rotating every round.
-# For changes too small for `npm run bench` to see through this VM's noise (docs/architecture.md, "Runtime").
+# For changes too small for `npm run bench` to see through this VM's noise (docs/benchmarks.md, "Runtime probes").
 #
 #   bench/macro/rotating-probe.sh                       # a = b = c = this checkout's dist/, fsync mode
 #   VB="/path/to/other/checkout||" VC="$PWD|UV_THREADPOOL_SIZE=8|--set log.flush.window.ms=1" \

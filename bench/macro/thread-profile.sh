@@ -3,7 +3,7 @@
 # (after a warm-up run of the same size): per thread of the broker, CPU ticks (10 ms), voluntary and
 # involuntary context switches and the ms it waited runnable for a core (/proc/<pid>/task/*/{stat,status,
 # schedstat}). The event loop is the thread whose id is the broker's pid; libuv's pool threads are the
-# ones with thousands of voluntary switches in fsync mode. docs/architecture.md, "Runtime".
+# ones with thousands of voluntary switches in fsync mode. docs/benchmarks.md, "Runtime probes".
 #
 #   bench/macro/thread-profile.sh                                  # fsync mode, data under /tmp
 #   MODE=none WORKROOT=/dev/shm N=6000000 bench/macro/thread-profile.sh   # tmpfs: syncs cost nothing

@@ -47,7 +47,7 @@ function produceRequest(records: Buffer): ProduceRequest {
     transactionalId: null,
     acks: -1,
     timeoutMs: 30000,
-    topicData: [{ name: 'bench-topic', partitionData: [{ index: 0, records }] }],
+    topicData: [{ name: 'bench-topic', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records }] }],
   };
 }
 
@@ -55,6 +55,7 @@ function metadataResponse(topics: number, partitions: number): MetadataResponse 
   return {
     throttleTimeMs: 0,
     brokers: [0, 1, 2].map((nodeId) => ({ nodeId, host: `broker-${nodeId}.local`, port: 9092, rack: null })),
+    errorCode: 0,
     clusterId: 'runnel-bench-cluster',
     controllerId: 0,
     topics: Array.from({ length: topics }, (_, t) => ({

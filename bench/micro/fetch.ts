@@ -57,7 +57,7 @@ function fetchBody(fetchOffset: bigint, sessionId: number, sessionEpoch: number,
     topics: includePartition ? [{
       topic, topicId: ZERO_UUID, partitions: [{
         partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n,
-        partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID,
+        partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID, highWatermark: 0x7fffffffffffffffn,
       }],
     }] : [],
     forgottenTopicsData: [], rackId: '',

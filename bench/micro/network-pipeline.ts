@@ -26,7 +26,7 @@ function frame(apiKey: 3 | 18, version: number): Buffer {
   const size = w.reserveInt32();
   encodeRequestHeader(w, { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: 'bench' });
   if (apiKey === ApiKey.ApiVersions) {
-    encodeRequest(ApiKey.ApiVersions, version, w, { clientSoftwareName: 'bench', clientSoftwareVersion: '1' });
+    encodeRequest(ApiKey.ApiVersions, version, w, { clientSoftwareName: 'bench', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
   } else {
     encodeRequest(ApiKey.Metadata, version, w, {
       topics: null, allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,

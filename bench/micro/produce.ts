@@ -80,6 +80,7 @@ function encodeFrames(count: number): Buffer[] {
     transactionalId: null, acks, timeoutMs: 30_000,
     topicData: [{
       name: topic,
+      topicId: '00000000-0000-0000-0000-000000000000',
       partitionData: Array.from({ length: partitions }, (_unused, index) => ({
         index, records: buildBatch({ baseTimestamp: now, records: Array.from({ length: recordsPerBatch }, () => ({ value })) }),
       })),

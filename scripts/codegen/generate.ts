@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Message, SpecError, intersect, isEmpty, parseMessage, validateMessage } from './model.js';
 import { emitMessage, emitMessageSchema, generatedHeader } from './emit.js';
+import { unionMessages } from './union.js';
 
 export interface Api {
   readonly apiKey: number;
@@ -244,9 +245,16 @@ function emitSchemaFile(messages: Message[]): string {
   return lines.join('\n');
 }
 
-/** Every generated file, keyed by its name under src/protocol/generated/. */
-export function generate(specsDir: string): Map<string, string> {
-  const messages = loadMessages(specsDir);
+/**
+ * Every generated file, keyed by its name under src/protocol/generated/. With several spec directories,
+ * oldest first, the messages are their union (union.ts): a later copy decides every version it defines.
+ */
+export function generate(specsDirs: string | readonly string[]): Map<string, string> {
+  const dirs = typeof specsDirs === 'string' ? [specsDirs] : specsDirs;
+  if (dirs.length === 0) throw new SpecError('no spec directories');
+  let messages = unionMessages([], loadMessages(dirs[0]));
+  for (const dir of dirs.slice(1)) messages = unionMessages(messages, loadMessages(dir));
+  for (const m of messages) validateMessage(m);
   const apis = pairApis(messages);
   const files = new Map<string, string>();
   for (const api of apis) files.set(`${kebab(api.name)}.ts`, emitFile([api.request, api.response]));

@@ -9,6 +9,7 @@ import type { ConnectionInfo, ResponseMemory } from '../network/connection.js';
 import type { RunnelConfig } from '../config/config.js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
+import type { BrokerMetrics } from './metrics.js';
 import type { MetadataView } from './metadata-view.js';
 import type { MetadataLog } from '../metadata/metadata-log.js';
 import type { MetadataLoader } from '../metadata/loader.js';
@@ -16,10 +17,11 @@ import type { LocalReplicaManager } from '../replication/replica-manager.js';
 import type { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import type { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import type { FetchSessionCache } from '../replication/fetch-session.js';
-import type { TopicCreator } from '../replication/topic-creator.js';
+import type { TopicCreator } from '../controller/topic-creator.js';
 import type { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
-import type { ProducerIdManager } from '../replication/producer-id-manager.js';
-import type { AdminController } from '../controller/admin.js';
+import type { TxnCoordinatorRuntime } from '../txn/runtime.js';
+import type { ProducerIdManager } from '../controller/producer-ids.js';
+import type { ControllerChannel } from '../controller/requests.js';
 
 export interface RequestHeaderView {
   readonly requestApiKey: number;
@@ -53,14 +55,17 @@ export interface BrokerServices {
   readonly fetchSessions: FetchSessionCache;
   /** Fetches waiting for min_bytes park here until data, max_wait_ms or their connection closes. */
   readonly delayedFetch: DelayedFetchPurgatory;
-  /** Serialised topic creation through the metadata log (Metadata auto-create, CreateTopics). */
-  /** The one serial writer of the metadata log: every admin change and topic creation plans through it. */
-  readonly controller: AdminController;
+  /** Requests to the active controller (admin changes, topic creation, producer ids, ISR changes). */
+  readonly controllerChannel: ControllerChannel;
   readonly topicCreator: TopicCreator;
   /** Classic consumer groups and committed offsets (src/group/coordinator-runtime.ts). */
   readonly groupCoordinator: GroupCoordinatorRuntime;
+  /** Transactional ids, their transactions and markers (src/txn/runtime.ts). */
+  readonly txnCoordinator: TxnCoordinatorRuntime;
   /** Producer ids for InitProducerId, from blocks committed to the metadata log. */
   readonly producerIds: ProducerIdManager;
+  /** Request, topic, storage and connection metrics (src/broker/metrics.ts). */
+  readonly metrics: BrokerMetrics;
   readonly logger: Logger;
 }
 

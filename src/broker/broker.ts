@@ -11,7 +11,9 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
-import { formatListener, parseListener, type Listener, type RunnelConfig } from '../config/config.js';
+import {
+  advertisedClientListener, clientListener, controllerListeners, formatListener, type Listener, type RunnelConfig,
+} from '../config/config.js';
 import { FrameSizeError } from '../network/frame-decoder.js';
 import { ConnectionClosedError, MemoryStallError, type CloseReason, type ConnectionInfo } from '../network/connection.js';
 import { RateLimitedLog } from '../common/rate-limited-log.js';
@@ -26,17 +28,28 @@ import { InvalidRequestError, RequestPipeline } from './pipeline.js';
 import { imageRecords } from '../metadata/image.js';
 import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
 import { MetadataLoader } from '../metadata/loader.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
 import { LogManager } from '../storage/log-manager.js';
+import { lockDataDir, type DataDirLock } from '../storage/data-dir-lock.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
+import { ReplicaFetcherManager, replicaFetcherOptions } from '../replication/replica-fetcher.js';
 import { DelayedProducePurgatory } from '../replication/delayed-produce.js';
 import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
-import { TopicCreator } from '../replication/topic-creator.js';
+import { TopicCreator } from '../controller/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
-import { ProducerIdManager } from '../replication/producer-id-manager.js';
-import { AdminController } from '../controller/admin.js';
+import { TxnCoordinatorRuntime } from '../txn/runtime.js';
+import { ProducerIdManager } from '../controller/producer-ids.js';
+import { ControllerCore } from '../controller/core.js';
+import { QuorumController } from '../controller/quorum-controller.js';
+import type { ControllerChannel } from '../controller/requests.js';
+import type { MetadataLog } from '../metadata/metadata-log.js';
+import { randomUUID } from 'node:crypto';
+import { packageVersion } from '../common/package-version.js';
+import { parseHostPort } from '../config/config.js';
+import { BrokerMetrics } from './metrics.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { OperatorHttpServer } from './operator-http.js';
 
 export interface BrokerStartOptions {
   readonly config: RunnelConfig;
@@ -46,6 +59,11 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Handlers to serve instead of the built-in set (tests). */
   readonly handlers?: readonly AnyApiHandler[];
+  /**
+   * The cluster's metadata log and controller channel, when this node is part of a cluster assembled by
+   * the caller (in-process test clusters). Absent: a standalone node, its own one-voter controller.
+   */
+  readonly cluster?: { readonly metadataLog: MetadataLog; readonly controller: ControllerChannel };
 }
 
 export class Broker {
@@ -57,6 +75,11 @@ export class Broker {
     /** Long-lived state the handlers share (tests reach the replica manager and metadata through it). */
     readonly services: BrokerServices,
     private readonly logManager: LogManager,
+    /** The operators' HTTP listener (metrics.listener), when configured. */
+    private readonly operatorHttp: OperatorHttpServer | undefined,
+    /** What /readyz answers: null once ready; the phase it is in otherwise. */
+    private readonly readiness: Readiness,
+    private readonly dataDirLock: DataDirLock,
   ) {}
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
@@ -65,20 +88,41 @@ export class Broker {
     const logger = options.logger ?? pino({ level: 'silent' });
     const clock = options.clock ?? systemClock;
     const dataDir = config['log.dirs'];
-    const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId);
-    const opened: Array<() => Promise<void>> = [];
+    // One broker per data directory (Kafka's `.lock`), before anything in it is read or written.
+    const dataDirLock = await lockDataDir(dataDir);
+    const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId).catch(async (error: unknown) => {
+      await dataDirLock.release();
+      throw error;
+    });
+    const opened: Array<() => Promise<void>> = [() => dataDirLock.release()];
     const closeOpened = async (): Promise<void> => {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
+    const metrics = new BrokerMetrics({ nodeId: meta.nodeId, clusterId: meta.clusterId, version: packageVersion() });
+    const readiness: Readiness = { notReady: 'loading metadata' };
     try {
-      const metadataLog = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
+      // Before recovery, so /readyz can say 503 through a long one (and /healthz 200).
+      const operatorHttp = await startOperatorHttp(config, metrics, readiness);
+      if (operatorHttp !== undefined) opened.push(() => operatorHttp.close());
+      let metadataLog: MetadataLog;
+      let metadataLoader: MetadataLoader;
+      if (options.cluster === undefined) {
+        const local = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
+        metadataLoader = new MetadataLoader(local);
+        local.compactWith(() => imageRecords(metadataLoader.image));
+        metadataLog = local;
+      } else {
+        metadataLog = options.cluster.metadataLog;
+        metadataLoader = new MetadataLoader(metadataLog);
+      }
       opened.push(() => metadataLog.close());
-      const metadataLoader = new MetadataLoader(metadataLog);
-      metadataLog.compactWith(() => imageRecords(metadataLoader.image));
-      const logManager = await LogManager.open({ dataDir, defaults: brokerLogDefaults(config), clock, logger });
+      readiness.notReady = 'recovering storage';
+      const logManager = await LogManager.open({
+        dataDir, defaults: brokerLogDefaults(config), clock, logger, onLogFlush: (ms) => metrics.logFlushed(ms),
+      });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
-        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger,
+        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock,
       });
       opened.push(() => replicaManager.close());
       const delayedProduce = new DelayedProducePurgatory(replicaManager);
@@ -89,7 +133,11 @@ export class Broker {
 
       const registry = new HandlerRegistry();
       for (const handler of options.handlers ?? BUILTIN_HANDLERS) registry.register(handler);
-      const listener = parseListener(config.listeners);
+      const listener = clientListener(config);
+      for (const c of controllerListeners(config)) {
+        logger.info(`controller listener ${c.name}://${c.host}:${c.port} is not bound: this node's controller quorum is in process`);
+      }
+      readiness.notReady = 'starting the Kafka listener';
       let pipeline: RequestPipeline | null = null;
       const closeLogs = newCloseLogs(logger);
       const rejectLog = newRateLimitedLog(logger);
@@ -112,7 +160,9 @@ export class Broker {
           { peer: `${remoteAddress}:${remotePort}`, maxConnections: config['max.connections'] },
           'connection refused: max.connections reached',
         ),
+        onConnectionOpened: () => metrics.connectionOpened(),
         onConnectionClosed: (connection, reason) => {
+          metrics.connectionClosed();
           // Parked fetches of a closed connection end now; their answers are dropped.
           delayedFetch.release(connection.id);
           logClose(logger, closeLogs, connection, reason);
@@ -120,15 +170,39 @@ export class Broker {
       });
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
-      await registerBroker(metadataLog, metadataLoader, meta.nodeId, advertised);
-      const controller = new AdminController(metadataLog, () => metadataLoader.image);
-      // A standalone node is its own controller (KRaft combined mode).
+      // A standalone node is its own controller (KRaft combined mode, a one-voter quorum).
+      let controller: ControllerChannel;
+      if (options.cluster === undefined) {
+        const local = new QuorumController({
+          core: new ControllerCore({ config }), writer: metadataLog, image: () => metadataLoader.image,
+          clock, nodeId: meta.nodeId, logger,
+        });
+        local.activate();
+        opened.push(async () => local.close());
+        controller = local;
+      } else {
+        controller = options.cluster.controller;
+      }
+      readiness.notReady = 'registering with the controller';
+      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
+      // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
+      replicaManager.startReplication({
+        fetchers: new ReplicaFetcherManager(replicaFetcherOptions(config, meta.nodeId, () => brokerEpoch, metadataLoader, logger)),
+        controller,
+        brokerEpoch: () => brokerEpoch,
+      });
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
-      const topicCreator = new TopicCreator(controller);
+      const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
       });
       opened.push(async () => groupCoordinator.close());
+      const producerIds = new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch);
+      const txnCoordinator = new TxnCoordinatorRuntime({
+        nodeId: meta.nodeId, config, clock, metadata, replicaManager, delayedProduce, topicCreator, groupCoordinator,
+        generateProducerId: () => producerIds.generateProducerId(), logger,
+      });
+      opened.push(async () => txnCoordinator.close());
       const services: BrokerServices = {
         nodeId: meta.nodeId,
         config,
@@ -140,14 +214,27 @@ export class Broker {
         delayedProduce,
         fetchSessions: newFetchSessionCache(),
         delayedFetch,
-        controller,
+        controllerChannel: controller,
         topicCreator,
         groupCoordinator,
-        producerIds: new ProducerIdManager(controller, meta.nodeId),
+        txnCoordinator,
+        producerIds,
+        metrics,
         logger,
       };
+      metrics.attach({
+        partitions: () => replicaManager.partitions(),
+        topicExists: (topic) => metadataLoader.image.topicIdsByName.has(topic),
+        produceWaiters: () => delayedProduce.size,
+        fetchWaiters: () => delayedFetch.size,
+        connections: () => network.connectionCount,
+        groupStates: () => groupStateCounts(groupCoordinator),
+      });
       pipeline = new RequestPipeline(registry, services);
-      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager);
+      readiness.notReady = null;
+      const broker = new Broker(
+        meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness, dataDirLock,
+      );
       logger.info(
         {
           listener: formatListener(listener.host, network.port),
@@ -155,6 +242,7 @@ export class Broker {
           nodeId: meta.nodeId,
           clusterId: meta.clusterId,
           partitions: replicaManager.partitions().length,
+          ...(operatorHttp === undefined ? {} : { metricsListener: formatHostPort(parseHostPort(config['metrics.listener']).host, operatorHttp.port) }),
           startupMs: Math.round(performance.now() - startedMs),
         },
         'runnel broker started',
@@ -169,6 +257,11 @@ export class Broker {
   /** The port actually bound (the OS's choice when the listener asked for 0). */
   get port(): number {
     return this.network.port;
+  }
+
+  /** The port of the operators' HTTP listener (metrics.listener), or undefined when it is off. */
+  get metricsPort(): number | undefined {
+    return this.operatorHttp?.port;
   }
 
   /** host:port clients should bootstrap from. */
@@ -186,33 +279,62 @@ export class Broker {
   private closing: Promise<void> | undefined;
 
   private async shutdown(): Promise<void> {
+    this.readiness.notReady = 'shutting down';
     // Parked fetches answer now instead of holding the graceful close for up to max_wait_ms.
     this.services.delayedFetch.close();
     // Waiting JoinGroup/SyncGroup answer NOT_COORDINATOR now, as when Kafka's coordinator resigns.
     this.services.groupCoordinator.close();
+    this.services.txnCoordinator.close();
     await this.network.close();
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();
     await this.logManager.close();
     await this.services.metadataLog.close();
+    await this.operatorHttp?.close();
+    await this.dataDirLock.release();
     this.services.logger.info({ nodeId: this.nodeId }, 'runnel broker stopped');
   }
 }
 
 /**
- * Registers this broker in the metadata (RegisterBrokerRecord) when it is absent, fenced, or its
- * advertised endpoint changed (a port-0 listener binds a new port on every start). The broker epoch
- * grows with every registration, as KRaft's does.
+ * Registers this process with the active controller (KIP-631's BrokerRegistration): a fresh incarnation
+ * id per start, the advertised endpoint and rack. Resolves with the broker epoch.
  */
-async function registerBroker(log: MetadataLog, loader: MetadataLoader, nodeId: number, advertised: Listener): Promise<void> {
-  const current = loader.image.brokers.get(nodeId);
-  const unchanged = current !== undefined && !current.fenced && current.host === advertised.host
-    && current.port === advertised.port && current.rack === null;
-  if (unchanged) return;
-  await log.append([{
-    type: 'RegisterBroker', brokerId: nodeId, brokerEpoch: (current?.brokerEpoch ?? -1) + 1,
-    host: advertised.host, port: advertised.port, rack: null, fenced: false,
-  }]);
+async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener): Promise<number> {
+  const outcome = await controller.send({
+    type: 'registerBroker', brokerId: nodeId, incarnationId: randomUUID(), clusterId,
+    host: advertised.host, port: advertised.port, rack: null,
+  }, 30_000);
+  if (!outcome.ok) throw new Error(`broker registration failed: ${outcome.message ?? outcome.errorCode}`);
+  return outcome.value.brokerEpoch;
+}
+
+/** What /readyz reports: null when ready, else the start-up (or shutdown) phase. */
+interface Readiness {
+  notReady: string | null;
+}
+
+async function startOperatorHttp(config: RunnelConfig, metrics: BrokerMetrics, readiness: Readiness): Promise<OperatorHttpServer | undefined> {
+  if (config['metrics.listener'] === '') return undefined;
+  const { host, port } = parseHostPort(config['metrics.listener']);
+  return OperatorHttpServer.listen({
+    host, port,
+    metrics: async () => ({ text: await metrics.text(), contentType: metrics.contentType }),
+    notReadyReason: () => readiness.notReady,
+  });
+}
+
+function formatHostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Classic groups by state for the NumGroups gauges; undefined while offsets partitions load. */
+function groupStateCounts(groupCoordinator: GroupCoordinatorRuntime): Map<string, number> | undefined {
+  const listed = groupCoordinator.listGroups({ statesFilter: [], typesFilter: [] });
+  if (listed.errorCode !== ErrorCode.NONE) return undefined;
+  const counts = new Map<string, number>();
+  for (const group of listed.groups) counts.set(group.groupState, (counts.get(group.groupState) ?? 0) + 1);
+  return counts;
 }
 
 /**
@@ -220,8 +342,7 @@ async function registerBroker(log: MetadataLog, loader: MetadataLoader, nodeId: 
  * host name and port 0 as the bound port, as Kafka does for an unset advertised host.
  */
 function advertisedListener(config: RunnelConfig, bound: Listener, boundPort: number): Listener {
-  const configured = config['advertised.listeners'];
-  const base = configured === '' ? bound : parseListener(configured);
+  const base = advertisedClientListener(config) ?? bound;
   const wildcard = base.host === '0.0.0.0' || base.host === '::';
   return {
     securityProtocol: 'PLAINTEXT',

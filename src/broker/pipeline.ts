@@ -63,22 +63,42 @@ export class RequestPipeline {
       if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(frame.readInt32BE(4));
       throw new InvalidRequestError(`${handler.name} version ${apiVersion} is not supported`);
     }
-    const reader = new Reader(frame);
-    const header = decodeRequestHeader(reader);
-    const context: RequestContext<unknown> = {
-      header,
-      apiVersion,
-      request: handler.decode(reader, apiVersion),
-      connection,
-      responseMemory: memory ?? UNBOUNDED_RESPONSE_MEMORY,
-      services: this.services,
-      supportedApis: this.registry.supportedApis(),
-    };
-    const response = handler.handle(context);
-    if (response instanceof Promise) {
-      return response.then((body) => this.encode(handler, apiVersion, header.correlationId, body));
+    const startedMs = performance.now();
+    try {
+      const reader = new Reader(frame);
+      const header = decodeRequestHeader(reader);
+      const context: RequestContext<unknown> = {
+        header,
+        apiVersion,
+        request: handler.decode(reader, apiVersion),
+        connection,
+        responseMemory: memory ?? UNBOUNDED_RESPONSE_MEMORY,
+        services: this.services,
+        supportedApis: this.registry.supportedApis(),
+      };
+      const response = handler.handle(context);
+      if (response instanceof Promise) {
+        return response.then(
+          (body) => this.answered(handler, apiVersion, header.correlationId, body, startedMs),
+          (err: unknown) => this.failed(handler, startedMs, err),
+        );
+      }
+      return this.answered(handler, apiVersion, header.correlationId, response, startedMs);
+    } catch (err) {
+      return this.failed(handler, startedMs, err);
     }
-    return this.encode(handler, apiVersion, header.correlationId, response);
+  }
+
+  /** Counts the request (RequestsPerSec, TotalTimeMs, the error codes in its body) and encodes it. */
+  private answered(handler: AnyApiHandler, apiVersion: number, correlationId: number, body: unknown, startedMs: number): Buffer[] | null {
+    this.services.metrics.requestDone(handler.apiKey, handler.name, performance.now() - startedMs, body);
+    return this.encode(handler, apiVersion, correlationId, body);
+  }
+
+  /** A request that closes its connection instead of an answer still counts as a request. */
+  private failed(handler: AnyApiHandler, startedMs: number, err: unknown): never {
+    this.services.metrics.requestFailed(handler.apiKey, handler.name, performance.now() - startedMs);
+    throw err;
   }
 
   private encode(handler: AnyApiHandler, apiVersion: number, correlationId: number, body: unknown): Buffer[] | null {

@@ -6,20 +6,20 @@
  * RUNNEL_NODE_FLAGS (src/cli/node-flags.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { Broker } from '../broker/broker.js';
 import {
   ConfigError,
+  clientListener,
   formatListener,
-  parseListener,
   resolveConfig,
   type ConfigSources,
   type ResolvedConfig,
 } from '../config/config.js';
 import { parseProperties, propertiesFileBytesMax } from '../config/properties.js';
+import { isActedOnBrokerProperty } from '../metadata/topic-configs.js';
 import { parseCliArguments, usage, type CliArguments } from './args.js';
+import { packageVersion } from '../common/package-version.js';
 
 const exitUsage = 2;
 const logLevelEnv = 'RUNNEL_LOG_LEVEL';
@@ -37,7 +37,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     return 0;
   }
   if (args.command === 'version') {
-    console.log(await packageVersion());
+    console.log(packageVersion());
     return 0;
   }
   return start(args, env);
@@ -54,6 +54,9 @@ async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number
     return exitUsage;
   }
   for (const key of resolved.ignored) logger.warn(`ignoring unknown configuration ${key}`);
+  for (const { name, source } of resolved.unimplemented) {
+    if (!isActedOnBrokerProperty(name)) logger.warn(`accepting Kafka broker property ${name} (${source}): Runnel does not act on it`);
+  }
   let broker: Broker;
   try {
     broker = await Broker.start({ config: resolved.config, clusterId: args.clusterId, logger });
@@ -75,7 +78,7 @@ async function loadConfig(args: CliArguments, env: NodeJS.ProcessEnv): Promise<R
   };
   const resolved = resolveConfig(sources);
   if (args.host === undefined && args.port === undefined) return resolved;
-  const listener = parseListener(resolved.config.listeners);
+  const listener = clientListener(resolved.config);
   const listeners = formatListener(args.host ?? listener.host, args.port ?? listener.port);
   return resolveConfig({ ...sources, overrides: [...args.overrides, ['listeners', listeners]] });
 }
@@ -103,21 +106,6 @@ function untilSignal(logger: Logger): Promise<void> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
-}
-
-/** The package version, found by walking up from this file (src/cli or dist/src/cli). */
-async function packageVersion(): Promise<string> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 5; depth++) {
-    try {
-      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'runnel') return pkg.version ?? 'unknown';
-    } catch {
-      // not here; keep walking up
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
 }
 
 main(process.argv.slice(2), process.env).then(

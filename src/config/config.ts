@@ -6,10 +6,16 @@
  * (as in Kafka's ConfigDef) and are parsed here; an invalid value is a `ConfigError` naming the property
  * and its source, never a silent default.
  *
- * Unknown keys in a file or the environment are returned in `ignored` (a Kafka server.properties carries
- * many keys Runnel has no use for, and Kafka itself only warns); unknown keys given as explicit overrides
- * are an error, since they are almost always typos.
+ * Every Kafka 4.4 broker property name is recognised (kafka-broker-properties.ts, read from Kafka's own
+ * ConfigDef): one Runnel does not act on is accepted from any source — file, environment or override —
+ * type-checked as Kafka would (a value of the wrong type is still a ConfigError) and returned in
+ * `unimplemented`, so the caller logs one warning naming it; DescribeConfigs reports it as Kafka would.
+ * The security properties (ssl.*, sasl.*, authorizer.class.name, …) are never accepted this way: Runnel
+ * serves PLAINTEXT only. Keys Kafka does not know either are returned in `ignored` when they come from a
+ * file or the environment (Kafka itself only warns), and are an error as explicit overrides, since they
+ * are almost always typos.
  */
+import { KAFKA_BROKER_PROPERTIES, type KafkaConfigType } from './kafka-broker-properties.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -38,12 +44,20 @@ function def<K extends Kind>(d: Definition<K>): Definition<K> {
 export const CONFIG_DEFINITIONS = {
   'node.id': def({ kind: 'int', default: 1, min: 0, doc: 'Id of this broker; persisted in meta.properties.' }),
   listeners: def({
-    kind: 'string', default: 'PLAINTEXT://127.0.0.1:9092', check: (v) => problemOf(() => parseListener(v)),
-    doc: 'The one listener to bind, PLAINTEXT://host:port (port 0: the OS picks).',
+    kind: 'string', default: 'PLAINTEXT://127.0.0.1:9092', check: (v) => problemOf(() => parseListeners(v)),
+    doc: 'NAME://host:port, comma-separated; the first one not named in controller.listener.names is bound for clients (port 0: the OS picks).',
   }),
   'advertised.listeners': def({
-    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseListener(v))),
-    doc: 'Address given to clients in Metadata; empty means the bound listener.',
+    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseListeners(v))),
+    doc: 'Addresses given to clients in Metadata, by listener name; empty means the bound listener.',
+  }),
+  'controller.listener.names': def({
+    kind: 'string', default: '', doc: 'Listener names used by the KRaft controller; they are not bound for clients.',
+  }),
+  'listener.security.protocol.map': def({
+    kind: 'string', default: 'SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    check: (v) => problemOf(() => parseProtocolMap(v)),
+    doc: 'Listener name → security protocol; the client listener must map to PLAINTEXT.',
   }),
   'log.dirs': def({
     kind: 'string', default: './data', check: checkSingleDir,
@@ -77,6 +91,10 @@ export const CONFIG_DEFINITIONS = {
   }),
   'fetch.max.bytes': def({
     kind: 'int', default: 57671680, min: 1024, doc: 'Largest Fetch response (records); a request asking for more gets this.',
+  }),
+  'max.broker.partitions': def({
+    kind: 'int', default: 20000, min: 1,
+    doc: 'Partition replicas one broker may host; CreateTopics, CreatePartitions and auto-creation past it answer POLICY_VIOLATION (KIP-578\'s name; Kafka has no such limit).',
   }),
   'num.partitions': def({ kind: 'int', default: 1, min: 1, doc: 'Partitions of an auto-created topic.' }),
   'default.replication.factor': def({ kind: 'int', default: 1, min: 1, max: 32767, doc: 'Replicas of an auto-created topic.' }),
@@ -124,9 +142,31 @@ export const CONFIG_DEFINITIONS = {
   'log.flush.window.ms': def({
     kind: 'int', default: 0, min: 0, max: 60000, doc: 'At most one fdatasync per partition per window (fsync mode); 0: the next flush starts when the previous one ends (group commit).',
   }),
+  'metrics.listener': def({
+    kind: 'string', default: '', check: (v) => (v === '' ? null : problemOf(() => parseHostPort(v))),
+    doc: 'host:port of the operators\' HTTP listener (/metrics in Prometheus format, /healthz, /readyz); empty: off. Port 0: the OS picks.',
+  }),
   'metadata.log.max.record.bytes.between.snapshots': def({
     kind: 'int', default: 20971520, min: 1,
     doc: 'Standalone metadata log: compacted to a snapshot of the image once this many bytes (or, when larger, the size of the last snapshot) were appended after it.',
+  }),
+  // Replication (DESIGN §3; Kafka's ReplicationConfigs names and defaults).
+  'replica.lag.time.max.ms': def({
+    kind: 'long', default: 30000, min: 1, max: int32Max,
+    doc: 'A follower that has not caught up with the leader for this long is removed from the ISR.',
+  }),
+  'num.replica.fetchers': def({ kind: 'int', default: 1, min: 1, max: 64, doc: 'Fetcher connections per leader broker.' }),
+  'replica.fetch.max.bytes': def({ kind: 'int', default: 1048576, min: 0, doc: 'Bytes a follower fetch asks for per partition (at least one batch).' }),
+  'replica.fetch.response.max.bytes': def({ kind: 'int', default: 10485760, min: 0, doc: 'Bytes a follower fetch asks for in all (at least one batch).' }),
+  'replica.fetch.wait.max.ms': def({ kind: 'int', default: 500, min: 0, doc: 'How long the leader parks a follower fetch that finds no data.' }),
+  'replica.fetch.min.bytes': def({ kind: 'int', default: 1, min: 0, doc: 'Bytes a follower fetch waits for at the leader.' }),
+  'replica.fetch.backoff.ms': def({ kind: 'int', default: 1000, min: 0, doc: 'Pause after a follower fetch error.' }),
+  'replica.socket.timeout.ms': def({ kind: 'int', default: 30000, min: 1, doc: 'Timeout of a follower fetch beyond its wait.' }),
+  'broker.rack': def({ kind: 'string', default: '', doc: 'Rack of this broker (rack-aware placement, KIP-392 follower fetching).' }),
+  'replica.selector.class': def({
+    kind: 'string', default: '',
+    check: (v) => (v === '' || v === 'org.apache.kafka.common.replica.RackAwareReplicaSelector' || v === 'org.apache.kafka.common.replica.LeaderSelector' ? null : 'expected RackAwareReplicaSelector or LeaderSelector'),
+    doc: 'KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector lets consumers fetch from a replica in their rack.',
   }),
   'offsets.topic.num.partitions': def({
     kind: 'int', default: 50, min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).',
@@ -139,6 +179,25 @@ export const CONFIG_DEFINITIONS = {
   'offsets.retention.minutes': def({ kind: 'int', default: 10080, min: 1, doc: 'Committed offsets of a group without consumers expire after this (KIP-211).' }),
   'offsets.retention.check.interval.ms': def({ kind: 'long', default: 600000, min: 1, max: int32Max, doc: 'How often expired offsets are removed.' }),
   'offset.metadata.max.bytes': def({ kind: 'int', default: 4096, min: 0, doc: 'Largest metadata string of a committed offset.' }),
+  'broker.session.timeout.ms': def({
+    kind: 'int', default: 9000, min: 1,
+    doc: 'A broker that has not heartbeated the active controller for this long is fenced (its leaderships move).',
+  }),
+  'broker.heartbeat.interval.ms': def({ kind: 'int', default: 2000, min: 1, doc: 'How often a broker heartbeats the active controller.' }),
+  'unclean.leader.election.enable': def({
+    kind: 'boolean', default: false,
+    doc: 'Cluster default: elect a replica outside the ISR when no ISR member is alive (may lose acknowledged data).',
+  }),
+  'auto.leader.rebalance.enable': def({
+    kind: 'boolean', default: true, doc: 'The controller moves leaderships back to preferred replicas (the first of each replica list).',
+  }),
+  'leader.imbalance.check.interval.seconds': def({
+    kind: 'long', default: 300, min: 1, doc: 'How often the controller checks for preferred-leader imbalance.',
+  }),
+  'leader.imbalance.per.broker.percentage': def({
+    kind: 'int', default: 10, min: 0, max: 100,
+    doc: 'A broker whose preferred partitions are led elsewhere beyond this share gets its leaderships back.',
+  }),
   'group.min.session.timeout.ms': def({ kind: 'int', default: 6000, min: 0, doc: 'Smallest session timeout a member may ask for.' }),
   'group.max.session.timeout.ms': def({ kind: 'int', default: 1800000, min: 0, doc: 'Largest session timeout a member may ask for.' }),
   'group.initial.rebalance.delay.ms': def({
@@ -152,6 +211,25 @@ export const CONFIG_DEFINITIONS = {
   }),
   'producer.id.expiration.check.interval.ms': def({
     kind: 'int', default: 600000, min: 1, doc: 'How often each partition drops expired producer state.',
+  }),
+  'transaction.state.log.num.partitions': def({
+    kind: 'int', default: 50, min: 1, doc: 'Partitions of __transaction_state (fixed once the topic exists).',
+  }),
+  'transaction.state.log.replication.factor': def({
+    kind: 'int', default: 1, min: 1, max: 32767,
+    doc: 'Replicas of __transaction_state; creation waits until that many brokers are live (Kafka default 3, its shipped server.properties 1).',
+  }),
+  'transaction.state.log.min.isr': def({ kind: 'int', default: 1, min: 1, doc: 'min.insync.replicas of __transaction_state (Kafka default 2, its shipped server.properties 1).' }),
+  'transaction.state.log.segment.bytes': def({ kind: 'int', default: 104857600, min: 14, doc: 'segment.bytes of __transaction_state.' }),
+  'transaction.max.timeout.ms': def({ kind: 'int', default: 900000, min: 1, doc: 'Largest transaction.timeout.ms a producer may ask for (else INVALID_TRANSACTION_TIMEOUT).' }),
+  'transactional.id.expiration.ms': def({
+    kind: 'int', default: 604800000, min: 1, doc: 'A transactional id with no transaction for this long is removed from the coordinator.',
+  }),
+  'transaction.abort.timed.out.transaction.cleanup.interval.ms': def({
+    kind: 'int', default: 10000, min: 1, doc: 'How often the coordinator aborts transactions past their timeout.',
+  }),
+  'transaction.remove.expired.transaction.cleanup.interval.ms': def({
+    kind: 'int', default: 3600000, min: 1, doc: 'How often the coordinator removes expired transactional ids.',
   }),
 } as const;
 
@@ -178,8 +256,10 @@ export interface ConfigSources {
 
 export interface ResolvedConfig {
   readonly config: RunnelConfig;
-  /** Keys from the file or environment that Runnel does not know, with their source. */
+  /** Keys from the file or environment that neither Runnel nor Kafka knows, with their source. */
   readonly ignored: readonly string[];
+  /** Kafka broker properties Runnel's own definitions lack, with their source (accepted, type-checked). */
+  readonly unimplemented: readonly { readonly name: string; readonly source: string }[];
 }
 
 export const envPrefix = 'RUNNEL_';
@@ -195,24 +275,161 @@ export function envNameToConfigName(envName: string): string {
 
 export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   const raw = new Map<ConfigName, { value: string; source: string }>();
+  const kafkaOnly = new Map<string, { value: string; source: string }>();
   const ignored: string[] = [];
+  const take = (key: string, value: string, source: string, explicit: boolean): void => {
+    if (isConfigName(key)) raw.set(key, { value, source });
+    else if (isAcceptedKafkaProperty(key)) kafkaOnly.set(key, { value, source });
+    else if (explicit) throw new ConfigError(`unknown configuration '${key}'`);
+    else ignored.push(`${key} (${source})`);
+  };
   if (sources.file !== undefined) {
-    for (const [key, value] of sources.file.properties) {
-      if (isConfigName(key)) raw.set(key, { value, source: sources.file.path });
-      else ignored.push(`${key} (${sources.file.path})`);
-    }
+    for (const [key, value] of sources.file.properties) take(key, value, sources.file.path, false);
   }
   for (const [envName, value] of Object.entries(sources.env ?? {})) {
     if (!envName.startsWith(envPrefix) || value === undefined) continue;
-    const key = envNameToConfigName(envName);
-    if (isConfigName(key)) raw.set(key, { value, source: `environment ${envName}` });
-    else ignored.push(`${key} (environment ${envName})`);
+    take(envNameToConfigName(envName), value, `environment ${envName}`, false);
   }
-  for (const [key, value] of sources.overrides ?? []) {
-    if (!isConfigName(key)) throw new ConfigError(`unknown configuration '${key}'`);
-    raw.set(key, { value, source: 'override' });
+  for (const [key, value] of sources.overrides ?? []) take(key, value, 'override', true);
+  const config = buildConfig(raw);
+  refuseSecurityRequests(sources, config);
+  checkClientListener(config, raw.get('listeners')?.source ?? 'default');
+  const values = new Map<string, string>();
+  for (const [key, { value, source }] of kafkaOnly) values.set(key, checkKafkaValue(key, value, source));
+  kafkaOnlyValues.set(config, values);
+  const unimplemented = [...kafkaOnly].map(([name, { source }]) => ({ name, source }));
+  return { config, ignored, unimplemented };
+}
+
+/** The client listener must exist and be PLAINTEXT, whatever the sources combined say. */
+function checkClientListener(config: RunnelConfig, source: string): void {
+  try {
+    clientListener(config);
+  } catch (error) {
+    throw new ConfigError(`invalid value '${config.listeners}' for listeners (from ${source}): ${(error as Error).message}`);
   }
-  return { config: buildConfig(raw), ignored };
+}
+
+/**
+ * Runnel serves PLAINTEXT only: no TLS, no SASL, no authorizer. A file or environment that asks for any
+ * of them must stop the start (issue 26, defect 5) instead of being warned about as "unknown" while the
+ * broker serves everyone in the clear. Asking = a non-empty ssl.* / sasl.* (also per listener,
+ * listener.name.<l>.ssl.* / .sasl.* / .<mechanism>.sasl.jaas.config), authorizer.class.name,
+ * security.inter.broker.protocol other than PLAINTEXT, any other isSecurityProperty (super.users,
+ * principal.builder.class, delegation.token.*, …), or a listener.security.protocol.map entry mapping
+ * a listener to SSL / SASL_*: except the identity entries of Kafka's shipped map (SSL:SSL, ...) for
+ * listener names this broker does not bind, which Kafka's stock server.properties always carries.
+ */
+function refuseSecurityRequests(sources: ConfigSources, config: RunnelConfig): void {
+  const given: Array<{ key: string; value: string; source: string }> = [];
+  for (const [key, value] of sources.file?.properties ?? []) given.push({ key, value, source: sources.file!.path });
+  for (const [envName, value] of Object.entries(sources.env ?? {})) {
+    if (envName.startsWith(envPrefix) && value !== undefined) {
+      given.push({ key: envNameToConfigName(envName), value, source: `environment ${envName}` });
+    }
+  }
+  const usedListenerNames = new Set<string>();
+  for (const listeners of [config.listeners, config['advertised.listeners']]) {
+    // An unparsable value is reported by checkClientListener.
+    if (listeners !== '') for (const l of problemOrValue(() => parseListeners(listeners)) ?? []) usedListenerNames.add(l.name);
+  }
+  const problems: string[] = [];
+  for (const { key, value, source } of given) {
+    const problem = securityProblem(key, value.trim(), usedListenerNames);
+    if (problem !== null) problems.push(`${key}=${value.trim()} (${source}): ${problem}`);
+  }
+  if (problems.length === 0) return;
+  throw new ConfigError(
+    `security is not supported: Runnel serves PLAINTEXT only (no SSL/TLS, no SASL, no authorizer), ` +
+    `so it refuses to start rather than serve without the security asked for: ${problems.join('; ')}`,
+  );
+}
+
+const SECURE_PROTOCOLS = new Set(['SSL', 'SASL_SSL', 'SASL_PLAINTEXT']);
+
+function problemOrValue<T>(attempt: () => T): T | undefined {
+  try {
+    return attempt();
+  } catch {
+    return undefined;
+  }
+}
+
+function securityProblem(key: string, value: string, usedListenerNames: ReadonlySet<string>): string | null {
+  if (value === '') return null;
+  const perListener = /^listener\.name\.[^.]+\.(.+)$/.exec(key)?.[1];
+  const setting = perListener ?? key;
+  if (setting.startsWith('ssl.')) return 'SSL/TLS is not supported';
+  if (setting.startsWith('sasl.') || setting.endsWith('.sasl.jaas.config')) return 'SASL is not supported';
+  if (key === 'authorizer.class.name') return 'authorization (ACLs) is not supported';
+  if (key === 'security.inter.broker.protocol') return value.toUpperCase() === 'PLAINTEXT' ? null : `${value} is not supported`;
+  if (isSecurityProperty(key)) return 'security settings are not supported';
+  if (key !== 'listener.security.protocol.map') return null;
+  for (const entry of value.split(',')) {
+    const [name = '', protocol = ''] = entry.split(':').map((part) => part.trim().toUpperCase());
+    if (!SECURE_PROTOCOLS.has(protocol)) continue;
+    if (name !== protocol || usedListenerNames.has(name)) return `listener ${name} mapped to ${protocol}, which is not supported`;
+  }
+  return null;
+}
+
+/**
+ * Security properties Runnel must not pretend to accept: it serves PLAINTEXT only, and the start is
+ * refused when they ask for more (issue 26). They stay "unknown" here, whatever Kafka calls them.
+ */
+export function isSecurityProperty(name: string): boolean {
+  const setting = /^listener\.name\.[^.]+\.(.+)$/.exec(name)?.[1] ?? name;
+  return setting.startsWith('ssl.') || setting.startsWith('sasl.') || setting.endsWith('.sasl.jaas.config') ||
+    name === 'authorizer.class.name' || name === 'security.inter.broker.protocol' || name === 'principal.builder.class' ||
+    name.startsWith('delegation.token.') || name === 'super.users' || name === 'security.providers';
+}
+
+/** A Kafka broker property that Runnel does not define itself and accepts as "not acted on". */
+export function isAcceptedKafkaProperty(name: string): boolean {
+  return !isConfigName(name) && KAFKA_BROKER_PROPERTIES.has(name) && !isSecurityProperty(name);
+}
+
+/** Values of accepted Kafka-only properties of a resolved config (trimmed, type-checked). */
+const kafkaOnlyValues = new WeakMap<RunnelConfig, ReadonlyMap<string, string>>();
+
+/** The value a Kafka-only property was given (file, environment, overrides), if any. */
+export function kafkaOnlyValue(config: RunnelConfig, name: string): string | undefined {
+  return kafkaOnlyValues.get(config)?.get(name);
+}
+
+/** Kafka's ConfigDef parsing of one value by type (ConfigDef.parseType); throws ConfigError when it fails. */
+function checkKafkaValue(name: string, text: string, source: string): string {
+  const type = KAFKA_BROKER_PROPERTIES.get(name)?.type ?? 'STRING';
+  const problem = kafkaTypeProblem(type, text.trim());
+  if (problem !== null) throw new ConfigError(`invalid value '${text}' for ${name} (from ${source}): ${problem}`);
+  return type === 'PASSWORD' ? text : text.trim();
+}
+
+/** Why `text` is not a value of Kafka config type `type`, or null. */
+export function kafkaTypeProblem(type: KafkaConfigType, text: string): string | null {
+  switch (type) {
+    case 'BOOLEAN':
+      return /^(true|false)$/i.test(text) ? null : 'expected true or false';
+    case 'SHORT':
+      return integerProblem(text, -32768n, 32767n);
+    case 'INT':
+      return integerProblem(text, -2147483648n, 2147483647n);
+    case 'LONG':
+      return integerProblem(text, -9223372036854775808n, 9223372036854775807n);
+    case 'DOUBLE':
+      return text !== '' && Number.isFinite(Number(text)) ? null : 'expected a number';
+    case 'STRING':
+    case 'LIST':
+    case 'CLASS':
+    case 'PASSWORD':
+      return null;
+  }
+}
+
+function integerProblem(text: string, min: bigint, max: bigint): string | null {
+  if (!/^[+-]?\d+$/.test(text)) return 'expected an integer';
+  const value = BigInt(text);
+  return value < min || value > max ? `outside [${min}, ${max}]` : null;
 }
 
 function buildConfig(raw: ReadonlyMap<ConfigName, { value: string; source: string }>): RunnelConfig {
@@ -272,6 +489,81 @@ function parseInteger(text: string, min: number, max: number, fail: (problem: st
   return value;
 }
 
+export interface NamedListener extends Listener {
+  /** The listener name (PLAINTEXT, CONTROLLER, INTERNAL, …), upper case. */
+  readonly name: string;
+}
+
+/** listeners / advertised.listeners: NAME://host:port entries, comma-separated (KIP-103 listener names). */
+export function parseListeners(text: string): NamedListener[] {
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (entries.length === 0) throw new ConfigError('no listener given');
+  const out: NamedListener[] = [];
+  for (const entry of entries) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(entry);
+    if (match === null) throw new ConfigError(`listener '${entry}' is not NAME://host:port`);
+    const [, name = '', rawHost = '', rawPort = ''] = match;
+    const port = Number(rawPort);
+    if (port > 65535) throw new ConfigError(`listener '${entry}': port above 65535`);
+    if (out.some((l) => l.name === name.toUpperCase())) throw new ConfigError(`listener name ${name.toUpperCase()} given twice`);
+    const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
+    out.push({ name: name.toUpperCase(), securityProtocol: 'PLAINTEXT', host: host === '' ? '0.0.0.0' : host, port });
+  }
+  return out;
+}
+
+/** listener.security.protocol.map: NAME:PROTOCOL pairs. */
+export function parseProtocolMap(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const [name, protocol, extra] = entry.split(':').map((p) => p.trim().toUpperCase());
+    if (!name || !protocol || extra !== undefined) throw new ConfigError(`'${entry}' is not NAME:PROTOCOL`);
+    if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol)) throw new ConfigError(`unknown security protocol ${protocol}`);
+    map.set(name, protocol);
+  }
+  return map;
+}
+
+/** A listener's security protocol: the map's, else the name itself when it is a protocol (Kafka's default). */
+function protocolOf(config: RunnelConfig, name: string): string | undefined {
+  return parseProtocolMap(config['listener.security.protocol.map']).get(name);
+}
+
+function controllerListenerNames(config: RunnelConfig): Set<string> {
+  return new Set(config['controller.listener.names'].split(',').map((n) => n.trim().toUpperCase()).filter((n) => n !== ''));
+}
+
+/**
+ * The listener to bind for clients: the first of `listeners` not named in controller.listener.names
+ * (Kafka's server.properties lists PLAINTEXT and CONTROLLER). It must be PLAINTEXT: Runnel serves no
+ * security protocol. The controller listeners of a single node are not bound: its quorum is in process.
+ */
+export function clientListener(config: RunnelConfig): NamedListener {
+  const controller = controllerListenerNames(config);
+  const listener = parseListeners(config.listeners).find((l) => !controller.has(l.name));
+  if (listener === undefined) throw new ConfigError(`listeners '${config.listeners}' has no listener outside controller.listener.names`);
+  const protocol = protocolOf(config, listener.name);
+  if (protocol !== 'PLAINTEXT') {
+    throw new ConfigError(`listener ${listener.name} uses ${protocol ?? 'no protocol in listener.security.protocol.map'}: only PLAINTEXT is supported`);
+  }
+  return listener;
+}
+
+/** The listeners named in controller.listener.names (not bound by a single node). */
+export function controllerListeners(config: RunnelConfig): NamedListener[] {
+  const controller = controllerListenerNames(config);
+  return parseListeners(config.listeners).filter((l) => controller.has(l.name));
+}
+
+/** The advertised address of the client listener: advertised.listeners' entry of the same name, else undefined. */
+export function advertisedClientListener(config: RunnelConfig): NamedListener | undefined {
+  const configured = config['advertised.listeners'];
+  if (configured === '') return undefined;
+  const advertised = parseListeners(configured);
+  const name = clientListener(config).name;
+  return advertised.find((l) => l.name === name) ?? (advertised.length === 1 ? advertised[0] : undefined);
+}
+
 /** PLAINTEXT://host:port; IPv6 hosts in brackets. Other security protocols are not served. */
 export function parseListener(text: string): Listener {
   const match = /^([A-Za-z_]+):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(text.trim());
@@ -284,6 +576,16 @@ export function parseListener(text: string): Listener {
   if (port > 65535) throw new ConfigError(`listener '${text}': port above 65535`);
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
   return { securityProtocol: 'PLAINTEXT', host: host === '' ? '0.0.0.0' : host, port };
+}
+
+/** host:port, IPv6 hosts in brackets (metrics.listener). */
+export function parseHostPort(text: string): { readonly host: string; readonly port: number } {
+  const match = /^(\[[^\]]+\]|[^:/\[\]\s]+):(\d+)$/.exec(text.trim());
+  if (match === null) throw new ConfigError(`'${text}' is not host:port`);
+  const [, rawHost = '', rawPort = ''] = match;
+  const port = Number(rawPort);
+  if (port > 65535) throw new ConfigError(`'${text}': port above 65535`);
+  return { host: rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost, port };
 }
 
 export function formatListener(host: string, port: number): string {

@@ -3,14 +3,13 @@
  * createPartitions and ConfigurationControlManager.incrementalAlterConfigs / legacyAlterConfigs, reduced).
  *
  * The `plan*` functions are pure: the current image and the request in, the records to append (one
- * atomic batch per topic or config resource) or Kafka's error code and message out. `AdminController`
+ * atomic batch per topic or config resource) or Kafka's error code and message out. The controller
  * runs plans one at a time against the latest image and appends them, so every plan sees the effects
  * of the previous one (STYLE.md 3: re-check after an await).
  */
 import type { RunnelConfig } from '../config/config.js';
 import type { MetadataImage, TopicImage } from '../metadata/image.js';
 import { configKey, topicByName } from '../metadata/image.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
 import type { ConfigRecord, MetadataRecord, PartitionRecord } from '../metadata/records.js';
 import {
   BROKER_LOG_PROPERTIES,
@@ -20,8 +19,10 @@ import {
   validateTopicConfigs,
 } from '../metadata/topic-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { isConfigName } from '../config/config.js';
+import { isConfigName, isSecurityProperty, kafkaTypeProblem } from '../config/config.js';
+import { KAFKA_BROKER_PROPERTIES } from '../config/kafka-broker-properties.js';
 import { TOPIC_PARTITIONS_MAX, topicNameProblem } from './topic-records.js';
+import { placeInImage, usableBrokers } from './placement.js';
 
 export interface AdminError {
   readonly errorCode: number;
@@ -78,16 +79,12 @@ function collidingTopic(image: MetadataImage, name: string): string | undefined 
   return found;
 }
 
+/** Brokers that may take new replicas (unfenced, not shutting down), by id. */
 export function liveBrokerIds(image: MetadataImage): number[] {
-  return [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId).sort((a, b) => a - b);
+  return usableBrokers(image).map((b) => b.id);
 }
 
-// ---- replica placement and manual assignments ----
-
-/** Round-robin placement starting at `startPartition`, so leaders spread (topic-records.ts does the same). */
-function placeReplicas(brokers: readonly number[], partitionId: number, replicationFactor: number): number[] {
-  return Array.from({ length: replicationFactor }, (_, i) => brokers[(partitionId + i) % brokers.length] as number);
-}
+// ---- manual assignments (automatic placement: placement.ts) ----
 
 /** ReplicationControlManager.validateManualPartitionAssignment. */
 function manualAssignmentError(image: MetadataImage, replicas: readonly number[], partitionId: number): AdminError | null {
@@ -101,19 +98,86 @@ function manualAssignmentError(image: MetadataImage, replicas: readonly number[]
       return invalid(`The manual partition assignment includes broker ${brokerId}, but no such broker is registered.`);
     }
   }
-  if (replicas.every((id) => image.brokers.get(id)?.fenced === true)) {
+  if (replicas.every((id) => !isUsable(image, id))) {
     return invalid(`All brokers specified in the manual partition assignment for partition ${partitionId} are fenced or in controlled shutdown.`);
   }
   return null;
 }
 
+function isUsable(image: MetadataImage, brokerId: number): boolean {
+  const b = image.brokers.get(brokerId);
+  return b !== undefined && !b.fenced && !b.inControlledShutdown;
+}
+
 function partitionRecord(image: MetadataImage, topicId: string, partitionId: number, replicas: readonly number[]): PartitionRecord {
-  // Fenced replicas are placed but are not in sync; the first in-sync one leads (KRaft's PartitionRegistration).
-  const isr = replicas.filter((id) => image.brokers.get(id)?.fenced !== true);
+  // Unusable replicas are placed but are not in sync; the first in-sync one leads (ReplicationControlManager.createTopic).
+  const isr = replicas.filter((id) => isUsable(image, id));
   return {
     type: 'Partition', topicId, partitionId, replicas: [...replicas], isr,
     leader: isr[0] ?? -1, leaderEpoch: 0, partitionEpoch: 0,
   };
+}
+
+// ---- partition limits ----
+
+/**
+ * Kafka's ReplicationControlManager.MAX_PARTITIONS_PER_BATCH (fixed, not a config): one CreateTopics
+ * request may ask for at most this many partitions in all; past it every topic of the request is
+ * refused with POLICY_VIOLATION (validateTotalNumberOfPartitions). Kafka's QuorumController bounds
+ * CreatePartitions by the records one user operation may write (MAX_RECORDS_PER_USER_OP), also 10,000.
+ */
+export const PARTITIONS_PER_REQUEST_MAX = 10_000;
+
+/** Kafka's answer for a CreateTopics request over PARTITIONS_PER_REQUEST_MAX, else null. */
+export function createTopicsRequestError(
+  topics: readonly Pick<CreateTopicInput, 'numPartitions' | 'assignments'>[], defaultNumPartitions: number,
+): AdminError | null {
+  let total = 0;
+  for (const topic of topics) {
+    if (topic.assignments.length > 0) total += topic.assignments.length;
+    else if (topic.numPartitions === -1) total += defaultNumPartitions;
+    else if (topic.numPartitions > 0) total += topic.numPartitions;
+  }
+  return total > PARTITIONS_PER_REQUEST_MAX
+    ? { errorCode: ErrorCode.POLICY_VIOLATION, message: 'Excessively large number of partitions per request.' }
+    : null;
+}
+
+/** Kafka's answer (BoundedListTooLongException → PolicyViolationException) for a CreatePartitions request that adds too many. */
+export function createPartitionsRequestError(image: MetadataImage, topics: readonly CreatePartitionsInput[]): AdminError | null {
+  let total = 0;
+  for (const topic of topics) total += Math.max(0, topic.count - (topicByName(image, topic.name)?.partitions.length ?? topic.count));
+  return total > PARTITIONS_PER_REQUEST_MAX
+    ? { errorCode: ErrorCode.POLICY_VIOLATION, message: 'Unable to perform excessively large batch operation.' }
+    : null;
+}
+
+/**
+ * max.broker.partitions (Runnel's; the name KIP-578 proposed, Kafka has no such limit): refuses a
+ * placement that would make any broker host more partition replicas than `limit`, with POLICY_VIOLATION,
+ * instead of creating logs the broker cannot open, serve and recover in reasonable time (issue 26,
+ * defect 3). Counts every replica the image places on the brokers concerned, internal topics included.
+ */
+export function brokerPartitionsError(image: MetadataImage, limit: number, placed: readonly (readonly number[])[]): AdminError | null {
+  const added = new Map<number, number>();
+  for (const replicas of placed) for (const brokerId of replicas) added.set(brokerId, (added.get(brokerId) ?? 0) + 1);
+  const hosted = new Map<number, number>();
+  for (const topic of image.topicsById.values()) {
+    for (const partition of topic.partitions) {
+      for (const brokerId of partition.replicas) if (added.has(brokerId)) hosted.set(brokerId, (hosted.get(brokerId) ?? 0) + 1);
+    }
+  }
+  for (const [brokerId, count] of added) {
+    const total = (hosted.get(brokerId) ?? 0) + count;
+    if (total > limit) {
+      return {
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        message: `Broker ${brokerId} would host ${total} partitions, more than max.broker.partitions=${limit} ` +
+          `(it hosts ${hosted.get(brokerId) ?? 0}).`,
+      };
+    }
+  }
+  return null;
 }
 
 // ---- CreateTopics ----
@@ -155,6 +219,8 @@ export function planCreateTopic(
     ? manualAssignment(image, topic)
     : automaticAssignment(image, config, topic);
   if ('errorCode' in assignment) return fail(assignment.errorCode, assignment.message);
+  const limitError = brokerPartitionsError(image, config['max.broker.partitions'], assignment.replicas);
+  if (limitError !== null) return fail(limitError.errorCode, limitError.message);
   const records: MetadataRecord[] = [{ type: 'Topic', name: topic.name, topicId }];
   assignment.replicas.forEach((replicas, partitionId) => records.push(partitionRecord(image, topicId, partitionId, replicas)));
   const kept = new Map<string, string>();
@@ -199,7 +265,7 @@ function automaticAssignment(
         `${replicationFactor} cannot be reached because only ${brokers.length} broker(s) are registered.`,
     };
   }
-  return { replicas: Array.from({ length: numPartitions }, (_, p) => placeReplicas(brokers, p, replicationFactor)) };
+  return { replicas: placeInImage(image, numPartitions, replicationFactor) };
 }
 
 function manualAssignment(image: MetadataImage, topic: CreateTopicInput): { replicas: number[][] } | AdminError {
@@ -260,7 +326,7 @@ export interface CreatePartitionsInput {
 }
 
 /** ReplicationControlManager.createPartitions for one topic. */
-export function planCreatePartitions(image: MetadataImage, input: CreatePartitionsInput): Plan<number> {
+export function planCreatePartitions(image: MetadataImage, input: CreatePartitionsInput, brokerPartitionsMax = Infinity): Plan<number> {
   const topic = topicByName(image, input.name);
   if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${input.name}' does not exist.`);
   const current = topic.partitions.length;
@@ -297,8 +363,10 @@ export function planCreatePartitions(image: MetadataImage, input: CreatePartitio
         `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ` +
         `${replicationFactor} cannot be reached because only ${brokers.length} broker(s) are registered.`);
     }
-    for (let p = current; p < input.count; p++) replicas.push(placeReplicas(brokers, p, replicationFactor));
+    replicas.push(...placeInImage(image, input.count - current, replicationFactor, current));
   }
+  const limitError = brokerPartitionsError(image, brokerPartitionsMax, replicas);
+  if (limitError !== null) return fail(limitError.errorCode, limitError.message);
   const records = replicas.map((r, i) => partitionRecord(image, topic.topicId, current + i, r));
   return { ok: true, records, value: input.count };
 }
@@ -444,26 +512,38 @@ function combineLists(base: string, change: string, append: boolean): string {
 }
 
 /**
- * Broker resources accept the dynamic properties (DynamicBrokerConfig.AllDynamicConfigs ∩ what Runnel
- * acts on); anything else is refused for the whole resource with INVALID_REQUEST, as Kafka's
- * ConfigAdminManager does.
+ * Broker resources accept the properties Kafka can change at run time (DynamicBrokerConfig's update modes
+ * 'per-broker' and 'cluster-wide'): the topic-default synonyms Runnel acts on with their own validators,
+ * the others type-checked as Kafka's ConfigDef would and stored all the same, so that
+ * `kafka-configs.sh --alter` behaves as against Kafka and the value survives a restart in the metadata
+ * log. Anything read-only is refused for the whole resource with INVALID_REQUEST, as Kafka's
+ * DynamicBrokerConfig.validateConfigs does, and so is a per-broker property at the cluster-default
+ * level. Security properties are refused too: Runnel serves PLAINTEXT only.
  */
 function validateBrokerConfigs(
   target: Target, next: ReadonlyMap<string, string | null>, current: ReadonlyMap<string, string>,
 ): AdminError | null {
   const prefix = `Invalid config value for resource ConfigResource(type=BROKER, name='${target.name}'): `;
   const changed = [...next].filter(([name, value]) => current.get(name) !== value);
-  const nonDynamic = changed.map(([name]) => name).filter((name) => BROKER_LOG_PROPERTIES.get(name)?.dynamic !== true);
+  const security = changed.map(([name]) => name).filter(isSecurityProperty);
+  if (security.length > 0) {
+    return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Runnel serves PLAINTEXT only; cannot set security configs: Set(${security.join(', ')})` };
+  }
+  const nonDynamic = changed.map(([name]) => name).filter((name) => !isDynamicBrokerProperty(name));
   if (nonDynamic.length > 0) {
     return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Cannot update these configs dynamically: Set(${nonDynamic.join(', ')})` };
   }
+  if (target.name === '') {
+    const perBroker = changed.map(([name]) => name).filter((name) => KAFKA_BROKER_PROPERTIES.get(name)?.mode === 'per-broker');
+    if (perBroker.length > 0) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Cannot update these configs at default cluster level, broker id must be specified: Set(${perBroker.join(', ')})` };
+    }
+  }
   for (const [name, value] of changed) {
-    const definition = BROKER_LOG_PROPERTIES.get(name)!;
     if (value === null) {
       return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Null value not supported for ${name}` };
     }
-    const parsed = parseConfigValue(definition.type, value);
-    const problem = parsed.ok ? definition.validator?.(parsed.value) ?? null : parsed.reason;
+    const problem = brokerValueProblem(name, value);
     if (problem !== null) {
       return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Invalid value ${value} for configuration ${name}: ${problem}` };
     }
@@ -471,53 +551,25 @@ function validateBrokerConfigs(
   return null;
 }
 
+/** Whether Kafka lets `name` change at run time: Runnel's topic-default synonyms, or Kafka's table. */
+function isDynamicBrokerProperty(name: string): boolean {
+  const log = BROKER_LOG_PROPERTIES.get(name);
+  if (log !== undefined) return log.dynamic;
+  const mode = KAFKA_BROKER_PROPERTIES.get(name)?.mode;
+  return mode === 'per-broker' || mode === 'cluster-wide';
+}
+
+function brokerValueProblem(name: string, value: string): string | null {
+  const log = BROKER_LOG_PROPERTIES.get(name);
+  if (log !== undefined) {
+    const parsed = parseConfigValue(log.type, value);
+    return parsed.ok ? log.validator?.(parsed.value) ?? null : parsed.reason;
+  }
+  const type = KAFKA_BROKER_PROPERTIES.get(name)?.type ?? 'STRING';
+  return kafkaTypeProblem(type, value.trim());
+}
+
 /** Whether `name` is a broker property Runnel knows (for DescribeConfigs of a BROKER resource). */
 export function isKnownBrokerProperty(name: string): boolean {
-  return isConfigName(name) || BROKER_LOG_PROPERTIES.has(name);
-}
-
-// ---- the serial runner ----
-
-/** Bound on admin operations waiting for the controller (STYLE.md 8). */
-export const ADMIN_OPERATIONS_PENDING_MAX = 1000;
-
-export class AdminQueueFullError extends Error {
-  override name = 'AdminQueueFullError';
-}
-
-/**
- * Runs admin plans one at a time against the latest image: each plan is computed only after the
- * previous one's batch is committed and applied, so "already exists" and "unknown topic" checks hold
- * when the records are written.
- */
-export class AdminController {
-  private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
-
-  constructor(
-    private readonly metadataLog: MetadataLog,
-    private readonly image: () => MetadataImage,
-    private readonly pendingMax = ADMIN_OPERATIONS_PENDING_MAX,
-  ) {}
-
-  /**
-   * Plans against the current image and, unless `validateOnly`, appends the records as one batch.
-   * Resolves with the plan once committed. Throws AdminQueueFullError past the bound, or the log's error.
-   */
-  /** The image plans are made against (the latest committed). */
-  currentImage(): MetadataImage {
-    return this.image();
-  }
-
-  run<T>(plan: (image: MetadataImage) => Plan<T>, validateOnly = false): Promise<Plan<T>> {
-    if (this.pending >= this.pendingMax) return Promise.reject(new AdminQueueFullError('too many admin operations in progress'));
-    this.pending++;
-    const result = this.tail.then(async () => {
-      const planned = plan(this.image());
-      if (planned.ok && !validateOnly && planned.records.length > 0) await this.metadataLog.append(planned.records);
-      return planned;
-    }).finally(() => this.pending--);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
+  return isConfigName(name) || BROKER_LOG_PROPERTIES.has(name) || KAFKA_BROKER_PROPERTIES.has(name);
 }

@@ -2,15 +2,16 @@
  * Topic creation as metadata records: the one place that turns "create topic T with N partitions, RF R"
  * into Topic + Partition (+ Config) records (KRaft's ReplicationControlManager.createTopic, reduced).
  * Pure: no IO, no clock; randomness only through the caller's topic id. Used by Metadata auto-creation
- * (src/replication/topic-creator.ts) and by CreateTopics.
+ * (src/controller/topic-creator.ts) and by CreateTopics.
  *
- * Placement is round-robin over the given brokers (sorted), starting at the partition index, so
- * leaders spread across brokers and every replica of a partition is on a distinct broker. The first
- * replica leads; the ISR is every replica; epochs start at 0 (KRaft's PartitionRegistration).
+ * Placement is placement.ts's (leaders rotate over the brokers from `start`, replicas on distinct
+ * brokers, rack-aware when the brokers carry racks). The first replica leads; the ISR is every replica
+ * (the brokers given are the usable ones); epochs start at 0 (KRaft's PartitionRegistration).
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';
 import type { MetadataRecord } from '../metadata/records.js';
+import { placeReplicas, type PlacementBroker } from './placement.js';
 
 /** Kafka's Topic.MAX_NAME_LENGTH. */
 export const TOPIC_NAME_LENGTH_MAX = 249;
@@ -60,8 +61,9 @@ export function topicCreationRecords(
   topicId: string,
   partitions: number,
   replicationFactor: number,
-  brokerIds: readonly number[],
+  brokerIds: readonly (number | PlacementBroker)[],
   configs: ReadonlyMap<string, string> = new Map(),
+  start = 0,
 ): MetadataRecord[] {
   const problem = topicNameProblem(name);
   if (problem !== null) throw new TopicCreationError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
@@ -71,7 +73,9 @@ export function topicCreationRecords(
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
     throw new TopicCreationError(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be larger than 0, got ${replicationFactor}`);
   }
-  const brokers = [...new Set(brokerIds)].sort((a, b) => a - b);
+  const byId = new Map<number, PlacementBroker>();
+  for (const b of brokerIds) byId.set(typeof b === 'number' ? b : b.id, typeof b === 'number' ? { id: b, rack: null } : b);
+  const brokers = [...byId.values()];
   if (replicationFactor > brokers.length) {
     throw new TopicCreationError(
       ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -79,8 +83,9 @@ export function topicCreationRecords(
     );
   }
   const records: MetadataRecord[] = [{ type: 'Topic', name, topicId }];
+  const placed = placeReplicas(brokers, partitions, replicationFactor, start);
   for (let partitionId = 0; partitionId < partitions; partitionId++) {
-    const replicas = Array.from({ length: replicationFactor }, (_, i) => brokers[(partitionId + i) % brokers.length] as number);
+    const replicas = placed[partitionId]!;
     records.push({
       type: 'Partition', topicId, partitionId, replicas, isr: [...replicas],
       leader: replicas[0] as number, leaderEpoch: 0, partitionEpoch: 0,

@@ -1,11 +1,13 @@
 /**
  * DescribeConfigs of a BROKER resource (Kafka's ConfigHelper.createBrokerConfigEntry): every property
- * this broker knows — its static configuration (src/config/config.ts) and the `log.*` topic-default
- * properties (topic-configs.ts) — with the value in force, its source and synonyms. The cluster-default
- * resource ("") lists only what was set dynamically at that level, as Kafka does. Only the dynamic
- * properties (Kafka's DynamicBrokerConfig.AllDynamicConfigs that Runnel acts on) are not read-only.
+ * this broker knows — its static configuration (src/config/config.ts), the `log.*` topic-default
+ * properties (topic-configs.ts) and every other Kafka 4.4 broker property (kafka-broker-properties.ts,
+ * but the security ones: Runnel has none) — with the value in force, its source and synonyms. The
+ * cluster-default resource ("") lists only what was set dynamically at that level, as Kafka does. What
+ * Kafka can change at run time (DynamicBrokerConfig's update modes) is not read-only.
  */
-import { CONFIG_DEFINITIONS, isConfigName } from '../config/config.js';
+import { CONFIG_DEFINITIONS, isConfigName, isSecurityProperty } from '../config/config.js';
+import { KAFKA_BROKER_PROPERTIES } from '../config/kafka-broker-properties.js';
 import {
   BROKER_LOG_PROPERTIES,
   ConfigSource,
@@ -36,6 +38,8 @@ function brokerPropertyType(name: string): ConfigType | undefined {
   const log = BROKER_LOG_PROPERTIES.get(name);
   if (log !== undefined) return log.type;
   if (KAFKA_TYPES[name] !== undefined) return KAFKA_TYPES[name];
+  const kafka = KAFKA_BROKER_PROPERTIES.get(name);
+  if (kafka !== undefined) return kafka.type;
   if (!isConfigName(name)) return undefined;
   const kind = CONFIG_DEFINITIONS[name].kind;
   return kind === 'int' ? 'INT' : kind === 'long' ? 'LONG' : kind === 'boolean' ? 'BOOLEAN' : 'STRING';
@@ -44,6 +48,7 @@ function brokerPropertyType(name: string): ConfigType | undefined {
 export function brokerPropertyNames(layers: BrokerConfigLayers): string[] {
   return [...new Set([
     ...Object.keys(CONFIG_DEFINITIONS), ...BROKER_LOG_PROPERTIES.keys(), ...layers.dynamicBroker.keys(), ...layers.dynamicDefault.keys(),
+    ...[...KAFKA_BROKER_PROPERTIES.keys()].filter((name) => !isSecurityProperty(name)),
   ])].sort();
 }
 
@@ -69,7 +74,7 @@ function describeBrokerConfig(layers: BrokerConfigLayers, name: string, perBroke
   return {
     name,
     value: sensitive ? null : value,
-    readOnly: BROKER_LOG_PROPERTIES.get(name)?.dynamic !== true,
+    readOnly: isReadOnly(name),
     isDefault: source === ConfigSource.DEFAULT_CONFIG,
     source,
     isSensitive: sensitive,
@@ -79,10 +84,17 @@ function describeBrokerConfig(layers: BrokerConfigLayers, name: string, perBroke
   };
 }
 
+function isReadOnly(name: string): boolean {
+  const log = BROKER_LOG_PROPERTIES.get(name);
+  if (log !== undefined) return !log.dynamic;
+  return (KAFKA_BROKER_PROPERTIES.get(name)?.mode ?? 'read-only') === 'read-only';
+}
+
 function brokerValue(layers: BrokerConfigLayers, name: string): string | null {
   const set = layers.dynamicBroker.get(name) ?? layers.dynamicDefault.get(name) ?? staticBrokerValue(layers.static, name);
   if (set !== undefined) return set;
   const log = BROKER_LOG_PROPERTIES.get(name);
   if (log !== undefined) return log.defaultValue;
-  return isConfigName(name) ? String(layers.static[name]) : null;
+  if (isConfigName(name)) return String(layers.static[name]);
+  return KAFKA_BROKER_PROPERTIES.get(name)?.default ?? null;
 }

@@ -16,6 +16,13 @@ export interface RegisterBrokerRecord {
   port: number;
   rack: string | null;
   fenced: boolean;
+  /**
+   * KIP-631: a fresh id per broker process start. A registration with the same id is a retry; a new id
+   * is a restart (new broker epoch). Absent in records written before incarnations were kept.
+   */
+  incarnationId?: string;
+  /** KIP-841: the broker asked for a controlled shutdown (kept across a same-incarnation retry). */
+  inControlledShutdown?: boolean;
 }
 
 export interface FenceBrokerRecord {
@@ -28,6 +35,18 @@ export interface UnfenceBrokerRecord {
   type: 'UnfenceBroker';
   brokerId: number;
   brokerEpoch: number;
+}
+
+/**
+ * KRaft's BrokerRegistrationChangeRecord, reduced to what Runnel changes with it: entering controlled
+ * shutdown (KIP-841 keeps it in the log, so a new active controller still knows the broker is leaving).
+ * Absent fields are unchanged.
+ */
+export interface BrokerRegistrationChangeRecord {
+  type: 'BrokerRegistrationChange';
+  brokerId: number;
+  brokerEpoch: number;
+  inControlledShutdown?: boolean;
 }
 
 export interface TopicRecord {
@@ -85,6 +104,7 @@ export type MetadataRecord =
   | RegisterBrokerRecord
   | FenceBrokerRecord
   | UnfenceBrokerRecord
+  | BrokerRegistrationChangeRecord
   | TopicRecord
   | PartitionRecord
   | PartitionChangeRecord
@@ -93,7 +113,7 @@ export type MetadataRecord =
   | ProducerIdsRecord;
 
 const RECORD_TYPES: ReadonlySet<string> = new Set([
-  'RegisterBroker', 'FenceBroker', 'UnfenceBroker', 'Topic', 'Partition', 'PartitionChange', 'Config',
+  'RegisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerRegistrationChange', 'Topic', 'Partition', 'PartitionChange', 'Config',
   'RemoveTopic', 'ProducerIds',
 ]);
 

@@ -11,7 +11,7 @@
  * Runnel adds two topic configs of its own (DESIGN §4): `durability.mode` (fsync | none) and
  * `flush.window.ms`, with broker synonyms `log.durability.mode` and `log.flush.window.ms`.
  */
-import { CONFIG_DEFINITIONS, isConfigName, isExplicitlySet, type RunnelConfig } from '../config/config.js';
+import { CONFIG_DEFINITIONS, isConfigName, isExplicitlySet, kafkaOnlyValue, type RunnelConfig } from '../config/config.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { defaultLogConfig, type LogConfig } from '../storage/config.js';
 import { configKey, type MetadataImage } from './image.js';
@@ -379,10 +379,19 @@ function asLayers(broker: RunnelConfig | BrokerConfigLayers): BrokerConfigLayers
     : { static: broker as RunnelConfig, dynamicBroker: EMPTY, dynamicDefault: EMPTY };
 }
 
-/** A broker property's static value when it was set in the file, environment or flags. */
+/**
+ * A broker property's static value when it was set in the file, environment or flags — one of Runnel's
+ * own properties, or a Kafka property Runnel's definitions lack (log.flush.interval.messages, …).
+ */
 export function staticBrokerValue(config: RunnelConfig, name: string): string | undefined {
-  if (!isConfigName(name) || !isExplicitlySet(config, name)) return undefined;
+  if (!isConfigName(name)) return kafkaOnlyValue(config, name);
+  if (!isExplicitlySet(config, name)) return undefined;
   return String(config[name]);
+}
+
+/** Whether Runnel acts on a broker property it has no definition of: the topic-default synonyms do. */
+export function isActedOnBrokerProperty(name: string): boolean {
+  return BROKER_LOG_PROPERTIES.has(name);
 }
 
 /** The value a broker layer stack gives a broker property (dynamic per-broker, default, static). */

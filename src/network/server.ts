@@ -47,6 +47,8 @@ export interface NetworkServerOptions extends Partial<ConnectionLimits> {
   readonly maxConnections?: number;
   /** Upper bound on a graceful close before the remaining sockets are destroyed. */
   readonly shutdownTimeoutMs?: number;
+  /** Called once per connection accepted (not for those closed at once above max.connections). */
+  readonly onConnectionOpened?: (connection: ConnectionInfo) => void;
   /** Called once per connection the broker side closed (reason set) or the peer closed (undefined). */
   readonly onConnectionClosed?: (connection: ConnectionInfo, reason: CloseReason) => void;
 }
@@ -147,6 +149,7 @@ export class NetworkServer {
       () => this.watchStalls(),
     );
     this.connections.add(connection);
+    this.options.onConnectionOpened?.(connection);
     connection.start();
   }
 

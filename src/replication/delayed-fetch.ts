@@ -9,11 +9,12 @@
  *   NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH), UNKNOWN_TOPIC_ID for a topic id
  *   (v13+) this broker does not know;
  * - consumers (replica id < 0) read below the high watermark (read_uncommitted) or the last stable
- *   offset (read_committed; equal to the high watermark until transactions exist);
+ *   offset (read_committed), which also reports the aborted transactions overlapping what it read;
  * - a fetch offset outside [logStartOffset, logEndOffset] is OFFSET_OUT_OF_RANGE;
- * - follower fetches (replica id ≥ 0) are answered as Kafka answers a replica it does not know
- *   (Partition.followerReplicaOrThrow): UNKNOWN_LEADER_EPOCH when the request carries a leader epoch,
- *   else NOT_LEADER_OR_FOLLOWER. Replication plugs in there.
+ * - follower fetches (replica id ≥ 0) go through `readForFollower`: a replica the partition does not
+ *   have is answered as Kafka does (Partition.followerReplicaOrThrow: UNKNOWN_LEADER_EPOCH with a leader
+ *   epoch, else NOT_LEADER_OR_FOLLOWER); LastFetchedEpoch divergence answers DivergingEpoch (KIP-595);
+ *   the read goes up to the log end, and the fetch offset is the follower's acknowledgement.
  * The high watermark, last stable offset and log start offset answered are those taken before the read,
  * as Partition.readRecords does; records are the storage's Buffers, never copied. Leadership is
  * re-checked after the (possibly disk) read: a partition that changed hands meanwhile answers
@@ -24,20 +25,24 @@
  * as the replica manager's produce hook (`onPartitionAdvanced`) reports, until its timeout, or until its
  * connection closes. It only says why the wait ended; the caller re-reads everything (STYLE.md 3) and
  * decides whether to answer or park again (DelayedFetch.tryComplete / onComplete). A log-end move alone
- * does not wake a consumer fetch: consumers see only the high watermark. At `waitersMax` parked fetches
+ * does not wake a consumer fetch (consumers see only the high watermark); it does wake a follower's. At `waitersMax` parked fetches
  * a new one is not parked: the caller answers at once, as if max_wait_ms were 0.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/codec-support.js';
 import { StorageError } from '../storage/errors.js';
 import type { FetchPartition } from './fetch-session.js';
-import type { HostedPartition, ReplicaManager } from './types.js';
+import type { AbortedTransaction, HostedPartition, ReplicaManager } from './types.js';
 
 /** IsolationLevel.READ_COMMITTED on the wire. */
 export const READ_COMMITTED = 1;
 
 export interface FetchReadParams {
   readonly isFollower: boolean;
+  /** The fetching replica's broker id (follower fetches; -1 for consumers). */
+  readonly replicaId?: number;
+  /** Its broker epoch (ReplicaState.ReplicaEpoch, KIP-903; -1 when not sent). */
+  readonly replicaEpoch?: number;
   readonly isolationLevel: number;
   /** The request's max_bytes. */
   readonly maxBytes: number;
@@ -62,14 +67,21 @@ export interface PartitionRead {
   /** Kafka's erroneous-partition answers (unknown topic id) carry an empty aborted list, not null. */
   readonly fromMetadata: boolean;
   readonly diverging: boolean;
+  /** read_committed: the aborted transactions overlapping the records read (possibly none); else null. */
+  readonly abortedTransactions: readonly AbortedTransaction[] | null;
+  /** KIP-595: where the follower's last fetched epoch ends on the leader (diverging reads only). */
+  readonly divergingEpoch?: { readonly epoch: number; readonly endOffset: number };
+  /** Follower reads: the leader's log end when read (a parked follower fetch wakes when it moves). */
+  readonly logEndOffset?: number;
 }
 
 const NO_RECORDS: readonly Buffer[] = Object.freeze([]);
+const NO_ABORTED: readonly AbortedTransaction[] = Object.freeze([]);
 
 function errorRead(errorCode: number, topic: string | null, fromMetadata = false): PartitionRead {
   return {
     errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: NO_RECORDS, recordsBytes: 0,
-    topic, hosted: undefined, leaderEpoch: -1, fromMetadata, diverging: false,
+    topic, hosted: undefined, leaderEpoch: -1, fromMetadata, diverging: false, abortedTransactions: null,
   };
 }
 
@@ -100,23 +112,23 @@ async function readPartition(
   if (request.topicId !== ZERO_UUID && hosted.topicId !== request.topicId) {
     return errorRead(ErrorCode.INCONSISTENT_TOPIC_ID, topic);
   }
-  if (params.isFollower) {
-    return errorRead(request.currentLeaderEpoch >= 0 ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.NOT_LEADER_OR_FOLLOWER, topic);
-  }
+  if (params.isFollower) return readForFollower(replicaManager, params, request, topic, hosted, limitBytes, minOneBatch);
   const leaderEpoch = hosted.leaderEpoch;
   const highWatermark = hosted.highWatermark;
-  // No transactions yet: the last stable offset is the high watermark.
-  const lastStableOffset = highWatermark;
+  const lastStableOffset = hosted.lastStableOffset;
   const logStartOffset = hosted.logStartOffset;
   const upperBound = params.isolationLevel === READ_COMMITTED ? lastStableOffset : highWatermark;
   const maxBytes = Math.min(Math.max(0, request.partitionMaxBytes), limitBytes);
   let records: readonly Buffer[] = NO_RECORDS;
   let recordsBytes = 0;
+  let abortedTransactions: readonly AbortedTransaction[] | null = params.isolationLevel === READ_COMMITTED ? NO_ABORTED : null;
   try {
     if (maxBytes > 0 || minOneBatch) {
       const result = await hosted.log.read(request.fetchOffset, maxBytes, upperBound, minOneBatch);
       records = result.records;
       recordsBytes = result.sizeInBytes;
+      // UnifiedLog.read → addAbortedTransactions: those overlapping the returned range only.
+      if (abortedTransactions !== null && records.length > 0) abortedTransactions = hosted.abortedTransactions(request.fetchOffset, result.nextOffset);
     } else if (request.fetchOffset < logStartOffset || request.fetchOffset > hosted.logEndOffset) {
       return errorRead(ErrorCode.OFFSET_OUT_OF_RANGE, topic);
     }
@@ -129,11 +141,56 @@ async function readPartition(
   if (now !== hosted || !now.isLeader || now.leaderEpoch !== leaderEpoch) return errorRead(ErrorCode.NOT_LEADER_OR_FOLLOWER, topic);
   return {
     errorCode: ErrorCode.NONE, highWatermark, lastStableOffset, logStartOffset, records, recordsBytes,
-    topic, hosted, leaderEpoch, fromMetadata: false, diverging: false,
+    topic, hosted, leaderEpoch, fromMetadata: false, diverging: false, abortedTransactions,
   };
 }
 
 
+/**
+ * A follower's read (Partition.fetchRecords with a replica id): the KIP-595 divergence check, then the
+ * log up to its end (followers are not bounded by the HW), then the follower's fetch offset recorded as
+ * its acknowledged end — which may move the HW and bring it back into the ISR.
+ */
+async function readForFollower(
+  replicaManager: ReplicaManager, params: FetchReadParams, request: FetchPartition, topic: string, hosted: HostedPartition,
+  limitBytes: number, minOneBatch: boolean,
+): Promise<PartitionRead> {
+  const replicaId = params.replicaId ?? -1;
+  const check = replicaManager.checkFollowerFetch(hosted, replicaId, request.fetchOffset, request.lastFetchedEpoch, request.currentLeaderEpoch);
+  if (check.kind === 'error') return errorRead(ErrorCode[check.errorCode], topic);
+  const leaderEpoch = hosted.leaderEpoch;
+  const logStartOffset = hosted.logStartOffset;
+  if (check.kind === 'diverging') {
+    const highWatermark = hosted.highWatermark;
+    return {
+      errorCode: ErrorCode.NONE, highWatermark, lastStableOffset: highWatermark, logStartOffset, records: NO_RECORDS, recordsBytes: 0,
+      topic, hosted, leaderEpoch, fromMetadata: false, diverging: true, abortedTransactions: null,
+      divergingEpoch: { epoch: check.epoch, endOffset: check.endOffset }, logEndOffset: hosted.logEndOffset,
+    };
+  }
+  const logEndOffset = hosted.logEndOffset;
+  const maxBytes = Math.min(Math.max(0, request.partitionMaxBytes), limitBytes);
+  let records: readonly Buffer[] = NO_RECORDS;
+  let recordsBytes = 0;
+  try {
+    if (maxBytes > 0 || minOneBatch) {
+      const result = await hosted.log.read(request.fetchOffset, maxBytes, Number.MAX_SAFE_INTEGER, minOneBatch);
+      records = result.records;
+      recordsBytes = result.sizeInBytes;
+    }
+  } catch (err) {
+    if (err instanceof StorageError) return errorRead(err.errorCode, topic);
+    throw err;
+  }
+  const now = replicaManager.partition(topic, request.partition);
+  if (now !== hosted || !now.isLeader || now.leaderEpoch !== leaderEpoch) return errorRead(ErrorCode.NOT_LEADER_OR_FOLLOWER, topic);
+  replicaManager.recordFollowerFetch(hosted, replicaId, request.fetchOffset, logEndOffset, params.replicaEpoch ?? -1);
+  const highWatermark = hosted.highWatermark;
+  return {
+    errorCode: ErrorCode.NONE, highWatermark, lastStableOffset: highWatermark, logStartOffset: hosted.logStartOffset, records, recordsBytes,
+    topic, hosted, leaderEpoch, fromMetadata: false, diverging: false, abortedTransactions: null, logEndOffset: hosted.logEndOffset,
+  };
+}
 
 /** Sum of record bytes read. */
 export function readBytes(reads: readonly PartitionRead[]): number {
@@ -163,13 +220,18 @@ export interface FetchWatch {
   readonly highWatermark: number;
   readonly logStartOffset: number;
   readonly leaderEpoch: number;
+  /** Follower fetches watch the log end (new data for them), consumers only the HW. */
+  readonly logEndOffset: number | undefined;
 }
 
 export function watchesOf(reads: readonly PartitionRead[]): FetchWatch[] {
   const watches: FetchWatch[] = [];
   for (const read of reads) {
     if (read.hosted === undefined) continue;
-    watches.push({ partition: read.hosted, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, leaderEpoch: read.leaderEpoch });
+    watches.push({
+      partition: read.hosted, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, leaderEpoch: read.leaderEpoch,
+      logEndOffset: read.logEndOffset,
+    });
   }
   return watches;
 }
@@ -282,5 +344,6 @@ function changed(watch: FetchWatch): boolean {
   return !p.isLeader
     || p.leaderEpoch !== watch.leaderEpoch
     || p.highWatermark !== watch.highWatermark
-    || p.logStartOffset !== watch.logStartOffset;
+    || p.logStartOffset !== watch.logStartOffset
+    || (watch.logEndOffset !== undefined && p.logEndOffset !== watch.logEndOffset);
 }

@@ -6,6 +6,7 @@
  */
 import type { RecordBatchHeader } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import type { FollowerFetchCheck } from './partition-replication.js';
 
 export interface TopicPartition {
   readonly topic: string;
@@ -28,6 +29,19 @@ export interface HostedPartition {
   readonly highWatermark: number;
   readonly logStartOffset: number;
   readonly logEndOffset: number;
+  /**
+   * Consumers at read_committed see offsets below it: the high watermark held back by the first offset
+   * of the oldest open (or not yet replicated) transaction (KIP-98).
+   */
+  readonly lastStableOffset: number;
+  /** Aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) reports (KIP-98). */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): readonly AbortedTransaction[];
+}
+
+/** FetchResponse's AbortedTransaction: the consumer skips the producer's records from firstOffset to its abort marker. */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
 }
 
 /** Outcome of looking a partition up for a client request. errorCode is a Kafka error code. */
@@ -51,6 +65,10 @@ export interface ReplicaManager {
    * on it. Returns an unsubscribe function.
    */
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void;
+  /** A follower fetch of a led partition, before reading: unknown replica, KIP-595 divergence. */
+  checkFollowerFetch(partition: HostedPartition, replicaId: number, fetchOffset: number, lastFetchedEpoch: number, currentLeaderEpoch: number): FollowerFetchCheck;
+  /** A follower fetched at fetchOffset (its acknowledged end) when the leader's log ended at leaderLogEndOffset. */
+  recordFollowerFetch(partition: HostedPartition, replicaId: number, fetchOffset: number, leaderLogEndOffset: number, brokerEpoch?: number): void;
 }
 
 /**
@@ -66,4 +84,6 @@ export type ProducerBatchCheck =
 export interface PartitionProducerState {
   checkBatch(header: RecordBatchHeader): ProducerBatchCheck;
   onAppend(header: RecordBatchHeader, baseOffset: number, lastOffset: number, logAppendTimeMs: number): void;
+  /** KIP-890: the producer already has a transaction open on this partition at this epoch. */
+  hasOngoingTransaction(producerId: number, producerEpoch: number): boolean;
 }

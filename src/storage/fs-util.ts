@@ -48,7 +48,7 @@ export async function pwritevFull(fd: number, buffers: Buffer[], position: numbe
 /**
  * pwritevFull on the calling thread: for page-cache writes (`none` mode), where handing the copy to the
  * thread pool costs more than the copy. Waking a pool thread for each write let it preempt the event loop
- * inside the submission on a 2-core machine (docs/architecture.md, "Runtime").
+ * inside the submission on a 2-core machine (docs/benchmarks.md, "Runtime probes").
  */
 export function pwritevFullSync(fd: number, buffers: Buffer[], position: number): void {
   let remaining = buffers.filter((b) => b.length > 0);

@@ -7,7 +7,7 @@ import { call } from './kafka-test-client.js';
 import { createTopic, produce, startHarness, type Harness } from './standalone-harness.js';
 
 async function initProducerId(h: Harness): Promise<number> {
-  const { body } = await call(h.client, ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+  const { body } = await call(h.client, ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1, enable2Pc: false, keepPreparedTxn: false });
   assert.equal(body.errorCode, ErrorCode.NONE);
   return Number(body.producerId);
 }

@@ -47,7 +47,7 @@ async function fetch(client: RawClient, version: number, request: Partial<FetchR
 function part(partition: number, fetchOffset: number, overrides: Partial<FetchPartitionRequest> = {}): FetchPartitionRequest {
   return {
     partition, currentLeaderEpoch: -1, fetchOffset: BigInt(fetchOffset), lastFetchedEpoch: -1, logStartOffset: -1n,
-    partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID, ...overrides,
+    partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID, highWatermark: 0x7fffffffffffffffn, ...overrides,
   };
 }
 

@@ -12,7 +12,7 @@ import { createTopic, listOffset, produce, startHarness, type Harness } from './
 const TOPIC = 'idem';
 
 async function newProducerId(h: Harness): Promise<number> {
-  const response = await call(h.client, ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+  const response = await call(h.client, ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1, enable2Pc: false, keepPreparedTxn: false });
   assert.equal(response.body.errorCode, ErrorCode.NONE);
   return Number(response.body.producerId);
 }
@@ -91,7 +91,7 @@ test('five in-flight requests of one producer pipelined on one connection are ch
       for (let i = 0; i < 5; i++) {
         h.client.write(requestFrame(ApiKey.Produce, 9, correlationId++, {
           transactionalId: null, acks: 1, timeoutMs: 5000,
-          topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: batch(pid, 0, i * 3) }] }],
+          topicData: [{ name: TOPIC, topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: batch(pid, 0, i * 3) }] }],
         }));
       }
       const frames = await h.client.waitFrames(index + 5);
@@ -152,7 +152,7 @@ test('a retry that arrives while its original is not yet durable is answered onl
       const original = produce(h, TOPIC, 0, batch(pid, 0, sequence), { acks });
       const retry = await call(other, ApiKey.Produce, 9, {
         transactionalId: null, acks, timeoutMs: 5000,
-        topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: batch(pid, 0, sequence) }] }],
+        topicData: [{ name: TOPIC, topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: batch(pid, 0, sequence) }] }],
       });
       const answer = retry.body.responses[0]?.partitionResponses[0];
       assert.equal(answer?.errorCode, ErrorCode.NONE);

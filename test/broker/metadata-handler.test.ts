@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestPipeline } from '../../src/broker/pipeline.js';
 import type { BrokerServices } from '../../src/broker/api-handler.js';
+import { BrokerMetrics } from '../../src/broker/metrics.js';
 import { HandlerRegistry } from '../../src/broker/handler-registry.js';
 import { BUILTIN_HANDLERS } from '../../src/broker/handlers/index.js';
 import type { MetadataView, TopicMetadata } from '../../src/broker/metadata-view.js';
@@ -46,6 +47,7 @@ function pipeline(): RequestPipeline {
     config: resolveConfig({}).config,
     clock: new ManualClock(0),
     metadata: view,
+    metrics: new BrokerMetrics({ nodeId: 1, clusterId: 'test', version: 'test' }),
   } as unknown as BrokerServices);
 }
 

@@ -85,7 +85,7 @@ test('concurrent auto-creation of one name creates one topic', async () => {
 test('DescribeCluster answers from the image', async () => {
   const h = await startHarness();
   try {
-    const response = await call(h.client, ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+    const response = await call(h.client, ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers: false });
     assert.equal(response.body.errorCode, ErrorCode.NONE);
     assert.equal(response.body.controllerId, 1);
     assert.deepEqual(response.body.brokers.map((b) => [b.brokerId, b.host, b.port]), [[1, '127.0.0.1', h.broker.port]]);

@@ -30,7 +30,7 @@ const expectedApis = [...BUILTIN_HANDLERS]
   .sort((a, b) => a.apiKey - b.apiKey)
   .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
 
-const apiVersionsRequest = { clientSoftwareName: 'runnel-test', clientSoftwareVersion: '1.0.0' };
+const apiVersionsRequest = { clientSoftwareName: 'runnel-test', clientSoftwareVersion: '1.0.0', clusterId: null, nodeId: -1 };
 
 function headerBytes(apiKey: number, version: number, correlationId: number): Buffer {
   const w = new Writer();
@@ -61,7 +61,7 @@ test('ApiVersions v0-v4 lists exactly the registered handlers', async () => {
 
 test('ApiVersions v3+ with an invalid client software name gets INVALID_REQUEST', async () => {
   const client = await RawClient.connect(broker.port);
-  const { body } = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: '-bad name', clientSoftwareVersion: '1' });
+  const { body } = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: '-bad name', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
   assert.equal(body.errorCode, ErrorCode.INVALID_REQUEST);
   assert.deepEqual(body.apiKeys, []);
   client.destroy();
@@ -69,7 +69,7 @@ test('ApiVersions v3+ with an invalid client software name gets INVALID_REQUEST'
 
 test('ApiVersions at an unsupported version: v0 response, UNSUPPORTED_VERSION, full list, body not decoded (KIP-511)', async () => {
   const client = await RawClient.connect(broker.port);
-  for (const version of [5, 127, 32767, -1]) {
+  for (const version of [6, 127, 32767, -1]) {
     const index = client.frames.length;
     // A body no known version could decode: must not matter.
     const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x80]);
@@ -157,13 +157,14 @@ test('DescribeCluster v0-v1; the controller endpoint type is refused', async () 
     const { body } = await call(client, ApiKey.DescribeCluster, version, {
       includeClusterAuthorizedOperations: false,
       endpointType: 1,
+      includeFencedBrokers: false,
     });
     assert.equal(body.errorCode, ErrorCode.NONE);
     assert.equal(body.clusterId, broker.clusterId);
     assert.equal(body.controllerId, 1);
-    assert.deepEqual(body.brokers, [{ brokerId: 1, host: '127.0.0.1', port: broker.port, rack: null }]);
+    assert.deepEqual(body.brokers, [{ brokerId: 1, host: '127.0.0.1', port: broker.port, rack: null, isFenced: false }]);
   }
-  const { body } = await call(client, ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
+  const { body } = await call(client, ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 2, includeFencedBrokers: false });
   assert.equal(body.errorCode, ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
   client.destroy();
 });
@@ -177,7 +178,7 @@ test('pipelined requests of different APIs: responses in order, correlation ids 
   client.write(Buffer.concat(plan.map(({ correlationId, kind }) =>
     kind === 0 ? requestFrame(ApiKey.ApiVersions, 3, correlationId, apiVersionsRequest)
       : kind === 1 ? requestFrame(ApiKey.Metadata, 12, correlationId, metadataRequest)
-        : requestFrame(ApiKey.DescribeCluster, 1, correlationId, { includeClusterAuthorizedOperations: false, endpointType: 1 }))));
+        : requestFrame(ApiKey.DescribeCluster, 1, correlationId, { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers: false }))));
   const frames = await client.waitFrames(plan.length);
   frames.forEach((frame, i) => {
     const step = plan[i]!;

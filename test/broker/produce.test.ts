@@ -45,15 +45,19 @@ test('acks=0 sends no response; a later request is answered and sees the append'
     await createTopic(h, 'fire');
     h.client.write(requestFrame(ApiKey.Produce, 9, 4242, {
       transactionalId: null, acks: 0, timeoutMs: 1000,
-      topicData: [{ name: 'fire', partitionData: [{ index: 0, records: simpleBatch(4) }] }],
+      topicData: [{ name: 'fire', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(4) }] }],
     }));
     let latest = -1n;
+    let listOffsetsSent = 0;
     for (let attempt = 0; attempt < 200 && latest !== 4n; attempt++) {
+      listOffsetsSent++;
       latest = (await listOffset(h, 'fire', 0, -1n)).offset;
       if (latest !== 4n) await new Promise((resolve) => setTimeout(resolve, 5));
     }
     assert.equal(latest, 4n);
-    assert.equal(h.client.frames.length, 1 + h.client.frames.length - 1, 'no frame for the acks=0 request');
+    // Regression (issue #27): this once compared frames.length with itself. Every frame received
+    // answers a ListOffsets; one more would be an answer to the acks=0 produce.
+    assert.equal(h.client.frames.length, listOffsetsSent, 'no frame for the acks=0 request');
     for (const frame of h.client.frames) assert.notEqual(frame.readInt32BE(0), 4242);
   });
 });
@@ -62,7 +66,7 @@ test('acks=0 with an error closes the connection (Kafka CloseConnectionAction)',
   await withHarness({}, async (h) => {
     h.client.write(requestFrame(ApiKey.Produce, 9, 1, {
       transactionalId: null, acks: 0, timeoutMs: 1000,
-      topicData: [{ name: 'nope', partitionData: [{ index: 0, records: simpleBatch(1) }] }],
+      topicData: [{ name: 'nope', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }] }],
     }));
     await h.client.waitClosed();
   });
@@ -73,7 +77,7 @@ test('invalid acks: INVALID_REQUIRED_ACKS for every partition, nothing written',
     await createTopic(h, 't', 2);
     const response = await call(h.client, ApiKey.Produce, 11, {
       transactionalId: null, acks: 2, timeoutMs: 1000,
-      topicData: [{ name: 't', partitionData: [{ index: 0, records: simpleBatch(1) }, { index: 1, records: simpleBatch(1) }] }],
+      topicData: [{ name: 't', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }, { index: 1, records: simpleBatch(1) }] }],
     });
     const codes = response.body.responses[0]?.partitionResponses.map((p) => p.errorCode);
     assert.deepEqual(codes, [ErrorCode.INVALID_REQUIRED_ACKS, ErrorCode.INVALID_REQUIRED_ACKS]);
@@ -147,12 +151,18 @@ test('max.message.bytes → MESSAGE_TOO_LARGE; timestamps out of range → INVAL
   });
 });
 
-test('transactional batches: no transactional id → TRANSACTIONAL_ID_AUTHORIZATION_FAILED; with one → INVALID_TXN_STATE', async () => {
+test('transactional batches: no transactional id → TRANSACTIONAL_ID_AUTHORIZATION_FAILED; with one but no transaction → refused by verification', async () => {
   await withHarness({}, async (h) => {
     await createTopic(h, 'tx');
     const batch = () => simpleBatch(1, { transactional: true, producerId: 1, producerEpoch: 0, baseSequence: 0 });
     assert.equal((await produce(h, 'tx', 0, batch())).errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-    assert.equal((await produce(h, 'tx', 0, batch(), { transactionalId: 'app' })).errorCode, ErrorCode.INVALID_TXN_STATE);
+    // No transaction coordinator yet (no __transaction_state): Kafka's COORDINATOR_NOT_AVAILABLE reaches
+    // the producer as the retriable NOT_ENOUGH_REPLICAS.
+    assert.equal((await produce(h, 'tx', 0, batch(), { transactionalId: 'app' })).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    // Once the coordinator runs, an id it does not know is INVALID_PRODUCER_ID_MAPPING.
+    await h.broker.services.txnCoordinator.findCoordinators(['app']);
+    await waitFor(() => h.broker.services.txnCoordinator.coordinates('app'));
+    assert.equal((await produce(h, 'tx', 0, batch(), { transactionalId: 'app' })).errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
     // A transactional id with plain batches is accepted (Kafka only checks transactional records).
     assert.equal((await produce(h, 'tx', 0, simpleBatch(1), { transactionalId: 'app' })).errorCode, ErrorCode.NONE);
     assert.equal(h.broker.services.replicaManager.partition('tx', 0)?.logEndOffset, 1);
@@ -174,8 +184,8 @@ test('multi-partition request: partial failure, good partitions written, bad one
     const response = await call(h.client, ApiKey.Produce, 11, {
       transactionalId: null, acks: -1, timeoutMs: 5000,
       topicData: [
-        { name: 'a', partitionData: [{ index: 0, records: simpleBatch(3) }, { index: 1, records: corrupt }] },
-        { name: 'missing', partitionData: [{ index: 0, records: simpleBatch(1) }] },
+        { name: 'a', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(3) }, { index: 1, records: corrupt }] },
+        { name: 'missing', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records: simpleBatch(1) }] },
       ],
     });
     const [a, missing] = response.body.responses;
@@ -225,21 +235,7 @@ test('LogAppendTime topics answer logAppendTimeMs', async () => {
   });
 });
 
-test('acks=-1 times out with REQUEST_TIMED_OUT when the high watermark cannot move', async () => {
-  await withHarness({}, async (h) => {
-    await createTopic(h, 'slow');
-    const rm = h.broker.services.replicaManager;
-    const hosted = rm.partition('slow', 0);
-    assert.ok(hosted);
-    // Simulate a second ISR member that never fetches: the HW cannot pass what it acknowledged.
-    Object.assign(hosted, { isr: [1, 99], replicas: [1, 99] });
-    const answer = await produce(h, 'slow', 0, simpleBatch(1), { acks: -1, timeoutMs: 50 });
-    assert.equal(answer.errorCode, ErrorCode.REQUEST_TIMED_OUT);
-    assert.equal(h.broker.services.delayedProduce.size, 0);
-    rm.recordFollowerEnd(hosted, 99, 1);
-    assert.equal(hosted.highWatermark, 1);
-  });
-});
+// acks=-1 with an ISR follower that does not fetch: test/replication/replication-cluster.test.ts.
 
 test('restart keeps topics, ids and data (clean shutdown, reopened data dir)', async () => {
   let h = await startHarness();
@@ -257,3 +253,11 @@ test('restart keeps topics, ids and data (clean shutdown, reopened data dir)', a
     await h.close();
   }
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

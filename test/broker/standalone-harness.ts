@@ -60,7 +60,7 @@ export async function produce(
     transactionalId: options.transactionalId ?? null,
     acks: options.acks ?? -1,
     timeoutMs: options.timeoutMs ?? 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: partition, records }] }],
   });
   const p = response.body.responses[0]?.partitionResponses[0];
   if (p === undefined) throw new Error('no partition response');

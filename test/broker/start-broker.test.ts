@@ -24,7 +24,7 @@ test('startBroker on port 0 serves ApiVersions, then closes', async () => {
     assert.ok(broker.port > 0);
     assert.equal(broker.bootstrapServers, `127.0.0.1:${broker.port}`);
     const client = await RawClient.connect(broker.port);
-    const { body } = await call(client, ApiKey.ApiVersions, 0, { clientSoftwareName: '', clientSoftwareVersion: '' });
+    const { body } = await call(client, ApiKey.ApiVersions, 0, { clientSoftwareName: '', clientSoftwareVersion: '', clusterId: null, nodeId: -1 });
     assert.equal(body.errorCode, 0);
     await broker.close();
     await client.waitClosed();

@@ -83,7 +83,7 @@ async function callWithin<K extends keyof RequestTypes & keyof ResponseTypes>(
 function produceBody(topic: string, records: Buffer) {
   return {
     transactionalId: null, acks: 1, timeoutMs: 10_000,
-    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+    topicData: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records }] }],
   };
 }
 
@@ -94,7 +94,7 @@ function fetchBody(topic: string, offset: bigint, maxBytes: number, maxWaitMs: n
     topics: [{
       topic, topicId: '00000000-0000-0000-0000-000000000000', partitions: [{
         partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n,
-        partitionMaxBytes: maxBytes, replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+        partitionMaxBytes: maxBytes, replicaDirectoryId: '00000000-0000-0000-0000-000000000000', highWatermark: -1n,
       }],
     }],
     forgottenTopicsData: [], rackId: '',

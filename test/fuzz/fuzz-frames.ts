@@ -60,6 +60,7 @@ export function validRequest(prng: Prng, correlationId: number): Buffer {
     encodeRequest(ApiKey.ApiVersions, version, w, {
       clientSoftwareName: version >= 3 ? prng.pick(['kcat', 'java', randomName(prng)]) : '',
       clientSoftwareVersion: version >= 3 ? prng.pick(['1.0', '2.0.2', randomName(prng)]) : '',
+      clusterId: null, nodeId: -1,
     });
   } else if (which === 1) {
     const version = prng.int(0, 12);
@@ -94,6 +95,7 @@ export function validRequest(prng: Prng, correlationId: number): Buffer {
     encodeRequest(ApiKey.DescribeCluster, version, w, {
       includeClusterAuthorizedOperations: prng.chance(0.5),
       endpointType: version >= 1 ? prng.int(0, 3) : 1,
+      includeFencedBrokers: false,
     });
   }
   return w.finishBuffer();
@@ -133,6 +135,7 @@ function fetchRequest(prng: Prng, w: Writer, correlationId: number, clientId: st
         logStartOffset: -1n,
         partitionMaxBytes: size(),
         replicaDirectoryId: zeroUuid,
+        highWatermark: -1n,
       })),
     })),
     forgottenTopicsData: [],

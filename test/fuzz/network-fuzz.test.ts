@@ -123,7 +123,7 @@ async function probe(port: number, running: () => boolean): Promise<number> {
   let probes = 0;
   try {
     for (let round = 0; round < 1_000_000 && running(); round++) {
-      const versions = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'probe', clientSoftwareVersion: '1' });
+      const versions = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: 'probe', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
       assert.equal(versions.body.errorCode, 0);
       assert.deepEqual(versions.body.apiKeys, expectedApis);
       const metadata = await call(client, ApiKey.Metadata, 12, {

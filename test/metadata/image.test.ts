@@ -101,3 +101,18 @@ test('encodeMetadataRecordBatches splits records into batches near the target th
   assert.deepEqual(encodeMetadataRecordBatches(records, Number.MAX_SAFE_INTEGER), [encodeMetadataRecords(records)]);
   assert.deepEqual(encodeMetadataRecordBatches([], 2048), []);
 });
+
+test('broker registrations keep their incarnation id; BrokerRegistrationChange marks a controlled shutdown; older records still load', () => {
+  const legacy: MetadataRecord = { type: 'RegisterBroker', brokerId: 1, brokerEpoch: 0, host: 'h', port: 1, rack: null, fenced: false };
+  let { image } = applyRecords(EMPTY_IMAGE, decodeMetadataRecords(encodeMetadataRecords([legacy])), 0);
+  assert.deepEqual([image.brokers.get(1)!.incarnationId, image.brokers.get(1)!.inControlledShutdown], [null, false]);
+  ({ image } = applyRecords(image, [
+    { type: 'RegisterBroker', brokerId: 2, brokerEpoch: 3, host: 'h', port: 2, rack: 'r', fenced: true, incarnationId: 'abc' },
+    { type: 'BrokerRegistrationChange', brokerId: 1, brokerEpoch: 0, inControlledShutdown: true },
+  ], 1));
+  assert.equal(image.brokers.get(2)!.incarnationId, 'abc');
+  assert.equal(image.brokers.get(1)!.inControlledShutdown, true);
+  assert.deepEqual(withoutOffset(applyRecords(EMPTY_IMAGE, imageRecords(image), 0).image), withoutOffset(image));
+  assert.throws(() => applyRecords(image, [{ type: 'BrokerRegistrationChange', brokerId: 1, brokerEpoch: 9, inControlledShutdown: false }], 2),
+    /epoch 9/, 'a change for another incarnation is a bug');
+});

@@ -1,6 +1,6 @@
 /**
  * Seeded churn of valid metadata record batches for the image snapshot and log compaction tests:
- * brokers registering and being fenced, topics created with partitions, leaders and ISRs moving, config
+ * brokers registering (with and without incarnation ids), fenced and entering controlled shutdown, topics created with partitions, leaders and ISRs moving, config
  * overrides set and removed, topics removed, producer id blocks allocated. Deterministic per seed.
  */
 import { Prng } from '../../src/common/prng.js';
@@ -20,10 +20,12 @@ export function churn(seed: number): (image: MetadataImage) => MetadataRecord[] 
     if (brokers.length === 0 || roll < 0.05) {
       const id = brokers.length === 0 ? 1 : pick([1, 2, 3]);
       const current = image.brokers.get(id);
-      return [{ type: 'RegisterBroker', brokerId: id, brokerEpoch: (current?.brokerEpoch ?? -1) + 1, host: '127.0.0.1', port: 9090 + id, rack: random() < 0.5 ? null : 'r1', fenced: random() < 0.3 }];
+      const incarnation = random() < 0.5 ? {} : { incarnationId: `inc-${id}-${Math.floor(random() * 1000)}` };
+      return [{ type: 'RegisterBroker', brokerId: id, brokerEpoch: (current?.brokerEpoch ?? -1) + 1, host: '127.0.0.1', port: 9090 + id, rack: random() < 0.5 ? null : 'r1', fenced: random() < 0.3, ...incarnation }];
     }
     if (roll < 0.1) {
       const b = pick(brokers);
+      if (random() < 0.3) return [{ type: 'BrokerRegistrationChange', brokerId: b.brokerId, brokerEpoch: b.brokerEpoch, inControlledShutdown: !b.inControlledShutdown }];
       return [{ type: b.fenced ? 'UnfenceBroker' : 'FenceBroker', brokerId: b.brokerId, brokerEpoch: b.brokerEpoch }];
     }
     if (live.length === 0 || roll < 0.3) {

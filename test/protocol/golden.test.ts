@@ -44,6 +44,16 @@ function fixtures(): Array<{ client: string; file: string; path: string }> {
 
 const all = fixtures();
 
+/**
+ * librdkafka (confluent-js) ends its Metadata v13 request for every topic with three bytes no version of
+ * the spec has (00 00 00 or 01 00 00, after the tagged-field section). Kafka's parser stops at the tagged-field
+ * section and never looks further (RequestContext.parseRequest checks no trailing bytes), so Kafka 4.1.1
+ * accepted these frames when they were captured; they are tolerated here only in exactly that shape.
+ */
+function toleratedTrailingBytes(client: string, apiKey: number, version: number, rest: Buffer): boolean {
+  return client === 'confluent-js' && apiKey === 3 && version === 13 && rest.length === 3 && rest[1] === 0 && rest[2] === 0;
+}
+
 describe('golden client frames', () => {
   if (all.length === 0) {
     it('decodes captured frames', { skip: 'no fixtures yet under test/protocol/fixtures/<client>/*.bin' }, () => {});
@@ -62,14 +72,17 @@ describe('golden client frames', () => {
       }
       const bodyStart = r.offset;
       const body = decodeRequest(header.requestApiKey, header.requestApiVersion, r);
-      assert.equal(r.remaining(), 0, 'every byte consumed');
+      const bodyEnd = r.offset;
+      if (!toleratedTrailingBytes(client, header.requestApiKey, header.requestApiVersion, frame.subarray(bodyEnd))) {
+        assert.equal(r.remaining(), 0, 'every byte consumed');
+      }
       // Our encoder must reproduce the client's bytes exactly (Kafka's encoders are canonical: tagged
       // fields only when non-default, in tag order, minimal varints), so it is checked against theirs.
       const w = new Writer();
       encodeRequest(header.requestApiKey, header.requestApiVersion, w, body);
       const reencoded = w.finishBuffer();
       assert.deepStrictEqual(decodeRequest(header.requestApiKey, header.requestApiVersion, new Reader(reencoded)), body);
-      assert.ok(reencoded.equals(frame.subarray(bodyStart)), 're-encoding reproduces the client\'s bytes');
+      assert.ok(reencoded.equals(frame.subarray(bodyStart, bodyEnd)), 're-encoding reproduces the client\'s bytes');
     });
   }
 });

@@ -12,7 +12,7 @@ function produce(records: Buffer): ProduceRequest {
     transactionalId: null,
     acks: -1,
     timeoutMs: 30000,
-    topicData: [{ name: 'orders', partitionData: [{ index: 0, records }] }],
+    topicData: [{ name: 'orders', topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: 0, records }] }],
   };
 }
 

@@ -1,6 +1,7 @@
 /** A fake ReplicaManager over real PartitionLogs, for the fetch read and purgatory tests. */
 import { ErrorCode } from '../../src/protocol/errors.js';
-import type { HostedPartition, PartitionLookup, ReplicaManager } from '../../src/replication/types.js';
+import type { AbortedTransaction, HostedPartition, PartitionLookup, ReplicaManager } from '../../src/replication/types.js';
+import type { FollowerFetchCheck } from '../../src/replication/partition-replication.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 
 export class FakePartition implements HostedPartition {
@@ -26,6 +27,14 @@ export class FakePartition implements HostedPartition {
 
   get logEndOffset(): number {
     return this.log.logEndOffset;
+  }
+
+  get lastStableOffset(): number {
+    return this.log.highWatermark;
+  }
+
+  abortedTransactions(): readonly AbortedTransaction[] {
+    return [];
   }
 }
 
@@ -61,6 +70,13 @@ export class FakeReplicaManager implements ReplicaManager {
     if (!p.isLeader) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     return { ok: true, partition: p };
   }
+
+  /** The fake has no followers: every replica is one the partition does not know. */
+  checkFollowerFetch(_partition: HostedPartition, _replicaId: number, _fetchOffset: number, _lastFetchedEpoch: number, currentLeaderEpoch: number): FollowerFetchCheck {
+    return { kind: 'error', errorCode: currentLeaderEpoch >= 0 ? 'UNKNOWN_LEADER_EPOCH' : 'NOT_LEADER_OR_FOLLOWER' };
+  }
+
+  recordFollowerFetch(): void {}
 
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void {
     this.listeners.add(listener);

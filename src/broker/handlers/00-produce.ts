@@ -1,6 +1,9 @@
 /**
- * Produce (API 0), versions 3-11 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
- * batch v2 only).
+ * Produce (API 0), versions 3-13 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
+ * batch v2 only). v12 is v11 for a producer that adds partitions to transactions implicitly (KIP-890
+ * part 2), which changes nothing here since transactions are refused. v13 names topics by id (KIP-516):
+ * an id the metadata does not know gets UNKNOWN_TOPIC_ID on each of its partitions; the answer echoes
+ * the id.
  *
  * Whole request (KafkaApis.handleProduceRequest, ReplicaManager.appendRecords):
  * - Transactional batches without a transactional id: every partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
@@ -27,9 +30,11 @@
  * the batch or timeout_ms → REQUEST_TIMED_OUT. baseOffset, logAppendTimeMs (-1 unless LogAppendTime),
  * logStartOffset per partition; throttle 0. Compressed batches are stored as sent.
  *
- * Not implemented: transactions — a transactional batch (with a transactional id) is refused with
- * INVALID_TXN_STATE, what Kafka's transaction verification answers for a partition not in an ongoing
- * transaction; quotas; ACLs.
+ * Transactional batches are verified against the transaction coordinator first (KIP-890 part 1, see
+ * verifyTransaction) and open the producer's transaction in the partition's producer state when appended.
+ *
+ * Not implemented: transactions v2 (Produce v12, implicit partition add), verification against a
+ * coordinator on another node (cluster), quotas, ACLs.
  */
 import {
   decodeProduceRequest,
@@ -43,7 +48,7 @@ import { TRANSACTIONAL_FLAG_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD, MAGI
 import { isInternalTopic } from '../../controller/topic-records.js';
 import { checkCompactedKeys, checkProduceRecords, type RecordError } from '../../replication/produce-validation.js';
 import type { ProduceWait } from '../../replication/delayed-produce.js';
-import type { HostedPartition } from '../../replication/types.js';
+import type { HostedPartition, PartitionProducerState } from '../../replication/types.js';
 import type { AppendResult } from '../../storage/partition-log.js';
 import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
 import { InvalidRequestError } from '../pipeline.js';
@@ -55,12 +60,14 @@ type NodeEndpoint = ProduceResponse['nodeEndpoints'][number];
 /** KafkaApis: only the admin client may write to internal topics. */
 const ADMIN_CLIENT_ID = '__admin_client';
 const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+/** First version that names topics by id (KIP-516). */
+const TOPIC_IDS_VERSION = 13;
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
   name: 'Produce',
   minVersion: 3,
-  maxVersion: 11,
+  maxVersion: 13,
   decode: decodeProduceRequest,
   encode: encodeProduceResponse,
   handle: handleProduce,
@@ -85,12 +92,17 @@ interface PartitionOutcome {
 function handleProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> | ProduceResponse | null {
   const { request, services } = context;
   const requestError = wholeRequestError(request);
-  const outcomes = request.topicData.map((topic) => topic.partitionData.map((partition) => {
-    const outcome = emptyOutcome(partition.index);
-    if (requestError !== ErrorCode.NONE) outcome.errorCode = requestError;
-    else appendPartition(context, topic.name, partition.index, partition.records, outcome);
-    return outcome;
-  }));
+  const byId = context.apiVersion >= TOPIC_IDS_VERSION;
+  const outcomes = request.topicData.map((topic) => {
+    const name = byId ? services.metadataLoader.image.topicsById.get(topic.topicId)?.name : topic.name;
+    return topic.partitionData.map((partition) => {
+      const outcome = emptyOutcome(partition.index);
+      if (requestError !== ErrorCode.NONE) outcome.errorCode = requestError;
+      else if (name === undefined) outcome.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
+      else appendPartition(context, name, partition.index, partition.records, outcome);
+      return outcome;
+    });
+  });
   if (request.acks === 0) {
     if (outcomes.some((topic) => topic.some((p) => p.errorCode !== ErrorCode.NONE))) {
       throw new InvalidRequestError('produce with acks=0 failed: closing the connection so the producer refreshes its metadata');
@@ -157,13 +169,16 @@ function appendPartition(
     return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR ${partition.isr.length} is insufficient to satisfy the min.isr requirement of ${minInsyncReplicas} for partition ${topic}-${index}`);
   }
   const header = checked.header;
-  if (header.isTransactional) return fail(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker');
   const batch = records as Buffer;
   if (replicaManager.isCompacted(topic)) {
     const keys = checkCompactedKeys(batch, header, `${topic}-${index}`);
     if (!keys.ok) return fail(keys.errorCode, recordErrorMessage(keys.message, keys.recordErrors), apiVersion >= 8 ? keys.recordErrors ?? [] : []);
   }
   const producerState = header.producerId >= 0 ? replicaManager.producerStateFor(partition) : undefined;
+  if (header.isTransactional) {
+    const verified = verifyTransaction(context, topic, index, header.producerId, header.producerEpoch, producerState);
+    if (verified !== ErrorCode.NONE) return fail(verified);
+  }
   if (producerState !== undefined) {
     const verdict = producerState.checkBatch(header);
     if (verdict.kind === 'error') return fail(verdict.errorCode, verdict.errorMessage ?? null);
@@ -186,10 +201,49 @@ function appendPartition(
     return fail(errorCode, (err as Error).message);
   }
   producerState?.onAppend(header, result.baseOffset, result.lastOffset, result.logAppendTimeMs);
+  services.metrics.produced(topic, batch.length, header.recordsCount);
   outcome.baseOffset = result.baseOffset;
   outcome.logAppendTimeMs = result.logAppendTimeMs;
   outcome.logStartOffset = result.logStartOffset;
   outcome.appended = { partition, result };
+}
+
+/**
+ * KIP-890 part 1 (ReplicaManager.appendRecords → AddPartitionsToTxnManager): a transactional batch for a
+ * partition where the producer has no transaction open yet is appended only if the coordinator has the
+ * partition in the producer's ongoing transaction — a late batch of a finished transaction would
+ * otherwise open a transaction nobody ends (a hanging transaction). The coordinator runs in this process,
+ * so the check is synchronous and nothing can end the transaction between it and the append. Its answers
+ * reach the producer as Kafka sends them: PRODUCER_FENCED as INVALID_PRODUCER_EPOCH,
+ * TRANSACTION_ABORTABLE as INVALID_TXN_STATE before Produce v11, a coordinator that is missing, moving
+ * or busy (CONCURRENT_TRANSACTIONS) as the retriable NOT_ENOUGH_REPLICAS.
+ */
+function verifyTransaction(
+  context: RequestContext<ProduceRequest>, topic: string, partition: number, producerId: number, producerEpoch: number,
+  producerState: PartitionProducerState | undefined,
+): number {
+  const { services, request, apiVersion } = context;
+  if (producerState?.hasOngoingTransaction(producerId, producerEpoch) === true) return ErrorCode.NONE;
+  const transactionalId = request.transactionalId as string;
+  // A coordinator on another node (cluster) would be asked over the network; not built yet.
+  if (services.txnCoordinator.coordinatedElsewhere(transactionalId)) return ErrorCode.NONE;
+  const [errorCode] = services.txnCoordinator.verifyPartitions({ transactionalId, producerId, producerEpoch }, [{ topic, partition }]);
+  switch (errorCode) {
+    case undefined:
+    case ErrorCode.NONE:
+      return ErrorCode.NONE;
+    case ErrorCode.PRODUCER_FENCED:
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case ErrorCode.TRANSACTION_ABORTABLE:
+      return apiVersion > 10 ? ErrorCode.TRANSACTION_ABORTABLE : ErrorCode.INVALID_TXN_STATE;
+    case ErrorCode.NOT_COORDINATOR:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+    default:
+      return errorCode;
+  }
 }
 
 /** ProduceResponse's error message for record errors (Kafka's RecordValidationException wording). */
@@ -257,6 +311,7 @@ function response(context: RequestContext<ProduceRequest>, outcomes: PartitionOu
   const leaders = new Set<number>();
   const responses: TopicResponse[] = request.topicData.map((topic, t) => ({
     name: topic.name,
+    topicId: topic.topicId,
     partitionResponses: (outcomes[t] as PartitionOutcome[]).map((o): PartitionResponse => {
       if (o.currentLeader.leaderId >= 0) leaders.add(o.currentLeader.leaderId);
       return {

@@ -1,5 +1,5 @@
 /**
- * Fetch (API 1), versions 4-17 (KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages; DESIGN §3).
+ * Fetch (API 1), versions 4-18 (KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages; DESIGN §3).
  *
  * - Partitions are read in request order (or, in an incremental session, in the session's order) under
  *   max_bytes and partition_max_bytes with KIP-74's "at least one whole batch" for the first partition
@@ -14,16 +14,19 @@
  * - Incremental fetch sessions (KIP-227, v7+): src/replication/fetch-session.ts. Session errors
  *   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR) are top-level
  *   with no partitions.
- * - Answers: last_stable_offset = high watermark (no transactions yet), log_start_offset,
- *   aborted_transactions null (read_uncommitted) or empty (read_committed, and Kafka's pre-read errors),
+ * - Answers: last_stable_offset (the high watermark held back by open transactions), log_start_offset,
+ *   aborted_transactions null (read_uncommitted) or the aborted transactions overlapping the records read
+ *   (read_committed; empty for Kafka's pre-read errors),
  *   preferred_read_replica -1, records as the log's Buffers: several batches go out as separate writev
  *   chunks, never concatenated. v16+: NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH partitions carry the
  *   current leader and its endpoint (KIP-951).
- * - Follower fetches (replica id ≥ 0, or ReplicaState in v15+) are answered as Kafka answers a fetcher it
- *   does not know as a replica (UNKNOWN_LEADER_EPOCH with a leader epoch, else NOT_LEADER_OR_FOLLOWER);
- *   they are never served as consumers.
- * Not implemented: follower replication (LastFetchedEpoch / DivergingEpoch, KIP-595), transactions
- * (aborted transactions, LSO < HW), rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
+ * - Follower fetches (replica id ≥ 0, or ReplicaState in v15+; src/replication/replica-fetcher.ts sends
+ *   them): read up to the log end, LastFetchedEpoch checked (DivergingEpoch, KIP-595, v12+), the fetch
+ *   offset recorded as the follower's acknowledged end (HW, ISR); a replica the partition does not have
+ *   gets UNKNOWN_LEADER_EPOCH (with a leader epoch) or NOT_LEADER_OR_FOLLOWER. A parked follower fetch
+ *   wakes on the leader's log end, a consumer's on the HW. v18 adds the follower's own high watermark
+ *   (KIP-1166, a tagged field; read but not yet used to wake followers): a consumer's v18 fetch is its v17 fetch.
+ * Not implemented: rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
  */
 import { randomInt } from 'node:crypto';
 import {
@@ -73,7 +76,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponseOut> = {
   apiKey: ApiKey.Fetch,
   name: 'Fetch',
   minVersion: 4,
-  maxVersion: 17,
+  maxVersion: 18,
   decode: decodeFetchRequest,
   encode: encodeFetch,
   handle: handleFetch,
@@ -110,9 +113,15 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
     forgotten: forgottenPartitions(request, apiVersion),
   }, services.clock.monotonicMs());
   const toRead = fetchSessions.partitionsToRead(sessionContext);
-  const topicName = (topicId: string, partition: number): string | undefined =>
-    replicaManager.partitionByTopicId(topicId, partition)?.topic ?? services.metadata.topicById(topicId)?.name;
-  const read = (): Promise<PartitionRead[]> => readWithinMemory(context, toRead, isFollower, topicName);
+  const params: FetchReadParams = {
+    isFollower,
+    replicaId,
+    replicaEpoch: apiVersion >= 15 ? Number(request.replicaState.replicaEpoch) : -1,
+    isolationLevel: request.isolationLevel,
+    maxBytes: request.maxBytes,
+    topicName: (topicId, partition) => replicaManager.partitionByTopicId(topicId, partition)?.topic ?? services.metadata.topicById(topicId)?.name,
+  };
+  const read = (): Promise<PartitionRead[]> => readWithinMemory(context, toRead, params);
   let reads = await read();
   if (!mustRespondNow(reads, request.maxWaitMs, request.minBytes)) {
     reads = await waitForData(context, delayedFetch, read, reads);
@@ -124,6 +133,7 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
     recordsBytes: read.recordsBytes,
     diverging: read.diverging,
   }));
+  if (!isFollower) countBytesOut(services, params, toRead, reads);
   const session = fetchSessions.respond(sessionContext, toRead, outcomes, services.clock.monotonicMs());
   return buildResponse(context, session, toRead, reads);
 }
@@ -140,16 +150,24 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
 async function readWithinMemory(
   context: RequestContext<FetchRequest>,
   toRead: readonly FetchPartition[],
-  isFollower: boolean,
-  topicName: (topicId: string, partition: number) => string | undefined,
+  params: FetchReadParams,
 ): Promise<PartitionRead[]> {
-  const { request, services, responseMemory } = context;
-  const wantBytes = Math.min(Math.max(0, request.maxBytes), services.config['fetch.max.bytes']);
+  const { services, responseMemory } = context;
+  const wantBytes = Math.min(Math.max(0, params.maxBytes), services.config['fetch.max.bytes']);
   const grantedBytes = await responseMemory.reserve(wantBytes, services.config['message.max.bytes']);
-  const params: FetchReadParams = { isFollower, isolationLevel: request.isolationLevel, maxBytes: grantedBytes, topicName };
-  const reads = await readPartitions(services.replicaManager, params, toRead);
+  const reads = await readPartitions(services.replicaManager, { ...params, maxBytes: grantedBytes }, toRead);
   responseMemory.shrinkTo(readBytes(reads));
   return reads;
+}
+
+/** BytesOutPerSec counts what consumers are sent (Kafka counts followers' reads apart, as replication bytes). */
+function countBytesOut(services: BrokerServices, params: FetchReadParams, partitions: readonly FetchPartition[], reads: readonly PartitionRead[]): void {
+  reads.forEach((read, index) => {
+    if (read.recordsBytes === 0) return;
+    const partition = partitions[index] as FetchPartition;
+    const topic = partition.topic ?? params.topicName(partition.topicId, partition.partition);
+    if (topic !== undefined) services.metrics.fetched(topic, read.recordsBytes);
+  });
 }
 
 /** Parks and re-reads until min_bytes, an error, max_wait_ms, or the connection going away. */
@@ -264,11 +282,13 @@ function responsePartition(
     highWatermark: BigInt(read.highWatermark),
     lastStableOffset: BigInt(read.lastStableOffset),
     logStartOffset: BigInt(read.logStartOffset),
-    divergingEpoch: NO_DIVERGING_EPOCH,
+    divergingEpoch: read.divergingEpoch === undefined ? NO_DIVERGING_EPOCH : { epoch: read.divergingEpoch.epoch, endOffset: BigInt(read.divergingEpoch.endOffset) },
     currentLeader,
     snapshotId: NO_SNAPSHOT_ID,
     // Kafka: null unless read_committed produced a (possibly empty) list; its pre-read errors use [].
-    abortedTransactions: read.fromMetadata || (read.errorCode === ErrorCode.NONE && isolationLevel === READ_COMMITTED) ? [] : null,
+    abortedTransactions: read.abortedTransactions !== null
+      ? read.abortedTransactions.map((t) => ({ producerId: BigInt(t.producerId), firstOffset: BigInt(t.firstOffset) }))
+      : read.fromMetadata || (read.errorCode === ErrorCode.NONE && isolationLevel === READ_COMMITTED) ? [] : null,
     preferredReadReplica: -1,
     records: first ?? EMPTY_RECORDS,
   };

@@ -1,15 +1,17 @@
 /**
- * ListOffsets (API 2), versions 0-10 (Partition.fetchOffsetForTimestamp, UnifiedLog.fetchOffsetByTimestamp).
+ * ListOffsets (API 2), versions 0-11 (Partition.fetchOffsetForTimestamp, UnifiedLog.fetchOffsetByTimestamp).
  *
  * Per partition, after the leader check with CurrentLeaderEpoch fencing (v4+, KIP-320:
  * FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH / NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION):
  * - -1 LATEST: the last fetchable offset — the high watermark for a consumer (replica id -1) at
- *   READ_UNCOMMITTED, the last stable offset at READ_COMMITTED (= high watermark: no transactions yet),
+ *   READ_UNCOMMITTED, the last stable offset at READ_COMMITTED (held back by open transactions),
  *   the log end for a follower or the debug replica id -2; with the partition's current leader epoch.
  * - -2 EARLIEST and -4 EARLIEST_LOCAL (KIP-405; no tiered storage, so the same): the log start offset,
  *   with the epoch of the leader-epoch entry holding it.
  * - -3 MAX_TIMESTAMP (KIP-734): the record with the largest timestamp.
  * - -5 LATEST_TIERED (KIP-1005): without tiered storage Kafka answers offset -1, epoch -1.
+ * - -6 EARLIEST_PENDING_UPLOAD (KIP-1023, v11): the first offset not yet copied to remote storage; with
+ *   no tiered storage there is none, so offset -1, epoch -1 as for -5.
  * - t ≥ 0: the first offset whose timestamp is ≥ t.
  * -3 and t ≥ 0 only count offsets below the last fetchable offset; none → offset -1, timestamp -1.
  * - v0 (old_style_offsets): one offset in the array (max_num_offsets ≥ 1), none when nothing matches;
@@ -37,6 +39,7 @@ export const EARLIEST_TIMESTAMP = -2;
 export const MAX_TIMESTAMP = -3;
 export const EARLIEST_LOCAL_TIMESTAMP = -4;
 export const LATEST_TIERED_TIMESTAMP = -5;
+export const EARLIEST_PENDING_UPLOAD_TIMESTAMP = -6;
 const CONSUMER_REPLICA_ID = -1;
 const DEBUGGING_REPLICA_ID = -2;
 const READ_COMMITTED = 1;
@@ -45,7 +48,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
   apiKey: ApiKey.ListOffsets,
   name: 'ListOffsets',
   minVersion: 0,
-  maxVersion: 10,
+  maxVersion: 11,
   decode: decodeListOffsetsRequest,
   encode: encodeListOffsetsResponse,
   handle: handleListOffsets,
@@ -132,9 +135,9 @@ function anyReplica(partition: HostedPartition | undefined, currentLeaderEpoch: 
   return { ok: true, partition };
 }
 
-/** No transactions yet: nothing is pending, so the last stable offset is the high watermark. */
+/** The high watermark held back by the oldest open transaction (UnifiedLog.lastStableOffset). */
 function lastStableOffset(partition: HostedPartition): number {
-  return partition.highWatermark;
+  return partition.lastStableOffset;
 }
 
 async function offsetFor(partition: HostedPartition, timestamp: number, lastFetchableOffset: number): Promise<Found | undefined> {
@@ -147,6 +150,7 @@ async function offsetFor(partition: HostedPartition, timestamp: number, lastFetc
       return { offset: logStartOffset, timestamp: -1, leaderEpoch: epochAt(partition, logStartOffset) };
     }
     case LATEST_TIERED_TIMESTAMP:
+    case EARLIEST_PENDING_UPLOAD_TIMESTAMP:
       return { offset: -1, timestamp: -1, leaderEpoch: -1 };
     case MAX_TIMESTAMP:
       return belowLastFetchable(await partition.log.maxTimestampAndOffset(), lastFetchableOffset);

@@ -74,6 +74,8 @@ function metadataResponse(context: RequestContext<MetadataRequest>, topics: Resp
   const view = context.services.metadata;
   return {
     throttleTimeMs: 0,
+    // v13's top-level error (REBOOTSTRAP_REQUIRED, KIP-1102); Metadata is served up to v12 here.
+    errorCode: ErrorCode.NONE,
     brokers: view.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterId: view.clusterId,
     controllerId: view.controllerId,

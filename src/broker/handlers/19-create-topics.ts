@@ -7,7 +7,9 @@
  * an existing topic (INVALID_TOPIC_EXCEPTION), TOPIC_ALREADY_EXISTS, -1 partitions / replication factor
  * take num.partitions / default.replication.factor, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (≤ 0
  * or more than the live brokers), manual assignments (INVALID_REQUEST when counts are not -1,
- * INVALID_REPLICA_ASSIGNMENT), configs (INVALID_CONFIG), a name given twice (INVALID_REQUEST for each).
+ * INVALID_REPLICA_ASSIGNMENT), configs (INVALID_CONFIG), a name given twice (INVALID_REQUEST for each),
+ * more than 10,000 partitions in the whole request (POLICY_VIOLATION for every topic, Kafka's
+ * MAX_PARTITIONS_PER_BATCH), a placement past max.broker.partitions on any broker (POLICY_VIOLATION).
  * validate_only plans and answers without writing. v5+ answers carry the partition count, replication
  * factor and every topic config with its source (KIP-525); v7+ the topic id (zero for validate_only).
  * timeout_ms bounds the wait (REQUEST_TIMED_OUT; the creation may still complete, as in Kafka).
@@ -24,10 +26,9 @@ import {
 } from '../../protocol/generated/create-topics.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { planCreateTopic } from '../../controller/admin.js';
-import { brokerLayersOf, runPlan } from '../../controller/admin-services.js';
+import { brokerLayersOf, sendToController } from '../admin-requests.js';
+import { createTopicsRequestError } from '../../controller/admin.js';
 import { ZERO_UUID } from '../../protocol/codec-support.js';
-import { randomTopicId } from '../../controller/topic-records.js';
 import { describeTopicConfigs } from '../../metadata/topic-configs.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
@@ -43,6 +44,10 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
 
 async function handleCreateTopics(context: RequestContext<CreateTopicsRequest>): Promise<CreateTopicsResponse> {
   const { request } = context;
+  const tooLarge = createTopicsRequestError(request.topics, context.services.config['num.partitions']);
+  if (tooLarge !== null) {
+    return { throttleTimeMs: 0, topics: request.topics.map((t) => errorResult(t.name, tooLarge.errorCode, tooLarge.message)) };
+  }
   const counts = new Map<string, number>();
   for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const topics = await Promise.all(request.topics.map((topic) =>
@@ -56,13 +61,17 @@ async function createOne(
   context: RequestContext<CreateTopicsRequest>, topic: CreateTopicsRequestCreatableTopic,
 ): Promise<CreateTopicsResponseCreatableTopicResult> {
   const { request, services, apiVersion } = context;
-  const planned = await runPlan(
-    services,
-    (image) => planCreateTopic(image, services.config, topic, randomTopicId()),
-    { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, throttlingKnown: apiVersion >= 6 },
-  );
+  const planned = await sendToController(services, {
+    type: 'createTopic',
+    topic: {
+      name: topic.name, numPartitions: topic.numPartitions, replicationFactor: topic.replicationFactor,
+      assignments: topic.assignments.map((a) => ({ partitionIndex: a.partitionIndex, brokerIds: [...a.brokerIds] })),
+      configs: topic.configs.map((c) => ({ name: c.name, value: c.value })),
+    },
+    validateOnly: request.validateOnly,
+  }, { timeoutMs: request.timeoutMs, throttlingKnown: apiVersion >= 6 });
   if (!planned.ok) return errorResult(topic.name, planned.errorCode, planned.message);
-  const created = planned.value;
+  const created = { ...planned.value, overrides: new Map(planned.value.overrides) };
   // KIP-525: v5+ answers carry the configs.
   const configs = apiVersion < 5 ? [] : describeTopicConfigs(brokerLayersOf(services), created.overrides).map((c) => ({
     name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: c.isSensitive,

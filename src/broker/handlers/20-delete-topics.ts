@@ -17,10 +17,8 @@ import {
 } from '../../protocol/generated/delete-topics.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { planDeleteTopic, type Plan } from '../../controller/admin.js';
-import { runPlan } from '../../controller/admin-services.js';
+import { sendToController } from '../admin-requests.js';
 import { ZERO_UUID } from '../../protocol/codec-support.js';
-import type { MetadataImage, TopicImage } from '../../metadata/image.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
 export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse> = {
@@ -50,23 +48,11 @@ async function handleDeleteTopics(context: RequestContext<DeleteTopicsRequest>):
   return { throttleTimeMs: 0, responses };
 }
 
-function lookup(image: MetadataImage, target: Target): TopicImage | undefined {
-  if (target.name !== null) {
-    const id = image.topicIdsByName.get(target.name);
-    return id === undefined ? undefined : image.topicsById.get(id);
-  }
-  return image.topicsById.get(target.topicId);
-}
-
 async function deleteOne(context: RequestContext<DeleteTopicsRequest>, target: Target): Promise<DeleteTopicsResponseDeletableTopicResult> {
   const { request, services, apiVersion } = context;
-  const planned = await runPlan(services, (image): Plan<TopicImage> => {
-    const topic = lookup(image, target);
-    if (topic !== undefined) return planDeleteTopic(topic);
-    return target.name !== null
-      ? { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: 'This server does not host this topic-partition.' }
-      : { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, message: 'This server does not host this topic ID.' };
-  }, { validateOnly: false, timeoutMs: request.timeoutMs, throttlingKnown: apiVersion >= 5 });
+  const planned = await sendToController(services, {
+    type: 'deleteTopic', name: target.name, topicId: target.name !== null ? null : target.topicId,
+  }, { timeoutMs: request.timeoutMs, throttlingKnown: apiVersion >= 5 });
   if (!planned.ok) return result(target, planned.errorCode, planned.message);
   return { name: planned.value.name, topicId: planned.value.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
 }

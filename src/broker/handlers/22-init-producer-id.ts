@@ -3,7 +3,7 @@
  * PRODUCER_FENCED and v5 TRANSACTION_ABORTABLE only concern transactional producers).
  *
  * Idempotent producers (transactional_id null): a new producer id with epoch 0 from the node's
- * producer-id block (src/replication/producer-id-manager.ts: blocks of 1000 committed to the metadata
+ * producer-id block (src/controller/producer-ids.ts: blocks of 1000 committed to the metadata
  * log, never reused across restarts). As Kafka's TransactionCoordinator.handleInitProducerId does for a
  * null transactional id, a given producer_id/producer_epoch (v3+) is not checked and a new id is
  * returned: idempotent clients bump their epoch locally (KIP-360) and only come back here for a new id
@@ -12,11 +12,10 @@
  * is closing) → COORDINATOR_LOAD_IN_PROGRESS, retriable, what RPCProducerIdManager answers while its next
  * block is pending.
  *
- * Not implemented: transactions. An empty transactional_id is INVALID_REQUEST (as Kafka); any other is
- * TRANSACTIONAL_ID_AUTHORIZATION_FAILED: fatal in every client (Java's initTransactions() throws
- * TransactionalIdAuthorizationException, librdkafka and KafkaJS raise it), so a transactional producer
- * fails at once with a clear error instead of retrying a coordinator that will never come. No quotas or
- * ACLs (IDEMPOTENT_WRITE is always allowed).
+ * Transactional producers (transactional_id set) go to the transaction coordinator
+ * (src/txn/coordinator.ts: epoch bumps, fencing of the previous producer, KIP-360 retries); an empty
+ * transactional_id is INVALID_REQUEST. PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v4, as Kafka
+ * answers older clients. No quotas or ACLs (IDEMPOTENT_WRITE and transactional ids are always allowed).
  */
 import {
   decodeInitProducerIdRequest,
@@ -27,10 +26,14 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
+import { fencedForVersion } from './txn-errors.js';
 
 /** RecordBatch.NO_PRODUCER_ID / NO_PRODUCER_EPOCH. */
 const NO_PRODUCER_ID = -1n;
 const NO_PRODUCER_EPOCH = -1;
+
+/** v6 (KIP-939, unstable upstream and not served here) reports a prepared transaction; none exists. */
+const NO_ONGOING_TXN = { ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 };
 
 export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProducerIdResponse> = {
   apiKey: ApiKey.InitProducerId,
@@ -43,7 +46,7 @@ export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProduc
 };
 
 function failed(errorCode: number): InitProducerIdResponse {
-  return { throttleTimeMs: 0, errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
+  return { throttleTimeMs: 0, errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH, ...NO_ONGOING_TXN };
 }
 
 async function handleInitProducerId(context: RequestContext<InitProducerIdRequest>): Promise<InitProducerIdResponse> {
@@ -52,7 +55,15 @@ async function handleInitProducerId(context: RequestContext<InitProducerIdReques
   const givenEpoch = request.producerEpoch !== NO_PRODUCER_EPOCH;
   if (givenId !== givenEpoch) return failed(ErrorCode.INVALID_REQUEST);
   if (request.transactionalId !== null) {
-    return failed(request.transactionalId === '' ? ErrorCode.INVALID_REQUEST : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    const result = await services.txnCoordinator.initProducerId({
+      transactionalId: request.transactionalId, transactionTimeoutMs: request.transactionTimeoutMs,
+      producerId: Number(request.producerId), producerEpoch: request.producerEpoch,
+    });
+    return {
+      throttleTimeMs: 0, errorCode: fencedForVersion(result.errorCode, context.apiVersion, 4),
+      producerId: BigInt(result.producerId), producerEpoch: result.producerEpoch,
+      ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1,
+    };
   }
   let producerId: number;
   try {
@@ -61,5 +72,5 @@ async function handleInitProducerId(context: RequestContext<InitProducerIdReques
     services.logger.warn({ err }, 'no producer id block available');
     return failed(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
   }
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0 };
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0, ...NO_ONGOING_TXN };
 }

@@ -22,7 +22,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { brokerResourceError, ConfigResourceType, topicNameError } from '../../controller/admin.js';
-import { brokerLayersOf } from '../../controller/admin-services.js';
+import { brokerLayersOf } from '../admin-requests.js';
 import { describeBrokerConfigs } from '../../metadata/broker-configs.js';
 import { configKey } from '../../metadata/image.js';
 import { describeTopicConfigs, type DescribedConfig } from '../../metadata/topic-configs.js';

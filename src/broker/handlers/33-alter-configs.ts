@@ -17,7 +17,7 @@ import {
   type AlterConfigsResponse,
 } from '../../protocol/generated/alter-configs.js';
 import { ApiKey } from '../../protocol/generated/index.js';
-import { alterConfigResources } from '../../controller/admin-services.js';
+import { alterConfigResources } from '../admin-requests.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
 export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsResponse> = {

@@ -1,5 +1,5 @@
 /**
- * DescribeLogDirs (API 35, KIP-113), versions 0-4.
+ * DescribeLogDirs (API 35, KIP-113), versions 0-5 (v5 adds IsCordoned, KIP-1066: Runnel never cordons a log directory, so always false).
  *
  * The broker's one log directory (log.dirs, reported as an absolute path) and, for each hosted
  * partition asked for, its size on disk (the sum of its segments) and offset lag
@@ -34,7 +34,7 @@ export const describeLogDirsHandler: ApiHandler<DescribeLogDirsRequest, Describe
   apiKey: ApiKey.DescribeLogDirs,
   name: 'DescribeLogDirs',
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   decode: decodeDescribeLogDirsRequest,
   encode: encodeDescribeLogDirsResponse,
   handle: handleDescribeLogDirs,
@@ -61,10 +61,11 @@ async function handleDescribeLogDirs(context: RequestContext<DescribeLogDirsRequ
       topics: [...topics.values()],
       totalBytes: int64(fileSystem.blocks * fileSystem.bsize),
       usableBytes: int64(fileSystem.bavail * fileSystem.bsize),
+      isCordoned: false,
     };
   } catch (err) {
     services.logger.warn({ err, logDir }, 'DescribeLogDirs: statfs of the log directory failed');
-    result = { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, logDir, topics: [], totalBytes: -1n, usableBytes: -1n };
+    result = { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, logDir, topics: [], totalBytes: -1n, usableBytes: -1n, isCordoned: false };
   }
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, results: [result] };
 }

@@ -1,5 +1,6 @@
 /**
- * DeleteGroups (API 42), versions 0-2.
+ * DeleteGroups (API 42), versions 0-3 (v3 adds a per-group error message: left null, the error code
+ * alone names the cause here).
  *
  * Each group is deleted on its own: GROUP_ID_NOT_FOUND when it does not exist, NON_EMPTY_GROUP while it
  * has members, NOT_COORDINATOR when led elsewhere. A deletion writes tombstones for the group's offsets
@@ -18,7 +19,7 @@ export const deleteGroupsHandler: ApiHandler<DeleteGroupsRequest, DeleteGroupsRe
   apiKey: ApiKey.DeleteGroups,
   name: 'DeleteGroups',
   minVersion: 0,
-  maxVersion: 2,
+  maxVersion: 3,
   decode: decodeDeleteGroupsRequest,
   encode: encodeDeleteGroupsResponse,
   handle: handleDeleteGroups,
@@ -26,5 +27,5 @@ export const deleteGroupsHandler: ApiHandler<DeleteGroupsRequest, DeleteGroupsRe
 
 async function handleDeleteGroups(context: RequestContext<DeleteGroupsRequest>): Promise<DeleteGroupsResponse> {
   const body = await context.services.groupCoordinator.deleteGroups(context.request.groupsNames);
-  return { throttleTimeMs: 0, results: body.results };
+  return { throttleTimeMs: 0, results: body.results.map((r) => ({ ...r, errorMessage: null })) };
 }

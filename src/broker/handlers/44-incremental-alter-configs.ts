@@ -17,7 +17,7 @@ import {
   type IncrementalAlterConfigsResponse,
 } from '../../protocol/generated/incremental-alter-configs.js';
 import { ApiKey } from '../../protocol/generated/index.js';
-import { alterConfigResources } from '../../controller/admin-services.js';
+import { alterConfigResources } from '../admin-requests.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
 export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = {

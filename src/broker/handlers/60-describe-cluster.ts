@@ -52,7 +52,8 @@ function handleDescribeCluster(context: RequestContext<DescribeClusterRequest>):
     ...base,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    brokers: view.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    // isFenced is v2's (KIP-1073); DescribeCluster is served up to v1 here, which lists unfenced brokers only.
+    brokers: view.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
     clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
       ? clusterAuthorizedOperationsAll
       : authorizedOperationsOmitted,

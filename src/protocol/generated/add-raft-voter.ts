@@ -2,7 +2,7 @@
 // Source: AddRaftVoterRequest.json, AddRaftVoterResponse.json (Apache Kafka message specs).
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
-import { nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
+import { absentField, nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
 
 export interface AddRaftVoterRequest {
   clusterId: string | null;
@@ -10,6 +10,7 @@ export interface AddRaftVoterRequest {
   voterId: number;
   voterDirectoryId: string;
   listeners: AddRaftVoterRequestListener[];
+  ackWhenCommitted: boolean;
 }
 
 export interface AddRaftVoterRequestListener {
@@ -19,7 +20,7 @@ export interface AddRaftVoterRequestListener {
 }
 
 export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVoterRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('AddRaftVoterRequest', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('AddRaftVoterRequest', version);
   const $clusterId = r.readCompactNullableString();
   const $timeoutMs = r.readInt32();
   const $voterId = r.readInt32();
@@ -34,12 +35,18 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
       $listeners = a;
     }
   }
+  let $ackWhenCommitted: boolean;
+  if (version === 1) {
+    $ackWhenCommitted = r.readBool();
+  } else {
+    $ackWhenCommitted = true;
+  }
   r.skipTaggedFields();
-  return { clusterId: $clusterId, timeoutMs: $timeoutMs, voterId: $voterId, voterDirectoryId: $voterDirectoryId, listeners: $listeners };
+  return { clusterId: $clusterId, timeoutMs: $timeoutMs, voterId: $voterId, voterDirectoryId: $voterDirectoryId, listeners: $listeners, ackWhenCommitted: $ackWhenCommitted };
 }
 
 export function encodeAddRaftVoterRequest(w: Writer, version: number, m: AddRaftVoterRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('AddRaftVoterRequest', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('AddRaftVoterRequest', version);
   w.writeCompactNullableString(m.clusterId);
   w.writeInt32(m.timeoutMs);
   w.writeInt32(m.voterId);
@@ -51,6 +58,10 @@ export function encodeAddRaftVoterRequest(w: Writer, version: number, m: AddRaft
       encodeAddRaftVoterRequestListener(w, version, e);
     }
   }
+  if (version === 1) {
+    w.writeBool(m.ackWhenCommitted);
+  }
+  if ((version === 0) && m.ackWhenCommitted !== true) absentField('AddRaftVoterRequest.ackWhenCommitted', version);
   w.writeUVarint(0);
 }
 
@@ -76,7 +87,7 @@ export interface AddRaftVoterResponse {
 }
 
 export function decodeAddRaftVoterResponse(r: Reader, version: number): AddRaftVoterResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('AddRaftVoterResponse', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('AddRaftVoterResponse', version);
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   const $errorMessage = r.readCompactNullableString();
@@ -85,7 +96,7 @@ export function decodeAddRaftVoterResponse(r: Reader, version: number): AddRaftV
 }
 
 export function encodeAddRaftVoterResponse(w: Writer, version: number, m: AddRaftVoterResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('AddRaftVoterResponse', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('AddRaftVoterResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);

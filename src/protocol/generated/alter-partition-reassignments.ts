@@ -2,10 +2,11 @@
 // Source: AlterPartitionReassignmentsRequest.json, AlterPartitionReassignmentsResponse.json (Apache Kafka message specs).
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
-import { nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
+import { absentField, nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
 
 export interface AlterPartitionReassignmentsRequest {
   timeoutMs: number;
+  allowReplicationFactorChange: boolean;
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
 }
 
@@ -20,8 +21,14 @@ export interface AlterPartitionReassignmentsRequestReassignablePartition {
 }
 
 export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: number): AlterPartitionReassignmentsRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('AlterPartitionReassignmentsRequest', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('AlterPartitionReassignmentsRequest', version);
   const $timeoutMs = r.readInt32();
+  let $allowReplicationFactorChange: boolean;
+  if (version === 1) {
+    $allowReplicationFactorChange = r.readBool();
+  } else {
+    $allowReplicationFactorChange = true;
+  }
   let $topics: AlterPartitionReassignmentsRequestReassignableTopic[];
   {
     const n = r.readCompactArrayLength(1);
@@ -33,12 +40,16 @@ export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: num
     }
   }
   r.skipTaggedFields();
-  return { timeoutMs: $timeoutMs, topics: $topics };
+  return { timeoutMs: $timeoutMs, allowReplicationFactorChange: $allowReplicationFactorChange, topics: $topics };
 }
 
 export function encodeAlterPartitionReassignmentsRequest(w: Writer, version: number, m: AlterPartitionReassignmentsRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('AlterPartitionReassignmentsRequest', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('AlterPartitionReassignmentsRequest', version);
   w.writeInt32(m.timeoutMs);
+  if (version === 1) {
+    w.writeBool(m.allowReplicationFactorChange);
+  }
+  if ((version === 0) && m.allowReplicationFactorChange !== true) absentField('AlterPartitionReassignmentsRequest.allowReplicationFactorChange', version);
   {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
@@ -110,6 +121,7 @@ function encodeAlterPartitionReassignmentsRequestReassignablePartition(w: Writer
 
 export interface AlterPartitionReassignmentsResponse {
   throttleTimeMs: number;
+  allowReplicationFactorChange: boolean;
   errorCode: number;
   errorMessage: string | null;
   responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
@@ -127,8 +139,14 @@ export interface AlterPartitionReassignmentsResponseReassignablePartitionRespons
 }
 
 export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: number): AlterPartitionReassignmentsResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('AlterPartitionReassignmentsResponse', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('AlterPartitionReassignmentsResponse', version);
   const $throttleTimeMs = r.readInt32();
+  let $allowReplicationFactorChange: boolean;
+  if (version === 1) {
+    $allowReplicationFactorChange = r.readBool();
+  } else {
+    $allowReplicationFactorChange = true;
+  }
   const $errorCode = r.readInt16();
   const $errorMessage = r.readCompactNullableString();
   let $responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
@@ -142,12 +160,15 @@ export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: nu
     }
   }
   r.skipTaggedFields();
-  return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses };
+  return { throttleTimeMs: $throttleTimeMs, allowReplicationFactorChange: $allowReplicationFactorChange, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses };
 }
 
 export function encodeAlterPartitionReassignmentsResponse(w: Writer, version: number, m: AlterPartitionReassignmentsResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('AlterPartitionReassignmentsResponse', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('AlterPartitionReassignmentsResponse', version);
   w.writeInt32(m.throttleTimeMs);
+  if (version === 1) {
+    w.writeBool(m.allowReplicationFactorChange);
+  }
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);
   {

@@ -7,10 +7,12 @@ import { absentField, nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVer
 export interface ApiVersionsRequest {
   clientSoftwareName: string;
   clientSoftwareVersion: string;
+  clusterId: string | null;
+  nodeId: number;
 }
 
 export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersionsRequest {
-  if (version < 0 || version > 4) unsupportedDecodeVersion('ApiVersionsRequest', version);
+  if (version < 0 || version > 5) unsupportedDecodeVersion('ApiVersionsRequest', version);
   let $clientSoftwareName: string;
   if (version >= 3) {
     $clientSoftwareName = r.readCompactString();
@@ -23,19 +25,37 @@ export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersion
   } else {
     $clientSoftwareVersion = "";
   }
+  let $clusterId: string | null;
+  if (version === 5) {
+    $clusterId = r.readCompactNullableString();
+  } else {
+    $clusterId = null;
+  }
+  let $nodeId: number;
+  if (version === 5) {
+    $nodeId = r.readInt32();
+  } else {
+    $nodeId = -1;
+  }
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { clientSoftwareName: $clientSoftwareName, clientSoftwareVersion: $clientSoftwareVersion };
+  return { clientSoftwareName: $clientSoftwareName, clientSoftwareVersion: $clientSoftwareVersion, clusterId: $clusterId, nodeId: $nodeId };
 }
 
 export function encodeApiVersionsRequest(w: Writer, version: number, m: ApiVersionsRequest): void {
-  if (version < 0 || version > 4) unsupportedEncodeVersion('ApiVersionsRequest', version);
+  if (version < 0 || version > 5) unsupportedEncodeVersion('ApiVersionsRequest', version);
   if (version >= 3) {
     w.writeCompactString(m.clientSoftwareName);
   }
   if (version >= 3) {
     w.writeCompactString(m.clientSoftwareVersion);
+  }
+  if (version === 5) {
+    w.writeCompactNullableString(m.clusterId);
+  }
+  if (version === 5) {
+    w.writeInt32(m.nodeId);
   }
   if (version >= 3) {
     w.writeUVarint(0);
@@ -71,7 +91,7 @@ export interface ApiVersionsResponseFinalizedFeatureKey {
 }
 
 export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersionsResponse {
-  if (version < 0 || version > 4) unsupportedDecodeVersion('ApiVersionsResponse', version);
+  if (version < 0 || version > 5) unsupportedDecodeVersion('ApiVersionsResponse', version);
   const $errorCode = r.readInt16();
   let $apiKeys: ApiVersionsResponseApiVersion[];
   if (version <= 2) {
@@ -160,7 +180,7 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
 }
 
 export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVersionsResponse): void {
-  if (version < 0 || version > 4) unsupportedEncodeVersion('ApiVersionsResponse', version);
+  if (version < 0 || version > 5) unsupportedEncodeVersion('ApiVersionsResponse', version);
   w.writeInt16(m.errorCode);
   if (version <= 2) {
     const a = m.apiKeys;

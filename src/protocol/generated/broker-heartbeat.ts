@@ -11,10 +11,11 @@ export interface BrokerHeartbeatRequest {
   wantFence: boolean;
   wantShutDown: boolean;
   offlineLogDirs: string[];
+  cordonedLogDirs: string[] | null;
 }
 
 export function decodeBrokerHeartbeatRequest(r: Reader, version: number): BrokerHeartbeatRequest {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('BrokerHeartbeatRequest', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('BrokerHeartbeatRequest', version);
   const $brokerId = r.readInt32();
   const $brokerEpoch = r.readInt64();
   const $currentMetadataOffset = r.readInt64();
@@ -22,13 +23,15 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
   const $wantShutDown = r.readBool();
   let $offlineLogDirs: string[];
   $offlineLogDirs = [];
+  let $cordonedLogDirs: string[] | null;
+  $cordonedLogDirs = null;
   const taggedCount = r.readTaggedFieldCount();
   for (let t = 0; t < taggedCount; t++) {
     const tag = r.readUVarint();
     const size = r.readUVarint();
     switch (tag) {
       case 0: {
-        if (version === 1) {
+        if (version >= 1) {
           const end = r.taggedFieldEnd(size);
           {
             const n = r.readCompactArrayLength(16);
@@ -43,23 +46,41 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
         } else r.skip(size);
         break;
       }
+      case 1: {
+        if (version === 2) {
+          const end = r.taggedFieldEnd(size);
+          {
+            const n = r.readCompactArrayLength(16);
+            if (n === -1) $cordonedLogDirs = null;
+            else {
+              const a: string[] = [];
+              for (let i = 0; i < n; i++) a.push(r.readUuid());
+              $cordonedLogDirs = a;
+            }
+          }
+          r.endTaggedField(end);
+        } else r.skip(size);
+        break;
+      }
       default:
         r.skip(size);
     }
   }
-  return { brokerId: $brokerId, brokerEpoch: $brokerEpoch, currentMetadataOffset: $currentMetadataOffset, wantFence: $wantFence, wantShutDown: $wantShutDown, offlineLogDirs: $offlineLogDirs };
+  return { brokerId: $brokerId, brokerEpoch: $brokerEpoch, currentMetadataOffset: $currentMetadataOffset, wantFence: $wantFence, wantShutDown: $wantShutDown, offlineLogDirs: $offlineLogDirs, cordonedLogDirs: $cordonedLogDirs };
 }
 
 export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: BrokerHeartbeatRequest): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('BrokerHeartbeatRequest', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('BrokerHeartbeatRequest', version);
   w.writeInt32(m.brokerId);
   w.writeInt64(m.brokerEpoch);
   w.writeInt64(m.currentMetadataOffset);
   w.writeBool(m.wantFence);
   w.writeBool(m.wantShutDown);
   if ((version === 0) && m.offlineLogDirs.length !== 0) absentField('BrokerHeartbeatRequest.offlineLogDirs', version);
-  const tagged0 = (version === 1) && m.offlineLogDirs.length !== 0;
-  w.writeUVarint((tagged0 ? 1 : 0));
+  if ((version <= 1) && m.cordonedLogDirs !== null) absentField('BrokerHeartbeatRequest.cordonedLogDirs', version);
+  const tagged0 = (version >= 1) && m.offlineLogDirs.length !== 0;
+  const tagged1 = (version === 2) && m.cordonedLogDirs !== null;
+  w.writeUVarint((tagged0 ? 1 : 0) + (tagged1 ? 1 : 0));
   if (tagged0) {
     w.writeUVarint(0);
     const t = new Writer(64);
@@ -68,6 +89,22 @@ export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: Brok
       t.writeCompactArrayLength(a.length);
       for (const e of a) {
         t.writeUuid(e);
+      }
+    }
+    w.writeUVarint(t.byteLength);
+    w.writeWriter(t);
+  }
+  if (tagged1) {
+    w.writeUVarint(1);
+    const t = new Writer(64);
+    {
+      const a = m.cordonedLogDirs;
+      if (a === null) t.writeUVarint(0);
+      else {
+        t.writeCompactArrayLength(a.length);
+        for (const e of a) {
+          t.writeUuid(e);
+        }
       }
     }
     w.writeUVarint(t.byteLength);
@@ -84,7 +121,7 @@ export interface BrokerHeartbeatResponse {
 }
 
 export function decodeBrokerHeartbeatResponse(r: Reader, version: number): BrokerHeartbeatResponse {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('BrokerHeartbeatResponse', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('BrokerHeartbeatResponse', version);
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   const $isCaughtUp = r.readBool();
@@ -95,7 +132,7 @@ export function decodeBrokerHeartbeatResponse(r: Reader, version: number): Broke
 }
 
 export function encodeBrokerHeartbeatResponse(w: Writer, version: number, m: BrokerHeartbeatResponse): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('BrokerHeartbeatResponse', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('BrokerHeartbeatResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeBool(m.isCaughtUp);

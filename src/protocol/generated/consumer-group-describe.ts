@@ -10,7 +10,7 @@ export interface ConsumerGroupDescribeRequest {
 }
 
 export function decodeConsumerGroupDescribeRequest(r: Reader, version: number): ConsumerGroupDescribeRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ConsumerGroupDescribeRequest', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('ConsumerGroupDescribeRequest', version);
   let $groupIds: string[];
   {
     const n = r.readCompactArrayLength(1);
@@ -27,7 +27,7 @@ export function decodeConsumerGroupDescribeRequest(r: Reader, version: number): 
 }
 
 export function encodeConsumerGroupDescribeRequest(w: Writer, version: number, m: ConsumerGroupDescribeRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ConsumerGroupDescribeRequest', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('ConsumerGroupDescribeRequest', version);
   {
     const a = m.groupIds;
     w.writeCompactArrayLength(a.length);
@@ -67,6 +67,7 @@ export interface ConsumerGroupDescribeResponseMember {
   subscribedTopicRegex: string | null;
   assignment: ConsumerGroupDescribeResponseAssignment;
   targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  memberType: number;
 }
 
 export interface ConsumerGroupDescribeResponseTopicPartitions {
@@ -80,7 +81,7 @@ export interface ConsumerGroupDescribeResponseAssignment {
 }
 
 export function decodeConsumerGroupDescribeResponse(r: Reader, version: number): ConsumerGroupDescribeResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ConsumerGroupDescribeResponse', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('ConsumerGroupDescribeResponse', version);
   const $throttleTimeMs = r.readInt32();
   let $groups: ConsumerGroupDescribeResponseDescribedGroup[];
   {
@@ -97,7 +98,7 @@ export function decodeConsumerGroupDescribeResponse(r: Reader, version: number):
 }
 
 export function encodeConsumerGroupDescribeResponse(w: Writer, version: number, m: ConsumerGroupDescribeResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ConsumerGroupDescribeResponse', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('ConsumerGroupDescribeResponse', version);
   w.writeInt32(m.throttleTimeMs);
   {
     const a = m.groups;
@@ -171,8 +172,14 @@ function decodeConsumerGroupDescribeResponseMember(r: Reader, version: number): 
   const $subscribedTopicRegex = r.readCompactNullableString();
   const $assignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
   const $targetAssignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
+  let $memberType: number;
+  if (version === 1) {
+    $memberType = r.readInt8();
+  } else {
+    $memberType = -1;
+  }
   r.skipTaggedFields();
-  return { memberId: $memberId, instanceId: $instanceId, rackId: $rackId, memberEpoch: $memberEpoch, clientId: $clientId, clientHost: $clientHost, subscribedTopicNames: $subscribedTopicNames, subscribedTopicRegex: $subscribedTopicRegex, assignment: $assignment, targetAssignment: $targetAssignment };
+  return { memberId: $memberId, instanceId: $instanceId, rackId: $rackId, memberEpoch: $memberEpoch, clientId: $clientId, clientHost: $clientHost, subscribedTopicNames: $subscribedTopicNames, subscribedTopicRegex: $subscribedTopicRegex, assignment: $assignment, targetAssignment: $targetAssignment, memberType: $memberType };
 }
 
 function encodeConsumerGroupDescribeResponseMember(w: Writer, version: number, m: ConsumerGroupDescribeResponseMember): void {
@@ -192,6 +199,9 @@ function encodeConsumerGroupDescribeResponseMember(w: Writer, version: number, m
   w.writeCompactNullableString(m.subscribedTopicRegex);
   encodeConsumerGroupDescribeResponseAssignment(w, version, m.assignment);
   encodeConsumerGroupDescribeResponseAssignment(w, version, m.targetAssignment);
+  if (version === 1) {
+    w.writeInt8(m.memberType);
+  }
   w.writeUVarint(0);
 }
 

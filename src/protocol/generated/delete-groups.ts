@@ -9,7 +9,7 @@ export interface DeleteGroupsRequest {
 }
 
 export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGroupsRequest {
-  if (version < 0 || version > 2) unsupportedDecodeVersion('DeleteGroupsRequest', version);
+  if (version < 0 || version > 3) unsupportedDecodeVersion('DeleteGroupsRequest', version);
   let $groupsNames: string[];
   if (version <= 1) {
     const n = r.readArrayLength(2);
@@ -28,14 +28,14 @@ export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGro
       $groupsNames = a;
     }
   }
-  if (version === 2) {
+  if (version >= 2) {
     r.skipTaggedFields();
   }
   return { groupsNames: $groupsNames };
 }
 
 export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteGroupsRequest): void {
-  if (version < 0 || version > 2) unsupportedEncodeVersion('DeleteGroupsRequest', version);
+  if (version < 0 || version > 3) unsupportedEncodeVersion('DeleteGroupsRequest', version);
   if (version <= 1) {
     const a = m.groupsNames;
     w.writeArrayLength(a.length);
@@ -49,7 +49,7 @@ export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteG
       w.writeCompactString(e);
     }
   }
-  if (version === 2) {
+  if (version >= 2) {
     w.writeUVarint(0);
   }
 }
@@ -62,10 +62,11 @@ export interface DeleteGroupsResponse {
 export interface DeleteGroupsResponseDeletableGroupResult {
   groupId: string;
   errorCode: number;
+  errorMessage: string | null;
 }
 
 export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGroupsResponse {
-  if (version < 0 || version > 2) unsupportedDecodeVersion('DeleteGroupsResponse', version);
+  if (version < 0 || version > 3) unsupportedDecodeVersion('DeleteGroupsResponse', version);
   const $throttleTimeMs = r.readInt32();
   let $results: DeleteGroupsResponseDeletableGroupResult[];
   if (version <= 1) {
@@ -85,14 +86,14 @@ export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGr
       $results = a;
     }
   }
-  if (version === 2) {
+  if (version >= 2) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, results: $results };
 }
 
 export function encodeDeleteGroupsResponse(w: Writer, version: number, m: DeleteGroupsResponse): void {
-  if (version < 0 || version > 2) unsupportedEncodeVersion('DeleteGroupsResponse', version);
+  if (version < 0 || version > 3) unsupportedEncodeVersion('DeleteGroupsResponse', version);
   w.writeInt32(m.throttleTimeMs);
   if (version <= 1) {
     const a = m.results;
@@ -107,7 +108,7 @@ export function encodeDeleteGroupsResponse(w: Writer, version: number, m: Delete
       encodeDeleteGroupsResponseDeletableGroupResult(w, version, e);
     }
   }
-  if (version === 2) {
+  if (version >= 2) {
     w.writeUVarint(0);
   }
 }
@@ -120,10 +121,16 @@ function decodeDeleteGroupsResponseDeletableGroupResult(r: Reader, version: numb
     $groupId = r.readCompactString();
   }
   const $errorCode = r.readInt16();
-  if (version === 2) {
+  let $errorMessage: string | null;
+  if (version === 3) {
+    $errorMessage = r.readCompactNullableString();
+  } else {
+    $errorMessage = null;
+  }
+  if (version >= 2) {
     r.skipTaggedFields();
   }
-  return { groupId: $groupId, errorCode: $errorCode };
+  return { groupId: $groupId, errorCode: $errorCode, errorMessage: $errorMessage };
 }
 
 function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, version: number, m: DeleteGroupsResponseDeletableGroupResult): void {
@@ -133,7 +140,10 @@ function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, version: numb
     w.writeCompactString(m.groupId);
   }
   w.writeInt16(m.errorCode);
-  if (version === 2) {
+  if (version === 3) {
+    w.writeCompactNullableString(m.errorMessage);
+  }
+  if (version >= 2) {
     w.writeUVarint(0);
   }
 }

@@ -7,28 +7,39 @@ import { absentField, nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVer
 export interface DescribeClusterRequest {
   includeClusterAuthorizedOperations: boolean;
   endpointType: number;
+  includeFencedBrokers: boolean;
 }
 
 export function decodeDescribeClusterRequest(r: Reader, version: number): DescribeClusterRequest {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('DescribeClusterRequest', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('DescribeClusterRequest', version);
   const $includeClusterAuthorizedOperations = r.readBool();
   let $endpointType: number;
-  if (version === 1) {
+  if (version >= 1) {
     $endpointType = r.readInt8();
   } else {
     $endpointType = 1;
   }
+  let $includeFencedBrokers: boolean;
+  if (version === 2) {
+    $includeFencedBrokers = r.readBool();
+  } else {
+    $includeFencedBrokers = false;
+  }
   r.skipTaggedFields();
-  return { includeClusterAuthorizedOperations: $includeClusterAuthorizedOperations, endpointType: $endpointType };
+  return { includeClusterAuthorizedOperations: $includeClusterAuthorizedOperations, endpointType: $endpointType, includeFencedBrokers: $includeFencedBrokers };
 }
 
 export function encodeDescribeClusterRequest(w: Writer, version: number, m: DescribeClusterRequest): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('DescribeClusterRequest', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('DescribeClusterRequest', version);
   w.writeBool(m.includeClusterAuthorizedOperations);
-  if (version === 1) {
+  if (version >= 1) {
     w.writeInt8(m.endpointType);
   }
   if ((version === 0) && m.endpointType !== 1) absentField('DescribeClusterRequest.endpointType', version);
+  if (version === 2) {
+    w.writeBool(m.includeFencedBrokers);
+  }
+  if ((version <= 1) && m.includeFencedBrokers !== false) absentField('DescribeClusterRequest.includeFencedBrokers', version);
   w.writeUVarint(0);
 }
 
@@ -48,15 +59,16 @@ export interface DescribeClusterResponseDescribeClusterBroker {
   host: string;
   port: number;
   rack: string | null;
+  isFenced: boolean;
 }
 
 export function decodeDescribeClusterResponse(r: Reader, version: number): DescribeClusterResponse {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('DescribeClusterResponse', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('DescribeClusterResponse', version);
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   const $errorMessage = r.readCompactNullableString();
   let $endpointType: number;
-  if (version === 1) {
+  if (version >= 1) {
     $endpointType = r.readInt8();
   } else {
     $endpointType = 1;
@@ -79,11 +91,11 @@ export function decodeDescribeClusterResponse(r: Reader, version: number): Descr
 }
 
 export function encodeDescribeClusterResponse(w: Writer, version: number, m: DescribeClusterResponse): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('DescribeClusterResponse', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('DescribeClusterResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);
-  if (version === 1) {
+  if (version >= 1) {
     w.writeInt8(m.endpointType);
   }
   if ((version === 0) && m.endpointType !== 1) absentField('DescribeClusterResponse.endpointType', version);
@@ -105,8 +117,14 @@ function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, version: 
   const $host = r.readCompactString();
   const $port = r.readInt32();
   const $rack = r.readCompactNullableString();
+  let $isFenced: boolean;
+  if (version === 2) {
+    $isFenced = r.readBool();
+  } else {
+    $isFenced = false;
+  }
   r.skipTaggedFields();
-  return { brokerId: $brokerId, host: $host, port: $port, rack: $rack };
+  return { brokerId: $brokerId, host: $host, port: $port, rack: $rack, isFenced: $isFenced };
 }
 
 function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, version: number, m: DescribeClusterResponseDescribeClusterBroker): void {
@@ -114,5 +132,9 @@ function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, version: 
   w.writeCompactString(m.host);
   w.writeInt32(m.port);
   w.writeCompactNullableString(m.rack);
+  if (version === 2) {
+    w.writeBool(m.isFenced);
+  }
+  if ((version <= 1) && m.isFenced !== false) absentField('DescribeClusterResponseDescribeClusterBroker.isFenced', version);
   w.writeUVarint(0);
 }

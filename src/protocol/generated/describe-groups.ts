@@ -10,7 +10,7 @@ export interface DescribeGroupsRequest {
 }
 
 export function decodeDescribeGroupsRequest(r: Reader, version: number): DescribeGroupsRequest {
-  if (version < 0 || version > 5) unsupportedDecodeVersion('DescribeGroupsRequest', version);
+  if (version < 0 || version > 6) unsupportedDecodeVersion('DescribeGroupsRequest', version);
   let $groups: string[];
   if (version <= 4) {
     const n = r.readArrayLength(2);
@@ -35,14 +35,14 @@ export function decodeDescribeGroupsRequest(r: Reader, version: number): Describ
   } else {
     $includeAuthorizedOperations = false;
   }
-  if (version === 5) {
+  if (version >= 5) {
     r.skipTaggedFields();
   }
   return { groups: $groups, includeAuthorizedOperations: $includeAuthorizedOperations };
 }
 
 export function encodeDescribeGroupsRequest(w: Writer, version: number, m: DescribeGroupsRequest): void {
-  if (version < 0 || version > 5) unsupportedEncodeVersion('DescribeGroupsRequest', version);
+  if (version < 0 || version > 6) unsupportedEncodeVersion('DescribeGroupsRequest', version);
   if (version <= 4) {
     const a = m.groups;
     w.writeArrayLength(a.length);
@@ -60,7 +60,7 @@ export function encodeDescribeGroupsRequest(w: Writer, version: number, m: Descr
     w.writeBool(m.includeAuthorizedOperations);
   }
   if ((version <= 2) && m.includeAuthorizedOperations !== false) absentField('DescribeGroupsRequest.includeAuthorizedOperations', version);
-  if (version === 5) {
+  if (version >= 5) {
     w.writeUVarint(0);
   }
 }
@@ -72,6 +72,7 @@ export interface DescribeGroupsResponse {
 
 export interface DescribeGroupsResponseDescribedGroup {
   errorCode: number;
+  errorMessage: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
@@ -90,7 +91,7 @@ export interface DescribeGroupsResponseDescribedGroupMember {
 }
 
 export function decodeDescribeGroupsResponse(r: Reader, version: number): DescribeGroupsResponse {
-  if (version < 0 || version > 5) unsupportedDecodeVersion('DescribeGroupsResponse', version);
+  if (version < 0 || version > 6) unsupportedDecodeVersion('DescribeGroupsResponse', version);
   let $throttleTimeMs: number;
   if (version >= 1) {
     $throttleTimeMs = r.readInt32();
@@ -115,14 +116,14 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
       $groups = a;
     }
   }
-  if (version === 5) {
+  if (version >= 5) {
     r.skipTaggedFields();
   }
   return { throttleTimeMs: $throttleTimeMs, groups: $groups };
 }
 
 export function encodeDescribeGroupsResponse(w: Writer, version: number, m: DescribeGroupsResponse): void {
-  if (version < 0 || version > 5) unsupportedEncodeVersion('DescribeGroupsResponse', version);
+  if (version < 0 || version > 6) unsupportedEncodeVersion('DescribeGroupsResponse', version);
   if (version >= 1) {
     w.writeInt32(m.throttleTimeMs);
   }
@@ -139,13 +140,19 @@ export function encodeDescribeGroupsResponse(w: Writer, version: number, m: Desc
       encodeDescribeGroupsResponseDescribedGroup(w, version, e);
     }
   }
-  if (version === 5) {
+  if (version >= 5) {
     w.writeUVarint(0);
   }
 }
 
 function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
   const $errorCode = r.readInt16();
+  let $errorMessage: string | null;
+  if (version === 6) {
+    $errorMessage = r.readCompactNullableString();
+  } else {
+    $errorMessage = null;
+  }
   let $groupId: string;
   if (version <= 4) {
     $groupId = r.readString();
@@ -194,14 +201,18 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number):
   } else {
     $authorizedOperations = -2147483648;
   }
-  if (version === 5) {
+  if (version >= 5) {
     r.skipTaggedFields();
   }
-  return { errorCode: $errorCode, groupId: $groupId, groupState: $groupState, protocolType: $protocolType, protocolData: $protocolData, members: $members, authorizedOperations: $authorizedOperations };
+  return { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, protocolType: $protocolType, protocolData: $protocolData, members: $members, authorizedOperations: $authorizedOperations };
 }
 
 function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroup): void {
   w.writeInt16(m.errorCode);
+  if (version === 6) {
+    w.writeCompactNullableString(m.errorMessage);
+  }
+  if ((version <= 5) && m.errorMessage !== null) absentField('DescribeGroupsResponseDescribedGroup.errorMessage', version);
   if (version <= 4) {
     w.writeString(m.groupId);
   } else {
@@ -239,7 +250,7 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, 
     w.writeInt32(m.authorizedOperations);
   }
   if ((version <= 2) && m.authorizedOperations !== -2147483648) absentField('DescribeGroupsResponseDescribedGroup.authorizedOperations', version);
-  if (version === 5) {
+  if (version >= 5) {
     w.writeUVarint(0);
   }
 }
@@ -254,7 +265,7 @@ function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, version: nu
   let $groupInstanceId: string | null;
   if (version === 4) {
     $groupInstanceId = r.readNullableString();
-  } else if (version === 5) {
+  } else if (version >= 5) {
     $groupInstanceId = r.readCompactNullableString();
   } else {
     $groupInstanceId = null;
@@ -283,7 +294,7 @@ function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, version: nu
   } else {
     $memberAssignment = r.readCompactBytes();
   }
-  if (version === 5) {
+  if (version >= 5) {
     r.skipTaggedFields();
   }
   return { memberId: $memberId, groupInstanceId: $groupInstanceId, clientId: $clientId, clientHost: $clientHost, memberMetadata: $memberMetadata, memberAssignment: $memberAssignment };
@@ -297,7 +308,7 @@ function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, version: nu
   }
   if (version === 4) {
     w.writeNullableString(m.groupInstanceId);
-  } else if (version === 5) {
+  } else if (version >= 5) {
     w.writeCompactNullableString(m.groupInstanceId);
   }
   if (version <= 4) {
@@ -320,7 +331,7 @@ function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, version: nu
   } else {
     w.writeCompactBytes(m.memberAssignment);
   }
-  if (version === 5) {
+  if (version >= 5) {
     w.writeUVarint(0);
   }
 }

@@ -14,7 +14,7 @@ export interface DescribeLogDirsRequestDescribableLogDirTopic {
 }
 
 export function decodeDescribeLogDirsRequest(r: Reader, version: number): DescribeLogDirsRequest {
-  if (version < 0 || version > 4) unsupportedDecodeVersion('DescribeLogDirsRequest', version);
+  if (version < 0 || version > 5) unsupportedDecodeVersion('DescribeLogDirsRequest', version);
   let $topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
   if (version <= 1) {
     const n = r.readArrayLength(1);
@@ -40,7 +40,7 @@ export function decodeDescribeLogDirsRequest(r: Reader, version: number): Descri
 }
 
 export function encodeDescribeLogDirsRequest(w: Writer, version: number, m: DescribeLogDirsRequest): void {
-  if (version < 0 || version > 4) unsupportedEncodeVersion('DescribeLogDirsRequest', version);
+  if (version < 0 || version > 5) unsupportedEncodeVersion('DescribeLogDirsRequest', version);
   if (version <= 1) {
     const a = m.topics;
     if (a === null) w.writeInt32(-1);
@@ -132,6 +132,7 @@ export interface DescribeLogDirsResponseDescribeLogDirsResult {
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
   totalBytes: bigint;
   usableBytes: bigint;
+  isCordoned: boolean;
 }
 
 export interface DescribeLogDirsResponseDescribeLogDirsTopic {
@@ -147,7 +148,7 @@ export interface DescribeLogDirsResponseDescribeLogDirsPartition {
 }
 
 export function decodeDescribeLogDirsResponse(r: Reader, version: number): DescribeLogDirsResponse {
-  if (version < 0 || version > 4) unsupportedDecodeVersion('DescribeLogDirsResponse', version);
+  if (version < 0 || version > 5) unsupportedDecodeVersion('DescribeLogDirsResponse', version);
   const $throttleTimeMs = r.readInt32();
   let $errorCode: number;
   if (version >= 3) {
@@ -180,7 +181,7 @@ export function decodeDescribeLogDirsResponse(r: Reader, version: number): Descr
 }
 
 export function encodeDescribeLogDirsResponse(w: Writer, version: number, m: DescribeLogDirsResponse): void {
-  if (version < 0 || version > 4) unsupportedEncodeVersion('DescribeLogDirsResponse', version);
+  if (version < 0 || version > 5) unsupportedEncodeVersion('DescribeLogDirsResponse', version);
   w.writeInt32(m.throttleTimeMs);
   if (version >= 3) {
     w.writeInt16(m.errorCode);
@@ -230,21 +231,27 @@ function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: 
     }
   }
   let $totalBytes: bigint;
-  if (version === 4) {
+  if (version >= 4) {
     $totalBytes = r.readInt64();
   } else {
     $totalBytes = -1n;
   }
   let $usableBytes: bigint;
-  if (version === 4) {
+  if (version >= 4) {
     $usableBytes = r.readInt64();
   } else {
     $usableBytes = -1n;
   }
+  let $isCordoned: boolean;
+  if (version === 5) {
+    $isCordoned = r.readBool();
+  } else {
+    $isCordoned = false;
+  }
   if (version >= 2) {
     r.skipTaggedFields();
   }
-  return { errorCode: $errorCode, logDir: $logDir, topics: $topics, totalBytes: $totalBytes, usableBytes: $usableBytes };
+  return { errorCode: $errorCode, logDir: $logDir, topics: $topics, totalBytes: $totalBytes, usableBytes: $usableBytes, isCordoned: $isCordoned };
 }
 
 function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, version: number, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
@@ -267,11 +274,14 @@ function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, version: 
       encodeDescribeLogDirsResponseDescribeLogDirsTopic(w, version, e);
     }
   }
-  if (version === 4) {
+  if (version >= 4) {
     w.writeInt64(m.totalBytes);
   }
-  if (version === 4) {
+  if (version >= 4) {
     w.writeInt64(m.usableBytes);
+  }
+  if (version === 5) {
+    w.writeBool(m.isCordoned);
   }
   if (version >= 2) {
     w.writeUVarint(0);

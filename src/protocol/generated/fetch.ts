@@ -38,6 +38,7 @@ export interface FetchRequestFetchPartition {
   logStartOffset: bigint;
   partitionMaxBytes: number;
   replicaDirectoryId: string;
+  highWatermark: bigint;
 }
 
 export interface FetchRequestForgottenTopic {
@@ -47,7 +48,7 @@ export interface FetchRequestForgottenTopic {
 }
 
 export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
-  if (version < 0 || version > 17) unsupportedDecodeVersion('FetchRequest', version);
+  if (version < 0 || version > 18) unsupportedDecodeVersion('FetchRequest', version);
   let $clusterId: string | null;
   $clusterId = null;
   let $replicaId: number;
@@ -159,7 +160,7 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
 }
 
 export function encodeFetchRequest(w: Writer, version: number, m: FetchRequest): void {
-  if (version < 0 || version > 17) unsupportedEncodeVersion('FetchRequest', version);
+  if (version < 0 || version > 18) unsupportedEncodeVersion('FetchRequest', version);
   if (version <= 14) {
     w.writeInt32(m.replicaId);
   }
@@ -355,6 +356,8 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
   const $partitionMaxBytes = r.readInt32();
   let $replicaDirectoryId: string;
   $replicaDirectoryId = "00000000-0000-0000-0000-000000000000";
+  let $highWatermark: bigint;
+  $highWatermark = 9223372036854775807n;
   if (version >= 12) {
     const taggedCount = r.readTaggedFieldCount();
     for (let t = 0; t < taggedCount; t++) {
@@ -362,9 +365,17 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
       const size = r.readUVarint();
       switch (tag) {
         case 0: {
-          if (version === 17) {
+          if (version >= 17) {
             const end = r.taggedFieldEnd(size);
             $replicaDirectoryId = r.readUuid();
+            r.endTaggedField(end);
+          } else r.skip(size);
+          break;
+        }
+        case 1: {
+          if (version === 18) {
+            const end = r.taggedFieldEnd(size);
+            $highWatermark = r.readInt64();
             r.endTaggedField(end);
           } else r.skip(size);
           break;
@@ -374,7 +385,7 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
       }
     }
   }
-  return { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, fetchOffset: $fetchOffset, lastFetchedEpoch: $lastFetchedEpoch, logStartOffset: $logStartOffset, partitionMaxBytes: $partitionMaxBytes, replicaDirectoryId: $replicaDirectoryId };
+  return { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, fetchOffset: $fetchOffset, lastFetchedEpoch: $lastFetchedEpoch, logStartOffset: $logStartOffset, partitionMaxBytes: $partitionMaxBytes, replicaDirectoryId: $replicaDirectoryId, highWatermark: $highWatermark };
 }
 
 function encodeFetchRequestFetchPartition(w: Writer, version: number, m: FetchRequestFetchPartition): void {
@@ -392,12 +403,20 @@ function encodeFetchRequestFetchPartition(w: Writer, version: number, m: FetchRe
   }
   w.writeInt32(m.partitionMaxBytes);
   if (version >= 12) {
-    const tagged0 = (version === 17) && m.replicaDirectoryId !== "00000000-0000-0000-0000-000000000000";
-    w.writeUVarint((tagged0 ? 1 : 0));
+    const tagged0 = (version >= 17) && m.replicaDirectoryId !== "00000000-0000-0000-0000-000000000000";
+    const tagged1 = (version === 18) && m.highWatermark !== 9223372036854775807n;
+    w.writeUVarint((tagged0 ? 1 : 0) + (tagged1 ? 1 : 0));
     if (tagged0) {
       w.writeUVarint(0);
       const t = new Writer(64);
       t.writeUuid(m.replicaDirectoryId);
+      w.writeUVarint(t.byteLength);
+      w.writeWriter(t);
+    }
+    if (tagged1) {
+      w.writeUVarint(1);
+      const t = new Writer(64);
+      t.writeInt64(m.highWatermark);
       w.writeUVarint(t.byteLength);
       w.writeWriter(t);
     }
@@ -538,7 +557,7 @@ export interface FetchResponseNodeEndpoint {
 }
 
 export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
-  if (version < 0 || version > 17) unsupportedDecodeVersion('FetchResponse', version);
+  if (version < 0 || version > 18) unsupportedDecodeVersion('FetchResponse', version);
   let $throttleTimeMs: number;
   if (version >= 1) {
     $throttleTimeMs = r.readInt32();
@@ -608,7 +627,7 @@ export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
 }
 
 export function encodeFetchResponse(w: Writer, version: number, m: FetchResponse): void {
-  if (version < 0 || version > 17) unsupportedEncodeVersion('FetchResponse', version);
+  if (version < 0 || version > 18) unsupportedEncodeVersion('FetchResponse', version);
   if (version >= 1) {
     w.writeInt32(m.throttleTimeMs);
   }

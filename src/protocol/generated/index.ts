@@ -77,7 +77,7 @@ import { decodeControllerRegistrationRequest, encodeControllerRegistrationReques
 import { decodeGetTelemetrySubscriptionsRequest, encodeGetTelemetrySubscriptionsRequest, decodeGetTelemetrySubscriptionsResponse, encodeGetTelemetrySubscriptionsResponse, type GetTelemetrySubscriptionsRequest, type GetTelemetrySubscriptionsResponse } from './get-telemetry-subscriptions.js';
 import { decodePushTelemetryRequest, encodePushTelemetryRequest, decodePushTelemetryResponse, encodePushTelemetryResponse, type PushTelemetryRequest, type PushTelemetryResponse } from './push-telemetry.js';
 import { decodeAssignReplicasToDirsRequest, encodeAssignReplicasToDirsRequest, decodeAssignReplicasToDirsResponse, encodeAssignReplicasToDirsResponse, type AssignReplicasToDirsRequest, type AssignReplicasToDirsResponse } from './assign-replicas-to-dirs.js';
-import { decodeListClientMetricsResourcesRequest, encodeListClientMetricsResourcesRequest, decodeListClientMetricsResourcesResponse, encodeListClientMetricsResourcesResponse, type ListClientMetricsResourcesRequest, type ListClientMetricsResourcesResponse } from './list-client-metrics-resources.js';
+import { decodeListConfigResourcesRequest, encodeListConfigResourcesRequest, decodeListConfigResourcesResponse, encodeListConfigResourcesResponse, type ListConfigResourcesRequest, type ListConfigResourcesResponse } from './list-config-resources.js';
 import { decodeDescribeTopicPartitionsRequest, encodeDescribeTopicPartitionsRequest, decodeDescribeTopicPartitionsResponse, encodeDescribeTopicPartitionsResponse, type DescribeTopicPartitionsRequest, type DescribeTopicPartitionsResponse } from './describe-topic-partitions.js';
 import { decodeShareGroupHeartbeatRequest, encodeShareGroupHeartbeatRequest, decodeShareGroupHeartbeatResponse, encodeShareGroupHeartbeatResponse, type ShareGroupHeartbeatRequest, type ShareGroupHeartbeatResponse } from './share-group-heartbeat.js';
 import { decodeShareGroupDescribeRequest, encodeShareGroupDescribeRequest, decodeShareGroupDescribeResponse, encodeShareGroupDescribeResponse, type ShareGroupDescribeRequest, type ShareGroupDescribeResponse } from './share-group-describe.js';
@@ -91,6 +91,13 @@ import { decodeReadShareGroupStateRequest, encodeReadShareGroupStateRequest, dec
 import { decodeWriteShareGroupStateRequest, encodeWriteShareGroupStateRequest, decodeWriteShareGroupStateResponse, encodeWriteShareGroupStateResponse, type WriteShareGroupStateRequest, type WriteShareGroupStateResponse } from './write-share-group-state.js';
 import { decodeDeleteShareGroupStateRequest, encodeDeleteShareGroupStateRequest, decodeDeleteShareGroupStateResponse, encodeDeleteShareGroupStateResponse, type DeleteShareGroupStateRequest, type DeleteShareGroupStateResponse } from './delete-share-group-state.js';
 import { decodeReadShareGroupStateSummaryRequest, encodeReadShareGroupStateSummaryRequest, decodeReadShareGroupStateSummaryResponse, encodeReadShareGroupStateSummaryResponse, type ReadShareGroupStateSummaryRequest, type ReadShareGroupStateSummaryResponse } from './read-share-group-state-summary.js';
+import { decodeStreamsGroupHeartbeatRequest, encodeStreamsGroupHeartbeatRequest, decodeStreamsGroupHeartbeatResponse, encodeStreamsGroupHeartbeatResponse, type StreamsGroupHeartbeatRequest, type StreamsGroupHeartbeatResponse } from './streams-group-heartbeat.js';
+import { decodeStreamsGroupDescribeRequest, encodeStreamsGroupDescribeRequest, decodeStreamsGroupDescribeResponse, encodeStreamsGroupDescribeResponse, type StreamsGroupDescribeRequest, type StreamsGroupDescribeResponse } from './streams-group-describe.js';
+import { decodeDescribeShareGroupOffsetsRequest, encodeDescribeShareGroupOffsetsRequest, decodeDescribeShareGroupOffsetsResponse, encodeDescribeShareGroupOffsetsResponse, type DescribeShareGroupOffsetsRequest, type DescribeShareGroupOffsetsResponse } from './describe-share-group-offsets.js';
+import { decodeAlterShareGroupOffsetsRequest, encodeAlterShareGroupOffsetsRequest, decodeAlterShareGroupOffsetsResponse, encodeAlterShareGroupOffsetsResponse, type AlterShareGroupOffsetsRequest, type AlterShareGroupOffsetsResponse } from './alter-share-group-offsets.js';
+import { decodeDeleteShareGroupOffsetsRequest, encodeDeleteShareGroupOffsetsRequest, decodeDeleteShareGroupOffsetsResponse, encodeDeleteShareGroupOffsetsResponse, type DeleteShareGroupOffsetsRequest, type DeleteShareGroupOffsetsResponse } from './delete-share-group-offsets.js';
+import { decodeStreamsGroupTopologyDescriptionUpdateRequest, encodeStreamsGroupTopologyDescriptionUpdateRequest, decodeStreamsGroupTopologyDescriptionUpdateResponse, encodeStreamsGroupTopologyDescriptionUpdateResponse, type StreamsGroupTopologyDescriptionUpdateRequest, type StreamsGroupTopologyDescriptionUpdateResponse } from './streams-group-topology-description-update.js';
+import { decodeUnregisterControllerRequest, encodeUnregisterControllerRequest, decodeUnregisterControllerResponse, encodeUnregisterControllerResponse, type UnregisterControllerRequest, type UnregisterControllerResponse } from './unregister-controller.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -166,7 +173,7 @@ export * from './controller-registration.js';
 export * from './get-telemetry-subscriptions.js';
 export * from './push-telemetry.js';
 export * from './assign-replicas-to-dirs.js';
-export * from './list-client-metrics-resources.js';
+export * from './list-config-resources.js';
 export * from './describe-topic-partitions.js';
 export * from './share-group-heartbeat.js';
 export * from './share-group-describe.js';
@@ -180,9 +187,19 @@ export * from './read-share-group-state.js';
 export * from './write-share-group-state.js';
 export * from './delete-share-group-state.js';
 export * from './read-share-group-state-summary.js';
+export * from './streams-group-heartbeat.js';
+export * from './streams-group-describe.js';
+export * from './describe-share-group-offsets.js';
+export * from './alter-share-group-offsets.js';
+export * from './delete-share-group-offsets.js';
+export * from './streams-group-topology-description-update.js';
+export * from './unregister-controller.js';
+export * from './aborted-txn.js';
 export * from './consumer-protocol-assignment.js';
 export * from './consumer-protocol-subscription.js';
+export * from './control-record-type-schema.js';
 export * from './default-principal-data.js';
+export * from './end-txn-marker.js';
 export * from './kraft-version-record.js';
 export * from './leader-change-message.js';
 export * from './snapshot-footer-record.js';
@@ -264,7 +281,7 @@ export const ApiKey = {
   GetTelemetrySubscriptions: 71,
   PushTelemetry: 72,
   AssignReplicasToDirs: 73,
-  ListClientMetricsResources: 74,
+  ListConfigResources: 74,
   DescribeTopicPartitions: 75,
   ShareGroupHeartbeat: 76,
   ShareGroupDescribe: 77,
@@ -278,6 +295,13 @@ export const ApiKey = {
   WriteShareGroupState: 85,
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
+  StreamsGroupHeartbeat: 88,
+  StreamsGroupDescribe: 89,
+  DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
+  StreamsGroupTopologyDescriptionUpdate: 93,
+  UnregisterController: 94,
 } as const;
 
 export type ApiKeyValue = (typeof ApiKey)[keyof typeof ApiKey];
@@ -296,94 +320,101 @@ export interface ApiMessageSpec {
 }
 
 export const API_MESSAGE_SPECS: readonly ApiMessageSpec[] = [
-  { apiKey: 0, name: 'Produce', minVersion: 0, maxVersion: 11, flexibleMinVersion: 9, responseFlexibleMinVersion: 9, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 1, name: 'Fetch', minVersion: 0, maxVersion: 17, flexibleMinVersion: 12, responseFlexibleMinVersion: 12, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 2, name: 'ListOffsets', minVersion: 0, maxVersion: 10, flexibleMinVersion: 6, responseFlexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 12, flexibleMinVersion: 9, responseFlexibleMinVersion: 9, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
+  { apiKey: 0, name: 'Produce', minVersion: 0, maxVersion: 13, flexibleMinVersion: 9, responseFlexibleMinVersion: 9, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 1, name: 'Fetch', minVersion: 0, maxVersion: 18, flexibleMinVersion: 12, responseFlexibleMinVersion: 12, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 2, name: 'ListOffsets', minVersion: 0, maxVersion: 11, flexibleMinVersion: 6, responseFlexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 13, flexibleMinVersion: 9, responseFlexibleMinVersion: 9, latestVersionUnstable: false, listeners: ['broker'] },
   { apiKey: 4, name: 'LeaderAndIsr', minVersion: 0, maxVersion: 7, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker'] },
   { apiKey: 5, name: 'StopReplica', minVersion: 0, maxVersion: 4, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker'] },
   { apiKey: 6, name: 'UpdateMetadata', minVersion: 0, maxVersion: 8, flexibleMinVersion: 6, responseFlexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['zkBroker'] },
   { apiKey: 7, name: 'ControlledShutdown', minVersion: 0, maxVersion: 3, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'controller'] },
-  { apiKey: 8, name: 'OffsetCommit', minVersion: 0, maxVersion: 9, flexibleMinVersion: 8, responseFlexibleMinVersion: 8, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 9, name: 'OffsetFetch', minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, responseFlexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 11, name: 'JoinGroup', minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, responseFlexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 12, name: 'Heartbeat', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 13, name: 'LeaveGroup', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 14, name: 'SyncGroup', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 5, flexibleMinVersion: 5, responseFlexibleMinVersion: 5, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 16, name: 'ListGroups', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 17, name: 'SaslHandshake', minVersion: 0, maxVersion: 1, flexibleMinVersion: null, responseFlexibleMinVersion: null, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 18, name: 'ApiVersions', minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 19, name: 'CreateTopics', minVersion: 0, maxVersion: 7, flexibleMinVersion: 5, responseFlexibleMinVersion: 5, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 20, name: 'DeleteTopics', minVersion: 0, maxVersion: 6, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 21, name: 'DeleteRecords', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 22, name: 'InitProducerId', minVersion: 0, maxVersion: 5, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 23, name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 24, name: 'AddPartitionsToTxn', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 25, name: 'AddOffsetsToTxn', minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 26, name: 'EndTxn', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: true, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 27, name: 'WriteTxnMarkers', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 29, name: 'DescribeAcls', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 30, name: 'CreateAcls', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 31, name: 'DeleteAcls', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 32, name: 'DescribeConfigs', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 33, name: 'AlterConfigs', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 34, name: 'AlterReplicaLogDirs', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 35, name: 'DescribeLogDirs', minVersion: 0, maxVersion: 4, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 36, name: 'SaslAuthenticate', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 37, name: 'CreatePartitions', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 38, name: 'CreateDelegationToken', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 39, name: 'RenewDelegationToken', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 40, name: 'ExpireDelegationToken', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 41, name: 'DescribeDelegationToken', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 42, name: 'DeleteGroups', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 43, name: 'ElectLeaders', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 44, name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 45, name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller', 'zkBroker'] },
-  { apiKey: 46, name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller', 'zkBroker'] },
-  { apiKey: 47, name: 'OffsetDelete', minVersion: 0, maxVersion: 0, flexibleMinVersion: null, responseFlexibleMinVersion: null, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 48, name: 'DescribeClientQuotas', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 49, name: 'AlterClientQuotas', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 50, name: 'DescribeUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 51, name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 52, name: 'Vote', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
+  { apiKey: 8, name: 'OffsetCommit', minVersion: 0, maxVersion: 10, flexibleMinVersion: 8, responseFlexibleMinVersion: 8, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 9, name: 'OffsetFetch', minVersion: 0, maxVersion: 10, flexibleMinVersion: 6, responseFlexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 11, name: 'JoinGroup', minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, responseFlexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 12, name: 'Heartbeat', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 13, name: 'LeaveGroup', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 14, name: 'SyncGroup', minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 6, flexibleMinVersion: 5, responseFlexibleMinVersion: 5, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 16, name: 'ListGroups', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 17, name: 'SaslHandshake', minVersion: 0, maxVersion: 1, flexibleMinVersion: null, responseFlexibleMinVersion: null, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 18, name: 'ApiVersions', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 19, name: 'CreateTopics', minVersion: 0, maxVersion: 7, flexibleMinVersion: 5, responseFlexibleMinVersion: 5, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 20, name: 'DeleteTopics', minVersion: 0, maxVersion: 6, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 21, name: 'DeleteRecords', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 22, name: 'InitProducerId', minVersion: 0, maxVersion: 6, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: true, listeners: ['broker'] },
+  { apiKey: 23, name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 24, name: 'AddPartitionsToTxn', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 25, name: 'AddOffsetsToTxn', minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 26, name: 'EndTxn', minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 27, name: 'WriteTxnMarkers', minVersion: 0, maxVersion: 2, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, responseFlexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 29, name: 'DescribeAcls', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 30, name: 'CreateAcls', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 31, name: 'DeleteAcls', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 32, name: 'DescribeConfigs', minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, responseFlexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 33, name: 'AlterConfigs', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 34, name: 'AlterReplicaLogDirs', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 35, name: 'DescribeLogDirs', minVersion: 0, maxVersion: 5, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 36, name: 'SaslAuthenticate', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 37, name: 'CreatePartitions', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 38, name: 'CreateDelegationToken', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 39, name: 'RenewDelegationToken', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 40, name: 'ExpireDelegationToken', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 41, name: 'DescribeDelegationToken', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 42, name: 'DeleteGroups', minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 43, name: 'ElectLeaders', minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, responseFlexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 44, name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 45, name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 46, name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 47, name: 'OffsetDelete', minVersion: 0, maxVersion: 0, flexibleMinVersion: null, responseFlexibleMinVersion: null, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 48, name: 'DescribeClientQuotas', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 49, name: 'AlterClientQuotas', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 50, name: 'DescribeUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 51, name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 52, name: 'Vote', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
   { apiKey: 53, name: 'BeginQuorumEpoch', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['controller'] },
   { apiKey: 54, name: 'EndQuorumEpoch', minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, responseFlexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['controller'] },
   { apiKey: 55, name: 'DescribeQuorum', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
-  { apiKey: 56, name: 'AlterPartition', minVersion: 0, maxVersion: 3, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'controller'] },
-  { apiKey: 57, name: 'UpdateFeatures', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 58, name: 'Envelope', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller', 'zkBroker'] },
+  { apiKey: 56, name: 'AlterPartition', minVersion: 0, maxVersion: 3, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
+  { apiKey: 57, name: 'UpdateFeatures', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 58, name: 'Envelope', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
   { apiKey: 59, name: 'FetchSnapshot', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
-  { apiKey: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] },
-  { apiKey: 61, name: 'DescribeProducers', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
+  { apiKey: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
+  { apiKey: 61, name: 'DescribeProducers', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
   { apiKey: 62, name: 'BrokerRegistration', minVersion: 0, maxVersion: 4, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
-  { apiKey: 63, name: 'BrokerHeartbeat', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
+  { apiKey: 63, name: 'BrokerHeartbeat', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
   { apiKey: 64, name: 'UnregisterBroker', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
-  { apiKey: 65, name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 66, name: 'ListTransactions', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 67, name: 'AllocateProducerIds', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'controller'] },
-  { apiKey: 68, name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['zkBroker', 'broker'] },
-  { apiKey: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] },
+  { apiKey: 65, name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 66, name: 'ListTransactions', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 67, name: 'AllocateProducerIds', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
+  { apiKey: 68, name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
   { apiKey: 70, name: 'ControllerRegistration', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
   { apiKey: 71, name: 'GetTelemetrySubscriptions', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
   { apiKey: 72, name: 'PushTelemetry', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
   { apiKey: 73, name: 'AssignReplicasToDirs', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
-  { apiKey: 74, name: 'ListClientMetricsResources', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 74, name: 'ListConfigResources', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
   { apiKey: 75, name: 'DescribeTopicPartitions', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
-  { apiKey: 76, name: 'ShareGroupHeartbeat', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
-  { apiKey: 77, name: 'ShareGroupDescribe', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
-  { apiKey: 78, name: 'ShareFetch', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
-  { apiKey: 79, name: 'ShareAcknowledge', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
-  { apiKey: 80, name: 'AddRaftVoter', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller', 'broker'] },
+  { apiKey: 76, name: 'ShareGroupHeartbeat', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 77, name: 'ShareGroupDescribe', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 78, name: 'ShareFetch', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 79, name: 'ShareAcknowledge', minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 80, name: 'AddRaftVoter', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller', 'broker'] },
   { apiKey: 81, name: 'RemoveRaftVoter', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller', 'broker'] },
   { apiKey: 82, name: 'UpdateRaftVoter', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] },
-  { apiKey: 83, name: 'InitializeShareGroupState', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
-  { apiKey: 84, name: 'ReadShareGroupState', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
-  { apiKey: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
-  { apiKey: 86, name: 'DeleteShareGroupState', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
-  { apiKey: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] },
+  { apiKey: 83, name: 'InitializeShareGroupState', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 84, name: 'ReadShareGroupState', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 86, name: 'DeleteShareGroupState', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 88, name: 'StreamsGroupHeartbeat', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 89, name: 'StreamsGroupDescribe', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 90, name: 'DescribeShareGroupOffsets', minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 91, name: 'AlterShareGroupOffsets', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 92, name: 'DeleteShareGroupOffsets', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 93, name: 'StreamsGroupTopologyDescriptionUpdate', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] },
+  { apiKey: 94, name: 'UnregisterController', minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, responseFlexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] },
 ];
 
 const specByApiKey = new Map<number, ApiMessageSpec>(API_MESSAGE_SPECS.map((s) => [s.apiKey, s]));
@@ -490,7 +521,7 @@ export interface RequestTypes {
   71: GetTelemetrySubscriptionsRequest;
   72: PushTelemetryRequest;
   73: AssignReplicasToDirsRequest;
-  74: ListClientMetricsResourcesRequest;
+  74: ListConfigResourcesRequest;
   75: DescribeTopicPartitionsRequest;
   76: ShareGroupHeartbeatRequest;
   77: ShareGroupDescribeRequest;
@@ -504,6 +535,13 @@ export interface RequestTypes {
   85: WriteShareGroupStateRequest;
   86: DeleteShareGroupStateRequest;
   87: ReadShareGroupStateSummaryRequest;
+  88: StreamsGroupHeartbeatRequest;
+  89: StreamsGroupDescribeRequest;
+  90: DescribeShareGroupOffsetsRequest;
+  91: AlterShareGroupOffsetsRequest;
+  92: DeleteShareGroupOffsetsRequest;
+  93: StreamsGroupTopologyDescriptionUpdateRequest;
+  94: UnregisterControllerRequest;
 }
 
 export type AnyRequest = RequestTypes[keyof RequestTypes];
@@ -583,7 +621,7 @@ const requestDecoders = new Map<number, (r: Reader, version: number) => AnyReque
   [71, decodeGetTelemetrySubscriptionsRequest],
   [72, decodePushTelemetryRequest],
   [73, decodeAssignReplicasToDirsRequest],
-  [74, decodeListClientMetricsResourcesRequest],
+  [74, decodeListConfigResourcesRequest],
   [75, decodeDescribeTopicPartitionsRequest],
   [76, decodeShareGroupHeartbeatRequest],
   [77, decodeShareGroupDescribeRequest],
@@ -597,6 +635,13 @@ const requestDecoders = new Map<number, (r: Reader, version: number) => AnyReque
   [85, decodeWriteShareGroupStateRequest],
   [86, decodeDeleteShareGroupStateRequest],
   [87, decodeReadShareGroupStateSummaryRequest],
+  [88, decodeStreamsGroupHeartbeatRequest],
+  [89, decodeStreamsGroupDescribeRequest],
+  [90, decodeDescribeShareGroupOffsetsRequest],
+  [91, decodeAlterShareGroupOffsetsRequest],
+  [92, decodeDeleteShareGroupOffsetsRequest],
+  [93, decodeStreamsGroupTopologyDescriptionUpdateRequest],
+  [94, decodeUnregisterControllerRequest],
 ]);
 
 const requestEncoders = new Map<number, (w: Writer, version: number, m: never) => void>([
@@ -674,7 +719,7 @@ const requestEncoders = new Map<number, (w: Writer, version: number, m: never) =
   [71, encodeGetTelemetrySubscriptionsRequest],
   [72, encodePushTelemetryRequest],
   [73, encodeAssignReplicasToDirsRequest],
-  [74, encodeListClientMetricsResourcesRequest],
+  [74, encodeListConfigResourcesRequest],
   [75, encodeDescribeTopicPartitionsRequest],
   [76, encodeShareGroupHeartbeatRequest],
   [77, encodeShareGroupDescribeRequest],
@@ -688,6 +733,13 @@ const requestEncoders = new Map<number, (w: Writer, version: number, m: never) =
   [85, encodeWriteShareGroupStateRequest],
   [86, encodeDeleteShareGroupStateRequest],
   [87, encodeReadShareGroupStateSummaryRequest],
+  [88, encodeStreamsGroupHeartbeatRequest],
+  [89, encodeStreamsGroupDescribeRequest],
+  [90, encodeDescribeShareGroupOffsetsRequest],
+  [91, encodeAlterShareGroupOffsetsRequest],
+  [92, encodeDeleteShareGroupOffsetsRequest],
+  [93, encodeStreamsGroupTopologyDescriptionUpdateRequest],
+  [94, encodeUnregisterControllerRequest],
 ]);
 
 export function decodeRequest<K extends keyof RequestTypes>(apiKey: K, version: number, r: Reader): RequestTypes[K];
@@ -781,7 +833,7 @@ export interface ResponseTypes {
   71: GetTelemetrySubscriptionsResponse;
   72: PushTelemetryResponse;
   73: AssignReplicasToDirsResponse;
-  74: ListClientMetricsResourcesResponse;
+  74: ListConfigResourcesResponse;
   75: DescribeTopicPartitionsResponse;
   76: ShareGroupHeartbeatResponse;
   77: ShareGroupDescribeResponse;
@@ -795,6 +847,13 @@ export interface ResponseTypes {
   85: WriteShareGroupStateResponse;
   86: DeleteShareGroupStateResponse;
   87: ReadShareGroupStateSummaryResponse;
+  88: StreamsGroupHeartbeatResponse;
+  89: StreamsGroupDescribeResponse;
+  90: DescribeShareGroupOffsetsResponse;
+  91: AlterShareGroupOffsetsResponse;
+  92: DeleteShareGroupOffsetsResponse;
+  93: StreamsGroupTopologyDescriptionUpdateResponse;
+  94: UnregisterControllerResponse;
 }
 
 export type AnyResponse = ResponseTypes[keyof ResponseTypes];
@@ -874,7 +933,7 @@ const responseDecoders = new Map<number, (r: Reader, version: number) => AnyResp
   [71, decodeGetTelemetrySubscriptionsResponse],
   [72, decodePushTelemetryResponse],
   [73, decodeAssignReplicasToDirsResponse],
-  [74, decodeListClientMetricsResourcesResponse],
+  [74, decodeListConfigResourcesResponse],
   [75, decodeDescribeTopicPartitionsResponse],
   [76, decodeShareGroupHeartbeatResponse],
   [77, decodeShareGroupDescribeResponse],
@@ -888,6 +947,13 @@ const responseDecoders = new Map<number, (r: Reader, version: number) => AnyResp
   [85, decodeWriteShareGroupStateResponse],
   [86, decodeDeleteShareGroupStateResponse],
   [87, decodeReadShareGroupStateSummaryResponse],
+  [88, decodeStreamsGroupHeartbeatResponse],
+  [89, decodeStreamsGroupDescribeResponse],
+  [90, decodeDescribeShareGroupOffsetsResponse],
+  [91, decodeAlterShareGroupOffsetsResponse],
+  [92, decodeDeleteShareGroupOffsetsResponse],
+  [93, decodeStreamsGroupTopologyDescriptionUpdateResponse],
+  [94, decodeUnregisterControllerResponse],
 ]);
 
 const responseEncoders = new Map<number, (w: Writer, version: number, m: never) => void>([
@@ -965,7 +1031,7 @@ const responseEncoders = new Map<number, (w: Writer, version: number, m: never) 
   [71, encodeGetTelemetrySubscriptionsResponse],
   [72, encodePushTelemetryResponse],
   [73, encodeAssignReplicasToDirsResponse],
-  [74, encodeListClientMetricsResourcesResponse],
+  [74, encodeListConfigResourcesResponse],
   [75, encodeDescribeTopicPartitionsResponse],
   [76, encodeShareGroupHeartbeatResponse],
   [77, encodeShareGroupDescribeResponse],
@@ -979,6 +1045,13 @@ const responseEncoders = new Map<number, (w: Writer, version: number, m: never) 
   [85, encodeWriteShareGroupStateResponse],
   [86, encodeDeleteShareGroupStateResponse],
   [87, encodeReadShareGroupStateSummaryResponse],
+  [88, encodeStreamsGroupHeartbeatResponse],
+  [89, encodeStreamsGroupDescribeResponse],
+  [90, encodeDescribeShareGroupOffsetsResponse],
+  [91, encodeAlterShareGroupOffsetsResponse],
+  [92, encodeDeleteShareGroupOffsetsResponse],
+  [93, encodeStreamsGroupTopologyDescriptionUpdateResponse],
+  [94, encodeUnregisterControllerResponse],
 ]);
 
 export function decodeResponse<K extends keyof ResponseTypes>(apiKey: K, version: number, r: Reader): ResponseTypes[K];

@@ -9,10 +9,12 @@ export interface InitProducerIdRequest {
   transactionTimeoutMs: number;
   producerId: bigint;
   producerEpoch: number;
+  enable2Pc: boolean;
+  keepPreparedTxn: boolean;
 }
 
 export function decodeInitProducerIdRequest(r: Reader, version: number): InitProducerIdRequest {
-  if (version < 0 || version > 5) unsupportedDecodeVersion('InitProducerIdRequest', version);
+  if (version < 0 || version > 6) unsupportedDecodeVersion('InitProducerIdRequest', version);
   let $transactionalId: string | null;
   if (version <= 1) {
     $transactionalId = r.readNullableString();
@@ -32,14 +34,26 @@ export function decodeInitProducerIdRequest(r: Reader, version: number): InitPro
   } else {
     $producerEpoch = -1;
   }
+  let $enable2Pc: boolean;
+  if (version === 6) {
+    $enable2Pc = r.readBool();
+  } else {
+    $enable2Pc = false;
+  }
+  let $keepPreparedTxn: boolean;
+  if (version === 6) {
+    $keepPreparedTxn = r.readBool();
+  } else {
+    $keepPreparedTxn = false;
+  }
   if (version >= 2) {
     r.skipTaggedFields();
   }
-  return { transactionalId: $transactionalId, transactionTimeoutMs: $transactionTimeoutMs, producerId: $producerId, producerEpoch: $producerEpoch };
+  return { transactionalId: $transactionalId, transactionTimeoutMs: $transactionTimeoutMs, producerId: $producerId, producerEpoch: $producerEpoch, enable2Pc: $enable2Pc, keepPreparedTxn: $keepPreparedTxn };
 }
 
 export function encodeInitProducerIdRequest(w: Writer, version: number, m: InitProducerIdRequest): void {
-  if (version < 0 || version > 5) unsupportedEncodeVersion('InitProducerIdRequest', version);
+  if (version < 0 || version > 6) unsupportedEncodeVersion('InitProducerIdRequest', version);
   if (version <= 1) {
     w.writeNullableString(m.transactionalId);
   } else {
@@ -54,6 +68,14 @@ export function encodeInitProducerIdRequest(w: Writer, version: number, m: InitP
     w.writeInt16(m.producerEpoch);
   }
   if ((version <= 2) && m.producerEpoch !== -1) absentField('InitProducerIdRequest.producerEpoch', version);
+  if (version === 6) {
+    w.writeBool(m.enable2Pc);
+  }
+  if ((version <= 5) && m.enable2Pc !== false) absentField('InitProducerIdRequest.enable2Pc', version);
+  if (version === 6) {
+    w.writeBool(m.keepPreparedTxn);
+  }
+  if ((version <= 5) && m.keepPreparedTxn !== false) absentField('InitProducerIdRequest.keepPreparedTxn', version);
   if (version >= 2) {
     w.writeUVarint(0);
   }
@@ -64,26 +86,48 @@ export interface InitProducerIdResponse {
   errorCode: number;
   producerId: bigint;
   producerEpoch: number;
+  ongoingTxnProducerId: bigint;
+  ongoingTxnProducerEpoch: number;
 }
 
 export function decodeInitProducerIdResponse(r: Reader, version: number): InitProducerIdResponse {
-  if (version < 0 || version > 5) unsupportedDecodeVersion('InitProducerIdResponse', version);
+  if (version < 0 || version > 6) unsupportedDecodeVersion('InitProducerIdResponse', version);
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   const $producerId = r.readInt64();
   const $producerEpoch = r.readInt16();
+  let $ongoingTxnProducerId: bigint;
+  if (version === 6) {
+    $ongoingTxnProducerId = r.readInt64();
+  } else {
+    $ongoingTxnProducerId = -1n;
+  }
+  let $ongoingTxnProducerEpoch: number;
+  if (version === 6) {
+    $ongoingTxnProducerEpoch = r.readInt16();
+  } else {
+    $ongoingTxnProducerEpoch = -1;
+  }
   if (version >= 2) {
     r.skipTaggedFields();
   }
-  return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, producerId: $producerId, producerEpoch: $producerEpoch };
+  return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, producerId: $producerId, producerEpoch: $producerEpoch, ongoingTxnProducerId: $ongoingTxnProducerId, ongoingTxnProducerEpoch: $ongoingTxnProducerEpoch };
 }
 
 export function encodeInitProducerIdResponse(w: Writer, version: number, m: InitProducerIdResponse): void {
-  if (version < 0 || version > 5) unsupportedEncodeVersion('InitProducerIdResponse', version);
+  if (version < 0 || version > 6) unsupportedEncodeVersion('InitProducerIdResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
+  if (version === 6) {
+    w.writeInt64(m.ongoingTxnProducerId);
+  }
+  if ((version <= 5) && m.ongoingTxnProducerId !== -1n) absentField('InitProducerIdResponse.ongoingTxnProducerId', version);
+  if (version === 6) {
+    w.writeInt16(m.ongoingTxnProducerEpoch);
+  }
+  if ((version <= 5) && m.ongoingTxnProducerEpoch !== -1) absentField('InitProducerIdResponse.ongoingTxnProducerEpoch', version);
   if (version >= 2) {
     w.writeUVarint(0);
   }

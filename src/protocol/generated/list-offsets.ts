@@ -24,7 +24,7 @@ export interface ListOffsetsRequestListOffsetsPartition {
 }
 
 export function decodeListOffsetsRequest(r: Reader, version: number): ListOffsetsRequest {
-  if (version < 0 || version > 10) unsupportedDecodeVersion('ListOffsetsRequest', version);
+  if (version < 0 || version > 11) unsupportedDecodeVersion('ListOffsetsRequest', version);
   const $replicaId = r.readInt32();
   let $isolationLevel: number;
   if (version >= 2) {
@@ -51,7 +51,7 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
     }
   }
   let $timeoutMs: number;
-  if (version === 10) {
+  if (version >= 10) {
     $timeoutMs = r.readInt32();
   } else {
     $timeoutMs = 0;
@@ -63,7 +63,7 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
 }
 
 export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffsetsRequest): void {
-  if (version < 0 || version > 10) unsupportedEncodeVersion('ListOffsetsRequest', version);
+  if (version < 0 || version > 11) unsupportedEncodeVersion('ListOffsetsRequest', version);
   w.writeInt32(m.replicaId);
   if (version >= 2) {
     w.writeInt8(m.isolationLevel);
@@ -82,7 +82,7 @@ export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffs
       encodeListOffsetsRequestListOffsetsTopic(w, version, e);
     }
   }
-  if (version === 10) {
+  if (version >= 10) {
     w.writeInt32(m.timeoutMs);
   }
   if (version >= 6) {
@@ -201,7 +201,7 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
 }
 
 export function decodeListOffsetsResponse(r: Reader, version: number): ListOffsetsResponse {
-  if (version < 0 || version > 10) unsupportedDecodeVersion('ListOffsetsResponse', version);
+  if (version < 0 || version > 11) unsupportedDecodeVersion('ListOffsetsResponse', version);
   let $throttleTimeMs: number;
   if (version >= 2) {
     $throttleTimeMs = r.readInt32();
@@ -233,7 +233,7 @@ export function decodeListOffsetsResponse(r: Reader, version: number): ListOffse
 }
 
 export function encodeListOffsetsResponse(w: Writer, version: number, m: ListOffsetsResponse): void {
-  if (version < 0 || version > 10) unsupportedEncodeVersion('ListOffsetsResponse', version);
+  if (version < 0 || version > 11) unsupportedEncodeVersion('ListOffsetsResponse', version);
   if (version >= 2) {
     w.writeInt32(m.throttleTimeMs);
   }

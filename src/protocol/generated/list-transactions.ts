@@ -8,10 +8,11 @@ export interface ListTransactionsRequest {
   stateFilters: string[];
   producerIdFilters: bigint[];
   durationFilter: bigint;
+  transactionalIdPattern: string | null;
 }
 
 export function decodeListTransactionsRequest(r: Reader, version: number): ListTransactionsRequest {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('ListTransactionsRequest', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('ListTransactionsRequest', version);
   let $stateFilters: string[];
   {
     const n = r.readCompactArrayLength(1);
@@ -33,17 +34,23 @@ export function decodeListTransactionsRequest(r: Reader, version: number): ListT
     }
   }
   let $durationFilter: bigint;
-  if (version === 1) {
+  if (version >= 1) {
     $durationFilter = r.readInt64();
   } else {
     $durationFilter = -1n;
   }
+  let $transactionalIdPattern: string | null;
+  if (version === 2) {
+    $transactionalIdPattern = r.readCompactNullableString();
+  } else {
+    $transactionalIdPattern = null;
+  }
   r.skipTaggedFields();
-  return { stateFilters: $stateFilters, producerIdFilters: $producerIdFilters, durationFilter: $durationFilter };
+  return { stateFilters: $stateFilters, producerIdFilters: $producerIdFilters, durationFilter: $durationFilter, transactionalIdPattern: $transactionalIdPattern };
 }
 
 export function encodeListTransactionsRequest(w: Writer, version: number, m: ListTransactionsRequest): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('ListTransactionsRequest', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('ListTransactionsRequest', version);
   {
     const a = m.stateFilters;
     w.writeCompactArrayLength(a.length);
@@ -58,10 +65,14 @@ export function encodeListTransactionsRequest(w: Writer, version: number, m: Lis
       w.writeInt64(e);
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     w.writeInt64(m.durationFilter);
   }
   if ((version === 0) && m.durationFilter !== -1n) absentField('ListTransactionsRequest.durationFilter', version);
+  if (version === 2) {
+    w.writeCompactNullableString(m.transactionalIdPattern);
+  }
+  if ((version <= 1) && m.transactionalIdPattern !== null) absentField('ListTransactionsRequest.transactionalIdPattern', version);
   w.writeUVarint(0);
 }
 
@@ -79,7 +90,7 @@ export interface ListTransactionsResponseTransactionState {
 }
 
 export function decodeListTransactionsResponse(r: Reader, version: number): ListTransactionsResponse {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('ListTransactionsResponse', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('ListTransactionsResponse', version);
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   let $unknownStateFilters: string[];
@@ -107,7 +118,7 @@ export function decodeListTransactionsResponse(r: Reader, version: number): List
 }
 
 export function encodeListTransactionsResponse(w: Writer, version: number, m: ListTransactionsResponse): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('ListTransactionsResponse', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('ListTransactionsResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   {

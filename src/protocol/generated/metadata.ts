@@ -17,7 +17,7 @@ export interface MetadataRequestTopic {
 }
 
 export function decodeMetadataRequest(r: Reader, version: number): MetadataRequest {
-  if (version < 0 || version > 12) unsupportedDecodeVersion('MetadataRequest', version);
+  if (version < 0 || version > 13) unsupportedDecodeVersion('MetadataRequest', version);
   let $topics: MetadataRequestTopic[] | null;
   if (version === 0) {
     const n = r.readArrayLength(1);
@@ -69,7 +69,7 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
 }
 
 export function encodeMetadataRequest(w: Writer, version: number, m: MetadataRequest): void {
-  if (version < 0 || version > 12) unsupportedEncodeVersion('MetadataRequest', version);
+  if (version < 0 || version > 13) unsupportedEncodeVersion('MetadataRequest', version);
   if (version === 0) {
     const a = (m.topics ?? nullValue('MetadataRequest.topics'));
     w.writeArrayLength(a.length);
@@ -158,6 +158,7 @@ export interface MetadataResponse {
   controllerId: number;
   topics: MetadataResponseTopic[];
   clusterAuthorizedOperations: number;
+  errorCode: number;
 }
 
 export interface MetadataResponseBroker {
@@ -187,7 +188,7 @@ export interface MetadataResponsePartition {
 }
 
 export function decodeMetadataResponse(r: Reader, version: number): MetadataResponse {
-  if (version < 0 || version > 12) unsupportedDecodeVersion('MetadataResponse', version);
+  if (version < 0 || version > 13) unsupportedDecodeVersion('MetadataResponse', version);
   let $throttleTimeMs: number;
   if (version >= 3) {
     $throttleTimeMs = r.readInt32();
@@ -250,14 +251,20 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   } else {
     $clusterAuthorizedOperations = -2147483648;
   }
+  let $errorCode: number;
+  if (version === 13) {
+    $errorCode = r.readInt16();
+  } else {
+    $errorCode = 0;
+  }
   if (version >= 9) {
     r.skipTaggedFields();
   }
-  return { throttleTimeMs: $throttleTimeMs, brokers: $brokers, clusterId: $clusterId, controllerId: $controllerId, topics: $topics, clusterAuthorizedOperations: $clusterAuthorizedOperations };
+  return { throttleTimeMs: $throttleTimeMs, brokers: $brokers, clusterId: $clusterId, controllerId: $controllerId, topics: $topics, clusterAuthorizedOperations: $clusterAuthorizedOperations, errorCode: $errorCode };
 }
 
 export function encodeMetadataResponse(w: Writer, version: number, m: MetadataResponse): void {
-  if (version < 0 || version > 12) unsupportedEncodeVersion('MetadataResponse', version);
+  if (version < 0 || version > 13) unsupportedEncodeVersion('MetadataResponse', version);
   if (version >= 3) {
     w.writeInt32(m.throttleTimeMs);
   }
@@ -299,6 +306,9 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
     w.writeInt32(m.clusterAuthorizedOperations);
   }
   if (((version <= 7) || (version >= 11)) && m.clusterAuthorizedOperations !== -2147483648) absentField('MetadataResponse.clusterAuthorizedOperations', version);
+  if (version === 13) {
+    w.writeInt16(m.errorCode);
+  }
   if (version >= 9) {
     w.writeUVarint(0);
   }

@@ -15,6 +15,7 @@ export interface OffsetCommitRequest {
 
 export interface OffsetCommitRequestTopic {
   name: string;
+  topicId: string;
   partitions: OffsetCommitRequestPartition[];
 }
 
@@ -27,7 +28,7 @@ export interface OffsetCommitRequestPartition {
 }
 
 export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCommitRequest {
-  if (version < 0 || version > 9) unsupportedDecodeVersion('OffsetCommitRequest', version);
+  if (version < 0 || version > 10) unsupportedDecodeVersion('OffsetCommitRequest', version);
   let $groupId: string;
   if (version <= 7) {
     $groupId = r.readString();
@@ -87,7 +88,7 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
 }
 
 export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetCommitRequest): void {
-  if (version < 0 || version > 9) unsupportedEncodeVersion('OffsetCommitRequest', version);
+  if (version < 0 || version > 10) unsupportedEncodeVersion('OffsetCommitRequest', version);
   if (version <= 7) {
     w.writeString(m.groupId);
   } else {
@@ -132,8 +133,16 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
   let $name: string;
   if (version <= 7) {
     $name = r.readString();
-  } else {
+  } else if (version >= 8 && version <= 9) {
     $name = r.readCompactString();
+  } else {
+    $name = "";
+  }
+  let $topicId: string;
+  if (version === 10) {
+    $topicId = r.readUuid();
+  } else {
+    $topicId = "00000000-0000-0000-0000-000000000000";
   }
   let $partitions: OffsetCommitRequestPartition[];
   if (version <= 7) {
@@ -156,14 +165,17 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
   if (version >= 8) {
     r.skipTaggedFields();
   }
-  return { name: $name, partitions: $partitions };
+  return { name: $name, topicId: $topicId, partitions: $partitions };
 }
 
 function encodeOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestTopic): void {
   if (version <= 7) {
     w.writeString(m.name);
-  } else {
+  } else if (version >= 8 && version <= 9) {
     w.writeCompactString(m.name);
+  }
+  if (version === 10) {
+    w.writeUuid(m.topicId);
   }
   if (version <= 7) {
     const a = m.partitions;
@@ -237,6 +249,7 @@ export interface OffsetCommitResponse {
 
 export interface OffsetCommitResponseTopic {
   name: string;
+  topicId: string;
   partitions: OffsetCommitResponsePartition[];
 }
 
@@ -246,7 +259,7 @@ export interface OffsetCommitResponsePartition {
 }
 
 export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCommitResponse {
-  if (version < 0 || version > 9) unsupportedDecodeVersion('OffsetCommitResponse', version);
+  if (version < 0 || version > 10) unsupportedDecodeVersion('OffsetCommitResponse', version);
   let $throttleTimeMs: number;
   if (version >= 3) {
     $throttleTimeMs = r.readInt32();
@@ -278,7 +291,7 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
 }
 
 export function encodeOffsetCommitResponse(w: Writer, version: number, m: OffsetCommitResponse): void {
-  if (version < 0 || version > 9) unsupportedEncodeVersion('OffsetCommitResponse', version);
+  if (version < 0 || version > 10) unsupportedEncodeVersion('OffsetCommitResponse', version);
   if (version >= 3) {
     w.writeInt32(m.throttleTimeMs);
   }
@@ -304,8 +317,16 @@ function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetComm
   let $name: string;
   if (version <= 7) {
     $name = r.readString();
-  } else {
+  } else if (version >= 8 && version <= 9) {
     $name = r.readCompactString();
+  } else {
+    $name = "";
+  }
+  let $topicId: string;
+  if (version === 10) {
+    $topicId = r.readUuid();
+  } else {
+    $topicId = "00000000-0000-0000-0000-000000000000";
   }
   let $partitions: OffsetCommitResponsePartition[];
   if (version <= 7) {
@@ -328,14 +349,17 @@ function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetComm
   if (version >= 8) {
     r.skipTaggedFields();
   }
-  return { name: $name, partitions: $partitions };
+  return { name: $name, topicId: $topicId, partitions: $partitions };
 }
 
 function encodeOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseTopic): void {
   if (version <= 7) {
     w.writeString(m.name);
-  } else {
+  } else if (version >= 8 && version <= 9) {
     w.writeCompactString(m.name);
+  }
+  if (version === 10) {
+    w.writeUuid(m.topicId);
   }
   if (version <= 7) {
     const a = m.partitions;

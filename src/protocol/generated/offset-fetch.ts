@@ -25,11 +25,12 @@ export interface OffsetFetchRequestGroup {
 
 export interface OffsetFetchRequestTopics {
   name: string;
+  topicId: string;
   partitionIndexes: number[];
 }
 
 export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetchRequest {
-  if (version < 0 || version > 9) unsupportedDecodeVersion('OffsetFetchRequest', version);
+  if (version < 0 || version > 10) unsupportedDecodeVersion('OffsetFetchRequest', version);
   let $groupId: string;
   if (version <= 5) {
     $groupId = r.readString();
@@ -91,7 +92,7 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
 }
 
 export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFetchRequest): void {
-  if (version < 0 || version > 9) unsupportedEncodeVersion('OffsetFetchRequest', version);
+  if (version < 0 || version > 10) unsupportedEncodeVersion('OffsetFetchRequest', version);
   if (version <= 5) {
     w.writeString(m.groupId);
   } else if (version >= 6 && version <= 7) {
@@ -210,13 +211,13 @@ function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchR
     $groupId = "";
   }
   let $memberId: string | null;
-  if (version === 9) {
+  if (version >= 9) {
     $memberId = r.readCompactNullableString();
   } else {
     $memberId = null;
   }
   let $memberEpoch: number;
-  if (version === 9) {
+  if (version >= 9) {
     $memberEpoch = r.readInt32();
   } else {
     $memberEpoch = -1;
@@ -244,10 +245,10 @@ function encodeOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetc
     w.writeCompactString(m.groupId);
   }
   if ((version <= 7) && m.groupId !== "") absentField('OffsetFetchRequestGroup.groupId', version);
-  if (version === 9) {
+  if (version >= 9) {
     w.writeCompactNullableString(m.memberId);
   }
-  if (version === 9) {
+  if (version >= 9) {
     w.writeInt32(m.memberEpoch);
   }
   if (version >= 8) {
@@ -268,10 +269,16 @@ function encodeOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetc
 
 function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
   let $name: string;
-  if (version >= 8) {
+  if (version >= 8 && version <= 9) {
     $name = r.readCompactString();
   } else {
     $name = "";
+  }
+  let $topicId: string;
+  if (version === 10) {
+    $topicId = r.readUuid();
+  } else {
+    $topicId = "00000000-0000-0000-0000-000000000000";
   }
   let $partitionIndexes: number[];
   if (version >= 8) {
@@ -288,14 +295,16 @@ function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetch
   if (version >= 6) {
     r.skipTaggedFields();
   }
-  return { name: $name, partitionIndexes: $partitionIndexes };
+  return { name: $name, topicId: $topicId, partitionIndexes: $partitionIndexes };
 }
 
 function encodeOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetchRequestTopics): void {
-  if (version >= 8) {
+  if (version >= 8 && version <= 9) {
     w.writeCompactString(m.name);
   }
-  if ((version <= 7) && m.name !== "") absentField('OffsetFetchRequestTopics.name', version);
+  if (version === 10) {
+    w.writeUuid(m.topicId);
+  }
   if (version >= 8) {
     const a = m.partitionIndexes;
     w.writeCompactArrayLength(a.length);
@@ -337,6 +346,7 @@ export interface OffsetFetchResponseGroup {
 
 export interface OffsetFetchResponseTopics {
   name: string;
+  topicId: string;
   partitions: OffsetFetchResponsePartitions[];
 }
 
@@ -349,7 +359,7 @@ export interface OffsetFetchResponsePartitions {
 }
 
 export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFetchResponse {
-  if (version < 0 || version > 9) unsupportedDecodeVersion('OffsetFetchResponse', version);
+  if (version < 0 || version > 10) unsupportedDecodeVersion('OffsetFetchResponse', version);
   let $throttleTimeMs: number;
   if (version >= 3) {
     $throttleTimeMs = r.readInt32();
@@ -401,7 +411,7 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
 }
 
 export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetFetchResponse): void {
-  if (version < 0 || version > 9) unsupportedEncodeVersion('OffsetFetchResponse', version);
+  if (version < 0 || version > 10) unsupportedEncodeVersion('OffsetFetchResponse', version);
   if (version >= 3) {
     w.writeInt32(m.throttleTimeMs);
   }
@@ -617,10 +627,16 @@ function encodeOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFet
 
 function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
   let $name: string;
-  if (version >= 8) {
+  if (version >= 8 && version <= 9) {
     $name = r.readCompactString();
   } else {
     $name = "";
+  }
+  let $topicId: string;
+  if (version === 10) {
+    $topicId = r.readUuid();
+  } else {
+    $topicId = "00000000-0000-0000-0000-000000000000";
   }
   let $partitions: OffsetFetchResponsePartitions[];
   if (version >= 8) {
@@ -637,14 +653,16 @@ function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetc
   if (version >= 6) {
     r.skipTaggedFields();
   }
-  return { name: $name, partitions: $partitions };
+  return { name: $name, topicId: $topicId, partitions: $partitions };
 }
 
 function encodeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseTopics): void {
-  if (version >= 8) {
+  if (version >= 8 && version <= 9) {
     w.writeCompactString(m.name);
   }
-  if ((version <= 7) && m.name !== "") absentField('OffsetFetchResponseTopics.name', version);
+  if (version === 10) {
+    w.writeUuid(m.topicId);
+  }
   if (version >= 8) {
     const a = m.partitions;
     w.writeCompactArrayLength(a.length);

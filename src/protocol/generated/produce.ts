@@ -13,6 +13,7 @@ export interface ProduceRequest {
 
 export interface ProduceRequestTopicProduceData {
   name: string;
+  topicId: string;
   partitionData: ProduceRequestPartitionProduceData[];
 }
 
@@ -22,7 +23,7 @@ export interface ProduceRequestPartitionProduceData {
 }
 
 export function decodeProduceRequest(r: Reader, version: number): ProduceRequest {
-  if (version < 0 || version > 11) unsupportedDecodeVersion('ProduceRequest', version);
+  if (version < 0 || version > 13) unsupportedDecodeVersion('ProduceRequest', version);
   let $transactionalId: string | null;
   if (version >= 3 && version <= 8) {
     $transactionalId = r.readNullableString();
@@ -58,7 +59,7 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
 }
 
 export function encodeProduceRequest(w: Writer, version: number, m: ProduceRequest): void {
-  if (version < 0 || version > 11) unsupportedEncodeVersion('ProduceRequest', version);
+  if (version < 0 || version > 13) unsupportedEncodeVersion('ProduceRequest', version);
   if (version >= 3 && version <= 8) {
     w.writeNullableString(m.transactionalId);
   } else if (version >= 9) {
@@ -89,8 +90,16 @@ function decodeProduceRequestTopicProduceData(r: Reader, version: number): Produ
   let $name: string;
   if (version <= 8) {
     $name = r.readString();
-  } else {
+  } else if (version >= 9 && version <= 12) {
     $name = r.readCompactString();
+  } else {
+    $name = "";
+  }
+  let $topicId: string;
+  if (version === 13) {
+    $topicId = r.readUuid();
+  } else {
+    $topicId = "00000000-0000-0000-0000-000000000000";
   }
   let $partitionData: ProduceRequestPartitionProduceData[];
   if (version <= 8) {
@@ -113,14 +122,17 @@ function decodeProduceRequestTopicProduceData(r: Reader, version: number): Produ
   if (version >= 9) {
     r.skipTaggedFields();
   }
-  return { name: $name, partitionData: $partitionData };
+  return { name: $name, topicId: $topicId, partitionData: $partitionData };
 }
 
 function encodeProduceRequestTopicProduceData(w: Writer, version: number, m: ProduceRequestTopicProduceData): void {
   if (version <= 8) {
     w.writeString(m.name);
-  } else {
+  } else if (version >= 9 && version <= 12) {
     w.writeCompactString(m.name);
+  }
+  if (version === 13) {
+    w.writeUuid(m.topicId);
   }
   if (version <= 8) {
     const a = m.partitionData;
@@ -174,6 +186,7 @@ export interface ProduceResponse {
 
 export interface ProduceResponseTopicProduceResponse {
   name: string;
+  topicId: string;
   partitionResponses: ProduceResponsePartitionProduceResponse[];
 }
 
@@ -206,7 +219,7 @@ export interface ProduceResponseNodeEndpoint {
 }
 
 export function decodeProduceResponse(r: Reader, version: number): ProduceResponse {
-  if (version < 0 || version > 11) unsupportedDecodeVersion('ProduceResponse', version);
+  if (version < 0 || version > 13) unsupportedDecodeVersion('ProduceResponse', version);
   let $responses: ProduceResponseTopicProduceResponse[];
   if (version <= 8) {
     const n = r.readArrayLength(1);
@@ -264,7 +277,7 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
 }
 
 export function encodeProduceResponse(w: Writer, version: number, m: ProduceResponse): void {
-  if (version < 0 || version > 11) unsupportedEncodeVersion('ProduceResponse', version);
+  if (version < 0 || version > 13) unsupportedEncodeVersion('ProduceResponse', version);
   if (version <= 8) {
     const a = m.responses;
     w.writeArrayLength(a.length);
@@ -305,8 +318,16 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): 
   let $name: string;
   if (version <= 8) {
     $name = r.readString();
-  } else {
+  } else if (version >= 9 && version <= 12) {
     $name = r.readCompactString();
+  } else {
+    $name = "";
+  }
+  let $topicId: string;
+  if (version === 13) {
+    $topicId = r.readUuid();
+  } else {
+    $topicId = "00000000-0000-0000-0000-000000000000";
   }
   let $partitionResponses: ProduceResponsePartitionProduceResponse[];
   if (version <= 8) {
@@ -329,14 +350,17 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): 
   if (version >= 9) {
     r.skipTaggedFields();
   }
-  return { name: $name, partitionResponses: $partitionResponses };
+  return { name: $name, topicId: $topicId, partitionResponses: $partitionResponses };
 }
 
 function encodeProduceResponseTopicProduceResponse(w: Writer, version: number, m: ProduceResponseTopicProduceResponse): void {
   if (version <= 8) {
     w.writeString(m.name);
-  } else {
+  } else if (version >= 9 && version <= 12) {
     w.writeCompactString(m.name);
+  }
+  if (version === 13) {
+    w.writeUuid(m.topicId);
   }
   if (version <= 8) {
     const a = m.partitionResponses;

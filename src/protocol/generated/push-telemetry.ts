@@ -2,7 +2,7 @@
 // Source: PushTelemetryRequest.json, PushTelemetryResponse.json (Apache Kafka message specs).
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
-import { unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
+import { nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
 
 export interface PushTelemetryRequest {
   clientInstanceId: string;
@@ -18,7 +18,7 @@ export function decodePushTelemetryRequest(r: Reader, version: number): PushTele
   const $subscriptionId = r.readInt32();
   const $terminating = r.readBool();
   const $compressionType = r.readInt8();
-  const $metrics = r.readCompactBytes();
+  const $metrics = (r.readCompactNullableBytesView() ?? nullOnWire('PushTelemetryRequest.metrics'));
   r.skipTaggedFields();
   return { clientInstanceId: $clientInstanceId, subscriptionId: $subscriptionId, terminating: $terminating, compressionType: $compressionType, metrics: $metrics };
 }

@@ -20,7 +20,7 @@ export interface ReadShareGroupStateSummaryRequestPartitionData {
 }
 
 export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: number): ReadShareGroupStateSummaryRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ReadShareGroupStateSummaryRequest', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('ReadShareGroupStateSummaryRequest', version);
   const $groupId = r.readCompactString();
   let $topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[];
   {
@@ -37,7 +37,7 @@ export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: numb
 }
 
 export function encodeReadShareGroupStateSummaryRequest(w: Writer, version: number, m: ReadShareGroupStateSummaryRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ReadShareGroupStateSummaryRequest', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('ReadShareGroupStateSummaryRequest', version);
   w.writeCompactString(m.groupId);
   {
     const a = m.topics;
@@ -104,11 +104,13 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   errorCode: number;
   errorMessage: string | null;
   stateEpoch: number;
+  leaderEpoch: number;
   startOffset: bigint;
+  deliveryCompleteCount: number;
 }
 
 export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: number): ReadShareGroupStateSummaryResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ReadShareGroupStateSummaryResponse', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('ReadShareGroupStateSummaryResponse', version);
   let $results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[];
   {
     const n = r.readCompactArrayLength(1);
@@ -124,7 +126,7 @@ export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: num
 }
 
 export function encodeReadShareGroupStateSummaryResponse(w: Writer, version: number, m: ReadShareGroupStateSummaryResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ReadShareGroupStateSummaryResponse', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('ReadShareGroupStateSummaryResponse', version);
   {
     const a = m.results;
     w.writeCompactArrayLength(a.length);
@@ -168,9 +170,16 @@ function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, vers
   const $errorCode = r.readInt16();
   const $errorMessage = r.readCompactNullableString();
   const $stateEpoch = r.readInt32();
+  const $leaderEpoch = r.readInt32();
   const $startOffset = r.readInt64();
+  let $deliveryCompleteCount: number;
+  if (version === 1) {
+    $deliveryCompleteCount = r.readInt32();
+  } else {
+    $deliveryCompleteCount = -1;
+  }
   r.skipTaggedFields();
-  return { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, stateEpoch: $stateEpoch, startOffset: $startOffset };
+  return { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, stateEpoch: $stateEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, deliveryCompleteCount: $deliveryCompleteCount };
 }
 
 function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, version: number, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
@@ -178,6 +187,10 @@ function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, vers
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);
   w.writeInt32(m.stateEpoch);
+  w.writeInt32(m.leaderEpoch);
   w.writeInt64(m.startOffset);
+  if (version === 1) {
+    w.writeInt32(m.deliveryCompleteCount);
+  }
   w.writeUVarint(0);
 }

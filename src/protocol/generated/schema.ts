@@ -40,6 +40,22 @@ export interface MessageSchema {
 
 export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
   {
+    name: 'AbortedTxn',
+    type: 'data',
+    apiKey: null,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: null,
+    structs: {
+      AbortedTxn: [
+        { name: 'producerId', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+        { name: 'firstOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+        { name: 'lastOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+        { name: 'lastStableOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+      ],
+    },
+  },
+  {
     name: 'AddOffsetsToTxnRequest',
     type: 'request',
     apiKey: 25,
@@ -130,7 +146,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 80,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       AddRaftVoterRequest: [
@@ -139,6 +155,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'voterId', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'voterDirectoryId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'listeners', type: { kind: 'array', element: { kind: 'struct', name: 'AddRaftVoterRequestListener' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'ackWhenCommitted', type: { kind: 'primitive', name: 'bool' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: true } },
       ],
       AddRaftVoterRequestListener: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
@@ -152,7 +169,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 80,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       AddRaftVoterResponse: [
@@ -290,11 +307,12 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 45,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       AlterPartitionReassignmentsRequest: [
         { name: 'timeoutMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 60000 } },
+        { name: 'allowReplicationFactorChange', type: { kind: 'primitive', name: 'bool' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: true } },
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'AlterPartitionReassignmentsRequestReassignableTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       AlterPartitionReassignmentsRequestReassignableTopic: [
@@ -312,11 +330,12 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 45,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       AlterPartitionReassignmentsResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'allowReplicationFactorChange', type: { kind: 'primitive', name: 'bool' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: true } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'responses', type: { kind: 'array', element: { kind: 'struct', name: 'AlterPartitionReassignmentsResponseReassignableTopicResponse' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
@@ -437,6 +456,54 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     },
   },
   {
+    name: 'AlterShareGroupOffsetsRequest',
+    type: 'request',
+    apiKey: 91,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    structs: {
+      AlterShareGroupOffsetsRequest: [
+        { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'AlterShareGroupOffsetsRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      AlterShareGroupOffsetsRequestTopic: [
+        { name: 'topicName', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'AlterShareGroupOffsetsRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      AlterShareGroupOffsetsRequestPartition: [
+        { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'startOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+      ],
+    },
+  },
+  {
+    name: 'AlterShareGroupOffsetsResponse',
+    type: 'response',
+    apiKey: 91,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    structs: {
+      AlterShareGroupOffsetsResponse: [
+        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'responses', type: { kind: 'array', element: { kind: 'struct', name: 'AlterShareGroupOffsetsResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      AlterShareGroupOffsetsResponseTopic: [
+        { name: 'topicName', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'AlterShareGroupOffsetsResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      AlterShareGroupOffsetsResponsePartition: [
+        { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+      ],
+    },
+  },
+  {
     name: 'AlterUserScramCredentialsRequest',
     type: 'request',
     apiKey: 51,
@@ -485,12 +552,14 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 18,
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 5,
     flexibleMinVersion: 3,
     structs: {
       ApiVersionsRequest: [
         { name: 'clientSoftwareName', type: { kind: 'primitive', name: 'string' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
         { name: 'clientSoftwareVersion', type: { kind: 'primitive', name: 'string' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'clusterId', type: { kind: 'primitive', name: 'string' }, versions: [5, 32767], nullableVersions: [5, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
+        { name: 'nodeId', type: { kind: 'primitive', name: 'int32' }, versions: [5, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
       ],
     },
   },
@@ -499,7 +568,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 18,
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 5,
     flexibleMinVersion: 3,
     structs: {
       ApiVersionsResponse: [
@@ -647,7 +716,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 63,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       BrokerHeartbeatRequest: [
@@ -657,6 +726,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'wantFence', type: { kind: 'primitive', name: 'bool' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
         { name: 'wantShutDown', type: { kind: 'primitive', name: 'bool' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
         { name: 'offlineLogDirs', type: { kind: 'array', element: { kind: 'primitive', name: 'uuid' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: [1, 32767], tag: 0, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'cordonedLogDirs', type: { kind: 'array', element: { kind: 'primitive', name: 'uuid' } }, versions: [2, 32767], nullableVersions: [2, 32767], taggedVersions: [2, 32767], tag: 1, ignorable: false, default: { kind: 'value', value: null } },
       ],
     },
   },
@@ -665,7 +735,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 63,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       BrokerHeartbeatResponse: [
@@ -729,7 +799,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 69,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       ConsumerGroupDescribeRequest: [
@@ -743,7 +813,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 69,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       ConsumerGroupDescribeResponse: [
@@ -772,6 +842,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'subscribedTopicRegex', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'assignment', type: { kind: 'struct', name: 'ConsumerGroupDescribeResponseAssignment' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
         { name: 'targetAssignment', type: { kind: 'struct', name: 'ConsumerGroupDescribeResponseAssignment' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+        { name: 'memberType', type: { kind: 'primitive', name: 'int8' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
       ],
       ConsumerGroupDescribeResponseTopicPartitions: [
         { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
@@ -871,6 +942,19 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
       ConsumerProtocolSubscriptionTopicPartition: [
         { name: 'topic', type: { kind: 'primitive', name: 'string' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'partitions', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+    },
+  },
+  {
+    name: 'ControlRecordTypeSchema',
+    type: 'data',
+    apiKey: null,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: null,
+    structs: {
+      ControlRecordTypeSchema: [
+        { name: 'type', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
       ],
     },
   },
@@ -1207,7 +1291,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 42,
     minVersion: 0,
-    maxVersion: 2,
+    maxVersion: 3,
     flexibleMinVersion: 2,
     structs: {
       DeleteGroupsRequest: [
@@ -1220,7 +1304,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 42,
     minVersion: 0,
-    maxVersion: 2,
+    maxVersion: 3,
     flexibleMinVersion: 2,
     structs: {
       DeleteGroupsResponse: [
@@ -1230,6 +1314,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
       DeleteGroupsResponseDeletableGroupResult: [
         { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [3, 32767], nullableVersions: [3, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
       ],
     },
   },
@@ -1275,6 +1360,45 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'lowWatermark', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+      ],
+    },
+  },
+  {
+    name: 'DeleteShareGroupOffsetsRequest',
+    type: 'request',
+    apiKey: 92,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    structs: {
+      DeleteShareGroupOffsetsRequest: [
+        { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'DeleteShareGroupOffsetsRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      DeleteShareGroupOffsetsRequestTopic: [
+        { name: 'topicName', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+      ],
+    },
+  },
+  {
+    name: 'DeleteShareGroupOffsetsResponse',
+    type: 'response',
+    apiKey: 92,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    structs: {
+      DeleteShareGroupOffsetsResponse: [
+        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'responses', type: { kind: 'array', element: { kind: 'struct', name: 'DeleteShareGroupOffsetsResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      DeleteShareGroupOffsetsResponseTopic: [
+        { name: 'topicName', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
       ],
     },
   },
@@ -1459,12 +1583,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 60,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       DescribeClusterRequest: [
         { name: 'includeClusterAuthorizedOperations', type: { kind: 'primitive', name: 'bool' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
         { name: 'endpointType', type: { kind: 'primitive', name: 'int8' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 1 } },
+        { name: 'includeFencedBrokers', type: { kind: 'primitive', name: 'bool' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
       ],
     },
   },
@@ -1473,7 +1598,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 60,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       DescribeClusterResponse: [
@@ -1491,6 +1616,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'host', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'port', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'rack', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'isFenced', type: { kind: 'primitive', name: 'bool' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
       ],
     },
   },
@@ -1604,7 +1730,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 15,
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 6,
     flexibleMinVersion: 5,
     structs: {
       DescribeGroupsRequest: [
@@ -1618,7 +1744,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 15,
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 6,
     flexibleMinVersion: 5,
     structs: {
       DescribeGroupsResponse: [
@@ -1627,6 +1753,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
       ],
       DescribeGroupsResponseDescribedGroup: [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [6, 32767], nullableVersions: [6, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'groupState', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'protocolType', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
@@ -1649,7 +1776,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 35,
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 5,
     flexibleMinVersion: 2,
     structs: {
       DescribeLogDirsRequest: [
@@ -1666,7 +1793,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 35,
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 5,
     flexibleMinVersion: 2,
     structs: {
       DescribeLogDirsResponse: [
@@ -1680,6 +1807,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeLogDirsResponseDescribeLogDirsTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'totalBytes', type: { kind: 'primitive', name: 'int64' }, versions: [4, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1n } },
         { name: 'usableBytes', type: { kind: 'primitive', name: 'int64' }, versions: [4, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1n } },
+        { name: 'isCordoned', type: { kind: 'primitive', name: 'bool' }, versions: [5, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: false } },
       ],
       DescribeLogDirsResponseDescribeLogDirsTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
@@ -1805,6 +1933,60 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'logEndOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
         { name: 'lastFetchTimestamp', type: { kind: 'primitive', name: 'int64' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1n } },
         { name: 'lastCaughtUpTimestamp', type: { kind: 'primitive', name: 'int64' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1n } },
+      ],
+    },
+  },
+  {
+    name: 'DescribeShareGroupOffsetsRequest',
+    type: 'request',
+    apiKey: 90,
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 0,
+    structs: {
+      DescribeShareGroupOffsetsRequest: [
+        { name: 'groups', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeShareGroupOffsetsRequestGroup' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      DescribeShareGroupOffsetsRequestGroup: [
+        { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeShareGroupOffsetsRequestTopic' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      DescribeShareGroupOffsetsRequestTopic: [
+        { name: 'topicName', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+    },
+  },
+  {
+    name: 'DescribeShareGroupOffsetsResponse',
+    type: 'response',
+    apiKey: 90,
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 0,
+    structs: {
+      DescribeShareGroupOffsetsResponse: [
+        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'groups', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeShareGroupOffsetsResponseGroup' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      DescribeShareGroupOffsetsResponseGroup: [
+        { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeShareGroupOffsetsResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+      ],
+      DescribeShareGroupOffsetsResponseTopic: [
+        { name: 'topicName', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'DescribeShareGroupOffsetsResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      DescribeShareGroupOffsetsResponsePartition: [
+        { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'startOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+        { name: 'leaderEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'lag', type: { kind: 'primitive', name: 'int64' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1n } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
       ],
     },
   },
@@ -2060,6 +2242,19 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     },
   },
   {
+    name: 'EndTxnMarker',
+    type: 'data',
+    apiKey: null,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: null,
+    structs: {
+      EndTxnMarker: [
+        { name: 'coordinatorEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+      ],
+    },
+  },
+  {
     name: 'EndTxnRequest',
     type: 'request',
     apiKey: 26,
@@ -2154,7 +2349,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 1,
     minVersion: 0,
-    maxVersion: 17,
+    maxVersion: 18,
     flexibleMinVersion: 12,
     structs: {
       FetchRequest: [
@@ -2188,6 +2383,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'logStartOffset', type: { kind: 'primitive', name: 'int64' }, versions: [5, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1n } },
         { name: 'partitionMaxBytes', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'replicaDirectoryId', type: { kind: 'primitive', name: 'uuid' }, versions: [17, 32767], nullableVersions: null, taggedVersions: [17, 32767], tag: 0, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
+        { name: 'highWatermark', type: { kind: 'primitive', name: 'int64' }, versions: [18, 32767], nullableVersions: null, taggedVersions: [18, 32767], tag: 1, ignorable: true, default: { kind: 'value', value: 9223372036854775807n } },
       ],
       FetchRequestForgottenTopic: [
         { name: 'topic', type: { kind: 'primitive', name: 'string' }, versions: [7, 12], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
@@ -2201,7 +2397,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 1,
     minVersion: 0,
-    maxVersion: 17,
+    maxVersion: 18,
     flexibleMinVersion: 12,
     structs: {
       FetchResponse: [
@@ -2481,7 +2677,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 22,
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 6,
     flexibleMinVersion: 2,
     structs: {
       InitProducerIdRequest: [
@@ -2489,6 +2685,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'transactionTimeoutMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'producerId', type: { kind: 'primitive', name: 'int64' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1n } },
         { name: 'producerEpoch', type: { kind: 'primitive', name: 'int16' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1 } },
+        { name: 'enable2Pc', type: { kind: 'primitive', name: 'bool' }, versions: [6, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
+        { name: 'keepPreparedTxn', type: { kind: 'primitive', name: 'bool' }, versions: [6, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
       ],
     },
   },
@@ -2497,7 +2695,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 22,
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 6,
     flexibleMinVersion: 2,
     structs: {
       InitProducerIdResponse: [
@@ -2505,6 +2703,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'producerId', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1n } },
         { name: 'producerEpoch', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'ongoingTxnProducerId', type: { kind: 'primitive', name: 'int64' }, versions: [6, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1n } },
+        { name: 'ongoingTxnProducerEpoch', type: { kind: 'primitive', name: 'int16' }, versions: [6, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1 } },
       ],
     },
   },
@@ -2746,32 +2946,34 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     },
   },
   {
-    name: 'ListClientMetricsResourcesRequest',
+    name: 'ListConfigResourcesRequest',
     type: 'request',
     apiKey: 74,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
-      ListClientMetricsResourcesRequest: [
+      ListConfigResourcesRequest: [
+        { name: 'resourceTypes', type: { kind: 'array', element: { kind: 'primitive', name: 'int8' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
     },
   },
   {
-    name: 'ListClientMetricsResourcesResponse',
+    name: 'ListConfigResourcesResponse',
     type: 'response',
     apiKey: 74,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
-      ListClientMetricsResourcesResponse: [
+      ListConfigResourcesResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
-        { name: 'clientMetricsResources', type: { kind: 'array', element: { kind: 'struct', name: 'ListClientMetricsResourcesResponseClientMetricsResource' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'configResources', type: { kind: 'array', element: { kind: 'struct', name: 'ListConfigResourcesResponseConfigResource' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
-      ListClientMetricsResourcesResponseClientMetricsResource: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+      ListConfigResourcesResponseConfigResource: [
+        { name: 'resourceName', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'resourceType', type: { kind: 'primitive', name: 'int8' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 16 } },
       ],
     },
   },
@@ -2815,7 +3017,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 2,
     minVersion: 0,
-    maxVersion: 10,
+    maxVersion: 11,
     flexibleMinVersion: 6,
     structs: {
       ListOffsetsRequest: [
@@ -2841,7 +3043,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 2,
     minVersion: 0,
-    maxVersion: 10,
+    maxVersion: 11,
     flexibleMinVersion: 6,
     structs: {
       ListOffsetsResponse: [
@@ -2911,13 +3113,14 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 66,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       ListTransactionsRequest: [
         { name: 'stateFilters', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'producerIdFilters', type: { kind: 'array', element: { kind: 'primitive', name: 'int64' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'durationFilter', type: { kind: 'primitive', name: 'int64' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1n } },
+        { name: 'transactionalIdPattern', type: { kind: 'primitive', name: 'string' }, versions: [2, 32767], nullableVersions: [2, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
       ],
     },
   },
@@ -2926,7 +3129,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 66,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       ListTransactionsResponse: [
@@ -2947,7 +3150,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 3,
     minVersion: 0,
-    maxVersion: 12,
+    maxVersion: 13,
     flexibleMinVersion: 9,
     structs: {
       MetadataRequest: [
@@ -2967,7 +3170,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 3,
     minVersion: 0,
-    maxVersion: 12,
+    maxVersion: 13,
     flexibleMinVersion: 9,
     structs: {
       MetadataResponse: [
@@ -2977,6 +3180,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'controllerId', type: { kind: 'primitive', name: 'int32' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'MetadataResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'clusterAuthorizedOperations', type: { kind: 'primitive', name: 'int32' }, versions: [8, 10], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -2147483648 } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [13, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
       ],
       MetadataResponseBroker: [
         { name: 'nodeId', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
@@ -3008,7 +3212,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 8,
     minVersion: 0,
-    maxVersion: 9,
+    maxVersion: 10,
     flexibleMinVersion: 8,
     structs: {
       OffsetCommitRequest: [
@@ -3020,7 +3224,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       OffsetCommitRequestTopic: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 9], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [10, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       OffsetCommitRequestPartition: [
@@ -3037,7 +3242,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 8,
     minVersion: 0,
-    maxVersion: 9,
+    maxVersion: 10,
     flexibleMinVersion: 8,
     structs: {
       OffsetCommitResponse: [
@@ -3045,7 +3250,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       OffsetCommitResponseTopic: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 9], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [10, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetCommitResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       OffsetCommitResponsePartition: [
@@ -3103,7 +3309,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 9,
     minVersion: 0,
-    maxVersion: 9,
+    maxVersion: 10,
     flexibleMinVersion: 6,
     structs: {
       OffsetFetchRequest: [
@@ -3123,7 +3329,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchRequestTopics' } }, versions: [8, 32767], nullableVersions: [8, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       OffsetFetchRequestTopics: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [8, 9], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [10, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitionIndexes', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
     },
@@ -3133,7 +3340,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 9,
     minVersion: 0,
-    maxVersion: 9,
+    maxVersion: 10,
     flexibleMinVersion: 6,
     structs: {
       OffsetFetchResponse: [
@@ -3159,7 +3366,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
       ],
       OffsetFetchResponseTopics: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [8, 9], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [10, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'OffsetFetchResponsePartitions' } }, versions: [8, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       OffsetFetchResponsePartitions: [
@@ -3223,7 +3431,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 0,
     minVersion: 0,
-    maxVersion: 11,
+    maxVersion: 13,
     flexibleMinVersion: 9,
     structs: {
       ProduceRequest: [
@@ -3233,7 +3441,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'topicData', type: { kind: 'array', element: { kind: 'struct', name: 'ProduceRequestTopicProduceData' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ProduceRequestTopicProduceData: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 12], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [13, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitionData', type: { kind: 'array', element: { kind: 'struct', name: 'ProduceRequestPartitionProduceData' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ProduceRequestPartitionProduceData: [
@@ -3247,7 +3456,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 0,
     minVersion: 0,
-    maxVersion: 11,
+    maxVersion: 13,
     flexibleMinVersion: 9,
     structs: {
       ProduceResponse: [
@@ -3256,7 +3465,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'nodeEndpoints', type: { kind: 'array', element: { kind: 'struct', name: 'ProduceResponseNodeEndpoint' } }, versions: [10, 32767], nullableVersions: null, taggedVersions: [10, 32767], tag: 0, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ProduceResponseTopicProduceResponse: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 12], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [13, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitionResponses', type: { kind: 'array', element: { kind: 'struct', name: 'ProduceResponsePartitionProduceResponse' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ProduceResponsePartitionProduceResponse: [
@@ -3374,7 +3584,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 87,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       ReadShareGroupStateSummaryRequest: [
@@ -3396,7 +3606,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 87,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       ReadShareGroupStateSummaryResponse: [
@@ -3411,7 +3621,9 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'stateEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'leaderEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'startOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+        { name: 'deliveryCompleteCount', type: { kind: 'primitive', name: 'int32' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
       ],
     },
   },
@@ -3535,13 +3747,14 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 79,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       ShareAcknowledgeRequest: [
         { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'shareSessionEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'isRenewAck', type: { kind: 'primitive', name: 'bool' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'ShareAcknowledgeRequestAcknowledgeTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ShareAcknowledgeRequestAcknowledgeTopic: [
@@ -3564,18 +3777,19 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 79,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       ShareAcknowledgeResponse: [
-        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
-        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
+        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'acquisitionLockTimeoutMs', type: { kind: 'primitive', name: 'int32' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
         { name: 'responses', type: { kind: 'array', element: { kind: 'struct', name: 'ShareAcknowledgeResponseShareAcknowledgeTopicResponse' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'nodeEndpoints', type: { kind: 'array', element: { kind: 'struct', name: 'ShareAcknowledgeResponseNodeEndpoint' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ShareAcknowledgeResponseShareAcknowledgeTopicResponse: [
-        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'ShareAcknowledgeResponsePartitionData' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ShareAcknowledgeResponsePartitionData: [
@@ -3601,7 +3815,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 78,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       ShareFetchRequest: [
@@ -3611,6 +3825,10 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'maxWaitMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'minBytes', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'maxBytes', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 2147483647 } },
+        { name: 'maxRecords', type: { kind: 'primitive', name: 'int32' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'batchSize', type: { kind: 'primitive', name: 'int32' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'shareAcquireMode', type: { kind: 'primitive', name: 'int8' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
+        { name: 'isRenewAck', type: { kind: 'primitive', name: 'bool' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'ShareFetchRequestFetchTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'forgottenTopicsData', type: { kind: 'array', element: { kind: 'struct', name: 'ShareFetchRequestForgottenTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
@@ -3620,7 +3838,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
       ],
       ShareFetchRequestFetchPartition: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
-        { name: 'partitionMaxBytes', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'partitionMaxBytes', type: { kind: 'primitive', name: 'int32' }, versions: [0, 0], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'acknowledgementBatches', type: { kind: 'array', element: { kind: 'struct', name: 'ShareFetchRequestAcknowledgementBatch' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ShareFetchRequestAcknowledgementBatch: [
@@ -3639,13 +3857,14 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 78,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       ShareFetchResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'acquisitionLockTimeoutMs', type: { kind: 'primitive', name: 'int32' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'responses', type: { kind: 'array', element: { kind: 'struct', name: 'ShareFetchResponseShareFetchableTopicResponse' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'nodeEndpoints', type: { kind: 'array', element: { kind: 'struct', name: 'ShareFetchResponseNodeEndpoint' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
@@ -3660,7 +3879,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'acknowledgeErrorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'acknowledgeErrorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'currentLeader', type: { kind: 'struct', name: 'ShareFetchResponseLeaderIdAndEpoch' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
-        { name: 'records', type: { kind: 'primitive', name: 'records' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'records', type: { kind: 'primitive', name: 'records' }, versions: [0, 32767], nullableVersions: [0, 0], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'acquiredRecords', type: { kind: 'array', element: { kind: 'struct', name: 'ShareFetchResponseAcquiredRecords' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       ShareFetchResponseLeaderIdAndEpoch: [
@@ -3685,7 +3904,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 77,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       ShareGroupDescribeRequest: [
@@ -3699,7 +3918,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 77,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       ShareGroupDescribeResponse: [
@@ -3726,13 +3945,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'subscribedTopicNames', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'assignment', type: { kind: 'struct', name: 'ShareGroupDescribeResponseAssignment' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
       ],
+      ShareGroupDescribeResponseAssignment: [
+        { name: 'topicPartitions', type: { kind: 'array', element: { kind: 'struct', name: 'ShareGroupDescribeResponseTopicPartitions' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
       ShareGroupDescribeResponseTopicPartitions: [
         { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'topicName', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'partitions', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
-      ],
-      ShareGroupDescribeResponseAssignment: [
-        { name: 'topicPartitions', type: { kind: 'array', element: { kind: 'struct', name: 'ShareGroupDescribeResponseTopicPartitions' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
     },
   },
@@ -3741,7 +3960,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 76,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       ShareGroupHeartbeatRequest: [
@@ -3758,7 +3977,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 76,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       ShareGroupHeartbeatResponse: [
@@ -3863,6 +4082,295 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     },
   },
   {
+    name: 'StreamsGroupDescribeRequest',
+    type: 'request',
+    apiKey: 89,
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 0,
+    structs: {
+      StreamsGroupDescribeRequest: [
+        { name: 'groupIds', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'includeAuthorizedOperations', type: { kind: 'primitive', name: 'bool' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
+        { name: 'includeTopologyDescription', type: { kind: 'primitive', name: 'bool' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
+      ],
+    },
+  },
+  {
+    name: 'StreamsGroupDescribeResponse',
+    type: 'response',
+    apiKey: 89,
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 0,
+    structs: {
+      StreamsGroupDescribeResponse: [
+        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'groups', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseDescribedGroup' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupDescribeResponseDescribedGroup: [
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'groupState', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'groupEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'assignmentEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'topology', type: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopology' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'members', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseMember' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'authorizedOperations', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -2147483648 } },
+        { name: 'topologyDescription', type: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopologyDescription' }, versions: [1, 32767], nullableVersions: [1, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'topologyDescriptionStatus', type: { kind: 'primitive', name: 'int8' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'assignorName', type: { kind: 'primitive', name: 'string' }, versions: [1, 32767], nullableVersions: [1, 32767], taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: null } },
+      ],
+      StreamsGroupDescribeResponseTopology: [
+        { name: 'epoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'subtopologies', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseSubtopology' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+      ],
+      StreamsGroupDescribeResponseSubtopology: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'sourceTopics', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'repartitionSinkTopics', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'stateChangelogTopics', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopicInfo' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'repartitionSourceTopics', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopicInfo' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupDescribeResponseMember: [
+        { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'memberEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'instanceId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'rackId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'clientId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'clientHost', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topologyEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'processId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'userEndpoint', type: { kind: 'struct', name: 'StreamsGroupDescribeResponseEndpoint' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'clientTags', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseKeyValue' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'taskOffsets', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTaskOffset' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'taskEndOffsets', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTaskOffset' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'assignment', type: { kind: 'struct', name: 'StreamsGroupDescribeResponseAssignment' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+        { name: 'targetAssignment', type: { kind: 'struct', name: 'StreamsGroupDescribeResponseAssignment' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+        { name: 'isClassic', type: { kind: 'primitive', name: 'bool' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
+      ],
+      StreamsGroupDescribeResponseEndpoint: [
+        { name: 'host', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'port', type: { kind: 'primitive', name: 'uint16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+      ],
+      StreamsGroupDescribeResponseTaskOffset: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partition', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'offset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+      ],
+      StreamsGroupDescribeResponseAssignment: [
+        { name: 'activeTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTaskIds' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'standbyTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTaskIds' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'warmupTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTaskIds' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupDescribeResponseTaskIds: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupDescribeResponseKeyValue: [
+        { name: 'key', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'value', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+      ],
+      StreamsGroupDescribeResponseTopicInfo: [
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partitions', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'replicationFactor', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'topicConfigs', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseKeyValue' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupDescribeResponseTopologyDescription: [
+        { name: 'subtopologies', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopologyDescriptionSubtopology' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'globalStores', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopologyDescriptionGlobalStore' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupDescribeResponseTopologyDescriptionSubtopology: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'nodes', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopologyDescriptionNode' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupDescribeResponseTopologyDescriptionNode: [
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'nodeType', type: { kind: 'primitive', name: 'int8' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'sourceTopics', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'sinkTopic', type: { kind: 'primitive', name: 'string' }, versions: [1, 32767], nullableVersions: [1, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'stores', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'successors', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupDescribeResponseTopologyDescriptionGlobalStore: [
+        { name: 'source', type: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopologyDescriptionNode' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+        { name: 'processor', type: { kind: 'struct', name: 'StreamsGroupDescribeResponseTopologyDescriptionNode' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+      ],
+    },
+  },
+  {
+    name: 'StreamsGroupHeartbeatRequest',
+    type: 'request',
+    apiKey: 88,
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 0,
+    structs: {
+      StreamsGroupHeartbeatRequest: [
+        { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'memberEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'endpointInformationEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'instanceId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'rackId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'rebalanceTimeoutMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1 } },
+        { name: 'topology', type: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestTopology' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'activeTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestTaskIds' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'standbyTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestTaskIds' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'warmupTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestTaskIds' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'processId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'userEndpoint', type: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestEndpoint' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'clientTags', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestKeyValue' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'taskOffsets', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestTaskOffset' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'taskEndOffsets', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestTaskOffset' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'shutdownApplication', type: { kind: 'primitive', name: 'bool' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
+      ],
+      StreamsGroupHeartbeatRequestTopology: [
+        { name: 'epoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'subtopologies', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestSubtopology' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupHeartbeatRequestSubtopology: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'sourceTopics', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'sourceTopicRegex', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'stateChangelogTopics', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestTopicInfo' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'repartitionSinkTopics', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'repartitionSourceTopics', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestTopicInfo' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'copartitionGroups', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestCopartitionGroup' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupHeartbeatRequestCopartitionGroup: [
+        { name: 'sourceTopics', type: { kind: 'array', element: { kind: 'primitive', name: 'int16' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'sourceTopicRegex', type: { kind: 'array', element: { kind: 'primitive', name: 'int16' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'repartitionSourceTopics', type: { kind: 'array', element: { kind: 'primitive', name: 'int16' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupHeartbeatRequestKeyValue: [
+        { name: 'key', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'value', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+      ],
+      StreamsGroupHeartbeatRequestTopicInfo: [
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partitions', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'replicationFactor', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'topicConfigs', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatRequestKeyValue' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupHeartbeatRequestEndpoint: [
+        { name: 'host', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'port', type: { kind: 'primitive', name: 'uint16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+      ],
+      StreamsGroupHeartbeatRequestTaskOffset: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partition', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'offset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+      ],
+      StreamsGroupHeartbeatRequestTaskIds: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+    },
+  },
+  {
+    name: 'StreamsGroupHeartbeatResponse',
+    type: 'response',
+    apiKey: 88,
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 0,
+    structs: {
+      StreamsGroupHeartbeatResponse: [
+        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'memberEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'heartbeatIntervalMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'acceptableRecoveryLagLegacy', type: { kind: 'primitive', name: 'int32' }, versions: [0, 0], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'taskOffsetIntervalMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'acceptableRecoveryLag', type: { kind: 'primitive', name: 'int64' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1n } },
+        { name: 'status', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatResponseStatus' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'activeTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatResponseTaskIds' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'standbyTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatResponseTaskIds' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'warmupTasks', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatResponseTaskIds' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'topologyDescriptionRequired', type: { kind: 'primitive', name: 'bool' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
+        { name: 'endpointInformationEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'partitionsByUserEndpoint', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatResponseEndpointToPartitions' } }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+      ],
+      StreamsGroupHeartbeatResponseEndpointToPartitions: [
+        { name: 'userEndpoint', type: { kind: 'struct', name: 'StreamsGroupHeartbeatResponseEndpoint' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+        { name: 'activePartitions', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatResponseTopicPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'standbyPartitions', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupHeartbeatResponseTopicPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupHeartbeatResponseStatus: [
+        { name: 'statusCode', type: { kind: 'primitive', name: 'int8' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'statusDetail', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+      ],
+      StreamsGroupHeartbeatResponseTopicPartition: [
+        { name: 'topic', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupHeartbeatResponseTaskIds: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'partitions', type: { kind: 'array', element: { kind: 'primitive', name: 'int32' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupHeartbeatResponseEndpoint: [
+        { name: 'host', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'port', type: { kind: 'primitive', name: 'uint16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+      ],
+    },
+  },
+  {
+    name: 'StreamsGroupTopologyDescriptionUpdateRequest',
+    type: 'request',
+    apiKey: 93,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    structs: {
+      StreamsGroupTopologyDescriptionUpdateRequest: [
+        { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'topologyEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'topologyDescription', type: { kind: 'struct', name: 'StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+      ],
+      StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription: [
+        { name: 'subtopologies', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'globalStores', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology: [
+        { name: 'subtopologyId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'nodes', type: { kind: 'array', element: { kind: 'struct', name: 'StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode: [
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'nodeType', type: { kind: 'primitive', name: 'int8' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'sourceTopics', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'sinkTopic', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+        { name: 'stores', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+        { name: 'successors', type: { kind: 'array', element: { kind: 'primitive', name: 'string' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
+      ],
+      StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore: [
+        { name: 'source', type: { kind: 'struct', name: 'StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+        { name: 'processor', type: { kind: 'struct', name: 'StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'struct' } },
+      ],
+    },
+  },
+  {
+    name: 'StreamsGroupTopologyDescriptionUpdateResponse',
+    type: 'response',
+    apiKey: 93,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    structs: {
+      StreamsGroupTopologyDescriptionUpdateResponse: [
+        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
+      ],
+    },
+  },
+  {
     name: 'SyncGroupRequest',
     type: 'request',
     apiKey: 14,
@@ -3907,7 +4415,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 28,
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 6,
     flexibleMinVersion: 3,
     structs: {
       TxnOffsetCommitRequest: [
@@ -3915,13 +4423,14 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'groupId', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'producerId', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
         { name: 'producerEpoch', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
-        { name: 'generationId', type: { kind: 'primitive', name: 'int32' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1 } },
+        { name: 'generationIdOrMemberEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: -1 } },
         { name: 'memberId', type: { kind: 'primitive', name: 'string' }, versions: [3, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
         { name: 'groupInstanceId', type: { kind: 'primitive', name: 'string' }, versions: [3, 32767], nullableVersions: [3, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: null } },
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitRequestTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       TxnOffsetCommitRequestTopic: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 5], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [6, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitRequestPartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       TxnOffsetCommitRequestPartition: [
@@ -3937,7 +4446,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 28,
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 6,
     flexibleMinVersion: 3,
     structs: {
       TxnOffsetCommitResponse: [
@@ -3945,7 +4454,8 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitResponseTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       TxnOffsetCommitResponseTopic: [
-        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+        { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 5], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "" } },
+        { name: 'topicId', type: { kind: 'primitive', name: 'uuid' }, versions: [6, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'partitions', type: { kind: 'array', element: { kind: 'struct', name: 'TxnOffsetCommitResponsePartition' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       TxnOffsetCommitResponsePartition: [
@@ -3976,6 +4486,34 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     flexibleMinVersion: 0,
     structs: {
       UnregisterBrokerResponse: [
+        { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
+      ],
+    },
+  },
+  {
+    name: 'UnregisterControllerRequest',
+    type: 'request',
+    apiKey: 94,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    structs: {
+      UnregisterControllerRequest: [
+        { name: 'controllerId', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+      ],
+    },
+  },
+  {
+    name: 'UnregisterControllerResponse',
+    type: 'response',
+    apiKey: 94,
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    structs: {
+      UnregisterControllerResponse: [
         { name: 'throttleTimeMs', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorCode', type: { kind: 'primitive', name: 'int16' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'errorMessage', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: [0, 32767], taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
@@ -4139,7 +4677,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 52,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       VoteRequest: [
@@ -4153,12 +4691,13 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
       ],
       VoteRequestPartitionData: [
         { name: 'partitionIndex', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
-        { name: 'candidateEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
-        { name: 'candidateId', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
-        { name: 'candidateDirectoryId', type: { kind: 'primitive', name: 'uuid' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
+        { name: 'replicaEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'replicaId', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'replicaDirectoryId', type: { kind: 'primitive', name: 'uuid' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'voterDirectoryId', type: { kind: 'primitive', name: 'uuid' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: "00000000-0000-0000-0000-000000000000" } },
         { name: 'lastOffsetEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'lastOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+        { name: 'preVote', type: { kind: 'primitive', name: 'bool' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
       ],
     },
   },
@@ -4167,7 +4706,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 52,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 0,
     structs: {
       VoteResponse: [
@@ -4227,7 +4766,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 85,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       WriteShareGroupStateRequest: [
@@ -4243,6 +4782,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'stateEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'leaderEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
         { name: 'startOffset', type: { kind: 'primitive', name: 'int64' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0n } },
+        { name: 'deliveryCompleteCount', type: { kind: 'primitive', name: 'int32' }, versions: [1, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: -1 } },
         { name: 'stateBatches', type: { kind: 'array', element: { kind: 'struct', name: 'WriteShareGroupStateRequestStateBatch' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
       ],
       WriteShareGroupStateRequestStateBatch: [
@@ -4258,7 +4798,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 85,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexibleMinVersion: 0,
     structs: {
       WriteShareGroupStateResponse: [
@@ -4280,7 +4820,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'request',
     apiKey: 27,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 1,
     structs: {
       WriteTxnMarkersRequest: [
@@ -4292,6 +4832,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
         { name: 'transactionResult', type: { kind: 'primitive', name: 'bool' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: false } },
         { name: 'topics', type: { kind: 'array', element: { kind: 'struct', name: 'WriteTxnMarkersRequestWritableTxnMarkerTopic' } }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'emptyArray' } },
         { name: 'coordinatorEpoch', type: { kind: 'primitive', name: 'int32' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: 0 } },
+        { name: 'transactionVersion', type: { kind: 'primitive', name: 'int8' }, versions: [2, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: true, default: { kind: 'value', value: 0 } },
       ],
       WriteTxnMarkersRequestWritableTxnMarkerTopic: [
         { name: 'name', type: { kind: 'primitive', name: 'string' }, versions: [0, 32767], nullableVersions: null, taggedVersions: null, tag: null, ignorable: false, default: { kind: 'value', value: "" } },
@@ -4304,7 +4845,7 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
     type: 'response',
     apiKey: 27,
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     flexibleMinVersion: 1,
     structs: {
       WriteTxnMarkersResponse: [

@@ -2,12 +2,13 @@
 // Source: ShareAcknowledgeRequest.json, ShareAcknowledgeResponse.json (Apache Kafka message specs).
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
-import { nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
+import { absentField, nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
 
 export interface ShareAcknowledgeRequest {
   groupId: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
+  isRenewAck: boolean;
   topics: ShareAcknowledgeRequestAcknowledgeTopic[];
 }
 
@@ -28,10 +29,16 @@ export interface ShareAcknowledgeRequestAcknowledgementBatch {
 }
 
 export function decodeShareAcknowledgeRequest(r: Reader, version: number): ShareAcknowledgeRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ShareAcknowledgeRequest', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('ShareAcknowledgeRequest', version);
   const $groupId = r.readCompactNullableString();
   const $memberId = r.readCompactNullableString();
   const $shareSessionEpoch = r.readInt32();
+  let $isRenewAck: boolean;
+  if (version === 2) {
+    $isRenewAck = r.readBool();
+  } else {
+    $isRenewAck = false;
+  }
   let $topics: ShareAcknowledgeRequestAcknowledgeTopic[];
   {
     const n = r.readCompactArrayLength(1);
@@ -43,14 +50,18 @@ export function decodeShareAcknowledgeRequest(r: Reader, version: number): Share
     }
   }
   r.skipTaggedFields();
-  return { groupId: $groupId, memberId: $memberId, shareSessionEpoch: $shareSessionEpoch, topics: $topics };
+  return { groupId: $groupId, memberId: $memberId, shareSessionEpoch: $shareSessionEpoch, isRenewAck: $isRenewAck, topics: $topics };
 }
 
 export function encodeShareAcknowledgeRequest(w: Writer, version: number, m: ShareAcknowledgeRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ShareAcknowledgeRequest', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('ShareAcknowledgeRequest', version);
   w.writeCompactNullableString(m.groupId);
   w.writeCompactNullableString(m.memberId);
   w.writeInt32(m.shareSessionEpoch);
+  if (version === 2) {
+    w.writeBool(m.isRenewAck);
+  }
+  if ((version <= 1) && m.isRenewAck !== false) absentField('ShareAcknowledgeRequest.isRenewAck', version);
   {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
@@ -151,6 +162,7 @@ export interface ShareAcknowledgeResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
 }
@@ -180,10 +192,16 @@ export interface ShareAcknowledgeResponseNodeEndpoint {
 }
 
 export function decodeShareAcknowledgeResponse(r: Reader, version: number): ShareAcknowledgeResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ShareAcknowledgeResponse', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('ShareAcknowledgeResponse', version);
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   const $errorMessage = r.readCompactNullableString();
+  let $acquisitionLockTimeoutMs: number;
+  if (version === 2) {
+    $acquisitionLockTimeoutMs = r.readInt32();
+  } else {
+    $acquisitionLockTimeoutMs = 0;
+  }
   let $responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   {
     const n = r.readCompactArrayLength(1);
@@ -205,14 +223,17 @@ export function decodeShareAcknowledgeResponse(r: Reader, version: number): Shar
     }
   }
   r.skipTaggedFields();
-  return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses, nodeEndpoints: $nodeEndpoints };
+  return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, acquisitionLockTimeoutMs: $acquisitionLockTimeoutMs, responses: $responses, nodeEndpoints: $nodeEndpoints };
 }
 
 export function encodeShareAcknowledgeResponse(w: Writer, version: number, m: ShareAcknowledgeResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ShareAcknowledgeResponse', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('ShareAcknowledgeResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);
+  if (version === 2) {
+    w.writeInt32(m.acquisitionLockTimeoutMs);
+  }
   {
     const a = m.responses;
     w.writeCompactArrayLength(a.length);

@@ -2,7 +2,7 @@
 // Source: ShareFetchRequest.json, ShareFetchResponse.json (Apache Kafka message specs).
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
-import { nullOnWire, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
+import { absentField, nullOnWire, nullValue, unsupportedDecodeVersion, unsupportedEncodeVersion } from '../codec-support.js';
 
 export interface ShareFetchRequest {
   groupId: string | null;
@@ -11,6 +11,10 @@ export interface ShareFetchRequest {
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
+  maxRecords: number;
+  batchSize: number;
+  shareAcquireMode: number;
+  isRenewAck: boolean;
   topics: ShareFetchRequestFetchTopic[];
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
 }
@@ -38,13 +42,37 @@ export interface ShareFetchRequestForgottenTopic {
 }
 
 export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ShareFetchRequest', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('ShareFetchRequest', version);
   const $groupId = r.readCompactNullableString();
   const $memberId = r.readCompactNullableString();
   const $shareSessionEpoch = r.readInt32();
   const $maxWaitMs = r.readInt32();
   const $minBytes = r.readInt32();
   const $maxBytes = r.readInt32();
+  let $maxRecords: number;
+  if (version >= 1) {
+    $maxRecords = r.readInt32();
+  } else {
+    $maxRecords = 0;
+  }
+  let $batchSize: number;
+  if (version >= 1) {
+    $batchSize = r.readInt32();
+  } else {
+    $batchSize = 0;
+  }
+  let $shareAcquireMode: number;
+  if (version === 2) {
+    $shareAcquireMode = r.readInt8();
+  } else {
+    $shareAcquireMode = 0;
+  }
+  let $isRenewAck: boolean;
+  if (version === 2) {
+    $isRenewAck = r.readBool();
+  } else {
+    $isRenewAck = false;
+  }
   let $topics: ShareFetchRequestFetchTopic[];
   {
     const n = r.readCompactArrayLength(1);
@@ -66,17 +94,32 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
     }
   }
   r.skipTaggedFields();
-  return { groupId: $groupId, memberId: $memberId, shareSessionEpoch: $shareSessionEpoch, maxWaitMs: $maxWaitMs, minBytes: $minBytes, maxBytes: $maxBytes, topics: $topics, forgottenTopicsData: $forgottenTopicsData };
+  return { groupId: $groupId, memberId: $memberId, shareSessionEpoch: $shareSessionEpoch, maxWaitMs: $maxWaitMs, minBytes: $minBytes, maxBytes: $maxBytes, maxRecords: $maxRecords, batchSize: $batchSize, shareAcquireMode: $shareAcquireMode, isRenewAck: $isRenewAck, topics: $topics, forgottenTopicsData: $forgottenTopicsData };
 }
 
 export function encodeShareFetchRequest(w: Writer, version: number, m: ShareFetchRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ShareFetchRequest', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('ShareFetchRequest', version);
   w.writeCompactNullableString(m.groupId);
   w.writeCompactNullableString(m.memberId);
   w.writeInt32(m.shareSessionEpoch);
   w.writeInt32(m.maxWaitMs);
   w.writeInt32(m.minBytes);
   w.writeInt32(m.maxBytes);
+  if (version >= 1) {
+    w.writeInt32(m.maxRecords);
+  }
+  if ((version === 0) && m.maxRecords !== 0) absentField('ShareFetchRequest.maxRecords', version);
+  if (version >= 1) {
+    w.writeInt32(m.batchSize);
+  }
+  if ((version === 0) && m.batchSize !== 0) absentField('ShareFetchRequest.batchSize', version);
+  if (version === 2) {
+    w.writeInt8(m.shareAcquireMode);
+  }
+  if (version === 2) {
+    w.writeBool(m.isRenewAck);
+  }
+  if ((version <= 1) && m.isRenewAck !== false) absentField('ShareFetchRequest.isRenewAck', version);
   {
     const a = m.topics;
     w.writeCompactArrayLength(a.length);
@@ -124,7 +167,12 @@ function encodeShareFetchRequestFetchTopic(w: Writer, version: number, m: ShareF
 
 function decodeShareFetchRequestFetchPartition(r: Reader, version: number): ShareFetchRequestFetchPartition {
   const $partitionIndex = r.readInt32();
-  const $partitionMaxBytes = r.readInt32();
+  let $partitionMaxBytes: number;
+  if (version === 0) {
+    $partitionMaxBytes = r.readInt32();
+  } else {
+    $partitionMaxBytes = 0;
+  }
   let $acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
   {
     const n = r.readCompactArrayLength(1);
@@ -141,7 +189,10 @@ function decodeShareFetchRequestFetchPartition(r: Reader, version: number): Shar
 
 function encodeShareFetchRequestFetchPartition(w: Writer, version: number, m: ShareFetchRequestFetchPartition): void {
   w.writeInt32(m.partitionIndex);
-  w.writeInt32(m.partitionMaxBytes);
+  if (version === 0) {
+    w.writeInt32(m.partitionMaxBytes);
+  }
+  if ((version >= 1) && m.partitionMaxBytes !== 0) absentField('ShareFetchRequestFetchPartition.partitionMaxBytes', version);
   {
     const a = m.acknowledgementBatches;
     w.writeCompactArrayLength(a.length);
@@ -214,6 +265,7 @@ export interface ShareFetchResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: ShareFetchResponseShareFetchableTopicResponse[];
   nodeEndpoints: ShareFetchResponseNodeEndpoint[];
 }
@@ -253,10 +305,16 @@ export interface ShareFetchResponseNodeEndpoint {
 }
 
 export function decodeShareFetchResponse(r: Reader, version: number): ShareFetchResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ShareFetchResponse', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('ShareFetchResponse', version);
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   const $errorMessage = r.readCompactNullableString();
+  let $acquisitionLockTimeoutMs: number;
+  if (version >= 1) {
+    $acquisitionLockTimeoutMs = r.readInt32();
+  } else {
+    $acquisitionLockTimeoutMs = 0;
+  }
   let $responses: ShareFetchResponseShareFetchableTopicResponse[];
   {
     const n = r.readCompactArrayLength(1);
@@ -278,14 +336,18 @@ export function decodeShareFetchResponse(r: Reader, version: number): ShareFetch
     }
   }
   r.skipTaggedFields();
-  return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses, nodeEndpoints: $nodeEndpoints };
+  return { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, acquisitionLockTimeoutMs: $acquisitionLockTimeoutMs, responses: $responses, nodeEndpoints: $nodeEndpoints };
 }
 
 export function encodeShareFetchResponse(w: Writer, version: number, m: ShareFetchResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ShareFetchResponse', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('ShareFetchResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);
+  if (version >= 1) {
+    w.writeInt32(m.acquisitionLockTimeoutMs);
+  }
+  if ((version === 0) && m.acquisitionLockTimeoutMs !== 0) absentField('ShareFetchResponse.acquisitionLockTimeoutMs', version);
   {
     const a = m.responses;
     w.writeCompactArrayLength(a.length);
@@ -338,7 +400,12 @@ function decodeShareFetchResponsePartitionData(r: Reader, version: number): Shar
   const $acknowledgeErrorCode = r.readInt16();
   const $acknowledgeErrorMessage = r.readCompactNullableString();
   const $currentLeader = decodeShareFetchResponseLeaderIdAndEpoch(r, version);
-  const $records = r.readCompactRecords();
+  let $records: Buffer | null;
+  if (version >= 1) {
+    $records = (r.readCompactRecords() ?? nullOnWire('ShareFetchResponsePartitionData.records'));
+  } else {
+    $records = r.readCompactRecords();
+  }
   let $acquiredRecords: ShareFetchResponseAcquiredRecords[];
   {
     const n = r.readCompactArrayLength(1);
@@ -360,7 +427,12 @@ function encodeShareFetchResponsePartitionData(w: Writer, version: number, m: Sh
   w.writeInt16(m.acknowledgeErrorCode);
   w.writeCompactNullableString(m.acknowledgeErrorMessage);
   encodeShareFetchResponseLeaderIdAndEpoch(w, version, m.currentLeader);
-  w.writeCompactRecords(m.records);
+  if (version >= 1) {
+    const x = (m.records ?? nullValue('ShareFetchResponsePartitionData.records'));
+    w.writeCompactRecords(x);
+  } else {
+    w.writeCompactRecords(m.records);
+  }
   {
     const a = m.acquiredRecords;
     w.writeCompactArrayLength(a.length);

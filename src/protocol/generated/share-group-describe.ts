@@ -10,7 +10,7 @@ export interface ShareGroupDescribeRequest {
 }
 
 export function decodeShareGroupDescribeRequest(r: Reader, version: number): ShareGroupDescribeRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ShareGroupDescribeRequest', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('ShareGroupDescribeRequest', version);
   let $groupIds: string[];
   {
     const n = r.readCompactArrayLength(1);
@@ -27,7 +27,7 @@ export function decodeShareGroupDescribeRequest(r: Reader, version: number): Sha
 }
 
 export function encodeShareGroupDescribeRequest(w: Writer, version: number, m: ShareGroupDescribeRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ShareGroupDescribeRequest', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('ShareGroupDescribeRequest', version);
   {
     const a = m.groupIds;
     w.writeCompactArrayLength(a.length);
@@ -66,18 +66,18 @@ export interface ShareGroupDescribeResponseMember {
   assignment: ShareGroupDescribeResponseAssignment;
 }
 
+export interface ShareGroupDescribeResponseAssignment {
+  topicPartitions: ShareGroupDescribeResponseTopicPartitions[];
+}
+
 export interface ShareGroupDescribeResponseTopicPartitions {
   topicId: string;
   topicName: string;
   partitions: number[];
 }
 
-export interface ShareGroupDescribeResponseAssignment {
-  topicPartitions: ShareGroupDescribeResponseTopicPartitions[];
-}
-
 export function decodeShareGroupDescribeResponse(r: Reader, version: number): ShareGroupDescribeResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ShareGroupDescribeResponse', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('ShareGroupDescribeResponse', version);
   const $throttleTimeMs = r.readInt32();
   let $groups: ShareGroupDescribeResponseDescribedGroup[];
   {
@@ -94,7 +94,7 @@ export function decodeShareGroupDescribeResponse(r: Reader, version: number): Sh
 }
 
 export function encodeShareGroupDescribeResponse(w: Writer, version: number, m: ShareGroupDescribeResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ShareGroupDescribeResponse', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('ShareGroupDescribeResponse', version);
   w.writeInt32(m.throttleTimeMs);
   {
     const a = m.groups;
@@ -186,6 +186,32 @@ function encodeShareGroupDescribeResponseMember(w: Writer, version: number, m: S
   w.writeUVarint(0);
 }
 
+function decodeShareGroupDescribeResponseAssignment(r: Reader, version: number): ShareGroupDescribeResponseAssignment {
+  let $topicPartitions: ShareGroupDescribeResponseTopicPartitions[];
+  {
+    const n = r.readCompactArrayLength(1);
+    if (n === -1) nullOnWire('ShareGroupDescribeResponseAssignment.topicPartitions');
+    else {
+      const a: ShareGroupDescribeResponseTopicPartitions[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeShareGroupDescribeResponseTopicPartitions(r, version));
+      $topicPartitions = a;
+    }
+  }
+  r.skipTaggedFields();
+  return { topicPartitions: $topicPartitions };
+}
+
+function encodeShareGroupDescribeResponseAssignment(w: Writer, version: number, m: ShareGroupDescribeResponseAssignment): void {
+  {
+    const a = m.topicPartitions;
+    w.writeCompactArrayLength(a.length);
+    for (const e of a) {
+      encodeShareGroupDescribeResponseTopicPartitions(w, version, e);
+    }
+  }
+  w.writeUVarint(0);
+}
+
 function decodeShareGroupDescribeResponseTopicPartitions(r: Reader, version: number): ShareGroupDescribeResponseTopicPartitions {
   const $topicId = r.readUuid();
   const $topicName = r.readCompactString();
@@ -211,32 +237,6 @@ function encodeShareGroupDescribeResponseTopicPartitions(w: Writer, version: num
     w.writeCompactArrayLength(a.length);
     for (const e of a) {
       w.writeInt32(e);
-    }
-  }
-  w.writeUVarint(0);
-}
-
-function decodeShareGroupDescribeResponseAssignment(r: Reader, version: number): ShareGroupDescribeResponseAssignment {
-  let $topicPartitions: ShareGroupDescribeResponseTopicPartitions[];
-  {
-    const n = r.readCompactArrayLength(1);
-    if (n === -1) nullOnWire('ShareGroupDescribeResponseAssignment.topicPartitions');
-    else {
-      const a: ShareGroupDescribeResponseTopicPartitions[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeShareGroupDescribeResponseTopicPartitions(r, version));
-      $topicPartitions = a;
-    }
-  }
-  r.skipTaggedFields();
-  return { topicPartitions: $topicPartitions };
-}
-
-function encodeShareGroupDescribeResponseAssignment(w: Writer, version: number, m: ShareGroupDescribeResponseAssignment): void {
-  {
-    const a = m.topicPartitions;
-    w.writeCompactArrayLength(a.length);
-    for (const e of a) {
-      encodeShareGroupDescribeResponseTopicPartitions(w, version, e);
     }
   }
   w.writeUVarint(0);

@@ -13,7 +13,7 @@ export interface ShareGroupHeartbeatRequest {
 }
 
 export function decodeShareGroupHeartbeatRequest(r: Reader, version: number): ShareGroupHeartbeatRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ShareGroupHeartbeatRequest', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('ShareGroupHeartbeatRequest', version);
   const $groupId = r.readCompactString();
   const $memberId = r.readCompactString();
   const $memberEpoch = r.readInt32();
@@ -33,7 +33,7 @@ export function decodeShareGroupHeartbeatRequest(r: Reader, version: number): Sh
 }
 
 export function encodeShareGroupHeartbeatRequest(w: Writer, version: number, m: ShareGroupHeartbeatRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ShareGroupHeartbeatRequest', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('ShareGroupHeartbeatRequest', version);
   w.writeCompactString(m.groupId);
   w.writeCompactString(m.memberId);
   w.writeInt32(m.memberEpoch);
@@ -71,7 +71,7 @@ export interface ShareGroupHeartbeatResponseTopicPartitions {
 }
 
 export function decodeShareGroupHeartbeatResponse(r: Reader, version: number): ShareGroupHeartbeatResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('ShareGroupHeartbeatResponse', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('ShareGroupHeartbeatResponse', version);
   const $throttleTimeMs = r.readInt32();
   const $errorCode = r.readInt16();
   const $errorMessage = r.readCompactNullableString();
@@ -84,7 +84,7 @@ export function decodeShareGroupHeartbeatResponse(r: Reader, version: number): S
 }
 
 export function encodeShareGroupHeartbeatResponse(w: Writer, version: number, m: ShareGroupHeartbeatResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('ShareGroupHeartbeatResponse', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('ShareGroupHeartbeatResponse', version);
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);

@@ -9,7 +9,7 @@ export interface TxnOffsetCommitRequest {
   groupId: string;
   producerId: bigint;
   producerEpoch: number;
-  generationId: number;
+  generationIdOrMemberEpoch: number;
   memberId: string;
   groupInstanceId: string | null;
   topics: TxnOffsetCommitRequestTopic[];
@@ -17,6 +17,7 @@ export interface TxnOffsetCommitRequest {
 
 export interface TxnOffsetCommitRequestTopic {
   name: string;
+  topicId: string;
   partitions: TxnOffsetCommitRequestPartition[];
 }
 
@@ -28,7 +29,7 @@ export interface TxnOffsetCommitRequestPartition {
 }
 
 export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOffsetCommitRequest {
-  if (version < 0 || version > 4) unsupportedDecodeVersion('TxnOffsetCommitRequest', version);
+  if (version < 0 || version > 6) unsupportedDecodeVersion('TxnOffsetCommitRequest', version);
   let $transactionalId: string;
   if (version <= 2) {
     $transactionalId = r.readString();
@@ -43,11 +44,11 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   }
   const $producerId = r.readInt64();
   const $producerEpoch = r.readInt16();
-  let $generationId: number;
+  let $generationIdOrMemberEpoch: number;
   if (version >= 3) {
-    $generationId = r.readInt32();
+    $generationIdOrMemberEpoch = r.readInt32();
   } else {
-    $generationId = -1;
+    $generationIdOrMemberEpoch = -1;
   }
   let $memberId: string;
   if (version >= 3) {
@@ -82,11 +83,11 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { transactionalId: $transactionalId, groupId: $groupId, producerId: $producerId, producerEpoch: $producerEpoch, generationId: $generationId, memberId: $memberId, groupInstanceId: $groupInstanceId, topics: $topics };
+  return { transactionalId: $transactionalId, groupId: $groupId, producerId: $producerId, producerEpoch: $producerEpoch, generationIdOrMemberEpoch: $generationIdOrMemberEpoch, memberId: $memberId, groupInstanceId: $groupInstanceId, topics: $topics };
 }
 
 export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnOffsetCommitRequest): void {
-  if (version < 0 || version > 4) unsupportedEncodeVersion('TxnOffsetCommitRequest', version);
+  if (version < 0 || version > 6) unsupportedEncodeVersion('TxnOffsetCommitRequest', version);
   if (version <= 2) {
     w.writeString(m.transactionalId);
   } else {
@@ -100,9 +101,9 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnO
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
   if (version >= 3) {
-    w.writeInt32(m.generationId);
+    w.writeInt32(m.generationIdOrMemberEpoch);
   }
-  if ((version <= 2) && m.generationId !== -1) absentField('TxnOffsetCommitRequest.generationId', version);
+  if ((version <= 2) && m.generationIdOrMemberEpoch !== -1) absentField('TxnOffsetCommitRequest.generationIdOrMemberEpoch', version);
   if (version >= 3) {
     w.writeCompactString(m.memberId);
   }
@@ -133,8 +134,16 @@ function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffse
   let $name: string;
   if (version <= 2) {
     $name = r.readString();
-  } else {
+  } else if (version >= 3 && version <= 5) {
     $name = r.readCompactString();
+  } else {
+    $name = "";
+  }
+  let $topicId: string;
+  if (version === 6) {
+    $topicId = r.readUuid();
+  } else {
+    $topicId = "00000000-0000-0000-0000-000000000000";
   }
   let $partitions: TxnOffsetCommitRequestPartition[];
   if (version <= 2) {
@@ -157,14 +166,17 @@ function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffse
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { name: $name, partitions: $partitions };
+  return { name: $name, topicId: $topicId, partitions: $partitions };
 }
 
 function encodeTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOffsetCommitRequestTopic): void {
   if (version <= 2) {
     w.writeString(m.name);
-  } else {
+  } else if (version >= 3 && version <= 5) {
     w.writeCompactString(m.name);
+  }
+  if (version === 6) {
+    w.writeUuid(m.topicId);
   }
   if (version <= 2) {
     const a = m.partitions;
@@ -228,6 +240,7 @@ export interface TxnOffsetCommitResponse {
 
 export interface TxnOffsetCommitResponseTopic {
   name: string;
+  topicId: string;
   partitions: TxnOffsetCommitResponsePartition[];
 }
 
@@ -237,7 +250,7 @@ export interface TxnOffsetCommitResponsePartition {
 }
 
 export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOffsetCommitResponse {
-  if (version < 0 || version > 4) unsupportedDecodeVersion('TxnOffsetCommitResponse', version);
+  if (version < 0 || version > 6) unsupportedDecodeVersion('TxnOffsetCommitResponse', version);
   const $throttleTimeMs = r.readInt32();
   let $topics: TxnOffsetCommitResponseTopic[];
   if (version <= 2) {
@@ -264,7 +277,7 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
 }
 
 export function encodeTxnOffsetCommitResponse(w: Writer, version: number, m: TxnOffsetCommitResponse): void {
-  if (version < 0 || version > 4) unsupportedEncodeVersion('TxnOffsetCommitResponse', version);
+  if (version < 0 || version > 6) unsupportedEncodeVersion('TxnOffsetCommitResponse', version);
   w.writeInt32(m.throttleTimeMs);
   if (version <= 2) {
     const a = m.topics;
@@ -288,8 +301,16 @@ function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffs
   let $name: string;
   if (version <= 2) {
     $name = r.readString();
-  } else {
+  } else if (version >= 3 && version <= 5) {
     $name = r.readCompactString();
+  } else {
+    $name = "";
+  }
+  let $topicId: string;
+  if (version === 6) {
+    $topicId = r.readUuid();
+  } else {
+    $topicId = "00000000-0000-0000-0000-000000000000";
   }
   let $partitions: TxnOffsetCommitResponsePartition[];
   if (version <= 2) {
@@ -312,14 +333,17 @@ function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffs
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { name: $name, partitions: $partitions };
+  return { name: $name, topicId: $topicId, partitions: $partitions };
 }
 
 function encodeTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOffsetCommitResponseTopic): void {
   if (version <= 2) {
     w.writeString(m.name);
-  } else {
+  } else if (version >= 3 && version <= 5) {
     w.writeCompactString(m.name);
+  }
+  if (version === 6) {
+    w.writeUuid(m.topicId);
   }
   if (version <= 2) {
     const a = m.partitions;

@@ -17,19 +17,20 @@ export interface VoteRequestTopicData {
 
 export interface VoteRequestPartitionData {
   partitionIndex: number;
-  candidateEpoch: number;
-  candidateId: number;
-  candidateDirectoryId: string;
+  replicaEpoch: number;
+  replicaId: number;
+  replicaDirectoryId: string;
   voterDirectoryId: string;
   lastOffsetEpoch: number;
   lastOffset: bigint;
+  preVote: boolean;
 }
 
 export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('VoteRequest', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('VoteRequest', version);
   const $clusterId = r.readCompactNullableString();
   let $voterId: number;
-  if (version === 1) {
+  if (version >= 1) {
     $voterId = r.readInt32();
   } else {
     $voterId = -1;
@@ -49,9 +50,9 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
 }
 
 export function encodeVoteRequest(w: Writer, version: number, m: VoteRequest): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('VoteRequest', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('VoteRequest', version);
   w.writeCompactNullableString(m.clusterId);
-  if (version === 1) {
+  if (version >= 1) {
     w.writeInt32(m.voterId);
   }
   {
@@ -94,38 +95,48 @@ function encodeVoteRequestTopicData(w: Writer, version: number, m: VoteRequestTo
 
 function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequestPartitionData {
   const $partitionIndex = r.readInt32();
-  const $candidateEpoch = r.readInt32();
-  const $candidateId = r.readInt32();
-  let $candidateDirectoryId: string;
-  if (version === 1) {
-    $candidateDirectoryId = r.readUuid();
+  const $replicaEpoch = r.readInt32();
+  const $replicaId = r.readInt32();
+  let $replicaDirectoryId: string;
+  if (version >= 1) {
+    $replicaDirectoryId = r.readUuid();
   } else {
-    $candidateDirectoryId = "00000000-0000-0000-0000-000000000000";
+    $replicaDirectoryId = "00000000-0000-0000-0000-000000000000";
   }
   let $voterDirectoryId: string;
-  if (version === 1) {
+  if (version >= 1) {
     $voterDirectoryId = r.readUuid();
   } else {
     $voterDirectoryId = "00000000-0000-0000-0000-000000000000";
   }
   const $lastOffsetEpoch = r.readInt32();
   const $lastOffset = r.readInt64();
+  let $preVote: boolean;
+  if (version === 2) {
+    $preVote = r.readBool();
+  } else {
+    $preVote = false;
+  }
   r.skipTaggedFields();
-  return { partitionIndex: $partitionIndex, candidateEpoch: $candidateEpoch, candidateId: $candidateId, candidateDirectoryId: $candidateDirectoryId, voterDirectoryId: $voterDirectoryId, lastOffsetEpoch: $lastOffsetEpoch, lastOffset: $lastOffset };
+  return { partitionIndex: $partitionIndex, replicaEpoch: $replicaEpoch, replicaId: $replicaId, replicaDirectoryId: $replicaDirectoryId, voterDirectoryId: $voterDirectoryId, lastOffsetEpoch: $lastOffsetEpoch, lastOffset: $lastOffset, preVote: $preVote };
 }
 
 function encodeVoteRequestPartitionData(w: Writer, version: number, m: VoteRequestPartitionData): void {
   w.writeInt32(m.partitionIndex);
-  w.writeInt32(m.candidateEpoch);
-  w.writeInt32(m.candidateId);
-  if (version === 1) {
-    w.writeUuid(m.candidateDirectoryId);
+  w.writeInt32(m.replicaEpoch);
+  w.writeInt32(m.replicaId);
+  if (version >= 1) {
+    w.writeUuid(m.replicaDirectoryId);
   }
-  if (version === 1) {
+  if (version >= 1) {
     w.writeUuid(m.voterDirectoryId);
   }
   w.writeInt32(m.lastOffsetEpoch);
   w.writeInt64(m.lastOffset);
+  if (version === 2) {
+    w.writeBool(m.preVote);
+  }
+  if ((version <= 1) && m.preVote !== false) absentField('VoteRequestPartitionData.preVote', version);
   w.writeUVarint(0);
 }
 
@@ -155,7 +166,7 @@ export interface VoteResponseNodeEndpoint {
 }
 
 export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('VoteResponse', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('VoteResponse', version);
   const $errorCode = r.readInt16();
   let $topics: VoteResponseTopicData[];
   {
@@ -175,7 +186,7 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
     const size = r.readUVarint();
     switch (tag) {
       case 0: {
-        if (version === 1) {
+        if (version >= 1) {
           const end = r.taggedFieldEnd(size);
           {
             const n = r.readCompactArrayLength(1);
@@ -198,7 +209,7 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
 }
 
 export function encodeVoteResponse(w: Writer, version: number, m: VoteResponse): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('VoteResponse', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('VoteResponse', version);
   w.writeInt16(m.errorCode);
   {
     const a = m.topics;
@@ -208,7 +219,7 @@ export function encodeVoteResponse(w: Writer, version: number, m: VoteResponse):
     }
   }
   if ((version === 0) && m.nodeEndpoints.length !== 0) absentField('VoteResponse.nodeEndpoints', version);
-  const tagged0 = (version === 1) && m.nodeEndpoints.length !== 0;
+  const tagged0 = (version >= 1) && m.nodeEndpoints.length !== 0;
   w.writeUVarint((tagged0 ? 1 : 0));
   if (tagged0) {
     w.writeUVarint(0);
@@ -274,19 +285,19 @@ function encodeVoteResponsePartitionData(w: Writer, version: number, m: VoteResp
 
 function decodeVoteResponseNodeEndpoint(r: Reader, version: number): VoteResponseNodeEndpoint {
   let $nodeId: number;
-  if (version === 1) {
+  if (version >= 1) {
     $nodeId = r.readInt32();
   } else {
     $nodeId = 0;
   }
   let $host: string;
-  if (version === 1) {
+  if (version >= 1) {
     $host = r.readCompactString();
   } else {
     $host = "";
   }
   let $port: number;
-  if (version === 1) {
+  if (version >= 1) {
     $port = r.readUInt16();
   } else {
     $port = 0;
@@ -296,15 +307,15 @@ function decodeVoteResponseNodeEndpoint(r: Reader, version: number): VoteRespons
 }
 
 function encodeVoteResponseNodeEndpoint(w: Writer, version: number, m: VoteResponseNodeEndpoint): void {
-  if (version === 1) {
+  if (version >= 1) {
     w.writeInt32(m.nodeId);
   }
   if ((version === 0) && m.nodeId !== 0) absentField('VoteResponseNodeEndpoint.nodeId', version);
-  if (version === 1) {
+  if (version >= 1) {
     w.writeCompactString(m.host);
   }
   if ((version === 0) && m.host !== "") absentField('VoteResponseNodeEndpoint.host', version);
-  if (version === 1) {
+  if (version >= 1) {
     w.writeUInt16(m.port);
   }
   if ((version === 0) && m.port !== 0) absentField('VoteResponseNodeEndpoint.port', version);

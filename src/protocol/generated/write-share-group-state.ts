@@ -19,6 +19,7 @@ export interface WriteShareGroupStateRequestPartitionData {
   stateEpoch: number;
   leaderEpoch: number;
   startOffset: bigint;
+  deliveryCompleteCount: number;
   stateBatches: WriteShareGroupStateRequestStateBatch[];
 }
 
@@ -30,7 +31,7 @@ export interface WriteShareGroupStateRequestStateBatch {
 }
 
 export function decodeWriteShareGroupStateRequest(r: Reader, version: number): WriteShareGroupStateRequest {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('WriteShareGroupStateRequest', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('WriteShareGroupStateRequest', version);
   const $groupId = r.readCompactString();
   let $topics: WriteShareGroupStateRequestWriteStateData[];
   {
@@ -47,7 +48,7 @@ export function decodeWriteShareGroupStateRequest(r: Reader, version: number): W
 }
 
 export function encodeWriteShareGroupStateRequest(w: Writer, version: number, m: WriteShareGroupStateRequest): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('WriteShareGroupStateRequest', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('WriteShareGroupStateRequest', version);
   w.writeCompactString(m.groupId);
   {
     const a = m.topics;
@@ -92,6 +93,12 @@ function decodeWriteShareGroupStateRequestPartitionData(r: Reader, version: numb
   const $stateEpoch = r.readInt32();
   const $leaderEpoch = r.readInt32();
   const $startOffset = r.readInt64();
+  let $deliveryCompleteCount: number;
+  if (version === 1) {
+    $deliveryCompleteCount = r.readInt32();
+  } else {
+    $deliveryCompleteCount = -1;
+  }
   let $stateBatches: WriteShareGroupStateRequestStateBatch[];
   {
     const n = r.readCompactArrayLength(1);
@@ -103,7 +110,7 @@ function decodeWriteShareGroupStateRequestPartitionData(r: Reader, version: numb
     }
   }
   r.skipTaggedFields();
-  return { partition: $partition, stateEpoch: $stateEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, stateBatches: $stateBatches };
+  return { partition: $partition, stateEpoch: $stateEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, deliveryCompleteCount: $deliveryCompleteCount, stateBatches: $stateBatches };
 }
 
 function encodeWriteShareGroupStateRequestPartitionData(w: Writer, version: number, m: WriteShareGroupStateRequestPartitionData): void {
@@ -111,6 +118,9 @@ function encodeWriteShareGroupStateRequestPartitionData(w: Writer, version: numb
   w.writeInt32(m.stateEpoch);
   w.writeInt32(m.leaderEpoch);
   w.writeInt64(m.startOffset);
+  if (version === 1) {
+    w.writeInt32(m.deliveryCompleteCount);
+  }
   {
     const a = m.stateBatches;
     w.writeCompactArrayLength(a.length);
@@ -154,7 +164,7 @@ export interface WriteShareGroupStateResponsePartitionResult {
 }
 
 export function decodeWriteShareGroupStateResponse(r: Reader, version: number): WriteShareGroupStateResponse {
-  if (version < 0 || version > 0) unsupportedDecodeVersion('WriteShareGroupStateResponse', version);
+  if (version < 0 || version > 1) unsupportedDecodeVersion('WriteShareGroupStateResponse', version);
   let $results: WriteShareGroupStateResponseWriteStateResult[];
   {
     const n = r.readCompactArrayLength(1);
@@ -170,7 +180,7 @@ export function decodeWriteShareGroupStateResponse(r: Reader, version: number): 
 }
 
 export function encodeWriteShareGroupStateResponse(w: Writer, version: number, m: WriteShareGroupStateResponse): void {
-  if (version < 0 || version > 0) unsupportedEncodeVersion('WriteShareGroupStateResponse', version);
+  if (version < 0 || version > 1) unsupportedEncodeVersion('WriteShareGroupStateResponse', version);
   {
     const a = m.results;
     w.writeCompactArrayLength(a.length);

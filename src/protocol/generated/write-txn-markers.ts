@@ -14,6 +14,7 @@ export interface WriteTxnMarkersRequestWritableTxnMarker {
   transactionResult: boolean;
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
   coordinatorEpoch: number;
+  transactionVersion: number;
 }
 
 export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
@@ -22,7 +23,7 @@ export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
 }
 
 export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteTxnMarkersRequest {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('WriteTxnMarkersRequest', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('WriteTxnMarkersRequest', version);
   let $markers: WriteTxnMarkersRequestWritableTxnMarker[];
   if (version === 0) {
     const n = r.readArrayLength(1);
@@ -41,14 +42,14 @@ export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteT
       $markers = a;
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     r.skipTaggedFields();
   }
   return { markers: $markers };
 }
 
 export function encodeWriteTxnMarkersRequest(w: Writer, version: number, m: WriteTxnMarkersRequest): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('WriteTxnMarkersRequest', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('WriteTxnMarkersRequest', version);
   if (version === 0) {
     const a = m.markers;
     w.writeArrayLength(a.length);
@@ -62,7 +63,7 @@ export function encodeWriteTxnMarkersRequest(w: Writer, version: number, m: Writ
       encodeWriteTxnMarkersRequestWritableTxnMarker(w, version, e);
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     w.writeUVarint(0);
   }
 }
@@ -90,10 +91,16 @@ function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: numbe
     }
   }
   const $coordinatorEpoch = r.readInt32();
-  if (version === 1) {
+  let $transactionVersion: number;
+  if (version === 2) {
+    $transactionVersion = r.readInt8();
+  } else {
+    $transactionVersion = 0;
+  }
+  if (version >= 1) {
     r.skipTaggedFields();
   }
-  return { producerId: $producerId, producerEpoch: $producerEpoch, transactionResult: $transactionResult, topics: $topics, coordinatorEpoch: $coordinatorEpoch };
+  return { producerId: $producerId, producerEpoch: $producerEpoch, transactionResult: $transactionResult, topics: $topics, coordinatorEpoch: $coordinatorEpoch, transactionVersion: $transactionVersion };
 }
 
 function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, version: number, m: WriteTxnMarkersRequestWritableTxnMarker): void {
@@ -114,7 +121,10 @@ function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, version: numbe
     }
   }
   w.writeInt32(m.coordinatorEpoch);
-  if (version === 1) {
+  if (version === 2) {
+    w.writeInt8(m.transactionVersion);
+  }
+  if (version >= 1) {
     w.writeUVarint(0);
   }
 }
@@ -144,7 +154,7 @@ function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: 
       $partitionIndexes = a;
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     r.skipTaggedFields();
   }
   return { name: $name, partitionIndexes: $partitionIndexes };
@@ -169,7 +179,7 @@ function encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, version: 
       w.writeInt32(e);
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     w.writeUVarint(0);
   }
 }
@@ -194,7 +204,7 @@ export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
 }
 
 export function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
-  if (version < 0 || version > 1) unsupportedDecodeVersion('WriteTxnMarkersResponse', version);
+  if (version < 0 || version > 2) unsupportedDecodeVersion('WriteTxnMarkersResponse', version);
   let $markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
   if (version === 0) {
     const n = r.readArrayLength(1);
@@ -213,14 +223,14 @@ export function decodeWriteTxnMarkersResponse(r: Reader, version: number): Write
       $markers = a;
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     r.skipTaggedFields();
   }
   return { markers: $markers };
 }
 
 export function encodeWriteTxnMarkersResponse(w: Writer, version: number, m: WriteTxnMarkersResponse): void {
-  if (version < 0 || version > 1) unsupportedEncodeVersion('WriteTxnMarkersResponse', version);
+  if (version < 0 || version > 2) unsupportedEncodeVersion('WriteTxnMarkersResponse', version);
   if (version === 0) {
     const a = m.markers;
     w.writeArrayLength(a.length);
@@ -234,7 +244,7 @@ export function encodeWriteTxnMarkersResponse(w: Writer, version: number, m: Wri
       encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w, version, e);
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     w.writeUVarint(0);
   }
 }
@@ -259,7 +269,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version
       $topics = a;
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     r.skipTaggedFields();
   }
   return { producerId: $producerId, topics: $topics };
@@ -280,7 +290,7 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, version
       encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, version, e);
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     w.writeUVarint(0);
   }
 }
@@ -310,7 +320,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, ve
       $partitions = a;
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     r.skipTaggedFields();
   }
   return { name: $name, partitions: $partitions };
@@ -335,7 +345,7 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, ve
       encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, version, e);
     }
   }
-  if (version === 1) {
+  if (version >= 1) {
     w.writeUVarint(0);
   }
 }
@@ -343,7 +353,7 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, ve
 function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
   const $partitionIndex = r.readInt32();
   const $errorCode = r.readInt16();
-  if (version === 1) {
+  if (version >= 1) {
     r.skipTaggedFields();
   }
   return { partitionIndex: $partitionIndex, errorCode: $errorCode };
@@ -352,7 +362,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader
 function encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w: Writer, version: number, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  if (version === 1) {
+  if (version >= 1) {
     w.writeUVarint(0);
   }
 }

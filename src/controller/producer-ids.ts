@@ -1,31 +1,26 @@
 /**
- * Producer ids for InitProducerId (KIP-98), handed out from blocks allocated through the metadata log
+ * Producer ids for InitProducerId (KIP-98), handed out from blocks allocated through the controller
  * (KIP-730: Kafka's ProducerIdControlManager writes a ProducerIdsRecord per block and each broker's
  * RPCProducerIdManager serves ids from its current block). A block is committed before any id in it is
- * returned, and the image's nextProducerId survives restarts, so an id is never handed out twice even
- * after a crash (the rest of an unfinished block is skipped, as in Kafka).
+ * returned, and the image's nextProducerId survives restarts and controller failover, so an id is never
+ * handed out twice even after a crash (the rest of an unfinished block is skipped, as in Kafka).
  *
- * One owner: at most one allocation is in flight, and it is planned by the node's serial metadata writer
- * (AdminController.run) against the image that already holds every earlier record, so blocks never
- * overlap. A standalone node is its own controller; in a cluster the controller writes the same record
- * on a broker's request (AllocateProducerIds).
+ * `planProducerIdBlock` is the controller's decision; `ProducerIdManager` is the broker's side: at most
+ * one AllocateProducerIds request in flight, sent through the controller channel.
  */
-import type { Plan } from '../controller/admin.js';
+import type { Plan } from './admin.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { ErrorCode } from '../protocol/errors.js';
+import type { ControllerChannel } from './requests.js';
 
 /** ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 /** Block allocations one caller waits through before giving up (many callers can drain a block). */
 const ALLOCATION_ROUNDS_MAX = 100;
+const ALLOCATION_TIMEOUT_MS = 30_000;
 
 export class ProducerIdsExhaustedError extends Error {
   override name = 'ProducerIdsExhaustedError';
-}
-
-/** The metadata writer's serial runner (AdminController). */
-export interface MetadataPlanRunner {
-  run<T>(plan: (image: MetadataImage) => Plan<T>): Promise<Plan<T>>;
 }
 
 /** ProducerIdControlManager.generateNextProducerId: the next block for brokerId; its first id is the value. */
@@ -44,9 +39,10 @@ export class ProducerIdManager {
   private allocation: Promise<void> | undefined;
 
   constructor(
-    private readonly controller: MetadataPlanRunner,
+    private readonly channel: ControllerChannel,
     private readonly brokerId: number,
-    private readonly blockSize = PRODUCER_ID_BLOCK_SIZE,
+    /** The broker epoch of this node's registration (AllocateProducerIds carries it). */
+    private readonly brokerEpoch: () => number,
   ) {}
 
   /** A producer id never returned before; rejects when no new block can be committed. */
@@ -66,9 +62,11 @@ export class ProducerIdManager {
   }
 
   private async commitBlock(): Promise<void> {
-    const planned = await this.controller.run((image) => planProducerIdBlock(image, this.brokerId, this.blockSize));
-    if (!planned.ok) throw new ProducerIdsExhaustedError(planned.message ?? 'no producer id block');
-    this.nextProducerId = planned.value;
-    this.blockEnd = planned.value + this.blockSize;
+    const outcome = await this.channel.send(
+      { type: 'allocateProducerIds', brokerId: this.brokerId, brokerEpoch: this.brokerEpoch() }, ALLOCATION_TIMEOUT_MS,
+    );
+    if (!outcome.ok) throw new ProducerIdsExhaustedError(outcome.message ?? `no producer id block (error ${outcome.errorCode})`);
+    this.nextProducerId = outcome.value.producerIdStart;
+    this.blockEnd = outcome.value.producerIdStart + outcome.value.producerIdLen;
   }
 }

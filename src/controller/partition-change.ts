@@ -1,0 +1,89 @@
+/**
+ * One partition's next leader and ISR (KRaft's PartitionChangeBuilder, without ELR and reassignment):
+ * the current state, a target ISR and who may lead in, a PartitionChange record (or none) out.
+ *
+ * Leader choice (PartitionChangeBuilder.electLeader):
+ * - 'preferred': the first replica if it is in the target ISR and acceptable; else as 'online'.
+ * - 'online': the current leader if it is still in the target ISR and acceptable (no needless move);
+ *   else the first replica, in replica order, that is in the target ISR and acceptable; else none (-1).
+ * - 'unclean': as 'online', and when no ISR member can lead, the first acceptable replica at all, with
+ *   the ISR forced to just it (data acknowledged by the old ISR may be lost: only when the topic allows).
+ * The ISR never becomes empty: removing its last member leaves it there, leaderless, so that broker
+ * leads again when it returns (PartitionChangeBuilder.build keeps the ISR when the target is empty).
+ * A leader change bumps the leader epoch; every record bumps the partition epoch (image.ts applies both).
+ */
+import type { PartitionImage } from '../metadata/image.js';
+import type { PartitionChangeRecord } from '../metadata/records.js';
+
+/** LeaderConstants.NO_LEADER. */
+export const NO_LEADER = -1;
+
+export type Election = 'preferred' | 'online' | 'unclean';
+
+export interface PartitionChangeOptions {
+  /** May this broker lead (unfenced, not shutting down, not the broker being removed)? */
+  readonly isAcceptableLeader: (brokerId: number) => boolean;
+  readonly election: Election;
+  /** The ISR wanted (AlterPartition's new ISR, or the ISR without a departing broker); default the current ISR. */
+  readonly targetIsr?: readonly number[];
+}
+
+export interface PartitionChange {
+  /** null: nothing changes. */
+  readonly record: PartitionChangeRecord | null;
+  readonly leader: number;
+  readonly isr: readonly number[];
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+  readonly unclean: boolean;
+}
+
+export function buildPartitionChange(partition: PartitionImage, options: PartitionChangeOptions): PartitionChange {
+  const targetIsr = options.targetIsr ?? partition.isr;
+  const valid = (r: number): boolean => targetIsr.includes(r) && options.isAcceptableLeader(r);
+  let leader = NO_LEADER;
+  let unclean = false;
+  const preferred = partition.replicas[0];
+  if (options.election === 'preferred' && preferred !== undefined && valid(preferred)) leader = preferred;
+  else if (partition.leader !== NO_LEADER && valid(partition.leader)) leader = partition.leader;
+  else {
+    const clean = partition.replicas.find(valid);
+    if (clean !== undefined) leader = clean;
+    else if (options.election === 'unclean') {
+      const any = partition.replicas.find((r) => options.isAcceptableLeader(r));
+      if (any !== undefined) {
+        leader = any;
+        unclean = true;
+      }
+    }
+  }
+  const record: PartitionChangeRecord = { type: 'PartitionChange', topicId: partition.topicId, partitionId: partition.partitionId };
+  let changed = false;
+  if (leader !== partition.leader) {
+    record.leader = leader;
+    changed = true;
+    if (unclean) record.isr = [leader];
+  }
+  if (record.isr === undefined && targetIsr.length > 0 && !sameList(targetIsr, partition.isr)) {
+    record.isr = [...targetIsr];
+    changed = true;
+  }
+  if (!changed) {
+    return {
+      record: null, leader: partition.leader, isr: partition.isr, leaderEpoch: partition.leaderEpoch,
+      partitionEpoch: partition.partitionEpoch, unclean: false,
+    };
+  }
+  return {
+    record,
+    leader,
+    isr: record.isr ?? partition.isr,
+    leaderEpoch: leader !== partition.leader ? partition.leaderEpoch + 1 : partition.leaderEpoch,
+    partitionEpoch: partition.partitionEpoch + 1,
+    unclean,
+  };
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

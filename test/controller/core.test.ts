@@ -1,0 +1,519 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveConfig } from '../../src/config/config.js';
+import { ControllerCore, type ControllerDecision, type ControllerTickResult } from '../../src/controller/core.js';
+import type { ControllerOutcomeOf, ControllerRequestOf, ControllerRequestType } from '../../src/controller/requests.js';
+import { applyRecords, EMPTY_IMAGE, topicByName, type MetadataImage, type PartitionImage } from '../../src/metadata/image.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+
+const SESSION_MS = 9000;
+
+type Sent<K extends ControllerRequestType> = ControllerOutcomeOf<K> & { decision: ControllerDecision<K> };
+
+/** The core plus the committed image, the way the shell drives it: decide, commit the batch, answer. */
+class Harness {
+  image: MetadataImage = EMPTY_IMAGE;
+  now = 1000;
+  readonly core: ControllerCore;
+  readonly epochs = new Map<number, number>();
+  private topicIds = 0;
+
+  constructor(overrides: Record<string, string> = {}, options: { imbalanceMs?: number; clusterId?: string } = {}) {
+    const config = resolveConfig({ overrides: Object.entries(overrides) }).config;
+    this.core = new ControllerCore({
+      config, brokerLifecycle: 'heartbeats', clusterId: options.clusterId,
+      newTopicId: () => `00000000-0000-4000-8000-${String(++this.topicIds).padStart(12, '0')}`,
+      leaderImbalanceCheckIntervalMs: options.imbalanceMs,
+    });
+    this.core.activate(this.image, this.now);
+  }
+
+  commit(records: ControllerDecision['records']): void {
+    if (records.length > 0) this.image = applyRecords(this.image, records, this.image.offset + 1).image;
+  }
+
+  send<K extends ControllerRequestType>(request: ControllerRequestOf<K>): Sent<K> {
+    const decision = this.core.handle(request, this.image, this.now);
+    this.commit(decision.records);
+    return { ...decision.outcome, decision } as Sent<K>;
+  }
+
+  tick(): ControllerTickResult {
+    const result = this.core.tick(this.image, this.now);
+    this.commit(result.records);
+    return result;
+  }
+
+  register(brokerId: number, incarnationId = `inc-${brokerId}`, rack: string | null = null): Sent<'registerBroker'> {
+    const outcome = this.send<'registerBroker'>({
+      type: 'registerBroker', brokerId, incarnationId, clusterId: 'c1', host: 'h', port: 9000 + brokerId, rack,
+    });
+    if (outcome.ok) this.epochs.set(brokerId, outcome.value.brokerEpoch);
+    return outcome;
+  }
+
+  heartbeat(brokerId: number, fields: { offset?: number; wantShutDown?: boolean; wantFence?: boolean; epoch?: number } = {}): Sent<'brokerHeartbeat'> {
+    return this.send<'brokerHeartbeat'>({
+      type: 'brokerHeartbeat', brokerId, brokerEpoch: fields.epoch ?? this.epochs.get(brokerId) ?? -1,
+      currentMetadataOffset: fields.offset ?? this.image.offset, wantFence: fields.wantFence ?? false, wantShutDown: fields.wantShutDown ?? false,
+    });
+  }
+
+  /** Registers and unfences brokers (each heartbeats once caught up). */
+  startBrokers(...ids: number[]): void {
+    for (const id of ids) assert.ok(this.register(id).ok);
+    for (const id of ids) assert.equal(value(this.heartbeat(id)).isFenced, false);
+  }
+
+  createTopic(name: string, numPartitions: number, replicationFactor: number, configs: { name: string; value: string }[] = []): void {
+    const outcome = this.send<'createTopic'>({
+      type: 'createTopic', validateOnly: false, topic: { name, numPartitions, replicationFactor, assignments: [], configs },
+    });
+    assert.ok(outcome.ok, JSON.stringify(outcome));
+  }
+
+  partition(topic: string, id: number): PartitionImage {
+    return topicByName(this.image, topic)!.partitions[id]!;
+  }
+
+  /** Everyone but `except` heartbeats at the current time. */
+  heartbeatAll(except: readonly number[] = []): void {
+    for (const id of this.image.brokers.keys()) if (!except.includes(id) && !this.image.brokers.get(id)!.fenced) this.heartbeat(id);
+  }
+}
+
+function value<T>(outcome: { ok: true; value: T } | { ok: false; errorCode: number; message: string | null }): T {
+  assert.ok(outcome.ok, JSON.stringify(outcome));
+  return outcome.value;
+}
+
+function code(outcome: { ok: boolean; errorCode?: number }): number {
+  return outcome.ok ? ErrorCode.NONE : outcome.errorCode!;
+}
+
+function leaderCounts(h: Harness, topic: string): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const p of topicByName(h.image, topic)!.partitions) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
+  return counts;
+}
+
+// ---- placement ----
+
+test('placement: 12 partitions RF 3 on 3 brokers spread leaders 4/4/4, the first replica leads', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 12, 3);
+  assert.deepEqual([...leaderCounts(h, 't')].sort(), [[1, 4], [2, 4], [3, 4]]);
+  for (const p of topicByName(h.image, 't')!.partitions) {
+    assert.equal(p.leader, p.replicas[0]);
+    assert.equal(new Set(p.replicas).size, 3);
+    assert.deepEqual([...p.isr], [...p.replicas]);
+  }
+});
+
+test('placement: successive single-partition topics lead on the least loaded broker', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) h.createTopic(name, 1, 2);
+  const leaders = ['a', 'b', 'c', 'd', 'e', 'f'].map((t) => h.partition(t, 0).leader);
+  assert.deepEqual([1, 2, 3].map((b) => leaders.filter((l) => l === b).length), [2, 2, 2]);
+});
+
+test('placement: rack-aware, every partition spans as many racks as it can, leaders and replicas balanced', () => {
+  const h = new Harness();
+  const racks = ['r1', 'r1', 'r2', 'r2', 'r3', 'r3'];
+  racks.forEach((rack, i) => assert.ok(h.register(i + 1, `inc-${i + 1}`, rack).ok));
+  for (let id = 1; id <= 6; id++) h.heartbeat(id);
+  h.createTopic('t', 12, 3);
+  const replicaCounts = new Map<number, number>();
+  for (const p of topicByName(h.image, 't')!.partitions) {
+    assert.equal(new Set(p.replicas.map((r) => racks[r - 1])).size, 3, `partition ${p.partitionId} ${p.replicas}`);
+    for (const r of p.replicas) replicaCounts.set(r, (replicaCounts.get(r) ?? 0) + 1);
+  }
+  assert.deepEqual([...leaderCounts(h, 't').values()], [2, 2, 2, 2, 2, 2]);
+  assert.deepEqual([...replicaCounts.values()], [6, 6, 6, 6, 6, 6]);
+});
+
+test('placement: fenced and shutting-down brokers get no new replicas; RF above the usable brokers is INVALID_REPLICATION_FACTOR', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  assert.ok(h.register(4).ok); // registered, still fenced
+  const outcome = h.send<'createTopic'>({
+    type: 'createTopic', validateOnly: false, topic: { name: 'x', numPartitions: 1, replicationFactor: 4, assignments: [], configs: [] },
+  });
+  assert.equal(code(outcome), ErrorCode.INVALID_REPLICATION_FACTOR);
+  h.createTopic('t', 6, 3);
+  for (const p of topicByName(h.image, 't')!.partitions) assert.ok(!p.replicas.includes(4));
+});
+
+test('createPartitions continues the rotation: leaders stay balanced', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 3, 2);
+  const outcome = h.send<'createPartitions'>({ type: 'createPartitions', validateOnly: false, input: { name: 't', count: 9, assignments: null } });
+  assert.ok(outcome.ok);
+  assert.deepEqual([...leaderCounts(h, 't')].sort(), [[1, 3], [2, 3], [3, 3]]);
+});
+
+// ---- registration ----
+
+test('registerBroker: a new broker is fenced at epoch 0; a retry of the same incarnation keeps the epoch', () => {
+  const h = new Harness();
+  assert.equal(value(h.register(1)).brokerEpoch, 0);
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  assert.equal(h.image.brokers.get(1)!.incarnationId, 'inc-1');
+  const retry = h.register(1);
+  assert.equal(value(retry).brokerEpoch, 0);
+  assert.equal(h.image.brokers.get(1)!.brokerEpoch, 0);
+  // The retry amends the registration without unfencing it.
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  h.heartbeat(1);
+  assert.equal(h.image.brokers.get(1)!.fenced, false);
+  assert.equal(value(h.register(1)).brokerEpoch, 0);
+  assert.equal(h.image.brokers.get(1)!.fenced, false, 'a retry keeps the unfenced state');
+});
+
+test('registerBroker: a new incarnation while the old session lives is DUPLICATE_BROKER_REGISTRATION, after it a new epoch, fenced', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  h.createTopic('t', 2, 2);
+  assert.equal(code(h.register(1, 'inc-1b')), ErrorCode.DUPLICATE_BROKER_REGISTRATION);
+  h.now += SESSION_MS + 1;
+  h.heartbeat(2);
+  h.tick(); // broker 1's session expired: fenced
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  const restarted = h.register(1, 'inc-1b');
+  assert.equal(value(restarted).brokerEpoch, 1);
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  assert.ok(restarted.decision.events.some((e) => e.event === 'broker-registered' && e.restarted));
+});
+
+test('registerBroker: a restart right after a controlled shutdown (fenced) is accepted at once and leaves every ISR', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 3, 3);
+  // Broker 1 shuts down cleanly: leaderships move, then it is told to stop and is fenced.
+  h.heartbeat(1, { wantShutDown: true });
+  h.heartbeatAll([1]);
+  assert.equal(value(h.heartbeat(1, { wantShutDown: true })).shouldShutDown, true);
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  assert.equal(value(h.register(1, 'inc-1b')).brokerEpoch, 1);
+  for (const p of topicByName(h.image, 't')!.partitions) assert.ok(!p.isr.includes(1) && p.leader !== 1);
+});
+
+test('registerBroker: another cluster id is INCONSISTENT_CLUSTER_ID', () => {
+  const h = new Harness({}, { clusterId: 'other' });
+  assert.equal(code(h.register(1)), ErrorCode.INCONSISTENT_CLUSTER_ID);
+  assert.equal(h.image.brokers.size, 0);
+});
+
+// ---- heartbeats and fencing ----
+
+test('brokerHeartbeat: STALE_BROKER_EPOCH for an old or unknown epoch; unfenced only once caught up with its registration', () => {
+  const h = new Harness();
+  assert.equal(code(h.heartbeat(1, { epoch: 0 })), ErrorCode.STALE_BROKER_EPOCH);
+  h.register(1);
+  const registeredAt = h.image.offset;
+  assert.equal(code(h.heartbeat(1, { epoch: 7 })), ErrorCode.STALE_BROKER_EPOCH);
+  const behind = value(h.heartbeat(1, { offset: registeredAt - 1 }));
+  assert.deepEqual(behind, { isCaughtUp: false, isFenced: true, shouldShutDown: false });
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  const caughtUp = h.heartbeat(1, { offset: registeredAt });
+  assert.deepEqual(value(caughtUp), { isCaughtUp: true, isFenced: false, shouldShutDown: false });
+  assert.equal(h.image.brokers.get(1)!.fenced, false);
+  assert.ok(caughtUp.decision.events.some((e) => e.event === 'broker-unfenced' && e.brokerId === 1));
+});
+
+test('session timeout: a silent broker is fenced, its leaderships move to the next ISR member with leader epoch + 1', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 3, 3);
+  const before = topicByName(h.image, 't')!.partitions;
+  h.now += SESSION_MS;
+  h.heartbeatAll([1]);
+  assert.equal(h.tick().records.length, 0, 'not fenced at exactly the session timeout');
+  h.now += 1;
+  const fenced = h.tick();
+  assert.ok(fenced.events.some((e) => e.event === 'broker-fenced' && e.brokerId === 1 && e.reason === 'session-timeout'));
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  for (const p of topicByName(h.image, 't')!.partitions) {
+    const old = before[p.partitionId]!;
+    assert.ok(!p.isr.includes(1), 'the fenced broker leaves the ISR');
+    assert.notEqual(p.leader, 1);
+    if (old.leader === 1) {
+      assert.equal(p.leader, old.replicas.find((r) => r !== 1), 'first live ISR member in replica order');
+      assert.equal(p.leaderEpoch, old.leaderEpoch + 1);
+    } else {
+      assert.equal(p.leaderEpoch, old.leaderEpoch);
+    }
+    assert.equal(p.partitionEpoch, old.partitionEpoch + 1);
+  }
+  const election = fenced.events.find((e) => e.event === 'leader-election');
+  assert.ok(election !== undefined && election.event === 'leader-election' && election.oldLeader === 1);
+});
+
+test('the last ISR member fenced: leader -1 with the ISR kept; it leads again when unfenced', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  h.createTopic('t', 1, 1);
+  const owner = h.partition('t', 0).leader;
+  const other = owner === 1 ? 2 : 1;
+  h.now += SESSION_MS + 1;
+  h.heartbeat(other);
+  h.tick();
+  let p = h.partition('t', 0);
+  assert.equal(p.leader, -1);
+  assert.deepEqual([...p.isr], [owner]);
+  assert.equal(p.leaderEpoch, 1);
+  h.heartbeat(owner); // it comes back with the same epoch and is caught up
+  p = h.partition('t', 0);
+  assert.equal(p.leader, owner);
+  assert.equal(p.leaderEpoch, 2);
+});
+
+test('no live ISR member: no unclean election by default; with the topic override a live replica leads and the ISR is just it', () => {
+  for (const unclean of [false, true]) {
+    const h = new Harness();
+    h.startBrokers(1, 2);
+    h.createTopic('t', 1, 2, unclean ? [{ name: 'unclean.leader.election.enable', value: 'true' }] : []);
+    const [first, second] = h.partition('t', 0).replicas as [number, number];
+    // The follower falls out of the ISR, then the leader dies.
+    const p0 = h.partition('t', 0);
+    assert.ok(h.send<'alterPartition'>({
+      type: 'alterPartition', brokerId: first, brokerEpoch: h.epochs.get(first)!,
+      partitions: [{ topicId: p0.topicId, partitionId: 0, leaderEpoch: p0.leaderEpoch, partitionEpoch: p0.partitionEpoch, newIsr: [first] }],
+    }).ok);
+    h.now += SESSION_MS + 1;
+    h.heartbeat(second);
+    h.tick();
+    h.tick();
+    const p = h.partition('t', 0);
+    if (unclean) {
+      assert.equal(p.leader, second);
+      assert.deepEqual([...p.isr], [second]);
+    } else {
+      assert.equal(p.leader, -1);
+      assert.deepEqual([...p.isr], [first]);
+    }
+  }
+});
+
+test('unclean.leader.election.enable as a static broker default applies to every topic', () => {
+  const h = new Harness({ 'unclean.leader.election.enable': 'true' });
+  h.startBrokers(1, 2);
+  h.createTopic('t', 1, 2);
+  const p0 = h.partition('t', 0);
+  const [first, second] = p0.replicas as [number, number];
+  h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: first, brokerEpoch: h.epochs.get(first)!,
+    partitions: [{ topicId: p0.topicId, partitionId: 0, leaderEpoch: p0.leaderEpoch, partitionEpoch: p0.partitionEpoch, newIsr: [first] }],
+  });
+  h.now += SESSION_MS + 1;
+  h.heartbeat(second);
+  h.tick();
+  assert.equal(h.partition('t', 0).leader, second);
+});
+
+// ---- controlled shutdown ----
+
+test('controlled shutdown: leaderships move from the ISR minus the broker, then shouldShutDown once the others have seen it', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 6, 3);
+  const first = value(h.heartbeat(1, { wantShutDown: true }));
+  assert.deepEqual(first, { isCaughtUp: true, isFenced: false, shouldShutDown: false });
+  assert.equal(h.image.brokers.get(1)!.inControlledShutdown, true);
+  for (const p of topicByName(h.image, 't')!.partitions) {
+    assert.notEqual(p.leader, 1);
+    assert.ok(!p.isr.includes(1));
+  }
+  // Brokers 2 and 3 have not reported the shutdown's offset yet: not yet.
+  assert.equal(value(h.heartbeat(1, { wantShutDown: true })).shouldShutDown, false);
+  h.heartbeatAll([1]);
+  const done = value(h.heartbeat(1, { wantShutDown: true }));
+  assert.deepEqual(done, { isCaughtUp: true, isFenced: true, shouldShutDown: true });
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  // A broker in controlled shutdown may not rejoin an ISR.
+  const p = h.partition('t', 0);
+  const add = h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: p.leader, brokerEpoch: h.epochs.get(p.leader)!,
+    partitions: [{ topicId: p.topicId, partitionId: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [...p.isr, 1] }],
+  });
+  assert.equal(value(add).partitions[0]!.errorCode, ErrorCode.INELIGIBLE_REPLICA);
+});
+
+test('controlled shutdown of a broker leading nothing: shouldShutDown at once', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  assert.deepEqual(value(h.heartbeat(2, { wantShutDown: true })), { isCaughtUp: true, isFenced: true, shouldShutDown: true });
+});
+
+// ---- AlterPartition ----
+
+test('alterPartition: broker epoch, leader, leader epoch, partition epoch, ISR checks; success bumps only the partition epoch', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 1, 3);
+  const p = h.partition('t', 0);
+  const leader = p.leader;
+  const follower = p.replicas.find((r) => r !== leader)!;
+  const item = (fields: Partial<{ leaderEpoch: number; partitionEpoch: number; newIsr: number[] }>) => ({
+    topicId: p.topicId, partitionId: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [leader, follower], ...fields,
+  });
+  const alter = (brokerId: number, fields: Parameters<typeof item>[0], brokerEpoch = h.epochs.get(brokerId)!) =>
+    h.send<'alterPartition'>({ type: 'alterPartition', brokerId, brokerEpoch, partitions: [item(fields)] });
+  assert.equal(code(alter(leader, {}, 99)), ErrorCode.STALE_BROKER_EPOCH);
+  const itemCode = (o: ControllerOutcomeOf<'alterPartition'>) => value(o).partitions[0]!.errorCode;
+  assert.equal(itemCode(alter(follower, {})), ErrorCode.INVALID_REQUEST, 'only the leader alters the ISR');
+  assert.equal(itemCode(alter(leader, { leaderEpoch: p.leaderEpoch + 1 })), ErrorCode.NOT_CONTROLLER);
+  assert.equal(itemCode(alter(leader, { newIsr: [leader, 9] })), ErrorCode.INVALID_REQUEST, 'ISR outside the replicas');
+  assert.equal(itemCode(alter(leader, { newIsr: [follower] })), ErrorCode.INVALID_REQUEST, 'ISR without the leader');
+  assert.equal(itemCode(alter(leader, { newIsr: [leader, leader] })), ErrorCode.INVALID_REQUEST);
+  const shrunk = value(alter(leader, {})).partitions[0]!;
+  assert.equal(shrunk.errorCode, ErrorCode.NONE);
+  assert.deepEqual(shrunk.isr, [leader, follower]);
+  assert.equal(shrunk.leaderEpoch, p.leaderEpoch);
+  assert.equal(shrunk.partitionEpoch, p.partitionEpoch + 1);
+  assert.equal(h.partition('t', 0).partitionEpoch, p.partitionEpoch + 1);
+  assert.equal(h.partition('t', 0).leaderEpoch, p.leaderEpoch);
+  assert.equal(itemCode(alter(leader, {})), ErrorCode.INVALID_UPDATE_VERSION, 'a stale partition epoch');
+  // A fenced broker cannot join the ISR.
+  const third = p.replicas.find((r) => r !== leader && r !== follower)!;
+  h.send<'brokerHeartbeat'>({ type: 'brokerHeartbeat', brokerId: third, brokerEpoch: h.epochs.get(third)!, currentMetadataOffset: h.image.offset, wantFence: true, wantShutDown: false });
+  assert.equal(h.image.brokers.get(third)!.fenced, true);
+  assert.equal(itemCode(alter(leader, { partitionEpoch: p.partitionEpoch + 1, newIsr: [leader, follower, third] })), ErrorCode.INELIGIBLE_REPLICA);
+  // A leader epoch from before an election is FENCED_LEADER_EPOCH.
+  h.now += SESSION_MS + 1;
+  h.heartbeatAll([leader]);
+  h.tick();
+  const after = h.partition('t', 0);
+  assert.notEqual(after.leader, leader);
+  assert.equal(itemCode(alter(after.leader, { leaderEpoch: p.leaderEpoch, partitionEpoch: after.partitionEpoch, newIsr: [after.leader] })), ErrorCode.FENCED_LEADER_EPOCH);
+});
+
+test('alterPartition: unknown topic id is UNKNOWN_TOPIC_ID, unknown partition UNKNOWN_TOPIC_OR_PARTITION', () => {
+  const h = new Harness();
+  h.startBrokers(1);
+  h.createTopic('t', 1, 1);
+  const p = h.partition('t', 0);
+  const outcome = h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: 1, brokerEpoch: 0, partitions: [
+      { topicId: 'nope', partitionId: 0, leaderEpoch: 0, partitionEpoch: 0, newIsr: [1] },
+      { topicId: p.topicId, partitionId: 5, leaderEpoch: 0, partitionEpoch: 0, newIsr: [1] },
+    ],
+  });
+  assert.deepEqual(value(outcome).partitions.map((r) => r.errorCode), [ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+});
+
+// ---- ElectLeaders and rebalance ----
+
+test('electLeaders preferred: ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, and a move back to the preferred replica', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 3, 3);
+  const elect = (partitions: { topic: string; partitionId: number }[] | null) =>
+    value(h.send<'electLeaders'>({ type: 'electLeaders', electionType: 0, partitions })).partitions;
+  assert.deepEqual(elect([{ topic: 't', partitionId: 0 }]).map((r) => r.errorCode), [ErrorCode.ELECTION_NOT_NEEDED]);
+  assert.deepEqual(elect(null), [], 'all partitions: those not needing an election are left out');
+  assert.deepEqual(elect([{ topic: 'nope', partitionId: 0 }]).map((r) => r.errorCode), [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+  // Broker 1 restarts: its preferred partitions are led elsewhere.
+  h.heartbeat(1, { wantShutDown: true });
+  h.heartbeatAll([1]);
+  h.heartbeat(1, { wantShutDown: true });
+  const preferredOf1 = topicByName(h.image, 't')!.partitions.filter((p) => p.replicas[0] === 1).map((p) => p.partitionId);
+  assert.equal(elect(preferredOf1.map((partitionId) => ({ topic: 't', partitionId })))[0]!.errorCode, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
+  h.register(1, 'inc-1b');
+  h.heartbeat(1);
+  // Back in the ISR through its leader's AlterPartition, then elected.
+  for (const id of preferredOf1) {
+    const p = h.partition('t', id);
+    h.send<'alterPartition'>({
+      type: 'alterPartition', brokerId: p.leader, brokerEpoch: h.epochs.get(p.leader)!,
+      partitions: [{ topicId: p.topicId, partitionId: id, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [...p.isr, 1] }],
+    });
+  }
+  const results = elect(null);
+  assert.deepEqual(results.map((r) => [r.partitionId, r.errorCode]), preferredOf1.map((id) => [id, ErrorCode.NONE]));
+  for (const id of preferredOf1) assert.equal(h.partition('t', id).leader, 1);
+});
+
+test('electLeaders unclean: only leaderless partitions, any live replica', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  h.createTopic('t', 1, 2);
+  const p0 = h.partition('t', 0);
+  const [first, second] = p0.replicas as [number, number];
+  const unclean = () => value(h.send<'electLeaders'>({ type: 'electLeaders', electionType: 1, partitions: [{ topic: 't', partitionId: 0 }] })).partitions[0]!.errorCode;
+  assert.equal(unclean(), ErrorCode.ELECTION_NOT_NEEDED);
+  h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: first, brokerEpoch: h.epochs.get(first)!,
+    partitions: [{ topicId: p0.topicId, partitionId: 0, leaderEpoch: p0.leaderEpoch, partitionEpoch: p0.partitionEpoch, newIsr: [first] }],
+  });
+  h.now += SESSION_MS + 1;
+  h.heartbeat(second);
+  h.tick();
+  assert.equal(h.partition('t', 0).leader, -1);
+  assert.equal(unclean(), ErrorCode.NONE);
+  assert.equal(h.partition('t', 0).leader, second);
+  assert.deepEqual([...h.partition('t', 0).isr], [second]);
+});
+
+test('auto rebalance: after the check interval, preferred leaders back in the ISR take their leaderships back', () => {
+  const h = new Harness({}, { imbalanceMs: 5000 });
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 12, 3);
+  h.heartbeat(1, { wantShutDown: true });
+  h.heartbeatAll([1]);
+  h.heartbeat(1, { wantShutDown: true });
+  h.register(1, 'inc-1b');
+  h.heartbeat(1);
+  for (const p of topicByName(h.image, 't')!.partitions) {
+    h.send<'alterPartition'>({
+      type: 'alterPartition', brokerId: p.leader, brokerEpoch: h.epochs.get(p.leader)!,
+      partitions: [{ topicId: p.topicId, partitionId: p.partitionId, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [...p.isr, 1] }],
+    });
+  }
+  assert.equal(leaderCounts(h, 't').get(1), undefined);
+  assert.equal(h.tick().records.length, 0, 'not before the interval');
+  h.now += 5000;
+  h.heartbeatAll();
+  const result = h.tick();
+  assert.equal(result.events.filter((e) => e.event === 'leader-election').length, 4);
+  assert.deepEqual([...leaderCounts(h, 't')].sort(), [[1, 4], [2, 4], [3, 4]]);
+});
+
+test('auto rebalance off: auto.leader.rebalance.enable=false leaves leaders where they are', () => {
+  const h = new Harness({ 'auto.leader.rebalance.enable': 'false' }, { imbalanceMs: 10 });
+  h.startBrokers(1, 2);
+  h.createTopic('t', 2, 2);
+  h.heartbeat(1, { wantShutDown: true });
+  h.heartbeatAll([1]);
+  h.heartbeat(1, { wantShutDown: true });
+  h.register(1, 'inc-1b');
+  h.heartbeat(1);
+  h.now += 1000;
+  h.heartbeatAll();
+  assert.equal(h.tick().records.length, 0);
+});
+
+// ---- producer ids ----
+
+test('allocateProducerIds: STALE_BROKER_EPOCH for an old epoch; blocks never overlap', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  assert.equal(code(h.send<'allocateProducerIds'>({ type: 'allocateProducerIds', brokerId: 1, brokerEpoch: 5 })), ErrorCode.STALE_BROKER_EPOCH);
+  const a = value(h.send<'allocateProducerIds'>({ type: 'allocateProducerIds', brokerId: 1, brokerEpoch: 0 }));
+  const b = value(h.send<'allocateProducerIds'>({ type: 'allocateProducerIds', brokerId: 2, brokerEpoch: 0 }));
+  assert.equal(b.producerIdStart, a.producerIdStart + a.producerIdLen);
+});
+
+test('a newly active controller restarts every session at activation (no fencing for time it did not watch)', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  h.now += 60_000;
+  h.core.activate(h.image, h.now);
+  h.now += SESSION_MS;
+  assert.equal(h.tick().records.length, 0);
+  h.now += 1;
+  assert.equal(h.tick().events[0]?.event, 'broker-fenced');
+});

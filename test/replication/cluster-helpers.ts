@@ -1,0 +1,50 @@
+/** Helpers for replication tests on an in-process cluster (test/cluster/memory-cluster.ts). */
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { Broker } from '../../src/broker/broker.js';
+import type { HostedPartition } from '../../src/replication/types.js';
+import { RawClient } from '../network/raw-client.js';
+import { call } from '../broker/kafka-test-client.js';
+import type { MemoryCluster } from '../cluster/memory-cluster.js';
+
+export async function createTopic(cluster: MemoryCluster, name: string, partitions: number, replicationFactor: number, configs: Record<string, string> = {}): Promise<string> {
+  const outcome = await cluster.controller.send({
+    type: 'createTopic', validateOnly: false,
+    topic: { name, numPartitions: partitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([n, v]) => ({ name: n, value: v })) },
+  }, 5000);
+  if (!outcome.ok) throw new Error(`create ${name}: ${JSON.stringify(outcome)}`);
+  for (const broker of cluster.brokers) await broker.services.replicaManager.whenIdle();
+  return outcome.value.topicId;
+}
+
+/** Polls until check() is true; fails after timeoutMs (every wait in a test is bounded). */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export function hosted(broker: Broker, topic: string, partition: number): HostedPartition {
+  const p = broker.services.replicaManager.partition(topic, partition);
+  if (p === undefined) throw new Error(`${topic}-${partition} not hosted on ${broker.nodeId}`);
+  return p;
+}
+
+export function leaderOf(cluster: MemoryCluster, topic: string, partition: number): Broker {
+  const leader = cluster.brokers.find((b) => b.services.replicaManager.partition(topic, partition)?.isLeader === true);
+  if (leader === undefined) throw new Error(`no leader for ${topic}-${partition}`);
+  return leader;
+}
+
+export async function produceTo(
+  client: RawClient, topic: string, partition: number, records: Buffer, options: { acks?: number; timeoutMs?: number } = {},
+) {
+  const response = await call(client, ApiKey.Produce, 11, {
+    transactionalId: null, acks: options.acks ?? -1, timeoutMs: options.timeoutMs ?? 5000,
+    topicData: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000', partitionData: [{ index: partition, records }] }],
+  });
+  const p = response.body.responses[0]?.partitionResponses[0];
+  if (p === undefined) throw new Error('no partition response');
+  return p;
+}
