@@ -153,7 +153,7 @@ export class Broker {
         queuedMaxResponseBytesPerConnection: config['queued.max.response.bytes.per.connection'],
         connectionsMaxStalledMs: config['connections.max.stalled.ms'],
         handler: (connection, frame, memory) => {
-          if (pipeline === null) throw new InvalidRequestError('broker is starting');
+          if (pipeline === null) throw new ConnectionClosedError('broker is starting');
           return pipeline.handleFrame(connection, frame, memory);
         },
         onConnectionRejected: (remoteAddress, remotePort) => rejectLog.warn(
