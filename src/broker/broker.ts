@@ -122,7 +122,7 @@ export class Broker {
       });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
-        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock,
+        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock, waitForRegistration: true,
       });
       opened.push(() => replicaManager.close());
       const delayedProduce = new DelayedProducePurgatory(replicaManager);
@@ -191,6 +191,8 @@ export class Broker {
         controller,
         brokerEpoch: () => brokerEpoch,
       });
+      // Registered (unfenced at once without heartbeats): partition roles are applied before serving.
+      await replicaManager.whenIdle();
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
       const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({

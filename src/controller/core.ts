@@ -29,7 +29,7 @@ import {
   alterPartitionItem, electLeaders, hasLeaderships, isActiveBroker, leaderAndIsrUpdates, rebalanceLeaders, uncleanElections,
   type LeaderElectionEvent, type PartitionUpdates,
 } from './replication-control.js';
-import { NO_LEADER } from './partition-change.js';
+import { NO_LEADER, type ControllerBug } from './partition-change.js';
 import { randomTopicId, TopicCreationError, topicCreationRecords } from './topic-records.js';
 import type {
   AlterPartitionItemResult, ControllerOutcomeOf, ControllerRequest, ControllerRequestOf, ControllerRequestType,
@@ -78,6 +78,8 @@ export interface ControllerCoreOptions {
   readonly leaderImbalanceCheckIntervalMs?: number;
   /** broker.session.timeout.ms, overriding the config (simulator). */
   readonly sessionTimeoutMs?: number;
+  /** Deliberate bugs for proving the simulator's checker (never set in production). */
+  readonly bugs?: ReadonlySet<ControllerBug>;
 }
 
 interface BrokerSession {
@@ -143,6 +145,21 @@ export class ControllerCore {
       return rebalanceLeaders(image, this.options.config['leader.imbalance.per.broker.percentage']);
     }
     return { records: [], events: [] };
+  }
+
+  /**
+   * A heartbeat that waited in the queue past its deadline (Kafka: half the heartbeat interval after it
+   * arrived): it only keeps the session alive and changes nothing else (processExpiredBrokerHeartbeat), so
+   * a stale heartbeat cannot unfence a broker that has since died or asked to leave. Answers REQUEST_TIMED_OUT.
+   * `nowMs` is when its deadline passed.
+   */
+  expiredHeartbeat(request: ControllerRequestOf<'brokerHeartbeat'>, image: MetadataImage, nowMs: number): ControllerDecision<'brokerHeartbeat'> {
+    this.observe(image);
+    const stale = brokerEpochError(image, request.brokerId, request.brokerEpoch);
+    if (stale !== null) return stale as ControllerDecision<'brokerHeartbeat'>;
+    const session = this.session(request.brokerId, nowMs);
+    session.lastContactMs = Math.max(session.lastContactMs, nowMs);
+    return failed(ErrorCode.REQUEST_TIMED_OUT, 'The heartbeat waited past its deadline.') as ControllerDecision<'brokerHeartbeat'>;
   }
 
   handle<K extends ControllerRequestType>(request: ControllerRequestOf<K>, image: MetadataImage, nowMs: number): ControllerDecision<K> {
@@ -231,7 +248,7 @@ export class ControllerCore {
       if (existing !== undefined && fenced) {
         // The previous incarnation is gone: it leads nothing and leaves every ISR (handleBrokerUncleanShutdown).
         const updates = leaderAndIsrUpdates(this.options.config, image, request.brokerId, NO_LEADER,
-          (p) => p.isr.includes(request.brokerId), 'broker-restarted');
+          (p) => p.isr.includes(request.brokerId), 'broker-restarted', this.options.bugs);
         records.push(...updates.records);
         events.push(...updates.events);
       }
@@ -242,7 +259,7 @@ export class ControllerCore {
     });
     if (!sameIncarnation && !fenced) {
       // 'registration-only': registered unfenced, so it takes back what waits for it, as an unfencing does.
-      const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, request.brokerId, (p) => p.leader === NO_LEADER, 'broker-registered');
+      const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, request.brokerId, (p) => p.leader === NO_LEADER, 'broker-registered', this.options.bugs);
       records.push(...updates.records);
       events.push(...updates.events);
     }
@@ -255,7 +272,9 @@ export class ControllerCore {
     const stale = brokerEpochError(image, request.brokerId, request.brokerEpoch);
     if (stale !== null) return stale;
     const broker = image.brokers.get(request.brokerId)!;
-    const current: BrokerState = broker.fenced ? 'FENCED' : broker.inControlledShutdown ? 'CONTROLLED_SHUTDOWN' : 'UNFENCED';
+    // Controlled shutdown comes first (BrokerHeartbeatManager.currentBrokerState): a broker that asked to
+    // leave only leaves; a delayed heartbeat of its own from before cannot unfence it again.
+    const current: BrokerState = broker.inControlledShutdown ? 'CONTROLLED_SHUTDOWN' : broker.fenced ? 'FENCED' : 'UNFENCED';
     const registrationOffset = this.registrationOffsets.get(request.brokerId)?.offset ?? image.offset;
     const caughtUp = request.currentMetadataOffset >= registrationOffset;
     const next = this.nextState(current, request, caughtUp, image);
@@ -275,7 +294,11 @@ export class ControllerCore {
       events: change.events,
       outcome: {
         ok: true,
-        value: { isCaughtUp: caughtUp, isFenced: next === 'FENCED' || next === 'SHUTDOWN_NOW', shouldShutDown: next === 'SHUTDOWN_NOW' },
+        value: {
+          isCaughtUp: caughtUp,
+          isFenced: next === 'FENCED' || next === 'SHUTDOWN_NOW' || (next === 'CONTROLLED_SHUTDOWN' && broker.fenced),
+          shouldShutDown: next === 'SHUTDOWN_NOW',
+        },
       },
     };
   }
@@ -316,7 +339,7 @@ export class ControllerCore {
   /** ReplicationControlManager.handleBrokerFenced: leaderships and ISR places move, then the FenceBroker record. */
   private fenceBroker(image: MetadataImage, brokerId: number, reason: 'session-timeout' | 'requested' | 'shutdown'): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), `broker-fenced:${reason}`);
+    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), `broker-fenced:${reason}`, this.options.bugs);
     return {
       records: [...updates.records, { type: 'FenceBroker', brokerId, brokerEpoch: broker.brokerEpoch }],
       events: [{ event: 'broker-fenced', brokerId, brokerEpoch: broker.brokerEpoch, reason }, ...updates.events],
@@ -326,7 +349,7 @@ export class ControllerCore {
   /** handleBrokerUnfenced: the UnfenceBroker record, then leaderless partitions whose ISR holds it elect it. */
   private unfenceBroker(image: MetadataImage, brokerId: number): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, brokerId, (p) => p.leader === NO_LEADER, 'broker-unfenced');
+    const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, brokerId, (p) => p.leader === NO_LEADER, 'broker-unfenced', this.options.bugs);
     return {
       records: [{ type: 'UnfenceBroker', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.records],
       events: [{ event: 'broker-unfenced', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.events],
@@ -336,7 +359,7 @@ export class ControllerCore {
   /** handleBrokerInControlledShutdown: marked leaving, then its leaderships and ISR places move. */
   private controlledShutdown(image: MetadataImage, brokerId: number): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), 'controlled-shutdown');
+    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), 'controlled-shutdown', this.options.bugs);
     return {
       records: [{ type: 'BrokerRegistrationChange', brokerId, brokerEpoch: broker.brokerEpoch, inControlledShutdown: true }, ...updates.records],
       events: [{ event: 'broker-controlled-shutdown', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.events],
@@ -391,7 +414,7 @@ export class ControllerCore {
         continue;
       }
       touched.add(key);
-      const { result, change } = alterPartitionItem(this.options.config, image, request.brokerId, item);
+      const { result, change } = alterPartitionItem(this.options.config, image, request.brokerId, item, this.options.bugs);
       results.push(result);
       records.push(...change.records);
       events.push(...change.events);

@@ -11,6 +11,8 @@
  * - consumers (replica id < 0) read below the high watermark (read_uncommitted) or the last stable
  *   offset (read_committed), which also reports the aborted transactions overlapping what it read;
  * - a fetch offset outside [logStartOffset, logEndOffset] is OFFSET_OUT_OF_RANGE;
+ * - a consumer fetch on a new leader whose HW is below the start of its epoch is OFFSET_NOT_AVAILABLE
+ *   (the HW a consumer sees never goes back; the replication simulation checks it);
  * - follower fetches (replica id ≥ 0) go through `readForFollower`: a replica the partition does not
  *   have is answered as Kafka does (Partition.followerReplicaOrThrow: UNKNOWN_LEADER_EPOCH with a leader
  *   epoch, else NOT_LEADER_OR_FOLLOWER); LastFetchedEpoch divergence answers DivergingEpoch (KIP-595);
@@ -113,6 +115,10 @@ async function readPartition(
     return errorRead(ErrorCode.INCONSISTENT_TOPIC_ID, topic);
   }
   if (params.isFollower) return readForFollower(replicaManager, params, request, topic, hosted, limitBytes, minOneBatch);
+  // A new leader's HW may lag the one consumers saw under the previous leader until it reaches the start
+  // of this epoch (then every earlier record is committed here too): until then consumers retry
+  // (OFFSET_NOT_AVAILABLE is retriable in Kafka's consumer, KIP-207/392), so their HW never goes back.
+  if (hosted.leaderEpochStartOffset > hosted.highWatermark) return errorRead(ErrorCode.OFFSET_NOT_AVAILABLE, topic);
   const leaderEpoch = hosted.leaderEpoch;
   const highWatermark = hosted.highWatermark;
   const lastStableOffset = hosted.lastStableOffset;

@@ -27,6 +27,11 @@ export interface HostedPartition {
   readonly isLeader: boolean;
   /** Consumers see offsets below it. Single node: the durable log end (fsync) or the log end (none). */
   readonly highWatermark: number;
+  /**
+   * Where this node's leader epoch starts in its log (-1 when not leader). Until the HW reaches it, a
+   * new leader's HW may be below one consumers already saw: consumers get OFFSET_NOT_AVAILABLE.
+   */
+  readonly leaderEpochStartOffset: number;
   readonly logStartOffset: number;
   readonly logEndOffset: number;
   /**

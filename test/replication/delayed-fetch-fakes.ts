@@ -10,6 +10,7 @@ export class FakePartition implements HostedPartition {
   isr: readonly number[] = [1];
   replicas: readonly number[] = [1];
   hosted = true;
+  leaderEpochStartOffset = 0;
 
   constructor(readonly topic: string, readonly topicId: string, readonly partition: number, readonly log: PartitionLog) {}
 
