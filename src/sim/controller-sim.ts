@@ -19,9 +19,17 @@
  * (and one state per partition epoch); the leader is in the ISR; the ISR is a non-empty subset of the
  * replicas; leader and partition epochs never go back; no fenced or shutting-down broker leads; a
  * crashed or paused broker leads nothing for longer than the session timeout (plus slack) under a
- * controller that was active all that time; every acknowledged (below the high watermark) record is on
- * every newly elected leader unless the topic allows unclean election. At the end, after healing: a
- * controller, every broker registered and unfenced, and every node's image equal to the controller's.
+ * controller that was active all that time; on the active controller's image, every ISR member (the
+ * leader included) holds every acknowledged (below some leader's high watermark) record, unless the
+ * partition saw an unclean election; acknowledged records never change; every AlterPartition the core
+ * accepts names the current leader and partition epochs and adds only active brokers (KIP-704/903,
+ * checked on the answer against the image it was decided on). At the end, after healing: a controller,
+ * every broker registered and unfenced, and every node's image equal to the controller's.
+ *
+ * Faults: Raft's (crashes with torn writes, partitions, drops, duplicates, delays, slow disks, leadership
+ * transfers, membership changes, snapshots) plus broker pauses shorter and longer than the session,
+ * controlled shutdowns followed by restarts, and slow requests that wait up to 1.5 s in the controller's
+ * queue (a heartbeat that waited past half the heartbeat interval only keeps its session, as in Kafka).
  */
 import { InvariantError } from '../common/assert.js';
 import { Prng } from '../common/prng.js';
