@@ -327,7 +327,9 @@ export class PartitionLog {
 
   private validateBatches(records: Buffer, checkFields: boolean): BatchSpan[] {
     const spans = splitAndValidateBatches(records, records.length, APPEND_BATCHES_MAX, checkFields);
-    for (const span of spans) {
+    // A follower takes what its leader accepted even if max.message.bytes was lowered since
+    // (UnifiedLog.appendAsFollower: ignoreRecordSize); the replica manager splits its appends by segment.bytes.
+    for (const span of checkFields ? spans : []) {
       if (span.size > this.config.maxMessageBytes) {
         throw new StorageError(StorageErrorCode.MESSAGE_TOO_LARGE, `batch of ${span.size} bytes > max.message.bytes ${this.config.maxMessageBytes}`);
       }
@@ -1324,7 +1326,10 @@ export class PartitionLog {
       const started = performance.now();
       const fileBytes = segment.size;
       const result = await this.rebuildIndexes(segment, true);
-      this.logger.info({ segment: segment.logPath, bytes: result.validBytes, ms: Math.round(performance.now() - started) }, 'recovered segment');
+      // An empty segment (a partition just created, a segment just rolled) had nothing to recover.
+      if (result.validBytes > 0 || result.stop !== undefined) {
+        this.logger.info({ segment: segment.logPath, bytes: result.validBytes, ms: Math.round(performance.now() - started) }, 'recovered segment');
+      }
       if (result.stop !== undefined) await this.cutRecoveredSegment(segment, fileBytes, result, i);
       // Scanned inactive segments get their rebuilt indexes written by the next flush.
       if (segment !== this.activeSegment) this.pendingFinalize.push(segment);
