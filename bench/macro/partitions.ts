@@ -8,9 +8,11 @@
  * 2. creating `--partitions` in topics of `--per-topic`: CreateTopics answer time, time until the last
  *    partition takes a produce (its log is open), and meanwhile the worst and median Metadata latency of
  *    a probe connection asking every 50 ms;
- * 3. SIGTERM while a further topic's logs are being created: time until the process exits;
- * 4. restart on that directory (clean: after a graceful stop; then after kill -9): time to the
- *    "runnel broker started" line, its startupMs, and the progress lines logged while loading.
+ * 3. a graceful stop (SIGTERM) with all of them idle;
+ * 4. restart on that directory after the clean stop, then after kill -9: time to the "runnel broker
+ *    started" line, its startupMs, the log-loading time and the progress lines logged meanwhile;
+ * 5. SIGTERM 2 s into creating a further topic's logs: time until the process exits, then the restart
+ *    that opens the rest.
  * Figures are wall clock on whatever else the machine runs; say so when quoting them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -139,6 +141,14 @@ function summary(latencies: number[]): string {
   return `${latencies.length} probes, median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
 }
 
+/** One restart's figures: wall time to ready, the broker's startupMs, and how long each phase took. */
+function report(label: string, started: Started): void {
+  const entries = started.lines.map((l) => JSON.parse(l) as { msg: string; ms?: number; logs?: number; of?: number });
+  const loaded = entries.find((e) => e.msg === 'logs loaded');
+  console.log(`${label}: ready after ${Math.round(started.wallMs)} ms wall, startupMs ${started.startupMs} ` +
+    `(${loaded?.logs} logs loaded in ${loaded?.ms} ms), ${started.progressLines} progress lines`);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'runnel-partitions-bench-'));
@@ -168,26 +178,24 @@ async function main(): Promise<void> {
     console.log(`2. create ${options.partitions}: CreateTopics answered after ${Math.round(answeredMs)} ms, ` +
       `all logs open after ${Math.round(hostedMs)} ms; Metadata meanwhile: ${summary(await probe.stop())}`);
 
-    await createTopics(client, [{ name: 'during-sigterm', partitions: Math.min(options.perTopic, 10_000) }]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
     client.destroy();
-    const stopMs = await stop(broker.child, 'SIGTERM');
-    console.log(`3. SIGTERM while creating logs: exited after ${Math.round(stopMs)} ms (code ${broker.child.exitCode})`);
-
-    broker = await startBroker(dataDir);
-    console.log(`4a. restart after SIGTERM: ready after ${Math.round(broker.wallMs)} ms wall, startupMs ${broker.startupMs}, ${broker.progressLines} progress lines`);
-    const again = await RawClient.connect(broker.port);
-    await produceWhenHosted(again, last.name, last.partitions - 1, performance.now() + 600_000);
-    again.destroy();
     const cleanStopMs = await stop(broker.child, 'SIGTERM');
-    console.log(`    graceful stop (idle): ${Math.round(cleanStopMs)} ms`);
+    console.log(`3. graceful stop with ${options.partitions} idle partitions: ${Math.round(cleanStopMs)} ms`);
 
     broker = await startBroker(dataDir);
-    console.log(`4b. restart after a clean stop: ready after ${Math.round(broker.wallMs)} ms wall, startupMs ${broker.startupMs}, ${broker.progressLines} progress lines`);
+    report('4a. restart after a clean stop', broker);
     await stop(broker.child, 'SIGKILL');
     broker = await startBroker(dataDir);
-    console.log(`4c. restart after kill -9: ready after ${Math.round(broker.wallMs)} ms wall, startupMs ${broker.startupMs}, ${broker.progressLines} progress lines`);
-    for (const line of broker.lines.filter((l) => /loading logs|opening partitions|logs loaded/.test(l)).slice(0, 6)) console.log(`    ${line}`);
+    report('4b. restart after kill -9', broker);
+
+    const again = await RawClient.connect(broker.port);
+    await createTopics(again, [{ name: 'during-sigterm', partitions: Math.min(options.perTopic, 10_000) }]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    again.destroy();
+    const stopMs = await stop(broker.child, 'SIGTERM');
+    console.log(`5. SIGTERM 2 s into creating ${Math.min(options.perTopic, 10_000)} more partitions: exited after ${Math.round(stopMs)} ms (code ${broker.child.exitCode})`);
+    broker = await startBroker(dataDir);
+    report('5a. restart after that SIGTERM (opens the rest)', broker);
     await stop(broker.child, 'SIGTERM');
   } catch (error) {
     console.log(broker.lines.slice(-5).join('\n'));
