@@ -37,6 +37,7 @@ import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../controller/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
+import { TxnCoordinatorRuntime } from '../txn/runtime.js';
 import { ProducerIdManager } from '../controller/producer-ids.js';
 import { ControllerCore } from '../controller/core.js';
 import { QuorumController } from '../controller/quorum-controller.js';
@@ -186,6 +187,12 @@ export class Broker {
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
       });
       opened.push(async () => groupCoordinator.close());
+      const producerIds = new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch);
+      const txnCoordinator = new TxnCoordinatorRuntime({
+        nodeId: meta.nodeId, config, clock, metadata, replicaManager, delayedProduce, topicCreator, groupCoordinator,
+        generateProducerId: () => producerIds.generateProducerId(), logger,
+      });
+      opened.push(async () => txnCoordinator.close());
       const services: BrokerServices = {
         nodeId: meta.nodeId,
         config,
@@ -200,7 +207,8 @@ export class Broker {
         controllerChannel: controller,
         topicCreator,
         groupCoordinator,
-        producerIds: new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch),
+        txnCoordinator,
+        producerIds,
         metrics,
         logger,
       };
@@ -266,6 +274,7 @@ export class Broker {
     this.services.delayedFetch.close();
     // Waiting JoinGroup/SyncGroup answer NOT_COORDINATOR now, as when Kafka's coordinator resigns.
     this.services.groupCoordinator.close();
+    this.services.txnCoordinator.close();
     await this.network.close();
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();

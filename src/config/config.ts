@@ -197,6 +197,25 @@ export const CONFIG_DEFINITIONS = {
   'producer.id.expiration.check.interval.ms': def({
     kind: 'int', default: 600000, min: 1, doc: 'How often each partition drops expired producer state.',
   }),
+  'transaction.state.log.num.partitions': def({
+    kind: 'int', default: 50, min: 1, doc: 'Partitions of __transaction_state (fixed once the topic exists).',
+  }),
+  'transaction.state.log.replication.factor': def({
+    kind: 'int', default: 1, min: 1, max: 32767,
+    doc: 'Replicas of __transaction_state; creation waits until that many brokers are live (Kafka default 3, its shipped server.properties 1).',
+  }),
+  'transaction.state.log.min.isr': def({ kind: 'int', default: 1, min: 1, doc: 'min.insync.replicas of __transaction_state (Kafka default 2, its shipped server.properties 1).' }),
+  'transaction.state.log.segment.bytes': def({ kind: 'int', default: 104857600, min: 14, doc: 'segment.bytes of __transaction_state.' }),
+  'transaction.max.timeout.ms': def({ kind: 'int', default: 900000, min: 1, doc: 'Largest transaction.timeout.ms a producer may ask for (else INVALID_TRANSACTION_TIMEOUT).' }),
+  'transactional.id.expiration.ms': def({
+    kind: 'int', default: 604800000, min: 1, doc: 'A transactional id with no transaction for this long is removed from the coordinator.',
+  }),
+  'transaction.abort.timed.out.transaction.cleanup.interval.ms': def({
+    kind: 'int', default: 10000, min: 1, doc: 'How often the coordinator aborts transactions past their timeout.',
+  }),
+  'transaction.remove.expired.transaction.cleanup.interval.ms': def({
+    kind: 'int', default: 3600000, min: 1, doc: 'How often the coordinator removes expired transactional ids.',
+  }),
 } as const;
 
 export type ConfigName = keyof typeof CONFIG_DEFINITIONS;

@@ -29,7 +29,7 @@ import {
   alterPartitionItem, electLeaders, hasLeaderships, isActiveBroker, leaderAndIsrUpdates, rebalanceLeaders, uncleanElections,
   type LeaderElectionEvent, type PartitionUpdates,
 } from './replication-control.js';
-import { NO_LEADER } from './partition-change.js';
+import { NO_LEADER, type ControllerBug } from './partition-change.js';
 import { randomTopicId, TopicCreationError, topicCreationRecords } from './topic-records.js';
 import type {
   AlterPartitionItemResult, ControllerOutcomeOf, ControllerRequest, ControllerRequestOf, ControllerRequestType,
@@ -78,6 +78,8 @@ export interface ControllerCoreOptions {
   readonly leaderImbalanceCheckIntervalMs?: number;
   /** broker.session.timeout.ms, overriding the config (simulator). */
   readonly sessionTimeoutMs?: number;
+  /** Deliberate bugs for proving the simulator's checker (never set in production). */
+  readonly bugs?: ReadonlySet<ControllerBug>;
 }
 
 interface BrokerSession {
@@ -231,7 +233,7 @@ export class ControllerCore {
       if (existing !== undefined && fenced) {
         // The previous incarnation is gone: it leads nothing and leaves every ISR (handleBrokerUncleanShutdown).
         const updates = leaderAndIsrUpdates(this.options.config, image, request.brokerId, NO_LEADER,
-          (p) => p.isr.includes(request.brokerId), 'broker-restarted');
+          (p) => p.isr.includes(request.brokerId), 'broker-restarted', this.options.bugs);
         records.push(...updates.records);
         events.push(...updates.events);
       }
@@ -242,7 +244,7 @@ export class ControllerCore {
     });
     if (!sameIncarnation && !fenced) {
       // 'registration-only': registered unfenced, so it takes back what waits for it, as an unfencing does.
-      const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, request.brokerId, (p) => p.leader === NO_LEADER, 'broker-registered');
+      const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, request.brokerId, (p) => p.leader === NO_LEADER, 'broker-registered', this.options.bugs);
       records.push(...updates.records);
       events.push(...updates.events);
     }
@@ -316,7 +318,7 @@ export class ControllerCore {
   /** ReplicationControlManager.handleBrokerFenced: leaderships and ISR places move, then the FenceBroker record. */
   private fenceBroker(image: MetadataImage, brokerId: number, reason: 'session-timeout' | 'requested' | 'shutdown'): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), `broker-fenced:${reason}`);
+    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), `broker-fenced:${reason}`, this.options.bugs);
     return {
       records: [...updates.records, { type: 'FenceBroker', brokerId, brokerEpoch: broker.brokerEpoch }],
       events: [{ event: 'broker-fenced', brokerId, brokerEpoch: broker.brokerEpoch, reason }, ...updates.events],
@@ -326,7 +328,7 @@ export class ControllerCore {
   /** handleBrokerUnfenced: the UnfenceBroker record, then leaderless partitions whose ISR holds it elect it. */
   private unfenceBroker(image: MetadataImage, brokerId: number): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, brokerId, (p) => p.leader === NO_LEADER, 'broker-unfenced');
+    const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, brokerId, (p) => p.leader === NO_LEADER, 'broker-unfenced', this.options.bugs);
     return {
       records: [{ type: 'UnfenceBroker', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.records],
       events: [{ event: 'broker-unfenced', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.events],
@@ -336,7 +338,7 @@ export class ControllerCore {
   /** handleBrokerInControlledShutdown: marked leaving, then its leaderships and ISR places move. */
   private controlledShutdown(image: MetadataImage, brokerId: number): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), 'controlled-shutdown');
+    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), 'controlled-shutdown', this.options.bugs);
     return {
       records: [{ type: 'BrokerRegistrationChange', brokerId, brokerEpoch: broker.brokerEpoch, inControlledShutdown: true }, ...updates.records],
       events: [{ event: 'broker-controlled-shutdown', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.events],
@@ -391,7 +393,7 @@ export class ControllerCore {
         continue;
       }
       touched.add(key);
-      const { result, change } = alterPartitionItem(this.options.config, image, request.brokerId, item);
+      const { result, change } = alterPartitionItem(this.options.config, image, request.brokerId, item, this.options.bugs);
       results.push(result);
       records.push(...change.records);
       events.push(...change.events);

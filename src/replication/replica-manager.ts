@@ -31,7 +31,7 @@ import type { LogManager } from '../storage/log-manager.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
 import type { LogConfig } from '../storage/config.js';
 import { logConfigForTopic } from '../metadata/topic-configs.js';
-import type { HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
+import type { AbortedTransaction, HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
 import { PartitionProducerStateStore } from './producer-state-store.js';
 import type { ProducerStateEntry } from './producer-state.js';
 import { PartitionReplication, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
@@ -121,6 +121,14 @@ class PartitionState implements HostedPartition {
 
   get logEndOffset(): number {
     return this.log.logEndOffset;
+  }
+
+  get lastStableOffset(): number {
+    return this.producerState.lastStableOffset(this.log.highWatermark);
+  }
+
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): readonly AbortedTransaction[] {
+    return this.producerState.abortedTransactions(fetchOffset, upperBoundOffset);
   }
 }
 
@@ -267,6 +275,11 @@ export class LocalReplicaManager implements ReplicaManager {
    */
   producerStateFor(partition: HostedPartition): PartitionProducerState | undefined {
     return this.byName.get(nameKey(partition.topic, partition.partition))?.producerState;
+  }
+
+  /** The partition's producer and transaction state (transaction markers, aborted transactions). */
+  producerStateStore(hosted: HostedPartition): PartitionProducerStateStore {
+    return this.owned(hosted).producerState;
   }
 
   // ---------------------------------------------------------------- append and high watermark
@@ -503,7 +516,7 @@ export class LocalReplicaManager implements ReplicaManager {
     for (let position = 0; position < records.length;) {
       const size = probeBatch(records, position, records.length, records.length - position);
       if (size <= 0) break;
-      state.producerState.onReplicatedAppend(readBatchHeader(records, position));
+      state.producerState.onReplicatedAppend(readBatchHeader(records, position), records.subarray(position, position + size));
       position += size;
     }
     this.followerHighWatermark(state, leaderHighWatermark);

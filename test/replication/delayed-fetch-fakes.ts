@@ -1,6 +1,6 @@
 /** A fake ReplicaManager over real PartitionLogs, for the fetch read and purgatory tests. */
 import { ErrorCode } from '../../src/protocol/errors.js';
-import type { HostedPartition, PartitionLookup, ReplicaManager } from '../../src/replication/types.js';
+import type { AbortedTransaction, HostedPartition, PartitionLookup, ReplicaManager } from '../../src/replication/types.js';
 import type { FollowerFetchCheck } from '../../src/replication/partition-replication.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 
@@ -27,6 +27,14 @@ export class FakePartition implements HostedPartition {
 
   get logEndOffset(): number {
     return this.log.logEndOffset;
+  }
+
+  get lastStableOffset(): number {
+    return this.log.highWatermark;
+  }
+
+  abortedTransactions(): readonly AbortedTransaction[] {
+    return [];
   }
 }
 

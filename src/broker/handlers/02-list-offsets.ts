@@ -4,7 +4,7 @@
  * Per partition, after the leader check with CurrentLeaderEpoch fencing (v4+, KIP-320:
  * FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH / NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION):
  * - -1 LATEST: the last fetchable offset — the high watermark for a consumer (replica id -1) at
- *   READ_UNCOMMITTED, the last stable offset at READ_COMMITTED (= high watermark: no transactions yet),
+ *   READ_UNCOMMITTED, the last stable offset at READ_COMMITTED (held back by open transactions),
  *   the log end for a follower or the debug replica id -2; with the partition's current leader epoch.
  * - -2 EARLIEST and -4 EARLIEST_LOCAL (KIP-405; no tiered storage, so the same): the log start offset,
  *   with the epoch of the leader-epoch entry holding it.
@@ -135,9 +135,9 @@ function anyReplica(partition: HostedPartition | undefined, currentLeaderEpoch: 
   return { ok: true, partition };
 }
 
-/** No transactions yet: nothing is pending, so the last stable offset is the high watermark. */
+/** The high watermark held back by the oldest open transaction (UnifiedLog.lastStableOffset). */
 function lastStableOffset(partition: HostedPartition): number {
-  return partition.highWatermark;
+  return partition.lastStableOffset;
 }
 
 async function offsetFor(partition: HostedPartition, timestamp: number, lastFetchableOffset: number): Promise<Found | undefined> {
