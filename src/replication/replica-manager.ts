@@ -34,7 +34,7 @@ import { logConfigForTopic } from '../metadata/topic-configs.js';
 import type { AbortedTransaction, HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
 import { PartitionProducerStateStore } from './producer-state-store.js';
 import type { ProducerStateEntry } from './producer-state.js';
-import { PartitionReplication, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
+import { PartitionReplication, type FollowerReplicaState, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
 import type { FollowerPartition, ReplicaFetcherManager } from './replica-fetcher.js';
 import type { ControllerChannel } from '../controller/requests.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -43,6 +43,7 @@ import type { EpochEndOffset } from '../storage/leader-epoch-cache.js';
 
 /** The pino methods the replica manager uses; a pino Logger fits. */
 export interface ReplicationLogger {
+  debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
@@ -55,6 +56,12 @@ export interface LocalReplicaManagerOptions {
   readonly loader: MetadataLoader;
   readonly logger?: ReplicationLogger;
   readonly clock?: Clock;
+  /**
+   * Take no partition role (leader or follower) until `startReplication` was called and the image shows
+   * this broker registered with that broker epoch and unfenced (a broker process, KIP-631). Without it
+   * (tools, unit tests) roles follow the image at once.
+   */
+  readonly waitForRegistration?: boolean;
 }
 
 /** What the replica manager needs to replicate in a cluster (`startReplication`). */
@@ -64,8 +71,21 @@ export interface ReplicationServices {
   readonly brokerEpoch: () => number;
 }
 
+/** KIP-392's selector (replica.selector.class); any other value keeps consumers on the leader. */
+export const RACK_AWARE_REPLICA_SELECTOR = 'org.apache.kafka.common.replica.RackAwareReplicaSelector';
+
 /** Kafka's AlterPartition request timeout (the controller answers once the change is committed). */
 const ALTER_PARTITION_TIMEOUT_MS = 30_000;
+
+/**
+ * AlterPartition answers that prove the proposal was not committed (KRaft's ReplicationControlManager
+ * validates before it writes anything): the proposal is dropped. UNSUPPORTED_VERSION is a controller
+ * without AlterPartition.
+ */
+const NOT_COMMITTED_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.INELIGIBLE_REPLICA, ErrorCode.INVALID_REQUEST, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.NEW_LEADER_ELECTED,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.OPERATION_NOT_ATTEMPTED, ErrorCode.STALE_BROKER_EPOCH,
+]);
 
 /** Kafka's LeaderAndIsr.NO_LEADER. */
 export const NO_LEADER = -1;
@@ -111,6 +131,8 @@ class PartitionState implements HostedPartition {
     return this.hosted && this.replication.isLeader;
   }
 
+  get leaderEpochStartOffset(): number { return this.replication.epochStartOffset; }
+
   get highWatermark(): number {
     return this.log.highWatermark;
   }
@@ -145,9 +167,17 @@ export class LocalReplicaManager implements ReplicaManager {
   private work: Promise<void> = Promise.resolve();
   private closed = false;
   private replication: ReplicationServices | undefined;
+  /**
+   * Roles are applied from the image. A restarted broker waits for its new registration to be unfenced:
+   * by then the controller has moved its old incarnation's leaderships away with a new leader epoch. If
+   * it led again at the old epoch after losing its unflushed tail, it would write new records at
+   * offsets — and under the epoch — a follower already holds different ones for, a divergence no
+   * epoch check can see (the replication simulation finds this).
+   */
+  private ready: boolean;
   private isrTimer: ReturnType<typeof setInterval> | undefined;
-  /** AlterPartition requests not answered yet (bounded: one per led partition). */
-  private readonly inFlightProposals = new Set<Promise<void>>();
+  /** Partitions with an AlterPartition request on its way (at most one each). */
+  private readonly sendingProposals = new Set<PartitionState>();
   /**
    * Bumped whenever a partition's hosted leadership changes (applied from the image, or dropped), so
    * the Metadata view knows when to rebuild without rebuilding on every append.
@@ -161,6 +191,7 @@ export class LocalReplicaManager implements ReplicaManager {
     this.loader = options.loader;
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
+    this.ready = options.waitForRegistration !== true;
   }
 
   /**
@@ -183,6 +214,7 @@ export class LocalReplicaManager implements ReplicaManager {
   startReplication(services: ReplicationServices): void {
     this.replication = services;
     this.enqueue(async () => {
+      if (await this.becomeReady(this.loader.image)) return;
       for (const state of this.byName.values()) this.follow(state);
     });
     const intervalMs = Math.max(1, Math.floor(this.config['replica.lag.time.max.ms'] / 2));
@@ -327,6 +359,29 @@ export class LocalReplicaManager implements ReplicaManager {
     if (proposal !== undefined) this.sendProposal(state, proposal);
   }
 
+  /**
+   * KIP-392's preferred read replica (ReplicaManager.findPreferredReadReplica with the
+   * RackAwareReplicaSelector): -1 unless replica.selector.class is that selector, the leader is not in
+   * clientRack, and an ISR follower in clientRack holds fetchOffset — then the most caught up of them
+   * (larger log end, then more recently caught up, then the smaller id).
+   */
+  preferredReadReplica(hosted: HostedPartition, clientRack: string, fetchOffset: number): number {
+    if (this.config['replica.selector.class'] !== RACK_AWARE_REPLICA_SELECTOR) return -1;
+    const state = this.owned(hosted);
+    if (!state.isLeader) return -1;
+    const brokers = this.loader.image.brokers;
+    if (brokers.get(this.nodeId)?.rack === clientRack) return -1;
+    let best: FollowerReplicaState | undefined;
+    for (const id of state.isr) {
+      const follower = state.replication.follower(id);
+      if (follower === undefined || brokers.get(id)?.rack !== clientRack) continue;
+      if (follower.logEndOffset < fetchOffset || fetchOffset < state.log.logStartOffset) continue;
+      if (best === undefined || follower.logEndOffset > best.logEndOffset
+        || (follower.logEndOffset === best.logEndOffset && follower.lastCaughtUpTimeMs > best.lastCaughtUpTimeMs)) best = follower;
+    }
+    return best?.replicaId ?? -1;
+  }
+
   /** A follower's acknowledged end, as if it fetched at endOffset with the leader's log end as it is now. */
   recordFollowerEnd(hosted: HostedPartition, replicaId: number, endOffset: number): void {
     this.recordFollowerFetch(hosted, replicaId, endOffset, hosted.logEndOffset);
@@ -427,31 +482,33 @@ export class LocalReplicaManager implements ReplicaManager {
     const nowMs = this.clock.monotonicMs();
     for (const state of this.byName.values()) {
       if (!state.isLeader) continue;
-      const proposal = state.replication.shrinkProposal(state.log.logEndOffset, nowMs);
+      // A proposal still in flight with no answer that settled it is sent again.
+      const proposal = state.replication.pendingProposal ?? state.replication.shrinkProposal(state.log.logEndOffset, nowMs);
       if (proposal !== undefined) this.sendProposal(state, proposal);
     }
   }
 
   /**
    * AlterPartition to the controller. The ISR changes only when the committed state arrives — in the
-   * answer or in a metadata delta, whichever is first (both carry the partition epoch); an error
-   * drops the proposal and the next check proposes again.
+   * answer or in a metadata delta, whichever is first (both carry the partition epoch). A refusal that
+   * proves nothing was committed drops the proposal; anything else (timeout, NOT_CONTROLLER, a stale
+   * partition epoch) keeps it in flight — the HW keeps counting its members — and the ISR task sends
+   * it again until metadata settles it (PartitionReplication.proposalRejected says why).
    */
   private sendProposal(state: PartitionState, proposal: IsrProposal): void {
     const replication = this.replication;
-    if (replication === undefined) {
-      state.replication.proposalFailed(proposal);
-      return;
-    }
+    if (replication === undefined || this.sendingProposals.has(state)) return;
     this.logger?.info({ topic: state.topic, partition: state.partition, kind: proposal.kind, isr: state.isr, newIsr: proposal.newIsr }, 'proposing an ISR change');
-    const sent = replication.controller.send({
+    this.sendingProposals.add(state);
+    void replication.controller.send({
       type: 'alterPartition', brokerId: this.nodeId, brokerEpoch: replication.brokerEpoch(),
       partitions: [{ topicId: state.topicId, partitionId: state.partition, leaderEpoch: proposal.leaderEpoch, partitionEpoch: proposal.partitionEpoch, newIsr: proposal.newIsr }],
     }, ALTER_PARTITION_TIMEOUT_MS).then((outcome) => {
+      const errorCode = outcome.ok ? (outcome.value.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR) : outcome.errorCode;
       const item = outcome.ok ? outcome.value.partitions[0] : undefined;
-      if (item === undefined || item.errorCode !== ErrorCode.NONE) {
-        this.logger?.warn({ topic: state.topic, partition: state.partition, errorCode: outcome.ok ? item?.errorCode : outcome.errorCode }, 'ISR change refused');
-        state.replication.proposalFailed(proposal);
+      if (errorCode !== ErrorCode.NONE || item === undefined) {
+        this.logger?.warn({ topic: state.topic, partition: state.partition, errorCode }, 'ISR change not committed');
+        if (NOT_COMMITTED_ERRORS.has(errorCode)) state.replication.proposalRejected(proposal);
         return;
       }
       if (!state.hosted) return;
@@ -462,10 +519,7 @@ export class LocalReplicaManager implements ReplicaManager {
       if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
     }, (err: unknown) => {
       this.logger?.warn({ err, topic: state.topic, partition: state.partition }, 'ISR change failed');
-      state.replication.proposalFailed(proposal);
-    });
-    this.inFlightProposals.add(sent);
-    void sent.finally(() => this.inFlightProposals.delete(sent));
+    }).finally(() => this.sendingProposals.delete(state));
   }
 
   // ---------------------------------------------------------------- following
@@ -512,15 +566,36 @@ export class LocalReplicaManager implements ReplicaManager {
    * per the durability mode: only then may the next fetch acknowledge the bytes.
    */
   private appendAsFollower(state: PartitionState, records: Buffer, leaderHighWatermark: number): Promise<void> {
-    const result = state.log.appendAsFollower(records);
-    for (let position = 0; position < records.length;) {
+    // One append per run of whole batches that fits segment.bytes (a fetch may carry more than a small
+    // segment holds); batches are never split.
+    const segmentBytes = state.log.config.segmentBytes;
+    let durable: Promise<void> = Promise.resolve();
+    let runStart = 0;
+    let position = 0;
+    while (position < records.length) {
       const size = probeBatch(records, position, records.length, records.length - position);
       if (size <= 0) break;
-      state.producerState.onReplicatedAppend(readBatchHeader(records, position), records.subarray(position, position + size));
+      if (position > runStart && position + size - runStart > segmentBytes) {
+        durable = this.appendRun(state, records.subarray(runStart, position));
+        runStart = position;
+      }
       position += size;
     }
+    if (position > runStart) durable = this.appendRun(state, records.subarray(runStart, position));
     this.followerHighWatermark(state, leaderHighWatermark);
-    return state.log.config.durabilityMode === 'none' ? Promise.resolve() : result.durable;
+    // Appends become durable in offset order: the last one covers the others.
+    return state.log.config.durabilityMode === 'none' ? Promise.resolve() : durable;
+  }
+
+  private appendRun(state: PartitionState, run: Buffer): Promise<void> {
+    const result = state.log.appendAsFollower(run);
+    for (let position = 0; position < run.length;) {
+      const size = probeBatch(run, position, run.length, run.length - position);
+      if (size <= 0) break;
+      state.producerState.onReplicatedAppend(readBatchHeader(run, position), run.subarray(position, position + size));
+      position += size;
+    }
+    return result.durable;
   }
 
   /** A follower's HW follows the leader's, never past its own log end, never back (maybeUpdateHighWatermark). */
@@ -567,7 +642,16 @@ export class LocalReplicaManager implements ReplicaManager {
       if (this.closed) return;
       await this.removeTopic(topic);
     }
-    const changed = delta.changedPartitions;
+    await this.applyPartitions(delta.changedPartitions, image);
+    if (this.closed) return;
+    if (delta.changedBrokers.includes(this.nodeId)) await this.becomeReady(image);
+    for (const change of delta.changedConfigs) {
+      if (change.resourceType === 'topic') this.updateConfig(change.resourceName);
+    }
+  }
+
+  /** Paced application of many partitions (see applyDelta). */
+  private async applyPartitions(changed: readonly PartitionImage[], image: MetadataImage): Promise<void> {
     const started = performance.now();
     let loggedMs = started;
     for (let i = 0; i < changed.length; i += PARTITIONS_APPLIED_AT_ONCE) {
@@ -582,10 +666,24 @@ export class LocalReplicaManager implements ReplicaManager {
         this.logger?.info({ applied: Math.min(i + PARTITIONS_APPLIED_AT_ONCE, changed.length), of: changed.length, ms: Math.round(loggedMs - started) }, 'opening partitions');
       }
     }
-    if (this.closed) return;
-    for (const change of delta.changedConfigs) {
-      if (change.resourceType === 'topic') this.updateConfig(change.resourceName);
+  }
+
+  /**
+   * The gate of `ready`: once the image shows this broker registered (with the epoch startReplication
+   * got) and unfenced, every hosted partition takes its role from the image. True if it just opened.
+   */
+  private async becomeReady(image: MetadataImage): Promise<boolean> {
+    if (this.ready || this.replication === undefined) return false;
+    const broker = image.brokers.get(this.nodeId);
+    if (broker === undefined || broker.fenced || broker.brokerEpoch !== this.replication.brokerEpoch()) return false;
+    this.ready = true;
+    this.logger?.info({ brokerEpoch: broker.brokerEpoch, partitions: this.byName.size }, 'registered and unfenced: taking partition roles');
+    const assigned: PartitionImage[] = [];
+    for (const topic of image.topicsById.values()) {
+      for (const partition of topic.partitions) if (partition.replicas.includes(this.nodeId)) assigned.push(partition);
     }
+    await this.applyPartitions(assigned, image);
+    return true;
   }
 
   /**
@@ -604,7 +702,7 @@ export class LocalReplicaManager implements ReplicaManager {
       state = undefined;
     }
     if (state === undefined) state = await this.openPartition(topic, image.partitionId);
-    if (this.closed) return;
+    if (this.closed || !this.ready) return;
     const leaderChanged = image.leader !== state.leaderId || image.leaderEpoch !== state.leaderEpoch;
     // A fetcher must be done with the log before this node leads it or follows someone else.
     if (leaderChanged) await this.unfollow(state);
@@ -618,7 +716,10 @@ export class LocalReplicaManager implements ReplicaManager {
       // (epoch, log end) for a leader that has not appended yet.
       const latest = state.log.latestEpoch();
       if (latest === undefined || latest < image.leaderEpoch) state.log.leaderEpochCache.assign(image.leaderEpoch, state.log.logEndOffset);
-      this.logger?.info({ topic: topic.name, partition: image.partitionId, leaderEpoch: image.leaderEpoch, isr: image.isr, logEndOffset: state.log.logEndOffset, highWatermark: state.log.highWatermark }, 'became leader');
+      // A partition's first leader (epoch 0: the topic was just created, which the controller logged) is
+      // not news; a later epoch is an election or a restart, and is (issue #27).
+      const level = image.leaderEpoch === 0 ? 'debug' : 'info';
+      this.logger?.[level]({ topic: topic.name, partition: image.partitionId, leaderEpoch: image.leaderEpoch, isr: image.isr, logEndOffset: state.log.logEndOffset, highWatermark: state.log.highWatermark }, 'became leader');
     } else if (role === 'follower') {
       this.follow(state);
     }

@@ -27,6 +27,11 @@ export interface HostedPartition {
   readonly isLeader: boolean;
   /** Consumers see offsets below it. Single node: the durable log end (fsync) or the log end (none). */
   readonly highWatermark: number;
+  /**
+   * Where this node's leader epoch starts in its log (-1 when not leader). Until the HW reaches it, a
+   * new leader's HW may be below one consumers already saw: consumers get OFFSET_NOT_AVAILABLE.
+   */
+  readonly leaderEpochStartOffset: number;
   readonly logStartOffset: number;
   readonly logEndOffset: number;
   /**
@@ -65,6 +70,12 @@ export interface ReplicaManager {
    * on it. Returns an unsubscribe function.
    */
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void;
+  /**
+   * KIP-392 (ReplicaManager.findPreferredReadReplica + RackAwareReplicaSelector): with
+   * replica.selector.class set to the rack-aware selector, an ISR follower in clientRack holding
+   * fetchOffset (the most caught up), unless the leader is in that rack; -1 for "the leader".
+   */
+  preferredReadReplica(partition: HostedPartition, clientRack: string, fetchOffset: number): number;
   /** A follower fetch of a led partition, before reading: unknown replica, KIP-595 divergence. */
   checkFollowerFetch(partition: HostedPartition, replicaId: number, fetchOffset: number, lastFetchedEpoch: number, currentLeaderEpoch: number): FollowerFetchCheck;
   /** A follower fetched at fetchOffset (its acknowledged end) when the leader's log ended at leaderLogEndOffset. */

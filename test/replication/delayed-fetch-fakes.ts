@@ -10,6 +10,7 @@ export class FakePartition implements HostedPartition {
   isr: readonly number[] = [1];
   replicas: readonly number[] = [1];
   hosted = true;
+  leaderEpochStartOffset = 0;
 
   constructor(readonly topic: string, readonly topicId: string, readonly partition: number, readonly log: PartitionLog) {}
 
@@ -77,6 +78,10 @@ export class FakeReplicaManager implements ReplicaManager {
   }
 
   recordFollowerFetch(): void {}
+
+  preferredReadReplica(): number {
+    return -1;
+  }
 
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void {
     this.listeners.add(listener);

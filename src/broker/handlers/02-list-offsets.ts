@@ -14,6 +14,8 @@
  *   no tiered storage there is none, so offset -1, epoch -1 as for -5.
  * - t ≥ 0: the first offset whose timestamp is ≥ t.
  * -3 and t ≥ 0 only count offsets below the last fetchable offset; none → offset -1, timestamp -1.
+ * - A consumer's -1 on a new leader whose HW is still below the start of its leader epoch:
+ *   OFFSET_NOT_AVAILABLE (retriable; KIP-207, Partition.fetchOffsetForTimestamp).
  * - v0 (old_style_offsets): one offset in the array (max_num_offsets ≥ 1), none when nothing matches;
  *   Kafka's segment-boundary listing for v0 is not reproduced.
  * - v1+: a partition listed twice gets INVALID_REQUEST (both entries), as KafkaApis does.
@@ -102,6 +104,12 @@ async function listPartition(context: RequestContext<ListOffsetsRequest>, topic:
   const lastFetchableOffset = request.replicaId === CONSUMER_REPLICA_ID
     ? (request.isolationLevel === READ_COMMITTED ? lastStableOffset(partition) : partition.highWatermark)
     : partition.logEndOffset;
+  // Partition.fetchOffsetForTimestamp (KIP-207): a new leader whose HW has not reached the start of its
+  // epoch cannot give a consumer a latest offset that will not go back.
+  if (request.replicaId === CONSUMER_REPLICA_ID && Number(requested.timestamp) === LATEST_TIMESTAMP
+    && partition.leaderEpochStartOffset > partition.highWatermark) {
+    return errorPartition(requested.partitionIndex, ErrorCode.OFFSET_NOT_AVAILABLE);
+  }
   let found: Found | undefined;
   try {
     found = await offsetFor(partition, Number(requested.timestamp), lastFetchableOffset);
