@@ -296,25 +296,33 @@ export class Connection implements ConnectionInfo {
     return this.closed;
   }
 
-  /** True while this connection waits for broker-wide memory (a frame's bytes, or room for an answer). */
-  get waitsForMemory(): boolean {
-    if (this.closed) return false;
-    return this.requestMemoryWait !== null || this.reservationPoolWait !== null;
+  /** True while this connection waits for the request pool (a frame's bytes). */
+  get waitsForRequestMemory(): boolean {
+    return !this.closed && this.requestMemoryWait !== null;
+  }
+
+  /** True while this connection waits for the response pool (room for an answer). */
+  get waitsForResponseMemory(): boolean {
+    return !this.closed && this.reservationPoolWait !== null;
   }
 
   /**
-   * Since when the peer has kept this connection's broker-wide memory from being freed, or Infinity:
-   * answers written to the socket that the peer has not taken since the kernel last took some, or a
-   * partly read frame whose bytes stopped coming while this side was reading. (Memory held by work in
-   * progress, or by answers queued behind an unfinished request, is this side's doing, not the peer's.)
+   * Since when the peer has kept this connection's request memory from being freed, or Infinity: a partly
+   * read frame whose bytes stopped coming while this side was reading.
    */
-  stalledSinceMs(): number {
-    if (this.closed) return Infinity;
-    let since = Infinity;
-    if (this.inSocket > 0) since = this.lastWriteMs;
+  requestStalledSinceMs(): number {
+    if (this.closed || this.readPaused) return Infinity;
     const partialFrame = this.frameReservedBytes > 0 && this.decoder.bufferedByteCount < this.frameReservedBytes;
-    if (partialFrame && !this.readPaused) since = Math.min(since, this.lastReadMs);
-    return since;
+    return partialFrame ? this.lastReadMs : Infinity;
+  }
+
+  /**
+   * Since when the peer has kept this connection's response memory from being freed, or Infinity:
+   * answers written to the socket that the peer has not taken since the kernel last took some. (Memory
+   * held by work in progress, or by answers queued behind an unfinished request, is this side's doing.)
+   */
+  responseStalledSinceMs(): number {
+    return this.closed || this.inSocket === 0 ? Infinity : this.lastWriteMs;
   }
 
   /** Bytes of broker-wide memory this connection holds (request frames, reservations, unsent answers). */
