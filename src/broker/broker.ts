@@ -174,7 +174,7 @@ export class Broker {
         controller = options.cluster.controller;
       }
       readiness.notReady = 'registering with the controller';
-      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
+      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised, config['broker.rack']);
       // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
       replicaManager.startReplication({
         fetchers: new ReplicaFetcherManager(replicaFetcherOptions(config, meta.nodeId, () => brokerEpoch, metadataLoader, logger)),
@@ -292,10 +292,10 @@ export class Broker {
  * Registers this process with the active controller (KIP-631's BrokerRegistration): a fresh incarnation
  * id per start, the advertised endpoint and rack. Resolves with the broker epoch.
  */
-async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener): Promise<number> {
+async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener, rack: string): Promise<number> {
   const outcome = await controller.send({
     type: 'registerBroker', brokerId: nodeId, incarnationId: randomUUID(), clusterId,
-    host: advertised.host, port: advertised.port, rack: null,
+    host: advertised.host, port: advertised.port, rack: rack === '' ? null : rack,
   }, 30_000);
   if (!outcome.ok) throw new Error(`broker registration failed: ${outcome.message ?? outcome.errorCode}`);
   return outcome.value.brokerEpoch;
