@@ -59,6 +59,20 @@ export const CONFIG_DEFINITIONS = {
     check: (v) => problemOf(() => parseProtocolMap(v)),
     doc: 'Listener name → security protocol; the client listener must map to PLAINTEXT.',
   }),
+  'process.roles': def({
+    kind: 'string', default: 'broker,controller',
+    check: (v) => problemOf(() => parseProcessRoles(v)),
+    doc: 'broker, controller, or both (KRaft combined mode). A standalone node is both, a one-voter quorum.',
+  }),
+  'controller.quorum.voters': def({
+    kind: 'string', default: '',
+    check: (v) => (v === '' ? null : problemOf(() => parseVoters(v))),
+    doc: 'The controller quorum, id@host:port,… (each voter\'s controller listener). Empty: this node alone (standalone).',
+  }),
+  'inter.broker.listener.name': def({
+    kind: 'string', default: '', doc: 'Listener brokers use to reach each other (replication); empty: the client listener.',
+  }),
+  'controlled.shutdown.enable': def({ kind: 'boolean', default: true, doc: 'Move leaderships away before a broker stops.' }),
   'log.dirs': def({
     kind: 'string', default: './data', check: checkSingleDir,
     doc: 'Data directory (meta.properties, metadata, partition logs). One directory.',
@@ -74,8 +88,23 @@ export const CONFIG_DEFINITIONS = {
     kind: 'int', default: 500, min: 1, doc: 'Unanswered requests per connection before reading from it pauses.',
   }),
   'queued.max.request.bytes': def({
-    kind: 'long', default: 104857600, min: 1,
-    doc: 'Request plus response bytes queued per connection before reading from it pauses.',
+    kind: 'long', default: 268435456, min: 1,
+    doc: 'Broker-wide bytes of request frames being read or served (KIP-72); a frame is read only once they fit.',
+  }),
+  'queued.max.response.bytes': def({
+    kind: 'long', default: 268435456, min: 1,
+    doc: 'Broker-wide bytes of responses built and not yet sent; above it, connections with unsent answers stop being read and Fetch waits for room.',
+  }),
+  'queued.max.response.bytes.per.connection': def({
+    kind: 'long', default: 16777216, min: 1,
+    doc: 'Unsent response bytes of one connection after which it stops being read (and its Fetches wait) until they drain.',
+  }),
+  'connections.max.stalled.ms': def({
+    kind: 'long', default: 2000, min: 1, max: int32Max,
+    doc: 'When a connection has waited this long for broker memory, the connection holding memory without progress the longest is closed.',
+  }),
+  'fetch.max.bytes': def({
+    kind: 'int', default: 57671680, min: 1024, doc: 'Largest Fetch response (records); a request asking for more gets this.',
   }),
   'max.broker.partitions': def({
     kind: 'int', default: 20000, min: 1,
@@ -550,6 +579,34 @@ export function advertisedClientListener(config: RunnelConfig): NamedListener | 
   const advertised = parseListeners(configured);
   const name = clientListener(config).name;
   return advertised.find((l) => l.name === name) ?? (advertised.length === 1 ? advertised[0] : undefined);
+}
+
+export type ProcessRole = 'broker' | 'controller';
+
+export function parseProcessRoles(text: string): Set<ProcessRole> {
+  const roles = new Set<ProcessRole>();
+  for (const item of text.split(',').map((i) => i.trim().toLowerCase()).filter((i) => i !== '')) {
+    if (item !== 'broker' && item !== 'controller') throw new ConfigError(`process.roles: unknown role '${item}'`);
+    roles.add(item);
+  }
+  if (roles.size === 0) throw new ConfigError('process.roles is empty');
+  return roles;
+}
+
+/** controller.quorum.voters: id@host:port,… (KIP-595). */
+export function parseVoters(text: string): Map<number, { host: string; port: number }> {
+  const voters = new Map<number, { host: string; port: number }>();
+  for (const item of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^(\d+)@(\[[^\]]+\]|[^:@]+):(\d+)$/.exec(item);
+    if (match === null) throw new ConfigError(`controller.quorum.voters: "${item}" is not id@host:port`);
+    const id = Number(match[1]);
+    const port = Number(match[3]);
+    if (port <= 0 || port > 65535) throw new ConfigError(`controller.quorum.voters: bad port in "${item}"`);
+    if (voters.has(id)) throw new ConfigError(`controller.quorum.voters: node ${id} listed twice`);
+    voters.set(id, { host: match[2]!.replace(/^\[|\]$/g, ''), port });
+  }
+  if (voters.size === 0) throw new ConfigError('controller.quorum.voters is empty');
+  return voters;
 }
 
 /** PLAINTEXT://host:port; IPv6 hosts in brackets. Other security protocols are not served. */

@@ -45,6 +45,7 @@ import {
   DelayedFetchPurgatory,
   mustRespondNow,
   READ_COMMITTED,
+  readBytes,
   readPartitions,
   watchesOf,
   type FetchReadParams,
@@ -125,9 +126,10 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
     maxBytes: request.maxBytes,
     topicName: (topicId, partition) => replicaManager.partitionByTopicId(topicId, partition)?.topic ?? services.metadata.topicById(topicId)?.name,
   };
-  let reads = await readPartitions(replicaManager, params, toRead);
+  const read = (): Promise<PartitionRead[]> => readWithinMemory(context, toRead, params);
+  let reads = await read();
   if (!mustRespondNow(reads, request.maxWaitMs, request.minBytes)) {
-    reads = await waitForData(context, delayedFetch, () => readPartitions(replicaManager, params, toRead), reads);
+    reads = await waitForData(context, delayedFetch, read, reads);
   }
   const outcomes = reads.map((read) => ({
     errorCode: read.errorCode,
@@ -139,6 +141,28 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
   if (!isFollower) countBytesOut(services, params, toRead, reads);
   const session = fetchSessions.respond(sessionContext, toRead, outcomes, services.clock.monotonicMs());
   return buildResponse(context, session, toRead, reads);
+}
+
+/**
+ * Reads under max_bytes, Kafka's broker-side `fetch.max.bytes` (KafkaApis caps the request's max_bytes
+ * with it) and the response memory the broker can give (`queued.max.response.bytes`): the request
+ * reserves before it reads, waiting while this connection's earlier answers are unsent or the broker
+ * holds too many, so answers nobody reads are not built again and again. At least
+ * `message.max.bytes` is reserved when max_bytes allows it: KIP-74 returns a whole first batch even
+ * past the limit, and that is as large as a batch of a default topic gets. Afterwards the reservation
+ * shrinks to the bytes actually read, which is what a parked fetch holds while it waits.
+ */
+async function readWithinMemory(
+  context: RequestContext<FetchRequest>,
+  toRead: readonly FetchPartition[],
+  params: FetchReadParams,
+): Promise<PartitionRead[]> {
+  const { services, responseMemory } = context;
+  const wantBytes = Math.min(Math.max(0, params.maxBytes), services.config['fetch.max.bytes']);
+  const grantedBytes = await responseMemory.reserve(wantBytes, services.config['message.max.bytes']);
+  const reads = await readPartitions(services.replicaManager, { ...params, maxBytes: grantedBytes }, toRead);
+  responseMemory.shrinkTo(readBytes(reads));
+  return reads;
 }
 
 /** BytesOutPerSec counts what consumers are sent (Kafka counts followers' reads apart, as replication bytes). */
