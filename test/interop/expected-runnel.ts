@@ -9,12 +9,14 @@ import type { Scenario } from './clients.js';
 const ALL: readonly Scenario[] = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group'];
 /** describe-state: only clients with DescribeLogDirs and DescribeProducers admin calls. */
 const WITH_DESCRIBE_STATE: readonly Scenario[] = [...ALL, 'describe-state'];
+/** consumer-848: clients with a KIP-848 consumer (Java group.protocol=consumer, franz-go ServerSideBalancer). */
+const WITH_CONSUMER_848: readonly Scenario[] = [...WITH_DESCRIBE_STATE, 'consumer-848'];
 
 export const RUNNEL_EXPECTED: Record<string, readonly Scenario[]> = {
-  java: WITH_DESCRIBE_STATE,
+  java: WITH_CONSUMER_848,
   kcat: ['metadata', 'produce-consume', 'list-offsets', 'group'],
   'confluent-js': ['metadata', 'produce-consume', 'list-offsets', 'delete-records', 'group'],
-  'franz-go': WITH_DESCRIBE_STATE,
+  'franz-go': WITH_CONSUMER_848,
   kafkajs: ALL,
   platformatic: ALL,
   'kafka-python': ALL,
