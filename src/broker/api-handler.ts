@@ -19,6 +19,7 @@ import type { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import type { FetchSessionCache } from '../replication/fetch-session.js';
 import type { TopicCreator } from '../controller/topic-creator.js';
 import type { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
+import type { TxnCoordinatorRuntime } from '../txn/runtime.js';
 import type { ProducerIdManager } from '../controller/producer-ids.js';
 import type { ControllerChannel } from '../controller/requests.js';
 
@@ -59,6 +60,8 @@ export interface BrokerServices {
   readonly topicCreator: TopicCreator;
   /** Classic consumer groups and committed offsets (src/group/coordinator-runtime.ts). */
   readonly groupCoordinator: GroupCoordinatorRuntime;
+  /** Transactional ids, their transactions and markers (src/txn/runtime.ts). */
+  readonly txnCoordinator: TxnCoordinatorRuntime;
   /** Producer ids for InitProducerId, from blocks committed to the metadata log. */
   readonly producerIds: ProducerIdManager;
   /** Request, topic, storage and connection metrics (src/broker/metrics.ts). */

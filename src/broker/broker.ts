@@ -28,6 +28,7 @@ import { configKey, imageRecords, type MetadataImage } from '../metadata/image.j
 import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
 import { MetadataLoader } from '../metadata/loader.js';
 import { LogManager } from '../storage/log-manager.js';
+import { lockDataDir, type DataDirLock } from '../storage/data-dir-lock.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
 import { ReplicaFetcherManager, replicaFetcherOptions } from '../replication/replica-fetcher.js';
@@ -36,6 +37,7 @@ import { DelayedFetchPurgatory } from '../replication/delayed-fetch.js';
 import { newFetchSessionCache } from './handlers/01-fetch.js';
 import { TopicCreator } from '../controller/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
+import { TxnCoordinatorRuntime } from '../txn/runtime.js';
 import { ProducerIdManager } from '../controller/producer-ids.js';
 import { ControllerCore } from '../controller/core.js';
 import { QuorumController } from '../controller/quorum-controller.js';
@@ -76,6 +78,7 @@ export class Broker {
     private readonly operatorHttp: OperatorHttpServer | undefined,
     /** What /readyz answers: null once ready; the phase it is in otherwise. */
     private readonly readiness: Readiness,
+    private readonly dataDirLock: DataDirLock,
   ) {}
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
@@ -84,8 +87,13 @@ export class Broker {
     const logger = options.logger ?? pino({ level: 'silent' });
     const clock = options.clock ?? systemClock;
     const dataDir = config['log.dirs'];
-    const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId);
-    const opened: Array<() => Promise<void>> = [];
+    // One broker per data directory (Kafka's `.lock`), before anything in it is read or written.
+    const dataDirLock = await lockDataDir(dataDir);
+    const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId).catch(async (error: unknown) => {
+      await dataDirLock.release();
+      throw error;
+    });
+    const opened: Array<() => Promise<void>> = [() => dataDirLock.release()];
     const closeOpened = async (): Promise<void> => {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
@@ -113,7 +121,7 @@ export class Broker {
       });
       opened.push(() => logManager.close());
       const replicaManager = await LocalReplicaManager.start({
-        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock,
+        nodeId: meta.nodeId, config, logManager, loader: metadataLoader, logger, clock, waitForRegistration: true,
       });
       opened.push(() => replicaManager.close());
       const delayedProduce = new DelayedProducePurgatory(replicaManager);
@@ -173,6 +181,8 @@ export class Broker {
         controller,
         brokerEpoch: () => brokerEpoch,
       });
+      // Registered (unfenced at once without heartbeats): partition roles are applied before serving.
+      await replicaManager.whenIdle();
       const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
       const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({
@@ -180,6 +190,12 @@ export class Broker {
         groupConfig: (groupId) => groupConfigOf(metadataLoader.image, groupId),
       });
       opened.push(async () => groupCoordinator.close());
+      const producerIds = new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch);
+      const txnCoordinator = new TxnCoordinatorRuntime({
+        nodeId: meta.nodeId, config, clock, metadata, replicaManager, delayedProduce, topicCreator, groupCoordinator,
+        generateProducerId: () => producerIds.generateProducerId(), logger,
+      });
+      opened.push(async () => txnCoordinator.close());
       const services: BrokerServices = {
         nodeId: meta.nodeId,
         config,
@@ -194,7 +210,8 @@ export class Broker {
         controllerChannel: controller,
         topicCreator,
         groupCoordinator,
-        producerIds: new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch),
+        txnCoordinator,
+        producerIds,
         metrics,
         logger,
       };
@@ -208,7 +225,9 @@ export class Broker {
       });
       pipeline = new RequestPipeline(registry, services);
       readiness.notReady = null;
-      const broker = new Broker(meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness);
+      const broker = new Broker(
+        meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness, dataDirLock,
+      );
       logger.info(
         {
           listener: formatListener(listener.host, network.port),
@@ -258,12 +277,14 @@ export class Broker {
     this.services.delayedFetch.close();
     // Waiting JoinGroup/SyncGroup answer NOT_COORDINATOR now, as when Kafka's coordinator resigns.
     this.services.groupCoordinator.close();
+    this.services.txnCoordinator.close();
     await this.network.close();
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();
     await this.logManager.close();
     await this.services.metadataLog.close();
     await this.operatorHttp?.close();
+    await this.dataDirLock.release();
     this.services.logger.info({ nodeId: this.nodeId }, 'runnel broker stopped');
   }
 }

@@ -118,6 +118,68 @@ function partitionRecord(image: MetadataImage, topicId: string, partitionId: num
   };
 }
 
+// ---- partition limits ----
+
+/**
+ * Kafka's ReplicationControlManager.MAX_PARTITIONS_PER_BATCH (fixed, not a config): one CreateTopics
+ * request may ask for at most this many partitions in all; past it every topic of the request is
+ * refused with POLICY_VIOLATION (validateTotalNumberOfPartitions). Kafka's QuorumController bounds
+ * CreatePartitions by the records one user operation may write (MAX_RECORDS_PER_USER_OP), also 10,000.
+ */
+export const PARTITIONS_PER_REQUEST_MAX = 10_000;
+
+/** Kafka's answer for a CreateTopics request over PARTITIONS_PER_REQUEST_MAX, else null. */
+export function createTopicsRequestError(
+  topics: readonly Pick<CreateTopicInput, 'numPartitions' | 'assignments'>[], defaultNumPartitions: number,
+): AdminError | null {
+  let total = 0;
+  for (const topic of topics) {
+    if (topic.assignments.length > 0) total += topic.assignments.length;
+    else if (topic.numPartitions === -1) total += defaultNumPartitions;
+    else if (topic.numPartitions > 0) total += topic.numPartitions;
+  }
+  return total > PARTITIONS_PER_REQUEST_MAX
+    ? { errorCode: ErrorCode.POLICY_VIOLATION, message: 'Excessively large number of partitions per request.' }
+    : null;
+}
+
+/** Kafka's answer (BoundedListTooLongException → PolicyViolationException) for a CreatePartitions request that adds too many. */
+export function createPartitionsRequestError(image: MetadataImage, topics: readonly CreatePartitionsInput[]): AdminError | null {
+  let total = 0;
+  for (const topic of topics) total += Math.max(0, topic.count - (topicByName(image, topic.name)?.partitions.length ?? topic.count));
+  return total > PARTITIONS_PER_REQUEST_MAX
+    ? { errorCode: ErrorCode.POLICY_VIOLATION, message: 'Unable to perform excessively large batch operation.' }
+    : null;
+}
+
+/**
+ * max.broker.partitions (Runnel's; the name KIP-578 proposed, Kafka has no such limit): refuses a
+ * placement that would make any broker host more partition replicas than `limit`, with POLICY_VIOLATION,
+ * instead of creating logs the broker cannot open, serve and recover in reasonable time (issue 26,
+ * defect 3). Counts every replica the image places on the brokers concerned, internal topics included.
+ */
+export function brokerPartitionsError(image: MetadataImage, limit: number, placed: readonly (readonly number[])[]): AdminError | null {
+  const added = new Map<number, number>();
+  for (const replicas of placed) for (const brokerId of replicas) added.set(brokerId, (added.get(brokerId) ?? 0) + 1);
+  const hosted = new Map<number, number>();
+  for (const topic of image.topicsById.values()) {
+    for (const partition of topic.partitions) {
+      for (const brokerId of partition.replicas) if (added.has(brokerId)) hosted.set(brokerId, (hosted.get(brokerId) ?? 0) + 1);
+    }
+  }
+  for (const [brokerId, count] of added) {
+    const total = (hosted.get(brokerId) ?? 0) + count;
+    if (total > limit) {
+      return {
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        message: `Broker ${brokerId} would host ${total} partitions, more than max.broker.partitions=${limit} ` +
+          `(it hosts ${hosted.get(brokerId) ?? 0}).`,
+      };
+    }
+  }
+  return null;
+}
+
 // ---- CreateTopics ----
 
 export interface CreateTopicInput {
@@ -157,6 +219,8 @@ export function planCreateTopic(
     ? manualAssignment(image, topic)
     : automaticAssignment(image, config, topic);
   if ('errorCode' in assignment) return fail(assignment.errorCode, assignment.message);
+  const limitError = brokerPartitionsError(image, config['max.broker.partitions'], assignment.replicas);
+  if (limitError !== null) return fail(limitError.errorCode, limitError.message);
   const records: MetadataRecord[] = [{ type: 'Topic', name: topic.name, topicId }];
   assignment.replicas.forEach((replicas, partitionId) => records.push(partitionRecord(image, topicId, partitionId, replicas)));
   const kept = new Map<string, string>();
@@ -262,7 +326,7 @@ export interface CreatePartitionsInput {
 }
 
 /** ReplicationControlManager.createPartitions for one topic. */
-export function planCreatePartitions(image: MetadataImage, input: CreatePartitionsInput): Plan<number> {
+export function planCreatePartitions(image: MetadataImage, input: CreatePartitionsInput, brokerPartitionsMax = Infinity): Plan<number> {
   const topic = topicByName(image, input.name);
   if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${input.name}' does not exist.`);
   const current = topic.partitions.length;
@@ -301,6 +365,8 @@ export function planCreatePartitions(image: MetadataImage, input: CreatePartitio
     }
     replicas.push(...placeInImage(image, input.count - current, replicationFactor, current));
   }
+  const limitError = brokerPartitionsError(image, brokerPartitionsMax, replicas);
+  if (limitError !== null) return fail(limitError.errorCode, limitError.message);
   const records = replicas.map((r, i) => partitionRecord(image, topic.topicId, current + i, r));
   return { ok: true, records, value: input.count };
 }

@@ -20,14 +20,16 @@ import type { RunnelConfig } from '../config/config.js';
 import { topicByName, type MetadataImage, type TopicImage } from '../metadata/image.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { planAlterConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, type Plan } from './admin.js';
+import {
+  brokerPartitionsError, planAlterConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, type Plan,
+} from './admin.js';
 import { placementStart, usableBrokers } from './placement.js';
 import { planProducerIdBlock, PRODUCER_ID_BLOCK_SIZE } from './producer-ids.js';
 import {
   alterPartitionItem, electLeaders, hasLeaderships, isActiveBroker, leaderAndIsrUpdates, rebalanceLeaders, uncleanElections,
   type LeaderElectionEvent, type PartitionUpdates,
 } from './replication-control.js';
-import { NO_LEADER } from './partition-change.js';
+import { NO_LEADER, type ControllerBug } from './partition-change.js';
 import { randomTopicId, TopicCreationError, topicCreationRecords } from './topic-records.js';
 import type {
   AlterPartitionItemResult, ControllerOutcomeOf, ControllerRequest, ControllerRequestOf, ControllerRequestType,
@@ -76,6 +78,8 @@ export interface ControllerCoreOptions {
   readonly leaderImbalanceCheckIntervalMs?: number;
   /** broker.session.timeout.ms, overriding the config (simulator). */
   readonly sessionTimeoutMs?: number;
+  /** Deliberate bugs for proving the simulator's checker (never set in production). */
+  readonly bugs?: ReadonlySet<ControllerBug>;
 }
 
 interface BrokerSession {
@@ -157,7 +161,7 @@ export class ControllerCore {
         }));
       }
       case 'autoCreateTopic':
-        return decide(planAutoCreate(image, request, this.newTopicId()), false, (topicId) => ({ topicId }));
+        return decide(planAutoCreate(image, request, this.newTopicId(), this.options.config['max.broker.partitions']), false, (topicId) => ({ topicId }));
       case 'deleteTopic': {
         const topic = request.name !== null ? topicByName(image, request.name) : image.topicsById.get(request.topicId ?? '');
         if (topic === undefined) {
@@ -168,7 +172,7 @@ export class ControllerCore {
         return decide(planDeleteTopic(topic), false, (t: TopicImage) => ({ name: t.name, topicId: t.topicId }));
       }
       case 'createPartitions':
-        return decide(planCreatePartitions(image, request.input), request.validateOnly, (count) => ({ count }));
+        return decide(planCreatePartitions(image, request.input, this.options.config['max.broker.partitions']), request.validateOnly, (count) => ({ count }));
       case 'alterConfigs':
         return decide(
           planAlterConfigs(image, request.nodeId, request.resource, request.configs, request.mode, this.options.config), request.validateOnly, () => null,
@@ -229,7 +233,7 @@ export class ControllerCore {
       if (existing !== undefined && fenced) {
         // The previous incarnation is gone: it leads nothing and leaves every ISR (handleBrokerUncleanShutdown).
         const updates = leaderAndIsrUpdates(this.options.config, image, request.brokerId, NO_LEADER,
-          (p) => p.isr.includes(request.brokerId), 'broker-restarted');
+          (p) => p.isr.includes(request.brokerId), 'broker-restarted', this.options.bugs);
         records.push(...updates.records);
         events.push(...updates.events);
       }
@@ -240,7 +244,7 @@ export class ControllerCore {
     });
     if (!sameIncarnation && !fenced) {
       // 'registration-only': registered unfenced, so it takes back what waits for it, as an unfencing does.
-      const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, request.brokerId, (p) => p.leader === NO_LEADER, 'broker-registered');
+      const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, request.brokerId, (p) => p.leader === NO_LEADER, 'broker-registered', this.options.bugs);
       records.push(...updates.records);
       events.push(...updates.events);
     }
@@ -314,7 +318,7 @@ export class ControllerCore {
   /** ReplicationControlManager.handleBrokerFenced: leaderships and ISR places move, then the FenceBroker record. */
   private fenceBroker(image: MetadataImage, brokerId: number, reason: 'session-timeout' | 'requested' | 'shutdown'): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), `broker-fenced:${reason}`);
+    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), `broker-fenced:${reason}`, this.options.bugs);
     return {
       records: [...updates.records, { type: 'FenceBroker', brokerId, brokerEpoch: broker.brokerEpoch }],
       events: [{ event: 'broker-fenced', brokerId, brokerEpoch: broker.brokerEpoch, reason }, ...updates.events],
@@ -324,7 +328,7 @@ export class ControllerCore {
   /** handleBrokerUnfenced: the UnfenceBroker record, then leaderless partitions whose ISR holds it elect it. */
   private unfenceBroker(image: MetadataImage, brokerId: number): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, brokerId, (p) => p.leader === NO_LEADER, 'broker-unfenced');
+    const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, brokerId, (p) => p.leader === NO_LEADER, 'broker-unfenced', this.options.bugs);
     return {
       records: [{ type: 'UnfenceBroker', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.records],
       events: [{ event: 'broker-unfenced', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.events],
@@ -334,7 +338,7 @@ export class ControllerCore {
   /** handleBrokerInControlledShutdown: marked leaving, then its leaderships and ISR places move. */
   private controlledShutdown(image: MetadataImage, brokerId: number): ControllerTickResult {
     const broker = image.brokers.get(brokerId)!;
-    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), 'controlled-shutdown');
+    const updates = leaderAndIsrUpdates(this.options.config, image, brokerId, NO_LEADER, (p) => p.isr.includes(brokerId), 'controlled-shutdown', this.options.bugs);
     return {
       records: [{ type: 'BrokerRegistrationChange', brokerId, brokerEpoch: broker.brokerEpoch, inControlledShutdown: true }, ...updates.records],
       events: [{ event: 'broker-controlled-shutdown', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.events],
@@ -389,7 +393,7 @@ export class ControllerCore {
         continue;
       }
       touched.add(key);
-      const { result, change } = alterPartitionItem(this.options.config, image, request.brokerId, item);
+      const { result, change } = alterPartitionItem(this.options.config, image, request.brokerId, item, this.options.bugs);
       results.push(result);
       records.push(...change.records);
       events.push(...change.events);
@@ -425,6 +429,7 @@ function planAutoCreate(
   image: MetadataImage,
   request: ControllerRequestOf<'autoCreateTopic'>,
   topicId: string,
+  brokerPartitionsMax: number,
 ): Plan<string> {
   if (image.topicIdsByName.has(request.name)) {
     return { ok: false, errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${request.name}' already exists.` };
@@ -435,6 +440,9 @@ function planAutoCreate(
       request.name, topicId, request.numPartitions, request.replicationFactor, brokers, new Map(request.configs),
       placementStart(image, brokers),
     );
+    const placed = records.flatMap((r) => (r.type === 'Partition' ? [r.replicas] : []));
+    const limitError = brokerPartitionsError(image, brokerPartitionsMax, placed);
+    if (limitError !== null) return { ok: false, ...limitError };
     return { ok: true, records, value: topicId };
   } catch (err) {
     if (err instanceof TopicCreationError) return { ok: false, errorCode: err.errorCode, message: err.message };

@@ -26,7 +26,18 @@ export interface PartitionChangeOptions {
   readonly election: Election;
   /** The ISR wanted (AlterPartition's new ISR, or the ISR without a departing broker); default the current ISR. */
   readonly targetIsr?: readonly number[];
+  /** Deliberate bugs for proving the simulator's checker (never set in production). */
+  readonly bugs?: ReadonlySet<ControllerBug>;
 }
+
+/**
+ * Deliberate controller bugs the simulator must catch (`npm run sim -- --controller --inject-bug X`):
+ * - elect-outside-isr: a clean election takes any live replica, ISR or not.
+ * - accept-stale-partition-epoch: AlterPartition ignores an older partition epoch (KIP-704's check).
+ * - keep-fenced-leader: fencing a broker (or its controlled shutdown) leaves its leaderships in place.
+ */
+export const CONTROLLER_BUG_NAMES = ['elect-outside-isr', 'accept-stale-partition-epoch', 'keep-fenced-leader'] as const;
+export type ControllerBug = typeof CONTROLLER_BUG_NAMES[number];
 
 export interface PartitionChange {
   /** null: nothing changes. */
@@ -40,7 +51,8 @@ export interface PartitionChange {
 
 export function buildPartitionChange(partition: PartitionImage, options: PartitionChangeOptions): PartitionChange {
   const targetIsr = options.targetIsr ?? partition.isr;
-  const valid = (r: number): boolean => targetIsr.includes(r) && options.isAcceptableLeader(r);
+  const outsideIsr = options.bugs?.has('elect-outside-isr') === true;
+  const valid = (r: number): boolean => (outsideIsr || targetIsr.includes(r)) && options.isAcceptableLeader(r);
   let leader = NO_LEADER;
   let unclean = false;
   const preferred = partition.replicas[0];

@@ -9,7 +9,7 @@ import { configKey, type MetadataImage, type PartitionImage, type TopicImage } f
 import type { PartitionChangeRecord } from '../metadata/records.js';
 import { brokerConfigLayers, effectiveTopicConfig } from '../metadata/topic-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { buildPartitionChange, NO_LEADER, type Election, type PartitionChange } from './partition-change.js';
+import { buildPartitionChange, NO_LEADER, type ControllerBug, type Election, type PartitionChange } from './partition-change.js';
 import type {
   AlterPartitionItem, AlterPartitionItemResult, ElectLeadersItemResult, ElectLeadersRequest,
 } from './requests.js';
@@ -75,6 +75,7 @@ export function leaderAndIsrUpdates(
   brokerToAdd: number,
   select: (p: PartitionImage) => boolean,
   reason: string,
+  bugs?: ReadonlySet<ControllerBug>,
 ): PartitionUpdates {
   const records: PartitionChangeRecord[] = [];
   const events: LeaderElectionEvent[] = [];
@@ -83,11 +84,13 @@ export function leaderAndIsrUpdates(
     let unclean: boolean | undefined;
     for (const p of topic.partitions) {
       if (!select(p)) continue;
+      if (bugs?.has('keep-fenced-leader') === true && p.leader === brokerToRemove) continue;
       unclean ??= uncleanElectionEnabled(config, image, topic.name);
       const change = buildPartitionChange(p, {
         isAcceptableLeader: acceptable,
         election: unclean ? 'unclean' : 'online',
         targetIsr: brokerToRemove === NO_LEADER ? p.isr : p.isr.filter((r) => r !== brokerToRemove),
+        bugs,
       });
       if (change.record === null) continue;
       records.push(change.record);
@@ -113,7 +116,7 @@ function itemResult(item: AlterPartitionItem, errorCode: number, state?: { leade
  * already checked. The order of checks is Kafka's validateAlterPartitionData.
  */
 export function alterPartitionItem(
-  config: RunnelConfig, image: MetadataImage, brokerId: number, item: AlterPartitionItem,
+  config: RunnelConfig, image: MetadataImage, brokerId: number, item: AlterPartitionItem, bugs?: ReadonlySet<ControllerBug>,
 ): { result: AlterPartitionItemResult; change: PartitionUpdates } {
   const none: PartitionUpdates = { records: [], events: [] };
   const topic = image.topicsById.get(item.topicId);
@@ -125,7 +128,7 @@ export function alterPartitionItem(
   if (item.leaderEpoch > p.leaderEpoch || item.partitionEpoch > p.partitionEpoch) return fail(ErrorCode.NOT_CONTROLLER);
   if (item.leaderEpoch < p.leaderEpoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
   if (brokerId !== p.leader) return fail(ErrorCode.INVALID_REQUEST);
-  if (item.partitionEpoch < p.partitionEpoch) return fail(ErrorCode.INVALID_UPDATE_VERSION);
+  if (item.partitionEpoch < p.partitionEpoch && bugs?.has('accept-stale-partition-epoch') !== true) return fail(ErrorCode.INVALID_UPDATE_VERSION);
   const newIsr = item.newIsr;
   if (new Set(newIsr).size !== newIsr.length || !newIsr.every((r) => p.replicas.includes(r))) return fail(ErrorCode.INVALID_REQUEST);
   if (!newIsr.includes(p.leader)) return fail(ErrorCode.INVALID_REQUEST);
@@ -133,7 +136,7 @@ export function alterPartitionItem(
   if (!newIsr.every((r) => isActiveBroker(image, r))) return fail(ErrorCode.INELIGIBLE_REPLICA);
   const unclean = uncleanElectionEnabled(config, image, topic.name);
   const change = buildPartitionChange(p, {
-    isAcceptableLeader: (r) => isActiveBroker(image, r), election: unclean ? 'unclean' : 'online', targetIsr: newIsr,
+    isAcceptableLeader: (r) => isActiveBroker(image, r), election: unclean ? 'unclean' : 'online', targetIsr: newIsr, bugs,
   });
   const records = change.record === null ? [] : [change.record];
   const event = electionEvent(topic, p, change, 'alter-partition');

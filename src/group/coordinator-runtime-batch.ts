@@ -29,12 +29,22 @@ import {
   PRODUCER_ID_OFFSET,
   RECORD_BATCH_OVERHEAD,
   RECORDS_COUNT_OFFSET,
+  TRANSACTIONAL_FLAG_MASK,
+  readInt64,
   writeInt64,
 } from '../protocol/record-batch.js';
+import { ControlRecordType, readControlBatch } from '../protocol/control-batch.js';
+import type { ReplayBatch } from './coordinator.js';
 import { RecordFormatError, type CoordinatorRecord } from './records.js';
 
-/** One batch for `records` (at least one), stamped with timestampMs; offsets are assigned by the log. */
-export function buildCoordinatorBatch(records: readonly CoordinatorRecord[], timestampMs: number): Buffer {
+/**
+ * One batch for `records` (at least one), stamped with timestampMs; offsets are assigned by the log.
+ * With a producer (transactional offset commits) the batch is transactional and carries the producer's
+ * id and epoch, sequence -1, as Kafka's coordinator writes them (MemoryRecords.withTransactionalRecords).
+ */
+export function buildCoordinatorBatch(
+  records: readonly CoordinatorRecord[], timestampMs: number, producer?: { producerId: number; producerEpoch: number },
+): Buffer {
   if (records.length === 0) throw new RangeError('a record batch needs at least one record');
   const encoded = records.map((r, i) => encodeRecord(r, i));
   let bodyBytes = 0;
@@ -44,12 +54,12 @@ export function buildCoordinatorBatch(records: readonly CoordinatorRecord[], tim
   buf.writeInt32BE(buf.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
   buf.writeInt32BE(NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_OFFSET);
   buf.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
-  buf.writeInt16BE(0, ATTRIBUTES_OFFSET);
+  buf.writeInt16BE(producer === undefined ? 0 : TRANSACTIONAL_FLAG_MASK, ATTRIBUTES_OFFSET);
   buf.writeInt32BE(records.length - 1, LAST_OFFSET_DELTA_OFFSET);
   writeInt64(buf, BASE_TIMESTAMP_OFFSET, timestampMs);
   writeInt64(buf, MAX_TIMESTAMP_OFFSET, timestampMs);
-  writeInt64(buf, PRODUCER_ID_OFFSET, NO_PRODUCER_ID);
-  buf.writeInt16BE(-1, PRODUCER_EPOCH_OFFSET);
+  writeInt64(buf, PRODUCER_ID_OFFSET, producer?.producerId ?? NO_PRODUCER_ID);
+  buf.writeInt16BE(producer?.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET);
   buf.writeInt32BE(-1, BASE_SEQUENCE_OFFSET);
   buf.writeInt32BE(records.length, RECORDS_COUNT_OFFSET);
   let pos = RECORD_BATCH_OVERHEAD;
@@ -70,6 +80,34 @@ export function coordinatorRecordsOfChunk(chunk: Buffer): CoordinatorRecord[] {
     const size = LOG_OVERHEAD + chunk.readInt32BE(pos + BATCH_LENGTH_OFFSET);
     if (size < RECORD_BATCH_OVERHEAD || pos + size > chunk.length) throw new RecordFormatError(`batch of ${size} bytes at ${pos}`);
     for (const record of coordinatorRecordsOf(chunk.subarray(pos, pos + size))) out.push(record);
+    pos += size;
+  }
+  return out;
+}
+
+/**
+ * The batches of a log read's chunk with what replay needs of each header: producer, transactional,
+ * control (and a marker's outcome), and the records (none for control batches).
+ */
+export function coordinatorBatchesOfChunk(chunk: Buffer): ReplayBatch[] {
+  const out: ReplayBatch[] = [];
+  let pos = 0;
+  while (pos < chunk.length) {
+    if (chunk.length - pos < RECORD_BATCH_OVERHEAD) throw new RecordFormatError(`partial batch of ${chunk.length - pos} bytes`);
+    const size = LOG_OVERHEAD + chunk.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+    if (size < RECORD_BATCH_OVERHEAD || pos + size > chunk.length) throw new RecordFormatError(`batch of ${size} bytes at ${pos}`);
+    const batch = chunk.subarray(pos, pos + size);
+    const attributes = batch.readInt16BE(ATTRIBUTES_OFFSET);
+    const isControl = (attributes & CONTROL_FLAG_MASK) !== 0;
+    const control = isControl ? readControlBatch(batch) : undefined;
+    const known = control !== undefined && (control.type === ControlRecordType.COMMIT || control.type === ControlRecordType.ABORT);
+    out.push({
+      producerId: readInt64(batch, PRODUCER_ID_OFFSET),
+      isTransactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
+      isControl,
+      ...(known ? { marker: { commit: control.type === ControlRecordType.COMMIT } } : {}),
+      records: coordinatorRecordsOf(batch),
+    });
     pos += size;
   }
   return out;

@@ -26,7 +26,12 @@
  *   the partition and gives the partition up.
  * - **Time.** One unref'd timer sleeps until the core's next deadline, then `tick()`s it.
  *
- * Not implemented: transactional offset commits, KIP-848 consumer groups, share groups, compaction of
+ * - **Transactions.** TxnOffsetCommit writes its offsets in a transactional batch of the producer (and
+ *   opens the producer's transaction in the partition's producer state); the transaction coordinator's
+ *   marker for this partition is written here (`completeTransaction`), so the core applies or drops the
+ *   offsets once it is durable. Loading replays transactional offsets per producer until their marker.
+ *
+ * Not implemented: KIP-848 consumer groups, share groups, compaction of
  * the topic (the storage has none yet, so a load replays every record ever written to the partition).
  */
 import { randomBytes } from 'node:crypto';
@@ -48,7 +53,7 @@ import type {
   TopicInfo,
   TopicsSnapshot,
 } from './consumer-coordinator.js';
-import { buildCoordinatorBatch, coordinatorRecordsOfChunk } from './coordinator-runtime-batch.js';
+import { buildCoordinatorBatch, coordinatorBatchesOfChunk } from './coordinator-runtime-batch.js';
 import { ErrorCode } from './errors.js';
 import { findGroupCoordinators, type CoordinatorNode, type FindCoordinatorResult } from './find-coordinator.js';
 import type { GroupView } from './responses.js';
@@ -75,7 +80,11 @@ import type {
   RequestToken,
   SyncGroupRequest,
   SyncGroupResponse,
+  TxnOffsetCommitRequest,
 } from './types.js';
+import type { EndTransactionMarker } from '../protocol/control-batch.js';
+import { readBatchHeader } from '../protocol/record-batch.js';
+import { writeTxnMarker } from '../replication/txn-markers.js';
 
 /** Kafka's Topic.GROUP_METADATA_TOPIC_NAME. */
 export const GROUP_METADATA_TOPIC_NAME = '__consumer_offsets';
@@ -108,6 +117,8 @@ interface PendingAppend {
   readonly appendId: number;
   /** Complete once the high watermark reaches this offset. */
   readonly endOffset: number;
+  /** A transaction marker (completeTransaction): called instead of completing a core append. */
+  readonly onDurable?: (errorCode: number) => void;
 }
 
 /** A `__consumer_offsets` partition this node leads, at one leader epoch. */
@@ -236,6 +247,41 @@ export class GroupCoordinatorRuntime {
     return this.direct(() => this.core.consumerGroupDescribe(groupIds));
   }
 
+  txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<OffsetCommitResponse> {
+    return this.delayed((token) => this.core.txnOffsetCommit(token, request)) as Promise<OffsetCommitResponse>;
+  }
+
+  /**
+   * Writes a transaction marker to a `__consumer_offsets` partition this node coordinates and, once the
+   * high watermark passes it, applies (commit) or drops (abort) the producer's transactional offsets
+   * there (Kafka's GroupCoordinator.completeTransaction, which the WriteTxnMarkers path calls for this
+   * topic). NONE, or the error of the write: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS (a load
+   * would miss a marker written under it) or the marker's own (src/replication/txn-markers.ts).
+   */
+  completeTransaction(partition: number, marker: EndTransactionMarker): Promise<number> {
+    const owned = this.owned.get(partition);
+    if (owned === undefined) return Promise.resolve(ErrorCode.NOT_COORDINATOR);
+    if (owned.state !== 'active') return Promise.resolve(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const written = writeTxnMarker(this.options.replicaManager, GROUP_METADATA_TOPIC_NAME, partition, marker, this.options.clock.nowMs());
+    if (written.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH || written.errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED) {
+      return Promise.resolve(ErrorCode.NONE);
+    }
+    if (!('result' in written)) return Promise.resolve(written.errorCode);
+    written.result.durable.catch((err: unknown) => this.onDurableFailure(owned, err));
+    return new Promise((resolve) => {
+      owned.pending.push({
+        appendId: -1,
+        endOffset: written.result.lastOffset + 1,
+        onDurable: (errorCode) => {
+          if (errorCode === ErrorCode.NONE) this.core.completeTransaction(partition, marker.producerId, marker.commit);
+          resolve(errorCode);
+        },
+      });
+      this.dirty.set(partition, owned.hosted);
+      this.pump();
+    });
+  }
+
   heartbeat(request: HeartbeatRequest): HeartbeatResponse {
     return this.direct(() => this.core.heartbeat(request));
   }
@@ -354,6 +400,8 @@ export class GroupCoordinatorRuntime {
   }
 
   private resign(partition: number): void {
+    const owned = this.owned.get(partition);
+    for (const pending of owned?.pending ?? []) pending.onDurable?.(ErrorCode.NOT_COORDINATOR);
     this.owned.delete(partition);
     this.core.unload(partition);
     this.options.logger?.info({ partition }, 'unloaded group coordinator partition');
@@ -374,9 +422,10 @@ export class GroupCoordinatorRuntime {
         if (this.owned.get(partition) !== owned) return;
         if (result.records.length === 0 || result.nextOffset <= offset) break;
         for (const chunk of result.records) {
-          const batchRecords = coordinatorRecordsOfChunk(chunk);
-          records += batchRecords.length;
-          this.core.replay(partition, batchRecords);
+          for (const batch of coordinatorBatchesOfChunk(chunk)) {
+            records += batch.records.length;
+            this.core.replayBatch(partition, batch);
+          }
         }
         offset = result.nextOffset;
       }
@@ -405,8 +454,12 @@ export class GroupCoordinatorRuntime {
       owned.pending.push({ appendId: append.appendId, endOffset: 0 });
     } else {
       try {
-        const batch = buildCoordinatorBatch(append.records, this.options.clock.nowMs());
+        const batch = buildCoordinatorBatch(append.records, this.options.clock.nowMs(), append.producer);
         const result = this.options.replicaManager.appendRecordsToLeader(owned.hosted, batch);
+        // A transactional batch opens the producer's transaction on this partition, as any produce does.
+        if (append.producer !== undefined) {
+          this.options.replicaManager.producerStateStore(owned.hosted).onAppend(readBatchHeader(batch), result.baseOffset, result.lastOffset, result.logAppendTimeMs);
+        }
         owned.pending.push({ appendId: append.appendId, endOffset: result.lastOffset + 1 });
         result.durable.catch((err: unknown) => this.onDurableFailure(owned, err));
       } catch (err) {
@@ -423,7 +476,8 @@ export class GroupCoordinatorRuntime {
     const highWatermark = owned.hosted.highWatermark;
     while (owned.pending.length > 0 && (owned.pending[0] as PendingAppend).endOffset <= highWatermark) {
       const done = owned.pending.shift() as PendingAppend;
-      this.core.completeAppend(done.appendId, ErrorCode.NONE);
+      if (done.onDurable !== undefined) done.onDurable(ErrorCode.NONE);
+      else this.core.completeAppend(done.appendId, ErrorCode.NONE);
     }
   }
 
@@ -432,7 +486,10 @@ export class GroupCoordinatorRuntime {
     const partition = owned.hosted.partition;
     if (this.closed || this.owned.get(partition) !== owned) return;
     this.options.logger?.error({ err, partition }, 'group coordinator append failed to become durable');
-    for (const pending of owned.pending.splice(0)) this.core.completeAppend(pending.appendId, ErrorCode.KAFKA_STORAGE_ERROR);
+    for (const pending of owned.pending.splice(0)) {
+      if (pending.onDurable !== undefined) pending.onDurable(ErrorCode.KAFKA_STORAGE_ERROR);
+      else this.core.completeAppend(pending.appendId, ErrorCode.KAFKA_STORAGE_ERROR);
+    }
     this.resign(partition);
     this.pump();
   }

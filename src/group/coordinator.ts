@@ -24,7 +24,10 @@ import {
   type CoordinatorRecord,
   type GroupMetadataValue,
 } from './records.js';
-import { emptyPartitionLoad, groupMetadataValue, loadedMember, offsetRecord, replayRecord, type ConsumerGroupLoad, type PartitionLoad } from './persistence.js';
+import {
+  emptyPartitionLoad, groupMetadataValue, loadedMember, offsetRecord, replayRecord, replayTransactionalRecord, replayTransactionMarker,
+  type ConsumerGroupLoad, type PartitionLoad, type TxnOffset,
+} from './persistence.js';
 import {
   ConsumerGroupProtocol,
   EMPTY_TOPICS,
@@ -73,6 +76,7 @@ import {
   type RequestToken,
   type SyncGroupRequest,
   type SyncGroupResponse,
+  type TxnOffsetCommitRequest,
 } from './types.js';
 import type { ConsumerGroupHeartbeatResponse } from './consumer-coordinator.js';
 
@@ -109,7 +113,18 @@ type PendingAppend =
   | { kind: 'offsetCommit'; group: ClassicGroup; token: RequestToken; response: OffsetCommitResponse; committed: { topic: string; partition: number; value: CommittedOffset }[] }
   | { kind: 'deleteGroups'; batch: DeleteBatch; groupIds: Set<string> }
   | { kind: 'offsetDelete'; token: RequestToken; response: OffsetDeleteResponse }
-  | { kind: 'consumerHeartbeat'; token: RequestToken; response: ConsumerGroupHeartbeatResponse };
+  | { kind: 'consumerHeartbeat'; token: RequestToken; response: ConsumerGroupHeartbeatResponse }
+  | { kind: 'txnOffsetCommit'; group: ClassicGroup; token: RequestToken; response: OffsetCommitResponse; producerId: number; committed: TxnOffset[] };
+
+/** A batch of `__consumer_offsets` read back while loading, with what replay needs of its header. */
+export interface ReplayBatch {
+  readonly producerId: number;
+  readonly isTransactional: boolean;
+  /** Control batches: the marker's outcome (undefined for control types this coordinator ignores). */
+  readonly marker?: { commit: boolean };
+  readonly isControl: boolean;
+  readonly records: readonly CoordinatorRecord[];
+}
 
 const RETENTION_TIMER_KEY = 'retention';
 /** Far above anything a sane run schedules at one instant; a bug, not load, would hit it. */
@@ -125,6 +140,8 @@ export class GroupCoordinatorCore {
   private readonly loads = new Map<number, PartitionLoad>();
   private readonly timers = new TimerQueue<TimerTask>();
   private readonly pendingAppends = new Map<number, { partition: number; pending: PendingAppend }>();
+  /** Durable transactional offsets awaiting their marker: __consumer_offsets partition → producer id → offsets. */
+  private readonly txnOffsets = new Map<number, Map<number, TxnOffset[]>>();
   private outputs: CoordinatorOutput[] = [];
   private nextAppendId = 1;
   private readonly topics: () => TopicsSnapshot;
@@ -175,6 +192,20 @@ export class GroupCoordinatorCore {
     this.loads.set(partition, emptyPartitionLoad());
   }
 
+  /** One batch of the partition in log order: transactional offsets wait for their marker (KIP-98). */
+  replayBatch(partition: number, batch: ReplayBatch): void {
+    const load = this.loads.get(partition);
+    invariant(load !== undefined, `replay of partition ${partition} without beginLoad`);
+    if (batch.isControl) {
+      if (batch.marker !== undefined && batch.producerId >= 0) replayTransactionMarker(load, batch.producerId, batch.marker.commit);
+      return;
+    }
+    for (const record of batch.records) {
+      if (batch.isTransactional && batch.producerId >= 0) replayTransactionalRecord(load, batch.producerId, record);
+      else replayRecord(load, record);
+    }
+  }
+
   /** Replays records of the partition in log order: last value per key wins, a tombstone deletes. */
   replay(partition: number, records: Iterable<CoordinatorRecord>): void {
     const load = this.loads.get(partition);
@@ -205,6 +236,18 @@ export class GroupCoordinatorCore {
       group.consumer = state;
       this.consumerProtocol.scheduleLoadedMembers(groupId, state);
     }
+    const open = new Map<number, TxnOffset[]>();
+    for (const [producerId, offsets] of load.txnOffsets) {
+      const mine = offsets.filter((o) => this.partitionFor(o.group) === partition);
+      if (mine.length === 0) continue;
+      open.set(producerId, mine);
+      for (const o of mine) {
+        let group = this.groups.get(o.group);
+        if (group === undefined) this.groups.set(o.group, (group = new ClassicGroup(o.group, partition, this.clock.nowMs())));
+        group.addPendingOffsetCommit(o.topic, o.partition);
+      }
+    }
+    this.txnOffsets.set(partition, open);
     this.partitions.set(partition, 'active');
   }
 
@@ -219,6 +262,7 @@ export class GroupCoordinatorCore {
   unload(partition: number): void {
     this.loads.delete(partition);
     this.partitions.delete(partition);
+    this.txnOffsets.delete(partition);
     for (const group of [...this.groups.values()]) {
       if (group.partition === partition) this.unloadGroup(group);
     }
@@ -849,6 +893,56 @@ export class GroupCoordinatorCore {
     this.emitAppend(group.partition, records, { kind: 'offsetCommit', group, token, response: body, committed });
   }
 
+  /**
+   * TxnOffsetCommit (KIP-98; OffsetMetadataManager.commitTransactionalOffset): validated as a commit,
+   * except that a producer without group management (generation -1, no member) may always commit; the
+   * offsets are written in a transactional batch of the producer and take effect when its commit marker
+   * is written to this partition (`completeTransaction`). Until then OffsetFetch with require_stable
+   * answers UNSTABLE_OFFSET_COMMIT for them (KIP-447).
+   */
+  txnOffsetCommit(token: RequestToken, req: TxnOffsetCommitRequest): void {
+    this.advanceTimers();
+    const asCommit: OffsetCommitRequest = { ...req, retentionTimeMs: -1 };
+    const anonymous = req.generationId < 0 && req.memberId === '' && req.groupInstanceId === null;
+    const status = this.groupStatus(req.groupId, true);
+    let groupError = status;
+    if (status === ErrorCode.NONE && !(anonymous && this.groups.get(req.groupId)?.state !== 'Dead')) groupError = this.validateOffsetCommit(asCommit);
+    if (groupError !== ErrorCode.NONE) return this.respond({ api: 'txnOffsetCommit', token, body: commitResponse(asCommit, () => groupError) });
+    const group = this.groups.get(req.groupId) ?? this.createGroup(req.groupId);
+    const nowMs = this.clock.nowMs();
+    const committed: TxnOffset[] = [];
+    const body = commitResponse(asCommit, (topic, p) => {
+      if (!this.partitionExists(topic, p.partitionIndex)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const metadata = p.committedMetadata ?? '';
+      if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+      committed.push({ group: group.groupId, topic, partition: p.partitionIndex, value: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata, commitTimestamp: nowMs, expireTimestamp: null } });
+      return ErrorCode.NONE;
+    });
+    if (committed.length === 0) return this.respond({ api: 'txnOffsetCommit', token, body });
+    for (const c of committed) group.addPendingOffsetCommit(c.topic, c.partition);
+    const records = committed.map((c) => offsetRecord(group.groupId, c.topic, c.partition, c.value));
+    this.emitAppend(group.partition, records, { kind: 'txnOffsetCommit', group, token, response: body, producerId: req.producerId, committed },
+      { producerId: req.producerId, producerEpoch: req.producerEpoch });
+  }
+
+  /**
+   * The producer's transaction marker is written to the partition: its offsets become committed (commit)
+   * or are dropped (abort) — GroupCoordinator.completeTransaction.
+   */
+  completeTransaction(partition: number, producerId: number, commit: boolean): void {
+    this.advanceTimers();
+    const open = this.txnOffsets.get(partition);
+    const offsets = open?.get(producerId);
+    if (open === undefined || offsets === undefined) return;
+    open.delete(producerId);
+    for (const o of offsets) {
+      const group = this.groups.get(o.group);
+      if (group === undefined) continue;
+      if (group.hasPendingOffsetCommit(o.topic, o.partition)) group.removePendingOffsetCommit(o.topic, o.partition);
+      if (commit) group.setOffset(o.topic, o.partition, o.value);
+    }
+  }
+
   private validateOffsetCommit(req: OffsetCommitRequest): number {
     const status = this.groupStatus(req.groupId, true);
     if (status !== ErrorCode.NONE) return status;
@@ -1028,10 +1122,10 @@ export class GroupCoordinatorCore {
     this.emitAppend(group.partition, [{ key: encodeGroupMetadataKey(group.groupId), value: encodeGroupMetadataValue(value) }], pending);
   }
 
-  private emitAppend(partition: number, records: CoordinatorRecord[], pending: PendingAppend): void {
+  private emitAppend(partition: number, records: CoordinatorRecord[], pending: PendingAppend, producer?: { producerId: number; producerEpoch: number }): void {
     const appendId = this.nextAppendId++;
     this.pendingAppends.set(appendId, { partition, pending });
-    this.outputs.push({ kind: 'append', append: { appendId, partition, records } });
+    this.outputs.push({ kind: 'append', append: producer === undefined ? { appendId, partition, records } : { appendId, partition, records, producer } });
   }
 
   private succeedPending(pending: PendingAppend): void {
@@ -1055,6 +1149,8 @@ export class GroupCoordinatorCore {
         return this.respond({ api: 'offsetDelete', token: pending.token, body: pending.response });
       case 'consumerHeartbeat':
         return this.respond({ api: 'consumerGroupHeartbeat', token: pending.token, body: pending.response });
+      case 'txnOffsetCommit':
+        return this.finishTxnOffsetCommit(pending, ErrorCode.NONE);
     }
   }
 
@@ -1086,7 +1182,28 @@ export class GroupCoordinatorCore {
         const errorCode = groupAppendError(appendError);
         return this.respond({ api: 'consumerGroupHeartbeat', token: pending.token, body: { ...pending.response, errorCode, assignment: null } });
       }
+      case 'txnOffsetCommit':
+        return this.finishTxnOffsetCommit(pending, offsetAppendError(appendError));
     }
+  }
+
+  /** Durable: the offsets wait for the producer's marker; failed: their pending marks go. */
+  private finishTxnOffsetCommit(pending: Extract<PendingAppend, { kind: 'txnOffsetCommit' }>, errorCode: number): void {
+    const { group, token, response, committed, producerId } = pending;
+    if (errorCode === ErrorCode.NONE) {
+      let open = this.txnOffsets.get(group.partition);
+      if (open === undefined) this.txnOffsets.set(group.partition, (open = new Map()));
+      const list = open.get(producerId) ?? [];
+      open.set(producerId, list);
+      list.push(...committed);
+    } else {
+      for (const c of committed) if (group.hasPendingOffsetCommit(c.topic, c.partition)) group.removePendingOffsetCommit(c.topic, c.partition);
+      const failed = new Set(committed.map((c) => `${c.topic}\0${c.partition}`));
+      for (const t of response.topics) {
+        for (const p of t.partitions) if (failed.has(`${t.name}\0${p.partitionIndex}`)) p.errorCode = errorCode;
+      }
+    }
+    this.respond({ api: 'txnOffsetCommit', token, body: response });
   }
 
   private finishStaticRejoin(pending: Extract<PendingAppend, { kind: 'staticRejoin' }>, errorCode: number): void {

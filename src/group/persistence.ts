@@ -25,11 +25,21 @@ import {
   type OffsetCommitValue,
 } from './records.js';
 
+/** One offset of a transaction that is not committed yet. */
+export interface TxnOffset {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly value: OffsetCommitValue;
+}
+
 /** What a replay has gathered so far: the last value per key (null = tombstone), in log order. */
 export interface PartitionLoad {
   groups: Map<string, GroupMetadataValue | null>;
   offsets: Map<string, { group: string; topic: string; partition: number; value: OffsetCommitValue }>;
   consumerGroups: Map<string, ConsumerGroupLoad>;
+  /** Offsets written by transactions (producer id → offsets) whose marker has not been replayed yet. */
+  txnOffsets: Map<number, TxnOffset[]>;
 }
 
 /** The KIP-848 records of one consumer group gathered by a replay (consumer-records.ts). */
@@ -43,7 +53,7 @@ export interface ConsumerGroupLoad {
 }
 
 export function emptyPartitionLoad(): PartitionLoad {
-  return { groups: new Map(), offsets: new Map(), consumerGroups: new Map() };
+  return { groups: new Map(), offsets: new Map(), consumerGroups: new Map(), txnOffsets: new Map() };
 }
 
 function replayConsumerRecord(load: PartitionLoad, record: CoordinatorRecord): void {
@@ -76,6 +86,30 @@ function replayConsumerRecord(load: PartitionLoad, record: CoordinatorRecord): v
       if (value === null) group.current.delete(key.memberId);
       else group.current.set(key.memberId, decodeConsumerCurrentMemberAssignmentValue(value));
       return;
+  }
+}
+
+/**
+ * A transactional batch's offset records (KIP-98): held per producer until its marker. Other records
+ * in a transactional batch are not written by this coordinator and are replayed as usual.
+ */
+export function replayTransactionalRecord(load: PartitionLoad, producerId: number, record: CoordinatorRecord): void {
+  const key = decodeKey(record.key);
+  if (key.type !== 'offsetCommit' || record.value === null) return replayRecord(load, record);
+  let list = load.txnOffsets.get(producerId);
+  if (list === undefined) load.txnOffsets.set(producerId, (list = []));
+  list.push({ group: key.group, topic: key.topic, partition: key.partition, value: decodeOffsetCommitValue(record.value) });
+}
+
+/** A transaction marker replayed: a commit makes the producer's offsets committed (in marker order), an abort drops them. */
+export function replayTransactionMarker(load: PartitionLoad, producerId: number, commit: boolean): void {
+  const list = load.txnOffsets.get(producerId);
+  load.txnOffsets.delete(producerId);
+  if (!commit || list === undefined) return;
+  for (const offset of list) {
+    const id = `${offset.group}\0${offset.topic}\0${offset.partition}`;
+    load.offsets.delete(id);
+    load.offsets.set(id, offset);
   }
 }
 

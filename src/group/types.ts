@@ -261,7 +261,8 @@ export type DelayedResponse =
   | { api: 'offsetCommit'; token: RequestToken; body: OffsetCommitResponse }
   | { api: 'deleteGroups'; token: RequestToken; body: DeleteGroupsResponse }
   | { api: 'offsetDelete'; token: RequestToken; body: OffsetDeleteResponse }
-  | { api: 'consumerGroupHeartbeat'; token: RequestToken; body: ConsumerGroupHeartbeatResponse };
+  | { api: 'consumerGroupHeartbeat'; token: RequestToken; body: ConsumerGroupHeartbeatResponse }
+  | { api: 'txnOffsetCommit'; token: RequestToken; body: OffsetCommitResponse };
 
 /**
  * Records to append, in emission order, to one `__consumer_offsets` partition. The caller reports the
@@ -272,6 +273,15 @@ export interface AppendRequest {
   appendId: number;
   partition: number;
   records: CoordinatorRecord[];
+  /** Transactional offsets (TxnOffsetCommit): the batch is transactional, written for this producer. */
+  producer?: { producerId: number; producerEpoch: number };
+}
+
+/** TxnOffsetCommit (KIP-98, KIP-447): offsets that become committed when the producer's transaction commits. */
+export interface TxnOffsetCommitRequest extends Omit<OffsetCommitRequest, 'retentionTimeMs'> {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
 }
 
 export type CoordinatorOutput =

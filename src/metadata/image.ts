@@ -107,10 +107,28 @@ class ImageBuilder {
   namesW(): Map<string, string> { return (this.topicIdsByName ??= new Map(this.base.topicIdsByName)); }
   configsW(): Map<string, ReadonlyMap<string, string>> { return (this.configs ??= new Map(this.base.configs)); }
   topic(id: string): TopicImage | undefined { return (this.topicsById ?? this.base.topicsById).get(id); }
+
+  /** Partition arrays this batch owns (copied once, frozen by build). */
+  private readonly batchPartitions = new Map<string, PartitionImage[]>();
+
+  /**
+   * The topic's partitions, writable: copied once per batch, not once per record (a CreateTopics of
+   * 20,000 partitions is one batch; copying per record was O(n²) on the event loop, issue 26 defect 3).
+   */
+  partitionsW(topic: TopicImage): PartitionImage[] {
+    let own = this.batchPartitions.get(topic.topicId);
+    if (own === undefined || topic.partitions !== own) {
+      own = topic.partitions.slice();
+      this.batchPartitions.set(topic.topicId, own);
+      this.topicsW().set(topic.topicId, Object.freeze({ ...topic, partitions: own }));
+    }
+    return own;
+  }
   broker(id: number): BrokerImage | undefined { return (this.brokers ?? this.base.brokers).get(id); }
   hasTopicName(name: string): boolean { return (this.topicIdsByName ?? this.base.topicIdsByName).has(name); }
 
   build(offset: number): { image: MetadataImage; delta: MetadataDelta } {
+    for (const own of this.batchPartitions.values()) Object.freeze(own);
     const topicsById = this.topicsById ?? this.base.topicsById;
     const image: MetadataImage = Object.freeze({
       offset,
@@ -257,12 +275,10 @@ function putPartition(b: ImageBuilder, r: PartitionRecord): void {
   const topic = b.topic(r.topicId);
   invariant(topic !== undefined, `Partition of unknown topic ${r.topicId}`);
   invariant(r.partitionId <= topic.partitions.length, `partition ${r.partitionId} of ${topic.name} is not dense`);
-  const partitions = topic.partitions.slice();
-  partitions[r.partitionId] = Object.freeze({
+  b.partitionsW(topic)[r.partitionId] = Object.freeze({
     topicId: r.topicId, partitionId: r.partitionId, replicas: Object.freeze([...r.replicas]),
     isr: Object.freeze([...r.isr]), leader: r.leader, leaderEpoch: r.leaderEpoch, partitionEpoch: r.partitionEpoch,
   });
-  b.topicsW().set(r.topicId, Object.freeze({ ...topic, partitions: Object.freeze(partitions) }));
   b.changedPartitionKeys.add(partitionKey(r.topicId, r.partitionId));
 }
 
@@ -276,8 +292,7 @@ function changePartition(
   const current = topic?.partitions[partitionId];
   invariant(topic !== undefined && current !== undefined, `PartitionChange of unknown ${topicId}/${partitionId}`);
   const leaderChanged = change.leader !== undefined && change.leader !== current.leader;
-  const partitions = topic.partitions.slice();
-  partitions[partitionId] = Object.freeze({
+  b.partitionsW(topic)[partitionId] = Object.freeze({
     ...current,
     isr: Object.freeze([...(change.isr ?? current.isr)]),
     replicas: Object.freeze([...(change.replicas ?? current.replicas)]),
@@ -285,7 +300,6 @@ function changePartition(
     leaderEpoch: leaderChanged ? current.leaderEpoch + 1 : current.leaderEpoch,
     partitionEpoch: current.partitionEpoch + 1,
   });
-  b.topicsW().set(topicId, Object.freeze({ ...topic, partitions: Object.freeze(partitions) }));
   b.changedPartitionKeys.add(partitionKey(topicId, partitionId));
 }
 

@@ -9,8 +9,10 @@
  *   NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH), UNKNOWN_TOPIC_ID for a topic id
  *   (v13+) this broker does not know;
  * - consumers (replica id < 0) read below the high watermark (read_uncommitted) or the last stable
- *   offset (read_committed; equal to the high watermark until transactions exist);
+ *   offset (read_committed), which also reports the aborted transactions overlapping what it read;
  * - a fetch offset outside [logStartOffset, logEndOffset] is OFFSET_OUT_OF_RANGE;
+ * - a consumer fetch on a new leader whose HW is below the start of its epoch is OFFSET_NOT_AVAILABLE
+ *   (the HW a consumer sees never goes back; the replication simulation checks it);
  * - follower fetches (replica id ≥ 0) go through `readForFollower`: a replica the partition does not
  *   have is answered as Kafka does (Partition.followerReplicaOrThrow: UNKNOWN_LEADER_EPOCH with a leader
  *   epoch, else NOT_LEADER_OR_FOLLOWER); LastFetchedEpoch divergence answers DivergingEpoch (KIP-595);
@@ -32,7 +34,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/codec-support.js';
 import { StorageError } from '../storage/errors.js';
 import type { FetchPartition } from './fetch-session.js';
-import type { HostedPartition, ReplicaManager } from './types.js';
+import type { AbortedTransaction, HostedPartition, ReplicaManager } from './types.js';
 
 /** IsolationLevel.READ_COMMITTED on the wire. */
 export const READ_COMMITTED = 1;
@@ -67,6 +69,8 @@ export interface PartitionRead {
   /** Kafka's erroneous-partition answers (unknown topic id) carry an empty aborted list, not null. */
   readonly fromMetadata: boolean;
   readonly diverging: boolean;
+  /** read_committed: the aborted transactions overlapping the records read (possibly none); else null. */
+  readonly abortedTransactions: readonly AbortedTransaction[] | null;
   /** KIP-595: where the follower's last fetched epoch ends on the leader (diverging reads only). */
   readonly divergingEpoch?: { readonly epoch: number; readonly endOffset: number };
   /** Follower reads: the leader's log end when read (a parked follower fetch wakes when it moves). */
@@ -74,11 +78,12 @@ export interface PartitionRead {
 }
 
 const NO_RECORDS: readonly Buffer[] = Object.freeze([]);
+const NO_ABORTED: readonly AbortedTransaction[] = Object.freeze([]);
 
 function errorRead(errorCode: number, topic: string | null, fromMetadata = false): PartitionRead {
   return {
     errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: NO_RECORDS, recordsBytes: 0,
-    topic, hosted: undefined, leaderEpoch: -1, fromMetadata, diverging: false,
+    topic, hosted: undefined, leaderEpoch: -1, fromMetadata, diverging: false, abortedTransactions: null,
   };
 }
 
@@ -110,20 +115,26 @@ async function readPartition(
     return errorRead(ErrorCode.INCONSISTENT_TOPIC_ID, topic);
   }
   if (params.isFollower) return readForFollower(replicaManager, params, request, topic, hosted, limitBytes, minOneBatch);
+  // A new leader's HW may lag the one consumers saw under the previous leader until it reaches the start
+  // of this epoch (then every earlier record is committed here too): until then consumers retry
+  // (OFFSET_NOT_AVAILABLE is retriable in Kafka's consumer, KIP-207/392), so their HW never goes back.
+  if (hosted.leaderEpochStartOffset > hosted.highWatermark) return errorRead(ErrorCode.OFFSET_NOT_AVAILABLE, topic);
   const leaderEpoch = hosted.leaderEpoch;
   const highWatermark = hosted.highWatermark;
-  // No transactions yet: the last stable offset is the high watermark.
-  const lastStableOffset = highWatermark;
+  const lastStableOffset = hosted.lastStableOffset;
   const logStartOffset = hosted.logStartOffset;
   const upperBound = params.isolationLevel === READ_COMMITTED ? lastStableOffset : highWatermark;
   const maxBytes = Math.min(Math.max(0, request.partitionMaxBytes), limitBytes);
   let records: readonly Buffer[] = NO_RECORDS;
   let recordsBytes = 0;
+  let abortedTransactions: readonly AbortedTransaction[] | null = params.isolationLevel === READ_COMMITTED ? NO_ABORTED : null;
   try {
     if (maxBytes > 0 || minOneBatch) {
       const result = await hosted.log.read(request.fetchOffset, maxBytes, upperBound, minOneBatch);
       records = result.records;
       recordsBytes = result.sizeInBytes;
+      // UnifiedLog.read → addAbortedTransactions: those overlapping the returned range only.
+      if (abortedTransactions !== null && records.length > 0) abortedTransactions = hosted.abortedTransactions(request.fetchOffset, result.nextOffset);
     } else if (request.fetchOffset < logStartOffset || request.fetchOffset > hosted.logEndOffset) {
       return errorRead(ErrorCode.OFFSET_OUT_OF_RANGE, topic);
     }
@@ -136,7 +147,7 @@ async function readPartition(
   if (now !== hosted || !now.isLeader || now.leaderEpoch !== leaderEpoch) return errorRead(ErrorCode.NOT_LEADER_OR_FOLLOWER, topic);
   return {
     errorCode: ErrorCode.NONE, highWatermark, lastStableOffset, logStartOffset, records, recordsBytes,
-    topic, hosted, leaderEpoch, fromMetadata: false, diverging: false,
+    topic, hosted, leaderEpoch, fromMetadata: false, diverging: false, abortedTransactions,
   };
 }
 
@@ -159,7 +170,7 @@ async function readForFollower(
     const highWatermark = hosted.highWatermark;
     return {
       errorCode: ErrorCode.NONE, highWatermark, lastStableOffset: highWatermark, logStartOffset, records: NO_RECORDS, recordsBytes: 0,
-      topic, hosted, leaderEpoch, fromMetadata: false, diverging: true,
+      topic, hosted, leaderEpoch, fromMetadata: false, diverging: true, abortedTransactions: null,
       divergingEpoch: { epoch: check.epoch, endOffset: check.endOffset }, logEndOffset: hosted.logEndOffset,
     };
   }
@@ -183,7 +194,7 @@ async function readForFollower(
   const highWatermark = hosted.highWatermark;
   return {
     errorCode: ErrorCode.NONE, highWatermark, lastStableOffset: highWatermark, logStartOffset: hosted.logStartOffset, records, recordsBytes,
-    topic, hosted, leaderEpoch, fromMetadata: false, diverging: false, logEndOffset: hosted.logEndOffset,
+    topic, hosted, leaderEpoch, fromMetadata: false, diverging: false, abortedTransactions: null, logEndOffset: hosted.logEndOffset,
   };
 }
 

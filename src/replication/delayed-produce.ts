@@ -7,6 +7,7 @@
  * Per partition the outcome is (DelayedProduce.tryComplete / Partition.checkEnoughReplicasReachOffset):
  * NONE once HW ≥ requiredOffset and the ISR is at least min.insync.replicas, else
  * NOT_ENOUGH_REPLICAS_AFTER_APPEND; NOT_LEADER_OR_FOLLOWER when the partition is no longer led here;
+ * KAFKA_STORAGE_ERROR as soon as the partition's log fails below requiredOffset (its write failed);
  * REQUEST_TIMED_OUT at the timeout. A full purgatory (`waitersMax`, STYLE.md 8) answers a new wait with
  * REQUEST_TIMED_OUT at once: the records are appended, the client retries or gives up as on a timeout.
  */
@@ -79,6 +80,8 @@ export class DelayedProducePurgatory {
   private check(wait: ProduceWait): number | undefined {
     const current = this.replicaManager.partition(wait.partition.topic, wait.partition.partition);
     if (current !== wait.partition || !current.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    // The write failed (full disk, IO error): the HW will not reach it; answer now (issue 26, defect 4).
+    if (current.highWatermark < wait.requiredOffset && current.log.isFailed()) return ErrorCode.KAFKA_STORAGE_ERROR;
     if (current.highWatermark < wait.requiredOffset) return undefined;
     return current.isr.length < wait.minInsyncReplicas ? ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND : ErrorCode.NONE;
   }

@@ -28,6 +28,11 @@ import type { EpochEndOffset } from '../storage/leader-epoch-cache.js';
 
 /** Kafka's UnifiedLog.UnknownOffset: a follower that has not fetched from this leader yet. */
 export const UNKNOWN_OFFSET = -1;
+/**
+ * lastCaughtUpTimeMs of a follower outside the ISR that has not caught up under this leader. Not 0:
+ * the injected clock is monotonic and may start near 0, where "0 ms ago" would count as caught up.
+ */
+const NEVER_CAUGHT_UP = Number.NEGATIVE_INFINITY;
 
 export interface FollowerReplicaState {
   readonly replicaId: number;
@@ -133,7 +138,7 @@ export class PartitionReplication {
       const inIsr = state.isr.includes(id);
       this.followers.set(id, {
         replicaId: id, logEndOffset: UNKNOWN_OFFSET, lastFetchTimeMs: 0, lastFetchLeaderLogEndOffset: UNKNOWN_OFFSET,
-        lastCaughtUpTimeMs: inIsr ? nowMs : 0, brokerEpoch: -1,
+        lastCaughtUpTimeMs: inIsr ? nowMs : NEVER_CAUGHT_UP, brokerEpoch: -1,
       });
     }
     return 'became-leader';
@@ -240,10 +245,15 @@ export class PartitionReplication {
   }
 
   /**
-   * The controller answered the in-flight proposal with an error (or not at all): it is dropped and the
-   * ISR stays as committed; the next shrink / expand check proposes again.
+   * The controller refused the proposal and did not commit it (e.g. INELIGIBLE_REPLICA): it is dropped
+   * and the next shrink / expand check proposes again. An answer that does not say whether the change
+   * was committed — a timeout, a lost controller, a stale partition epoch (a retry of a proposal the
+   * controller already committed is refused that way) — must NOT come here: the proposal stays in
+   * flight, so the maximal ISR still counts its members, until a committed state with a newer
+   * partition epoch settles it (Kafka's Partition keeps PendingExpandIsr until then, for the same
+   * reason: a lost answer to a committed expansion must not let the HW pass the new member).
    */
-  proposalFailed(proposal: IsrProposal): void {
+  proposalRejected(proposal: IsrProposal): void {
     if (this.pending === proposal) this.pending = undefined;
   }
 }

@@ -14,12 +14,17 @@
  * - Expiry: every `producerIdExpirationCheckIntervalMs` (checked at appends) producers idle for
  *   producer.id.expiration.ms are removed (Kafka's PeriodicProducerExpirationCheck).
  *
+ * - Transactions: control batches are read whole while rebuilding, so a marker closes its producer's
+ *   transaction as it did when it was written; the snapshot carries open transactions and the aborted
+ *   ones (producer-state.ts), so a restart rebuilds the last stable offset and the aborted list.
+ *
  * Follower truncation rebuilds the state with `reload` (the replica manager calls it after truncating).
  */
 import { systemClock, type Clock } from '../common/clock.js';
-import type { RecordBatchHeader } from '../protocol/record-batch.js';
+import { ControlRecordType, readControlBatch } from '../protocol/control-batch.js';
+import { readBatchHeader, type RecordBatchHeader } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
-import { ProducerStateManager, type ProducerStateOptions } from './producer-state.js';
+import { ProducerStateManager, type CompletedTxn, type ProducerStateOptions } from './producer-state.js';
 import type { PartitionProducerState, ProducerBatchCheck } from './types.js';
 
 /** Kafka's producer.id.expiration.check.interval.ms default (10 minutes). */
@@ -74,8 +79,9 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     }
     const endOffset = log.logEndOffset;
     let replayed = 0;
-    for await (const header of log.batchHeaders(fromOffset, endOffset)) {
-      state.replay(header);
+    for await (const batch of log.batches(fromOffset, endOffset)) {
+      const header = readBatchHeader(batch, 0);
+      state.replay(header, header.isControl ? markerOf(batch) : undefined);
       replayed++;
     }
     this.segmentBaseOffset = log.activeSegment.baseOffset;
@@ -86,9 +92,38 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     return this.state.checkBatch(header);
   }
 
+  hasOngoingTransaction(producerId: number, producerEpoch: number): boolean {
+    return this.state.hasOngoingTransaction(producerId, producerEpoch);
+  }
+
+  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number): { errorCode: number; errorMessage?: string } {
+    return this.state.checkMarker(producerId, producerEpoch, coordinatorEpoch);
+  }
+
+  /** A marker the log has just appended at offset (after checkMarker, with no await between). */
+  onMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, commit: boolean, offset: number, timestamp: number): CompletedTxn | undefined {
+    const completed = this.state.onMarker(producerId, producerEpoch, coordinatorEpoch, commit, offset, timestamp);
+    this.afterAppend();
+    return completed;
+  }
+
+  /** Consumers at read_committed read below it (ongoing and unreplicated transactions hold it back). */
+  lastStableOffset(highWatermark: number): number {
+    return this.state.lastStableOffset(highWatermark);
+  }
+
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): CompletedTxn[] {
+    this.state.truncateAbortedBelow(this.log.logStartOffset);
+    return this.state.abortedTransactions(fetchOffset, upperBoundOffset);
+  }
+
   /** Called synchronously after the append: records it, snapshots after a roll, expires idle producers. */
   onAppend(header: RecordBatchHeader, baseOffset: number, lastOffset: number, logAppendTimeMs: number): void {
     this.state.onAppend(header, baseOffset, lastOffset, logAppendTimeMs);
+    this.afterAppend();
+  }
+
+  private afterAppend(): void {
     const segmentBaseOffset = this.log.activeSegment.baseOffset;
     if (segmentBaseOffset !== this.segmentBaseOffset) {
       this.segmentBaseOffset = segmentBaseOffset;
@@ -105,8 +140,9 @@ export class PartitionProducerStateStore implements PartitionProducerState {
    * A batch a follower appended from its leader (AppendOrigin.REPLICATION: no sequence checks, the
    * leader made them): recorded as recovery replays it, snapshotted after a roll like a leader's append.
    */
-  onReplicatedAppend(header: RecordBatchHeader): void {
-    this.state.replay(header);
+  onReplicatedAppend(header: RecordBatchHeader, batch?: Buffer): void {
+    // A follower's transaction markers close transactions as on the leader, so a new leader has the LSO.
+    this.state.replay(header, header.isControl && batch !== undefined ? markerOf(batch) : undefined);
     const segmentBaseOffset = this.log.activeSegment.baseOffset;
     if (segmentBaseOffset !== this.segmentBaseOffset) {
       this.segmentBaseOffset = segmentBaseOffset;
@@ -120,7 +156,9 @@ export class PartitionProducerStateStore implements PartitionProducerState {
    */
   async takeSnapshot(): Promise<void> {
     const offset = this.log.logEndOffset;
-    if (offset <= this.lastSnapshotOffset) return;
+    // At the log start there is nothing to replay without a snapshot either (Kafka skips one that adds
+    // nothing too): a clean stop of 20,000 empty partitions wrote and synced 20,000 files.
+    if (offset <= this.lastSnapshotOffset || offset <= this.log.logStartOffset) return;
     const previous = this.lastSnapshotOffset;
     this.lastSnapshotOffset = offset;
     try {
@@ -143,4 +181,12 @@ export class PartitionProducerStateStore implements PartitionProducerState {
   private get expiryCheckIntervalMs(): number {
     return this.options.producerIdExpirationCheckIntervalMs ?? PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS_DEFAULT;
   }
+}
+
+/** The marker of a control batch read from the log; other control types (none exist yet) are skipped. */
+function markerOf(batch: Buffer): { commit: boolean; coordinatorEpoch: number } | undefined {
+  const control = readControlBatch(batch);
+  if (control === undefined) return undefined;
+  if (control.type !== ControlRecordType.COMMIT && control.type !== ControlRecordType.ABORT) return undefined;
+  return { commit: control.type === ControlRecordType.COMMIT, coordinatorEpoch: control.coordinatorEpoch };
 }

@@ -27,8 +27,20 @@
  * past `producersMax` producers the least recently appended one is evicted (Kafka has no such bound; an
  * evicted producer is treated like an expired one).
  *
- * Not implemented: transactions (currentTxnFirstOffset, ongoing/unreplicated transactions, control
- * batches, coordinator epochs, KIP-890 verification).
+ * Transactions (KIP-98; ProducerStateManager's ongoingTxns / unreplicatedTxns and ProducerAppendInfo
+ * .appendEndTxnMarker): the first transactional batch of a producer opens its transaction at that offset
+ * (`currentTxnFirstOffset`); a non-transactional batch while one is open is INVALID_TXN_STATE. A marker
+ * (`onMarker`, written by the coordinator) older than the producer's epoch is INVALID_PRODUCER_EPOCH, one
+ * from an older coordinator epoch TRANSACTION_COORDINATOR_FENCED; otherwise it closes the transaction
+ * [firstOffset, marker offset]. A closed transaction stays unstable until the high watermark passes its
+ * marker: `firstUnstableOffset(highWatermark)` is the smallest first offset of the open and of the
+ * unreplicated closed ones, and the last stable offset (LSO) is min(high watermark, that). Aborted ones are
+ * kept (producer id, first offset, last offset) in marker order for read_committed fetches
+ * (`abortedTransactions`), and dropped once the log start offset passes their marker. Kafka keeps them in
+ * one `.txnindex` file per segment; here they live in memory and in the snapshot (see `serialize`), which
+ * costs 24 bytes per aborted transaction still in the log. Aborts of a producer with nothing open are not
+ * kept (Kafka indexes them; they cover no record). Producers with an open transaction never expire and are
+ * never evicted (Kafka's isProducerExpired).
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { readInt64, writeInt64, type RecordBatchHeader } from '../protocol/record-batch.js';
@@ -42,10 +54,13 @@ export const PRODUCER_ID_EXPIRATION_MS_DEFAULT = 86_400_000;
 export const PRODUCERS_PER_PARTITION_MAX = 10_000;
 
 const INT32_MAX = 0x7fffffff;
-const SNAPSHOT_VERSION = 1;
+/** 1: idempotent state only; 2: adds each producer's open transaction and coordinator epoch, and the aborted transactions. */
+const SNAPSHOT_VERSION = 2;
 const SNAPSHOT_HEADER_BYTES = 6;
-const PRODUCER_BYTES = 19;
+const PRODUCER_BYTES_V1 = 19;
+const PRODUCER_BYTES = 31;
 const BATCH_BYTES = 32;
+const ABORTED_BYTES = 24;
 
 /** BatchMetadata: one appended batch of a producer. */
 export interface BatchMetadata {
@@ -57,12 +72,24 @@ export interface BatchMetadata {
   readonly timestamp: number;
 }
 
-/** ProducerStateEntry without the transaction fields. Batches are oldest first. */
+/** ProducerStateEntry. Batches are oldest first. */
 export interface ProducerStateEntry {
   readonly producerId: number;
   producerEpoch: number;
   lastTimestamp: number;
   readonly batches: BatchMetadata[];
+  /** First offset of the producer's open transaction on this partition, -1 when none. */
+  currentTxnFirstOffset: number;
+  /** Epoch of the coordinator that wrote the producer's last marker, -1 before any. */
+  coordinatorEpoch: number;
+}
+
+/** A transaction closed by a marker (Kafka's CompletedTxn / AbortedTxn without the LSO field). */
+export interface CompletedTxn {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  /** The marker's offset. */
+  readonly lastOffset: number;
 }
 
 export interface ProducerStateOptions {
@@ -93,6 +120,12 @@ export class ProducerStateManager implements PartitionProducerState {
   readonly producersMax: number;
   /** Least recently appended first: Map keeps insertion order and every append re-inserts. */
   private readonly producers = new Map<number, ProducerStateEntry>();
+  /** Open transactions: producer id → first offset; insertion order is offset order. */
+  private readonly ongoing = new Map<number, number>();
+  /** Closed transactions whose marker the high watermark may not cover yet, in marker order. */
+  private unreplicated: CompletedTxn[] = [];
+  /** Aborted transactions still in the log, in marker order. */
+  private aborted: CompletedTxn[] = [];
 
   constructor(options: ProducerStateOptions = {}) {
     this.producerIdExpirationMs = options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS_DEFAULT;
@@ -126,6 +159,10 @@ export class ProducerStateManager implements PartitionProducerState {
     if (epoch < entry.producerEpoch) {
       return error(ErrorCode.INVALID_PRODUCER_EPOCH, `Epoch of producer ${header.producerId} is ${epoch}, which is smaller than the last seen epoch ${entry.producerEpoch}`);
     }
+    // ProducerAppendInfo.appendDataBatch: an open transaction only takes transactional batches.
+    if (!header.isTransactional && entry.currentTxnFirstOffset >= 0) {
+      return error(ErrorCode.INVALID_TXN_STATE, `Expected transactional write from producer ${header.producerId} at offset ${entry.currentTxnFirstOffset}`);
+    }
     if (epoch !== entry.producerEpoch) {
       if (header.baseSequence === 0) return APPEND;
       return error(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `Invalid sequence number for new epoch of producer ${header.producerId}: ${epoch} (request epoch), ${header.baseSequence} (seq. number), ${entry.producerEpoch} (current producer epoch)`);
@@ -135,26 +172,81 @@ export class ProducerStateManager implements PartitionProducerState {
     return error(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `Out of order sequence number for producer ${header.producerId}: ${header.baseSequence} (incoming seq. number), ${lastSeq} (current end sequence number)`);
   }
 
+  /** True when the producer has a transaction open here at this epoch (KIP-890: no verification needed). */
+  hasOngoingTransaction(producerId: number, producerEpoch: number): boolean {
+    const entry = this.producers.get(producerId);
+    return entry !== undefined && entry.producerEpoch === producerEpoch && entry.currentTxnFirstOffset >= 0;
+  }
+
   /** Records a batch the log has just appended at [baseOffset, lastOffset]; logAppendTimeMs -1 for CreateTime. */
   onAppend(header: RecordBatchHeader, baseOffset: number, lastOffset: number, logAppendTimeMs: number): void {
     this.update(header.producerId, header.producerEpoch, header.baseSequence, lastSequence(header), baseOffset, lastOffset,
-      logAppendTimeMs >= 0 ? logAppendTimeMs : header.maxTimestamp);
+      logAppendTimeMs >= 0 ? logAppendTimeMs : header.maxTimestamp, header.isTransactional);
   }
 
   /**
-   * A batch read back from the log while rebuilding (AppendOrigin.REPLICATION: no checks). Control and
-   * producer-less batches are ignored.
+   * May this end-transaction marker be written (ProducerAppendInfo.appendEndTxnMarker's checks)? NONE,
+   * INVALID_PRODUCER_EPOCH (an epoch older than the producer's) or TRANSACTION_COORDINATOR_FENCED.
    */
-  replay(header: RecordBatchHeader): void {
-    if (header.producerId < 0 || header.isControl) return;
-    this.update(header.producerId, header.producerEpoch, header.baseSequence, lastSequence(header), header.baseOffset, header.lastOffset, header.maxTimestamp);
+  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number): { errorCode: number; errorMessage?: string } {
+    const entry = this.producers.get(producerId);
+    if (entry === undefined) return { errorCode: ErrorCode.NONE };
+    if (producerEpoch < entry.producerEpoch) {
+      return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, errorMessage: `Epoch of producer ${producerId} is ${producerEpoch}, which is smaller than the last seen epoch ${entry.producerEpoch}` };
+    }
+    if (coordinatorEpoch < entry.coordinatorEpoch) {
+      return { errorCode: ErrorCode.TRANSACTION_COORDINATOR_FENCED, errorMessage: `Invalid coordinator epoch for producer ${producerId}: ${coordinatorEpoch} (zombie), ${entry.coordinatorEpoch} (current)` };
+    }
+    return { errorCode: ErrorCode.NONE };
   }
 
-  private update(producerId: number, epoch: number, firstSeq: number, lastSeq: number, firstOffset: number, lastOffset: number, timestamp: number): void {
+  /**
+   * A marker appended at `offset` (checked first with checkMarker by the leader; replayed as it is by
+   * recovery): closes the producer's transaction. Returns it, or undefined when none was open.
+   */
+  onMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, commit: boolean, offset: number, timestamp: number): CompletedTxn | undefined {
     let entry = this.producers.get(producerId);
     if (entry === undefined) {
       this.evictIfFull();
-      entry = { producerId, producerEpoch: epoch, lastTimestamp: timestamp, batches: [] };
+      entry = { producerId, producerEpoch, lastTimestamp: timestamp, batches: [], currentTxnFirstOffset: -1, coordinatorEpoch };
+    } else {
+      this.producers.delete(producerId);
+    }
+    this.producers.set(producerId, entry);
+    if (entry.producerEpoch !== producerEpoch) {
+      entry.producerEpoch = producerEpoch;
+      entry.batches.length = 0;
+    }
+    entry.coordinatorEpoch = coordinatorEpoch;
+    entry.lastTimestamp = timestamp;
+    const firstOffset = entry.currentTxnFirstOffset;
+    entry.currentTxnFirstOffset = -1;
+    if (firstOffset < 0) return undefined;
+    this.ongoing.delete(producerId);
+    const completed: CompletedTxn = { producerId, firstOffset, lastOffset: offset };
+    this.unreplicated.push(completed);
+    if (!commit) this.aborted.push(completed);
+    return completed;
+  }
+
+  /**
+   * A batch read back from the log while rebuilding (AppendOrigin.REPLICATION: no checks). Producer-less
+   * batches are ignored; a control batch needs its marker (`control`), else it is ignored too.
+   */
+  replay(header: RecordBatchHeader, control?: { commit: boolean; coordinatorEpoch: number }): void {
+    if (header.producerId < 0) return;
+    if (header.isControl) {
+      if (control !== undefined) this.onMarker(header.producerId, header.producerEpoch, control.coordinatorEpoch, control.commit, header.baseOffset, header.maxTimestamp);
+      return;
+    }
+    this.update(header.producerId, header.producerEpoch, header.baseSequence, lastSequence(header), header.baseOffset, header.lastOffset, header.maxTimestamp, header.isTransactional);
+  }
+
+  private update(producerId: number, epoch: number, firstSeq: number, lastSeq: number, firstOffset: number, lastOffset: number, timestamp: number, transactional: boolean): void {
+    let entry = this.producers.get(producerId);
+    if (entry === undefined) {
+      this.evictIfFull();
+      entry = { producerId, producerEpoch: epoch, lastTimestamp: timestamp, batches: [], currentTxnFirstOffset: -1, coordinatorEpoch: -1 };
     } else {
       this.producers.delete(producerId);
     }
@@ -167,12 +259,71 @@ export class ProducerStateManager implements PartitionProducerState {
     if (entry.batches.length === NUM_BATCHES_TO_RETAIN) entry.batches.shift();
     entry.batches.push({ firstSeq, lastSeq, firstOffset, lastOffset, timestamp });
     entry.lastTimestamp = timestamp;
+    if (transactional && entry.currentTxnFirstOffset < 0) {
+      entry.currentTxnFirstOffset = firstOffset;
+      this.ongoing.set(producerId, firstOffset);
+    }
   }
 
   private evictIfFull(): void {
     if (this.producers.size < this.producersMax) return;
-    const oldest = this.producers.keys().next();
-    if (oldest.done !== true) this.producers.delete(oldest.value);
+    for (const [producerId, entry] of this.producers) {
+      if (entry.currentTxnFirstOffset >= 0) continue;
+      this.producers.delete(producerId);
+      return;
+    }
+  }
+
+  // ---------------------------------------------------------------- stability
+
+  /**
+   * ProducerStateManager.firstUnstableOffset: the first offset of the oldest open transaction, or of the
+   * oldest closed one whose marker is at or above the high watermark; undefined when there is none.
+   * Closed transactions the high watermark has passed are forgotten here.
+   */
+  firstUnstableOffset(highWatermark: number): number | undefined {
+    let drop = 0;
+    while (drop < this.unreplicated.length && (this.unreplicated[drop] as CompletedTxn).lastOffset < highWatermark) drop++;
+    if (drop > 0) this.unreplicated = this.unreplicated.slice(drop);
+    let first: number | undefined;
+    for (const firstOffset of this.ongoing.values()) {
+      first = firstOffset;
+      break;
+    }
+    for (const txn of this.unreplicated) {
+      if (first === undefined || txn.firstOffset < first) first = txn.firstOffset;
+    }
+    return first;
+  }
+
+  /** The last stable offset: consumers at read_committed see offsets below it. */
+  lastStableOffset(highWatermark: number): number {
+    const first = this.firstUnstableOffset(highWatermark);
+    return first === undefined ? highWatermark : Math.min(first, highWatermark);
+  }
+
+  /**
+   * The aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) must report
+   * (LocalLog.collectAbortedTransactions: lastOffset ≥ fetchOffset and firstOffset < upperBoundOffset).
+   */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): CompletedTxn[] {
+    const out: CompletedTxn[] = [];
+    for (const txn of this.aborted) {
+      if (txn.lastOffset >= fetchOffset && txn.firstOffset < upperBoundOffset) out.push(txn);
+    }
+    return out;
+  }
+
+  /** Forgets aborted transactions whose marker is below the log start offset (their records are gone). */
+  truncateAbortedBelow(logStartOffset: number): void {
+    let drop = 0;
+    while (drop < this.aborted.length && (this.aborted[drop] as CompletedTxn).lastOffset < logStartOffset) drop++;
+    if (drop > 0) this.aborted = this.aborted.slice(drop);
+  }
+
+  /** Open transactions (DescribeProducers' currentTxnStartOffset comes from the entries). */
+  ongoingTransactionCount(): number {
+    return this.ongoing.size;
   }
 
   /** Kafka's removeExpiredProducers: drops producers whose last batch is producerIdExpirationMs old. */
@@ -188,24 +339,30 @@ export class ProducerStateManager implements PartitionProducerState {
   }
 
   private isExpired(entry: ProducerStateEntry, nowMs: number): boolean {
-    return nowMs - entry.lastTimestamp >= this.producerIdExpirationMs;
+    return entry.currentTxnFirstOffset < 0 && nowMs - entry.lastTimestamp >= this.producerIdExpirationMs;
   }
 
-  /** Forgets every producer (truncation of the whole log). */
+  /** Forgets every producer and transaction (truncation of the whole log, or before a reload). */
   clear(): void {
     this.producers.clear();
+    this.ongoing.clear();
+    this.unreplicated = [];
+    this.aborted = [];
   }
 
   // ---------------------------------------------------------------- snapshots
 
   /**
-   * Snapshot body (storage frames it with a CRC-32C): version u16, producer count u32, then per producer
-   * in least-recently-appended order: producerId i64, epoch i16, lastTimestamp i64, batch count u8, and
-   * per batch firstSeq i32, lastSeq i32, firstOffset i64, lastOffset i64, timestamp i64. Unlike Kafka's
-   * snapshot (last batch only) every retained batch is kept, so duplicates are still found after a restart.
+   * Snapshot body (storage frames it with a CRC-32C): version u16 (2), producer count u32, then per
+   * producer in least-recently-appended order: producerId i64, epoch i16, lastTimestamp i64, batch count
+   * u8, currentTxnFirstOffset i64, coordinatorEpoch i32, and per batch firstSeq i32, lastSeq i32,
+   * firstOffset i64, lastOffset i64, timestamp i64; then the aborted transactions: count u32 and per
+   * transaction producerId i64, firstOffset i64, lastOffset i64. Unlike Kafka's snapshot (last batch
+   * only) every retained batch is kept, so duplicates are still found after a restart. Version 1 (no
+   * transaction fields) still loads.
    */
   serialize(): Buffer {
-    let size = SNAPSHOT_HEADER_BYTES;
+    let size = SNAPSHOT_HEADER_BYTES + 4 + this.aborted.length * ABORTED_BYTES;
     for (const entry of this.producers.values()) size += PRODUCER_BYTES + entry.batches.length * BATCH_BYTES;
     const buf = Buffer.allocUnsafe(size);
     buf.writeUInt16BE(SNAPSHOT_VERSION, 0);
@@ -216,6 +373,8 @@ export class ProducerStateManager implements PartitionProducerState {
       buf.writeInt16BE(entry.producerEpoch, pos + 8);
       writeInt64(buf, pos + 10, entry.lastTimestamp);
       buf.writeUInt8(entry.batches.length, pos + 18);
+      writeInt64(buf, pos + 19, entry.currentTxnFirstOffset);
+      buf.writeInt32BE(entry.coordinatorEpoch, pos + 27);
       pos += PRODUCER_BYTES;
       for (const batch of entry.batches) {
         buf.writeInt32BE(batch.firstSeq, pos);
@@ -226,6 +385,14 @@ export class ProducerStateManager implements PartitionProducerState {
         pos += BATCH_BYTES;
       }
     }
+    buf.writeUInt32BE(this.aborted.length, pos);
+    pos += 4;
+    for (const txn of this.aborted) {
+      writeInt64(buf, pos, txn.producerId);
+      writeInt64(buf, pos + 8, txn.firstOffset);
+      writeInt64(buf, pos + 16, txn.lastOffset);
+      pos += ABORTED_BYTES;
+    }
     return buf;
   }
 
@@ -234,28 +401,31 @@ export class ProducerStateManager implements PartitionProducerState {
    * .loadFromSnapshot). Throws SnapshotFormatError, leaving the state empty, on anything malformed.
    */
   load(data: Buffer, nowMs: number): void {
-    this.producers.clear();
+    this.clear();
     try {
       this.loadEntries(data, nowMs);
     } catch (err) {
-      this.producers.clear();
+      this.clear();
       throw err instanceof SnapshotFormatError ? err : new SnapshotFormatError(`producer snapshot: ${(err as Error).message}`);
     }
   }
 
   private loadEntries(data: Buffer, nowMs: number): void {
-    if (data.length < SNAPSHOT_HEADER_BYTES || data.readUInt16BE(0) !== SNAPSHOT_VERSION) {
-      throw new SnapshotFormatError('producer snapshot: unknown version');
-    }
+    const version = data.length < SNAPSHOT_HEADER_BYTES ? -1 : data.readUInt16BE(0);
+    if (version !== 1 && version !== SNAPSHOT_VERSION) throw new SnapshotFormatError('producer snapshot: unknown version');
+    const producerBytes = version === 1 ? PRODUCER_BYTES_V1 : PRODUCER_BYTES;
     const count = data.readUInt32BE(2);
     let pos = SNAPSHOT_HEADER_BYTES;
+    const open: { producerId: number; firstOffset: number }[] = [];
     for (let i = 0; i < count; i++) {
-      if (pos + PRODUCER_BYTES > data.length) throw new SnapshotFormatError('producer snapshot: truncated');
+      if (pos + producerBytes > data.length) throw new SnapshotFormatError('producer snapshot: truncated');
       const producerId = readInt64(data, pos);
       const producerEpoch = data.readInt16BE(pos + 8);
       const lastTimestamp = readInt64(data, pos + 10);
       const batchCount = data.readUInt8(pos + 18);
-      pos += PRODUCER_BYTES;
+      const currentTxnFirstOffset = version === 1 ? -1 : readInt64(data, pos + 19);
+      const coordinatorEpoch = version === 1 ? -1 : data.readInt32BE(pos + 27);
+      pos += producerBytes;
       if (batchCount > NUM_BATCHES_TO_RETAIN || pos + batchCount * BATCH_BYTES > data.length) {
         throw new SnapshotFormatError('producer snapshot: bad batch count');
       }
@@ -269,13 +439,27 @@ export class ProducerStateManager implements PartitionProducerState {
           timestamp: readInt64(data, pos + 24),
         });
       }
-      const entry: ProducerStateEntry = { producerId, producerEpoch, lastTimestamp, batches };
+      const entry: ProducerStateEntry = { producerId, producerEpoch, lastTimestamp, batches, currentTxnFirstOffset, coordinatorEpoch };
       if (this.isExpired(entry, nowMs)) continue;
       this.producers.delete(producerId);
       this.evictIfFull();
       this.producers.set(producerId, entry);
+      if (currentTxnFirstOffset >= 0) open.push({ producerId, firstOffset: currentTxnFirstOffset });
     }
+    for (const txn of open.sort((a, b) => a.firstOffset - b.firstOffset)) this.ongoing.set(txn.producerId, txn.firstOffset);
+    if (version >= 2) pos = this.loadAborted(data, pos);
     if (pos !== data.length) throw new SnapshotFormatError('producer snapshot: trailing bytes');
+  }
+
+  private loadAborted(data: Buffer, start: number): number {
+    if (start + 4 > data.length) throw new SnapshotFormatError('producer snapshot: truncated');
+    const count = data.readUInt32BE(start);
+    let pos = start + 4;
+    if (pos + count * ABORTED_BYTES > data.length) throw new SnapshotFormatError('producer snapshot: bad aborted count');
+    for (let i = 0; i < count; i++, pos += ABORTED_BYTES) {
+      this.aborted.push({ producerId: readInt64(data, pos), firstOffset: readInt64(data, pos + 8), lastOffset: readInt64(data, pos + 16) });
+    }
+    return pos;
   }
 }
 

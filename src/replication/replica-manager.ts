@@ -31,7 +31,7 @@ import type { LogManager } from '../storage/log-manager.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
 import type { LogConfig } from '../storage/config.js';
 import { logConfigForTopic } from '../metadata/topic-configs.js';
-import type { HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
+import type { AbortedTransaction, HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
 import { PartitionProducerStateStore } from './producer-state-store.js';
 import type { ProducerStateEntry } from './producer-state.js';
 import { PartitionReplication, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
@@ -55,6 +55,12 @@ export interface LocalReplicaManagerOptions {
   readonly loader: MetadataLoader;
   readonly logger?: ReplicationLogger;
   readonly clock?: Clock;
+  /**
+   * Take no partition role (leader or follower) until `startReplication` was called and the image shows
+   * this broker registered with that broker epoch and unfenced (a broker process, KIP-631). Without it
+   * (tools, unit tests) roles follow the image at once.
+   */
+  readonly waitForRegistration?: boolean;
 }
 
 /** What the replica manager needs to replicate in a cluster (`startReplication`). */
@@ -67,14 +73,36 @@ export interface ReplicationServices {
 /** Kafka's AlterPartition request timeout (the controller answers once the change is committed). */
 const ALTER_PARTITION_TIMEOUT_MS = 30_000;
 
+/**
+ * AlterPartition answers that prove the proposal was not committed (KRaft's ReplicationControlManager
+ * validates before it writes anything): the proposal is dropped. UNSUPPORTED_VERSION is a controller
+ * without AlterPartition.
+ */
+const NOT_COMMITTED_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.INELIGIBLE_REPLICA, ErrorCode.INVALID_REQUEST, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.NEW_LEADER_ELECTED,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.OPERATION_NOT_ATTEMPTED, ErrorCode.STALE_BROKER_EPOCH,
+]);
+
 /** Kafka's LeaderAndIsr.NO_LEADER. */
 export const NO_LEADER = -1;
+
+/** Partitions opened (logs created, producer state loaded) concurrently while a delta is applied. */
+export const PARTITIONS_APPLIED_AT_ONCE = 16;
+/** A long delta application (thousands of partitions) logs its progress this often. */
+const PROGRESS_LOG_INTERVAL_MS = 5_000;
+
+/** Least time between two reopen attempts of one failed log (each writes and syncs a 64 KiB probe). */
+export const LOG_RECOVERY_BACKOFF_MS = 500;
 
 /** One hosted partition. Its fields change only inside the replica manager. */
 class PartitionState implements HostedPartition {
   /** This node's acknowledged end: durable end (fsync) or log end (none). */
   localEndOffset = 0;
   hosted = true;
+  /** A reopen of the failed log is queued or running (see recoverFailedLog). */
+  logRecoveryQueued = false;
+  /** performance.now() before which no new reopen of a failed log is attempted. */
+  logRecoveryNotBeforeMs = 0;
   /** Set while this node follows the partition: the fetcher's handle on it. */
   following: FollowerPartition | undefined;
 
@@ -82,11 +110,12 @@ class PartitionState implements HostedPartition {
     readonly topic: string,
     readonly topicId: string,
     readonly partition: number,
-    readonly log: PartitionLog,
+    /** Replaced only when a failed log is reopened (LocalReplicaManager.recoverFailedLog). */
+    public log: PartitionLog,
     /** Leadership, ISR, follower states, HW rule: the IO-free core (partition-replication.ts). */
     readonly replication: PartitionReplication,
     /** Idempotent-producer state, loaded from the log's snapshot and tail before the partition is served. */
-    readonly producerState: PartitionProducerStateStore,
+    public producerState: PartitionProducerStateStore,
   ) {}
 
   get leaderId(): number { return this.replication.leader; }
@@ -98,6 +127,8 @@ class PartitionState implements HostedPartition {
     return this.hosted && this.replication.isLeader;
   }
 
+  get leaderEpochStartOffset(): number { return this.replication.epochStartOffset; }
+
   get highWatermark(): number {
     return this.log.highWatermark;
   }
@@ -108,6 +139,14 @@ class PartitionState implements HostedPartition {
 
   get logEndOffset(): number {
     return this.log.logEndOffset;
+  }
+
+  get lastStableOffset(): number {
+    return this.producerState.lastStableOffset(this.log.highWatermark);
+  }
+
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): readonly AbortedTransaction[] {
+    return this.producerState.abortedTransactions(fetchOffset, upperBoundOffset);
   }
 }
 
@@ -124,9 +163,17 @@ export class LocalReplicaManager implements ReplicaManager {
   private work: Promise<void> = Promise.resolve();
   private closed = false;
   private replication: ReplicationServices | undefined;
+  /**
+   * Roles are applied from the image. A restarted broker waits for its new registration to be unfenced:
+   * by then the controller has moved its old incarnation's leaderships away with a new leader epoch. If
+   * it led again at the old epoch after losing its unflushed tail, it would write new records at
+   * offsets — and under the epoch — a follower already holds different ones for, a divergence no
+   * epoch check can see (the replication simulation finds this).
+   */
+  private ready: boolean;
   private isrTimer: ReturnType<typeof setInterval> | undefined;
-  /** AlterPartition requests not answered yet (bounded: one per led partition). */
-  private readonly inFlightProposals = new Set<Promise<void>>();
+  /** Partitions with an AlterPartition request on its way (at most one each). */
+  private readonly sendingProposals = new Set<PartitionState>();
   /**
    * Bumped whenever a partition's hosted leadership changes (applied from the image, or dropped), so
    * the Metadata view knows when to rebuild without rebuilding on every append.
@@ -140,6 +187,7 @@ export class LocalReplicaManager implements ReplicaManager {
     this.loader = options.loader;
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
+    this.ready = options.waitForRegistration !== true;
   }
 
   /**
@@ -162,6 +210,7 @@ export class LocalReplicaManager implements ReplicaManager {
   startReplication(services: ReplicationServices): void {
     this.replication = services;
     this.enqueue(async () => {
+      if (await this.becomeReady(this.loader.image)) return;
       for (const state of this.byName.values()) this.follow(state);
     });
     const intervalMs = Math.max(1, Math.floor(this.config['replica.lag.time.max.ms'] / 2));
@@ -191,6 +240,11 @@ export class LocalReplicaManager implements ReplicaManager {
     if (currentLeaderEpoch >= 0 && currentLeaderEpoch < state.leaderEpoch) return { ok: false, errorCode: ErrorCode.FENCED_LEADER_EPOCH };
     if (currentLeaderEpoch > state.leaderEpoch) return { ok: false, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
     if (!state.isLeader) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    if (state.log.isFailed()) {
+      // Kafka answers an offline replica KAFKA_STORAGE_ERROR (retriable); the request also starts the reopen.
+      this.recoverFailedLog(state);
+      return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+    }
     return { ok: true, partition: state };
   }
 
@@ -251,6 +305,11 @@ export class LocalReplicaManager implements ReplicaManager {
     return this.byName.get(nameKey(partition.topic, partition.partition))?.producerState;
   }
 
+  /** The partition's producer and transaction state (transaction markers, aborted transactions). */
+  producerStateStore(hosted: HostedPartition): PartitionProducerStateStore {
+    return this.owned(hosted).producerState;
+  }
+
   // ---------------------------------------------------------------- append and high watermark
 
   /**
@@ -265,7 +324,8 @@ export class LocalReplicaManager implements ReplicaManager {
     if (state.log.config.durabilityMode === 'none') {
       state.localEndOffset = Math.max(state.localEndOffset, endOffset);
     } else {
-      result.durable.then(() => this.onLocalDurable(state, endOffset), () => undefined);
+      // A failed write: parked acks=-1 produces must hear KAFKA_STORAGE_ERROR now, not at their timeout.
+      result.durable.then(() => this.onLocalDurable(state, endOffset), () => this.onLocalFailure(state));
     }
     if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
     return result;
@@ -298,6 +358,51 @@ export class LocalReplicaManager implements ReplicaManager {
   /** A follower's acknowledged end, as if it fetched at endOffset with the leader's log end as it is now. */
   recordFollowerEnd(hosted: HostedPartition, replicaId: number, endOffset: number): void {
     this.recordFollowerFetch(hosted, replicaId, endOffset, hosted.logEndOffset);
+  }
+
+  private onLocalFailure(state: PartitionState): void {
+    if (state.hosted) this.publish(state);
+  }
+
+  /**
+   * Queues a reopen of a failed log (LogManager.reopenFailedLog) on the serial chain, at most one per
+   * LOG_RECOVERY_BACKOFF_MS per partition; requests to the partition trigger it (leaderPartition).
+   * Once reopened, the partition is served again (issue 26, defect 4) and listeners hear of it, so the
+   * group coordinator reloads its state from the recovered log.
+   */
+  private recoverFailedLog(state: PartitionState): void {
+    const nowMs = performance.now();
+    if (state.logRecoveryQueued || nowMs < state.logRecoveryNotBeforeMs || this.closed) return;
+    state.logRecoveryQueued = true;
+    state.logRecoveryNotBeforeMs = nowMs + LOG_RECOVERY_BACKOFF_MS;
+    this.enqueue(async () => {
+      try {
+        if (!this.closed && state.hosted && state.log.isFailed()) await this.reopenFailedLog(state);
+      } catch (err) {
+        this.logger?.warn({ err, topic: state.topic, partition: state.partition }, 'partition log still failing: not reopened');
+      } finally {
+        state.logRecoveryQueued = false;
+      }
+    });
+  }
+
+  private async reopenFailedLog(state: PartitionState): Promise<void> {
+    const log = await this.logs.reopenFailedLog(state.topic, state.partition);
+    log.updateConfig(this.logConfig(state.topic));
+    const producerState = await PartitionProducerStateStore.open(log, {
+      producerIdExpirationMs: this.config['producer.id.expiration.ms'],
+      producerIdExpirationCheckIntervalMs: this.config['producer.id.expiration.check.interval.ms'],
+      logger: this.logger,
+    });
+    state.log = log;
+    state.producerState = producerState;
+    // What the failure cut was never acknowledged; the leader's epoch may not have reached the disk.
+    state.localEndOffset = Math.min(state.localEndOffset, log.logEndOffset);
+    const latest = log.latestEpoch();
+    if (state.isLeader && (latest === undefined || latest < state.leaderEpoch)) log.leaderEpochCache.assign(state.leaderEpoch, log.logEndOffset);
+    this.leadershipVersion++;
+    this.logger?.info({ topic: state.topic, partition: state.partition, logEndOffset: log.logEndOffset }, 'failed partition log reopened: serving again');
+    if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
   }
 
   private onLocalDurable(state: PartitionState, endOffset: number): void {
@@ -350,31 +455,33 @@ export class LocalReplicaManager implements ReplicaManager {
     const nowMs = this.clock.monotonicMs();
     for (const state of this.byName.values()) {
       if (!state.isLeader) continue;
-      const proposal = state.replication.shrinkProposal(state.log.logEndOffset, nowMs);
+      // A proposal still in flight with no answer that settled it is sent again.
+      const proposal = state.replication.pendingProposal ?? state.replication.shrinkProposal(state.log.logEndOffset, nowMs);
       if (proposal !== undefined) this.sendProposal(state, proposal);
     }
   }
 
   /**
    * AlterPartition to the controller. The ISR changes only when the committed state arrives — in the
-   * answer or in a metadata delta, whichever is first (both carry the partition epoch); an error
-   * drops the proposal and the next check proposes again.
+   * answer or in a metadata delta, whichever is first (both carry the partition epoch). A refusal that
+   * proves nothing was committed drops the proposal; anything else (timeout, NOT_CONTROLLER, a stale
+   * partition epoch) keeps it in flight — the HW keeps counting its members — and the ISR task sends
+   * it again until metadata settles it (PartitionReplication.proposalRejected says why).
    */
   private sendProposal(state: PartitionState, proposal: IsrProposal): void {
     const replication = this.replication;
-    if (replication === undefined) {
-      state.replication.proposalFailed(proposal);
-      return;
-    }
+    if (replication === undefined || this.sendingProposals.has(state)) return;
     this.logger?.info({ topic: state.topic, partition: state.partition, kind: proposal.kind, isr: state.isr, newIsr: proposal.newIsr }, 'proposing an ISR change');
-    const sent = replication.controller.send({
+    this.sendingProposals.add(state);
+    void replication.controller.send({
       type: 'alterPartition', brokerId: this.nodeId, brokerEpoch: replication.brokerEpoch(),
       partitions: [{ topicId: state.topicId, partitionId: state.partition, leaderEpoch: proposal.leaderEpoch, partitionEpoch: proposal.partitionEpoch, newIsr: proposal.newIsr }],
     }, ALTER_PARTITION_TIMEOUT_MS).then((outcome) => {
+      const errorCode = outcome.ok ? (outcome.value.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR) : outcome.errorCode;
       const item = outcome.ok ? outcome.value.partitions[0] : undefined;
-      if (item === undefined || item.errorCode !== ErrorCode.NONE) {
-        this.logger?.warn({ topic: state.topic, partition: state.partition, errorCode: outcome.ok ? item?.errorCode : outcome.errorCode }, 'ISR change refused');
-        state.replication.proposalFailed(proposal);
+      if (errorCode !== ErrorCode.NONE || item === undefined) {
+        this.logger?.warn({ topic: state.topic, partition: state.partition, errorCode }, 'ISR change not committed');
+        if (NOT_COMMITTED_ERRORS.has(errorCode)) state.replication.proposalRejected(proposal);
         return;
       }
       if (!state.hosted) return;
@@ -385,10 +492,7 @@ export class LocalReplicaManager implements ReplicaManager {
       if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
     }, (err: unknown) => {
       this.logger?.warn({ err, topic: state.topic, partition: state.partition }, 'ISR change failed');
-      state.replication.proposalFailed(proposal);
-    });
-    this.inFlightProposals.add(sent);
-    void sent.finally(() => this.inFlightProposals.delete(sent));
+    }).finally(() => this.sendingProposals.delete(state));
   }
 
   // ---------------------------------------------------------------- following
@@ -439,7 +543,7 @@ export class LocalReplicaManager implements ReplicaManager {
     for (let position = 0; position < records.length;) {
       const size = probeBatch(records, position, records.length, records.length - position);
       if (size <= 0) break;
-      state.producerState.onReplicatedAppend(readBatchHeader(records, position));
+      state.producerState.onReplicatedAppend(readBatchHeader(records, position), records.subarray(position, position + size));
       position += size;
     }
     this.followerHighWatermark(state, leaderHighWatermark);
@@ -478,16 +582,60 @@ export class LocalReplicaManager implements ReplicaManager {
     });
   }
 
+  /**
+   * Paced (issue 26, defect 3): a delta of 20,000 partitions kept the broker from answering anything for
+   * seconds and from stopping for minutes. Partitions are applied PARTITIONS_APPLIED_AT_ONCE at a time,
+   * the event loop gets a turn between groups (requests are answered meanwhile; a partition not open
+   * yet answers NOT_LEADER_OR_FOLLOWER, retriable), close() stops between groups (the rest is applied
+   * at the next start, from the image), and progress is logged every PROGRESS_LOG_INTERVAL_MS.
+   */
   private async applyDelta(delta: MetadataDelta, image: MetadataImage): Promise<void> {
-    if (this.closed) return;
-    for (const topic of delta.deletedTopics) await this.removeTopic(topic);
-    for (const partition of delta.changedPartitions) {
-      const topic = image.topicsById.get(partition.topicId);
-      if (topic !== undefined) await this.applyPartition(topic, partition);
+    for (const topic of delta.deletedTopics) {
+      if (this.closed) return;
+      await this.removeTopic(topic);
     }
+    await this.applyPartitions(delta.changedPartitions, image);
+    if (this.closed) return;
+    if (delta.changedBrokers.includes(this.nodeId)) await this.becomeReady(image);
     for (const change of delta.changedConfigs) {
       if (change.resourceType === 'topic') this.updateConfig(change.resourceName);
     }
+  }
+
+  /** Paced application of many partitions (see applyDelta). */
+  private async applyPartitions(changed: readonly PartitionImage[], image: MetadataImage): Promise<void> {
+    const started = performance.now();
+    let loggedMs = started;
+    for (let i = 0; i < changed.length; i += PARTITIONS_APPLIED_AT_ONCE) {
+      if (this.closed) return;
+      await Promise.all(changed.slice(i, i + PARTITIONS_APPLIED_AT_ONCE).map((partition) => {
+        const topic = image.topicsById.get(partition.topicId);
+        return topic === undefined ? undefined : this.applyPartition(topic, partition);
+      }));
+      await new Promise((resolve) => setImmediate(resolve));
+      if (performance.now() - loggedMs >= PROGRESS_LOG_INTERVAL_MS) {
+        loggedMs = performance.now();
+        this.logger?.info({ applied: Math.min(i + PARTITIONS_APPLIED_AT_ONCE, changed.length), of: changed.length, ms: Math.round(loggedMs - started) }, 'opening partitions');
+      }
+    }
+  }
+
+  /**
+   * The gate of `ready`: once the image shows this broker registered (with the epoch startReplication
+   * got) and unfenced, every hosted partition takes its role from the image. True if it just opened.
+   */
+  private async becomeReady(image: MetadataImage): Promise<boolean> {
+    if (this.ready || this.replication === undefined) return false;
+    const broker = image.brokers.get(this.nodeId);
+    if (broker === undefined || broker.fenced || broker.brokerEpoch !== this.replication.brokerEpoch()) return false;
+    this.ready = true;
+    this.logger?.info({ brokerEpoch: broker.brokerEpoch, partitions: this.byName.size }, 'registered and unfenced: taking partition roles');
+    const assigned: PartitionImage[] = [];
+    for (const topic of image.topicsById.values()) {
+      for (const partition of topic.partitions) if (partition.replicas.includes(this.nodeId)) assigned.push(partition);
+    }
+    await this.applyPartitions(assigned, image);
+    return true;
   }
 
   /**
@@ -506,7 +654,7 @@ export class LocalReplicaManager implements ReplicaManager {
       state = undefined;
     }
     if (state === undefined) state = await this.openPartition(topic, image.partitionId);
-    if (this.closed) return;
+    if (this.closed || !this.ready) return;
     const leaderChanged = image.leader !== state.leaderId || image.leaderEpoch !== state.leaderEpoch;
     // A fetcher must be done with the log before this node leads it or follows someone else.
     if (leaderChanged) await this.unfollow(state);
@@ -593,7 +741,10 @@ export class LocalReplicaManager implements ReplicaManager {
     await this.work;
     await this.replication?.fetchers.close();
     // Clean shutdown: producer snapshots at the log ends, before the log manager closes the logs.
-    for (const state of this.byName.values()) await state.producerState.close();
+    const states = [...this.byName.values()];
+    for (let i = 0; i < states.length; i += PARTITIONS_APPLIED_AT_ONCE) {
+      await Promise.all(states.slice(i, i + PARTITIONS_APPLIED_AT_ONCE).map((state) => state.producerState.close()));
+    }
   }
 }
 

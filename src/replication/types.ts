@@ -27,8 +27,26 @@ export interface HostedPartition {
   readonly isLeader: boolean;
   /** Consumers see offsets below it. Single node: the durable log end (fsync) or the log end (none). */
   readonly highWatermark: number;
+  /**
+   * Where this node's leader epoch starts in its log (-1 when not leader). Until the HW reaches it, a
+   * new leader's HW may be below one consumers already saw: consumers get OFFSET_NOT_AVAILABLE.
+   */
+  readonly leaderEpochStartOffset: number;
   readonly logStartOffset: number;
   readonly logEndOffset: number;
+  /**
+   * Consumers at read_committed see offsets below it: the high watermark held back by the first offset
+   * of the oldest open (or not yet replicated) transaction (KIP-98).
+   */
+  readonly lastStableOffset: number;
+  /** Aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) reports (KIP-98). */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): readonly AbortedTransaction[];
+}
+
+/** FetchResponse's AbortedTransaction: the consumer skips the producer's records from firstOffset to its abort marker. */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
 }
 
 /** Outcome of looking a partition up for a client request. errorCode is a Kafka error code. */
@@ -71,4 +89,6 @@ export type ProducerBatchCheck =
 export interface PartitionProducerState {
   checkBatch(header: RecordBatchHeader): ProducerBatchCheck;
   onAppend(header: RecordBatchHeader, baseOffset: number, lastOffset: number, logAppendTimeMs: number): void;
+  /** KIP-890: the producer already has a transaction open on this partition at this epoch. */
+  hasOngoingTransaction(producerId: number, producerEpoch: number): boolean;
 }

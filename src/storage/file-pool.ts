@@ -9,6 +9,7 @@
  * a separate entry (key path + DSYNC_SUFFIX) so reads and `none`-mode writes never pay for the sync.
  */
 import * as fs from 'node:fs';
+import { sep } from 'node:path';
 import { closeFd, openFd } from './fs-util.js';
 
 /** Cannot occur in a path (NUL), so a dsync key never collides with a plain one. */
@@ -18,10 +19,17 @@ interface Entry {
   fd: Promise<number>;
   pins: number;
   retired: boolean;
+  /** The directory holding the file, with its trailing separator (byDirectory's key). */
+  dir: string;
 }
 
 export class FilePool {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Keys per directory, so retiring a partition's files does not scan every entry: a stop of 20,000
+   * partitions scanned the 1,024 entries 20,000 times (issue 26, defect 3).
+   */
+  private readonly byDirectory = new Map<string, Set<string>>();
 
   constructor(readonly capacity: number) {}
 
@@ -53,19 +61,27 @@ export class FilePool {
   private retireKey(key: string): void {
     const entry = this.entries.get(key);
     if (entry === undefined) return;
-    this.entries.delete(key);
+    this.remove(key, entry);
     entry.retired = true;
     if (entry.pins === 0) closeQuietly(entry);
   }
 
-  /** Retires every descriptor whose path starts with prefix (a partition directory going away). */
-  retireUnder(prefix: string): void {
-    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix)) this.retireKey(key);
+  /** Retires every descriptor of a file directly in `dir` (given with its trailing separator): a partition directory going away. */
+  retireUnder(dir: string): void {
+    for (const key of [...(this.byDirectory.get(dir) ?? [])]) this.retireKey(key);
+  }
+
+  private remove(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    const keys = this.byDirectory.get(entry.dir);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byDirectory.delete(entry.dir);
   }
 
   async closeAll(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
+    this.byDirectory.clear();
     for (const entry of all) entry.retired = true;
     await Promise.all(all.filter((e) => e.pins === 0).map((e) => e.fd.then(closeFd, () => undefined)));
   }
@@ -77,10 +93,13 @@ export class FilePool {
     } else {
       this.evict(this.capacity - 1);
       const flags = fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0) | (dsync ? fs.constants.O_DSYNC : 0);
-      entry = { fd: openFd(path, flags), pins: 0, retired: false };
+      entry = { fd: openFd(path, flags), pins: 0, retired: false, dir: path.slice(0, path.lastIndexOf(sep) + 1) };
       entry.fd.catch(() => undefined);
     }
     this.entries.set(key, entry);
+    let keys = this.byDirectory.get(entry.dir);
+    if (keys === undefined) this.byDirectory.set(entry.dir, (keys = new Set()));
+    keys.add(key);
     entry.pins++;
     return entry;
   }
@@ -94,7 +113,7 @@ export class FilePool {
     }
     // A failed open must not stay cached: the next user retries.
     entry.fd.catch(() => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
+      if (this.entries.get(key) === entry) this.remove(key, entry);
     });
     this.evict(this.capacity);
   }
@@ -104,7 +123,7 @@ export class FilePool {
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= target) return;
       if (entry.pins > 0) continue;
-      this.entries.delete(key);
+      this.remove(key, entry);
       entry.retired = true;
       closeQuietly(entry);
     }

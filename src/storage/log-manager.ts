@@ -21,6 +21,8 @@ export const CHECKPOINTS_FILE = 'checkpoints';
 export const CLEAN_SHUTDOWN_FILE = 'storage-clean-shutdown';
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** A long load logs its progress this often. */
+const LOAD_PROGRESS_INTERVAL_MS = 5_000;
 const PARTITION_MAX = 1_000_000;
 const DELETING_MARK = '.deleting-';
 
@@ -125,6 +127,32 @@ export class LogManager {
     const raced = this.getLog(topic, partition);
     if (raced !== undefined) return raced;
     this.logsByKey.set(key(topic, partition), log);
+    this.shareTailCacheSoon();
+    return log;
+  }
+
+  /**
+   * Replaces a failed log (an IO error, e.g. a full disk: PartitionLog fails for good on the first one)
+   * by the same directory reopened with recovery, as after a crash: what the failure left half written
+   * is cut, no acknowledged batch is lost (acknowledged = written, and synced in fsync mode). First a
+   * probe file is written, synced and removed in the log's directory, so while the disk still fails
+   * this throws and the failed log stays. Issue 26, defect 4: before, a partition failed by a full disk
+   * answered KAFKA_STORAGE_ERROR until the broker restarted. (Kafka instead takes the whole log
+   * directory offline until a restart; a single-directory broker would then serve nothing.)
+   */
+  async reopenFailedLog(topic: string, partition: number): Promise<PartitionLog> {
+    this.checkOpen();
+    const failed = this.getLog(topic, partition);
+    if (failed === undefined || !failed.isFailed()) throw new Error(`log ${topic}-${partition} is not failed`);
+    await probeWritable(failed.dir);
+    await failed.close();
+    const checkpoint = { recoveryPoint: failed.recoveryPoint, logStartOffset: failed.logStartOffset, highWatermark: failed.highWatermark };
+    const log = await this.openLog(topic, partition, failed.dir, checkpoint, false, failed.topicId);
+    if (this.getLog(topic, partition) !== failed || this.closed) {
+      await log.close();
+      throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${topic}-${partition} was removed while it was reopened`);
+    }
+    this.logsByKey.set(key(topic, partition), log);
     this.shareTailCache();
     return log;
   }
@@ -199,6 +227,21 @@ export class LogManager {
     await this.pool.closeAll();
   }
 
+  private tailCacheShareScheduled = false;
+
+  /**
+   * Once per event-loop turn however many logs were created in it: sharing after each of 20,000 creations
+   * was O(n²) (issue 26, defect 3). A new log is empty, so its share may lag a turn.
+   */
+  private shareTailCacheSoon(): void {
+    if (this.tailCacheShareScheduled) return;
+    this.tailCacheShareScheduled = true;
+    setImmediate(() => {
+      this.tailCacheShareScheduled = false;
+      this.shareTailCache();
+    });
+  }
+
   private shareTailCache(): void {
     const total = this.options.tailCacheBytesTotal ?? 256 * 1024 * 1024;
     const share = Math.floor(total / Math.max(1, this.logsByKey.size));
@@ -230,12 +273,18 @@ export class LogManager {
     const found = await this.findLogDirs();
     const started = performance.now();
     let next = 0;
+    let loggedMs = started;
     const worker = async (): Promise<void> => {
       while (next < found.length) {
         const { topic, partition } = found[next++] as TopicPartition;
         const dir = join(this.walDir, topic, String(partition));
         const log = await this.openLog(topic, partition, dir, checkpoints.get(key(topic, partition)), clean);
         this.logsByKey.set(key(topic, partition), log);
+        // Progress of a long load (issue 26, defect 3: a 45 s start said nothing until it was done).
+        if (performance.now() - loggedMs >= LOAD_PROGRESS_INTERVAL_MS) {
+          loggedMs = performance.now();
+          this.logger.info({ loaded: this.logsByKey.size, of: found.length, clean, ms: Math.round(loggedMs - started) }, 'loading logs');
+        }
       }
     };
     const threads = Math.max(1, this.options.recoveryThreads ?? 4);
@@ -289,6 +338,24 @@ export class LogManager {
       }
     }
     return found;
+  }
+}
+
+/** Bytes the recovery probe writes: a disk that cannot take them cannot take a producer's batch either. */
+const PROBE_BYTES = 64 * 1024;
+
+async function probeWritable(dir: string): Promise<void> {
+  const path = join(dir, `.probe-${process.pid}.tmp`);
+  try {
+    const handle = await fsp.open(path, 'w');
+    try {
+      await handle.write(Buffer.alloc(PROBE_BYTES));
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    await unlinkIfExists(path).catch(() => undefined);
   }
 }
 

@@ -61,10 +61,11 @@ test('group flow over the socket: find, join, sync, heartbeat, commit, fetch, de
     const image = h.broker.services.metadata.topicByName(GROUP_METADATA_TOPIC_NAME);
     assert.equal(image?.partitions.length, 5, 'offsets.topic.num.partitions');
     assert.equal(h.broker.services.replicaManager.isCompacted(GROUP_METADATA_TOPIC_NAME), true);
-    // v0-3 carry one key; unknown key types are INVALID_REQUEST, transactions have no coordinator here.
+    // v0-3 carry one key; unknown key types are INVALID_REQUEST; transactional ids find this node too.
     assert.equal((await findCoordinator(h.client, 'g1', 2)).nodeId, h.broker.nodeId);
     const txn = await call(h.client, ApiKey.FindCoordinator, 4, { key: '', keyType: 1, coordinatorKeys: ['tx'] });
-    assert.equal(txn.body.coordinators[0]?.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(txn.body.coordinators[0]?.errorCode, ErrorCode.NONE);
+    assert.equal(txn.body.coordinators[0]?.nodeId, h.broker.nodeId);
     const bad = await call(h.client, ApiKey.FindCoordinator, 3, { key: 'x', keyType: 7, coordinatorKeys: [] });
     assert.equal(bad.body.errorCode, ErrorCode.INVALID_REQUEST);
 

@@ -80,16 +80,31 @@ test('KIP-360 (v3+): an idempotent producer that sends its id and epoch gets a n
   }
 });
 
-test('transactional ids are refused: empty → INVALID_REQUEST, any other → TRANSACTIONAL_ID_AUTHORIZATION_FAILED', async () => {
+test('transactional ids: empty → INVALID_REQUEST; before the coordinator runs NOT_COORDINATOR; then an id and epochs that bump', async () => {
   const h = await startHarness();
   try {
     const empty = await initProducerId(h, 2, { transactionalId: '' });
     assert.equal(empty.errorCode, ErrorCode.INVALID_REQUEST);
-    for (const version of [0, 3, 5]) {
-      const body = await initProducerId(h, version, { transactionalId: 'txn-1' });
-      assert.deepEqual(body, { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 });
+    const early = await initProducerId(h, 3, { transactionalId: 'txn-1' });
+    assert.equal(early.errorCode, ErrorCode.NOT_COORDINATOR, 'clients find the coordinator first (FindCoordinator creates __transaction_state)');
+    await h.broker.services.txnCoordinator.findCoordinators(['txn-1']);
+    let first = await initProducerId(h, 0, { transactionalId: 'txn-1' });
+    for (let i = 0; i < 100 && first.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      first = await initProducerId(h, 0, { transactionalId: 'txn-1' });
     }
-    assert.equal(h.broker.services.metadataLoader.image.nextProducerId, 0);
+    assert.equal(first.errorCode, ErrorCode.NONE);
+    assert.equal(first.producerEpoch, 0);
+    const second = await initProducerId(h, 5, { transactionalId: 'txn-1' });
+    assert.deepEqual([second.errorCode, second.producerId, second.producerEpoch], [ErrorCode.NONE, first.producerId, 1]);
+    // KIP-360: retrying the bump that made epoch 1 (naming epoch 0) gets epoch 1 again; any other epoch is
+    // fenced (v3 answers INVALID_PRODUCER_EPOCH).
+    const retry = await initProducerId(h, 3, { transactionalId: 'txn-1', producerId: first.producerId, producerEpoch: 0 });
+    assert.deepEqual([retry.errorCode, retry.producerEpoch], [ErrorCode.NONE, 1]);
+    const stale = await initProducerId(h, 3, { transactionalId: 'txn-1', producerId: first.producerId, producerEpoch: 7 });
+    assert.equal(stale.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    const staleV4 = await initProducerId(h, 4, { transactionalId: 'txn-1', producerId: first.producerId + 1n, producerEpoch: 1 });
+    assert.equal(staleV4.errorCode, ErrorCode.PRODUCER_FENCED);
   } finally {
     await h.close();
   }

@@ -151,12 +151,18 @@ test('max.message.bytes → MESSAGE_TOO_LARGE; timestamps out of range → INVAL
   });
 });
 
-test('transactional batches: no transactional id → TRANSACTIONAL_ID_AUTHORIZATION_FAILED; with one → INVALID_TXN_STATE', async () => {
+test('transactional batches: no transactional id → TRANSACTIONAL_ID_AUTHORIZATION_FAILED; with one but no transaction → refused by verification', async () => {
   await withHarness({}, async (h) => {
     await createTopic(h, 'tx');
     const batch = () => simpleBatch(1, { transactional: true, producerId: 1, producerEpoch: 0, baseSequence: 0 });
     assert.equal((await produce(h, 'tx', 0, batch())).errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-    assert.equal((await produce(h, 'tx', 0, batch(), { transactionalId: 'app' })).errorCode, ErrorCode.INVALID_TXN_STATE);
+    // No transaction coordinator yet (no __transaction_state): Kafka's COORDINATOR_NOT_AVAILABLE reaches
+    // the producer as the retriable NOT_ENOUGH_REPLICAS.
+    assert.equal((await produce(h, 'tx', 0, batch(), { transactionalId: 'app' })).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    // Once the coordinator runs, an id it does not know is INVALID_PRODUCER_ID_MAPPING.
+    await h.broker.services.txnCoordinator.findCoordinators(['app']);
+    await waitFor(() => h.broker.services.txnCoordinator.coordinates('app'));
+    assert.equal((await produce(h, 'tx', 0, batch(), { transactionalId: 'app' })).errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
     // A transactional id with plain batches is accepted (Kafka only checks transactional records).
     assert.equal((await produce(h, 'tx', 0, simpleBatch(1), { transactionalId: 'app' })).errorCode, ErrorCode.NONE);
     assert.equal(h.broker.services.replicaManager.partition('tx', 0)?.logEndOffset, 1);
@@ -247,3 +253,11 @@ test('restart keeps topics, ids and data (clean shutdown, reopened data dir)', a
     await h.close();
   }
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -106,7 +106,71 @@ test('the bin shebang, npm start and RUNNEL_NODE_FLAGS name the same Node flags,
   const shebang = (await readFile('src/cli/main.ts', 'utf8')).split('\n')[0];
   assert.equal(shebang, `#!/usr/bin/env -S node ${RUNNEL_NODE_FLAGS.join(' ')}`);
   const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
-  assert.equal(pkg.scripts.start, `node ${RUNNEL_NODE_FLAGS.join(' ')} dist/src/cli/main.js start`);
+  assert.equal(pkg.scripts.start, `exec node ${RUNNEL_NODE_FLAGS.join(' ')} dist/src/cli/main.js start`);
   const result = spawnSync(process.execPath, [...RUNNEL_NODE_FLAGS, ...cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(result.status, 0, result.stderr);
+});
+
+test('runnel start with ssl.keystore.location in its properties file refuses to start, naming it (issue 26 defect 5)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'runnel-cli-'));
+  try {
+    const configPath = join(dir, 'server.properties');
+    await writeFile(configPath, `log.dirs=${join(dir, 'data')}\nssl.keystore.location=/etc/broker.jks\n`);
+    const result = spawnSync(process.execPath, [...cli, 'start', '--config', configPath, '--port', '0'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 2, result.stdout);
+    assert.match(result.stderr, /ssl\.keystore\.location.*SSL\/TLS is not supported/);
+    assert.equal(existsSync(join(dir, 'data')), false, 'nothing started');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Issue 26 defect 7: npm ran the start script under `sh -c`, and SIGTERM to npm (what Docker, systemd and
+ * process managers send) killed npm and the shell, leaving the broker orphaned and still listening.
+ * The script `exec`s node, so npm's forwarded signal reaches the broker, which closes gracefully.
+ */
+test('SIGTERM to npm start stops the broker it started (issue 26 defect 7)', { timeout: 120_000 }, async () => {
+  // npm start runs dist/: build it as npm install's `prepare` does, so the test runs today's source.
+  const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8', timeout: 90_000 });
+  assert.equal(build.status, 0, build.stdout + build.stderr);
+  const dir = await mkdtemp(join(tmpdir(), 'runnel-npm-start-'));
+  const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let brokerPid = 0;
+  try {
+    const lines = createInterface({ input: npm.stdout! });
+    const timer = setTimeout(() => npm.kill('SIGKILL'), 60_000);
+    let port = 0;
+    for await (const line of lines) {
+      if (!line.startsWith('{')) continue; // npm's banner
+      const entry = JSON.parse(line) as { msg: string; pid: number; listener?: string };
+      if (entry.msg === 'runnel broker started') {
+        brokerPid = entry.pid;
+        port = Number(/:(\d+)$/.exec(entry.listener ?? '')?.[1]);
+        break;
+      }
+    }
+    clearTimeout(timer);
+    assert.ok(brokerPid > 0 && port > 0, 'the broker started under npm');
+    assert.notEqual(brokerPid, npm.pid);
+    npm.kill('SIGTERM');
+    const deadline = Date.now() + 15_000;
+    while (alive(brokerPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(alive(brokerPid), false, 'the broker exited after SIGTERM to npm start');
+    if (npm.exitCode === null && npm.signalCode === null) await once(npm, 'exit');
+    await assert.rejects(RawClient.connect(port), 'nothing listens any more');
+  } finally {
+    if (brokerPid > 0 && alive(brokerPid)) process.kill(brokerPid, 'SIGKILL');
+    npm.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
 });

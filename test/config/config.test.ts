@@ -111,3 +111,42 @@ test('properties files: separators, comments, continuations, escapes', () => {
   assert.equal(props.get('g'), '');
   assert.equal(props.size, 7);
 });
+
+test('security settings ignored silently (issue 26 defect 5): SSL, SASL or an authorizer asked for refuses the start', () => {
+  const refused = (properties: Array<[string, string]>, env: NodeJS.ProcessEnv = {}): string => {
+    try {
+      resolveConfig({ file: { path: 'server.properties', properties: new Map(properties) }, env });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.message;
+    }
+    assert.fail(`started with ${JSON.stringify(properties)} ${JSON.stringify(env)}`);
+  };
+  assert.match(refused([['listener.security.protocol.map', 'PLAINTEXT:SASL_SSL']]), /PLAINTEXT:SASL_SSL \(server\.properties\): listener PLAINTEXT mapped to SASL_SSL/);
+  assert.match(refused([['listener.security.protocol.map', 'CLIENT:SSL,PLAINTEXT:PLAINTEXT']]), /listener CLIENT mapped to SSL/);
+  assert.match(refused([['sasl.enabled.mechanisms', 'PLAIN,SCRAM-SHA-256']]), /sasl\.enabled\.mechanisms.*SASL is not supported/);
+  assert.match(refused([['ssl.keystore.location', '/etc/kafka/broker.jks']]), /ssl\.keystore\.location.*SSL\/TLS is not supported/);
+  assert.match(refused([['ssl.client.auth', 'required']]), /SSL\/TLS/);
+  assert.match(refused([['authorizer.class.name', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer']]), /authorization/);
+  assert.match(refused([['security.inter.broker.protocol', 'SASL_PLAINTEXT']]), /SASL_PLAINTEXT is not supported/);
+  assert.match(refused([['listener.name.plaintext.scram-sha-256.sasl.jaas.config', 'x required;']]), /SASL/);
+  assert.match(refused([], { RUNNEL_SSL_TRUSTSTORE_LOCATION: '/t.jks' }), /environment RUNNEL_SSL_TRUSTSTORE_LOCATION/);
+  // Every problem is named at once, and the message says what Runnel serves.
+  const both = refused([['ssl.keystore.location', '/k'], ['sasl.enabled.mechanisms', 'PLAIN']]);
+  assert.match(both, /serves PLAINTEXT only/);
+  assert.match(both, /ssl\.keystore\.location.*sasl\.enabled\.mechanisms/);
+
+  // Kafka's shipped map (identity entries for listeners not bound here), empty values and PLAINTEXT are fine.
+  const { config } = resolveConfig({
+    file: {
+      path: 'server.properties',
+      properties: new Map([
+        ['listener.security.protocol.map', 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL'],
+        ['security.inter.broker.protocol', 'PLAINTEXT'],
+        ['ssl.endpoint.identification.algorithm', ''],
+        ['authorizer.class.name', ''],
+      ]),
+    },
+  });
+  assert.equal(config.listeners, 'PLAINTEXT://127.0.0.1:9092');
+});

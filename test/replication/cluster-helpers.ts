@@ -1,6 +1,6 @@
 /** Helpers for replication tests on an in-process cluster (test/cluster/memory-cluster.ts). */
 import { ApiKey } from '../../src/protocol/generated/index.js';
-import type { Broker } from '../../src/broker/broker.js';
+import { Broker } from '../../src/broker/broker.js';
 import type { HostedPartition } from '../../src/replication/types.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
@@ -47,4 +47,23 @@ export async function produceTo(
   const p = response.body.responses[0]?.partitionResponses[0];
   if (p === undefined) throw new Error('no partition response');
   return p;
+}
+
+/** Closes a broker of the cluster and starts it again on the same data directory (clean restart). */
+export async function restartBroker(cluster: MemoryCluster, nodeId: number): Promise<Broker> {
+  const index = cluster.brokers.findIndex((b) => b.nodeId === nodeId);
+  const old = cluster.brokers[index];
+  if (old === undefined) throw new Error(`no broker ${nodeId}`);
+  await old.close();
+  const broker = await Broker.start({
+    config: old.services.config, clusterId: old.clusterId, cluster: { metadataLog: cluster.metadataLog, controller: cluster.controller },
+  });
+  cluster.brokers[index] = broker;
+  return broker;
+}
+
+/** Stands in for the controller's election / ISR decision: one committed PartitionChange record. */
+export async function changePartition(cluster: MemoryCluster, topicId: string, partition: number, change: { leader?: number; isr?: number[] }): Promise<void> {
+  await cluster.metadataLog.append([{ type: 'PartitionChange', topicId, partitionId: partition, ...change }]);
+  for (const broker of cluster.brokers) await broker.services.replicaManager.whenIdle();
 }

@@ -1,6 +1,6 @@
 /** A fake ReplicaManager over real PartitionLogs, for the fetch read and purgatory tests. */
 import { ErrorCode } from '../../src/protocol/errors.js';
-import type { HostedPartition, PartitionLookup, ReplicaManager } from '../../src/replication/types.js';
+import type { AbortedTransaction, HostedPartition, PartitionLookup, ReplicaManager } from '../../src/replication/types.js';
 import type { FollowerFetchCheck } from '../../src/replication/partition-replication.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 
@@ -10,6 +10,7 @@ export class FakePartition implements HostedPartition {
   isr: readonly number[] = [1];
   replicas: readonly number[] = [1];
   hosted = true;
+  leaderEpochStartOffset = 0;
 
   constructor(readonly topic: string, readonly topicId: string, readonly partition: number, readonly log: PartitionLog) {}
 
@@ -27,6 +28,14 @@ export class FakePartition implements HostedPartition {
 
   get logEndOffset(): number {
     return this.log.logEndOffset;
+  }
+
+  get lastStableOffset(): number {
+    return this.log.highWatermark;
+  }
+
+  abortedTransactions(): readonly AbortedTransaction[] {
+    return [];
   }
 }
 

@@ -30,9 +30,11 @@
  * the batch or timeout_ms → REQUEST_TIMED_OUT. baseOffset, logAppendTimeMs (-1 unless LogAppendTime),
  * logStartOffset per partition; throttle 0. Compressed batches are stored as sent.
  *
- * Not implemented: transactions — a transactional batch (with a transactional id) is refused with
- * INVALID_TXN_STATE, what Kafka's transaction verification answers for a partition not in an ongoing
- * transaction; quotas; ACLs.
+ * Transactional batches are verified against the transaction coordinator first (KIP-890 part 1, see
+ * verifyTransaction) and open the producer's transaction in the partition's producer state when appended.
+ *
+ * Not implemented: transactions v2 (Produce v12, implicit partition add), verification against a
+ * coordinator on another node (cluster), quotas, ACLs.
  */
 import {
   decodeProduceRequest,
@@ -46,7 +48,7 @@ import { TRANSACTIONAL_FLAG_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD, MAGI
 import { isInternalTopic } from '../../controller/topic-records.js';
 import { checkCompactedKeys, checkProduceRecords, type RecordError } from '../../replication/produce-validation.js';
 import type { ProduceWait } from '../../replication/delayed-produce.js';
-import type { HostedPartition } from '../../replication/types.js';
+import type { HostedPartition, PartitionProducerState } from '../../replication/types.js';
 import type { AppendResult } from '../../storage/partition-log.js';
 import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
 import { InvalidRequestError } from '../pipeline.js';
@@ -167,13 +169,16 @@ function appendPartition(
     return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR ${partition.isr.length} is insufficient to satisfy the min.isr requirement of ${minInsyncReplicas} for partition ${topic}-${index}`);
   }
   const header = checked.header;
-  if (header.isTransactional) return fail(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker');
   const batch = records as Buffer;
   if (replicaManager.isCompacted(topic)) {
     const keys = checkCompactedKeys(batch, header, `${topic}-${index}`);
     if (!keys.ok) return fail(keys.errorCode, recordErrorMessage(keys.message, keys.recordErrors), apiVersion >= 8 ? keys.recordErrors ?? [] : []);
   }
   const producerState = header.producerId >= 0 ? replicaManager.producerStateFor(partition) : undefined;
+  if (header.isTransactional) {
+    const verified = verifyTransaction(context, topic, index, header.producerId, header.producerEpoch, producerState);
+    if (verified !== ErrorCode.NONE) return fail(verified);
+  }
   if (producerState !== undefined) {
     const verdict = producerState.checkBatch(header);
     if (verdict.kind === 'error') return fail(verdict.errorCode, verdict.errorMessage ?? null);
@@ -201,6 +206,44 @@ function appendPartition(
   outcome.logAppendTimeMs = result.logAppendTimeMs;
   outcome.logStartOffset = result.logStartOffset;
   outcome.appended = { partition, result };
+}
+
+/**
+ * KIP-890 part 1 (ReplicaManager.appendRecords → AddPartitionsToTxnManager): a transactional batch for a
+ * partition where the producer has no transaction open yet is appended only if the coordinator has the
+ * partition in the producer's ongoing transaction — a late batch of a finished transaction would
+ * otherwise open a transaction nobody ends (a hanging transaction). The coordinator runs in this process,
+ * so the check is synchronous and nothing can end the transaction between it and the append. Its answers
+ * reach the producer as Kafka sends them: PRODUCER_FENCED as INVALID_PRODUCER_EPOCH,
+ * TRANSACTION_ABORTABLE as INVALID_TXN_STATE before Produce v11, a coordinator that is missing, moving
+ * or busy (CONCURRENT_TRANSACTIONS) as the retriable NOT_ENOUGH_REPLICAS.
+ */
+function verifyTransaction(
+  context: RequestContext<ProduceRequest>, topic: string, partition: number, producerId: number, producerEpoch: number,
+  producerState: PartitionProducerState | undefined,
+): number {
+  const { services, request, apiVersion } = context;
+  if (producerState?.hasOngoingTransaction(producerId, producerEpoch) === true) return ErrorCode.NONE;
+  const transactionalId = request.transactionalId as string;
+  // A coordinator on another node (cluster) would be asked over the network; not built yet.
+  if (services.txnCoordinator.coordinatedElsewhere(transactionalId)) return ErrorCode.NONE;
+  const [errorCode] = services.txnCoordinator.verifyPartitions({ transactionalId, producerId, producerEpoch }, [{ topic, partition }]);
+  switch (errorCode) {
+    case undefined:
+    case ErrorCode.NONE:
+      return ErrorCode.NONE;
+    case ErrorCode.PRODUCER_FENCED:
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case ErrorCode.TRANSACTION_ABORTABLE:
+      return apiVersion > 10 ? ErrorCode.TRANSACTION_ABORTABLE : ErrorCode.INVALID_TXN_STATE;
+    case ErrorCode.NOT_COORDINATOR:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+    default:
+      return errorCode;
+  }
 }
 
 /** ProduceResponse's error message for record errors (Kafka's RecordValidationException wording). */

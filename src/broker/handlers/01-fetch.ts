@@ -14,8 +14,9 @@
  * - Incremental fetch sessions (KIP-227, v7+): src/replication/fetch-session.ts. Session errors
  *   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR) are top-level
  *   with no partitions.
- * - Answers: last_stable_offset = high watermark (no transactions yet), log_start_offset,
- *   aborted_transactions null (read_uncommitted) or empty (read_committed, and Kafka's pre-read errors),
+ * - Answers: last_stable_offset (the high watermark held back by open transactions), log_start_offset,
+ *   aborted_transactions null (read_uncommitted) or the aborted transactions overlapping the records read
+ *   (read_committed; empty for Kafka's pre-read errors),
  *   preferred_read_replica -1, records as the log's Buffers: several batches go out as separate writev
  *   chunks, never concatenated. v16+: NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH partitions carry the
  *   current leader and its endpoint (KIP-951).
@@ -25,8 +26,7 @@
  *   gets UNKNOWN_LEADER_EPOCH (with a leader epoch) or NOT_LEADER_OR_FOLLOWER. A parked follower fetch
  *   wakes on the leader's log end, a consumer's on the HW. v18 adds the follower's own high watermark
  *   (KIP-1166, a tagged field; read but not yet used to wake followers): a consumer's v18 fetch is its v17 fetch.
- * Not implemented: transactions
- * (aborted transactions, LSO < HW), rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
+ * Not implemented: rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
  */
 import { randomInt } from 'node:crypto';
 import {
@@ -262,7 +262,9 @@ function responsePartition(
     currentLeader,
     snapshotId: NO_SNAPSHOT_ID,
     // Kafka: null unless read_committed produced a (possibly empty) list; its pre-read errors use [].
-    abortedTransactions: read.fromMetadata || (read.errorCode === ErrorCode.NONE && isolationLevel === READ_COMMITTED) ? [] : null,
+    abortedTransactions: read.abortedTransactions !== null
+      ? read.abortedTransactions.map((t) => ({ producerId: BigInt(t.producerId), firstOffset: BigInt(t.firstOffset) }))
+      : read.fromMetadata || (read.errorCode === ErrorCode.NONE && isolationLevel === READ_COMMITTED) ? [] : null,
     preferredReadReplica: -1,
     records: first ?? EMPTY_RECORDS,
   };

@@ -4,7 +4,7 @@
  * Per partition, after the leader check with CurrentLeaderEpoch fencing (v4+, KIP-320:
  * FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH / NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION):
  * - -1 LATEST: the last fetchable offset — the high watermark for a consumer (replica id -1) at
- *   READ_UNCOMMITTED, the last stable offset at READ_COMMITTED (= high watermark: no transactions yet),
+ *   READ_UNCOMMITTED, the last stable offset at READ_COMMITTED (held back by open transactions),
  *   the log end for a follower or the debug replica id -2; with the partition's current leader epoch.
  * - -2 EARLIEST and -4 EARLIEST_LOCAL (KIP-405; no tiered storage, so the same): the log start offset,
  *   with the epoch of the leader-epoch entry holding it.
@@ -14,6 +14,8 @@
  *   no tiered storage there is none, so offset -1, epoch -1 as for -5.
  * - t ≥ 0: the first offset whose timestamp is ≥ t.
  * -3 and t ≥ 0 only count offsets below the last fetchable offset; none → offset -1, timestamp -1.
+ * - A consumer's -1 on a new leader whose HW is still below the start of its leader epoch:
+ *   OFFSET_NOT_AVAILABLE (retriable; KIP-207, Partition.fetchOffsetForTimestamp).
  * - v0 (old_style_offsets): one offset in the array (max_num_offsets ≥ 1), none when nothing matches;
  *   Kafka's segment-boundary listing for v0 is not reproduced.
  * - v1+: a partition listed twice gets INVALID_REQUEST (both entries), as KafkaApis does.
@@ -102,6 +104,12 @@ async function listPartition(context: RequestContext<ListOffsetsRequest>, topic:
   const lastFetchableOffset = request.replicaId === CONSUMER_REPLICA_ID
     ? (request.isolationLevel === READ_COMMITTED ? lastStableOffset(partition) : partition.highWatermark)
     : partition.logEndOffset;
+  // Partition.fetchOffsetForTimestamp (KIP-207): a new leader whose HW has not reached the start of its
+  // epoch cannot give a consumer a latest offset that will not go back.
+  if (request.replicaId === CONSUMER_REPLICA_ID && Number(requested.timestamp) === LATEST_TIMESTAMP
+    && partition.leaderEpochStartOffset > partition.highWatermark) {
+    return errorPartition(requested.partitionIndex, ErrorCode.OFFSET_NOT_AVAILABLE);
+  }
   let found: Found | undefined;
   try {
     found = await offsetFor(partition, Number(requested.timestamp), lastFetchableOffset);
@@ -135,9 +143,9 @@ function anyReplica(partition: HostedPartition | undefined, currentLeaderEpoch: 
   return { ok: true, partition };
 }
 
-/** No transactions yet: nothing is pending, so the last stable offset is the high watermark. */
+/** The high watermark held back by the oldest open transaction (UnifiedLog.lastStableOffset). */
 function lastStableOffset(partition: HostedPartition): number {
-  return partition.highWatermark;
+  return partition.lastStableOffset;
 }
 
 async function offsetFor(partition: HostedPartition, timestamp: number, lastFetchableOffset: number): Promise<Found | undefined> {

@@ -7,8 +7,9 @@
  * COORDINATOR_NOT_AVAILABLE and the client retries. v0-3 carry one key (v0: no key type); v4+ batch
  * them in coordinator_keys with one result each (KIP-699).
  *
- * Transaction (1) and share (2) keys: no such coordinator runs here, so they answer
- * COORDINATOR_NOT_AVAILABLE, as Kafka does for share keys while share groups are off. Any other key type
+ * Transaction keys (1): the leader of the id's `__transaction_state` partition, the topic created on
+ * first use (src/txn/runtime.ts). Share keys (2): no share coordinator runs here, so they answer
+ * COORDINATOR_NOT_AVAILABLE, as Kafka does while share groups are off. Any other key type
  * is INVALID_REQUEST (CoordinatorType.forId throws). Errors in v0-3 come with Kafka's Node.noNode
  * (-1, "", -1).
  */
@@ -60,7 +61,8 @@ function coordinatorsFor(
   context: RequestContext<FindCoordinatorRequest>, keyType: number, keys: string[],
 ): Promise<FindCoordinatorResponseCoordinator[]> | FindCoordinatorResponseCoordinator[] {
   if (keyType === KEY_TYPE_GROUP) return context.services.groupCoordinator.findGroupCoordinators(keys);
-  if (keyType === KEY_TYPE_TRANSACTION || keyType === KEY_TYPE_SHARE) {
+  if (keyType === KEY_TYPE_TRANSACTION) return context.services.txnCoordinator.findCoordinators(keys);
+  if (keyType === KEY_TYPE_SHARE) {
     return keys.map((key) => noNode(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.'));
   }
   return keys.map((key) => noNode(key, ErrorCode.INVALID_REQUEST, `Unknown coordinator type: ${keyType}`));

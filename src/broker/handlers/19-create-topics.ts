@@ -7,7 +7,9 @@
  * an existing topic (INVALID_TOPIC_EXCEPTION), TOPIC_ALREADY_EXISTS, -1 partitions / replication factor
  * take num.partitions / default.replication.factor, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (≤ 0
  * or more than the live brokers), manual assignments (INVALID_REQUEST when counts are not -1,
- * INVALID_REPLICA_ASSIGNMENT), configs (INVALID_CONFIG), a name given twice (INVALID_REQUEST for each).
+ * INVALID_REPLICA_ASSIGNMENT), configs (INVALID_CONFIG), a name given twice (INVALID_REQUEST for each),
+ * more than 10,000 partitions in the whole request (POLICY_VIOLATION for every topic, Kafka's
+ * MAX_PARTITIONS_PER_BATCH), a placement past max.broker.partitions on any broker (POLICY_VIOLATION).
  * validate_only plans and answers without writing. v5+ answers carry the partition count, replication
  * factor and every topic config with its source (KIP-525); v7+ the topic id (zero for validate_only).
  * timeout_ms bounds the wait (REQUEST_TIMED_OUT; the creation may still complete, as in Kafka).
@@ -25,6 +27,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { brokerLayersOf, sendToController } from '../admin-requests.js';
+import { createTopicsRequestError } from '../../controller/admin.js';
 import { ZERO_UUID } from '../../protocol/codec-support.js';
 import { describeTopicConfigs } from '../../metadata/topic-configs.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
@@ -41,6 +44,10 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
 
 async function handleCreateTopics(context: RequestContext<CreateTopicsRequest>): Promise<CreateTopicsResponse> {
   const { request } = context;
+  const tooLarge = createTopicsRequestError(request.topics, context.services.config['num.partitions']);
+  if (tooLarge !== null) {
+    return { throttleTimeMs: 0, topics: request.topics.map((t) => errorResult(t.name, tooLarge.errorCode, tooLarge.message)) };
+  }
   const counts = new Map<string, number>();
   for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const topics = await Promise.all(request.topics.map((topic) =>

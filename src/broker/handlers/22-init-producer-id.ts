@@ -12,11 +12,10 @@
  * is closing) → COORDINATOR_LOAD_IN_PROGRESS, retriable, what RPCProducerIdManager answers while its next
  * block is pending.
  *
- * Not implemented: transactions. An empty transactional_id is INVALID_REQUEST (as Kafka); any other is
- * TRANSACTIONAL_ID_AUTHORIZATION_FAILED: fatal in every client (Java's initTransactions() throws
- * TransactionalIdAuthorizationException, librdkafka and KafkaJS raise it), so a transactional producer
- * fails at once with a clear error instead of retrying a coordinator that will never come. No quotas or
- * ACLs (IDEMPOTENT_WRITE is always allowed).
+ * Transactional producers (transactional_id set) go to the transaction coordinator
+ * (src/txn/coordinator.ts: epoch bumps, fencing of the previous producer, KIP-360 retries); an empty
+ * transactional_id is INVALID_REQUEST. PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v4, as Kafka
+ * answers older clients. No quotas or ACLs (IDEMPOTENT_WRITE and transactional ids are always allowed).
  */
 import {
   decodeInitProducerIdRequest,
@@ -27,6 +26,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
+import { fencedForVersion } from './txn-errors.js';
 
 /** RecordBatch.NO_PRODUCER_ID / NO_PRODUCER_EPOCH. */
 const NO_PRODUCER_ID = -1n;
@@ -55,7 +55,15 @@ async function handleInitProducerId(context: RequestContext<InitProducerIdReques
   const givenEpoch = request.producerEpoch !== NO_PRODUCER_EPOCH;
   if (givenId !== givenEpoch) return failed(ErrorCode.INVALID_REQUEST);
   if (request.transactionalId !== null) {
-    return failed(request.transactionalId === '' ? ErrorCode.INVALID_REQUEST : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    const result = await services.txnCoordinator.initProducerId({
+      transactionalId: request.transactionalId, transactionTimeoutMs: request.transactionTimeoutMs,
+      producerId: Number(request.producerId), producerEpoch: request.producerEpoch,
+    });
+    return {
+      throttleTimeMs: 0, errorCode: fencedForVersion(result.errorCode, context.apiVersion, 4),
+      producerId: BigInt(result.producerId), producerEpoch: result.producerEpoch,
+      ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1,
+    };
   }
   let producerId: number;
   try {

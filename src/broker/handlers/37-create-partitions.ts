@@ -6,7 +6,9 @@
  * where the assignments say. Kafka's errors per topic: a name given twice → INVALID_REQUEST; unknown
  * topic → UNKNOWN_TOPIC_OR_PARTITION; a count that is not an increase → INVALID_PARTITIONS; assignments
  * of the wrong number, size, duplicate or unknown brokers → INVALID_REPLICA_ASSIGNMENT; a replication
- * factor above the live brokers → INVALID_REPLICATION_FACTOR. validate_only writes nothing; timeout_ms
+ * factor above the live brokers → INVALID_REPLICATION_FACTOR; more than 10,000 new partitions in the
+ * request → POLICY_VIOLATION for every topic (Kafka's MAX_RECORDS_PER_USER_OP); a placement past
+ * max.broker.partitions → POLICY_VIOLATION. validate_only writes nothing; timeout_ms
  * bounds the wait (REQUEST_TIMED_OUT).
  * Not implemented: controller mutation quotas (KIP-599).
  */
@@ -21,6 +23,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { sendToController } from '../admin-requests.js';
+import { createPartitionsRequestError } from '../../controller/admin.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 
 export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse> = {
@@ -34,6 +37,11 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
 };
 
 async function handleCreatePartitions(context: RequestContext<CreatePartitionsRequest>): Promise<CreatePartitionsResponse> {
+  const tooLarge = createPartitionsRequestError(context.services.metadataLoader.image, context.request.topics);
+  if (tooLarge !== null) {
+    const results = context.request.topics.map((t) => ({ name: t.name, errorCode: tooLarge.errorCode, errorMessage: tooLarge.message }));
+    return { throttleTimeMs: 0, results };
+  }
   const counts = new Map<string, number>();
   for (const t of context.request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const results = await Promise.all(context.request.topics.map((topic) =>

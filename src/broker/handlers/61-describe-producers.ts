@@ -4,12 +4,13 @@
  * The idempotent producers each requested partition remembers (KafkaApis.handleDescribeProducersRequest
  * → ReplicaManager.activeProducerState → UnifiedLog.activeProducers), as `kafka-transactions.sh
  * describe-producers` and Admin.describeProducers show them: producer id, epoch, the last sequence of
- * its newest retained batch (-1 when none), that batch's timestamp. Any replica with the log answers,
+ * its newest retained batch (-1 when none), that batch's timestamp, the epoch of the coordinator that
+ * wrote its last transaction marker and the first offset of its open transaction (-1 when none; what
+ * `kafka-transactions.sh find-hanging` looks for). Any replica with the log answers,
  * leader or not, as in Kafka. A partition the image does not know is UNKNOWN_TOPIC_OR_PARTITION; one it
  * knows but this node does not host is NOT_LEADER_OR_FOLLOWER. Partitions of one topic named more than
  * once in the request are answered under one topic entry, as Kafka groups them by name.
- * Not implemented: transactions (coordinator_epoch is always -1, current_txn_start_offset -1) and
- * authorization (no authorizer: TOPIC_AUTHORIZATION_FAILED never occurs).
+ * Not implemented: authorization (no authorizer: TOPIC_AUTHORIZATION_FAILED never occurs).
  */
 import {
   decodeDescribeProducersRequest,
@@ -53,8 +54,8 @@ function describeOne(services: BrokerServices, topic: string, partitionIndex: nu
     producerEpoch: entry.producerEpoch,
     lastSequence: entry.batches.at(-1)?.lastSeq ?? NONE,
     lastTimestamp: BigInt(entry.lastTimestamp),
-    coordinatorEpoch: NONE,
-    currentTxnStartOffset: BigInt(NONE),
+    coordinatorEpoch: entry.coordinatorEpoch,
+    currentTxnStartOffset: BigInt(entry.currentTxnFirstOffset),
   }));
   return { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers };
 }

@@ -23,6 +23,11 @@ import { deleteTopicsHandler } from './20-delete-topics.js';
 import { deleteRecordsHandler } from './21-delete-records.js';
 import { initProducerIdHandler } from './22-init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.js';
+import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn.js';
+import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.js';
+import { endTxnHandler } from './26-end-txn.js';
+import { writeTxnMarkersHandler } from './27-write-txn-markers.js';
+import { txnOffsetCommitHandler } from './28-txn-offset-commit.js';
 import { describeConfigsHandler } from './32-describe-configs.js';
 import { describeLogDirsHandler } from './35-describe-log-dirs.js';
 import { alterConfigsHandler } from './33-alter-configs.js';
@@ -33,6 +38,8 @@ import { describeProducersHandler } from './61-describe-producers.js';
 import { updateFeaturesHandler } from './57-update-features.js';
 import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeHandler } from './69-consumer-group-describe.js';
+import { describeTransactionsHandler } from './65-describe-transactions.js';
+import { listTransactionsHandler } from './66-list-transactions.js';
 
 export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   produceHandler,
@@ -56,6 +63,11 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   deleteRecordsHandler,
   initProducerIdHandler,
   offsetForLeaderEpochHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  writeTxnMarkersHandler,
+  txnOffsetCommitHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   describeLogDirsHandler,
@@ -66,4 +78,6 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   describeProducersHandler,
   consumerGroupHeartbeatHandler,
   consumerGroupDescribeHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
 ];
