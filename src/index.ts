@@ -34,6 +34,8 @@ export interface RunningBroker {
   readonly port: number;
   readonly nodeId: number;
   readonly clusterId: string;
+  /** Port of the operators' HTTP listener (/metrics, /healthz, /readyz) when 'metrics.listener' is set. */
+  readonly metricsPort: number | undefined;
   /** Stops accepting connections, answers in-flight requests, closes. */
   close(): Promise<void>;
 }
@@ -41,15 +43,15 @@ export interface RunningBroker {
 const nonConfigOptions = new Set(['dataDir', 'host', 'port', 'nodeId', 'clusterId', 'logger']);
 
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
-  const overrides: Array<[string, string]> = [
-    ['log.dirs', options.dataDir],
-    ['node.id', String(options.nodeId ?? 1)],
-    ['listeners', formatListener(options.host ?? '127.0.0.1', options.port ?? 9092)],
+  const overrides: Array<[string, string, string]> = [
+    ['log.dirs', options.dataDir, 'startBroker option dataDir'],
+    ['node.id', String(options.nodeId ?? 1), 'startBroker option nodeId'],
+    ['listeners', formatListener(options.host ?? '127.0.0.1', options.port ?? 9092), 'startBroker options host and port'],
   ];
   for (const [key, value] of Object.entries(options)) {
     if (nonConfigOptions.has(key) || value === undefined) continue;
     if (!isConfigName(key)) throw new ConfigError(`unknown startBroker option '${key}'`);
-    overrides.push([key satisfies ConfigName, String(value)]);
+    overrides.push([key satisfies ConfigName, String(value), `startBroker option '${key}'`]);
   }
   const { config } = resolveConfig({ overrides });
   const broker = await Broker.start({ config, clusterId: options.clusterId, logger: options.logger });
@@ -58,6 +60,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     port: broker.port,
     nodeId: broker.nodeId,
     clusterId: broker.clusterId,
+    metricsPort: broker.metricsPort,
     close: () => broker.close(),
   };
 }

@@ -15,7 +15,8 @@
 //            --workloads 'produce acks=1 (java)',… (rows to run, by their exact names in the table; default
 //            all; a row whose `needs` row is not selected is n/a: consume reads produce acks=1 (java)'s topic)
 //
-// Load: 100-byte records, throughput unlimited, compression none, 3 partitions per topic (RF 1 single
+// Load: 100-byte records, throughput unlimited, compression none (but the franz-go acks=1 lz4 / zstd
+// rows: the cost of decompressing to check records), 3 partitions per topic (RF 1 single
 // node, RF 3 on the 3-node cluster), acks 0 / 1 / -1 (idempotence off for 0 and 1, the client default
 // for -1). Java rows: ProducerPerformance with batch.size=16384, linger.ms=5. franz-go rows: franz-go's
 // defaults (batches up to 1,000,012 bytes, linger 10 ms, 5 requests in flight with idempotence), 5 in
@@ -38,17 +39,30 @@ import { startRunnel, type RunnelMode } from '../../scripts/interop/runnel.js';
 import { produceUntilSuccess, freePort } from '../../scripts/interop/kafka-wire.js';
 import { FRANZ_PERF, parseProducerSummary, runProcess, type ToolResult } from './load-tools.js';
 import { parseWorkloadNames, selectWorkloads } from './workload-select.js';
+import { BENCH_USAGE, parseBenchArgs, type BenchArgs } from './bench-args.js';
+import { stopChildrenOnSignal } from './process-cleanup.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-function opt(name: string): string | undefined { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; }
-function opts(name: string): string[] { return argv.flatMap((a, i) => (a === `--${name}` && argv[i + 1] ? [argv[i + 1]!] : [])); }
+let args: BenchArgs;
+try {
+  args = parseBenchArgs(argv);
+} catch (e) {
+  console.error(`bench: ${(e as Error).message}\nRun 'npm run bench -- --help' for the options.`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(BENCH_USAGE);
+  process.exit(0);
+}
+const quick = args.quick;
+// Ctrl-C, SIGTERM or SIGHUP: stop every broker and load generator this run started (process-cleanup.ts).
+stopChildrenOnSignal((signal) => progress(`${signal}: stopping every broker and load generator of this run`));
 
-const RECORDS = Number(opt('records') ?? (quick ? 50_000 : 1_000_000));
-const FRANZ_RECORDS = Number(opt('franz-records') ?? (quick ? 1_000_000 : 5_000_000));
-const REPEAT = Math.max(1, Number(opt('repeat') ?? (quick ? 1 : 3)));
-const E2E_MESSAGES = Number(opt('e2e-messages') ?? (quick ? 300 : 5000));
+const RECORDS = args.records ?? (quick ? 50_000 : 1_000_000);
+const FRANZ_RECORDS = args.franzRecords ?? (quick ? 1_000_000 : 5_000_000);
+const REPEAT = args.repeat ?? (quick ? 1 : 3);
+const E2E_MESSAGES = args.e2eMessages ?? (quick ? 300 : 5000);
 const RECORD_SIZE = 100;
 const PARTITIONS = 3;
 const PRODUCER_PROPS = ['batch.size=16384', 'linger.ms=5', 'compression.type=none'];
@@ -57,18 +71,18 @@ const PRODUCER_PROPS = ['batch.size=16384', 'linger.ms=5', 'compression.type=non
 // Kafka's built-in 3 s group.initial.rebalance.delay.ms joining while Kafka's does not.
 const RUNNEL_SETTINGS_AS_KAFKA = ['group.initial.rebalance.delay.ms=0', 'offsets.topic.num.partitions=10'];
 // Runnel runs in both durability modes (DESIGN §4: benchmarks report both); Kafka's default is the page cache.
-const RUNNEL_DURABILITY = (opt('runnel-durability') ?? 'fsync,none').split(',');
+const RUNNEL_DURABILITY = (args.runnelDurability ?? 'fsync,none').split(',');
 // Kafka with Runnel's fsync guarantee: flush.messages=1 makes UnifiedLog.append flush the segment
 // (FileChannel.force) before the produce is answered. Same process as the default variant, other topics.
-const KAFKA_DURABILITY = (opt('kafka-durability') ?? 'none,fsync').split(',');
+const KAFKA_DURABILITY = (args.kafkaDurability ?? 'none,fsync').split(',');
 const KAFKA_FSYNC_TOPIC_CONFIGS = ['flush.messages=1'];
 for (const [flag, values] of [['runnel-durability', RUNNEL_DURABILITY], ['kafka-durability', KAFKA_DURABILITY]] as const) {
   const unknown = values.filter((v) => v !== 'fsync' && v !== 'none');
   if (unknown.length > 0) throw new Error(`--${flag}: ${unknown.join(',')} is not fsync or none`);
 }
-const SELECTED = parseWorkloadNames(opt('workloads'));
+const SELECTED = parseWorkloadNames(args.workloads);
 // --quick covers the single node only (the 3-node rows need ~3 JVM start-ups): add --topologies single,cluster.
-const TOPOLOGIES = (opt('topologies') ?? (quick ? 'single' : 'single,cluster')).split(',');
+const TOPOLOGIES = (args.topologies ?? (quick ? 'single' : 'single,cluster')).split(',');
 workloads(); // refuses an unknown --workloads name before any broker starts
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
 const started = Date.now();
@@ -216,22 +230,28 @@ function workloads(): Workload[] {
         '--record-size', String(RECORD_SIZE), '--throughput', '-1', '--producer-props', ...props], timeoutFor(RECORDS)), parseProducer, RECORDS);
     },
   });
-  const franz = (acks: string): Workload => ({
-    name: `produce acks=${acks} (franz-go)`,
-    repeat: true,
-    missing: () => (existsSync(FRANZ_PERF) ? undefined : `n/a (${FRANZ_PERF} not built: bash scripts/interop/setup.sh --only go)`),
-    async run(b, topology, rf, tag, rep) {
-      const base = { topology, workload: `produce acks=${acks} (franz-go)` };
-      const topic = `bench-${tag}${b.topicTag ?? ''}-franz-acks${acks.replace('-', 'm')}-r${rep}`;
-      const err = await createTopic(b, topic, rf);
-      if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
-      return measure(b, base, () => runProcess(FRANZ_PERF, ['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
-        '--record-size', String(RECORD_SIZE), '--acks', acks, '--compression', 'none'], timeoutFor(FRANZ_RECORDS / 10)), parseProducer, FRANZ_RECORDS);
-    },
-  });
+  // compression: the producer's codec; a compressed row shows what the broker pays to check records
+  // (Runnel decompresses every compressed batch to walk its records, as Kafka's LogValidator does).
+  const franz = (acks: string, compression = 'none'): Workload => {
+    const name = `produce acks=${acks}${compression === 'none' ? '' : ` ${compression}`} (franz-go)`;
+    return {
+      name,
+      repeat: true,
+      missing: () => (existsSync(FRANZ_PERF) ? undefined : `n/a (${FRANZ_PERF} not built: bash scripts/interop/setup.sh --only go)`),
+      async run(b, topology, rf, tag, rep) {
+        const base = { topology, workload: name };
+        const codec = compression === 'none' ? '' : `-${compression}`;
+        const topic = `bench-${tag}${b.topicTag ?? ''}-franz-acks${acks.replace('-', 'm')}${codec}-r${rep}`;
+        const err = await createTopic(b, topic, rf);
+        if (err) return { ...base, broker: b.kind, status: 'failed', note: err };
+        return measure(b, base, () => runProcess(FRANZ_PERF, ['--bootstrap', b.bootstrap, '--topic', topic, '--num-records', String(FRANZ_RECORDS),
+          '--record-size', String(RECORD_SIZE), '--acks', acks, '--compression', compression], timeoutFor(FRANZ_RECORDS / 10)), parseProducer, FRANZ_RECORDS);
+      },
+    };
+  };
   const all: Workload[] = [
     producer('0'), producer('1'), producer('-1'),
-    franz('0'), franz('1'), franz('-1'),
+    franz('0'), franz('1'), franz('-1'), franz('1', 'lz4'), franz('1', 'zstd'),
     {
       name: 'consume',
       needs: 'produce acks=1 (java)',
@@ -302,7 +322,7 @@ async function startRunnelBroker(nodes: number, port: number, mode: RunnelMode, 
   const t0 = Date.now();
   let r;
   try {
-    r = await startRunnel({ port, mode, extra: [...RUNNEL_SETTINGS_AS_KAFKA, `log.durability.mode=${durability}`, ...opts('runnel-set')].flatMap((kv) => ['--set', kv]) });
+    r = await startRunnel({ port, mode, extra: [...RUNNEL_SETTINGS_AS_KAFKA, `log.durability.mode=${durability}`, ...args.runnelSet].flatMap((kv) => ['--set', kv]) });
   } catch (e) {
     return `n/a (Runnel did not start: ${(e as Error).message})`;
   }
@@ -317,7 +337,7 @@ async function startRunnelBroker(nodes: number, port: number, mode: RunnelMode, 
 }
 
 function buildRunnel(): RunnelMode {
-  const want = (opt('runnel-mode') ?? 'dist') as RunnelMode;
+  const want = (args.runnelMode ?? 'dist') as RunnelMode;
   if (want === 'src') return 'src';
   progress('building Runnel (npm run build → dist/)');
   const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, encoding: 'utf8' });
@@ -457,7 +477,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${result.date.replace(/[:.]/g, '-')}-${quick ? 'quick' : 'full'}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-  console.log(`\n${command}\n${machine}\nrecords ${RECORD_SIZE} B, ${PARTITIONS} partitions, throughput unlimited; java rows ${RECORDS.toLocaleString('en-US')} records, batch.size=16384 linger.ms=5; franz-go rows ${FRANZ_RECORDS.toLocaleString('en-US')} records, franz-go defaults; produce rows ×${REPEAT} (median); Runnel ${mode === 'dist' ? 'built (dist/)' : 'from source (tsx)'}${opts('runnel-set').length ? `, --set ${opts('runnel-set').join(' ')}` : ''}\n`);
+  console.log(`\n${command}\n${machine}\nrecords ${RECORD_SIZE} B, ${PARTITIONS} partitions, throughput unlimited; java rows ${RECORDS.toLocaleString('en-US')} records, batch.size=16384 linger.ms=5; franz-go rows ${FRANZ_RECORDS.toLocaleString('en-US')} records, franz-go defaults; produce rows ×${REPEAT} (median); Runnel ${mode === 'dist' ? 'built (dist/)' : 'from source (tsx)'}${args.runnelSet.length ? `, --set ${args.runnelSet.join(' ')}` : ''}\n`);
   console.log(table);
   console.log(`\nwritten ${file} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

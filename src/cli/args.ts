@@ -10,8 +10,8 @@ export interface CliArguments {
   readonly configPath?: string;
   readonly clusterId?: string;
   readonly logLevel?: string;
-  /** Kafka property overrides from --set and the shorthand flags, in order. */
-  readonly overrides: ReadonlyArray<readonly [string, string]>;
+  /** Kafka property overrides from --set and the shorthand flags, in order, with the flag that gave each. */
+  readonly overrides: ReadonlyArray<readonly [string, string, string]>;
   /** --host / --port rewrite the listener from all other sources. */
   readonly host?: string;
   readonly port?: number;
@@ -68,7 +68,7 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
     command: 'start',
     configPath: values.config,
     clusterId: values['cluster-id'],
-    logLevel: values['log-level'],
+    logLevel: values['log-level'] === undefined ? undefined : checkLogLevel(values['log-level'], '--log-level'),
     overrides: orderedOverrides(tokens),
     host: values.host,
     port: values.port === undefined ? undefined : parsePort(values.port),
@@ -77,21 +77,31 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
 
 type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
 
-function orderedOverrides(tokens: readonly Token[]): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+function orderedOverrides(tokens: readonly Token[]): Array<[string, string, string]> {
+  const out: Array<[string, string, string]> = [];
   for (const token of tokens) {
     if (token.kind !== 'option' || token.value === undefined) continue;
     if (token.name === 'set') out.push(splitSetting(token.value));
-    if (token.name === 'data-dir') out.push(['log.dirs', token.value]);
-    if (token.name === 'node-id') out.push(['node.id', token.value]);
+    if (token.name === 'data-dir') out.push(['log.dirs', token.value, '--data-dir']);
+    if (token.name === 'node-id') out.push(['node.id', token.value, '--node-id']);
   }
   return out;
 }
 
-function splitSetting(setting: string): [string, string] {
+function splitSetting(setting: string): [string, string, string] {
   const at = setting.indexOf('=');
   if (at <= 0) throw new ConfigError(`--set expects key=value, got '${setting}'`);
-  return [setting.slice(0, at).trim(), setting.slice(at + 1)];
+  const key = setting.slice(0, at).trim();
+  return [key, setting.slice(at + 1), `--set ${key}`];
+}
+
+/** pino's levels, the ones `--log-level` and RUNNEL_LOG_LEVEL accept. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** The level, or a ConfigError naming `source` and the valid levels. */
+export function checkLogLevel(level: string, source: string): string {
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level;
+  throw new ConfigError(`${source}: unknown log level '${level}' (expected one of ${LOG_LEVELS.join(', ')})`);
 }
 
 function parsePort(text: string): number {

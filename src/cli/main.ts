@@ -18,7 +18,7 @@ import {
 } from '../config/config.js';
 import { parseProperties, propertiesFileBytesMax } from '../config/properties.js';
 import { isActedOnBrokerProperty } from '../metadata/topic-configs.js';
-import { parseCliArguments, usage, type CliArguments } from './args.js';
+import { checkLogLevel, parseCliArguments, usage, type CliArguments } from './args.js';
 import { packageVersion } from '../common/package-version.js';
 
 const exitUsage = 2;
@@ -48,7 +48,8 @@ async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number
   let logger: Logger;
   try {
     resolved = await loadConfig(args, env);
-    logger = pino({ level: args.logLevel ?? env[logLevelEnv] ?? 'info' });
+    const level = args.logLevel ?? (env[logLevelEnv] === undefined ? 'info' : checkLogLevel(env[logLevelEnv], logLevelEnv));
+    logger = pino({ level });
   } catch (error) {
     console.error(`runnel: ${(error as Error).message}`);
     return exitUsage;
@@ -80,7 +81,8 @@ async function loadConfig(args: CliArguments, env: NodeJS.ProcessEnv): Promise<R
   if (args.host === undefined && args.port === undefined) return resolved;
   const listener = clientListener(resolved.config);
   const listeners = formatListener(args.host ?? listener.host, args.port ?? listener.port);
-  return resolveConfig({ ...sources, overrides: [...args.overrides, ['listeners', listeners]] });
+  const flag = [args.host === undefined ? '' : '--host', args.port === undefined ? '' : '--port'].filter((f) => f !== '').join(' and ');
+  return resolveConfig({ ...sources, overrides: [...args.overrides, ['listeners', listeners, flag]] });
 }
 
 async function readPropertiesFile(path: string): Promise<NonNullable<ConfigSources['file']>> {

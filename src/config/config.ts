@@ -254,8 +254,11 @@ export interface ConfigSources {
   /** Parsed server.properties, and where it came from (for error messages). */
   readonly file?: { readonly path: string; readonly properties: ReadonlyMap<string, string> };
   readonly env?: NodeJS.ProcessEnv;
-  /** Explicit overrides (flags, --set, startBroker options), applied last, in order. */
-  readonly overrides?: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Explicit overrides (flags, --set, startBroker options), applied last, in order; the optional third
+   * element names where it came from in error messages (`--set`, `--port`, …; default `override`).
+   */
+  readonly overrides?: ReadonlyArray<readonly [string, string] | readonly [string, string, string]>;
 }
 
 export interface ResolvedConfig {
@@ -284,7 +287,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   const take = (key: string, value: string, source: string, explicit: boolean): void => {
     if (isConfigName(key)) raw.set(key, { value, source });
     else if (isAcceptedKafkaProperty(key)) kafkaOnly.set(key, { value, source });
-    else if (explicit) throw new ConfigError(`unknown configuration '${key}'`);
+    else if (explicit) throw new ConfigError(`unknown configuration '${key}' (from ${source})`);
     else ignored.push(`${key} (${source})`);
   };
   if (sources.file !== undefined) {
@@ -294,7 +297,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     if (!envName.startsWith(envPrefix) || value === undefined) continue;
     take(envNameToConfigName(envName), value, `environment ${envName}`, false);
   }
-  for (const [key, value] of sources.overrides ?? []) take(key, value, 'override', true);
+  for (const [key, value, source = 'override'] of sources.overrides ?? []) take(key, value, source, true);
   const config = buildConfig(raw);
   refuseSecurityRequests(sources, config);
   checkClientListener(config, raw.get('listeners')?.source ?? 'default');

@@ -147,6 +147,21 @@ export class ControllerCore {
     return { records: [], events: [] };
   }
 
+  /**
+   * A heartbeat that waited in the queue past its deadline (Kafka: half the heartbeat interval after it
+   * arrived): it only keeps the session alive and changes nothing else (processExpiredBrokerHeartbeat), so
+   * a stale heartbeat cannot unfence a broker that has since died or asked to leave. Answers REQUEST_TIMED_OUT.
+   * `nowMs` is when its deadline passed.
+   */
+  expiredHeartbeat(request: ControllerRequestOf<'brokerHeartbeat'>, image: MetadataImage, nowMs: number): ControllerDecision<'brokerHeartbeat'> {
+    this.observe(image);
+    const stale = brokerEpochError(image, request.brokerId, request.brokerEpoch);
+    if (stale !== null) return stale as ControllerDecision<'brokerHeartbeat'>;
+    const session = this.session(request.brokerId, nowMs);
+    session.lastContactMs = Math.max(session.lastContactMs, nowMs);
+    return failed(ErrorCode.REQUEST_TIMED_OUT, 'The heartbeat waited past its deadline.') as ControllerDecision<'brokerHeartbeat'>;
+  }
+
   handle<K extends ControllerRequestType>(request: ControllerRequestOf<K>, image: MetadataImage, nowMs: number): ControllerDecision<K> {
     this.observe(image);
     return this.dispatch(request as ControllerRequest, image, nowMs) as ControllerDecision<K>;
@@ -257,7 +272,9 @@ export class ControllerCore {
     const stale = brokerEpochError(image, request.brokerId, request.brokerEpoch);
     if (stale !== null) return stale;
     const broker = image.brokers.get(request.brokerId)!;
-    const current: BrokerState = broker.fenced ? 'FENCED' : broker.inControlledShutdown ? 'CONTROLLED_SHUTDOWN' : 'UNFENCED';
+    // Controlled shutdown comes first (BrokerHeartbeatManager.currentBrokerState): a broker that asked to
+    // leave only leaves; a delayed heartbeat of its own from before cannot unfence it again.
+    const current: BrokerState = broker.inControlledShutdown ? 'CONTROLLED_SHUTDOWN' : broker.fenced ? 'FENCED' : 'UNFENCED';
     const registrationOffset = this.registrationOffsets.get(request.brokerId)?.offset ?? image.offset;
     const caughtUp = request.currentMetadataOffset >= registrationOffset;
     const next = this.nextState(current, request, caughtUp, image);
@@ -277,7 +294,11 @@ export class ControllerCore {
       events: change.events,
       outcome: {
         ok: true,
-        value: { isCaughtUp: caughtUp, isFenced: next === 'FENCED' || next === 'SHUTDOWN_NOW', shouldShutDown: next === 'SHUTDOWN_NOW' },
+        value: {
+          isCaughtUp: caughtUp,
+          isFenced: next === 'FENCED' || next === 'SHUTDOWN_NOW' || (next === 'CONTROLLED_SHUTDOWN' && broker.fenced),
+          shouldShutDown: next === 'SHUTDOWN_NOW',
+        },
       },
     };
   }

@@ -92,6 +92,8 @@ export const GROUP_METADATA_TOPIC_NAME = '__consumer_offsets';
 export const TOPIC_CREATION_WAIT_MS = 10_000;
 /** Bytes read per step while loading a partition. */
 const LOAD_READ_BYTES = 1024 * 1024;
+/** A partition load this slow is logged at info even when it replayed nothing. */
+const SLOW_LOAD_MS = 1000;
 /** A load makes progress on every read; this only stops a bug from spinning forever. */
 const LOAD_READS_MAX = 10_000_000;
 /** Rounds of one pump: each round performs what the previous one produced. */
@@ -395,7 +397,9 @@ export class GroupCoordinatorRuntime {
     const owned: OwnedPartition = { hosted, leaderEpoch: hosted.leaderEpoch, state: 'loading', pending: [] };
     this.owned.set(hosted.partition, owned);
     this.core.beginLoad(hosted.partition);
-    this.options.logger?.info({ partition: hosted.partition, leaderEpoch: hosted.leaderEpoch }, 'loading group coordinator partition');
+    // Per partition at debug: __consumer_offsets has 50 partitions by default, each loaded at creation and
+    // start-up and unloaded at shutdown; a line for each is noise to an operator (issue #27).
+    this.options.logger?.debug({ partition: hosted.partition, leaderEpoch: hosted.leaderEpoch }, 'loading group coordinator partition');
     void this.load(owned);
   }
 
@@ -404,7 +408,7 @@ export class GroupCoordinatorRuntime {
     for (const pending of owned?.pending ?? []) pending.onDurable?.(ErrorCode.NOT_COORDINATOR);
     this.owned.delete(partition);
     this.core.unload(partition);
-    this.options.logger?.info({ partition }, 'unloaded group coordinator partition');
+    this.options.logger?.debug({ partition }, 'unloaded group coordinator partition');
   }
 
   /** Replays the partition from its log start to its current log end, then serves its groups. */
@@ -431,9 +435,10 @@ export class GroupCoordinatorRuntime {
       }
       owned.state = 'active';
       this.core.completeLoad(partition);
-      this.options.logger?.info(
-        { partition, records, loadMs: Math.round(performance.now() - startedMs) }, 'loaded group coordinator partition',
-      );
+      const loadMs = Math.round(performance.now() - startedMs);
+      // A load that replayed groups or took long is worth an operator's line; an empty one is not.
+      const level = records > 0 || loadMs >= SLOW_LOAD_MS ? 'info' : 'debug';
+      this.options.logger?.[level]({ partition, records, loadMs }, 'loaded group coordinator partition');
     } catch (err) {
       if (this.owned.get(partition) !== owned) return;
       this.options.logger?.error({ err, partition }, 'loading group coordinator partition failed');

@@ -564,6 +564,7 @@ export function logConfigFor(broker: RunnelConfig | BrokerConfigLayers, override
     durabilityMode: get('durability.mode') === 'none' ? 'none' : 'fsync',
     flushWindowMs: safeNumber(get('flush.window.ms')),
     retentionDeletes: get('cleanup.policy').split(',').map((p) => p.trim()).includes('delete'),
+    compact: get('cleanup.policy').split(',').map((p) => p.trim()).includes('compact'),
   };
 }
 

@@ -55,10 +55,19 @@ export const ErrorCode = {
   INVALID_RECORD: 87,
 } as const;
 
-/** A batch the client sent is unusable; errorCode is what the Produce response carries. */
+/** One rejected record of a batch: ProduceResponse v8+ `record_errors` (KIP-467). */
+export interface RecordError {
+  readonly batchIndex: number;
+  readonly message: string;
+}
+
+/**
+ * A batch the client sent is unusable; errorCode is what the Produce response carries, recordErrors
+ * the records to name in it (Kafka's RecordValidationException).
+ */
 export class RecordBatchError extends Error {
   override name = 'RecordBatchError';
-  constructor(readonly errorCode: number, message: string) {
+  constructor(readonly errorCode: number, message: string, readonly recordErrors: readonly RecordError[] = []) {
     super(message);
   }
 }

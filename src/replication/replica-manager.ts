@@ -43,6 +43,7 @@ import type { EpochEndOffset } from '../storage/leader-epoch-cache.js';
 
 /** The pino methods the replica manager uses; a pino Logger fits. */
 export interface ReplicationLogger {
+  debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
@@ -668,7 +669,10 @@ export class LocalReplicaManager implements ReplicaManager {
       // (epoch, log end) for a leader that has not appended yet.
       const latest = state.log.latestEpoch();
       if (latest === undefined || latest < image.leaderEpoch) state.log.leaderEpochCache.assign(image.leaderEpoch, state.log.logEndOffset);
-      this.logger?.info({ topic: topic.name, partition: image.partitionId, leaderEpoch: image.leaderEpoch, isr: image.isr, logEndOffset: state.log.logEndOffset, highWatermark: state.log.highWatermark }, 'became leader');
+      // A partition's first leader (epoch 0: the topic was just created, which the controller logged) is
+      // not news; a later epoch is an election or a restart, and is (issue #27).
+      const level = image.leaderEpoch === 0 ? 'debug' : 'info';
+      this.logger?.[level]({ topic: topic.name, partition: image.partitionId, leaderEpoch: image.leaderEpoch, isr: image.isr, logEndOffset: state.log.logEndOffset, highWatermark: state.log.highWatermark }, 'became leader');
     } else if (role === 'follower') {
       this.follow(state);
     }

@@ -118,6 +118,8 @@ interface Envelope {
   readonly id: number;
   /** Like Kafka's controller request deadlines: a request still queued after this is answered REQUEST_TIMED_OUT. */
   readonly deadlineMs: number;
+  /** Time spent in a backed-up controller queue before it can be decided (a slow-request fault). */
+  readonly queuedMs: number;
   readonly from: NodeId;
   /** The sending broker's process incarnation; -1: the admin client (answers are ignored). */
   readonly senderIncarnation: number;
@@ -215,6 +217,8 @@ export class ControllerSimulation {
   private events = 0;
   private faulty = true;
   private nextEnvelopeId = 1;
+  /** When each request entered its controller's queue (its queueing time then elapses there). */
+  private readonly receivedMs = new Map<number, number>();
   private topicSerial = 0;
   private controllerGeneration = 0;
   /** Slow-request probability: a request waits this long in a backed-up controller queue. */
@@ -515,6 +519,7 @@ export class ControllerSimulation {
   private onRequest(to: NodeId, envelope: Envelope): void {
     const node = this.nodes.get(to)!;
     if (node.raft === undefined) return;
+    this.receivedMs.set(envelope.id, this.nowMs - envelope.queuedMs);
     const ctl = node.controller;
     if (ctl === undefined) {
       this.reply(to, envelope, { ok: false, errorCode: ErrorCode.NOT_CONTROLLER, message: 'not the active controller' });
@@ -533,6 +538,13 @@ export class ControllerSimulation {
     const ctl = node.controller;
     while (ctl !== undefined && node.controller === ctl && ctl.inflight === undefined && ctl.queue.length > 0) {
       const envelope = ctl.queue.shift()!;
+      const receivedMs = this.receivedMs.get(envelope.id) ?? this.nowMs;
+      this.receivedMs.delete(envelope.id);
+      if (envelope.request.type === 'brokerHeartbeat' && this.nowMs - receivedMs > HEARTBEAT_MS / 2) {
+        // Kafka's heartbeat deadline: half the heartbeat interval after it arrived.
+        this.reply(node.id, envelope, ctl.core.expiredHeartbeat(envelope.request, node.image, receivedMs + HEARTBEAT_MS / 2).outcome);
+        continue;
+      }
       if (this.nowMs > envelope.deadlineMs) {
         this.reply(node.id, envelope, { ok: false, errorCode: ErrorCode.REQUEST_TIMED_OUT, message: 'deadline passed' });
         continue;
@@ -607,9 +619,9 @@ export class ControllerSimulation {
   /** Sends a request to the node a broker or the admin client believes is the controller. */
   private sendRequest(from: NodeId, senderIncarnation: number, request: ControllerRequest): number {
     const id = this.nextEnvelopeId++;
-    const envelope: Envelope = { id, deadlineMs: this.nowMs + REQUEST_DEADLINE_MS, from, senderIncarnation, request };
     const to = this.controllerGuess(from);
     const slow = this.faulty && this.prng.chance(this.slowRequestRate) ? this.prng.int(100, SLOW_REQUEST_MAX_MS) : 0;
+    const envelope: Envelope = { id, deadlineMs: this.nowMs + REQUEST_DEADLINE_MS, queuedMs: slow, from, senderIncarnation, request };
     for (const delayMs of this.network.delaysFor(from, to)) {
       this.queue.push(this.nowMs + (from === to ? 0 : delayMs) + slow, { kind: 'request', to, request: envelope });
     }
@@ -920,11 +932,11 @@ export class ControllerSimulation {
     } else if (roll < 0.5 && live.length > 0) {
       this.pauseBroker(this.prng.pick(live));
     } else if (roll < 0.6 && live.length > 0) {
-      const broker = this.prng.pick(live).broker;
-      if (broker.state === 'running' && broker.paused === 0) {
-        broker.state = 'shutting-down';
+      const node = this.prng.pick(live);
+      if (node.broker.state === 'running' && node.broker.paused === 0) {
+        node.broker.state = 'shutting-down';
         this.stats.controlledShutdowns++;
-        this.trace(`controlled shutdown of broker ${this.prng.pick(live).id}`);
+        this.trace(`controlled shutdown of broker ${node.id}`);
       }
     } else if (roll < 0.68) {
       const node = this.prng.pick([...this.nodes.values()]);

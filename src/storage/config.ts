@@ -44,6 +44,11 @@ export interface LogConfig {
    * topic (`__consumer_offsets`) is never retained by time or size (Kafka's UnifiedLog.deleteOldSegments).
    */
   retentionDeletes: boolean;
+  /**
+   * cleanup.policy contains `compact`: every record a client appends must have a key
+   * (LogValidator.validateKey), checked by the record walk of each append.
+   */
+  compact: boolean;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -63,9 +68,10 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   flushWindowMs: 0,
   tailCacheBytes: 1024 * 1024,
   retentionDeletes: true,
+  compact: false,
 });
 
-type NumericKey = Exclude<keyof LogConfig, 'messageTimestampType' | 'durabilityMode' | 'retentionDeletes'>;
+type NumericKey = Exclude<keyof LogConfig, 'messageTimestampType' | 'durabilityMode' | 'retentionDeletes' | 'compact'>;
 
 const numericProperties: Record<string, { key: NumericKey; min: number; max: number }> = {
   'segment.bytes': { key: 'segmentBytes', min: 14, max: 0x7fffffff },
@@ -104,7 +110,9 @@ export function applyLogConfigOverrides(
       if (value !== 'CreateTime' && value !== 'LogAppendTime') throw invalidConfig(name, value);
       config.messageTimestampType = value;
     } else if (name === 'cleanup.policy') {
-      config.retentionDeletes = String(value).split(',').map((p) => p.trim()).includes('delete');
+      const policies = String(value).split(',').map((p) => p.trim());
+      config.retentionDeletes = policies.includes('delete');
+      config.compact = policies.includes('compact');
     } else if (name === 'durability.mode') {
       if (value !== 'fsync' && value !== 'none') throw invalidConfig(name, value);
       config.durabilityMode = value;

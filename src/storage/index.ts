@@ -27,7 +27,9 @@
  *
  *   append(records: Buffer, leaderEpoch): AppendResult                                  [sync]
  *     records = the partition's Produce `records` bytes (one or more whole v2 batches). Validates magic,
- *     lengths, CRC-32C, recordsCount vs lastOffsetDelta, max.message.bytes, CreateTime bounds — all batches
+ *     lengths, CRC-32C, recordsCount vs lastOffsetDelta, max.message.bytes, CreateTime bounds, and that
+ *     the records parse (protocol/records.ts walkRecords; compressed ones decompressed to check, never
+ *     re-encoded) and have keys on compact topics (INVALID_RECORD, with recordErrors) — all batches
  *     before any byte is touched — then assigns offsets from logEndOffset IN CALL ORDER by patching
  *     baseOffset/partitionLeaderEpoch in place (LogAppendTime: maxTimestamp + attribute set, CRC recomputed).
  *     The Buffer is retained (tail cache, pending write): do not reuse it.
@@ -86,8 +88,8 @@
  *
  * ## Not here
  *   Idempotent sequence checks, control-batch rules, compaction, transactions (aborted-txn index).
- *   Timestamp lookups are record-exact in uncompressed batches; in compressed ones too when the LogManager
- *   gets `decompressRecords` (codec, bytes after the header) → records, else batch-level (baseOffset).
+ *   Timestamp lookups are record-exact in uncompressed and compressed batches (a batch whose records do
+ *   not decompress answers at batch level, its baseOffset).
  */
 export { LogManager, WAL_DIR, CHECKPOINTS_FILE, CLEAN_SHUTDOWN_FILE } from './log-manager.js';
 export type { LogManagerOptions, TopicPartition } from './log-manager.js';

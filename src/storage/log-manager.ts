@@ -291,7 +291,9 @@ export class LogManager {
     await Promise.all(Array.from({ length: threads }, worker));
     this.shareTailCache();
     await unlinkIfExists(markerPath);
-    this.logger.info({ logs: found.length, clean, ms: Math.round(performance.now() - started) }, 'logs loaded');
+    // A first start has no marker but nothing to recover either: not an unclean shutdown (issue #27).
+    const previousShutdown = found.length === 0 && checkpoints.size === 0 && !clean ? 'none' : clean ? 'clean' : 'unclean';
+    this.logger.info({ logs: found.length, previousShutdown, ms: Math.round(performance.now() - started) }, 'logs loaded');
   }
 
   /** Temporaries of atomic writes a crash interrupted (only this module's own files). */

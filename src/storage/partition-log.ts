@@ -23,6 +23,8 @@ import {
   readInt64, RecordBatchError, TIMESTAMP_TYPE_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD,
   type BatchSpan, type RecordBatchHeader, type RecordsDecompressor,
 } from '../protocol/record-batch.js';
+import { validateBatchRecords, type RecordWalkOptions } from '../protocol/records.js';
+import { decompressRecords } from '../protocol/compression.js';
 import { invariant } from '../common/assert.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import type { LogConfig } from './config.js';
@@ -38,7 +40,7 @@ import {
 } from './producer-snapshots.js';
 import { OffsetIndex, TimeIndex, type OffsetPosition } from './sparse-index.js';
 import {
-  LogSegment, LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, parseOffsetFileName, RELATIVE_OFFSET_MAX,
+  LogSegment, LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, offsetFileName, parseOffsetFileName, RELATIVE_OFFSET_MAX,
   scanSegmentFile, type ScanResult,
 } from './segment.js';
 
@@ -72,7 +74,7 @@ export interface PartitionLogOptions {
   onLogFlush?: (ms: number) => void;
   /** Written to partition.metadata when the log is created. */
   topicId?: string;
-  /** Makes timestamp lookups record-exact in compressed batches too (else they answer the batch's base). */
+  /** Decompresses records for record-exact timestamp lookups in compressed batches (default: protocol/compression). */
   decompressRecords?: RecordsDecompressor;
   /**
    * Makes a moved log start offset durable (the node's checkpoint file). deleteRecords awaits it, so an
@@ -124,6 +126,7 @@ interface TailEntry {
 }
 
 const APPEND_BATCHES_MAX = 100_000;
+const CLIENT_WALK: RecordWalkOptions = Object.freeze({ origin: 'client' });
 const INACTIVE_INDEXES_MAX = 8;
 const READ_SLACK_BYTES = 64 * 1024;
 const READ_ROUNDS_MAX = 64;
@@ -171,7 +174,9 @@ export class PartitionLog {
   private readonly pool: FilePool;
   private readonly clock: Clock;
   private readonly logger: StorageLogger;
-  private readonly decompressRecords: RecordsDecompressor | undefined;
+  private readonly decompressRecords: RecordsDecompressor;
+  /** Reused by the record walk of compacted topics for the indexes of keyless records. */
+  private readonly keylessScratch: number[] = [];
   private readonly persistLogStartOffset: (() => Promise<void>) | undefined;
   private segments: LogSegment[] = [];
   /** Slots below tailHead are evicted and emptied (undefined) so their buffers can be collected. */
@@ -210,7 +215,7 @@ export class PartitionLog {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.topicId = options.topicId;
-    this.decompressRecords = options.decompressRecords;
+    this.decompressRecords = options.decompressRecords ?? decompressRecords;
     this.persistLogStartOffset = options.persistLogStartOffset;
     this.onLogFlush = options.onLogFlush ?? noop;
   }
@@ -330,7 +335,27 @@ export class PartitionLog {
     if (records.length > this.config.segmentBytes) {
       throw new StorageError(StorageErrorCode.RECORD_LIST_TOO_LARGE, `${records.length} bytes > segment.bytes ${this.config.segmentBytes}`);
     }
+    if (checkFields) this.validateRecords(records, spans);
     return spans;
+  }
+
+  /**
+   * Leader appends: every batch's records must parse (LogValidator walks them; a batch that does not
+   * would stop consumers at its offset for good) and, on compacted topics, carry keys.
+   */
+  private validateRecords(records: Buffer, spans: BatchSpan[]): void {
+    const keyless = this.config.compact ? this.keylessScratch : undefined;
+    for (const span of spans) {
+      if (keyless !== undefined) keyless.length = 0;
+      const problem = validateBatchRecords(records, span.position, span.size, keyless === undefined ? CLIENT_WALK : { origin: 'client', keyless });
+      if (problem !== undefined) {
+        throw new RecordBatchError(StorageErrorCode.INVALID_RECORD, `batch at byte ${span.position} of ${this.name()}: ${problem}`);
+      }
+      if (keyless !== undefined && keyless.length > 0) {
+        const message = `Compacted topic cannot accept message without key in topic partition ${this.name()}.`;
+        throw new RecordBatchError(StorageErrorCode.INVALID_RECORD, message, keyless.map((batchIndex) => ({ batchIndex, message })));
+      }
+    }
   }
 
   /** CreateTime bounds (KIP-937, LogValidator.validateTimestamp); -1 means "no timestamp" and passes. */
@@ -1033,12 +1058,25 @@ export class PartitionLog {
   private async loadIndexes(segment: LogSegment): Promise<void> {
     const intact = await this.loadIndexFiles(segment);
     if (!intact) {
+      const fileBytes = segment.size;
       const result = await this.rebuildIndexes(segment, false);
-      if (result.stop !== undefined) {
-        this.logger.warn({ segment: segment.logPath, at: result.validBytes, stop: result.stop }, 'damaged bytes in an inactive segment');
-      }
+      this.logger.warn(
+        { topic: this.topic, partition: this.partition, segment: segment.logPath, bytes: result.validBytes },
+        `index files of ${segment.logPath} were missing or damaged: rebuilt from ${result.validBytes} bytes of the log (offsets ${segment.baseOffset} to ${segment.nextOffset - 1})`,
+      );
+      if (result.stop !== undefined) this.warnUnreadableTail(segment, fileBytes, result);
     }
     this.noteInactiveIndexes(segment);
+  }
+
+  /** An inactive segment's damaged bytes are left on disk but never served: reads stop before them. */
+  private warnUnreadableTail(segment: LogSegment, fileBytes: number, result: ScanResult): void {
+    const next = this.segments[this.segments.indexOf(segment) + 1];
+    const lost = offsetRange(segment.nextOffset, next?.baseOffset);
+    this.logger.warn(
+      { topic: this.topic, partition: this.partition, segment: segment.logPath, position: result.validBytes, bytes: fileBytes - result.validBytes, stop: result.stop, ...lost.fields },
+      `damaged bytes in inactive segment ${segment.logPath} (${result.stop}): ${fileBytes - result.validBytes} bytes from position ${result.validBytes} are not served, ${lost.text}`,
+    );
   }
 
   /** True when the index files were valid and the bytes after them scanned clean to the end. */
@@ -1172,8 +1210,9 @@ export class PartitionLog {
   private async load(options: PartitionLogOptions): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
     const names = await fsp.readdir(this.dir);
-    await this.removeStrayFiles(names);
+    const orphanBases = await this.removeStrayFiles(names);
     await this.loadSegments(names);
+    this.warnMissingSegments(orphanBases);
     const epochsIntact = await this.loadLeaderEpochs();
     await this.loadPartitionMetadata();
     if (this.segments.length === 0) {
@@ -1186,11 +1225,42 @@ export class PartitionLog {
     this.finishLoad(options);
   }
 
-  private async removeStrayFiles(names: string[]): Promise<void> {
+  /** Removes temporaries and index files without their log; returns the base offsets of the latter. */
+  private async removeStrayFiles(names: string[]): Promise<Set<number>> {
     const logs = new Set(names.filter((n) => n.endsWith(LOG_SUFFIX)).map((n) => n.slice(0, -LOG_SUFFIX.length)));
+    const orphanBases = new Set<number>();
     for (const name of names) {
       const orphanIndex = [INDEX_SUFFIX, TIME_INDEX_SUFFIX].some((s) => name.endsWith(s) && !logs.has(name.slice(0, -s.length)));
+      if (orphanIndex) {
+        const base = parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX);
+        if (base !== undefined) orphanBases.add(base);
+      }
       if (name.endsWith('.tmp') || orphanIndex) await unlinkIfExists(join(this.dir, name));
+    }
+    return orphanBases;
+  }
+
+  /**
+   * Index files outlive their `.log` only when the log file was lost: segment deletion unlinks the
+   * indexes first (deleteSegmentFiles). Also warns for inactive segments found empty.
+   */
+  private warnMissingSegments(orphanBases: ReadonlySet<number>): void {
+    for (const base of [...orphanBases].sort((a, b) => a - b)) {
+      const next = this.segments.find((segment) => segment.baseOffset > base);
+      const lost = offsetRange(base, next?.baseOffset);
+      this.logger.warn(
+        { topic: this.topic, partition: this.partition, segment: join(this.dir, offsetFileName(base, LOG_SUFFIX)), ...lost.fields },
+        `segment file ${offsetFileName(base, LOG_SUFFIX)} of ${this.name()} is missing (its index files remain): ${lost.text}`,
+      );
+    }
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      const segment = this.segments[i] as LogSegment;
+      if (segment.size > 0) continue;
+      const lost = offsetRange(segment.baseOffset, (this.segments[i + 1] as LogSegment).baseOffset);
+      this.logger.warn(
+        { topic: this.topic, partition: this.partition, segment: segment.logPath, bytes: 0, ...lost.fields },
+        `segment ${segment.logPath} is empty though a later segment follows it: ${lost.text}`,
+      );
     }
   }
 
@@ -1252,22 +1322,61 @@ export class PartitionLog {
     for (let i = first; i < this.segments.length; i++) {
       const segment = this.segments[i] as LogSegment;
       const started = performance.now();
+      const fileBytes = segment.size;
       const result = await this.rebuildIndexes(segment, true);
-      this.logger.info({ segment: segment.logPath, bytes: result.validBytes, ms: Math.round(performance.now() - started) }, 'recovered segment');
-      if (result.stop !== undefined) await this.cutRecoveredSegment(segment, result, i);
+      // An empty segment (a partition just created, a segment just rolled) had nothing to recover.
+      if (result.validBytes > 0 || result.stop !== undefined) {
+        this.logger.info({ segment: segment.logPath, bytes: result.validBytes, ms: Math.round(performance.now() - started) }, 'recovered segment');
+      }
+      if (result.stop !== undefined) await this.cutRecoveredSegment(segment, fileBytes, result, i);
       // Scanned inactive segments get their rebuilt indexes written by the next flush.
       if (segment !== this.activeSegment) this.pendingFinalize.push(segment);
     }
   }
 
-  private async cutRecoveredSegment(segment: LogSegment, result: ScanResult, index: number): Promise<void> {
-    this.logger.warn({ segment: segment.logPath, at: result.validBytes, stop: result.stop }, 'cutting torn or corrupt log tail');
+  private async cutRecoveredSegment(segment: LogSegment, fileBytes: number, result: ScanResult, index: number): Promise<void> {
+    const removed = this.segments.splice(index + 1);
+    const removedBytes = removed.reduce((sum, s) => sum + s.size, 0);
+    const cutBytes = fileBytes - result.validBytes;
+    const lost = offsetRange(segment.nextOffset, undefined);
+    const what = result.stop === 'torn' ? 'torn' : 'corrupt';
+    const later = removed.length === 0 ? '' : ` and ${removed.length} later segment(s) of ${removedBytes} bytes deleted (base offsets ${removed.map((s) => s.baseOffset).join(', ')})`;
+    this.logger.warn(
+      {
+        topic: this.topic, partition: this.partition, segment: segment.logPath, position: result.validBytes, stop: result.stop,
+        bytes: cutBytes + removedBytes, segmentsDeleted: removed.map((s) => s.logPath), ...lost.fields,
+      },
+      `recovery cut a ${what} log tail (${result.stop}) of ${this.name()}: ${cutBytes} bytes from position ${result.validBytes} of ${segment.logPath}${later}; ${lost.text}`,
+    );
     await this.pool.withFile(segment.logPath, true, async (fd) => {
       await ftruncateFd(fd, result.validBytes);
       await fdatasyncFd(fd);
     });
-    const removed = this.segments.splice(index + 1);
     for (const s of removed) await this.deleteSegmentFiles(s);
+  }
+
+  /**
+   * The node's checkpoints say what the log held: offsets below the recovery point were flushed, below
+   * the high watermark acknowledged to acks=-1 producers. A log that now ends below either, or starts
+   * above the checkpointed log start offset, lost those offsets (a truncated or deleted file).
+   */
+  private warnBelowCheckpoints(options: PartitionLogOptions, firstBase: number): void {
+    const checkpointedEnd = Math.max(options.recoveryPoint ?? 0, options.highWatermark ?? 0);
+    if (this.logEndOffset < checkpointedEnd) {
+      const lost = offsetRange(this.logEndOffset, checkpointedEnd);
+      this.logger.warn(
+        { topic: this.topic, partition: this.partition, logEndOffset: this.logEndOffset, recoveryPoint: options.recoveryPoint, highWatermark: options.highWatermark, ...lost.fields },
+        `log ${this.name()} ends at offset ${this.logEndOffset}, below its checkpointed recovery point ${options.recoveryPoint ?? 0} / high watermark ${options.highWatermark ?? 0}: ${lost.text}`,
+      );
+    }
+    const checkpointedStart = options.logStartOffset;
+    if (checkpointedStart !== undefined && firstBase > checkpointedStart && checkpointedStart < checkpointedEnd) {
+      const lost = offsetRange(checkpointedStart, Math.min(firstBase, checkpointedEnd));
+      this.logger.warn(
+        { topic: this.topic, partition: this.partition, logStartOffset: checkpointedStart, firstSegmentBaseOffset: firstBase, ...lost.fields },
+        `log ${this.name()} starts at offset ${firstBase}, above its checkpointed log start offset ${checkpointedStart} (segments deleted by retention or DeleteRecords just before a crash, or lost): ${lost.text}`,
+      );
+    }
   }
 
   private finishLoad(options: PartitionLogOptions): void {
@@ -1277,6 +1386,7 @@ export class PartitionLog {
     const firstBase = (this.segments[0] as LogSegment).baseOffset;
     this.logStartOffset = Math.min(Math.max(options.logStartOffset ?? 0, firstBase), this.logEndOffset);
     this.highWatermark = Math.min(Math.max(options.highWatermark ?? 0, this.logStartOffset), this.logEndOffset);
+    this.warnBelowCheckpoints(options, firstBase);
     // Scanned but not yet finalised segments hold the recovery point back until their indexes are written.
     this.recoveryPoint = options.cleanShutdown ? this.logEndOffset : (this.pendingFinalize[0] ?? active).baseOffset;
     this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
@@ -1502,12 +1612,13 @@ export class PartitionLog {
     this.enqueueIo(() => this.deleteSegmentFiles(segment)).catch(noop);
   }
 
+  /** Indexes go first: an index file without its `.log` then always means a lost log file (recovery warns). */
   private async deleteSegmentFiles(segment: LogSegment): Promise<void> {
     segment.deleted = true;
     this.pool.retire(segment.logPath);
-    await unlinkIfExists(segment.logPath);
     await unlinkIfExists(segment.indexPath);
     await unlinkIfExists(segment.timeIndexPath);
+    await unlinkIfExists(segment.logPath);
   }
 
   // ---------------------------------------------------------------- producer snapshots
@@ -1571,6 +1682,12 @@ export class PartitionLog {
     await this.ioSettled();
     this.pool.retireUnder(this.dir + sep);
   }
+}
+
+/** Offsets [from, to) for a warning; `to` undefined when the end is not known. */
+function offsetRange(from: number, to: number | undefined): { fields: { fromOffset: number; toOffset?: number; offsets?: number }; text: string } {
+  if (to === undefined) return { fields: { fromOffset: from }, text: `offsets from ${from} on are dropped` };
+  return { fields: { fromOffset: from, toOffset: to - 1, offsets: to - from }, text: `offsets ${from} to ${to - 1} (${to - from}) are dropped` };
 }
 
 function largestTimestamp(segment: LogSegment): number {

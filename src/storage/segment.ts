@@ -167,7 +167,11 @@ export async function scanSegmentFile(
       const remaining = end - filePos - pos;
       if (remaining === 0) break;
       const size = probeBatch(chunk, pos, n, remaining);
-      if (size < 0 && n - pos >= RECORD_BATCH_OVERHEAD) return stopAt(filePos + pos, 'corrupt-structure');
+      if (size < 0 && n - pos >= RECORD_BATCH_OVERHEAD) {
+        // A sane header whose batch runs past the end of the range is a write cut short, not damage.
+        const declared = probeBatch(chunk, pos, n, 0x7fffffff);
+        return stopAt(filePos + pos, declared > remaining ? 'torn' : 'corrupt-structure');
+      }
       if (size < 0 && remaining < RECORD_BATCH_OVERHEAD) return stopAt(filePos + pos, 'torn');
       if (size < 0) break;
       if (pos + size > n) {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, unlink, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,24 @@ test('promtool check metrics accepts the exposition', async (t) => {
     const text = (await get(port, '/metrics')).body;
     const result = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 });
     assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+  });
+});
+
+test('docs/grafana-dashboard.json queries only series the broker exports', async () => {
+  const dashboard = JSON.parse(await readFile('docs/grafana-dashboard.json', 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+  const names = new Set<string>();
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets) for (const match of target.expr.matchAll(/\b(?:kafka|runnel|nodejs|process)_[a-z0-9_]+/g)) names.add(match[0]);
+  }
+  assert.ok(names.size >= 15, `only ${names.size} series in the dashboard`);
+  await withMetrics(async (_h, port) => {
+    const text = (await get(port, '/metrics')).body;
+    const docs = await readFile('docs/metrics.md', 'utf8');
+    for (const name of names) {
+      const family = name.replace(/_(bucket|sum|count)$/, '');
+      assert.ok(text.includes(`# TYPE ${family} `) || text.includes(`# TYPE ${name} `), `${name}: not exported`);
+      if (!/^(nodejs|process)_/.test(name)) assert.ok(docs.includes(`\`${family}\``), `${family}: not in docs/metrics.md`);
+    }
   });
 });
 

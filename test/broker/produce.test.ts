@@ -6,6 +6,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { call, requestFrame } from './kafka-test-client.js';
 import { createTopic, listOffset, produce, startHarness, type Harness } from './standalone-harness.js';
 import { recordBatch, simpleBatch } from '../replication/batches.js';
+import { poisonBatches } from '../protocol/poison-batches.js';
 
 async function withHarness(properties: Record<string, string>, body: (h: Harness) => Promise<void>): Promise<void> {
   const h = await startHarness(properties);
@@ -221,6 +222,25 @@ test('compacted topics need keys, in every codec; keyed batches are stored as se
     const stored = await log?.read(0, 1 << 20);
     assert.equal(stored?.records.length, codecs.length);
     assert.equal((stored?.records[1] as Buffer).readInt16BE(21) & 7, 1, 'gzip batch kept compressed');
+  });
+});
+
+test('poison batches accepted (issue 26 defect 1): CRC-valid batches with malformed records get INVALID_RECORD, nothing written', async () => {
+  await withHarness({}, async (h) => {
+    await createTopic(h, 'poison');
+    const log = h.broker.services.replicaManager.partition('poison', 0)?.log;
+    for (const { name, batch } of poisonBatches()) {
+      const answer = await produce(h, 'poison', 0, batch);
+      assert.equal(answer.errorCode, ErrorCode.INVALID_RECORD, name);
+      assert.equal(answer.baseOffset, -1n, name);
+      assert.ok((answer.errorMessage ?? '').length > 0, `${name}: error_message says why`);
+      assert.deepEqual(answer.recordErrors, [], name);
+      assert.equal(log?.logEndOffset, 0, `${name}: nothing written`);
+    }
+    // The partition stays writable and readable: a good batch lands at offset 0.
+    const good = await produce(h, 'poison', 0, simpleBatch(2, { compression: 4 }));
+    assert.equal(good.errorCode, ErrorCode.NONE);
+    assert.equal(good.baseOffset, 0n);
   });
 });
 

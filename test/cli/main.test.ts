@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseCliArguments } from '../../src/cli/args.js';
-import { ConfigError } from '../../src/config/config.js';
+import { ConfigError, resolveConfig } from '../../src/config/config.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
@@ -30,10 +30,23 @@ test('an unknown flag or command exits 2 with a message', () => {
   }
 });
 
+test('--log-level refuses an unknown level and lists the valid ones; a --set error names the flag', () => {
+  assert.throws(() => parseCliArguments(['start', '--log-level', 'verbose']),
+    /--log-level: unknown log level 'verbose' \(expected one of trace, debug, info, warn, error, fatal, silent\)/);
+  assert.equal(parseCliArguments(['start', '--log-level', 'warn']).logLevel, 'warn');
+  const badValue = parseCliArguments(['start', '--set', 'num.partitions=zero']);
+  assert.throws(() => resolveConfig({ overrides: badValue.overrides }), /num\.partitions \(from --set num\.partitions\)/);
+  const badKey = parseCliArguments(['start', '--set', 'num.partition=3']);
+  assert.throws(() => resolveConfig({ overrides: badKey.overrides }), /unknown configuration 'num\.partition' \(from --set num\.partition\)/);
+  const result = spawnSync(process.execPath, [...cli, 'start', '--log-level', 'loud'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /unknown log level 'loud'/);
+});
+
 test('argument parsing: shorthand flags become Kafka properties, in order', () => {
   const args = parseCliArguments(['start', '--data-dir', '/d', '--set', 'num.partitions=3', '--node-id', '4', '--port', '0']);
   assert.equal(args.command, 'start');
-  assert.deepEqual(args.overrides, [['log.dirs', '/d'], ['num.partitions', '3'], ['node.id', '4']]);
+  assert.deepEqual(args.overrides, [['log.dirs', '/d', '--data-dir'], ['num.partitions', '3', '--set num.partitions'], ['node.id', '4', '--node-id']]);
   assert.equal(args.port, 0);
   assert.throws(() => parseCliArguments(['start', '--set', 'novalue']), ConfigError);
   assert.throws(() => parseCliArguments(['start', '--port', '70000']), ConfigError);

@@ -517,3 +517,33 @@ test('a newly active controller restarts every session at activation (no fencing
   h.now += 1;
   assert.equal(h.tick().events[0]?.event, 'broker-fenced');
 });
+
+test('a broker in controlled shutdown stays out: its own delayed heartbeat without wantShutDown does not unfence it', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  h.createTopic('t', 2, 2);
+  h.heartbeat(1, { wantShutDown: true });
+  h.heartbeatAll([1]);
+  assert.equal(value(h.heartbeat(1, { wantShutDown: true })).shouldShutDown, true);
+  const late = value(h.heartbeat(1, { offset: 0 }));
+  assert.equal(late.isFenced, true);
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  for (const p of topicByName(h.image, 't')!.partitions) assert.notEqual(p.leader, 1);
+  // Only a new incarnation comes back.
+  h.register(1, 'inc-1b');
+  assert.equal(h.image.brokers.get(1)!.inControlledShutdown, false);
+  assert.equal(value(h.heartbeat(1)).isFenced, false);
+});
+
+test('an expired heartbeat only keeps the session: it does not unfence a broker fenced since', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  h.now += SESSION_MS + 1;
+  h.heartbeat(2);
+  h.tick();
+  assert.equal(h.image.brokers.get(1)!.fenced, true);
+  const late = { type: 'brokerHeartbeat' as const, brokerId: 1, brokerEpoch: 0, currentMetadataOffset: h.image.offset, wantFence: false, wantShutDown: false };
+  const decision = h.core.expiredHeartbeat(late, h.image, h.now);
+  assert.deepEqual([decision.records.length, code(decision.outcome)], [0, ErrorCode.REQUEST_TIMED_OUT]);
+  assert.equal(code(h.core.expiredHeartbeat({ ...late, brokerEpoch: 3 }, h.image, h.now).outcome), ErrorCode.STALE_BROKER_EPOCH);
+});

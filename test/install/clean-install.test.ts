@@ -35,7 +35,7 @@ async function installAsReadmeSays(): Promise<void> {
   assert.ok(installLine !== null, 'README has no `npm install <package>` line');
   const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { name: string; version: string };
   assert.equal(installLine[1], pkg.name, 'the README installs another package than package.json names');
-  const tarball = run(npm, ['pack', '--silent', '--pack-destination', work], process.cwd()).trim().split('\n').at(-1)!;
+  const tarball = run(npm, ['pack', '--silent', '--pack-destination', work], process.cwd(), installTimeoutMs).trim().split('\n').at(-1)!;
   assert.equal(tarball, `${pkg.name}-${pkg.version}.tgz`);
   await rm(app, { recursive: true, force: true });
   execFileSync('mkdir', ['-p', app]);

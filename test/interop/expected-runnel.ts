@@ -10,14 +10,14 @@ const ALL: readonly Scenario[] = ['metadata', 'produce-consume', 'list-offsets',
 /** describe-state: only clients with DescribeLogDirs and DescribeProducers admin calls. */
 const WITH_DESCRIBE_STATE: readonly Scenario[] = [...ALL, 'describe-state'];
 /** consumer-848: clients with a KIP-848 consumer (Java group.protocol=consumer, franz-go ServerSideBalancer). */
-const WITH_CONSUMER_848: readonly Scenario[] = [...WITH_DESCRIBE_STATE, 'consumer-848'];
+/** transactions: clients with a transactional producer (not kcat, not @platformatic/kafka here). */
 
 export const RUNNEL_EXPECTED: Record<string, readonly Scenario[]> = {
-  java: WITH_CONSUMER_848,
+  java: [...WITH_DESCRIBE_STATE, 'transactions', 'consumer-848'],
   kcat: ['metadata', 'produce-consume', 'list-offsets', 'group'],
-  'confluent-js': ['metadata', 'produce-consume', 'list-offsets', 'delete-records', 'group'],
-  'franz-go': WITH_CONSUMER_848,
-  kafkajs: ALL,
+  'confluent-js': ['metadata', 'produce-consume', 'list-offsets', 'delete-records', 'group', 'transactions'],
+  'franz-go': [...WITH_DESCRIBE_STATE, 'transactions', 'consumer-848'],
+  kafkajs: [...ALL, 'transactions'],
   platformatic: ALL,
-  'kafka-python': ALL,
+  'kafka-python': [...ALL, 'transactions'],
 };

@@ -1,8 +1,7 @@
 // Real client request frames (captured by the interop suite into test/protocol/fixtures/<client>/, one
 // frame per file without its 4-byte size prefix, named <seq>-<apiKey>-v<version>.bin or
-// <apiKey>-<api>-v<version>-<n>.bin) decode with no error and no bytes left over. A frame at a version
-// newer than our specs (captured against a newer Apache Kafka broker) is skipped: against Runnel the
-// client negotiates down through ApiVersions and never sends it.
+// <apiKey>-<api>-v<version>-<n>.bin) decode with no error and no bytes left over. Every frame must be
+// within the specs' versions (the codecs are generated from the union of the spec copies).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -55,14 +54,17 @@ function toleratedTrailingBytes(client: string, apiKey: number, version: number,
 }
 
 describe('golden client frames', () => {
-  if (all.length === 0) {
-    it('decodes captured frames', { skip: 'no fixtures yet under test/protocol/fixtures/<client>/*.bin' }, () => {});
-    return;
-  }
+  // The fixtures are committed (thousands of frames from seven clients): none found means they were
+  // lost or moved, not that there is nothing to check (issue #27: this once skipped silently).
+  it('fixtures exist for every interop client', () => {
+    assert.deepEqual([...new Set(all.map((f) => f.client))].sort(), ['confluent-js', 'franz-go', 'java', 'kafka-python', 'kafkajs', 'kcat', 'platformatic']);
+  });
   for (const { client, file, path } of all) {
     const named = keyAndVersionOf(file);
-    const skip = named === null ? false : beyondSpecs(named.apiKey, named.version);
-    it(`${client}/${file}`, { skip }, () => {
+    it(`${client}/${file}`, () => {
+      // A frame newer than the specs would be skipped by nothing: it fails here, so a new capture
+      // against a newer Kafka makes whoever adds it regenerate the codecs or drop the frame.
+      if (named !== null) assert.equal(beyondSpecs(named.apiKey, named.version), false);
       const frame = readFileSync(path);
       const r = new Reader(frame);
       const header = decodeRequestHeader(r);

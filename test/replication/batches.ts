@@ -24,7 +24,7 @@ export interface BatchOptions {
   xerial?: boolean;
 }
 
-function varint(value: number): number[] {
+export function varint(value: number): number[] {
   let v = value >= 0 ? value * 2 : -value * 2 - 1;
   const out: number[] = [];
   while (v >= 0x80) {
@@ -35,7 +35,7 @@ function varint(value: number): number[] {
   return out;
 }
 
-function encodeRecord(record: TestRecord, offsetDelta: number): Buffer {
+export function encodeRecord(record: TestRecord, offsetDelta: number): Buffer {
   const parts: Buffer[] = [Buffer.from([0]), Buffer.from(varint(record.timestampDelta ?? 0)), Buffer.from(varint(offsetDelta))];
   for (const field of [record.key ?? null, record.value]) {
     if (field === null) parts.push(Buffer.from(varint(-1)));
@@ -54,7 +54,7 @@ function xerialFrame(raw: Buffer): Buffer {
   return Buffer.concat([header, length, block]);
 }
 
-function compress(codec: number, raw: Buffer, xerial: boolean): Buffer {
+export function compress(codec: number, raw: Buffer, xerial: boolean): Buffer {
   switch (codec) {
     case 0: return raw;
     case 1: return gzipSync(raw);
@@ -66,9 +66,18 @@ function compress(codec: number, raw: Buffer, xerial: boolean): Buffer {
 }
 
 export function recordBatch(records: TestRecord[], options: BatchOptions = {}): Buffer {
-  const baseTimestamp = options.baseTimestamp ?? Date.now();
   const raw = Buffer.concat(records.map((r, i) => encodeRecord(r, i)));
   const body = compress(options.compression ?? 0, raw, options.xerial ?? false);
+  const maxDelta = Math.max(0, ...records.map((r) => r.timestampDelta ?? 0));
+  return frameBatch(body, records.length, { ...options, maxTimestampDelta: maxDelta });
+}
+
+/**
+ * A batch around a records section taken as given (it need not parse: poison-batch tests), declaring
+ * `count` records; the CRC is right, so only a record walk can tell.
+ */
+export function frameBatch(body: Buffer, count: number, options: BatchOptions & { maxTimestampDelta?: number; lastOffsetDelta?: number } = {}): Buffer {
+  const baseTimestamp = options.baseTimestamp ?? Date.now();
   const batch = Buffer.alloc(61 + body.length);
   writeInt64(batch, 0, 0);
   batch.writeInt32BE(batch.length - 12, 8);
@@ -76,14 +85,13 @@ export function recordBatch(records: TestRecord[], options: BatchOptions = {}): 
   batch.writeInt8(2, 16);
   const attributes = (options.compression ?? 0) | (options.transactional ? 0x10 : 0) | (options.control ? 0x20 : 0);
   batch.writeInt16BE(attributes, 21);
-  batch.writeInt32BE(records.length - 1, 23);
-  const maxDelta = Math.max(0, ...records.map((r) => r.timestampDelta ?? 0));
+  batch.writeInt32BE(options.lastOffsetDelta ?? count - 1, 23);
   writeInt64(batch, 27, baseTimestamp);
-  writeInt64(batch, 35, baseTimestamp + maxDelta);
+  writeInt64(batch, 35, baseTimestamp + (options.maxTimestampDelta ?? 0));
   writeInt64(batch, 43, options.producerId ?? -1);
   batch.writeInt16BE(options.producerEpoch ?? -1, 51);
   batch.writeInt32BE(options.baseSequence ?? -1, 53);
-  batch.writeInt32BE(records.length, 57);
+  batch.writeInt32BE(count, 57);
   body.copy(batch, 61);
   batch.writeUInt32BE(crc32c(batch.subarray(21)) >>> 0, 17);
   return batch;

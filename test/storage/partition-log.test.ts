@@ -184,7 +184,7 @@ test('a torn tail is cut at recovery and never served', () => withDir(async (dir
   const messages: string[] = [];
   const logger = { info: (_: object, m: string) => messages.push(m), warn: (_: object, m: string) => messages.push(m), error: (_: object, m: string) => messages.push(m) };
   const recovered = await openLog(dir, {}, { recoveryPoint: 0, logger });
-  assert.ok(messages.includes('recovered segment') && messages.includes('cutting torn or corrupt log tail'), messages.join());
+  assert.ok(messages.includes('recovered segment') && messages.some((m) => m.startsWith(`recovery cut a torn log tail (torn) of t-0: ${batches[2]!.length - 10} bytes`)), messages.join());
   assert.equal(recovered.logEndOffset, 4);
   assert.deepEqual(await readAll(recovered), batches.slice(0, 2));
   assert.equal((await fsp.stat(path)).size, batches[0]!.length * 2);
@@ -257,7 +257,8 @@ test('deleteRecords and retention delete whole segments only below the high wate
 test('a compact-only topic is not retained by time or size (cleanup.policy without delete)', () => withDir(async (dir) => {
   const clock = new ManualClock(NOW);
   const log = await openLog(dir, { 'segment.bytes': 300, 'retention.ms': 1000, 'retention.bytes': 300, 'cleanup.policy': 'compact' }, { clock });
-  for (let i = 0; i < 10; i++) log.append(simpleBatch(1, 150, i, NOW), 0);
+  // Compacted topics need keys (the record walk refuses keyless records there).
+  for (let i = 0; i < 10; i++) log.append(buildBatch({ records: [{ key: Buffer.from(`k${i}`), value: Buffer.alloc(150, i) }], baseTimestamp: NOW }), 0);
   await log.flush();
   log.updateHighWatermark(log.logEndOffset);
   assert.equal(await log.applyRetention(NOW + 100_000), 0);

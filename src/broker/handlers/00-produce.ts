@@ -13,10 +13,11 @@
  * UNSUPPORTED_COMPRESSION_TYPE; an internal topic (__consumer_offsets, …) from a client other than
  * `__admin_client` → INVALID_TOPIC_EXCEPTION; not the leader → NOT_LEADER_OR_FOLLOWER (with the current
  * leader and its endpoint in v10+, KIP-951); acks=-1 and ISR < min.insync.replicas → NOT_ENOUGH_REPLICAS;
- * control batches, a producer id with a negative sequence, keyless records on compacted topics →
- * INVALID_RECORD (record errors v8+); then the partition log's own validation (CORRUPT_MESSAGE,
- * INVALID_RECORD, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP). A partition that fails
- * gets nothing written; the others are appended (partial success, as Kafka does).
+ * control batches, a producer id with a negative sequence → INVALID_RECORD; then the partition log's own
+ * validation (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP, and
+ * INVALID_RECORD for records that do not parse or decompress — protocol/records.ts — or keyless records
+ * on compacted topics, those with record errors in v8+). A partition that fails gets nothing written;
+ * the others are appended (partial success, as Kafka does).
  * Idempotent batches (producerId ≥ 0) go through the partition's producer state when the replica manager
  * keeps one (`producerStateFor`): a duplicate is answered with its original offsets, a sequence or epoch
  * error with its code, without writing. A duplicate whose original the high watermark does not cover yet
@@ -46,7 +47,7 @@ import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { TRANSACTIONAL_FLAG_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD, MAGIC_OFFSET, CURRENT_MAGIC } from '../../protocol/record-batch.js';
 import { isInternalTopic } from '../../controller/topic-records.js';
-import { checkCompactedKeys, checkProduceRecords, type RecordError } from '../../replication/produce-validation.js';
+import { checkProduceRecords, type RecordError } from '../../replication/produce-validation.js';
 import type { ProduceWait } from '../../replication/delayed-produce.js';
 import type { HostedPartition, PartitionProducerState } from '../../replication/types.js';
 import type { AppendResult } from '../../storage/partition-log.js';
@@ -170,10 +171,6 @@ function appendPartition(
   }
   const header = checked.header;
   const batch = records as Buffer;
-  if (replicaManager.isCompacted(topic)) {
-    const keys = checkCompactedKeys(batch, header, `${topic}-${index}`);
-    if (!keys.ok) return fail(keys.errorCode, recordErrorMessage(keys.message, keys.recordErrors), apiVersion >= 8 ? keys.recordErrors ?? [] : []);
-  }
   const producerState = header.producerId >= 0 ? replicaManager.producerStateFor(partition) : undefined;
   if (header.isTransactional) {
     const verified = verifyTransaction(context, topic, index, header.producerId, header.producerEpoch, producerState);
@@ -196,9 +193,9 @@ function appendPartition(
   try {
     result = replicaManager.appendRecordsToLeader(partition, batch);
   } catch (err) {
-    const errorCode = (err as { errorCode?: unknown }).errorCode;
+    const { errorCode, recordErrors } = err as { errorCode?: unknown; recordErrors?: readonly RecordError[] };
     if (typeof errorCode !== 'number') throw err;
-    return fail(errorCode, (err as Error).message);
+    return fail(errorCode, recordErrorMessage((err as Error).message, recordErrors), apiVersion >= 8 ? recordErrors ?? [] : []);
   }
   producerState?.onAppend(header, result.baseOffset, result.lastOffset, result.logAppendTimeMs);
   services.metrics.produced(topic, batch.length, header.recordsCount);

@@ -2,7 +2,7 @@
 // produces in `produce-consume`, result printing. Scenario definitions: test/interop/SCENARIOS.md.
 import { randomBytes } from 'node:crypto';
 
-export const SCENARIOS = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group', 'describe-state'] as const;
+export const SCENARIOS = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group', 'describe-state', 'transactions'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export class Unsupported extends Error {}

@@ -270,6 +270,58 @@ async function group(bootstrap: string): Promise<string> {
   });
 }
 
+/** Every value of the topic from the start (a fresh group) until `want` or 20 s, then 1 s more. */
+async function readValues(bootstrap: string, topic: string, readUncommitted: boolean, want: number): Promise<string[]> {
+  const consumer = kafka(bootstrap).consumer({ groupId: `${topic}-read-${readUncommitted ? 'u' : 'c'}`, readUncommitted, maxWaitTimeInMs: 200 });
+  const values: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => { values.push(message.value?.toString() ?? ''); } });
+    const deadline = Date.now() + 20_000;
+    while (values.length < want && Date.now() < deadline) await sleep(100);
+    await sleep(1000);
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}
+
+/** SCENARIOS.md transactions: commit 100 (+ group offset 42), abort 50 (+ offset 99), commit 100. */
+async function transactions(bootstrap: string): Promise<string> {
+  const topic = topicName('txn', CLIENT);
+  const groupId = `${topic}-group`;
+  await withAdmin(bootstrap, (a) => createTopic(a, topic, PARTITIONS));
+  const producer = kafka(bootstrap).producer({ transactionalId: topic, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    const steps: [string, number, number, boolean, number | undefined][] = [['c', 0, 100, true, 42], ['a', 0, 50, false, 99], ['c', 100, 200, true, undefined]];
+    for (const [prefix, from, to, commit, offset] of steps) {
+      const txn = await producer.transaction();
+      const messages = [];
+      for (let i = from; i < to; i++) messages.push({ key: `k${i}`, value: `${prefix}${i}`, partition: i % PARTITIONS });
+      await txn.send({ topic, messages });
+      if (offset !== undefined) await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: 0, offset: String(offset) }] }] });
+      if (commit) await txn.commit();
+      else await txn.abort();
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  const committed = await readValues(bootstrap, topic, false, 200);
+  const distinct = new Set(committed);
+  check(committed.length === 200 && distinct.size === 200 && [...distinct].every((v) => v.startsWith('c')),
+    `read_committed: ${committed.length} records, ${distinct.size} distinct, aborted seen ${committed.filter((v) => v.startsWith('a')).length}`);
+  const all = await readValues(bootstrap, topic, true, 250);
+  check(all.length === 250, `read_uncommitted: ${all.length} records`);
+  return withAdmin(bootstrap, async (a) => {
+    const offs = await a.fetchOffsets({ groupId, topics: [topic] });
+    const p0 = offs[0]?.partitions.find((p) => p.partition === 0)?.offset;
+    check(p0 === '42', `group offset after the aborted sendOffsets: ${p0}`);
+    return 'read_committed 200/200 once each, read_uncommitted 250, group offset 42';
+  });
+}
+
 await main(CLIENT, {
-  metadata, 'produce-consume': produceConsume, 'list-offsets': listOffsets, configs, 'delete-records': deleteRecords, group,
+  metadata, 'produce-consume': produceConsume, 'list-offsets': listOffsets, configs, 'delete-records': deleteRecords, group, transactions,
 });

@@ -36,7 +36,8 @@ func main() {
 	scenario := os.Args[2]
 	fns := map[string]func(context.Context) (string, error){
 		"metadata": metadata, "produce-consume": produceConsume, "list-offsets": listOffsets,
-		"configs": configs, "delete-records": deleteRecords, "group": group, "describe-state": describeState, "consumer-848": consumer848,
+		"configs": configs, "delete-records": deleteRecords, "group": group, "describe-state": describeState,
+		"transactions": transactions, "consumer-848": consumer848,
 	}
 	out := map[string]any{"client": client, "scenario": scenario}
 	fn, ok := fns[scenario]
@@ -577,4 +578,200 @@ func groupWith(ctx context.Context, scenario string, extra ...kgo.Opt) (string, 
 		}
 		return fmt.Sprintf("%d records exactly once, split %s, committed %d per partition", parts*perPartition, sp, perPartition), nil
 	})
+}
+
+// transactions (SCENARIOS.md): a transactional producer commits 100 records, aborts 50, commits 100
+// more; read_committed sees exactly the 200 committed ones once each, read_uncommitted all 250. Then a
+// GroupTransactSession consume-transform-produce loop copies 300 input records to an output topic,
+// committing its group offsets inside each transaction: every input's output is there exactly once at
+// read_committed, and the group's committed offsets cover all 300 inputs.
+func transactions(ctx context.Context) (string, error) {
+	topic := topicName("txn")
+	in, out := topic+"-in", topic+"-out"
+	if _, err := withAdmin(func(adm *kadm.Client) (bool, error) {
+		for _, t := range []string{topic, in, out} {
+			if err := createTopic(ctx, adm, t, partitions); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return "", err
+	}
+	pr, err := newClient(kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return "", err
+	}
+	defer pr.Close()
+	batch := func(prefix string, from, to int) []*kgo.Record {
+		var rs []*kgo.Record
+		for i := from; i < to; i++ {
+			rs = append(rs, &kgo.Record{Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte(fmt.Sprintf("%s%d", prefix, i)), Partition: int32(i % partitions)})
+		}
+		return rs
+	}
+	for _, step := range []struct {
+		prefix   string
+		from, to int
+		commit   kgo.TransactionEndTry
+	}{{"c", 0, 100, kgo.TryCommit}, {"a", 0, 50, kgo.TryAbort}, {"c", 100, 200, kgo.TryCommit}} {
+		if err := pr.BeginTransaction(); err != nil {
+			return "", fmt.Errorf("begin: %w", err)
+		}
+		if err := pr.ProduceSync(ctx, batch(step.prefix, step.from, step.to)...).FirstErr(); err != nil {
+			return "", fmt.Errorf("produce %s: %w", step.prefix, err)
+		}
+		if err := pr.EndTransaction(ctx, step.commit); err != nil {
+			return "", fmt.Errorf("end transaction: %w", err)
+		}
+	}
+	committed, err := readValues(ctx, topic, kgo.ReadCommitted(), 200)
+	if err != nil {
+		return "", err
+	}
+	if err := exactlyOnce(committed, "c", 200); err != nil {
+		return "", fmt.Errorf("read_committed: %w", err)
+	}
+	all, err := readValues(ctx, topic, kgo.ReadUncommitted(), 250)
+	if err != nil {
+		return "", err
+	}
+	if len(all) != 250 {
+		return "", fmt.Errorf("read_uncommitted: %d records, want 250", len(all))
+	}
+	copied, err := consumeTransformProduce(ctx, topic, in, out)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("read_committed 200/200 once each, read_uncommitted 250; GroupTransactSession copied %d/300 once each", copied), nil
+}
+
+func consumeTransformProduce(ctx context.Context, topic, in, out string) (int, error) {
+	const inputs = 300
+	plain, err := newClient(kgo.DefaultProduceTopic(in))
+	if err != nil {
+		return 0, err
+	}
+	if err := plain.ProduceSync(ctx, batchOf("in", inputs)...).FirstErr(); err != nil {
+		plain.Close()
+		return 0, err
+	}
+	plain.Close()
+	groupID := "g-" + topic
+	sess, err := kgo.NewGroupTransactSession(
+		kgo.SeedBrokers(bootstrap...), kgo.TransactionalID(topic+"-ctp"), kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(in),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DefaultProduceTopic(out),
+		kgo.RequestTimeoutOverhead(10*time.Second),
+	)
+	if err != nil {
+		return 0, err
+	}
+	defer sess.Close()
+	done := 0
+	for done < inputs && ctx.Err() == nil {
+		pollCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		fetches := sess.PollFetches(pollCtx)
+		cancel()
+		if err := fetches.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return done, fmt.Errorf("poll: %w", err)
+		}
+		recs := fetches.Records()
+		if len(recs) == 0 {
+			continue
+		}
+		if err := sess.Begin(); err != nil {
+			return done, fmt.Errorf("begin: %w", err)
+		}
+		var outs []*kgo.Record
+		for _, r := range recs {
+			outs = append(outs, &kgo.Record{Key: r.Key, Value: append([]byte("o:"), r.Value...)})
+		}
+		produceErr := sess.ProduceSync(ctx, outs...).FirstErr()
+		committed, err := sess.End(ctx, produceErr == nil)
+		if err != nil {
+			return done, fmt.Errorf("end: %w", err)
+		}
+		if committed && produceErr == nil {
+			done += len(recs)
+		}
+	}
+	values, err := readValues(ctx, out, kgo.ReadCommitted(), inputs)
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]int{}
+	for _, v := range values {
+		seen[v]++
+	}
+	for i := 0; i < inputs; i++ {
+		if n := seen[fmt.Sprintf("o:in%d", i)]; n != 1 {
+			return 0, fmt.Errorf("output of in%d present %d times (%d outputs read)", i, n, len(values))
+		}
+	}
+	if len(values) != inputs {
+		return 0, fmt.Errorf("%d outputs, want %d", len(values), inputs)
+	}
+	offsets, err := withAdmin(func(adm *kadm.Client) (kadm.OffsetResponses, error) { return adm.FetchOffsets(ctx, groupID) })
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	offsets.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == in {
+			total += o.At
+		}
+	})
+	if total != inputs {
+		return 0, fmt.Errorf("group %s committed offsets sum to %d, want %d", groupID, total, inputs)
+	}
+	return inputs, nil
+}
+
+func batchOf(prefix string, n int) []*kgo.Record {
+	var rs []*kgo.Record
+	for i := 0; i < n; i++ {
+		rs = append(rs, &kgo.Record{Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte(fmt.Sprintf("%s%d", prefix, i))})
+	}
+	return rs
+}
+
+// readValues reads a topic from the start at an isolation level until `want` values or 20 s, then 1 s more.
+func readValues(ctx context.Context, topic string, level kgo.IsolationLevel, want int) ([]string, error) {
+	cl, err := newClient(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(level))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var values []string
+	deadline := time.Now().Add(20 * time.Second)
+	extra := time.Time{}
+	for {
+		now := time.Now()
+		if len(values) >= want && extra.IsZero() {
+			extra = now.Add(time.Second)
+		}
+		if (!extra.IsZero() && now.After(extra)) || now.After(deadline) {
+			return values, nil
+		}
+		pollCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		fetches := cl.PollFetches(pollCtx)
+		cancel()
+		fetches.EachRecord(func(r *kgo.Record) { values = append(values, string(r.Value)) })
+	}
+}
+
+func exactlyOnce(values []string, prefix string, n int) error {
+	seen := map[string]int{}
+	for _, v := range values {
+		seen[v]++
+	}
+	for i := 0; i < n; i++ {
+		if c := seen[fmt.Sprintf("%s%d", prefix, i)]; c != 1 {
+			return fmt.Errorf("%s%d seen %d times (%d values)", prefix, i, c, len(values))
+		}
+	}
+	if len(values) != n {
+		return fmt.Errorf("%d values, want %d", len(values), n)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import threading
 import time
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 from kafka.admin import ConfigResource, ConfigResourceType
 
 CLIENT = "kafka-python"
@@ -342,9 +343,74 @@ def group():
     return f"{expected} records exactly once, split {split}, committed {per_partition} per partition"
 
 
+def read_values(topic, isolation, want, partitions=3):
+    """Every value of topic from the start at an isolation level: until `want` or 20 s, then 1 s more."""
+    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, client_id="runnel-interop-python", isolation_level=isolation,
+                      enable_auto_commit=False, request_timeout_ms=30000)
+    try:
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
+        c.assign(parts)
+        c.seek_to_beginning(*parts)
+        values = []
+        deadline = time.time() + 20
+        while len(values) < want and time.time() < deadline:
+            for recs in c.poll(timeout_ms=200).values():
+                values.extend(r.value.decode() for r in recs)
+        extra = time.time() + 1
+        while time.time() < extra:
+            for recs in c.poll(timeout_ms=200).values():
+                values.extend(r.value.decode() for r in recs)
+        return values
+    finally:
+        c.close()
+
+
+def transactions():
+    """SCENARIOS.md transactions: commit 100 (+ group offset 42), abort 50 (+ offset 99), commit 100."""
+    topic = topic_name("txn")
+    group_id = topic + "-group"
+    a = admin()
+    try:
+        create_topic(a, topic, 3)
+    finally:
+        a.close()
+    p = producer(transactional_id=topic, enable_idempotence=True, acks="all")
+    try:
+        p.init_transactions()
+        p0 = TopicPartition(topic, 0)
+        steps = [("c", 0, 100, True, 42), ("a", 0, 50, False, 99), ("c", 100, 200, True, None)]
+        for prefix, start, end, commit, offset in steps:
+            p.begin_transaction()
+            for i in range(start, end):
+                p.send(topic, key=f"k{i}".encode(), value=f"{prefix}{i}".encode(), partition=i % 3)
+            if offset is not None:
+                p.send_offsets_to_transaction({p0: OffsetAndMetadata(offset, "", -1)}, group_id)
+            p.flush()
+            if commit:
+                p.commit_transaction()
+            else:
+                p.abort_transaction()
+    finally:
+        p.close(timeout=5)
+    committed = read_values(topic, "read_committed", 200)
+    expected = {f"c{i}" for i in range(200)}
+    check(len(committed) == 200 and set(committed) == expected,
+          f"read_committed: {len(committed)} records, {len(set(committed))} distinct, aborted seen {sum(v.startswith('a') for v in committed)}")
+    everything = read_values(topic, "read_uncommitted", 250)
+    check(len(everything) == 250, f"read_uncommitted: {len(everything)} records")
+    a = admin()
+    try:
+        offs = a.list_consumer_group_offsets(group_id) if hasattr(a, "list_consumer_group_offsets") else a.list_group_offsets(group_id)[group_id]
+        om = offs.get(TopicPartition(topic, 0))
+        check(om is not None and om.offset == 42, f"group offset after the aborted send_offsets: {om}")
+    finally:
+        a.close()
+    return "read_committed 200/200 once each, read_uncommitted 250, group offset 42"
+
+
 SCENARIOS = {
     "metadata": metadata, "produce-consume": produce_consume, "list-offsets": list_offsets,
-    "configs": configs, "delete-records": delete_records, "group": group,
+    "configs": configs, "delete-records": delete_records, "group": group, "transactions": transactions,
 }
 
 

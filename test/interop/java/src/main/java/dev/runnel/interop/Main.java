@@ -36,6 +36,7 @@ public final class Main {
         case "group" -> group();
         case "describe-state" -> describeState();
         case "consumer-848" -> consumer848();
+        case "transactions" -> transactions();
         default -> throw new Unsupported("unknown scenario " + scenario);
       };
       ok = true;
@@ -331,6 +332,104 @@ public final class Main {
           "producer state: " + p);
       return "log dir " + dir + " size=" + size + " lag=0; 1 producer, last sequence 9";
     }
+  }
+
+  // Transactions (SCENARIOS.md): a transactional producer commits 100 records and the group offset 42,
+  // aborts 50 records and the offset 99, commits 100 more; read_committed sees exactly the 200 committed
+  // records once each, read_uncommitted all 250; the group's committed offset is 42; describeTransactions
+  // and listTransactions show the id; a second producer with the same transactional.id fences the first.
+  static String transactions() throws Exception {
+    String topic = topicName("txn");
+    String group = topic + "-group";
+    try (Admin a = admin()) {
+      createTopic(a, topic, PARTITIONS);
+      Properties p = new Properties();
+      p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, topic);
+      p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+      p.put(ProducerConfig.ACKS_CONFIG, "all");
+      p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+      p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
+      p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+      p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+      p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+      p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+      TopicPartition p0 = new TopicPartition(topic, 0);
+      KafkaProducer<String, String> tp = new KafkaProducer<>(p);
+      boolean fenced = false;
+      try {
+        tp.initTransactions();
+        tp.beginTransaction();
+        for (int i = 0; i < 100; i++) tp.send(new ProducerRecord<>(topic, i % PARTITIONS, "k" + i, "c" + i));
+        tp.sendOffsetsToTransaction(Map.of(p0, new OffsetAndMetadata(42)), new ConsumerGroupMetadata(group));
+        tp.commitTransaction();
+        tp.beginTransaction();
+        for (int i = 0; i < 50; i++) tp.send(new ProducerRecord<>(topic, i % PARTITIONS, "k" + i, "a" + i));
+        tp.sendOffsetsToTransaction(Map.of(p0, new OffsetAndMetadata(99)), new ConsumerGroupMetadata(group));
+        tp.flush();
+        tp.abortTransaction();
+        tp.beginTransaction();
+        for (int i = 100; i < 200; i++) tp.send(new ProducerRecord<>(topic, i % PARTITIONS, "k" + i, "c" + i));
+        tp.commitTransaction();
+
+        List<String> committed = readAll(topic, "read_committed", 200);
+        Set<String> expected = new HashSet<>();
+        for (int i = 0; i < 200; i++) expected.add("c" + i);
+        check(committed.size() == 200 && new HashSet<>(committed).equals(expected),
+            "read_committed: " + committed.size() + " records, " + new HashSet<>(committed).size() + " distinct, aborted seen: "
+            + committed.stream().filter(v -> v.startsWith("a")).count());
+        List<String> all = readAll(topic, "read_uncommitted", 250);
+        check(all.size() == 250 && all.stream().filter(v -> v.startsWith("a")).count() == 50, "read_uncommitted: " + all.size() + " records");
+        long offset = a.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(20, TimeUnit.SECONDS).get(p0).offset();
+        check(offset == 42, "group offset after the aborted sendOffsets: " + offset);
+        TransactionDescription d = a.describeTransactions(List.of(topic)).description(topic).get(20, TimeUnit.SECONDS);
+        check(d.state() == TransactionState.COMPLETE_COMMIT && d.producerId() >= 0 && d.topicPartitions().isEmpty(), "describeTransactions: " + d);
+        boolean listed = a.listTransactions().all().get(20, TimeUnit.SECONDS).stream().anyMatch(l -> l.transactionalId().equals(topic));
+        check(listed, "listTransactions does not show " + topic);
+
+        try (KafkaProducer<String, String> successor = new KafkaProducer<>(p)) {
+          successor.initTransactions();
+          try {
+            tp.beginTransaction();
+            tp.send(new ProducerRecord<>(topic, 0, "z", "zombie")).get(20, TimeUnit.SECONDS);
+            tp.commitTransaction();
+          } catch (KafkaException | ExecutionException e) {
+            fenced = true;
+          }
+          successor.beginTransaction();
+          successor.send(new ProducerRecord<>(topic, 0, "s", "successor"));
+          successor.commitTransaction();
+        }
+        check(fenced, "the first producer was not fenced by the second");
+        List<String> after = readAll(topic, "read_committed", 201);
+        check(after.size() == 201 && after.contains("successor") && !after.contains("zombie"), "read_committed after fencing: " + after.size());
+      } finally {
+        tp.close(Duration.ofSeconds(5));
+      }
+      return "read_committed 200/200 once each, read_uncommitted 250, group offset 42, fenced by a new producer";
+    }
+  }
+
+  /** Every value of the topic from the beginning at an isolation level: until `expected` or 20 s, then 1 s more. */
+  static List<String> readAll(String topic, String isolation, int expected) throws Exception {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    List<String> values = new ArrayList<>();
+    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+      List<TopicPartition> parts = new ArrayList<>();
+      for (int i = 0; i < PARTITIONS; i++) parts.add(new TopicPartition(topic, i));
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      long deadline = System.currentTimeMillis() + 20_000;
+      while (values.size() < expected && System.currentTimeMillis() < deadline) c.poll(Duration.ofMillis(200)).forEach(r -> values.add(r.value()));
+      long extra = System.currentTimeMillis() + 1_000;
+      while (System.currentTimeMillis() < extra) c.poll(Duration.ofMillis(200)).forEach(r -> values.add(r.value()));
+    }
+    return values;
   }
 
   static String group() throws Exception {
