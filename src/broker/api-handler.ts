@@ -5,7 +5,7 @@
  */
 import type { Reader } from '../protocol/reader.js';
 import type { Writer } from '../protocol/writer.js';
-import type { ConnectionInfo } from '../network/connection.js';
+import type { ConnectionInfo, ResponseMemory } from '../network/connection.js';
 import type { RunnelConfig } from '../config/config.js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
@@ -74,6 +74,8 @@ export interface RequestContext<Request> {
   readonly apiVersion: number;
   readonly request: Request;
   readonly connection: ConnectionInfo;
+  /** Bounds what this request's answer may hold (Fetch reserves before it reads; DESIGN.md 7). */
+  readonly responseMemory: ResponseMemory;
   readonly services: BrokerServices;
   /** Every registered API with its versions (ApiVersions answers with this). */
   readonly supportedApis: readonly SupportedApi[];

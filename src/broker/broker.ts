@@ -15,7 +15,8 @@ import {
   advertisedClientListener, clientListener, controllerListeners, formatListener, type Listener, type RunnelConfig,
 } from '../config/config.js';
 import { FrameSizeError } from '../network/frame-decoder.js';
-import { ConnectionClosedError, type CloseReason, type ConnectionInfo } from '../network/connection.js';
+import { ConnectionClosedError, MemoryStallError, type CloseReason, type ConnectionInfo } from '../network/connection.js';
+import { RateLimitedLog } from '../common/rate-limited-log.js';
 import { NetworkServer } from '../network/server.js';
 import { ProtocolDecodeError } from '../protocol/reader.js';
 import type { AnyApiHandler, BrokerServices } from './api-handler.js';
@@ -138,6 +139,8 @@ export class Broker {
       }
       readiness.notReady = 'starting the Kafka listener';
       let pipeline: RequestPipeline | null = null;
+      const closeLogs = newCloseLogs(logger);
+      const rejectLog = newRateLimitedLog(logger);
       const network = await NetworkServer.listen({
         host: listener.host,
         port: listener.port,
@@ -145,17 +148,24 @@ export class Broker {
         connectionsMaxIdleMs: config['connections.max.idle.ms'],
         maxConnections: config['max.connections'],
         queuedMaxRequests: config['queued.max.requests'],
-        queuedMaxBytes: config['queued.max.request.bytes'],
-        handler: (connection, frame) => {
-          if (pipeline === null) throw new InvalidRequestError('broker is starting');
-          return pipeline.handleFrame(connection, frame);
+        queuedMaxRequestBytes: config['queued.max.request.bytes'],
+        queuedMaxResponseBytes: config['queued.max.response.bytes'],
+        queuedMaxResponseBytesPerConnection: config['queued.max.response.bytes.per.connection'],
+        connectionsMaxStalledMs: config['connections.max.stalled.ms'],
+        handler: (connection, frame, memory) => {
+          if (pipeline === null) throw new ConnectionClosedError('broker is starting');
+          return pipeline.handleFrame(connection, frame, memory);
         },
+        onConnectionRejected: (remoteAddress, remotePort) => rejectLog.warn(
+          { peer: `${remoteAddress}:${remotePort}`, maxConnections: config['max.connections'] },
+          'connection refused: max.connections reached',
+        ),
         onConnectionOpened: () => metrics.connectionOpened(),
         onConnectionClosed: (connection, reason) => {
           metrics.connectionClosed();
           // Parked fetches of a closed connection end now; their answers are dropped.
           delayedFetch.release(connection.id);
-          logClose(logger, connection, reason);
+          logClose(logger, closeLogs, connection, reason);
         },
       });
       opened.push(() => network.close());
@@ -174,7 +184,7 @@ export class Broker {
         controller = options.cluster.controller;
       }
       readiness.notReady = 'registering with the controller';
-      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised);
+      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised, config['broker.rack']);
       // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
       replicaManager.startReplication({
         fetchers: new ReplicaFetcherManager(replicaFetcherOptions(config, meta.nodeId, () => brokerEpoch, metadataLoader, logger)),
@@ -292,10 +302,10 @@ export class Broker {
  * Registers this process with the active controller (KIP-631's BrokerRegistration): a fresh incarnation
  * id per start, the advertised endpoint and rack. Resolves with the broker epoch.
  */
-async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener): Promise<number> {
+async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener, rack: string): Promise<number> {
   const outcome = await controller.send({
     type: 'registerBroker', brokerId: nodeId, incarnationId: randomUUID(), clusterId,
-    host: advertised.host, port: advertised.port, rack: null,
+    host: advertised.host, port: advertised.port, rack: rack === '' ? null : rack,
   }, 30_000);
   if (!outcome.ok) throw new Error(`broker registration failed: ${outcome.message ?? outcome.errorCode}`);
   return outcome.value.brokerEpoch;
@@ -343,15 +353,33 @@ function advertisedListener(config: RunnelConfig, bound: Listener, boundPort: nu
   };
 }
 
-/** Expected closes (bad frames, idle, shutdown) at debug; anything else is a bug and logged as one. */
-function logClose(logger: Logger, connection: ConnectionInfo, reason: CloseReason): void {
+/** Warn lines bad clients can trigger: at most 10 per 10 s each, the rest counted (issue #26, defect 8). */
+function newRateLimitedLog(logger: Logger): RateLimitedLog {
+  return new RateLimitedLog(logger, { linesMax: 10, intervalMs: 10_000, nowMs: () => performance.now() });
+}
+
+interface CloseLogs {
+  readonly malformed: RateLimitedLog;
+  readonly stalled: RateLimitedLog;
+}
+
+function newCloseLogs(logger: Logger): CloseLogs {
+  return { malformed: newRateLimitedLog(logger), stalled: newRateLimitedLog(logger) };
+}
+
+/**
+ * Malformed requests and connections closed to free memory at warn (rate-limited: a client decides how
+ * often they happen); idle and shutdown closes at debug; anything else is a bug and logged as one.
+ */
+function logClose(logger: Logger, logs: CloseLogs, connection: ConnectionInfo, reason: CloseReason): void {
   if (reason === undefined) return;
   const peer = `${connection.remoteAddress}:${connection.remotePort}`;
-  const expected =
+  const malformed =
     reason instanceof ProtocolDecodeError ||
     reason instanceof InvalidRequestError ||
-    reason instanceof FrameSizeError ||
-    reason instanceof ConnectionClosedError;
-  if (expected) logger.debug({ peer, reason: reason.message }, 'connection closed');
+    reason instanceof FrameSizeError;
+  if (malformed) logs.malformed.warn({ peer, reason: reason.message }, 'malformed request: connection closed');
+  else if (reason instanceof MemoryStallError) logs.stalled.warn({ peer, reason: reason.message }, 'connection closed to free broker memory');
+  else if (reason instanceof ConnectionClosedError) logger.debug({ peer, reason: reason.message }, 'connection closed');
   else logger.error({ peer, err: reason }, 'connection closed by an unexpected error');
 }

@@ -21,13 +21,19 @@ import { decodeRequestHeader, encodeResponseHeader } from '../protocol/headers.j
 import { ApiKey } from '../protocol/generated/index.js';
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { ConnectionInfo, FrameHandler } from '../network/connection.js';
+import type { ConnectionInfo, FrameHandler, ResponseMemory } from '../network/connection.js';
 import type { AnyApiHandler, BrokerServices, RequestContext } from './api-handler.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { apiVersionsResponse } from './handlers/18-api-versions.js';
 
 /** api key (int16) + api version (int16) + correlation id (int32): common to all header versions. */
 const headerFixedBytes = 8;
+
+/** For callers without a network connection (tests driving the pipeline directly): no bound. */
+const UNBOUNDED_RESPONSE_MEMORY: ResponseMemory = Object.freeze({
+  reserve: (wantBytes: number) => Promise.resolve(Math.max(0, wantBytes)),
+  shrinkTo: () => {},
+});
 
 /** The request cannot be served on this connection; the network layer closes it. */
 export class InvalidRequestError extends Error {
@@ -41,9 +47,11 @@ export class RequestPipeline {
   ) {}
 
   /** The network layer's frame handler. */
-  readonly handleFrame: FrameHandler = (connection, frame) => this.handle(connection, frame);
+  readonly handleFrame: FrameHandler = (connection, frame, memory) => this.handle(connection, frame, memory);
 
-  private handle(connection: ConnectionInfo, frame: Buffer): Promise<Buffer[] | null> | Buffer[] | null {
+  private handle(
+    connection: ConnectionInfo, frame: Buffer, memory: ResponseMemory | undefined,
+  ): Promise<Buffer[] | null> | Buffer[] | null {
     if (frame.length < headerFixedBytes) {
       throw new InvalidRequestError(`request of ${frame.length} bytes is shorter than a request header`);
     }
@@ -64,6 +72,7 @@ export class RequestPipeline {
         apiVersion,
         request: handler.decode(reader, apiVersion),
         connection,
+        responseMemory: memory ?? UNBOUNDED_RESPONSE_MEMORY,
         services: this.services,
         supportedApis: this.registry.supportedApis(),
       };

@@ -74,8 +74,23 @@ export const CONFIG_DEFINITIONS = {
     kind: 'int', default: 500, min: 1, doc: 'Unanswered requests per connection before reading from it pauses.',
   }),
   'queued.max.request.bytes': def({
-    kind: 'long', default: 104857600, min: 1,
-    doc: 'Request plus response bytes queued per connection before reading from it pauses.',
+    kind: 'long', default: 268435456, min: 1,
+    doc: 'Broker-wide bytes of request frames being read or served (KIP-72); a frame is read only once they fit.',
+  }),
+  'queued.max.response.bytes': def({
+    kind: 'long', default: 268435456, min: 1,
+    doc: 'Broker-wide bytes of responses built and not yet sent; above it, connections with unsent answers stop being read and Fetch waits for room.',
+  }),
+  'queued.max.response.bytes.per.connection': def({
+    kind: 'long', default: 16777216, min: 1,
+    doc: 'Unsent response bytes of one connection after which it stops being read (and its Fetches wait) until they drain.',
+  }),
+  'connections.max.stalled.ms': def({
+    kind: 'long', default: 2000, min: 1, max: int32Max,
+    doc: 'When a connection has waited this long for broker memory, the connection holding memory without progress the longest is closed.',
+  }),
+  'fetch.max.bytes': def({
+    kind: 'int', default: 57671680, min: 1024, doc: 'Largest Fetch response (records); a request asking for more gets this.',
   }),
   'max.broker.partitions': def({
     kind: 'int', default: 20000, min: 1,

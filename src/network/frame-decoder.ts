@@ -38,16 +38,26 @@ export class FrameDecoder {
   }
 
   /**
-   * The next complete frame (without its size prefix), or null when more bytes are needed.
-   * Throws `FrameSizeError` as soon as an invalid size prefix is complete.
+   * The size of the next frame once its prefix has arrived, else -1: what the connection must get from
+   * the broker's memory pool before it reads the frame's body (KIP-72). Throws `FrameSizeError` as soon
+   * as an invalid size prefix is complete.
    */
-  next(): Buffer | null {
+  nextFrameSize(): number {
     if (this.pendingSize < 0) {
-      if (this.bufferedBytes < FRAME_SIZE_PREFIX_BYTES) return null;
+      if (this.bufferedBytes < FRAME_SIZE_PREFIX_BYTES) return -1;
       const size = this.take(FRAME_SIZE_PREFIX_BYTES).readInt32BE(0);
       if (size < 0 || size > this.maxFrameBytes) throw new FrameSizeError(size, this.maxFrameBytes);
       this.pendingSize = size;
     }
+    return this.pendingSize;
+  }
+
+  /**
+   * The next complete frame (without its size prefix), or null when more bytes are needed.
+   * Throws `FrameSizeError` as soon as an invalid size prefix is complete.
+   */
+  next(): Buffer | null {
+    if (this.nextFrameSize() < 0) return null;
     if (this.bufferedBytes < this.pendingSize) return null;
     const frame = this.take(this.pendingSize);
     this.pendingSize = -1;

@@ -3,6 +3,15 @@
  * (see connection.ts for the response contract). Connections above `max.connections` are closed on
  * accept. `close()` is graceful: stop accepting, let every connection answer what it has read, end the
  * sockets, and destroy whatever is still open after `shutdownTimeoutMs`.
+ *
+ * It owns the two broker-wide memory pools every connection draws from (connection.ts): request bytes
+ * being read (`queued.max.request.bytes`, KIP-72) and unsent response bytes (`queued.max.response.bytes`).
+ * Waiting for memory is how backpressure works, but a pool can be held by peers that never make progress
+ * (answers nobody reads, a frame whose bytes stopped coming). When a connection has waited for memory
+ * for `connections.max.stalled.ms`, the connections that have held memory without progress for that
+ * long are closed, longest-stalled first, so that clients that read their answers keep working whatever
+ * the others do.
+ * Kafka needs no such rule: its fetch answers are sent from the page cache (sendfile) and hold no heap.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -12,10 +21,24 @@ import {
   type CloseReason,
   type ConnectionInfo,
   type ConnectionLimits,
+  type ConnectionMemory,
   type FrameHandler,
+  MemoryStallError,
 } from './connection.js';
+import { MemoryPool } from './memory-pool.js';
 
 export interface NetworkServerOptions extends Partial<ConnectionLimits> {
+  /** `queued.max.request.bytes`: broker-wide bytes of request frames being read or served. */
+  readonly queuedMaxRequestBytes?: number;
+  /** `queued.max.response.bytes`: broker-wide bytes of responses built and not yet taken by the kernel. */
+  readonly queuedMaxResponseBytes?: number;
+  /**
+   * `connections.max.stalled.ms`: how long a connection waits for memory before the connection holding
+   * memory without progress the longest is closed to free it.
+   */
+  readonly connectionsMaxStalledMs?: number;
+  /** Called for each connection refused because `max.connections` were open (the caller rate-limits its log). */
+  readonly onConnectionRejected?: (remoteAddress: string, remotePort: number) => void;
   readonly host: string;
   /** 0 lets the OS pick a port; read it back from `port`. */
   readonly port: number;
@@ -33,8 +56,11 @@ export interface NetworkServerOptions extends Partial<ConnectionLimits> {
 export const NETWORK_DEFAULTS = {
   socketRequestMaxBytes: 104_857_600,
   queuedMaxRequests: 500,
-  queuedMaxBytes: 104_857_600,
+  queuedMaxRequestBytes: 268_435_456,
+  queuedMaxResponseBytes: 268_435_456,
+  queuedMaxResponseBytesPerConnection: 16_777_216,
   connectionsMaxIdleMs: 600_000,
+  connectionsMaxStalledMs: 2_000,
   maxConnections: 10_000,
   shutdownTimeoutMs: 30_000,
 } as const;
@@ -44,6 +70,10 @@ export class NetworkServer {
   private nextConnectionId = 1;
   private closing: Promise<void> | null = null;
   private readonly limits: ConnectionLimits;
+  private readonly memory: ConnectionMemory;
+  private readonly stalledMs: number;
+  /** Runs while some connection waits for memory. */
+  private stallTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly server: Server,
@@ -52,9 +82,16 @@ export class NetworkServer {
     this.limits = {
       socketRequestMaxBytes: options.socketRequestMaxBytes ?? NETWORK_DEFAULTS.socketRequestMaxBytes,
       queuedMaxRequests: options.queuedMaxRequests ?? NETWORK_DEFAULTS.queuedMaxRequests,
-      queuedMaxBytes: options.queuedMaxBytes ?? NETWORK_DEFAULTS.queuedMaxBytes,
+      queuedMaxResponseBytesPerConnection:
+        options.queuedMaxResponseBytesPerConnection ?? NETWORK_DEFAULTS.queuedMaxResponseBytesPerConnection,
       connectionsMaxIdleMs: options.connectionsMaxIdleMs ?? NETWORK_DEFAULTS.connectionsMaxIdleMs,
     };
+    this.memory = {
+      requests: new MemoryPool('queued.max.request.bytes', options.queuedMaxRequestBytes ?? NETWORK_DEFAULTS.queuedMaxRequestBytes),
+      responses: new MemoryPool('queued.max.response.bytes', options.queuedMaxResponseBytes ?? NETWORK_DEFAULTS.queuedMaxResponseBytes),
+      nowMs: () => performance.now(),
+    };
+    this.stalledMs = options.connectionsMaxStalledMs ?? NETWORK_DEFAULTS.connectionsMaxStalledMs;
   }
 
   static async listen(options: NetworkServerOptions): Promise<NetworkServer> {
@@ -83,6 +120,11 @@ export class NetworkServer {
     return this.connections.size;
   }
 
+  /** Bytes in use in the request and response pools (tests, metrics). */
+  get memoryInUse(): { requestBytes: number; responseBytes: number } {
+    return { requestBytes: this.memory.requests.usedBytes, responseBytes: this.memory.responses.usedBytes };
+  }
+
   /** Stops accepting, finishes in-flight requests, closes every connection. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -93,6 +135,7 @@ export class NetworkServer {
     const maxConnections = this.options.maxConnections ?? NETWORK_DEFAULTS.maxConnections;
     if (this.closing !== null || this.connections.size >= maxConnections) {
       socket.on('error', () => {});
+      if (this.closing === null) this.options.onConnectionRejected?.(socket.remoteAddress ?? '', socket.remotePort ?? -1);
       socket.destroy();
       return;
     }
@@ -101,7 +144,9 @@ export class NetworkServer {
       socket,
       this.options.handler,
       this.limits,
+      this.memory,
       (closed, reason) => this.onClosed(closed, reason),
+      () => this.watchStalls(),
     );
     this.connections.add(connection);
     this.options.onConnectionOpened?.(connection);
@@ -113,7 +158,40 @@ export class NetworkServer {
     this.options.onConnectionClosed?.(connection, reason);
   }
 
+  private watchStalls(): void {
+    if (this.stallTimer !== null || this.closing !== null) return;
+    // Checked a few times per stall period; a connection closed frees its memory at once.
+    this.stallTimer = setInterval(() => this.reclaimStalled(), Math.max(10, Math.floor(this.stalledMs / 4)));
+    this.stallTimer.unref();
+  }
+
+  /**
+   * When some connection has been waiting for memory, closes every connection that has held memory
+   * without progress for at least `connections.max.stalled.ms`, the longest-stalled first.
+   */
+  private reclaimStalled(): void {
+    const connections = [...this.connections];
+    if (!connections.some((connection) => connection.waitsForMemory)) {
+      if (this.stallTimer !== null) clearInterval(this.stallTimer);
+      this.stallTimer = null;
+      return;
+    }
+    const nowMs = this.memory.nowMs();
+    const stalled = connections
+      .map((connection) => ({ connection, sinceMs: connection.stalledSinceMs() }))
+      .filter((entry) => nowMs - entry.sinceMs >= this.stalledMs)
+      .sort((a, b) => a.sinceMs - b.sinceMs);
+    for (const { connection, sinceMs } of stalled) {
+      connection.close(new MemoryStallError(
+        `held ${connection.heldBytes()} bytes of broker memory (unsent answers or a partly read request) for ` +
+        `${Math.round(nowMs - sinceMs)} ms without progress while other connections waited for memory`,
+      ));
+    }
+  }
+
   private async shutdown(): Promise<void> {
+    if (this.stallTimer !== null) clearInterval(this.stallTimer);
+    this.stallTimer = null;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const timeoutMs = this.options.shutdownTimeoutMs ?? NETWORK_DEFAULTS.shutdownTimeoutMs;
     let timer: NodeJS.Timeout | undefined;

@@ -11,6 +11,8 @@
  * - consumers (replica id < 0) read below the high watermark (read_uncommitted) or the last stable
  *   offset (read_committed), which also reports the aborted transactions overlapping what it read;
  * - a fetch offset outside [logStartOffset, logEndOffset] is OFFSET_OUT_OF_RANGE;
+ * - KIP-392: consumer fetches v11+ may be served by a follower (below its HW); with a client rack and the
+ *   rack-aware selector, the leader answers no records and a preferred read replica in the client's rack;
  * - a consumer fetch on a new leader whose HW is below the start of its epoch is OFFSET_NOT_AVAILABLE
  *   (the HW a consumer sees never goes back; the replication simulation checks it);
  * - follower fetches (replica id ≥ 0) go through `readForFollower`: a replica the partition does not
@@ -45,6 +47,13 @@ export interface FetchReadParams {
   readonly replicaId?: number;
   /** Its broker epoch (ReplicaState.ReplicaEpoch, KIP-903; -1 when not sent). */
   readonly replicaEpoch?: number;
+  /**
+   * KIP-392: consumer fetches v11+ carry client metadata and may be served by a follower (Kafka's
+   * FetchParams.fetchOnlyLeader is false for them); older ones only by the leader.
+   */
+  readonly fetchFromFollowerAllowed?: boolean;
+  /** The consumer's client.rack (v11+), for the leader's preferred read replica. */
+  readonly clientRack?: string;
   readonly isolationLevel: number;
   /** The request's max_bytes. */
   readonly maxBytes: number;
@@ -75,6 +84,8 @@ export interface PartitionRead {
   readonly divergingEpoch?: { readonly epoch: number; readonly endOffset: number };
   /** Follower reads: the leader's log end when read (a parked follower fetch wakes when it moves). */
   readonly logEndOffset?: number;
+  /** KIP-392: the replica the leader tells the consumer to fetch from instead (-1: none). */
+  readonly preferredReadReplica?: number;
 }
 
 const NO_RECORDS: readonly Buffer[] = Object.freeze([]);
@@ -108,9 +119,15 @@ async function readPartition(
 ): Promise<PartitionRead> {
   const topic = request.topicId === ZERO_UUID ? request.topic : (params.topicName(request.topicId, request.partition) ?? null);
   if (topic === null) return errorRead(ErrorCode.UNKNOWN_TOPIC_ID, null, true);
-  const lookup = replicaManager.leaderPartition(topic, request.partition, request.currentLeaderEpoch);
+  let lookup = replicaManager.leaderPartition(topic, request.partition, request.currentLeaderEpoch);
+  if (!lookup.ok && lookup.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER && !params.isFollower && params.fetchFromFollowerAllowed === true) {
+    // KIP-392: a follower serves a consumer (the epoch checks passed: NOT_LEADER_OR_FOLLOWER comes after them).
+    const replica = replicaManager.partition(topic, request.partition);
+    if (replica !== undefined && replica.leaderId >= 0) lookup = { ok: true, partition: replica };
+  }
   if (!lookup.ok) return errorRead(lookup.errorCode, topic);
   const hosted = lookup.partition;
+  const servedAsLeader = hosted.isLeader;
   if (request.topicId !== ZERO_UUID && hosted.topicId !== request.topicId) {
     return errorRead(ErrorCode.INCONSISTENT_TOPIC_ID, topic);
   }
@@ -118,8 +135,18 @@ async function readPartition(
   // A new leader's HW may lag the one consumers saw under the previous leader until it reaches the start
   // of this epoch (then every earlier record is committed here too): until then consumers retry
   // (OFFSET_NOT_AVAILABLE is retriable in Kafka's consumer, KIP-207/392), so their HW never goes back.
-  if (hosted.leaderEpochStartOffset > hosted.highWatermark) return errorRead(ErrorCode.OFFSET_NOT_AVAILABLE, topic);
+  if (servedAsLeader && hosted.leaderEpochStartOffset > hosted.highWatermark) return errorRead(ErrorCode.OFFSET_NOT_AVAILABLE, topic);
   const leaderEpoch = hosted.leaderEpoch;
+  // KIP-392: the leader may send the consumer to a replica in its rack (no records, the replica's id).
+  const preferredReadReplica = servedAsLeader && params.clientRack !== undefined && params.clientRack !== ''
+    ? replicaManager.preferredReadReplica(hosted, params.clientRack, request.fetchOffset) : -1;
+  if (preferredReadReplica >= 0) {
+    return {
+      errorCode: ErrorCode.NONE, highWatermark: hosted.highWatermark, lastStableOffset: hosted.lastStableOffset, logStartOffset: hosted.logStartOffset,
+      records: NO_RECORDS, recordsBytes: 0, topic, hosted, leaderEpoch, fromMetadata: false, diverging: false,
+      abortedTransactions: params.isolationLevel === READ_COMMITTED ? NO_ABORTED : null, preferredReadReplica,
+    };
+  }
   const highWatermark = hosted.highWatermark;
   const lastStableOffset = hosted.lastStableOffset;
   const logStartOffset = hosted.logStartOffset;
@@ -142,9 +169,9 @@ async function readPartition(
     if (err instanceof StorageError) return errorRead(err.errorCode, topic);
     throw err;
   }
-  // STYLE.md 3: the read may have awaited the disk; the partition must still be led here, at that epoch.
+  // STYLE.md 3: the read may have awaited the disk; the partition must still be served here, at that epoch.
   const now = replicaManager.partition(topic, request.partition);
-  if (now !== hosted || !now.isLeader || now.leaderEpoch !== leaderEpoch) return errorRead(ErrorCode.NOT_LEADER_OR_FOLLOWER, topic);
+  if (now !== hosted || now.isLeader !== servedAsLeader || now.leaderEpoch !== leaderEpoch) return errorRead(ErrorCode.NOT_LEADER_OR_FOLLOWER, topic);
   return {
     errorCode: ErrorCode.NONE, highWatermark, lastStableOffset, logStartOffset, records, recordsBytes,
     topic, hosted, leaderEpoch, fromMetadata: false, diverging: false, abortedTransactions,
@@ -228,6 +255,8 @@ export interface FetchWatch {
   readonly leaderEpoch: number;
   /** Follower fetches watch the log end (new data for them), consumers only the HW. */
   readonly logEndOffset: number | undefined;
+  /** Whether this node led the partition when the fetch read it (a follower may serve consumers, KIP-392). */
+  readonly leader: boolean;
 }
 
 export function watchesOf(reads: readonly PartitionRead[]): FetchWatch[] {
@@ -236,7 +265,7 @@ export function watchesOf(reads: readonly PartitionRead[]): FetchWatch[] {
     if (read.hosted === undefined) continue;
     watches.push({
       partition: read.hosted, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, leaderEpoch: read.leaderEpoch,
-      logEndOffset: read.logEndOffset,
+      logEndOffset: read.logEndOffset, leader: read.hosted.isLeader,
     });
   }
   return watches;
@@ -347,7 +376,7 @@ export class DelayedFetchPurgatory {
 /** Whether a partition differs from what a parked fetch saw in a way that can complete the fetch. */
 function changed(watch: FetchWatch): boolean {
   const p = watch.partition;
-  return !p.isLeader
+  return p.isLeader !== watch.leader
     || p.leaderEpoch !== watch.leaderEpoch
     || p.highWatermark !== watch.highWatermark
     || p.logStartOffset !== watch.logStartOffset

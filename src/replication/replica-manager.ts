@@ -34,7 +34,7 @@ import { logConfigForTopic } from '../metadata/topic-configs.js';
 import type { AbortedTransaction, HostedPartition, PartitionLookup, PartitionProducerState, ReplicaManager } from './types.js';
 import { PartitionProducerStateStore } from './producer-state-store.js';
 import type { ProducerStateEntry } from './producer-state.js';
-import { PartitionReplication, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
+import { PartitionReplication, type FollowerReplicaState, type IsrProposal, type FollowerFetchCheck } from './partition-replication.js';
 import type { FollowerPartition, ReplicaFetcherManager } from './replica-fetcher.js';
 import type { ControllerChannel } from '../controller/requests.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -70,6 +70,9 @@ export interface ReplicationServices {
   readonly controller: ControllerChannel;
   readonly brokerEpoch: () => number;
 }
+
+/** KIP-392's selector (replica.selector.class); any other value keeps consumers on the leader. */
+export const RACK_AWARE_REPLICA_SELECTOR = 'org.apache.kafka.common.replica.RackAwareReplicaSelector';
 
 /** Kafka's AlterPartition request timeout (the controller answers once the change is committed). */
 const ALTER_PARTITION_TIMEOUT_MS = 30_000;
@@ -356,6 +359,29 @@ export class LocalReplicaManager implements ReplicaManager {
     if (proposal !== undefined) this.sendProposal(state, proposal);
   }
 
+  /**
+   * KIP-392's preferred read replica (ReplicaManager.findPreferredReadReplica with the
+   * RackAwareReplicaSelector): -1 unless replica.selector.class is that selector, the leader is not in
+   * clientRack, and an ISR follower in clientRack holds fetchOffset — then the most caught up of them
+   * (larger log end, then more recently caught up, then the smaller id).
+   */
+  preferredReadReplica(hosted: HostedPartition, clientRack: string, fetchOffset: number): number {
+    if (this.config['replica.selector.class'] !== RACK_AWARE_REPLICA_SELECTOR) return -1;
+    const state = this.owned(hosted);
+    if (!state.isLeader) return -1;
+    const brokers = this.loader.image.brokers;
+    if (brokers.get(this.nodeId)?.rack === clientRack) return -1;
+    let best: FollowerReplicaState | undefined;
+    for (const id of state.isr) {
+      const follower = state.replication.follower(id);
+      if (follower === undefined || brokers.get(id)?.rack !== clientRack) continue;
+      if (follower.logEndOffset < fetchOffset || fetchOffset < state.log.logStartOffset) continue;
+      if (best === undefined || follower.logEndOffset > best.logEndOffset
+        || (follower.logEndOffset === best.logEndOffset && follower.lastCaughtUpTimeMs > best.lastCaughtUpTimeMs)) best = follower;
+    }
+    return best?.replicaId ?? -1;
+  }
+
   /** A follower's acknowledged end, as if it fetched at endOffset with the leader's log end as it is now. */
   recordFollowerEnd(hosted: HostedPartition, replicaId: number, endOffset: number): void {
     this.recordFollowerFetch(hosted, replicaId, endOffset, hosted.logEndOffset);
@@ -540,15 +566,36 @@ export class LocalReplicaManager implements ReplicaManager {
    * per the durability mode: only then may the next fetch acknowledge the bytes.
    */
   private appendAsFollower(state: PartitionState, records: Buffer, leaderHighWatermark: number): Promise<void> {
-    const result = state.log.appendAsFollower(records);
-    for (let position = 0; position < records.length;) {
+    // One append per run of whole batches that fits segment.bytes (a fetch may carry more than a small
+    // segment holds); batches are never split.
+    const segmentBytes = state.log.config.segmentBytes;
+    let durable: Promise<void> = Promise.resolve();
+    let runStart = 0;
+    let position = 0;
+    while (position < records.length) {
       const size = probeBatch(records, position, records.length, records.length - position);
       if (size <= 0) break;
-      state.producerState.onReplicatedAppend(readBatchHeader(records, position), records.subarray(position, position + size));
+      if (position > runStart && position + size - runStart > segmentBytes) {
+        durable = this.appendRun(state, records.subarray(runStart, position));
+        runStart = position;
+      }
       position += size;
     }
+    if (position > runStart) durable = this.appendRun(state, records.subarray(runStart, position));
     this.followerHighWatermark(state, leaderHighWatermark);
-    return state.log.config.durabilityMode === 'none' ? Promise.resolve() : result.durable;
+    // Appends become durable in offset order: the last one covers the others.
+    return state.log.config.durabilityMode === 'none' ? Promise.resolve() : durable;
+  }
+
+  private appendRun(state: PartitionState, run: Buffer): Promise<void> {
+    const result = state.log.appendAsFollower(run);
+    for (let position = 0; position < run.length;) {
+      const size = probeBatch(run, position, run.length, run.length - position);
+      if (size <= 0) break;
+      state.producerState.onReplicatedAppend(readBatchHeader(run, position), run.subarray(position, position + size));
+      position += size;
+    }
+    return result.durable;
   }
 
   /** A follower's HW follows the leader's, never past its own log end, never back (maybeUpdateHighWatermark). */

@@ -70,6 +70,12 @@ export interface ReplicaManager {
    * on it. Returns an unsubscribe function.
    */
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void;
+  /**
+   * KIP-392 (ReplicaManager.findPreferredReadReplica + RackAwareReplicaSelector): with
+   * replica.selector.class set to the rack-aware selector, an ISR follower in clientRack holding
+   * fetchOffset (the most caught up), unless the leader is in that rack; -1 for "the leader".
+   */
+  preferredReadReplica(partition: HostedPartition, clientRack: string, fetchOffset: number): number;
   /** A follower fetch of a led partition, before reading: unknown replica, KIP-595 divergence. */
   checkFollowerFetch(partition: HostedPartition, replicaId: number, fetchOffset: number, lastFetchedEpoch: number, currentLeaderEpoch: number): FollowerFetchCheck;
   /** A follower fetched at fetchOffset (its acknowledged end) when the leader's log ended at leaderLogEndOffset. */

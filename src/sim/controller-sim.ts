@@ -19,9 +19,17 @@
  * (and one state per partition epoch); the leader is in the ISR; the ISR is a non-empty subset of the
  * replicas; leader and partition epochs never go back; no fenced or shutting-down broker leads; a
  * crashed or paused broker leads nothing for longer than the session timeout (plus slack) under a
- * controller that was active all that time; every acknowledged (below the high watermark) record is on
- * every newly elected leader unless the topic allows unclean election. At the end, after healing: a
- * controller, every broker registered and unfenced, and every node's image equal to the controller's.
+ * controller that was active all that time; on the active controller's image, every ISR member (the
+ * leader included) holds every acknowledged (below some leader's high watermark) record, unless the
+ * partition saw an unclean election; acknowledged records never change; every AlterPartition the core
+ * accepts names the current leader and partition epochs and adds only active brokers (KIP-704/903,
+ * checked on the answer against the image it was decided on). At the end, after healing: a controller,
+ * every broker registered and unfenced, and every node's image equal to the controller's.
+ *
+ * Faults: Raft's (crashes with torn writes, partitions, drops, duplicates, delays, slow disks, leadership
+ * transfers, membership changes, snapshots) plus broker pauses shorter and longer than the session,
+ * controlled shutdowns followed by restarts, and slow requests that wait up to 1.5 s in the controller's
+ * queue (a heartbeat that waited past half the heartbeat interval only keeps its session, as in Kafka).
  */
 import { InvariantError } from '../common/assert.js';
 import { Prng } from '../common/prng.js';
@@ -164,7 +172,20 @@ class Broker {
   brokerEpoch = -1;
   state: 'registering' | 'running' | 'shutting-down' | 'stopped' = 'registering';
   paused = 0;
+  /**
+   * This process's node image has reached its registration (a heartbeat answered isCaughtUp). Only then does
+   * it lead or follow: a restarted node replays old metadata first, and Kafka's broker publishes no image
+   * before its metadata loader has caught up.
+   */
+  caughtUp = false;
+  /** Since when this broker cannot heartbeat (crashed, paused, stopped); undefined while it can. */
   deadSinceMs: number | undefined = 0;
+  /** The last heartbeat any process of this broker sent: a death after it starts a new dead period. */
+  lastHeartbeatSentMs = -1;
+
+  markDead(nowMs: number): void {
+    if (this.deadSinceMs === undefined || this.lastHeartbeatSentMs > this.deadSinceMs) this.deadSinceMs = nowMs;
+  }
   lastHeartbeatMs = -1e9;
   readonly outstanding = new Map<string, { id: number; sentMs: number }>();
   readonly logs = new Map<string, SimLog>();
@@ -343,8 +364,9 @@ export class ControllerSimulation {
     broker.incarnationId = `n${id}-p${broker.process}`;
     broker.brokerEpoch = -1;
     broker.state = 'registering';
+    broker.caughtUp = false;
     broker.paused = 0;
-    broker.deadSinceMs = broker.deadSinceMs ?? this.nowMs;
+    broker.deadSinceMs ??= this.nowMs;
     broker.outstanding.clear();
     broker.followers.clear();
     broker.pendingIsr.clear();
@@ -463,7 +485,7 @@ export class ControllerSimulation {
     node.pendingWrite = undefined;
     node.incarnation++;
     this.stopController(node, 'crash');
-    node.broker.deadSinceMs ??= this.nowMs;
+    node.broker.markDead(this.nowMs);
     this.stats.crashes++;
     this.trace(`crash node ${node.id}`);
     this.queue.push(this.nowMs + this.prng.int(50, 1500), { kind: 'restart', node: node.id });
@@ -657,6 +679,7 @@ export class ControllerSimulation {
     }
     if (this.nowMs - broker.lastHeartbeatMs >= HEARTBEAT_MS && !broker.outstanding.has('heartbeat')) {
       broker.lastHeartbeatMs = this.nowMs;
+      broker.lastHeartbeatSentMs = this.nowMs;
       const sent = this.sendRequest(id, broker.process, {
         type: 'brokerHeartbeat', brokerId: id, brokerEpoch: broker.brokerEpoch, currentMetadataOffset: node.image.offset,
         wantFence: false, wantShutDown: broker.state === 'shutting-down',
@@ -692,10 +715,11 @@ export class ControllerSimulation {
       case 'brokerHeartbeat': {
         const value = (outcome as ControllerOutcomeOf<'brokerHeartbeat'> & { ok: true }).value;
         if (request.brokerEpoch !== broker.brokerEpoch) return;
+        if (value.isCaughtUp) broker.caughtUp = true;
         if (!value.isFenced && broker.deadSinceMs !== undefined) broker.deadSinceMs = undefined;
         if (value.shouldShutDown && broker.state === 'shutting-down') {
           broker.state = 'stopped';
-          broker.deadSinceMs = this.nowMs;
+          broker.markDead(this.nowMs);
           this.trace(`broker ${node.id} shut down`);
           // The process exits (its Raft node with it, as in combined mode) and is started again.
           this.queue.push(this.nowMs + this.prng.int(10, 200), { kind: 'process-restart', node: node.id, incarnation: node.incarnation });
@@ -745,7 +769,7 @@ export class ControllerSimulation {
   /** The data plane, as far as the controller cares: appends, fetches, high watermarks, ISR proposals. */
   private replicate(node: SimNode): void {
     const broker = node.broker;
-    if (broker.state !== 'running' && broker.state !== 'shutting-down') return;
+    if ((broker.state !== 'running' && broker.state !== 'shutting-down') || !broker.caughtUp) return;
     for (const topic of node.image.topicsById.values()) {
       for (const p of topic.partitions) {
         const key = partitionKey(p.topicId, p.partitionId);
@@ -820,7 +844,7 @@ export class ControllerSimulation {
     const leaderNode = this.nodes.get(p.leader);
     if (leaderNode === undefined || leaderNode.raft === undefined || this.network.isBlocked(node.id, p.leader) || this.network.isBlocked(p.leader, node.id)) return;
     const leaderBroker = leaderNode.broker;
-    if (leaderBroker.paused > 0 || (leaderBroker.state !== 'running' && leaderBroker.state !== 'shutting-down')) return;
+    if (leaderBroker.paused > 0 || !leaderBroker.caughtUp || (leaderBroker.state !== 'running' && leaderBroker.state !== 'shutting-down')) return;
     const leaderView = leaderNode.image.topicsById.get(p.topicId)?.partitions[p.partitionId];
     if (leaderView === undefined || leaderView.leader !== p.leader || leaderView.leaderEpoch !== p.leaderEpoch) return;
     const leaderLog = this.log(leaderBroker, key);
@@ -954,7 +978,7 @@ export class ControllerSimulation {
     const broker = node.broker;
     if (broker.paused > 0) return;
     broker.paused = this.prng.int(1, 1e9);
-    broker.deadSinceMs ??= this.nowMs;
+    broker.markDead(this.nowMs);
     this.stats.pauses++;
     const durationMs = this.prng.chance(0.5) ? this.prng.int(50, SESSION_MS / 2) : this.prng.int(SESSION_MS, 3 * SESSION_MS);
     this.trace(`pause broker ${node.id} for ${durationMs}ms`);

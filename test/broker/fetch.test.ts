@@ -150,6 +150,25 @@ test('max_bytes, partition_max_bytes and KIP-74: a first batch larger than both 
   });
 });
 
+test('fetch.max.bytes caps what a Fetch asks for (KafkaApis caps max_bytes with it)', async () => {
+  await withHarness(async (h) => {
+    const batch = sizedBatch(1, 1500);
+    await producedTopic(h, 'capped', [batch, batch, batch]);
+    const response = await fetch(h.client, 12, { maxBytes: 50 << 20, topics: [topic('capped', [part(0, 0, { partitionMaxBytes: 50 << 20 })])] });
+    assert.equal(only(response).records?.length, 2 * batch.length, '2 whole batches fit in 4,000 bytes, 3 do not');
+  }, { 'fetch.max.bytes': '4000' });
+});
+
+test('no broker-wide memory bound: a Fetch reads no more than the response memory it was granted', async () => {
+  await withHarness(async (h) => {
+    const batch = sizedBatch(1, 300_000);
+    await producedTopic(h, 'granted', [batch, batch, batch, batch]);
+    // 1 MiB of response memory in all: the answer holds 3 batches (~900 KB) though max_bytes asks for 50 MB.
+    const response = await fetch(h.client, 12, { maxBytes: 50 << 20, topics: [topic('granted', [part(0, 0, { partitionMaxBytes: 50 << 20 })])] });
+    assert.equal(only(response).records?.length, 3 * batch.length);
+  }, { 'queued.max.response.bytes': String(1 << 20), 'message.max.bytes': '400000' });
+});
+
 test('OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset]; unknown partitions and topic ids', async () => {
   await withHarness(async (h) => {
     const topicId = await producedTopic(h, 'range', [simpleBatch(2)]);

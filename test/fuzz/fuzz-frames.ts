@@ -1,7 +1,8 @@
 /**
  * Seeded generator of hostile request frames for the network fuzz test: random bytes, valid ApiVersions /
- * Metadata / DescribeCluster / DescribeLogDirs / DescribeProducers requests with mutations (bit flips, truncation, huge array counts, invalid
- * UTF-8, random versions and keys), and bad size prefixes. Every byte comes from one Prng seed.
+ * Metadata / DescribeCluster / DescribeLogDirs / DescribeProducers / Fetch requests with mutations (bit flips, truncation, huge array counts, invalid
+ * UTF-8, random versions and keys), bad size prefixes, and size prefixes that declare up to 100 MB and
+ * send a few bytes. Every byte comes from one Prng seed.
  */
 import { Prng } from '../../src/common/prng.js';
 import { Writer } from '../../src/protocol/writer.js';
@@ -18,7 +19,8 @@ export type FrameKind =
   | 'huge-count'
   | 'invalid-utf8'
   | 'random-version'
-  | 'bad-size';
+  | 'bad-size'
+  | 'lying-size';
 
 export interface FuzzFrame {
   readonly kind: FrameKind;
@@ -50,7 +52,7 @@ function randomName(prng: Prng): string {
 /** A well-formed request body (no size prefix) for one of the served APIs, at a served version. */
 export function validRequest(prng: Prng, correlationId: number): Buffer {
   const w = new Writer();
-  const which = prng.int(0, 4);
+  const which = prng.int(0, 5);
   const clientId = prng.chance(0.1) ? null : randomName(prng);
   if (which === 0) {
     const version = prng.int(0, 4);
@@ -66,7 +68,7 @@ export function validRequest(prng: Prng, correlationId: number): Buffer {
     const count = prng.int(0, 6);
     const topics = version >= 1 && prng.chance(0.3)
       ? null
-      : Array.from({ length: count }, () => ({ topicId: zeroUuid, name: randomName(prng) }));
+      : Array.from({ length: count }, () => ({ topicId: zeroUuid, name: prng.chance(0.2) ? prng.pick(FETCH_TOPICS) : randomName(prng) }));
     encodeRequest(ApiKey.Metadata, version, w, {
       topics,
       allowAutoTopicCreation: version >= 4 ? prng.chance(0.5) : true,
@@ -85,6 +87,8 @@ export function validRequest(prng: Prng, correlationId: number): Buffer {
     encodeRequest(ApiKey.DescribeProducers, 0, w, {
       topics: Array.from({ length: prng.int(0, 4) }, () => ({ name: randomName(prng), partitionIndexes: Array.from({ length: prng.int(0, 4) }, () => prng.int(-2, 5)) })),
     });
+  } else if (which === 5) {
+    fetchRequest(prng, w, correlationId, clientId);
   } else {
     const version = prng.int(0, 1);
     encodeRequestHeader(w, { requestApiKey: ApiKey.DescribeCluster, requestApiVersion: version, correlationId, clientId });
@@ -95,6 +99,53 @@ export function validRequest(prng: Prng, correlationId: number): Buffer {
     });
   }
   return w.finishBuffer();
+}
+
+/** Topics the Metadata requests above may auto-create, so some Fetches find a partition. */
+const FETCH_TOPICS = ['fuzz-a', 'fuzz-b'];
+
+/**
+ * A Consumer Fetch (issue #26: it reserves response memory before it reads) with hostile sizes:
+ * max_bytes and partition_max_bytes from 0 to 2^31-1, any offset, a short max_wait_ms (a parked fetch
+ * must not outlive the fuzz connection's close timeout), sessions that do not exist.
+ */
+function fetchRequest(prng: Prng, w: Writer, correlationId: number, clientId: string | null): void {
+  const version = prng.int(4, 17);
+  encodeRequestHeader(w, { requestApiKey: ApiKey.Fetch, requestApiVersion: version, correlationId, clientId });
+  const size = (): number => prng.pick([0, 1, 1024, 1 << 20, 57_671_680, 0x7fffffff, prng.int(0, 0x7fffffff)]);
+  const topicId = (): string => (version >= 13 && prng.chance(0.8) ? randomUuid(prng) : zeroUuid);
+  encodeRequest(ApiKey.Fetch, version, w, {
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1n },
+    maxWaitMs: prng.pick([0, 1, 10, 50]),
+    minBytes: size(),
+    maxBytes: size(),
+    isolationLevel: prng.int(0, 1),
+    sessionId: prng.chance(0.8) ? 0 : prng.int(0, 0x7fffffff),
+    sessionEpoch: prng.pick([-1, 0, 1, prng.int(-5, 100)]),
+    topics: Array.from({ length: prng.int(0, 3) }, () => ({
+      topic: prng.chance(0.7) ? prng.pick(FETCH_TOPICS) : randomName(prng),
+      topicId: topicId(),
+      partitions: Array.from({ length: prng.int(0, 3) }, () => ({
+        partition: prng.int(-1, 2),
+        currentLeaderEpoch: prng.pick([-1, 0, prng.int(-5, 5)]),
+        fetchOffset: BigInt(prng.pick([0, 1, -1, prng.int(0, 1_000_000)])),
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: size(),
+        replicaDirectoryId: zeroUuid,
+        highWatermark: -1n,
+      })),
+    })),
+    forgottenTopicsData: [],
+    rackId: '',
+  });
+}
+
+function randomUuid(prng: Prng): string {
+  const hex = randomBytes(prng, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function mutate(prng: Prng, body: Buffer): Buffer {
@@ -148,6 +199,16 @@ function randomVersion(prng: Prng, body: Buffer): Buffer {
   return out;
 }
 
+/**
+ * A size prefix that declares far more than follows (up to socket.request.max.bytes): the broker must
+ * charge the declared size to queued.max.request.bytes before reading, and give it back when the peer
+ * goes away mid-frame (issue #26).
+ */
+function lyingSize(prng: Prng, body: Buffer): Buffer {
+  const size = prng.pick([1 << 20, 16 << 20, 64 << 20, 104_857_600, prng.int(body.length + 1, 104_857_600)]);
+  return prefixed(body, size);
+}
+
 function badSize(prng: Prng, body: Buffer): Buffer {
   const size = prng.pick([-1, -2147483648, 104857601, 2147483647, body.length + prng.int(1, 1000), Math.max(0, body.length - prng.int(1, 8))]);
   return prefixed(body, size);
@@ -162,6 +223,7 @@ export function fuzzFrame(prng: Prng, correlationId: number): FuzzFrame {
   if (roll < 70) return { kind: 'truncated', bytes: prefixed(body.subarray(0, prng.int(0, body.length - 1))) };
   if (roll < 78) return { kind: 'huge-count', bytes: prefixed(hugeCount(prng, body)) };
   if (roll < 84) return { kind: 'invalid-utf8', bytes: prefixed(invalidUtf8(prng, correlationId)) };
-  if (roll < 95) return { kind: 'random-version', bytes: prefixed(randomVersion(prng, body)) };
-  return { kind: 'bad-size', bytes: badSize(prng, body) };
+  if (roll < 93) return { kind: 'random-version', bytes: prefixed(randomVersion(prng, body)) };
+  if (roll < 97) return { kind: 'bad-size', bytes: badSize(prng, body) };
+  return { kind: 'lying-size', bytes: lyingSize(prng, body) };
 }

@@ -7,7 +7,8 @@
  * answer. Afterwards: the broker is alive, every fuzz connection was closed by the broker, resident
  * memory grew by less than a bound, and SIGTERM still shuts it down cleanly.
  *
- * FUZZ_FRAMES (default 100000) sets the frame count, FUZZ_SEED replays a run; the seed is printed.
+ * FUZZ_FRAMES (default 100000) sets the frame count, FUZZ_WORKERS (default 24) the concurrent connections,
+ * FUZZ_SEED replays a run; the seed is printed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +30,7 @@ import { fuzzFrame, type FrameKind } from './fuzz-frames.js';
 
 const frameTarget = Number(process.env.FUZZ_FRAMES ?? 100_000);
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const workerCount = 24;
+const workerCount = Number(process.env.FUZZ_WORKERS ?? 24);
 const batchFramesMax = 4;
 const connectionCloseTimeoutMs = 10_000;
 /** Resident memory the broker may gain over the run (after warm-up). */
@@ -139,7 +140,8 @@ async function probe(port: number, running: () => boolean): Promise<number> {
   return probes;
 }
 
-test(`network fuzz: ${frameTarget} hostile frames never crash the broker (seed ${seed})`, { timeout: 180_000 }, async (t) => {
+// A long run (FUZZ_FRAMES=1000000) needs more than the default run's 3 minutes.
+test(`network fuzz: ${frameTarget} hostile frames never crash the broker (seed ${seed})`, { timeout: Math.max(180_000, frameTarget * 3) }, async (t) => {
   t.diagnostic(`FUZZ_SEED=${seed} FUZZ_FRAMES=${frameTarget}`);
   const dataDir = await mkdtemp(join(tmpdir(), 'runnel-fuzz-'));
   const broker = await startBrokerProcess(dataDir);

@@ -127,23 +127,39 @@ test('reading pauses at queued.max.requests and resumes as responses leave', asy
   });
 });
 
-test('reading pauses when queued bytes exceed the bound', async () => {
+test('a frame is read only once the broker-wide request pool (queued.max.request.bytes) has room for it', async () => {
   const pending: Array<() => void> = [];
   let calls = 0;
   const handler: FrameHandler = (_connection, frame) => {
     calls++;
     return new Promise((resolve) => pending.push(() => resolve([sizePrefixed(Buffer.from(frame))])));
   };
-  await withServer({ handler, queuedMaxBytes: 10_000 }, async (server) => {
-    const client = await RawClient.connect(server.port);
-    client.write(Buffer.concat(Array.from({ length: 20 }, () => sizePrefixed(Buffer.alloc(4000)))));
+  await withServer({ handler, queuedMaxRequestBytes: 10_000 }, async (server) => {
+    const first = await RawClient.connect(server.port);
+    const second = await RawClient.connect(server.port);
+    first.write(Buffer.concat(Array.from({ length: 10 }, () => sizePrefixed(Buffer.alloc(4000)))));
+    second.write(Buffer.concat(Array.from({ length: 10 }, () => sizePrefixed(Buffer.alloc(4000)))));
     await sleep(100);
-    assert.equal(calls, 3, 'reading stops once 10,000 bytes are queued');
-    for (let round = 0; round < 1000 && client.frames.length < 20; round++) {
+    assert.equal(calls, 2, 'two 4,000-byte frames fit in 10,000 bytes, shared by both connections');
+    assert.ok(server.memoryInUse.requestBytes <= 10_000);
+    for (let round = 0; round < 1000 && first.frames.length + second.frames.length < 20; round++) {
       for (const release of pending.splice(0)) release();
       await sleep(5);
     }
-    assert.equal(client.frames.length, 20);
+    assert.equal(first.frames.length, 10);
+    assert.equal(second.frames.length, 10);
+    first.destroy();
+    second.destroy();
+    await waitFor(() => server.memoryInUse.requestBytes === 0 && server.memoryInUse.responseBytes === 0);
+  });
+});
+
+test('a frame larger than the whole request pool is read when the pool is empty', async () => {
+  await withServer({ handler: echo, queuedMaxRequestBytes: 1000 }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    client.write(Buffer.concat([sizePrefixed(Buffer.alloc(5000, 1)), sizePrefixed(Buffer.alloc(10, 2))]));
+    const frames = await client.waitFrames(2);
+    assert.deepEqual(frames.map((f) => f.length), [5000, 10]);
     client.destroy();
   });
 });
@@ -297,7 +313,7 @@ test('a client that does not read its responses stops being read from, and catch
     response.writeInt32BE(responseBytes - 4, 0);
     return [response];
   };
-  await withServer({ handler, queuedMaxBytes: 4 * responseBytes }, async (server) => {
+  await withServer({ handler, queuedMaxResponseBytesPerConnection: 4 * responseBytes }, async (server) => {
     const client = await RawClient.connect(server.port);
     client.socket.pause();
     const total = 200;
@@ -309,6 +325,88 @@ test('a client that does not read its responses stops being read from, and catch
     await client.waitFrames(total, 20_000);
     assert.equal(calls, total);
     client.destroy();
+  });
+});
+
+// Issue #26, defect 2: "no broker-wide memory bound". Before the fix every connection could hold up to
+// 100 MB of unsent answers and partial frames, so N clients that never read held N x 100 MB.
+test('no broker-wide memory bound: clients that never read hold at most queued.max.response.bytes of answers between them', async () => {
+  const responseBytes = 256 * 1024;
+  const handler: FrameHandler = () => {
+    const response = Buffer.alloc(responseBytes);
+    response.writeInt32BE(responseBytes - 4, 0);
+    return [response];
+  };
+  const queuedMaxResponseBytes = 4 * 1024 * 1024;
+  await withServer({ handler, queuedMaxResponseBytes, queuedMaxResponseBytesPerConnection: 64 * 1024 * 1024 }, async (server) => {
+    const clients = await Promise.all(Array.from({ length: 8 }, () => RawClient.connect(server.port)));
+    let peak = 0;
+    for (const client of clients) {
+      client.socket.pause();
+      client.write(Buffer.concat(Array.from({ length: 100 }, () => sizePrefixed(Buffer.from('x')))));
+    }
+    for (let i = 0; i < 40; i++) {
+      await sleep(10);
+      peak = Math.max(peak, server.memoryInUse.responseBytes);
+    }
+    // Each connection that had nothing unsent may add one answer when it is let in: the bound plus one
+    // answer per connection, not 8 x 100 answers (200 MiB).
+    assert.ok(peak <= queuedMaxResponseBytes + clients.length * responseBytes, `peak ${peak} bytes of unsent answers`);
+    assert.ok(peak >= queuedMaxResponseBytes, `the pool filled: ${peak}`);
+    for (const client of clients) client.socket.resume();
+    await Promise.all(clients.map((client) => client.waitFrames(100, 20_000)));
+    for (const client of clients) client.destroy();
+    await waitFor(() => server.memoryInUse.responseBytes === 0);
+  });
+});
+
+test('no broker-wide memory bound: partial frames hold at most queued.max.request.bytes, and a small request still gets through', async () => {
+  const queuedMaxRequestBytes = 3 * 1024 * 1024;
+  await withServer({ handler: echo, queuedMaxRequestBytes, socketRequestMaxBytes: 2 * 1024 * 1024 }, async (server) => {
+    const partials = await Promise.all(Array.from({ length: 6 }, () => RawClient.connect(server.port)));
+    for (const client of partials) {
+      const prefix = Buffer.alloc(4);
+      prefix.writeInt32BE(2 * 1024 * 1024, 0);
+      client.write(Buffer.concat([prefix, Buffer.alloc(1024 * 1024)]));
+    }
+    await sleep(200);
+    assert.ok(server.memoryInUse.requestBytes <= 2 * 1024 * 1024, `only one 2 MiB frame fits: ${server.memoryInUse.requestBytes}`);
+    const normal = await RawClient.connect(server.port);
+    normal.write(sizePrefixed(Buffer.from('still served')));
+    const [answer] = await normal.waitFrames(1);
+    assert.equal(answer?.toString(), 'still served');
+    for (const client of [...partials, normal]) client.destroy();
+    await waitFor(() => server.memoryInUse.requestBytes === 0);
+  });
+});
+
+test('a response reservation waits while the broker holds queued.max.response.bytes, and a stalled holder is closed to free it', async () => {
+  const big = 1024 * 1024;
+  const reasons: string[] = [];
+  const handler: FrameHandler = async (_connection, frame, memory) => {
+    const granted = await memory!.reserve(big, 1024);
+    const size = frame.toString() === 'big' ? granted : 16;
+    const response = Buffer.alloc(size);
+    response.writeInt32BE(size - 4, 0);
+    return [response];
+  };
+  await withServer({
+    handler, queuedMaxResponseBytes: 2 * big, connectionsMaxStalledMs: 300,
+    onConnectionClosed: (_c, reason) => { if (reason !== undefined) reasons.push(reason.name); },
+  }, async (server) => {
+    const stuck = await RawClient.connect(server.port);
+    stuck.socket.pause();
+    // Answers the kernel cannot take (the peer reads nothing): they fill the pool and stay.
+    stuck.write(Buffer.concat(Array.from({ length: 40 }, () => sizePrefixed(Buffer.from('big')))));
+    await sleep(200);
+    assert.ok(server.memoryInUse.responseBytes >= 2 * big - 1024, `pool full: ${server.memoryInUse.responseBytes}`);
+    const normal = await RawClient.connect(server.port);
+    normal.write(sizePrefixed(Buffer.from('small')));
+    const [answer] = await normal.waitFrames(1, 5000);
+    assert.equal(answer?.length, 12);
+    assert.ok(reasons.includes('MemoryStallError'), `the stalled connection was closed: ${reasons.join(',')}`);
+    normal.destroy();
+    await waitFor(() => server.memoryInUse.responseBytes === 0 && server.memoryInUse.requestBytes === 0);
   });
 });
 
@@ -325,3 +423,11 @@ test('a response whose size prefix does not match its bytes closes the connectio
     },
   );
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) assert.fail('condition not reached in time');
+    await sleep(10);
+  }
+}

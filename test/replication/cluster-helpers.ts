@@ -1,6 +1,7 @@
 /** Helpers for replication tests on an in-process cluster (test/cluster/memory-cluster.ts). */
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { Broker } from '../../src/broker/broker.js';
+import type { RunnelConfig } from '../../src/config/config.js';
 import type { HostedPartition } from '../../src/replication/types.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
@@ -50,13 +51,13 @@ export async function produceTo(
 }
 
 /** Closes a broker of the cluster and starts it again on the same data directory (clean restart). */
-export async function restartBroker(cluster: MemoryCluster, nodeId: number): Promise<Broker> {
+export async function restartBroker(cluster: MemoryCluster, nodeId: number, overrides: Partial<RunnelConfig> = {}): Promise<Broker> {
   const index = cluster.brokers.findIndex((b) => b.nodeId === nodeId);
   const old = cluster.brokers[index];
   if (old === undefined) throw new Error(`no broker ${nodeId}`);
   await old.close();
   const broker = await Broker.start({
-    config: old.services.config, clusterId: old.clusterId, cluster: { metadataLog: cluster.metadataLog, controller: cluster.controller },
+    config: { ...old.services.config, ...overrides }, clusterId: old.clusterId, cluster: { metadataLog: cluster.metadataLog, controller: cluster.controller },
   });
   cluster.brokers[index] = broker;
   return broker;
@@ -66,4 +67,17 @@ export async function restartBroker(cluster: MemoryCluster, nodeId: number): Pro
 export async function changePartition(cluster: MemoryCluster, topicId: string, partition: number, change: { leader?: number; isr?: number[] }): Promise<void> {
   await cluster.metadataLog.append([{ type: 'PartitionChange', topicId, partitionId: partition, ...change }]);
   for (const broker of cluster.brokers) await broker.services.replicaManager.whenIdle();
+}
+
+/** A consumer Fetch (v17: topic ids, rack) of one partition; returns the partition's answer. */
+export async function consumerFetch(client: RawClient, topicId: string, partition: number, fetchOffset: number, rackId = '', version = 17) {
+  const response = await call(client, ApiKey.Fetch, version, {
+    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
+    isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topic: '', topicId, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: BigInt(fetchOffset), lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: '00000000-0000-0000-0000-000000000000', highWatermark: -1n }] }],
+    forgottenTopicsData: [], rackId,
+  });
+  const p = response.body.responses[0]?.partitions[0];
+  if (p === undefined) throw new Error(`no partition in fetch answer (error ${response.body.errorCode})`);
+  return p;
 }

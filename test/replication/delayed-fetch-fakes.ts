@@ -79,6 +79,10 @@ export class FakeReplicaManager implements ReplicaManager {
 
   recordFollowerFetch(): void {}
 
+  preferredReadReplica(): number {
+    return -1;
+  }
+
   onPartitionAdvanced(listener: (partition: HostedPartition) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

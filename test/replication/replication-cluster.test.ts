@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { startMemoryCluster } from '../cluster/memory-cluster.js';
 import { RawClient } from '../network/raw-client.js';
-import { simpleBatch } from './batches.js';
+import { recordBatch, simpleBatch } from './batches.js';
 import { checkByteIdentity } from './byte-identity.js';
 import { changePartition, createTopic, hosted, leaderOf, produceTo, restartBroker, waitFor } from './cluster-helpers.js';
 
@@ -107,6 +107,75 @@ test('a former leader truncates its unreplicated tail to the divergence point (D
     for (const broker of cluster.brokers) await waitFor(`replica ${broker.nodeId} at 15`, () => hosted(broker, 'd', 0).highWatermark === 15);
     const dirs = cluster.brokers.filter((x) => x !== newLeader).map((x) => ({ nodeId: x.nodeId, dataDir: x.services.config['log.dirs'] }));
     const report = await checkByteIdentity('d', 0, 15, { nodeId: bId, dataDir: newLeader.services.config['log.dirs'] }, dirs);
+    assert.deepEqual(report.mismatches, []);
+  } finally {
+    client?.destroy();
+    await cluster.close();
+  }
+});
+
+test('ISR shrinks when followers stop fetching (via AlterPartition): acks=-1 gets NOT_ENOUGH_REPLICAS, acks=1 works; a follower back expands it and acks=-1 works again', async () => {
+  const cluster = await startMemoryCluster(3, {
+    'replica.fetch.wait.max.ms': '100', 'replica.fetch.backoff.ms': '50', 'replica.lag.time.max.ms': '600', 'min.insync.replicas': '2',
+  });
+  let client: RawClient | undefined;
+  try {
+    await createTopic(cluster, 'isr', 1, 3);
+    const leader = leaderOf(cluster, 'isr', 0);
+    client = await RawClient.connect(leader.port);
+    assert.equal((await produceTo(client, 'isr', 0, simpleBatch(2), { acks: -1 })).errorCode, ErrorCode.NONE);
+    const [b, c] = cluster.brokers.filter((x) => x !== leader) as [typeof leader, typeof leader];
+    const bId = b.nodeId;
+    await b.close();
+    await c.close();
+    // acks=1 never waits on followers.
+    const acksOne = await produceTo(client, 'isr', 0, simpleBatch(3), { acks: 1 });
+    assert.equal(acksOne.errorCode, ErrorCode.NONE);
+    assert.equal(Number(acksOne.baseOffset), 2);
+    // Both followers are now behind and silent for replica.lag.time.max.ms (a follower at the leader's end
+    // stays in sync however long it is silent — Kafka's isCaughtUp; the controller's session fencing is
+    // what removes a dead one then): the leader proposes ISR = [leader]; the controller commits it.
+    await waitFor('ISR shrunk to the leader', () => hosted(leader, 'isr', 0).isr.length === 1, 10_000);
+    assert.deepEqual([...hosted(leader, 'isr', 0).isr], [leader.nodeId]);
+    const refused = await produceTo(client, 'isr', 0, simpleBatch(1), { acks: -1 });
+    assert.equal(refused.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    assert.equal((await produceTo(client, 'isr', 0, simpleBatch(1), { acks: 1 })).errorCode, ErrorCode.NONE);
+    // One follower comes back, catches up, and is added back: acks=-1 works again.
+    const back = await restartBroker(cluster, bId);
+    await waitFor('ISR expanded', () => hosted(leader, 'isr', 0).isr.length === 2, 10_000);
+    assert.equal(hosted(back, 'isr', 0).logEndOffset, 6);
+    const accepted = await produceTo(client, 'isr', 0, simpleBatch(1), { acks: -1 });
+    assert.equal(accepted.errorCode, ErrorCode.NONE);
+    assert.equal(Number(accepted.baseOffset), 6);
+    await waitFor('follower HW', () => hosted(back, 'isr', 0).highWatermark === 7);
+  } finally {
+    client?.destroy();
+    await cluster.close();
+  }
+});
+
+test('a follower that was down catches up megabytes across segments with replica.fetch.max.bytes above segment.bytes, byte for byte', async () => {
+  const cluster = await startMemoryCluster(2, {
+    'replica.fetch.wait.max.ms': '50', 'replica.fetch.backoff.ms': '50', 'replica.fetch.max.bytes': String(8 << 20), 'replica.fetch.response.max.bytes': String(8 << 20),
+  });
+  let client: RawClient | undefined;
+  try {
+    await createTopic(cluster, 'small', 1, 2, { 'segment.bytes': String(1 << 20) });
+    const leader = leaderOf(cluster, 'small', 0);
+    const followerId = cluster.brokers.find((b) => b !== leader)!.nodeId;
+    await cluster.brokers.find((b) => b !== leader)!.close();
+    client = await RawClient.connect(leader.port);
+    const big = Buffer.alloc(100_000, 7);
+    for (let i = 0; i < 30; i++) {
+      const batch = recordBatch(Array.from({ length: 10 }, (_, j) => ({ key: Buffer.from(`k${j}`), value: big.subarray(0, 10_000), timestampDelta: j })));
+      assert.equal((await produceTo(client, 'small', 0, batch, { acks: 1 })).errorCode, ErrorCode.NONE);
+    }
+    const follower = await restartBroker(cluster, followerId);
+    await waitFor('follower caught up', () => hosted(follower, 'small', 0).logEndOffset === 300);
+    // The leader's HW passes 300 only once the follower acknowledged (in fsync mode: flushed) it.
+    await waitFor('leader HW', () => hosted(leader, 'small', 0).highWatermark === 300);
+    assert.ok(hosted(follower, 'small', 0).log.segmentBaseOffsets().length > 1);
+    const report = await checkByteIdentity('small', 0, 300, { nodeId: leader.nodeId, dataDir: leader.services.config['log.dirs'] }, [{ nodeId: followerId, dataDir: follower.services.config['log.dirs'] }]);
     assert.deepEqual(report.mismatches, []);
   } finally {
     client?.destroy();

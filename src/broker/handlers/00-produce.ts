@@ -108,7 +108,7 @@ function handleProduce(context: RequestContext<ProduceRequest>): Promise<Produce
     if (outcomes.some((topic) => topic.some((p) => p.errorCode !== ErrorCode.NONE))) {
       throw new InvalidRequestError('produce with acks=0 failed: closing the connection so the producer refreshes its metadata');
     }
-    return null;
+    return untilWrittenAcksZero(outcomes);
   }
   const appended = outcomes.flat().filter((o) => o.appended !== undefined);
   const duplicates = outcomes.flat().filter((o) => o.duplicateWait !== undefined);
@@ -250,6 +250,23 @@ function recordErrorMessage(message: string, recordErrors: readonly RecordError[
 }
 
 /** acks=1: each partition answers once its bytes are durable; an IO failure is KAFKA_STORAGE_ERROR. */
+/**
+ * acks=0 has no answer, but its records stay in memory until written: the request is finished only
+ * then, so they stay charged to `queued.max.request.bytes` and a producer that outruns the disk is
+ * paced by `queued.max.requests` instead of filling the heap (issue #26). A write that fails closes the
+ * connection, as any acks=0 error does.
+ */
+function untilWrittenAcksZero(outcomes: PartitionOutcome[][]): Promise<null> | null {
+  const appended = outcomes.flat().filter((o) => o.appended !== undefined);
+  if (appended.length === 0) return null;
+  return awaitDurable(appended).then(() => {
+    if (appended.some((o) => o.errorCode !== ErrorCode.NONE)) {
+      throw new InvalidRequestError('produce with acks=0 failed to write: closing the connection');
+    }
+    return null;
+  });
+}
+
 async function awaitDurable(appended: PartitionOutcome[]): Promise<void> {
   await Promise.all(appended.map((outcome) => (outcome.appended as NonNullable<PartitionOutcome['appended']>).result.durable.then(
     () => undefined,

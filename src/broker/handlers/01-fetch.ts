@@ -17,7 +17,7 @@
  * - Answers: last_stable_offset (the high watermark held back by open transactions), log_start_offset,
  *   aborted_transactions null (read_uncommitted) or the aborted transactions overlapping the records read
  *   (read_committed; empty for Kafka's pre-read errors),
- *   preferred_read_replica -1, records as the log's Buffers: several batches go out as separate writev
+ *   preferred_read_replica (KIP-392, below) or -1, records as the log's Buffers: several batches go out as separate writev
  *   chunks, never concatenated. v16+: NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH partitions carry the
  *   current leader and its endpoint (KIP-951).
  * - Follower fetches (replica id ≥ 0, or ReplicaState in v15+; src/replication/replica-fetcher.ts sends
@@ -26,7 +26,9 @@
  *   gets UNKNOWN_LEADER_EPOCH (with a leader epoch) or NOT_LEADER_OR_FOLLOWER. A parked follower fetch
  *   wakes on the leader's log end, a consumer's on the HW. v18 adds the follower's own high watermark
  *   (KIP-1166, a tagged field; read but not yet used to wake followers): a consumer's v18 fetch is its v17 fetch.
- * Not implemented: rack-aware reads (KIP-392: rack_id ignored), quotas (throttle 0), ACLs.
+ * - KIP-392 (v11+): consumers may fetch from a follower (below its HW); with replica.selector.class =
+ *   RackAwareReplicaSelector and a rack_id, the leader answers a preferred_read_replica in that rack.
+ * Not implemented: quotas (throttle 0), ACLs.
  */
 import { randomInt } from 'node:crypto';
 import {
@@ -43,6 +45,7 @@ import {
   DelayedFetchPurgatory,
   mustRespondNow,
   READ_COMMITTED,
+  readBytes,
   readPartitions,
   watchesOf,
   type FetchReadParams,
@@ -116,13 +119,17 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
     isFollower,
     replicaId,
     replicaEpoch: apiVersion >= 15 ? Number(request.replicaState.replicaEpoch) : -1,
+    // KIP-392: v11+ carries client metadata (rack); such consumer fetches may be served by a follower.
+    fetchFromFollowerAllowed: apiVersion >= 11,
+    clientRack: apiVersion >= 11 ? request.rackId : '',
     isolationLevel: request.isolationLevel,
     maxBytes: request.maxBytes,
     topicName: (topicId, partition) => replicaManager.partitionByTopicId(topicId, partition)?.topic ?? services.metadata.topicById(topicId)?.name,
   };
-  let reads = await readPartitions(replicaManager, params, toRead);
+  const read = (): Promise<PartitionRead[]> => readWithinMemory(context, toRead, params);
+  let reads = await read();
   if (!mustRespondNow(reads, request.maxWaitMs, request.minBytes)) {
-    reads = await waitForData(context, delayedFetch, () => readPartitions(replicaManager, params, toRead), reads);
+    reads = await waitForData(context, delayedFetch, read, reads);
   }
   const outcomes = reads.map((read) => ({
     errorCode: read.errorCode,
@@ -134,6 +141,28 @@ async function handleFetch(context: RequestContext<FetchRequest>): Promise<Fetch
   if (!isFollower) countBytesOut(services, params, toRead, reads);
   const session = fetchSessions.respond(sessionContext, toRead, outcomes, services.clock.monotonicMs());
   return buildResponse(context, session, toRead, reads);
+}
+
+/**
+ * Reads under max_bytes, Kafka's broker-side `fetch.max.bytes` (KafkaApis caps the request's max_bytes
+ * with it) and the response memory the broker can give (`queued.max.response.bytes`): the request
+ * reserves before it reads, waiting while this connection's earlier answers are unsent or the broker
+ * holds too many, so answers nobody reads are not built again and again. At least
+ * `message.max.bytes` is reserved when max_bytes allows it: KIP-74 returns a whole first batch even
+ * past the limit, and that is as large as a batch of a default topic gets. Afterwards the reservation
+ * shrinks to the bytes actually read, which is what a parked fetch holds while it waits.
+ */
+async function readWithinMemory(
+  context: RequestContext<FetchRequest>,
+  toRead: readonly FetchPartition[],
+  params: FetchReadParams,
+): Promise<PartitionRead[]> {
+  const { services, responseMemory } = context;
+  const wantBytes = Math.min(Math.max(0, params.maxBytes), services.config['fetch.max.bytes']);
+  const grantedBytes = await responseMemory.reserve(wantBytes, services.config['message.max.bytes']);
+  const reads = await readPartitions(services.replicaManager, { ...params, maxBytes: grantedBytes }, toRead);
+  responseMemory.shrinkTo(readBytes(reads));
+  return reads;
 }
 
 /** BytesOutPerSec counts what consumers are sent (Kafka counts followers' reads apart, as replication bytes). */
@@ -265,7 +294,7 @@ function responsePartition(
     abortedTransactions: read.abortedTransactions !== null
       ? read.abortedTransactions.map((t) => ({ producerId: BigInt(t.producerId), firstOffset: BigInt(t.firstOffset) }))
       : read.fromMetadata || (read.errorCode === ErrorCode.NONE && isolationLevel === READ_COMMITTED) ? [] : null,
-    preferredReadReplica: -1,
+    preferredReadReplica: read.preferredReadReplica ?? -1,
     records: first ?? EMPTY_RECORDS,
   };
 }
