@@ -10,7 +10,7 @@
  * its caller.
  */
 import type { Logger } from 'pino';
-import { Broker } from './broker/broker.js';
+import { RunnelNode } from './node/runnel-node.js';
 import { ConfigError, formatListener, isConfigName, resolveConfig, type ConfigName, type RunnelConfig } from './config/config.js';
 
 export interface StartBrokerOptions extends Partial<Omit<RunnelConfig, 'node.id' | 'log.dirs' | 'listeners'>> {
@@ -54,16 +54,19 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     overrides.push([key satisfies ConfigName, String(value), `startBroker option '${key}'`]);
   }
   const { config } = resolveConfig({ overrides });
-  const broker = await Broker.start({ config, clusterId: options.clusterId, logger: options.logger });
+  const node = await RunnelNode.start({ config, clusterId: options.clusterId, logger: options.logger });
+  const broker = node.broker!;
   return {
     bootstrapServers: broker.bootstrapServers,
     port: broker.port,
     nodeId: broker.nodeId,
     clusterId: broker.clusterId,
     metricsPort: broker.metricsPort,
-    close: () => broker.close(),
+    close: () => node.close(),
   };
 }
 
 export { ConfigError } from './config/config.js';
 export type { RunnelConfig } from './config/config.js';
+export { startCluster } from './node/start-cluster.js';
+export type { StartClusterOptions, RunningCluster } from './node/start-cluster.js';

@@ -12,7 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import { connect, type Socket } from 'node:net';
-import { Broker } from '../../src/broker/broker.js';
+import { RunnelNode } from '../../src/node/runnel-node.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { requestFrame } from '../../test/broker/kafka-test-client.js';
@@ -40,7 +40,8 @@ process.argv.forEach((a, i) => {
   const setting = process.argv[i + 1];
   if (a === '--set' && setting !== undefined && setting.includes('=')) overrides.push([setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]);
 });
-const broker = await Broker.start({ config: resolveConfig({ overrides }).config });
+const node = await RunnelNode.start({ config: resolveConfig({ overrides }).config });
+const broker = node.broker!;
 try {
   const created = await broker.services.topicCreator.create({ name: topic, numPartitions: partitions, replicationFactor: 1 });
   if (created.errorCode !== 0) throw new Error(`create ${topic}: error ${created.errorCode}`);
@@ -69,7 +70,7 @@ try {
     + `process CPU ${(cpuSeconds / (messages / 1e6)).toFixed(3)} s/M msg (user ${(cpu.user / 1e6).toFixed(2)} s, system ${(cpu.system / 1e6).toFixed(2)} s), `
     + `${Math.round(cpuSeconds * 1e6 / requests)} µs/request, GC ${gc.count}× ${gc.ms.toFixed(0)} ms (mark-compact ${gc.majorCount}× ${gc.majorMs.toFixed(0)} ms)`);
 } finally {
-  await broker.close();
+  await node.close();
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -11,7 +11,7 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
 import type { BrokerMetrics } from './metrics.js';
 import type { MetadataView } from './metadata-view.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
+import type { QuorumView } from './quorum-view.js';
 import type { MetadataLoader } from '../metadata/loader.js';
 import type { LocalReplicaManager } from '../replication/replica-manager.js';
 import type { DelayedProducePurgatory } from '../replication/delayed-produce.js';
@@ -43,8 +43,8 @@ export interface BrokerServices {
   readonly config: RunnelConfig;
   readonly clock: Clock;
   readonly metadata: MetadataView;
-  /** Append metadata records (standalone: the local durable log; cluster: Raft). */
-  readonly metadataLog: MetadataLog;
+  /** The metadata quorum as this node sees it (DescribeQuorum, controller id); absent in some tests. */
+  readonly quorum: QuorumView | undefined;
   /** The current metadata image (`.image`) and delta subscriptions (`.subscribe`). */
   readonly metadataLoader: MetadataLoader;
   /** Hosted partitions: leadership, epochs, ISR, high watermark, appends (src/replication). */

@@ -11,9 +11,10 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
-import {
-  advertisedClientListener, clientListener, controllerListeners, formatListener, type Listener, type RunnelConfig,
-} from '../config/config.js';
+import { formatListener, type Listener, type NamedListener, type RunnelConfig } from '../config/config.js';
+import { advertisedBrokerListener, nodeLayout } from '../config/node-layout.js';
+import { BrokerLifecycle } from './lifecycle.js';
+import type { QuorumView } from './quorum-view.js';
 import { FrameSizeError } from '../network/frame-decoder.js';
 import { ConnectionClosedError, MemoryStallError, type CloseReason, type ConnectionInfo } from '../network/connection.js';
 import { RateLimitedLog } from '../common/rate-limited-log.js';
@@ -25,11 +26,8 @@ import { BUILTIN_HANDLERS } from './handlers/index.js';
 import { ensureMetaProperties } from './meta-properties.js';
 import { ImageMetadataView } from './metadata-view.js';
 import { InvalidRequestError, RequestPipeline } from './pipeline.js';
-import { imageRecords } from '../metadata/image.js';
-import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
-import { MetadataLoader } from '../metadata/loader.js';
+import type { MetadataLoader } from '../metadata/loader.js';
 import { LogManager } from '../storage/log-manager.js';
-import { lockDataDir, type DataDirLock } from '../storage/data-dir-lock.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
 import { ReplicaFetcherManager, replicaFetcherOptions } from '../replication/replica-fetcher.js';
@@ -40,11 +38,7 @@ import { TopicCreator } from '../controller/topic-creator.js';
 import { GroupCoordinatorRuntime } from '../group/coordinator-runtime.js';
 import { TxnCoordinatorRuntime } from '../txn/runtime.js';
 import { ProducerIdManager } from '../controller/producer-ids.js';
-import { ControllerCore } from '../controller/core.js';
-import { QuorumController } from '../controller/quorum-controller.js';
 import type { ControllerChannel } from '../controller/requests.js';
-import type { MetadataLog } from '../metadata/metadata-log.js';
-import { randomUUID } from 'node:crypto';
 import { packageVersion } from '../common/package-version.js';
 import { parseHostPort } from '../config/config.js';
 import { BrokerMetrics } from './metrics.js';
@@ -59,12 +53,19 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Handlers to serve instead of the built-in set (tests). */
   readonly handlers?: readonly AnyApiHandler[];
-  /**
-   * The cluster's metadata log and controller channel, when this node is part of a cluster assembled by
-   * the caller (in-process test clusters). Absent: a standalone node, its own one-voter controller.
-   */
-  readonly cluster?: { readonly metadataLog: MetadataLog; readonly controller: ControllerChannel };
+  /** The node's metadata (Raft voter or observer, loaded into one loader) and its controller channel. */
+  readonly cluster: {
+    readonly loader: MetadataLoader;
+    readonly controller: ControllerChannel;
+    /** The metadata quorum as this node sees it (DescribeQuorum, Metadata's controller id). */
+    readonly quorum?: QuorumView;
+  };
 }
+
+const REGISTRATION_TIMEOUT_MS = 120_000;
+/** How long start waits to be unfenced before serving anyway (a lagging controller must not stop a start). */
+const UNFENCE_WAIT_MS = 10_000;
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 30_000;
 
 export class Broker {
   private constructor(
@@ -79,7 +80,7 @@ export class Broker {
     private readonly operatorHttp: OperatorHttpServer | undefined,
     /** What /readyz answers: null once ready; the phase it is in otherwise. */
     private readonly readiness: Readiness,
-    private readonly dataDirLock: DataDirLock,
+    private readonly lifecycle: BrokerLifecycle,
   ) {}
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
@@ -88,13 +89,9 @@ export class Broker {
     const logger = options.logger ?? pino({ level: 'silent' });
     const clock = options.clock ?? systemClock;
     const dataDir = config['log.dirs'];
-    // One broker per data directory (Kafka's `.lock`), before anything in it is read or written.
-    const dataDirLock = await lockDataDir(dataDir);
-    const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId).catch(async (error: unknown) => {
-      await dataDirLock.release();
-      throw error;
-    });
-    const opened: Array<() => Promise<void>> = [() => dataDirLock.release()];
+    // The node holds the data directory's lock (RunnelNode) before anything in it is read or written.
+    const meta = await ensureMetaProperties(dataDir, config['node.id'], options.clusterId);
+    const opened: Array<() => Promise<void>> = [];
     const closeOpened = async (): Promise<void> => {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     };
@@ -104,18 +101,7 @@ export class Broker {
       // Before recovery, so /readyz can say 503 through a long one (and /healthz 200).
       const operatorHttp = await startOperatorHttp(config, metrics, readiness);
       if (operatorHttp !== undefined) opened.push(() => operatorHttp.close());
-      let metadataLog: MetadataLog;
-      let metadataLoader: MetadataLoader;
-      if (options.cluster === undefined) {
-        const local = await LocalMetadataLog.open(dataDir, { compactAfterBytes: config['metadata.log.max.record.bytes.between.snapshots'] });
-        metadataLoader = new MetadataLoader(local);
-        local.compactWith(() => imageRecords(metadataLoader.image));
-        metadataLog = local;
-      } else {
-        metadataLog = options.cluster.metadataLog;
-        metadataLoader = new MetadataLoader(metadataLog);
-      }
-      opened.push(() => metadataLog.close());
+      const metadataLoader = options.cluster.loader;
       readiness.notReady = 'recovering storage';
       const logManager = await LogManager.open({
         dataDir, defaults: brokerLogDefaults(config), clock, logger, onLogFlush: (ms) => metrics.logFlushed(ms),
@@ -133,10 +119,7 @@ export class Broker {
 
       const registry = new HandlerRegistry();
       for (const handler of options.handlers ?? BUILTIN_HANDLERS) registry.register(handler);
-      const listener = clientListener(config);
-      for (const c of controllerListeners(config)) {
-        logger.info(`controller listener ${c.name}://${c.host}:${c.port} is not bound: this node's controller quorum is in process`);
-      }
+      const listener = nodeLayout(config).brokerListener!;
       readiness.notReady = 'starting the Kafka listener';
       let pipeline: RequestPipeline | null = null;
       const closeLogs = newCloseLogs(logger);
@@ -170,36 +153,38 @@ export class Broker {
       });
       opened.push(() => network.close());
       const advertised = advertisedListener(config, listener, network.port);
-      // A standalone node is its own controller (KRaft combined mode, a one-voter quorum).
-      let controller: ControllerChannel;
-      if (options.cluster === undefined) {
-        const local = new QuorumController({
-          core: new ControllerCore({ config }), writer: metadataLog, image: () => metadataLoader.image,
-          clock, nodeId: meta.nodeId, logger,
-        });
-        local.activate();
-        opened.push(async () => local.close());
-        controller = local;
-      } else {
-        controller = options.cluster.controller;
-      }
+      const controller = options.cluster.controller;
       readiness.notReady = 'registering with the controller';
-      const brokerEpoch = await registerBroker(controller, meta.clusterId, meta.nodeId, advertised, config['broker.rack']);
+      const lifecycle = new BrokerLifecycle({
+        channel: controller, nodeId: meta.nodeId, clusterId: meta.clusterId, host: advertised.host, port: advertised.port,
+        rack: config['broker.rack'] === '' ? null : config['broker.rack'], loader: metadataLoader,
+        heartbeatIntervalMs: config['broker.heartbeat.interval.ms'], logger,
+      });
+      opened.push(async () => lifecycle.stop());
+      await lifecycle.start(Date.now() + REGISTRATION_TIMEOUT_MS);
+      const brokerEpoch = (): number => lifecycle.brokerEpoch;
       // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
       replicaManager.startReplication({
-        fetchers: new ReplicaFetcherManager(replicaFetcherOptions(config, meta.nodeId, () => brokerEpoch, metadataLoader, logger)),
+        fetchers: new ReplicaFetcherManager(replicaFetcherOptions(config, meta.nodeId, brokerEpoch, metadataLoader, logger)),
         controller,
-        brokerEpoch: () => brokerEpoch,
+        brokerEpoch,
       });
-      // Registered (unfenced at once without heartbeats): partition roles are applied before serving.
+      readiness.notReady = 'catching up with the metadata log';
+      if (!await lifecycle.waitUnfenced(UNFENCE_WAIT_MS)) {
+        logger.warn({ nodeId: meta.nodeId }, `still fenced after ${UNFENCE_WAIT_MS} ms; serving anyway (the controller unfences once caught up)`);
+      }
+      // Partition roles from the image are applied before serving.
       await replicaManager.whenIdle();
-      const metadata = new ImageMetadataView(meta.clusterId, meta.nodeId, metadataLoader, replicaManager, meta.nodeId);
+      const quorum = options.cluster.quorum;
+      const metadata = new ImageMetadataView(
+        meta.clusterId, () => quorum?.leaderId() ?? meta.nodeId, metadataLoader, replicaManager, meta.nodeId,
+      );
       const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
       });
       opened.push(async () => groupCoordinator.close());
-      const producerIds = new ProducerIdManager(controller, meta.nodeId, () => brokerEpoch);
+      const producerIds = new ProducerIdManager(controller, meta.nodeId, brokerEpoch);
       const txnCoordinator = new TxnCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, delayedProduce, topicCreator, groupCoordinator,
         generateProducerId: () => producerIds.generateProducerId(), logger,
@@ -210,8 +195,8 @@ export class Broker {
         config,
         clock,
         metadata,
-        metadataLog,
         metadataLoader,
+        quorum,
         replicaManager,
         delayedProduce,
         fetchSessions: newFetchSessionCache(),
@@ -235,7 +220,7 @@ export class Broker {
       pipeline = new RequestPipeline(registry, services);
       readiness.notReady = null;
       const broker = new Broker(
-        meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness, dataDirLock,
+        meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness, lifecycle,
       );
       logger.info(
         {
@@ -272,15 +257,46 @@ export class Broker {
     return `${host}:${this.advertised.port}`;
   }
 
-  /** Clean shutdown (see the header). Idempotent. */
+  /**
+   * Clean shutdown (see the header). Idempotent. A broker inside a RunnelNode closes the whole node
+   * (controller, metadata log, data-directory lock) with it.
+   */
   close(): Promise<void> {
+    if (this.owner !== undefined) return this.owner();
+    return this.closeBroker();
+  }
+
+  /** The broker's own clean shutdown, without its node (RunnelNode calls it). */
+  closeBroker(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
   }
 
+  private owner: (() => Promise<void>) | undefined;
+
+  /** Makes close() close the node that owns this broker. */
+  ownedBy(close: () => Promise<void>): void {
+    this.owner = close;
+  }
+
   private closing: Promise<void> | undefined;
 
-  private async shutdown(): Promise<void> {
+  /** Abrupt stop for tests of crashes (startCluster's killNode): no controlled shutdown. */
+  kill(): Promise<void> {
+    this.lifecycle.stop();
+    this.closing ??= this.shutdown(false);
+    return this.closing;
+  }
+
+  private async shutdown(controlled = true): Promise<void> {
+    // Controlled shutdown (KIP-631) while still serving: the controller moves this broker's leaderships
+    // away, so producers see one NOT_LEADER_OR_FOLLOWER and follow the new leaders.
+    if (controlled && this.services.config['controlled.shutdown.enable']) {
+      this.readiness.notReady = 'controlled shutdown';
+      const moved = await this.lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
+      if (!moved) this.services.logger.warn({ nodeId: this.nodeId }, 'controlled shutdown did not finish; stopping anyway');
+    }
+    this.lifecycle.stop();
     this.readiness.notReady = 'shutting down';
     // Parked fetches answer now instead of holding the graceful close for up to max_wait_ms.
     this.services.delayedFetch.close();
@@ -291,24 +307,9 @@ export class Broker {
     this.services.delayedProduce.close();
     await this.services.replicaManager.close();
     await this.logManager.close();
-    await this.services.metadataLog.close();
     await this.operatorHttp?.close();
-    await this.dataDirLock.release();
     this.services.logger.info({ nodeId: this.nodeId }, 'runnel broker stopped');
   }
-}
-
-/**
- * Registers this process with the active controller (KIP-631's BrokerRegistration): a fresh incarnation
- * id per start, the advertised endpoint and rack. Resolves with the broker epoch.
- */
-async function registerBroker(controller: ControllerChannel, clusterId: string, nodeId: number, advertised: Listener, rack: string): Promise<number> {
-  const outcome = await controller.send({
-    type: 'registerBroker', brokerId: nodeId, incarnationId: randomUUID(), clusterId,
-    host: advertised.host, port: advertised.port, rack: rack === '' ? null : rack,
-  }, 30_000);
-  if (!outcome.ok) throw new Error(`broker registration failed: ${outcome.message ?? outcome.errorCode}`);
-  return outcome.value.brokerEpoch;
 }
 
 /** What /readyz reports: null when ready, else the start-up (or shutdown) phase. */
@@ -343,8 +344,8 @@ function groupStateCounts(groupCoordinator: GroupCoordinatorRuntime): Map<string
  * advertised.listeners, else the bound listener. A wildcard bind host is advertised as this machine's
  * host name and port 0 as the bound port, as Kafka does for an unset advertised host.
  */
-function advertisedListener(config: RunnelConfig, bound: Listener, boundPort: number): Listener {
-  const base = advertisedClientListener(config) ?? bound;
+function advertisedListener(config: RunnelConfig, bound: NamedListener, boundPort: number): Listener {
+  const base = advertisedBrokerListener(config, bound);
   const wildcard = base.host === '0.0.0.0' || base.host === '::';
   return {
     securityProtocol: 'PLAINTEXT',

@@ -100,11 +100,20 @@ export class ImageMetadataView implements MetadataView {
 
   constructor(
     readonly clusterId: string,
-    readonly controllerId: number,
+    controllerId: number | (() => number),
     private readonly loader: MetadataLoader,
     private readonly localLeadership?: LocalLeadership,
-    private readonly nodeId = controllerId,
-  ) {}
+    private readonly nodeId = typeof controllerId === 'number' ? controllerId : -1,
+  ) {
+    this.controllerIdOf = typeof controllerId === 'number' ? () => controllerId : controllerId;
+  }
+
+  private readonly controllerIdOf: () => number;
+
+  /** The active controller as this node knows it now (-1: unknown). */
+  get controllerId(): number {
+    return this.controllerIdOf();
+  }
 
   brokers(): readonly BrokerEndpoint[] {
     this.refresh();

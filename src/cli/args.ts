@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config.js';
 
 export interface CliArguments {
-  readonly command: 'start' | 'help' | 'version';
+  readonly command: 'start' | 'dev' | 'help' | 'version';
+  /** `dev`: how many nodes (default 3). */
+  readonly nodes?: number;
   readonly configPath?: string;
   readonly clusterId?: string;
   readonly logLevel?: string;
@@ -20,7 +22,11 @@ export interface CliArguments {
 export const usage = `Usage: runnel <command> [options]
 
 Commands:
-  start              Start a broker (default listener PLAINTEXT://127.0.0.1:9092, data in ./data)
+  start              Start a node (default: a standalone broker on PLAINTEXT://127.0.0.1:9092, data in ./data;
+                     a cluster node with process.roles, controller.quorum.voters, … in --config)
+  dev                Start a local cluster to try: --nodes N (default 3) child processes on 127.0.0.1
+                     ports 9092, 9094, 9096, … (controllers on 9093, 9095, …), data under --data-dir
+                     (default ./data-cluster); Ctrl-C or SIGTERM stops them all
   help               Show this help
 
 Options (start):
@@ -54,6 +60,7 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
       'cluster-id': { type: 'string' },
       set: { type: 'string', multiple: true },
       'log-level': { type: 'string' },
+      nodes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -63,6 +70,13 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
   const command = positionals[0] ?? 'help';
   if (positionals.length > 1) throw new ConfigError(`unexpected argument '${positionals[1]}'`);
   if (command === 'help') return { command: 'help', overrides: [] };
+  if (command === 'dev') {
+    const nodes = values.nodes === undefined ? 3 : Number(values.nodes);
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new ConfigError(`--nodes expects 1-9, got '${values.nodes}'`);
+    return {
+      command: 'dev', nodes, configPath: values.config, logLevel: values['log-level'], overrides: orderedOverrides(tokens),
+    };
+  }
   if (command !== 'start') throw new ConfigError(`unknown command '${command}'`);
   return {
     command: 'start',

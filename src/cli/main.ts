@@ -7,7 +7,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
-import { Broker } from '../broker/broker.js';
+import { RunnelNode } from '../node/runnel-node.js';
 import {
   ConfigError,
   clientListener,
@@ -19,6 +19,7 @@ import {
 import { parseProperties, propertiesFileBytesMax } from '../config/properties.js';
 import { isActedOnBrokerProperty } from '../metadata/topic-configs.js';
 import { checkLogLevel, parseCliArguments, usage, type CliArguments } from './args.js';
+import { runDevCluster } from './dev.js';
 import { packageVersion } from '../common/package-version.js';
 
 const exitUsage = 2;
@@ -40,6 +41,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     console.log(packageVersion());
     return 0;
   }
+  if (args.command === 'dev') return runDevCluster(args);
   return start(args, env);
 }
 
@@ -58,15 +60,15 @@ async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number
   for (const { name, source } of resolved.unimplemented) {
     if (!isActedOnBrokerProperty(name)) logger.warn(`accepting Kafka broker property ${name} (${source}): Runnel does not act on it`);
   }
-  let broker: Broker;
+  let node: RunnelNode;
   try {
-    broker = await Broker.start({ config: resolved.config, clusterId: args.clusterId, logger });
+    node = await RunnelNode.start({ config: resolved.config, clusterId: args.clusterId, logger });
   } catch (error) {
     logger.fatal({ err: error }, 'runnel broker failed to start');
     return error instanceof ConfigError ? exitUsage : 1;
   }
   await untilSignal(logger);
-  await broker.close();
+  await node.close();
   return 0;
 }
 

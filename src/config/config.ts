@@ -59,6 +59,20 @@ export const CONFIG_DEFINITIONS = {
     check: (v) => problemOf(() => parseProtocolMap(v)),
     doc: 'Listener name → security protocol; the client listener must map to PLAINTEXT.',
   }),
+  'process.roles': def({
+    kind: 'string', default: 'broker,controller',
+    check: (v) => problemOf(() => parseProcessRoles(v)),
+    doc: 'broker, controller, or both (KRaft combined mode). A standalone node is both, a one-voter quorum.',
+  }),
+  'controller.quorum.voters': def({
+    kind: 'string', default: '',
+    check: (v) => (v === '' ? null : problemOf(() => parseVoters(v))),
+    doc: 'The controller quorum, id@host:port,… (each voter\'s controller listener). Empty: this node alone (standalone).',
+  }),
+  'inter.broker.listener.name': def({
+    kind: 'string', default: '', doc: 'Listener brokers use to reach each other (replication); empty: the client listener.',
+  }),
+  'controlled.shutdown.enable': def({ kind: 'boolean', default: true, doc: 'Move leaderships away before a broker stops.' }),
   'log.dirs': def({
     kind: 'string', default: './data', check: checkSingleDir,
     doc: 'Data directory (meta.properties, metadata, partition logs). One directory.',
@@ -565,6 +579,34 @@ export function advertisedClientListener(config: RunnelConfig): NamedListener | 
   const advertised = parseListeners(configured);
   const name = clientListener(config).name;
   return advertised.find((l) => l.name === name) ?? (advertised.length === 1 ? advertised[0] : undefined);
+}
+
+export type ProcessRole = 'broker' | 'controller';
+
+export function parseProcessRoles(text: string): Set<ProcessRole> {
+  const roles = new Set<ProcessRole>();
+  for (const item of text.split(',').map((i) => i.trim().toLowerCase()).filter((i) => i !== '')) {
+    if (item !== 'broker' && item !== 'controller') throw new ConfigError(`process.roles: unknown role '${item}'`);
+    roles.add(item);
+  }
+  if (roles.size === 0) throw new ConfigError('process.roles is empty');
+  return roles;
+}
+
+/** controller.quorum.voters: id@host:port,… (KIP-595). */
+export function parseVoters(text: string): Map<number, { host: string; port: number }> {
+  const voters = new Map<number, { host: string; port: number }>();
+  for (const item of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^(\d+)@(\[[^\]]+\]|[^:@]+):(\d+)$/.exec(item);
+    if (match === null) throw new ConfigError(`controller.quorum.voters: "${item}" is not id@host:port`);
+    const id = Number(match[1]);
+    const port = Number(match[3]);
+    if (port <= 0 || port > 65535) throw new ConfigError(`controller.quorum.voters: bad port in "${item}"`);
+    if (voters.has(id)) throw new ConfigError(`controller.quorum.voters: node ${id} listed twice`);
+    voters.set(id, { host: match[2]!.replace(/^\[|\]$/g, ''), port });
+  }
+  if (voters.size === 0) throw new ConfigError('controller.quorum.voters is empty');
+  return voters;
 }
 
 /** PLAINTEXT://host:port; IPv6 hosts in brackets. Other security protocols are not served. */

@@ -41,6 +41,8 @@ export interface QuorumControllerOptions {
 }
 
 export const CONTROLLER_REQUESTS_PENDING_MAX = 1000;
+/** Events of one kind logged one per line per decision; the rest are counted in one line. */
+const EVENTS_LOGGED_PER_KIND_MAX = 3;
 
 /** A committed answer: the outcome plus the metadata offset that holds its records (-1: none written). */
 export interface CommittedOutcome<K extends ControllerRequestType> {
@@ -137,7 +139,22 @@ export class QuorumController implements ControllerChannel {
   private logEvents(events: readonly ControllerEvent[], offset: number): void {
     const logger = this.options.logger;
     if (logger === undefined) return;
-    for (const event of events) logger.info({ ...event, metadataOffset: offset, controllerId: this.options.nodeId }, event.event);
+    // One line per event, except that a decision moving many partitions at once (a broker fenced or shut
+    // down with thousands of leaderships) logs one line per kind with the count and the first few.
+    const byKind = new Map<string, ControllerEvent[]>();
+    for (const event of events) {
+      const list = byKind.get(event.event);
+      if (list === undefined) byKind.set(event.event, [event]);
+      else list.push(event);
+    }
+    const base = { metadataOffset: offset, controllerId: this.options.nodeId };
+    for (const [kind, all] of byKind) {
+      if (all.length <= EVENTS_LOGGED_PER_KIND_MAX) {
+        for (const event of all) logger.info({ ...event, ...base }, event.event);
+      } else {
+        logger.info({ event: kind, count: all.length, first: all.slice(0, EVENTS_LOGGED_PER_KIND_MAX), ...base }, `${kind} (${all.length} in this decision)`);
+      }
+    }
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {

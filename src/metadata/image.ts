@@ -40,6 +40,8 @@ export interface TopicImage {
 export interface MetadataImage {
   /** Offset of the last record batch applied (-1 for the empty image). */
   readonly offset: number;
+  /** Set once by the first active controller (ClusterIdRecord); null before. */
+  readonly clusterId: string | null;
   readonly brokers: ReadonlyMap<number, BrokerImage>;
   readonly topicsById: ReadonlyMap<string, TopicImage>;
   readonly topicIdsByName: ReadonlyMap<string, string>;
@@ -60,6 +62,7 @@ export interface MetadataDelta {
 
 export const EMPTY_IMAGE: MetadataImage = Object.freeze({
   offset: -1,
+  clusterId: null,
   brokers: new Map(),
   topicsById: new Map(),
   topicIdsByName: new Map(),
@@ -92,6 +95,7 @@ class ImageBuilder {
   private topicIdsByName: Map<string, string> | null = null;
   private configs: Map<string, ReadonlyMap<string, string>> | null = null;
   nextProducerId: number;
+  clusterId: string | null;
   readonly createdTopicIds = new Set<string>();
   readonly deletedTopics: TopicImage[] = [];
   readonly changedPartitionKeys = new Set<string>();
@@ -100,6 +104,7 @@ class ImageBuilder {
 
   constructor(readonly base: MetadataImage) {
     this.nextProducerId = base.nextProducerId;
+    this.clusterId = base.clusterId;
   }
 
   brokersW(): Map<number, BrokerImage> { return (this.brokers ??= new Map(this.base.brokers)); }
@@ -132,6 +137,7 @@ class ImageBuilder {
     const topicsById = this.topicsById ?? this.base.topicsById;
     const image: MetadataImage = Object.freeze({
       offset,
+      clusterId: this.clusterId,
       brokers: this.brokers ?? this.base.brokers,
       topicsById,
       topicIdsByName: this.topicIdsByName ?? this.base.topicIdsByName,
@@ -181,6 +187,10 @@ export function applyRecords(
 
 function applyRecord(b: ImageBuilder, r: MetadataRecord): void {
   switch (r.type) {
+    case 'ClusterId':
+      invariant(b.clusterId === null || b.clusterId === r.clusterId, `cluster id ${r.clusterId} after ${b.clusterId}`);
+      b.clusterId = r.clusterId;
+      return;
     case 'RegisterBroker':
       b.brokersW().set(r.brokerId, Object.freeze({
         brokerId: r.brokerId, brokerEpoch: r.brokerEpoch, host: r.host, port: r.port, rack: r.rack, fenced: r.fenced,
@@ -246,6 +256,7 @@ function applyRecord(b: ImageBuilder, r: MetadataRecord): void {
  */
 export function imageRecords(image: MetadataImage): MetadataRecord[] {
   const records: MetadataRecord[] = [];
+  if (image.clusterId !== null) records.push({ type: 'ClusterId', clusterId: image.clusterId });
   for (const b of image.brokers.values()) {
     const record: RegisterBrokerRecord = {
       type: 'RegisterBroker', brokerId: b.brokerId, brokerEpoch: b.brokerEpoch, host: b.host, port: b.port, rack: b.rack, fenced: b.fenced,

@@ -9,6 +9,11 @@ export interface CommittedBatch {
   /** Position of the batch in the metadata log, strictly increasing. */
   readonly offset: number;
   readonly records: readonly MetadataRecord[];
+  /**
+   * True for a snapshot: the records rebuild the whole image at `offset` (KRaft's snapshot), replacing
+   * whatever image the reader had.
+   */
+  readonly snapshot?: boolean;
 }
 
 export interface MetadataLog {

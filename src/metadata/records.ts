@@ -100,7 +100,17 @@ export interface ProducerIdsRecord {
   nextProducerId: number;
 }
 
+/**
+ * The cluster's id, written once by the first active controller (Kafka writes it with `kafka-storage
+ * format`; Runnel has no format step). Every node checks it against its meta.properties.
+ */
+export interface ClusterIdRecord {
+  type: 'ClusterId';
+  clusterId: string;
+}
+
 export type MetadataRecord =
+  | ClusterIdRecord
   | RegisterBrokerRecord
   | FenceBrokerRecord
   | UnfenceBrokerRecord
@@ -113,7 +123,7 @@ export type MetadataRecord =
   | ProducerIdsRecord;
 
 const RECORD_TYPES: ReadonlySet<string> = new Set([
-  'RegisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerRegistrationChange', 'Topic', 'Partition', 'PartitionChange', 'Config',
+  'ClusterId', 'RegisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerRegistrationChange', 'Topic', 'Partition', 'PartitionChange', 'Config',
   'RemoveTopic', 'ProducerIds',
 ]);
 

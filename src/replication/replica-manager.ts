@@ -716,10 +716,9 @@ export class LocalReplicaManager implements ReplicaManager {
       // (epoch, log end) for a leader that has not appended yet.
       const latest = state.log.latestEpoch();
       if (latest === undefined || latest < image.leaderEpoch) state.log.leaderEpochCache.assign(image.leaderEpoch, state.log.logEndOffset);
-      // A partition's first leader (epoch 0: the topic was just created, which the controller logged) is
-      // not news; a later epoch is an election or a restart, and is (issue #27).
-      const level = image.leaderEpoch === 0 ? 'debug' : 'info';
-      this.logger?.[level]({ topic: topic.name, partition: image.partitionId, leaderEpoch: image.leaderEpoch, isr: image.isr, logEndOffset: state.log.logEndOffset, highWatermark: state.log.highWatermark }, 'became leader');
+      // The active controller logs every election (partition, old → new leader, epoch) once for the
+      // cluster; each broker taking the role is detail.
+      this.logger?.debug({ topic: topic.name, partition: image.partitionId, leaderEpoch: image.leaderEpoch, isr: image.isr, logEndOffset: state.log.logEndOffset, highWatermark: state.log.highWatermark }, 'became leader');
     } else if (role === 'follower') {
       this.follow(state);
     }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { Broker } from '../../src/broker/broker.js';
+import { RunnelNode } from '../../src/node/runnel-node.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { RawClient } from '../network/raw-client.js';
 
@@ -26,12 +26,12 @@ test('refused connections and malformed frames are logged at warn, rate-limited'
     },
   });
   const dataDir = await mkdtemp(join(tmpdir(), 'runnel-connection-logging-'));
-  const broker = await Broker.start({
+  const broker = (await RunnelNode.start({
     config: resolveConfig({
       overrides: [['log.dirs', dataDir], ['listeners', 'PLAINTEXT://127.0.0.1:0'], ['max.connections', '2']],
     }).config,
     logger: pino({ level: 'info' }, stream),
-  });
+  })).broker!;
   try {
     // 25 clients that each send a frame of an unknown API key: each connection is closed.
     for (let i = 0; i < 25; i++) {

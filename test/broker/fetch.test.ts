@@ -194,7 +194,7 @@ test('OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset]; unknown partit
 test('leader epoch fencing (KIP-320) and KIP-951 current leader; follower fetches are refused', async () => {
   await withHarness(async (h) => {
     const topicId = await producedTopic(h, 'epochs', [simpleBatch(1)]);
-    const log = h.broker.services.metadataLog;
+    const log = h.node.metadataLog!;
     await log.append([{ type: 'PartitionChange', topicId, partitionId: 0, leader: -1 }]);
     await log.append([{ type: 'PartitionChange', topicId, partitionId: 0, leader: h.broker.nodeId }]);
     await h.broker.services.replicaManager.whenIdle();
@@ -266,7 +266,7 @@ test('long poll: min_bytes is waited for across several produces; a leadership c
       const startedMs = performance.now();
       const parked = fetch(consumer, 12, { maxWaitMs: 10_000, minBytes: 1, topics: [topic('minbytes', [part(0, 3)])] });
       await new Promise((resolve) => setTimeout(resolve, 50));
-      await h.broker.services.metadataLog.append([{ type: 'PartitionChange', topicId, partitionId: 0, leader: -1 }]);
+      await h.node.metadataLog!.append([{ type: 'PartitionChange', topicId, partitionId: 0, leader: -1 }]);
       const moved = only(await parked);
       assert.equal(moved.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
       assert.ok(performance.now() - startedMs < 5000);
@@ -362,7 +362,8 @@ test('closing a connection releases its parked fetch; shutdown answers parked fe
     const startedMs = performance.now();
     const closing = h.broker.close();
     const p = only(await pending);
-    assert.equal(p.errorCode, ErrorCode.NONE);
+    // The controlled shutdown moves the leadership first (a single node's partitions become leaderless).
+    assert.ok(p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER, `error ${p.errorCode}`);
     await closing;
     assert.ok(performance.now() - startedMs < 10_000, 'shutdown did not wait for max_wait_ms');
   } finally {

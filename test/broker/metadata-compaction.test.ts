@@ -18,9 +18,9 @@ async function create(client: RawClient, name: string, configs: { name: string; 
   assert.equal(body.topics[0]!.errorCode, ErrorCode.NONE, name);
 }
 
-test('topic churn compacts the metadata log (metadata.log.max.record.bytes.between.snapshots); a restart keeps every live topic and config', async () => {
+test('topic churn snapshots the Raft metadata log (metadata.log.max.record.bytes.between.snapshots); a restart keeps every live topic and config', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'runnel-meta-compact-'));
-  const path = join(dataDir, 'metadata', 'metadata.log');
+  const path = join(dataDir, 'metadata', 'log');
   let broker: Awaited<ReturnType<typeof startBroker>> | undefined;
   let client: RawClient | undefined;
   try {
@@ -36,7 +36,7 @@ test('topic churn compacts the metadata log (metadata.log.max.record.bytes.betwe
       largest = Math.max(largest, (await stat(path)).size);
     }
     // ~300 B of records per create and delete: 300 rounds append ~100 KiB, the file never holds much more than the threshold.
-    assert.ok(largest < 2 * THRESHOLD + 8192, `metadata.log reached ${largest} B`);
+    assert.ok(largest < 2 * THRESHOLD + 8192, `the Raft metadata log reached ${largest} B`);
     await create(first, 'last');
     first.destroy();
     client = undefined;

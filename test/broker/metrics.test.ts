@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, unlink, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Broker } from '../../src/broker/broker.js';
+import { RunnelNode } from '../../src/node/runnel-node.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -191,7 +191,7 @@ test('/readyz is 503 while storage recovers after an unclean stop, then 200', { 
     }
     const port = await freePort();
     const config = resolveConfig({ overrides: [['log.dirs', dataDir], ['listeners', 'PLAINTEXT://127.0.0.1:0'], ['metrics.listener', `127.0.0.1:${port}`]] }).config;
-    const starting = Broker.start({ config });
+    const starting = RunnelNode.start({ config });
     let done = false;
     const seen: string[] = [];
     void starting.then(() => { done = true; }, () => { done = true; });
@@ -201,13 +201,14 @@ test('/readyz is 503 while storage recovers after an unclean stop, then 200', { 
       if (seen.at(-1) !== answer) seen.push(answer);
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    const broker = await starting;
+    const node = await starting;
+    const broker = node.broker!;
     try {
       assert.ok(seen.some((answer) => answer.startsWith('503 not ready: recovering storage')), `answers while starting: ${seen.join(' | ')}`);
       assert.equal((await get(port, '/readyz')).status, 200);
       assert.equal((await get(port, '/healthz')).status, 200);
     } finally {
-      await broker.close();
+      await node.close();
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true });

@@ -18,7 +18,7 @@ async function withHarness(properties: Record<string, string>, body: (h: Harness
 }
 
 async function setTopicConfig(h: Harness, topic: string, name: string, value: string): Promise<void> {
-  await h.broker.services.metadataLog.append([{ type: 'Config', resourceType: 'topic', resourceName: topic, name, value }]);
+  await h.node.metadataLog!.append([{ type: 'Config', resourceType: 'topic', resourceName: topic, name, value }]);
   await h.broker.services.replicaManager.whenIdle();
 }
 

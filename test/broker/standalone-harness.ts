@@ -2,7 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Broker } from '../../src/broker/broker.js';
+import type { Broker } from '../../src/broker/broker.js';
+import { RunnelNode } from '../../src/node/runnel-node.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -10,6 +11,7 @@ import { RawClient } from '../network/raw-client.js';
 import { call } from './kafka-test-client.js';
 
 export interface Harness {
+  readonly node: RunnelNode;
   readonly broker: Broker;
   readonly client: RawClient;
   readonly dataDir: string;
@@ -23,20 +25,22 @@ export async function startHarness(properties: Record<string, string> = {}, data
   const overrides: Array<[string, string]> = [
     ['log.dirs', dir], ['listeners', 'PLAINTEXT://127.0.0.1:0'], ...Object.entries(properties),
   ];
-  const broker = await Broker.start({ config: resolveConfig({ overrides }).config });
+  const node = await RunnelNode.start({ config: resolveConfig({ overrides }).config });
+  const broker = node.broker!;
   const client = await RawClient.connect(broker.port);
   const harness: Harness = {
+    node,
     broker,
     client,
     dataDir: dir,
     async restart() {
       client.destroy();
-      await broker.close();
+      await node.close();
       return startHarness(properties, dir);
     },
     async close() {
       client.destroy();
-      await broker.close();
+      await node.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -12,6 +12,7 @@ import { systemClock } from '../../src/common/clock.js';
 import { ControllerCore } from '../../src/controller/core.js';
 import { QuorumController } from '../../src/controller/quorum-controller.js';
 import { MemoryMetadataLog } from '../../src/metadata/memory-metadata-log.js';
+import { MetadataLoader } from '../../src/metadata/loader.js';
 import { EMPTY_IMAGE, applyRecords, type MetadataImage } from '../../src/metadata/image.js';
 
 export interface MemoryCluster {
@@ -39,7 +40,7 @@ export async function startMemoryCluster(nodes: number, overrides: Record<string
     const nodeConfig = resolveConfig({
       overrides: Object.entries({ 'node.id': String(id), 'log.dirs': dir, listeners: 'PLAINTEXT://127.0.0.1:0', ...overrides }),
     }).config;
-    brokers.push(await Broker.start({ config: nodeConfig, clusterId: 'bWVtb3J5LWNsdXN0ZXItMQ', cluster: { metadataLog, controller } }));
+    brokers.push(await Broker.start({ config: nodeConfig, clusterId: 'bWVtb3J5LWNsdXN0ZXItMQ', cluster: { loader: new MetadataLoader(metadataLog), controller } }));
   }
   return {
     brokers, metadataLog, controller,

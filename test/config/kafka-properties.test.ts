@@ -19,7 +19,7 @@ import {
 } from '../../src/config/config.js';
 import { KAFKA_BROKER_PROPERTIES } from '../../src/config/kafka-broker-properties.js';
 import { parseProperties } from '../../src/config/properties.js';
-import { Broker } from '../../src/broker/broker.js';
+import { RunnelNode } from '../../src/node/runnel-node.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
@@ -51,7 +51,7 @@ test('a Kafka property with a value of the wrong type is refused, naming it and 
   refused(() => resolveConfig({ overrides: [['offsets.commit.timeout.ms', 'soon']] }), /offsets\.commit\.timeout\.ms \(from override\): expected an integer/);
   refused(() => resolveConfig({ env: { RUNNEL_NUM_IO_THREADS: '99999999999' } }), /num\.io\.threads.*outside/);
   refused(() => resolveConfig({ overrides: [['auto.leader.rebalance.enable', 'yes']] }), /expected true or false/);
-  refused(() => resolveConfig({ overrides: [['transaction.state.log.replication.factor', '40000']] }), /outside \[-32768, 32767\]/);
+  refused(() => resolveConfig({ overrides: [['share.coordinator.state.topic.replication.factor', '40000']] }), /outside \[-32768, 32767\]/);
   refused(() => resolveConfig({ overrides: [['log.cleaner.io.max.bytes.per.second', 'fast']] }), /expected a number/);
 });
 
@@ -90,16 +90,17 @@ test('Kafka 4\'s server.properties starts a broker with only log.dirs changed (l
       overrides: [['listeners', 'PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093']],
     });
     assert.deepEqual(resolved.ignored, []);
-    assert.ok(resolved.unimplemented.some((u) => u.name === 'process.roles'));
+    assert.ok(resolved.unimplemented.some((u) => u.name === 'num.network.threads'));
     assert.equal(resolved.config['log.segment.bytes'], 1073741824);
-    const broker = await Broker.start({ config: resolved.config, logger: pino({ level: 'silent' }) });
+    const node = await RunnelNode.start({ config: resolved.config, logger: pino({ level: 'silent' }) });
+    const broker = node.broker!;
     try {
       const client = await RawClient.connect(broker.port);
       const { body } = await call(client, ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
       assert.equal(body.errorCode, 0);
       client.destroy();
     } finally {
-      await broker.close();
+      await node.close();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { Prng } from '../../src/common/prng.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Broker } from '../../src/broker/broker.js';
+import { RunnelNode } from '../../src/node/runnel-node.js';
 import { RequestPipeline, InvalidRequestError } from '../../src/broker/pipeline.js';
 import { HandlerRegistry } from '../../src/broker/handler-registry.js';
 import { BUILTIN_HANDLERS } from '../../src/broker/handlers/index.js';
@@ -28,13 +28,14 @@ test(`pipeline fuzz: ${frameCount} hostile frames fail only as bad input (seed $
   // Real services (metadata, logs, replica manager) over a temp dir; no auto-creation, so hostile topic
   // names are answered, not created.
   const dataDir = await mkdtemp(join(tmpdir(), 'runnel-pipeline-fuzz-'));
-  const broker = await Broker.start({
+  const node = await RunnelNode.start({
     config: resolveConfig({
       overrides: [['log.dirs', dataDir], ['listeners', 'PLAINTEXT://127.0.0.1:0'], ['auto.create.topics.enable', 'false']],
     }).config,
   });
+  const broker = node.broker!;
   t.after(async () => {
-    await broker.close();
+    await node.close();
     await rm(dataDir, { recursive: true, force: true });
   });
   const pipeline = new RequestPipeline(registry, broker.services);

@@ -61,3 +61,14 @@ test('malformed frames are refused', () => {
   const evil = Buffer.concat([Buffer.from([0x04, 0x22, 0x4d, 0x18]), descriptor, Buffer.from([hc]), size, block, Buffer.alloc(4)]);
   assert.throws(() => decode(evil), /offset out of bounds/);
 });
+
+test('xxh32 reads aligned and unaligned input alike', () => {
+  const prng = new Prng(3);
+  const data = Buffer.alloc(10_001);
+  for (let i = 0; i < data.length; i++) data[i] = prng.int(0, 255);
+  const shifted = Buffer.alloc(data.length + 3);
+  data.copy(shifted, 3);
+  for (const [start, end] of [[0, 10_001], [0, 16], [5, 9_000], [1, 33]] as const) {
+    assert.equal(xxh32(shifted, start + 3, end + 3), xxh32(data, start, end), `${start}..${end}`);
+  }
+});

@@ -1,4 +1,5 @@
 /** Helpers for replication tests on an in-process cluster (test/cluster/memory-cluster.ts). */
+import { MetadataLoader } from '../../src/metadata/loader.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { Broker } from '../../src/broker/broker.js';
 import type { RunnelConfig } from '../../src/config/config.js';
@@ -57,7 +58,7 @@ export async function restartBroker(cluster: MemoryCluster, nodeId: number, over
   if (old === undefined) throw new Error(`no broker ${nodeId}`);
   await old.close();
   const broker = await Broker.start({
-    config: { ...old.services.config, ...overrides }, clusterId: old.clusterId, cluster: { metadataLog: cluster.metadataLog, controller: cluster.controller },
+    config: { ...old.services.config, ...overrides }, clusterId: old.clusterId, cluster: { loader: new MetadataLoader(cluster.metadataLog), controller: cluster.controller },
   });
   cluster.brokers[index] = broker;
   return broker;

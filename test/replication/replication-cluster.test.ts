@@ -58,7 +58,7 @@ test('acks=-1 times out with REQUEST_TIMED_OUT while an ISR follower is down; ac
     const leader = leaderOf(cluster, 'slow', 0);
     const follower = cluster.brokers.find((b) => b !== leader);
     assert.ok(follower);
-    await follower.close();
+    await follower.kill(); // down without a controlled shutdown
     client = await RawClient.connect(leader.port);
     const acksAll = await produceTo(client, 'slow', 0, simpleBatch(1), { acks: -1, timeoutMs: 100 });
     assert.equal(acksAll.errorCode, ErrorCode.REQUEST_TIMED_OUT);
@@ -85,12 +85,12 @@ test('a former leader truncates its unreplicated tail to the divergence point (D
     // Both followers stop; the leader takes acks=1 writes no one else has (offsets 10..14, epoch 0).
     const bId = b.nodeId;
     const cId = c.nodeId;
-    await b.close();
-    await c.close();
+    await b.kill(); // down without a controlled shutdown
+    await c.kill(); // down without a controlled shutdown
     assert.equal((await produceTo(client, 'd', 0, simpleBatch(5), { acks: 1 })).errorCode, ErrorCode.NONE);
     client.destroy();
     const firstId = first.nodeId;
-    await first.close();
+    await first.kill(); // down without a controlled shutdown
     // The controller elects b from the ISR; b and c come back and b leads epoch 1 from its end, 10.
     const newLeader = await restartBroker(cluster, bId);
     await restartBroker(cluster, cId);
@@ -126,8 +126,8 @@ test('ISR shrinks when followers stop fetching (via AlterPartition): acks=-1 get
     assert.equal((await produceTo(client, 'isr', 0, simpleBatch(2), { acks: -1 })).errorCode, ErrorCode.NONE);
     const [b, c] = cluster.brokers.filter((x) => x !== leader) as [typeof leader, typeof leader];
     const bId = b.nodeId;
-    await b.close();
-    await c.close();
+    await b.kill(); // down without a controlled shutdown
+    await c.kill(); // down without a controlled shutdown
     // acks=1 never waits on followers.
     const acksOne = await produceTo(client, 'isr', 0, simpleBatch(3), { acks: 1 });
     assert.equal(acksOne.errorCode, ErrorCode.NONE);
@@ -163,7 +163,7 @@ test('a follower that was down catches up megabytes across segments with replica
     await createTopic(cluster, 'small', 1, 2, { 'segment.bytes': String(1 << 20) });
     const leader = leaderOf(cluster, 'small', 0);
     const followerId = cluster.brokers.find((b) => b !== leader)!.nodeId;
-    await cluster.brokers.find((b) => b !== leader)!.close();
+    await cluster.brokers.find((b) => b !== leader)!.kill(); // down without a controlled shutdown
     client = await RawClient.connect(leader.port);
     const big = Buffer.alloc(100_000, 7);
     for (let i = 0; i < 30; i++) {

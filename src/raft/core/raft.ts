@@ -360,6 +360,13 @@ export class RaftNode {
 
   // ---- elections -----------------------------------------------------------------------------------
 
+  /** A sole voter is the quorum by itself: it need not wait out an election timeout (a standalone node). */
+  campaignIfSoleVoter(): void {
+    const voters = this.raftLog.confState.voters;
+    if (this.roleValue === 'leader' || voters.length !== 1 || voters[0] !== this.id) return;
+    this.campaign(this.config.preVote ? 'pre-vote' : 'vote');
+  }
+
   private tickElection(): void {
     this.electionElapsed++;
     if (!this.promotable() || this.electionElapsed < this.randomizedElectionTicks) return;

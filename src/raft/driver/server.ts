@@ -13,7 +13,7 @@ import type { ConfChange } from '../core/confchange.js';
 import { RaftNode, type RaftStatus } from '../core/raft.js';
 import type { ConfState, Entry, NodeId, Ready, Snapshot } from '../core/types.js';
 import { DurableStorage, type RecoveryReport } from './storage.js';
-import { TcpTransport, type PeerAddress } from './transport.js';
+import { TcpTransport, type PeerAddress, type RpcHandler } from './transport.js';
 
 export type CommittedEvent =
   | { readonly kind: 'record'; readonly offset: number; readonly term: number; readonly data: Uint8Array }
@@ -22,7 +22,10 @@ export type CommittedEvent =
 export interface RaftServerOptions {
   readonly nodeId: NodeId;
   readonly dataDir: string;
-  readonly listen: PeerAddress;
+  /** The controller listener; undefined for a one-voter quorum with no peers. */
+  readonly listen: PeerAddress | undefined;
+  /** Requests sharing the controller listener (transport.ts RPC frames). */
+  readonly onRpc?: RpcHandler;
   /** Addresses of every other node, voters and observers (controller.quorum.voters + brokers). */
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   /** The configuration a brand-new cluster starts from. */
@@ -31,6 +34,13 @@ export interface RaftServerOptions {
   /** The image's snapshot at the last applied offset; the log is compacted every snapshotEveryEntries. */
   readonly takeSnapshot?: () => Uint8Array;
   readonly snapshotEveryEntries?: number;
+  /**
+   * Compact once the entries applied since the last snapshot hold this many bytes (Kafka's
+   * metadata.log.max.record.bytes.between.snapshots); either bound triggers a snapshot.
+   */
+  readonly snapshotEveryBytes?: number;
+  /** Called after every input whose processing changed the role, term or known leader. */
+  readonly onStatusChange?: (status: RaftStatus) => void;
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly heartbeatTicks?: number;
@@ -70,6 +80,8 @@ export class RaftServer {
   private readCount = 0;
   private appliedIndex: number;
   private closed = false;
+  private bytesSinceSnapshot = 0;
+  private lastStatus: { role: string; term: number; leaderId: NodeId } = { role: '', term: -1, leaderId: -1 };
 
   private constructor(
     private readonly options: RaftServerOptions,
@@ -92,17 +104,23 @@ export class RaftServer {
       checkQuorum: true,
       preVote: true,
     }, state, new Prng(options.seed ?? (options.nodeId * 7919 + Date.now()) >>> 0));
-    const transport = new TcpTransport({ nodeId: options.nodeId, listen: options.listen, peers: options.peers });
+    const transport = new TcpTransport({ nodeId: options.nodeId, listen: options.listen, peers: options.peers, onRpc: options.onRpc });
     const server = new RaftServer(options, raft, storage, transport, report);
     transport.onMessage((message) => server.input(() => raft.step(message)));
     await transport.start();
     if (state.snapshot.metadata.index > 0) options.onCommitted({ kind: 'snapshot', offset: state.snapshot.metadata.index, data: state.snapshot.data });
     server.ticker = setInterval(() => server.input(() => raft.tick()), options.tickMs ?? 50);
     server.process();
+    server.input(() => raft.campaignIfSoleVoter());
     return server;
   }
 
   status(): RaftStatus { return this.raft.status(); }
+
+  /** The leader's view of a peer's replication (match index), or undefined on a follower. */
+  matchIndexOf(id: NodeId): number | undefined { return this.raft.progressOf(id)?.match; }
+
+  get nodeId(): NodeId { return this.options.nodeId; }
 
   /** Appends record through the leader; resolves with its offset once committed and applied here. */
   propose(record: Uint8Array): Promise<number> {
@@ -167,6 +185,17 @@ export class RaftServer {
     if (this.closed) return;
     step();
     this.process();
+    this.reportStatus();
+  }
+
+  private reportStatus(): void {
+    const listener = this.options.onStatusChange;
+    if (listener === undefined) return;
+    const status = this.raft.status();
+    const last = this.lastStatus;
+    if (status.role === last.role && status.term === last.term && status.leaderId === last.leaderId) return;
+    this.lastStatus = { role: status.role, term: status.term, leaderId: status.leaderId };
+    listener(status);
   }
 
   private process(): void {
@@ -195,6 +224,7 @@ export class RaftServer {
   private apply(entry: Entry): void {
     this.appliedIndex = entry.index;
     if (entry.type === 'normal' && entry.data.length > 0) {
+      this.bytesSinceSnapshot += entry.data.length;
       this.options.onCommitted({ kind: 'record', offset: entry.index, term: entry.term, data: entry.data });
     }
     const proposal = this.proposals.get(entry.index);
@@ -233,12 +263,15 @@ export class RaftServer {
   }
 
   private maybeCompact(): void {
-    const every = this.options.snapshotEveryEntries;
+    const every = this.options.snapshotEveryEntries ?? Number.POSITIVE_INFINITY;
+    const everyBytes = this.options.snapshotEveryBytes ?? Number.POSITIVE_INFINITY;
     const take = this.options.takeSnapshot;
     const log = this.raft.log;
-    if (every === undefined || take === undefined) return;
+    if (take === undefined) return;
     const index = Math.min(this.appliedIndex, log.appliedIndex, log.stableIndex);
-    if (index !== this.appliedIndex || index - log.snapshot.metadata.index < every) return;
+    if (index !== this.appliedIndex || index <= log.snapshot.metadata.index) return;
+    if (index - log.snapshot.metadata.index < every && this.bytesSinceSnapshot < everyBytes) return;
+    this.bytesSinceSnapshot = 0;
     this.raft.compact(index, take());
     this.storage.saveSnapshot(log.snapshot, log.slice(log.firstIndex(), log.stableIndex + 1));
   }

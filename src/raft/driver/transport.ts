@@ -15,14 +15,27 @@ export interface PeerAddress {
 
 export interface TransportOptions {
   readonly nodeId: NodeId;
-  readonly listen: PeerAddress;
+  /** Where to accept connections; undefined for a node with no peers (a one-voter quorum). */
+  readonly listen: PeerAddress | undefined;
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   readonly queueMessagesMax?: number;
   readonly frameBytesMax?: number;
   readonly reconnectBackoffMinMs?: number;
   readonly reconnectBackoffMaxMs?: number;
   readonly inboundConnectionsMax?: number;
+  /**
+   * Requests that share the controller listener with Raft (controller channel, metadata fetches by
+   * observers): frames whose first byte is RPC_REQUEST. The answer goes back on the same connection.
+   */
+  readonly onRpc?: RpcHandler;
 }
+
+/** First byte of a frame that carries an RPC request / response rather than a Raft message. */
+export const RPC_REQUEST = 0xf0;
+export const RPC_RESPONSE = 0xf1;
+
+/** `request` is the frame after its first byte and the 4-byte request id; reply at most once. */
+export type RpcHandler = (request: Buffer, reply: (response: Buffer) => void) => void;
 
 export type MessageHandler = (message: Message) => void;
 
@@ -66,6 +79,8 @@ export function frame(payload: Buffer): Buffer {
   return Buffer.concat([size, payload]);
 }
 
+type ConnectionSettings = Required<Omit<TransportOptions, 'peers' | 'listen' | 'nodeId' | 'onRpc'>>;
+
 class PeerConnection {
   private socket: Socket | undefined = undefined;
   private connected = false;
@@ -75,7 +90,7 @@ class PeerConnection {
   private closed = false;
   dropped = 0;
 
-  constructor(private readonly address: PeerAddress, private readonly options: Required<Omit<TransportOptions, 'peers' | 'listen' | 'nodeId'>>) {
+  constructor(private readonly address: PeerAddress, private readonly options: ConnectionSettings) {
     this.backoffMs = options.reconnectBackoffMinMs;
   }
 
@@ -141,7 +156,7 @@ export class TcpTransport {
   private readonly connections = new Map<NodeId, PeerConnection>();
   private readonly inbound = new Set<Socket>();
   private handler: MessageHandler = () => undefined;
-  private readonly settings: Required<Omit<TransportOptions, 'peers' | 'listen' | 'nodeId'>>;
+  private readonly settings: Required<Omit<TransportOptions, 'peers' | 'listen' | 'nodeId' | 'onRpc'>>;
 
   constructor(private readonly options: TransportOptions) {
     this.settings = {
@@ -157,16 +172,18 @@ export class TcpTransport {
     this.handler = handler;
   }
 
-  async start(): Promise<PeerAddress> {
+  async start(): Promise<PeerAddress | undefined> {
+    const listen = this.options.listen;
+    if (listen === undefined) return undefined;
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.listen.port, this.options.listen.host, () => resolve());
+      server.listen(listen.port, listen.host, () => resolve());
     });
     const address = server.address();
-    if (address === null || typeof address === 'string') return this.options.listen;
-    return { host: this.options.listen.host, port: address.port };
+    if (address === null || typeof address === 'string') return listen;
+    return { host: listen.host, port: address.port };
   }
 
   send(message: Message): void {
@@ -191,6 +208,10 @@ export class TcpTransport {
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const payload of decoder.push(chunk)) {
+          if (payload.length > 0 && payload[0] === RPC_REQUEST) {
+            this.rpc(socket, payload);
+            continue;
+          }
           const message = decodeMessage(payload);
           if (message.to !== this.options.nodeId) throw new CodecError(`message for node ${message.to}`);
           this.handler(message);
@@ -202,6 +223,22 @@ export class TcpTransport {
     });
     socket.on('error', () => undefined);
     socket.on('close', () => this.inbound.delete(socket));
+  }
+
+  private rpc(socket: Socket, payload: Buffer): void {
+    const handler = this.options.onRpc;
+    if (handler === undefined || payload.length < 5) throw new CodecError('unexpected rpc frame');
+    const id = payload.readUInt32BE(1);
+    let replied = false;
+    handler(Buffer.from(payload.subarray(5)), (response) => {
+      if (replied || socket.destroyed) return;
+      replied = true;
+      const head = Buffer.alloc(9);
+      head.writeUInt32BE(response.length + 5, 0);
+      head.writeUInt8(RPC_RESPONSE, 4);
+      head.writeUInt32BE(id, 5);
+      socket.write(Buffer.concat([head, response]));
+    });
   }
 
   droppedMessages(): number {
