@@ -130,7 +130,7 @@ export class RunnelNode {
       history = new MetadataHistory(raftLog, loader);
       const log = raftLog;
       controller = new QuorumController({
-        core: new ControllerCore({ config }), writer: raftLog, image: () => loader.image, clock, nodeId: layout.nodeId, logger,
+        core: new ControllerCore({ config, brokerLifecycle: 'heartbeats' }), writer: raftLog, image: () => loader.image, clock, nodeId: layout.nodeId, logger,
       });
       service = new ControllerRpcService(controller, history, () => log.status()?.leaderId ?? -1, () => node?.localQuorumDescription());
     } else {
