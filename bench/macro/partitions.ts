@@ -1,16 +1,19 @@
 /**
  * Many partitions on one broker (issue 26, defect 3): creation, responsiveness, SIGTERM, restart.
  *
- *   node --import tsx bench/macro/partitions.ts [--partitions 10000] [--per-topic 10000] [--dir /tmp/x]
+ *   node --import tsx bench/macro/partitions.ts [--partitions 10000] [--per-topic 10000] [--dir /tmp/x] [--kafka]
  *
+ * With --kafka the same creation, stop and restarts run against Apache Kafka (scripts/kafka) instead.
  * Runs the broker as `runnel start` (the CLI, RUNNEL_NODE_FLAGS) on a fresh data directory and reports:
  * 1. a CreateTopics request over Kafka's 10,000 partitions per request is refused (POLICY_VIOLATION);
  * 2. creating `--partitions` in topics of `--per-topic`: CreateTopics answer time, time until the last
  *    partition takes a produce (its log is open), and meanwhile the worst and median Metadata latency of
  *    a probe connection asking every 50 ms;
- * 3. SIGTERM while a further topic's logs are being created: time until the process exits;
- * 4. restart on that directory (clean: after a graceful stop; then after kill -9): time to the
- *    "runnel broker started" line, its startupMs, and the progress lines logged while loading.
+ * 3. a graceful stop (SIGTERM) with all of them idle;
+ * 4. restart on that directory after the clean stop, then after kill -9: time to the "runnel broker
+ *    started" line, its startupMs, the log-loading time and the progress lines logged meanwhile;
+ * 5. SIGTERM 2 s into creating a further topic's logs: time until the process exits, then the restart
+ *    that opens the rest.
  * Figures are wall clock on whatever else the machine runs; say so when quoting them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RUNNEL_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { JVM_FLAGS, javaClasspath, startKafka } from '../../scripts/kafka/kafka.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/codec-support.js';
@@ -26,13 +30,16 @@ import { RawClient } from '../../test/network/raw-client.js';
 import { call } from '../../test/broker/kafka-test-client.js';
 import { simpleBatch } from '../../test/replication/batches.js';
 
-interface Options { partitions: number; perTopic: number; dir: string | undefined }
+interface Options { partitions: number; perTopic: number; dir: string | undefined; kafka: boolean }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { partitions: 10_000, perTopic: 10_000, dir: undefined };
+  const options: Options = { partitions: 10_000, perTopic: 10_000, dir: undefined, kafka: false };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1] ?? '';
-    if (argv[i] === '--partitions') options.partitions = Number(value);
+    if (argv[i] === '--kafka') {
+      options.kafka = true;
+      i--;
+    } else if (argv[i] === '--partitions') options.partitions = Number(value);
     else if (argv[i] === '--per-topic') options.perTopic = Number(value);
     else if (argv[i] === '--dir') options.dir = value;
     else throw new Error(`unknown option ${argv[i]}`);
@@ -124,10 +131,14 @@ function probeMetadata(port: number): { stop(): Promise<number[]> } {
       client.destroy();
     }
   })();
+  // A failure (the broker went away) is reported by stop(), not as an unhandled rejection that would
+  // end this process before its finally blocks stop the broker.
+  const ended = loop.then(() => undefined, (error: unknown) => error);
   return {
     async stop() {
       running = false;
-      await loop;
+      const error = await ended;
+      if (error !== undefined) throw error;
       return latencies;
     },
   };
@@ -139,8 +150,85 @@ function summary(latencies: number[]): string {
   return `${latencies.length} probes, median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
 }
 
+/** One restart's figures: wall time to ready, the broker's startupMs, and how long each phase took. */
+function report(label: string, started: Started): void {
+  const entries = started.lines.map((l) => JSON.parse(l) as { msg: string; ms?: number; logs?: number; of?: number });
+  const loaded = entries.find((e) => e.msg === 'logs loaded');
+  console.log(`${label}: ready after ${Math.round(started.wallMs)} ms wall, startupMs ${started.startupMs} ` +
+    `(${loaded?.logs} logs loaded in ${loaded?.ms} ms), ${started.progressLines} progress lines`);
+}
+
+/**
+ * The same steps against Apache Kafka (KAFKA_VERSION from scripts/kafka, one combined node, its own
+ * defaults: num.recovery.threads.per.data.dir=2). Ready after a restart = a produce to the last
+ * partition succeeds (Kafka logs no single "started" line a client can use).
+ */
+async function kafkaRun(options: Options): Promise<void> {
+  const root = options.dir ?? await mkdtemp(join(tmpdir(), 'runnel-partitions-kafka-'));
+  const cluster = await startKafka({ dataDir: root });
+  const node = cluster.nodes[0]!;
+  const topics = splitTopics(options);
+  const last = topics[topics.length - 1]!;
+  let child: ChildProcess | undefined;
+  try {
+    const client = await RawClient.connect(node.port);
+    const refused = await createTopics(client, [{ name: 'too-many', partitions: 20_000 }]);
+    console.log(`kafka 1. one CreateTopics of 20000 partitions: error ${refused[0]?.errorCode} (${refused[0]?.errorMessage})`);
+    const probe = probeMetadata(node.port);
+    const begun = performance.now();
+    let answeredMs = 0;
+    for (const topic of topics) {
+      const [result] = await createTopics(client, [topic]);
+      if (result?.errorCode !== ErrorCode.NONE) throw new Error(`create ${topic.name}: ${result?.errorCode} ${result?.errorMessage}`);
+      answeredMs = performance.now() - begun;
+    }
+    await produceWhenHosted(client, last.name, last.partitions - 1, performance.now() + 600_000);
+    console.log(`kafka 2. create ${options.partitions}: CreateTopics answered after ${Math.round(answeredMs)} ms, ` +
+      `the last partition took a produce after ${Math.round(performance.now() - begun)} ms; Metadata meanwhile: ${summary(await probe.stop())}`);
+    client.destroy();
+    const stopping = performance.now();
+    await cluster.stop();
+    console.log(`kafka 3. graceful stop with ${options.partitions} idle partitions: ${Math.round(performance.now() - stopping)} ms`);
+    for (const label of ['kafka 4a. restart after a clean stop', 'kafka 4b. restart after kill -9']) {
+      const spawned = performance.now();
+      child = spawn('java', [...JVM_FLAGS, '-cp', javaClasspath(), `-Dkafka.logs.dir=${node.dir}`,
+        `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.properties')}`, 'kafka.Kafka', join(node.dir, 'server.properties')],
+      { stdio: 'ignore' });
+      const again = await connectWhenUp(node.port, performance.now() + 600_000);
+      await produceWhenHosted(again, last.name, last.partitions - 1, performance.now() + 600_000);
+      again.destroy();
+      console.log(`${label}: the last partition took a produce ${Math.round(performance.now() - spawned)} ms after the JVM was spawned`);
+      await stop(child, label.endsWith('clean stop') ? 'SIGKILL' : 'SIGTERM');
+    }
+  } finally {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await cluster.stop();
+    if (options.dir === undefined) await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function connectWhenUp(port: number, deadlineMs: number): Promise<RawClient> {
+  for (;;) {
+    try {
+      return await RawClient.connect(port);
+    } catch (error) {
+      if (performance.now() > deadlineMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+function splitTopics(options: Options): Array<{ name: string; partitions: number }> {
+  const topics: Array<{ name: string; partitions: number }> = [];
+  for (let created = 0; created < options.partitions; created += options.perTopic) {
+    topics.push({ name: `bench-${topics.length}`, partitions: Math.min(options.perTopic, options.partitions - created) });
+  }
+  return topics;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.kafka) return kafkaRun(options);
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'runnel-partitions-bench-'));
   const dataDir = join(dir, 'data');
   console.log(`data ${dataDir}; ${options.partitions} partitions in topics of ${options.perTopic}`);
@@ -152,10 +240,7 @@ async function main(): Promise<void> {
 
     const probe = probeMetadata(broker.port);
     const begun = performance.now();
-    const topics: Array<{ name: string; partitions: number }> = [];
-    for (let created = 0; created < options.partitions; created += options.perTopic) {
-      topics.push({ name: `bench-${topics.length}`, partitions: Math.min(options.perTopic, options.partitions - created) });
-    }
+    const topics = splitTopics(options);
     let answeredMs = 0;
     for (const topic of topics) {
       const [result] = await createTopics(client, [topic]);
@@ -168,26 +253,24 @@ async function main(): Promise<void> {
     console.log(`2. create ${options.partitions}: CreateTopics answered after ${Math.round(answeredMs)} ms, ` +
       `all logs open after ${Math.round(hostedMs)} ms; Metadata meanwhile: ${summary(await probe.stop())}`);
 
-    await createTopics(client, [{ name: 'during-sigterm', partitions: Math.min(options.perTopic, 10_000) }]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
     client.destroy();
-    const stopMs = await stop(broker.child, 'SIGTERM');
-    console.log(`3. SIGTERM while creating logs: exited after ${Math.round(stopMs)} ms (code ${broker.child.exitCode})`);
-
-    broker = await startBroker(dataDir);
-    console.log(`4a. restart after SIGTERM: ready after ${Math.round(broker.wallMs)} ms wall, startupMs ${broker.startupMs}, ${broker.progressLines} progress lines`);
-    const again = await RawClient.connect(broker.port);
-    await produceWhenHosted(again, last.name, last.partitions - 1, performance.now() + 600_000);
-    again.destroy();
     const cleanStopMs = await stop(broker.child, 'SIGTERM');
-    console.log(`    graceful stop (idle): ${Math.round(cleanStopMs)} ms`);
+    console.log(`3. graceful stop with ${options.partitions} idle partitions: ${Math.round(cleanStopMs)} ms`);
 
     broker = await startBroker(dataDir);
-    console.log(`4b. restart after a clean stop: ready after ${Math.round(broker.wallMs)} ms wall, startupMs ${broker.startupMs}, ${broker.progressLines} progress lines`);
+    report('4a. restart after a clean stop', broker);
     await stop(broker.child, 'SIGKILL');
     broker = await startBroker(dataDir);
-    console.log(`4c. restart after kill -9: ready after ${Math.round(broker.wallMs)} ms wall, startupMs ${broker.startupMs}, ${broker.progressLines} progress lines`);
-    for (const line of broker.lines.filter((l) => /loading logs|opening partitions|logs loaded/.test(l)).slice(0, 6)) console.log(`    ${line}`);
+    report('4b. restart after kill -9', broker);
+
+    const again = await RawClient.connect(broker.port);
+    await createTopics(again, [{ name: 'during-sigterm', partitions: Math.min(options.perTopic, 10_000) }]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    again.destroy();
+    const stopMs = await stop(broker.child, 'SIGTERM');
+    console.log(`5. SIGTERM 2 s into creating ${Math.min(options.perTopic, 10_000)} more partitions: exited after ${Math.round(stopMs)} ms (code ${broker.child.exitCode})`);
+    broker = await startBroker(dataDir);
+    report('5a. restart after that SIGTERM (opens the rest)', broker);
     await stop(broker.child, 'SIGTERM');
   } catch (error) {
     console.log(broker.lines.slice(-5).join('\n'));

@@ -130,6 +130,8 @@ function isStale(holder: Holder): boolean {
   // Our own pid in a lock this process does not hold: a previous incarnation (heldHere was checked).
   if (holder.pid === process.pid) return true;
   if (!pidAlive(holder.pid)) return true;
+  // Killed but not yet reaped by its parent: gone as far as the directory is concerned.
+  if (processState(holder.pid) === 'Z') return true;
   const startTime = processStartTime(holder.pid);
   return startTime !== '' && holder.startTime !== '' && startTime !== holder.startTime;
 }
@@ -156,9 +158,18 @@ function currentHolder(): Holder {
 
 /** Field 22 of /proc/<pid>/stat (fields counted after the parenthesised command name); '' if unknown. */
 function processStartTime(pid: number): string {
+  return statFields(pid)[19] ?? '';
+}
+
+/** Field 3 of /proc/<pid>/stat: R, S, D, Z (zombie), …; '' if unknown. */
+function processState(pid: number): string {
+  return statFields(pid)[0] ?? '';
+}
+
+/** /proc/<pid>/stat from field 3 on (the command name, field 2, may hold spaces and parentheses). */
+function statFields(pid: number): string[] {
   const stat = readTrimmed(`/proc/${pid}/stat`);
-  const afterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return afterName[19] ?? '';
+  return stat === '' ? [] : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 function readTrimmed(path: string): string {

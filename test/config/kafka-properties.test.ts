@@ -51,7 +51,7 @@ test('a Kafka property with a value of the wrong type is refused, naming it and 
   refused(() => resolveConfig({ overrides: [['offsets.commit.timeout.ms', 'soon']] }), /offsets\.commit\.timeout\.ms \(from override\): expected an integer/);
   refused(() => resolveConfig({ env: { RUNNEL_NUM_IO_THREADS: '99999999999' } }), /num\.io\.threads.*outside/);
   refused(() => resolveConfig({ overrides: [['auto.leader.rebalance.enable', 'yes']] }), /expected true or false/);
-  refused(() => resolveConfig({ overrides: [['transaction.state.log.replication.factor', '40000']] }), /outside \[-32768, 32767\]/);
+  refused(() => resolveConfig({ overrides: [['share.coordinator.state.topic.replication.factor', '40000']] }), /outside \[-32768, 32767\]/);
   refused(() => resolveConfig({ overrides: [['log.cleaner.io.max.bytes.per.second', 'fast']] }), /expected a number/);
 });
 

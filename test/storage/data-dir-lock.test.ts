@@ -89,3 +89,28 @@ test('data directory lock: stale when the pid is this process (container restart
     await assert.rejects(lockDataDir(dataDir), /not a Runnel broker.*delete .*\.lock/);
   });
 });
+
+test('data directory lock: a holder killed but not yet reaped (a zombie) counts as gone', { skip: process.platform !== 'linux' }, async () => {
+  await withDir(async (dataDir) => {
+    // sh starts `sleep 0` and execs `sleep 5`, which never reaps it: its pid is a zombie for 5 s.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(d.toString()))));
+      const deadline = Date.now() + 5_000;
+      let state = '';
+      while (state !== 'Z' && Date.now() < deadline) {
+        state = (await readFile(`/proc/${zombie}/stat`, 'utf8')).split(') ')[1]!.split(' ')[0]!;
+        if (state !== 'Z') await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(state, 'Z');
+      const lock = await lockDataDir(dataDir);
+      const mine = await readFile(lock.path, 'utf8');
+      await lock.release();
+      const startTime = (await readFile(`/proc/${zombie}/stat`, 'utf8')).split(') ')[1]!.split(' ')[19];
+      await writeFile(join(dataDir, LOCK_FILE_NAME), mine.replace(/^pid=\d+$/m, `pid=${zombie}`).replace(/^start\.time=\d*$/m, `start.time=${startTime}`));
+      await (await lockDataDir(dataDir)).release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+});
