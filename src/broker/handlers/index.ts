@@ -36,6 +36,8 @@ import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.j
 import { describeClusterHandler } from './60-describe-cluster.js';
 import { describeProducersHandler } from './61-describe-producers.js';
 import { updateFeaturesHandler } from './57-update-features.js';
+import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat.js';
+import { consumerGroupDescribeHandler } from './69-consumer-group-describe.js';
 import { describeTransactionsHandler } from './65-describe-transactions.js';
 import { listTransactionsHandler } from './66-list-transactions.js';
 
@@ -74,6 +76,8 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   describeClusterHandler,
   updateFeaturesHandler,
   describeProducersHandler,
+  consumerGroupHeartbeatHandler,
+  consumerGroupDescribeHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
 ];

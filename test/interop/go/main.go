@@ -37,7 +37,7 @@ func main() {
 	fns := map[string]func(context.Context) (string, error){
 		"metadata": metadata, "produce-consume": produceConsume, "list-offsets": listOffsets,
 		"configs": configs, "delete-records": deleteRecords, "group": group, "describe-state": describeState,
-		"transactions": transactions,
+		"transactions": transactions, "consumer-848": consumer848,
 	}
 	out := map[string]any{"client": client, "scenario": scenario}
 	fn, ok := fns[scenario]
@@ -414,7 +414,17 @@ func describeState(ctx context.Context) (string, error) {
 }
 
 func group(ctx context.Context) (string, error) {
-	topic := topicName("grp")
+	return groupWith(ctx, "grp")
+}
+
+// consumer848 is the group scenario with KIP-848's protocol: franz-go's ServerSideBalancer makes the
+// broker assign (ConsumerGroupHeartbeat), which needs the range or sticky balancer configured.
+func consumer848(ctx context.Context) (string, error) {
+	return groupWith(ctx, "c848", kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()))
+}
+
+func groupWith(ctx context.Context, scenario string, extra ...kgo.Opt) (string, error) {
+	topic := topicName(scenario)
 	groupID := "g-" + topic
 	const parts, perPartition, members = 6, 100, 3
 	if _, err := withAdmin(func(adm *kadm.Client) (bool, error) { return true, createTopic(ctx, adm, topic, parts) }); err != nil {
@@ -427,8 +437,9 @@ func group(ctx context.Context) (string, error) {
 	clients := make([]*kgo.Client, members)
 	for m := 0; m < members; m++ {
 		m := m
-		cl, err := newClient(kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(300*time.Millisecond),
+		opts := append([]kgo.Opt{kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(300 * time.Millisecond)}, extra...)
+		cl, err := newClient(append(opts,
 			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 				mu.Lock()
 				assigned[m] += len(a[topic])
@@ -438,7 +449,7 @@ func group(ctx context.Context) (string, error) {
 				mu.Lock()
 				assigned[m] -= len(r[topic])
 				mu.Unlock()
-			}))
+			}))...)
 		if err != nil {
 			return "", err
 		}
