@@ -33,6 +33,8 @@ import { describeLogDirsHandler } from './35-describe-log-dirs.js';
 import { alterConfigsHandler } from './33-alter-configs.js';
 import { createPartitionsHandler } from './37-create-partitions.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
+import { electLeadersHandler } from './43-elect-leaders.js';
+import { describeQuorumHandler } from './55-describe-quorum.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 import { describeProducersHandler } from './61-describe-producers.js';
 import { updateFeaturesHandler } from './57-update-features.js';
@@ -72,7 +74,9 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   alterConfigsHandler,
   describeLogDirsHandler,
   createPartitionsHandler,
+  electLeadersHandler,
   incrementalAlterConfigsHandler,
+  describeQuorumHandler,
   describeClusterHandler,
   updateFeaturesHandler,
   describeProducersHandler,
