@@ -131,6 +131,7 @@ export class RunnelNode {
       const log = raftLog;
       controller = new QuorumController({
         core: new ControllerCore({ config, brokerLifecycle: 'heartbeats' }), writer: raftLog, image: () => loader.image, clock, nodeId: layout.nodeId, logger,
+        heartbeatDeadlineMs: Math.max(1, Math.floor(config['broker.heartbeat.interval.ms'] / 2)),
       });
       service = new ControllerRpcService(controller, history, () => log.status()?.leaderId ?? -1, () => node?.localQuorumDescription());
     } else {
