@@ -1,6 +1,6 @@
 // Macro benchmark: Runnel and Apache Kafka side by side, driven alternately (Kafka row, then the same
 // row against Runnel) by the same load generators — Kafka's own ProducerPerformance,
-// ConsumerPerformance and EndToEndLatency from the kafka-tools jar (~/.cache/runnel/kafka-4.1.1), and
+// ConsumerPerformance and EndToEndLatency from the kafka-tools jar (~/.cache/runnel/kafka-4.4.0), and
 // franz-perf (bench/macro/franz-perf: a franz-go producer shaped like ProducerPerformance, built by
 // scripts/interop/setup.sh into ~/.cache/runnel/interop/franz-go/franz-perf).
 //

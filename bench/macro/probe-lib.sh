@@ -1,7 +1,7 @@
 # Shared by rotating-probe.sh and thread-profile.sh (sourced, not run): how a probe starts a Runnel
 # broker, waits for a port, creates a topic and drives it with Java ProducerPerformance, so both
 # probes measure the same broker flags and the same producer settings.
-KAFKA_LIBS="${RUNNEL_KAFKA_HOME:-$HOME/.cache/runnel/kafka-4.1.1}/libs/*"
+KAFKA_LIBS="${RUNNEL_KAFKA_HOME:-$HOME/.cache/runnel/kafka-4.4.0}/libs/*"
 
 # runnel_start DIR "K=V ..." PORT DATA_DIR [runnel start args...]: execs the broker; run it in the background.
 runnel_start() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs and caches every interop toolchain piece; idempotent (a second run is a few seconds).
 # Everything lands outside the repository:
-#   ~/.cache/runnel/kafka-4.1.1/libs          Apache Kafka broker + tools (Maven Central)
+#   ~/.cache/runnel/kafka-4.4.0/libs          Apache Kafka broker + tools (Maven Central)
 #   ~/.cache/runnel/interop/java/target       Java kafka-clients scenario program (Maven)
 #   ~/.cache/runnel/interop/franz-go/         franz-go scenario binary + franz-perf (the bench's
 #                                             franz-go load generator, bench/macro/franz-perf) (Go proxy)

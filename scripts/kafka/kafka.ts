@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { waitForBrokers, freePort } from '../interop/kafka-wire.js';
 
-export const KAFKA_VERSION = '4.1.1';
+export const KAFKA_VERSION = '4.4.0';
 const here = dirname(fileURLToPath(import.meta.url));
 
 export function kafkaHome(): string {

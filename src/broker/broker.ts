@@ -26,6 +26,7 @@ import { BUILTIN_HANDLERS } from './handlers/index.js';
 import { ensureMetaProperties } from './meta-properties.js';
 import { ImageMetadataView } from './metadata-view.js';
 import { InvalidRequestError, RequestPipeline } from './pipeline.js';
+import { configKey, type MetadataImage } from '../metadata/image.js';
 import type { MetadataLoader } from '../metadata/loader.js';
 import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
@@ -182,6 +183,7 @@ export class Broker {
       const topicCreator = new TopicCreator(controller, () => metadataLoader.image);
       const groupCoordinator = new GroupCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, topicCreator, logger,
+        groupConfig: (groupId) => groupConfigOf(metadataLoader.image, groupId),
       });
       opened.push(async () => groupCoordinator.close());
       const producerIds = new ProducerIdManager(controller, meta.nodeId, brokerEpoch);
@@ -338,6 +340,18 @@ function groupStateCounts(groupCoordinator: GroupCoordinatorRuntime): Map<string
   const counts = new Map<string, number>();
   for (const group of listed.groups) counts.set(group.groupState, (counts.get(group.groupState) ?? 0) + 1);
   return counts;
+}
+
+/** A group's KIP-848 configs (GROUP resources of IncrementalAlterConfigs), as the coordinator reads them. */
+function groupConfigOf(image: MetadataImage, groupId: string): { sessionTimeoutMs?: number; heartbeatIntervalMs?: number } {
+  const overrides = image.configs.get(configKey('group', groupId));
+  if (overrides === undefined) return {};
+  const session = overrides.get('consumer.session.timeout.ms');
+  const heartbeat = overrides.get('consumer.heartbeat.interval.ms');
+  return {
+    ...(session === undefined ? {} : { sessionTimeoutMs: Number(session) }),
+    ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: Number(heartbeat) }),
+  };
 }
 
 /**

@@ -220,6 +220,25 @@ export const CONFIG_DEFINITIONS = {
   'group.max.size': def({
     kind: 'int', default: 1000, min: 1, doc: 'Members of one classic group (Kafka: unbounded; bounded here, STYLE.md 8).',
   }),
+  'group.consumer.session.timeout.ms': def({
+    kind: 'int', default: 45000, min: 1, doc: 'KIP-848 consumer group members are removed after this long without a heartbeat, unless the group sets consumer.session.timeout.ms.',
+  }),
+  'group.consumer.heartbeat.interval.ms': def({
+    kind: 'int', default: 5000, min: 1, doc: 'How often KIP-848 consumer group members heartbeat, unless the group sets consumer.heartbeat.interval.ms.',
+  }),
+  'group.consumer.min.session.timeout.ms': def({ kind: 'int', default: 45000, min: 1, doc: 'Smallest consumer.session.timeout.ms a group may set.' }),
+  'group.consumer.max.session.timeout.ms': def({ kind: 'int', default: 60000, min: 1, doc: 'Largest consumer.session.timeout.ms a group may set.' }),
+  'group.consumer.min.heartbeat.interval.ms': def({ kind: 'int', default: 5000, min: 1, doc: 'Smallest consumer.heartbeat.interval.ms a group may set.' }),
+  'group.consumer.max.heartbeat.interval.ms': def({ kind: 'int', default: 15000, min: 1, doc: 'Largest consumer.heartbeat.interval.ms a group may set.' }),
+  'group.consumer.assignors': def({
+    kind: 'string', default: 'uniform,range',
+    check: (v) => (v.split(',').map((a) => a.trim()).every((a) => a === 'uniform' || a === 'range' || /^org\.apache\.kafka\.coordinator\.group\.assignor\.(Uniform|Range)Assignor$/.test(a))
+      ? null : 'Runnel serves the uniform and range assignors'),
+    doc: 'Server-side assignors of KIP-848 consumer groups, the first being the default.',
+  }),
+  'group.consumer.max.size': def({
+    kind: 'int', default: 1000, min: 1, doc: 'Members of one KIP-848 consumer group (Kafka: unbounded; bounded here, STYLE.md 8).',
+  }),
   'producer.id.expiration.ms': def({
     kind: 'int', default: 86400000, min: 1, doc: 'Idempotent-producer state of a producer idle this long (by its last batch timestamp) is dropped.',
   }),

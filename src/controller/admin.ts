@@ -385,7 +385,7 @@ export interface AlterableConfig {
   readonly configOperation?: number;
 }
 
-type Target = { kind: 'topic'; name: string } | { kind: 'broker'; name: string };
+type Target = { kind: 'topic'; name: string } | { kind: 'broker'; name: string } | { kind: 'group'; name: string };
 
 /** Which stored resource a config request names, or Kafka's error for it. */
 export function configTarget(image: MetadataImage, nodeId: number, resource: ConfigResourceInput): Target | AdminError {
@@ -403,9 +403,13 @@ export function configTarget(image: MetadataImage, nodeId: number, resource: Con
       const error = brokerResourceError(resource.resourceName, nodeId);
       return error ?? { kind: 'broker', name: resource.resourceName };
     }
+    case ConfigResourceType.GROUP:
+      // KIP-848 group configs (ConfigAdminManager: a group resource needs a name; the group need not exist).
+      if (resource.resourceName === '') return { errorCode: ErrorCode.INVALID_REQUEST, message: 'Group name must not be empty.' };
+      return { kind: 'group', name: resource.resourceName };
     default:
       // BROKER_LOGGER changes are not persisted metadata and Runnel has no runtime log levels to change;
-      // CLIENT_METRICS and GROUP configs are not served.
+      // CLIENT_METRICS configs are not served.
       return { errorCode: ErrorCode.INVALID_REQUEST, message: `Unknown resource type ${resource.resourceType}` };
   }
 }
@@ -448,7 +452,7 @@ function configDiff(target: Target, current: ReadonlyMap<string, string>, next: 
  */
 export function planAlterConfigs(
   image: MetadataImage, nodeId: number, resource: ConfigResourceInput, configs: readonly AlterableConfig[],
-  mode: 'incremental' | 'replace',
+  mode: 'incremental' | 'replace', config?: RunnelConfig,
 ): Plan<null> {
   const target = configTarget(image, nodeId, resource);
   if ('errorCode' in target) return fail(target.errorCode, target.message);
@@ -460,7 +464,9 @@ export function planAlterConfigs(
   const current = currentOverrides(image, target);
   const next = mode === 'replace' ? replaceAll(configs) : applyIncremental(target, current, configs);
   if ('errorCode' in next) return fail(next.errorCode, next.message);
-  const error = target.kind === 'topic' ? validateTopicConfigs(next) : validateBrokerConfigs(target, next, current);
+  const error = target.kind === 'topic' ? validateTopicConfigs(next)
+    : target.kind === 'group' ? validateGroupConfigs(next, config)
+    : validateBrokerConfigs(target, next, current);
   if (error !== null) return fail(error.errorCode, error.message);
   return { ok: true, records: configDiff(target, current, next as ReadonlyMap<string, string>), value: null };
 }
@@ -547,6 +553,36 @@ function validateBrokerConfigs(
     if (problem !== null) {
       return { errorCode: ErrorCode.INVALID_REQUEST, message: `${prefix}Invalid value ${value} for configuration ${name}: ${problem}` };
     }
+  }
+  return null;
+}
+
+/**
+ * GROUP resources (KIP-848, Kafka's GroupConfig): consumer.session.timeout.ms and
+ * consumer.heartbeat.interval.ms, integers within the broker's group.consumer.min/max bounds; the
+ * heartbeat interval must stay below the session timeout. Other names are INVALID_CONFIG (Kafka's share
+ * and streams group configs are not served: Runnel has neither kind of group).
+ */
+export const GROUP_CONFIG_NAMES = ['consumer.heartbeat.interval.ms', 'consumer.session.timeout.ms'] as const;
+
+function validateGroupConfigs(next: ReadonlyMap<string, string | null>, config: RunnelConfig | undefined): AdminError | null {
+  const bounds: Record<string, readonly [number, number]> = {
+    'consumer.session.timeout.ms': [config?.['group.consumer.min.session.timeout.ms'] ?? 45000, config?.['group.consumer.max.session.timeout.ms'] ?? 60000],
+    'consumer.heartbeat.interval.ms': [config?.['group.consumer.min.heartbeat.interval.ms'] ?? 5000, config?.['group.consumer.max.heartbeat.interval.ms'] ?? 15000],
+  };
+  for (const [name, value] of next) {
+    const range = bounds[name];
+    if (range === undefined) return { errorCode: ErrorCode.INVALID_CONFIG, message: `Unknown group config name: ${name}` };
+    if (value === null || !/^[+-]?\d+$/.test(value.trim())) return { errorCode: ErrorCode.INVALID_CONFIG, message: `Invalid value ${value} for configuration ${name}: Not a number of type INT` };
+    const n = Number(value.trim());
+    if (n < range[0] || n > range[1]) {
+      return { errorCode: ErrorCode.INVALID_CONFIG, message: `${name} must be greater than or equal to ${range[0]} and less than or equal to ${range[1]}` };
+    }
+  }
+  const session = Number(next.get('consumer.session.timeout.ms') ?? bounds['consumer.session.timeout.ms']![0]);
+  const heartbeat = Number(next.get('consumer.heartbeat.interval.ms') ?? bounds['consumer.heartbeat.interval.ms']![0]);
+  if (next.has('consumer.heartbeat.interval.ms') && heartbeat >= session) {
+    return { errorCode: ErrorCode.INVALID_CONFIG, message: 'consumer.heartbeat.interval.ms must be less than consumer.session.timeout.ms' };
   }
   return null;
 }

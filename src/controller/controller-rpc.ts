@@ -21,7 +21,8 @@ const CONTROLLER_TIMEOUT_MS_MAX = 120_000;
 
 export type RpcRequest =
   | { readonly method: 'controller'; readonly request: ControllerRequest; readonly timeoutMs: number }
-  | { readonly method: 'fetchMetadata'; readonly afterOffset: number; readonly maxWaitMs: number };
+  | { readonly method: 'fetchMetadata'; readonly afterOffset: number; readonly maxWaitMs: number }
+  | { readonly method: 'describeQuorum' };
 
 export interface ControllerRpcAnswer {
   readonly outcome: CommittedOutcome<ControllerRequestType>['outcome'];
@@ -39,6 +40,8 @@ export class ControllerRpcService {
     private readonly controller: QuorumController,
     private readonly history: MetadataHistory,
     private readonly leaderId: () => number,
+    /** This voter's quorum description when it leads (DescribeQuorum), else undefined. */
+    private readonly describeQuorum: () => unknown = () => undefined,
   ) {}
 
   handle(payload: Buffer, reply: (response: Buffer) => void): void {
@@ -66,6 +69,9 @@ export class ControllerRpcService {
           (batches) => reply(json({ batches, leaderId: this.leaderId() } satisfies FetchMetadataAnswer)),
           () => reply(json({ batches: [], leaderId: this.leaderId() } satisfies FetchMetadataAnswer)),
         );
+        return;
+      case 'describeQuorum':
+        reply(json({ description: this.describeQuorum(), leaderId: this.leaderId() }));
         return;
       default:
         reply(json({ error: 'unknown method' }));

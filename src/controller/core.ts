@@ -190,7 +190,7 @@ export class ControllerCore {
         return decide(planCreatePartitions(image, request.input, this.options.config['max.broker.partitions']), request.validateOnly, (count) => ({ count }));
       case 'alterConfigs':
         return decide(
-          planAlterConfigs(image, request.nodeId, request.resource, request.configs, request.mode), request.validateOnly, () => null,
+          planAlterConfigs(image, request.nodeId, request.resource, request.configs, request.mode, this.options.config), request.validateOnly, () => null,
         );
       case 'allocateProducerIds': {
         const stale = brokerEpochError(image, request.brokerId, request.brokerEpoch);

@@ -13,7 +13,7 @@ import type { Clock } from '../common/clock.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { ControllerCore, ControllerEvent } from './core.js';
+import type { ControllerCore, ControllerDecision, ControllerEvent } from './core.js';
 import type { ControllerChannel, ControllerOutcomeOf, ControllerRequestOf, ControllerRequestType } from './requests.js';
 
 /** The active controller's half of the metadata log (DESIGN §5: a writer only the active controller holds). */
@@ -35,12 +35,15 @@ export interface QuorumControllerOptions {
   readonly nodeId: number;
   /** Period of core.tick while active (fencing, rebalance). */
   readonly tickMs?: number;
+  /** A heartbeat queued longer than this is expired (default: half of broker.heartbeat.interval.ms's default). */
+  readonly heartbeatDeadlineMs?: number;
   /** Bound on requests waiting in the queue (STYLE.md 8). */
   readonly pendingMax?: number;
   readonly logger?: QuorumControllerLogger;
 }
 
 export const CONTROLLER_REQUESTS_PENDING_MAX = 1000;
+const HEARTBEAT_DEADLINE_MS = 1000;
 /** Events of one kind logged one per line per decision; the rest are counted in one line. */
 const EVENTS_LOGGED_PER_KIND_MAX = 3;
 
@@ -107,9 +110,17 @@ export class QuorumController implements ControllerChannel {
       });
     }
     const generation = this.generation;
+    const arrivedMs = this.options.clock.monotonicMs();
     const work = this.enqueue(async (): Promise<CommittedOutcome<K>> => {
       if (!this.active || generation !== this.generation) return { outcome: notController(), offset: -1 };
-      const decision = this.options.core.handle(request, this.options.image(), this.options.clock.nowMs());
+      const nowMs = this.options.clock.nowMs();
+      // A heartbeat that waited in the queue past half its interval only keeps the session alive: the
+      // broker may have died since it was sent, so it must not unfence it (Kafka's heartbeat deadline).
+      const expired = request.type === 'brokerHeartbeat'
+        && this.options.clock.monotonicMs() - arrivedMs > (this.options.heartbeatDeadlineMs ?? HEARTBEAT_DEADLINE_MS);
+      const decision = expired
+        ? this.options.core.expiredHeartbeat(request as ControllerRequestOf<'brokerHeartbeat'>, this.options.image(), nowMs) as unknown as ControllerDecision<K>
+        : this.options.core.handle(request, this.options.image(), nowMs);
       if (decision.records.length === 0) return { outcome: decision.outcome, offset: -1 };
       try {
         const offset = await this.options.writer.append(decision.records);
@@ -122,9 +133,14 @@ export class QuorumController implements ControllerChannel {
     return withTimeout(work, timeoutMs);
   }
 
+  private tickQueued = false;
+
+  /** Periodic work is its own queued event, so a steady stream of requests cannot starve session expiry. */
   private tick(generation: number): void {
-    if (!this.active || generation !== this.generation || this.pending > 0) return;
+    if (!this.active || generation !== this.generation || this.tickQueued) return;
+    this.tickQueued = true;
     this.enqueue(async () => {
+      this.tickQueued = false;
       if (!this.active || generation !== this.generation) return;
       const { records, events } = this.options.core.tick(this.options.image(), this.options.clock.nowMs());
       if (records.length === 0) return;

@@ -11,6 +11,7 @@
  * when to move it and what to answer; the transitions themselves are checked here, because an illegal
  * one is a bug in the coordinator, not a client error (STYLE.md 9).
  */
+import type { ConsumerGroupState } from './consumer-group.js';
 import { invariant } from '../common/assert.js';
 import { CONSUMER_PROTOCOL_TYPE, subscriptionTopics } from './consumer-protocol.js';
 import { ErrorCode } from './errors.js';
@@ -76,6 +77,11 @@ export class ClassicGroup {
   newMemberAdded = false;
   initialDelayActive = false;
   initialDelayRemainingMs = 0;
+  /**
+   * Set when the group is a KIP-848 consumer group (consumer-coordinator.ts): the classic state machine
+   * then stays Empty and this object only holds the group's offsets, which belong to either type.
+   */
+  consumer: ConsumerGroupState | null = null;
   /** topic → partition → committed offset. */
   readonly offsets = new Map<string, Map<number, CommittedOffset>>();
   /** "topic\0partition" → number of commits appended but not yet durable (require_stable, KIP-447). */

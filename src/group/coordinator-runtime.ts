@@ -45,6 +45,14 @@ import type { LocalReplicaManager } from '../replication/replica-manager.js';
 import type { TopicCreator } from '../controller/topic-creator.js';
 import type { HostedPartition } from '../replication/types.js';
 import { GroupCoordinatorCore } from './coordinator.js';
+import type {
+  ConsumerGroupConfig,
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+  DescribedConsumerGroup,
+  TopicInfo,
+  TopicsSnapshot,
+} from './consumer-coordinator.js';
 import { buildCoordinatorBatch, coordinatorBatchesOfChunk } from './coordinator-runtime-batch.js';
 import { ErrorCode } from './errors.js';
 import { findGroupCoordinators, type CoordinatorNode, type FindCoordinatorResult } from './find-coordinator.js';
@@ -103,6 +111,8 @@ export interface GroupCoordinatorRuntimeOptions {
   readonly logger?: Logger;
   /** Seed of the member-id generator; random by default. */
   readonly seed?: number;
+  /** A group's own configuration (GROUP config resources). */
+  readonly groupConfig?: (groupId: string) => Partial<ConsumerGroupConfig>;
 }
 
 interface PendingAppend {
@@ -148,6 +158,8 @@ export class GroupCoordinatorRuntime {
       prng: new Prng(options.seed ?? randomBytes(4).readUInt32BE(0)),
       config: coreConfig(options.config, this.numPartitions),
       partitionExists: (topic) => options.metadata.topicByName(topic) !== undefined,
+      topics: () => topicsSnapshot(options.metadata),
+      groupConfig: (groupId) => options.groupConfig?.(groupId) ?? {},
     });
     this.unsubscribe = options.replicaManager.onPartitionAdvanced((hosted) => {
       if (hosted.topic !== GROUP_METADATA_TOPIC_NAME) return;
@@ -227,6 +239,14 @@ export class GroupCoordinatorRuntime {
 
   offsetDelete(request: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
     return this.delayed((token) => this.core.offsetDelete(token, request)) as Promise<OffsetDeleteResponse>;
+  }
+
+  consumerGroupHeartbeat(request: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResponse> {
+    return this.delayed((token) => this.core.consumerGroupHeartbeat(token, request)) as Promise<ConsumerGroupHeartbeatResponse>;
+  }
+
+  consumerGroupDescribe(groupIds: string[]): DescribedConsumerGroup[] {
+    return this.direct(() => this.core.consumerGroupDescribe(groupIds));
   }
 
   txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<OffsetCommitResponse> {
@@ -501,8 +521,31 @@ export class GroupCoordinatorRuntime {
   }
 }
 
+/** The non-internal topics of the metadata, for KIP-848 subscriptions and assignments. */
+function topicsSnapshot(metadata: MetadataView): TopicsSnapshot {
+  const byName = new Map<string, TopicInfo>();
+  const byId = new Map<string, TopicInfo>();
+  for (const t of metadata.topics()) {
+    if (t.isInternal) continue;
+    const info = { topicId: t.topicId, name: t.name, partitions: t.partitions.length };
+    byName.set(t.name, info);
+    byId.set(t.topicId, info);
+  }
+  return { byName, byId };
+}
+
+/** Kafka's assignor class names map to the short names (GroupCoordinatorConfig accepts both). */
+function assignorNames(text: string): string[] {
+  return text.split(',').map((a) => a.trim()).filter((a) => a !== '')
+    .map((a) => (a.endsWith('UniformAssignor') ? 'uniform' : a.endsWith('RangeAssignor') ? 'range' : a));
+}
+
 function coreConfig(config: RunnelConfig, numPartitions: number): Partial<GroupCoordinatorConfig> {
   return {
+    consumerSessionTimeoutMs: config['group.consumer.session.timeout.ms'],
+    consumerHeartbeatIntervalMs: config['group.consumer.heartbeat.interval.ms'],
+    consumerAssignors: assignorNames(config['group.consumer.assignors']),
+    consumerMaxSize: config['group.consumer.max.size'],
     offsetsTopicNumPartitions: numPartitions,
     groupMinSessionTimeoutMs: config['group.min.session.timeout.ms'],
     groupMaxSessionTimeoutMs: config['group.max.session.timeout.ms'],

@@ -25,9 +25,20 @@ import {
   type GroupMetadataValue,
 } from './records.js';
 import {
-  groupMetadataValue, loadedMember, offsetRecord, replayRecord, replayTransactionalRecord, replayTransactionMarker,
-  type PartitionLoad, type TxnOffset,
+  emptyPartitionLoad, groupMetadataValue, loadedMember, offsetRecord, replayRecord, replayTransactionalRecord, replayTransactionMarker,
+  type ConsumerGroupLoad, type PartitionLoad, type TxnOffset,
 } from './persistence.js';
+import {
+  ConsumerGroupProtocol,
+  EMPTY_TOPICS,
+  type ConsumerGroupConfig,
+  type ConsumerGroupHeartbeatRequest,
+  type ConsumerTimerTask,
+  type DescribedConsumerGroup,
+  type TopicsSnapshot,
+} from './consumer-coordinator.js';
+import { isAssignorName, type AssignorName } from './assignors.js';
+import { consumerGroupStateName, type ConsumerGroupState, type ConsumerMember } from './consumer-group.js';
 import {
   allCommitted,
   commitResponse,
@@ -67,6 +78,7 @@ import {
   type SyncGroupResponse,
   type TxnOffsetCommitRequest,
 } from './types.js';
+import type { ConsumerGroupHeartbeatResponse } from './consumer-coordinator.js';
 
 export interface GroupCoordinatorCoreOptions {
   clock: Clock;
@@ -75,9 +87,14 @@ export interface GroupCoordinatorCoreOptions {
   config?: Partial<GroupCoordinatorConfig>;
   /** Whether a topic partition exists (UNKNOWN_TOPIC_OR_PARTITION on OffsetCommit); default: all do. */
   partitionExists?: (topic: string, partition: number) => boolean;
+  /** The topics of the current metadata image, for KIP-848 assignments; default: none. */
+  topics?: () => TopicsSnapshot;
+  /** A group's own configuration (IncrementalAlterConfigs GROUP): consumer.session.timeout.ms & co. */
+  groupConfig?: (groupId: string) => Partial<ConsumerGroupConfig>;
 }
 
 type TimerTask =
+  | ConsumerTimerTask
   | { kind: 'heartbeat'; groupId: string; memberId: string }
   | { kind: 'join'; groupId: string }
   | { kind: 'sync'; groupId: string; generationId: number }
@@ -96,6 +113,7 @@ type PendingAppend =
   | { kind: 'offsetCommit'; group: ClassicGroup; token: RequestToken; response: OffsetCommitResponse; committed: { topic: string; partition: number; value: CommittedOffset }[] }
   | { kind: 'deleteGroups'; batch: DeleteBatch; groupIds: Set<string> }
   | { kind: 'offsetDelete'; token: RequestToken; response: OffsetDeleteResponse }
+  | { kind: 'consumerHeartbeat'; token: RequestToken; response: ConsumerGroupHeartbeatResponse }
   | { kind: 'txnOffsetCommit'; group: ClassicGroup; token: RequestToken; response: OffsetCommitResponse; producerId: number; committed: TxnOffset[] };
 
 /** A batch of `__consumer_offsets` read back while loading, with what replay needs of its header. */
@@ -126,13 +144,38 @@ export class GroupCoordinatorCore {
   private readonly txnOffsets = new Map<number, Map<number, TxnOffset[]>>();
   private outputs: CoordinatorOutput[] = [];
   private nextAppendId = 1;
+  private readonly topics: () => TopicsSnapshot;
+  private readonly groupConfigOf: (groupId: string) => Partial<ConsumerGroupConfig>;
+  private readonly consumerProtocol: ConsumerGroupProtocol;
 
   constructor(options: GroupCoordinatorCoreOptions) {
     this.config = { ...defaultGroupCoordinatorConfig, ...options.config };
     this.clock = options.clock;
     this.prng = options.prng;
     this.partitionExists = options.partitionExists ?? (() => true);
+    this.topics = options.topics ?? (() => EMPTY_TOPICS);
+    this.groupConfigOf = options.groupConfig ?? (() => ({}));
+    this.consumerProtocol = this.createConsumerProtocol();
     this.scheduleRetentionCheck();
+  }
+
+  private createConsumerProtocol(): ConsumerGroupProtocol {
+    const assignors = this.config.consumerAssignors.filter((a): a is AssignorName => isAssignorName(a));
+    return new ConsumerGroupProtocol({
+      clock: this.clock,
+      assignors: assignors.length > 0 ? assignors : ['uniform'],
+      maxGroupSize: this.config.consumerMaxSize,
+      topics: () => this.topics(),
+      groupConfig: (groupId) => ({
+        sessionTimeoutMs: this.config.consumerSessionTimeoutMs,
+        heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
+        ...this.groupConfigOf(groupId),
+      }),
+      uuid: () => this.uuid(),
+      consumerGroup: (groupId, create) => this.consumerGroupFor(groupId, create),
+      scheduleConsumerTimer: (key, delayMs, task) => this.timers.schedule(key, this.clock.monotonicMs() + delayMs, task),
+      cancelTimer: (key) => this.timers.cancel(key),
+    });
   }
 
   // ---------------------------------------------------------------- ownership, loading, outputs
@@ -146,7 +189,7 @@ export class GroupCoordinatorCore {
     this.checkPartition(partition);
     if (this.partitions.has(partition)) this.unload(partition);
     this.partitions.set(partition, 'loading');
-    this.loads.set(partition, { groups: new Map(), offsets: new Map(), txnOffsets: new Map() });
+    this.loads.set(partition, emptyPartitionLoad());
   }
 
   /** One batch of the partition in log order: transactional offsets wait for their marker (KIP-98). */
@@ -183,6 +226,15 @@ export class GroupCoordinatorCore {
       let group = this.groups.get(groupId);
       if (group === undefined) this.groups.set(groupId, (group = new ClassicGroup(groupId, partition, this.clock.nowMs())));
       group.setOffset(topic, p, value);
+    }
+    for (const [groupId, loaded] of load.consumerGroups) {
+      if (loaded.epoch === null || this.partitionFor(groupId) !== partition) continue;
+      let group = this.groups.get(groupId);
+      if (group === undefined) this.groups.set(groupId, (group = new ClassicGroup(groupId, partition, this.clock.nowMs())));
+      if (group.members.size > 0) continue;
+      const state = this.consumerGroupFromLoad(loaded);
+      group.consumer = state;
+      this.consumerProtocol.scheduleLoadedMembers(groupId, state);
     }
     const open = new Map<number, TxnOffset[]>();
     for (const [producerId, offsets] of load.txnOffsets) {
@@ -273,6 +325,117 @@ export class GroupCoordinatorCore {
     return group === undefined ? undefined : viewOf(group);
   }
 
+  // ---------------------------------------------------------------- KIP-848 consumer groups
+
+  consumerGroupHeartbeat(token: RequestToken, req: ConsumerGroupHeartbeatRequest): void {
+    this.advanceTimers();
+    const respond = (body: ConsumerGroupHeartbeatResponse): void => this.respond({ api: 'consumerGroupHeartbeat', token, body });
+    const status = this.groupStatus(req.groupId, true);
+    if (status !== ErrorCode.NONE) return respond({ errorCode: status, errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null });
+    const outcome = this.consumerProtocol.heartbeat(req);
+    this.afterConsumerChange(req.groupId);
+    if (outcome.kind === 'respond') return respond(outcome.response);
+    this.emitAppend(outcome.partition, outcome.records, { kind: 'consumerHeartbeat', token, response: outcome.response });
+  }
+
+  consumerGroupDescribe(groupIds: string[]): DescribedConsumerGroup[] {
+    this.advanceTimers();
+    return groupIds.map((groupId) => {
+      const missing = (errorCode: number, errorMessage: string | null): DescribedConsumerGroup => ({
+        errorCode, errorMessage, groupId, groupState: 'Dead', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [],
+      });
+      const status = this.groupStatus(groupId, true);
+      if (status !== ErrorCode.NONE) return missing(status, null);
+      const group = this.groups.get(groupId);
+      if (group === undefined) return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`);
+      if (group.consumer === null) return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+      return this.consumerProtocol.describe(groupId, group.consumer);
+    });
+  }
+
+  /**
+   * The consumer state of a group for a heartbeat. A classic group with members stays classic (online
+   * conversion of a non-empty group is not implemented); an Empty one becomes a consumer group, keeping
+   * its offsets, and its classic metadata record is deleted, as Kafka does when it converts.
+   */
+  private consumerGroupFor(groupId: string, create: boolean) {
+    let group = this.groups.get(groupId);
+    if (group === undefined) {
+      if (!create) return { error: ErrorCode.UNKNOWN_MEMBER_ID, message: `Group ${groupId} has no member of that id.` };
+      group = this.createGroup(groupId);
+    }
+    const records: CoordinatorRecord[] = [];
+    if (group.consumer === null) {
+      if (group.state !== 'Empty' || group.members.size > 0 || group.pendingMembers.size > 0) {
+        return { error: ErrorCode.GROUP_ID_NOT_FOUND, message: `Group ${groupId} is not a consumer group.` };
+      }
+      if (!create) return { error: ErrorCode.UNKNOWN_MEMBER_ID, message: `Group ${groupId} has no member of that id.` };
+      if (group.generationId > 0 || group.protocolType !== null) records.push({ key: encodeGroupMetadataKey(groupId), value: null });
+      group.consumer = ConsumerGroupProtocol.newState();
+      group.protocolType = null;
+      group.protocolName = null;
+      group.generationId = 0;
+    }
+    return { state: group.consumer, partition: group.partition, records };
+  }
+
+  /** Empty since when: offsets of an empty consumer group expire from the moment its last member left. */
+  private afterConsumerChange(groupId: string): void {
+    const group = this.groups.get(groupId);
+    if (group?.consumer === null || group === undefined) return;
+    if (group.consumer.members.size === 0) group.currentStateTimestamp = this.clock.nowMs();
+  }
+
+  private consumerGroupFromLoad(loaded: ConsumerGroupLoad): ConsumerGroupState {
+    const state = ConsumerGroupProtocol.newState();
+    state.groupEpoch = loaded.epoch ?? 0;
+    state.assignmentEpoch = loaded.assignmentEpoch;
+    for (const [memberId, target] of loaded.targets) state.targetAssignment.set(memberId, target);
+    for (const [memberId, metadata] of loaded.members) {
+      const current = loaded.current.get(memberId);
+      const member: ConsumerMember = {
+        memberId,
+        ...metadata,
+        subscribedTopicNames: [...metadata.subscribedTopicNames],
+        memberEpoch: current?.memberEpoch ?? 0,
+        previousMemberEpoch: current?.previousMemberEpoch ?? 0,
+        state: current?.state ?? 'STABLE',
+        assignedPartitions: new Map([...(current?.assignedPartitions ?? new Map<string, number[]>())].map(([t, ps]) => [t, [...ps]])),
+        partitionsPendingRevocation: new Map([...(current?.partitionsPendingRevocation ?? new Map<string, number[]>())].map(([t, ps]) => [t, [...ps]])),
+      };
+      state.members.set(memberId, member);
+    }
+    // The target was computed from the topics as they were; if they moved meanwhile, the next heartbeat
+    // sees another signature and computes a new one.
+    state.metadataSignature = this.consumerSignature(state);
+    return state;
+  }
+
+  private consumerSignature(state: ConsumerGroupState): string {
+    // Same computation as the protocol's; an empty group has none.
+    const topics = this.topics();
+    const all = new Map<string, string>();
+    for (const m of state.members.values()) {
+      for (const name of m.subscribedTopicNames) {
+        const t = topics.byName.get(name);
+        if (t !== undefined) all.set(t.topicId, `${t.topicId}:${t.partitions}`);
+      }
+      if (m.subscribedTopicRegex !== null) {
+        let regex: RegExp | null = null;
+        try { regex = new RegExp(`^(?:${m.subscribedTopicRegex})$`, 'u'); } catch { regex = null; }
+        if (regex !== null) for (const t of topics.byName.values()) if (regex.test(t.name)) all.set(t.topicId, `${t.topicId}:${t.partitions}`);
+      }
+    }
+    return [...all.values()].sort().join(',');
+  }
+
+  private onConsumerTimer(group: ClassicGroup, task: ConsumerTimerTask): void {
+    if (group.consumer === null) return;
+    const records = this.consumerProtocol.onTimer(group.consumer, task);
+    this.afterConsumerChange(group.groupId);
+    if (records.length > 0) this.emitAppend(group.partition, records, { kind: 'background' });
+  }
+
   // ---------------------------------------------------------------- JoinGroup
 
   joinGroup(token: RequestToken, request: JoinGroupRequest): void {
@@ -284,6 +447,13 @@ export class GroupCoordinatorCore {
     if (group === undefined) {
       if (req.memberId !== '') return this.respondJoin(token, joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
       group = this.createGroup(req.groupId);
+    }
+    if (group.consumer !== null) {
+      // A classic member cannot join a consumer group that has members (classic members inside a
+      // consumer group are not implemented); an empty one goes back to classic, keeping its offsets.
+      if (group.consumer.members.size > 0) return this.respondJoin(token, joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      this.emitAppend(group.partition, ConsumerGroupProtocol.tombstones(group.groupId, group.consumer), { kind: 'background' });
+      group.consumer = null;
     }
     if (!this.acceptJoiningMember(group, req)) {
       return this.respondJoin(token, joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED));
@@ -781,6 +951,7 @@ export class GroupCoordinatorCore {
     // group that is gone comes from an older generation.
     if (group === undefined) return req.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
     if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (group.consumer !== null) return validateConsumerCommit(group.consumer, req);
     // Generation -1: an admin client or a consumer using assign(); fine while nobody consumes.
     if (req.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
     if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
@@ -824,7 +995,9 @@ export class GroupCoordinatorCore {
       const status = this.groupStatus(groupId, true);
       if (status !== ErrorCode.NONE) return describedError(groupId, status);
       const group = this.groups.get(groupId);
-      return group === undefined ? describedError(groupId, ErrorCode.NONE) : describe(group);
+      // A consumer group is not a classic group: described as one that does not exist (Dead), which
+      // DescribeGroups v6 answers with GROUP_ID_NOT_FOUND.
+      return group === undefined || group.consumer !== null ? describedError(groupId, ErrorCode.NONE) : describe(group);
     });
   }
 
@@ -837,9 +1010,11 @@ export class GroupCoordinatorCore {
     const types = new Set(req.typesFilter.map((t) => t.toLowerCase()));
     const groups = [...this.groups.values()]
       .filter((g) => g.state !== 'Dead')
-      .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
-      .filter(() => types.size === 0 || types.has('classic'))
-      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' }))
+      .map((g) => g.consumer === null
+        ? { groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state as string, groupType: 'classic' }
+        : { groupId: g.groupId, protocolType: CONSUMER_PROTOCOL_TYPE, groupState: consumerGroupStateName(g.consumer), groupType: 'consumer' })
+      .filter((g) => states.size === 0 || states.has(g.groupState.toLowerCase()))
+      .filter((g) => types.size === 0 || types.has(g.groupType))
       .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
     return { errorCode: ErrorCode.NONE, groups };
   }
@@ -866,7 +1041,7 @@ export class GroupCoordinatorCore {
     if (status !== ErrorCode.NONE) return status;
     const group = this.groups.get(groupId);
     if (group === undefined || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (group.state !== 'Empty') return ErrorCode.NON_EMPTY_GROUP;
+    if (group.state !== 'Empty' || (group.consumer?.members.size ?? 0) > 0) return ErrorCode.NON_EMPTY_GROUP;
     let entry = byPartition.get(group.partition);
     if (entry === undefined) byPartition.set(group.partition, (entry = { records: [], groupIds: new Set() }));
     entry.records.push(...this.removeGroup(group));
@@ -919,6 +1094,9 @@ export class GroupCoordinatorCore {
   }
 
   private expireGroupOffsets(group: ClassicGroup): CoordinatorRecord[] {
+    // A consumer group with members keeps its offsets (Kafka: offsets of subscribed topics never expire
+    // while members consume; a narrower rule for unsubscribed topics is not applied here).
+    if ((group.consumer?.members.size ?? 0) > 0) return [];
     const nowMs = this.clock.nowMs();
     const retentionMs = this.config.offsetsRetentionMinutes * 60_000;
     const records: CoordinatorRecord[] = [];
@@ -969,6 +1147,8 @@ export class GroupCoordinatorCore {
         return this.finishDeleteBatch(pending.batch);
       case 'offsetDelete':
         return this.respond({ api: 'offsetDelete', token: pending.token, body: pending.response });
+      case 'consumerHeartbeat':
+        return this.respond({ api: 'consumerGroupHeartbeat', token: pending.token, body: pending.response });
       case 'txnOffsetCommit':
         return this.finishTxnOffsetCommit(pending, ErrorCode.NONE);
     }
@@ -996,6 +1176,11 @@ export class GroupCoordinatorCore {
       case 'offsetDelete': {
         const errorCode = groupAppendError(appendError);
         return this.respond({ api: 'offsetDelete', token: pending.token, body: { errorCode, topics: [] } });
+      }
+      case 'consumerHeartbeat': {
+        // The member's new state is not durable; the client retries (or rejoins) on this error.
+        const errorCode = groupAppendError(appendError);
+        return this.respond({ api: 'consumerGroupHeartbeat', token: pending.token, body: { ...pending.response, errorCode, assignment: null } });
       }
       case 'txnOffsetCommit':
         return this.finishTxnOffsetCommit(pending, offsetAppendError(appendError));
@@ -1107,6 +1292,7 @@ export class GroupCoordinatorCore {
       for (const partition of partitions.keys()) records.push({ key: encodeOffsetCommitKey(group.groupId, topic, partition), value: null });
     }
     records.push({ key: encodeGroupMetadataKey(group.groupId), value: null });
+    if (group.consumer !== null) records.push(...ConsumerGroupProtocol.tombstones(group.groupId, group.consumer));
     group.offsets.clear();
     this.dropGroup(group);
     return records;
@@ -1158,6 +1344,9 @@ export class GroupCoordinatorCore {
     const group = this.groups.get(task.groupId);
     if (group === undefined) return;
     switch (task.kind) {
+      case 'consumerSession':
+      case 'consumerRevocation':
+        return this.onConsumerTimer(group, task);
       case 'heartbeat':
         return this.onHeartbeatTimer(group, task.memberId);
       case 'join':
@@ -1249,6 +1438,19 @@ function protocolsMatch(member: ClassicMember, req: JoinGroupRequest): boolean {
     const other = req.protocols[i];
     return other !== undefined && other.name === p.name && other.metadata.equals(p.metadata);
   });
+}
+
+/**
+ * OffsetCommit to a KIP-848 group (ConsumerGroup.validateOffsetCommit): from outside the group (no
+ * member, epoch -1: admin tools, assign()) always; from a member only at its current epoch, else
+ * STALE_MEMBER_EPOCH (OffsetCommit v9+ carries the member epoch in the generation field).
+ */
+function validateConsumerCommit(group: ConsumerGroupState, req: OffsetCommitRequest): number {
+  if (req.generationId < 0 && req.memberId === '') return ErrorCode.NONE;
+  const member = group.members.get(req.memberId);
+  if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (req.generationId !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+  return ErrorCode.NONE;
 }
 
 /** Fencing, membership and generation, in Kafka's order, for SyncGroup and Heartbeat. */

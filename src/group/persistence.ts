@@ -5,6 +5,16 @@
  */
 import type { ClassicGroup, ClassicMember, CommittedOffset } from './classic-group.js';
 import {
+  decodeConsumerCurrentMemberAssignmentValue,
+  decodeConsumerGroupKey,
+  decodeConsumerGroupMetadataValue,
+  decodeConsumerMemberMetadataValue,
+  decodeConsumerTargetAssignmentMemberValue,
+  decodeConsumerTargetAssignmentMetadataValue,
+  type ConsumerMemberAssignment,
+  type ConsumerMemberMetadata,
+} from './consumer-records.js';
+import {
   decodeGroupMetadataValue,
   decodeKey,
   decodeOffsetCommitValue,
@@ -27,8 +37,56 @@ export interface TxnOffset {
 export interface PartitionLoad {
   groups: Map<string, GroupMetadataValue | null>;
   offsets: Map<string, { group: string; topic: string; partition: number; value: OffsetCommitValue }>;
+  consumerGroups: Map<string, ConsumerGroupLoad>;
   /** Offsets written by transactions (producer id → offsets) whose marker has not been replayed yet. */
   txnOffsets: Map<number, TxnOffset[]>;
+}
+
+/** The KIP-848 records of one consumer group gathered by a replay (consumer-records.ts). */
+export interface ConsumerGroupLoad {
+  /** The group epoch; null until a ConsumerGroupMetadata record is seen. */
+  epoch: number | null;
+  assignmentEpoch: number;
+  members: Map<string, ConsumerMemberMetadata>;
+  targets: Map<string, Map<string, number[]>>;
+  current: Map<string, ConsumerMemberAssignment>;
+}
+
+export function emptyPartitionLoad(): PartitionLoad {
+  return { groups: new Map(), offsets: new Map(), consumerGroups: new Map(), txnOffsets: new Map() };
+}
+
+function replayConsumerRecord(load: PartitionLoad, record: CoordinatorRecord): void {
+  const key = decodeConsumerGroupKey(record.key);
+  // Other record types (share and streams groups) share the partition; not ours to load.
+  if (key === null) return;
+  let group = load.consumerGroups.get(key.group);
+  if (group === undefined) {
+    group = { epoch: null, assignmentEpoch: 0, members: new Map(), targets: new Map(), current: new Map() };
+    load.consumerGroups.set(key.group, group);
+  }
+  const value = record.value;
+  switch (key.type) {
+    case 'consumerGroupMetadata':
+      if (value === null) load.consumerGroups.delete(key.group);
+      else group.epoch = decodeConsumerGroupMetadataValue(value);
+      return;
+    case 'consumerMemberMetadata':
+      if (value === null) group.members.delete(key.memberId);
+      else group.members.set(key.memberId, decodeConsumerMemberMetadataValue(value));
+      return;
+    case 'consumerTargetAssignmentMetadata':
+      group.assignmentEpoch = value === null ? 0 : decodeConsumerTargetAssignmentMetadataValue(value);
+      return;
+    case 'consumerTargetAssignmentMember':
+      if (value === null) group.targets.delete(key.memberId);
+      else group.targets.set(key.memberId, decodeConsumerTargetAssignmentMemberValue(value));
+      return;
+    case 'consumerCurrentMemberAssignment':
+      if (value === null) group.current.delete(key.memberId);
+      else group.current.set(key.memberId, decodeConsumerCurrentMemberAssignmentValue(value));
+      return;
+  }
 }
 
 /**
@@ -112,7 +170,6 @@ export function replayRecord(load: PartitionLoad, record: CoordinatorRecord): vo
       load.groups.set(key.group, record.value === null ? null : decodeGroupMetadataValue(record.value));
       return;
     case 'unknown':
-      // Records of other group types (KIP-848, share groups) share the partition; not ours to load.
-      return;
+      return replayConsumerRecord(load, record);
   }
 }

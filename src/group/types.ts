@@ -4,6 +4,7 @@
  * DescribeGroups v0-5, ListGroups v0-5, DeleteGroups v0-2, OffsetDelete v0) with the version differences
  * already folded by the handler: a field a version lacks is given its spec default.
  */
+import type { ConsumerGroupHeartbeatResponse } from './consumer-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 
 /** Chosen by the caller, unique among its outstanding requests; echoed on the delayed response. */
@@ -37,6 +38,14 @@ export interface GroupCoordinatorConfig {
   memberMetadataBytesMax: number;
   /** Bound on the number of protocols one member may offer. */
   memberProtocolsMax: number;
+  /** group.consumer.session.timeout.ms (KIP-848), unless the group sets consumer.session.timeout.ms. */
+  consumerSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms, unless the group sets consumer.heartbeat.interval.ms. */
+  consumerHeartbeatIntervalMs: number;
+  /** group.consumer.assignors: server-side assignors, the first being the default. */
+  consumerAssignors: readonly string[];
+  /** group.consumer.max.size (Kafka: Integer.MAX_VALUE; bounded here, STYLE.md 8). */
+  consumerMaxSize: number;
 }
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
@@ -51,6 +60,10 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   offsetsRetentionCheckIntervalMs: 600_000,
   memberMetadataBytesMax: 1_048_576,
   memberProtocolsMax: 32,
+  consumerSessionTimeoutMs: 45_000,
+  consumerHeartbeatIntervalMs: 5_000,
+  consumerAssignors: ['uniform', 'range'],
+  consumerMaxSize: 1_000,
 };
 
 export interface JoinGroupProtocol {
@@ -248,6 +261,7 @@ export type DelayedResponse =
   | { api: 'offsetCommit'; token: RequestToken; body: OffsetCommitResponse }
   | { api: 'deleteGroups'; token: RequestToken; body: DeleteGroupsResponse }
   | { api: 'offsetDelete'; token: RequestToken; body: OffsetDeleteResponse }
+  | { api: 'consumerGroupHeartbeat'; token: RequestToken; body: ConsumerGroupHeartbeatResponse }
   | { api: 'txnOffsetCommit'; token: RequestToken; body: OffsetCommitResponse };
 
 /**

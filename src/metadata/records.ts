@@ -6,7 +6,7 @@
  * the Raft log both carry them as opaque bytes (`encodeMetadataRecords`).
  */
 
-export type ConfigResourceType = 'topic' | 'broker';
+export type ConfigResourceType = 'topic' | 'broker' | 'group';
 
 export interface RegisterBrokerRecord {
   type: 'RegisterBroker';

@@ -233,6 +233,8 @@ export class Connection implements ConnectionInfo {
   private readonly pendingReservers: ResponseSlot[] = [];
   /** The first pending reservation waits for the response pool: cancels that wait. */
   private reservationPoolWait: (() => void) | null = null;
+  private requestWaitStartMs = 0;
+  private responseWaitStartMs = 0;
   /** Responses built (in order or not) and not yet taken by the kernel. */
   private unsent = 0;
   /** The part of `unsent` already written to the socket: waiting only for the peer to read. */
@@ -296,25 +298,33 @@ export class Connection implements ConnectionInfo {
     return this.closed;
   }
 
-  /** True while this connection waits for broker-wide memory (a frame's bytes, or room for an answer). */
-  get waitsForMemory(): boolean {
-    if (this.closed) return false;
-    return this.requestMemoryWait !== null || this.reservationPoolWait !== null;
+  /** Since when this connection waits for the request pool (a frame's bytes), or Infinity. */
+  requestMemoryWaitSinceMs(): number {
+    return !this.closed && this.requestMemoryWait !== null ? this.requestWaitStartMs : Infinity;
+  }
+
+  /** Since when this connection waits for the response pool (room for an answer), or Infinity. */
+  responseMemoryWaitSinceMs(): number {
+    return !this.closed && this.reservationPoolWait !== null ? this.responseWaitStartMs : Infinity;
   }
 
   /**
-   * Since when the peer has kept this connection's broker-wide memory from being freed, or Infinity:
-   * answers written to the socket that the peer has not taken since the kernel last took some, or a
-   * partly read frame whose bytes stopped coming while this side was reading. (Memory held by work in
-   * progress, or by answers queued behind an unfinished request, is this side's doing, not the peer's.)
+   * Since when the peer has kept this connection's request memory from being freed, or Infinity: a partly
+   * read frame whose bytes stopped coming while this side was reading.
    */
-  stalledSinceMs(): number {
-    if (this.closed) return Infinity;
-    let since = Infinity;
-    if (this.inSocket > 0) since = this.lastWriteMs;
+  requestStalledSinceMs(): number {
+    if (this.closed || this.readPaused) return Infinity;
     const partialFrame = this.frameReservedBytes > 0 && this.decoder.bufferedByteCount < this.frameReservedBytes;
-    if (partialFrame && !this.readPaused) since = Math.min(since, this.lastReadMs);
-    return since;
+    return partialFrame ? this.lastReadMs : Infinity;
+  }
+
+  /**
+   * Since when the peer has kept this connection's response memory from being freed, or Infinity:
+   * answers written to the socket that the peer has not taken since the kernel last took some. (Memory
+   * held by work in progress, or by answers queued behind an unfinished request, is this side's doing.)
+   */
+  responseStalledSinceMs(): number {
+    return this.closed || this.inSocket === 0 ? Infinity : this.lastWriteMs;
   }
 
   /** Bytes of broker-wide memory this connection holds (request frames, reservations, unsent answers). */
@@ -404,6 +414,7 @@ export class Connection implements ConnectionInfo {
       }
       if (outcome !== WAIT_FOR_POOL) break;
       if (this.reservationPoolWait === null) {
+        this.responseWaitStartMs = this.memory.nowMs();
         this.reservationPoolWait = this.memory.responses.wait(() => this.pumpReservations());
         this.onMemoryWait(this);
       }
@@ -500,6 +511,7 @@ export class Connection implements ConnectionInfo {
     }
     this.pauseReading();
     if (this.requestMemoryWait === null) {
+      this.requestWaitStartMs = this.memory.nowMs();
       this.requestMemoryWait = this.memory.requests.wait(() => {
         if (this.closed || this.draining) return true;
         if (!this.memory.requests.tryAllocate(size)) return false;

@@ -161,24 +161,48 @@ export class NetworkServer {
   private watchStalls(): void {
     if (this.stallTimer !== null || this.closing !== null) return;
     // Checked a few times per stall period; a connection closed frees its memory at once.
-    this.stallTimer = setInterval(() => this.reclaimStalled(), Math.max(10, Math.floor(this.stalledMs / 4)));
+    // Judged after the next poll phase: a starved event loop must first see the reads and writes that
+    // completed meanwhile, or a peer that did make progress would look stalled.
+    this.stallTimer = setInterval(() => setImmediate(() => this.reclaimStalled()), Math.max(10, Math.floor(this.stalledMs / 4)));
     this.stallTimer.unref();
   }
 
   /**
-   * When some connection has been waiting for memory, closes every connection that has held memory
-   * without progress for at least `connections.max.stalled.ms`, the longest-stalled first.
+   * For each pool some connection has waited for `connections.max.stalled.ms`, closes every connection
+   * whose peer has kept memory of that pool from being freed for as long, the longest-stalled first. Only the
+   * pool being waited for: a slow reader holding a few answers is not closed because a 100 MB frame
+   * waits for request memory.
    */
   private reclaimStalled(): void {
+    if (this.closing !== null) return;
     const connections = [...this.connections];
-    if (!connections.some((connection) => connection.waitsForMemory)) {
+    const nowMs = this.memory.nowMs();
+    let requestWaitSinceMs = Infinity;
+    let responseWaitSinceMs = Infinity;
+    for (const connection of connections) {
+      requestWaitSinceMs = Math.min(requestWaitSinceMs, connection.requestMemoryWaitSinceMs());
+      responseWaitSinceMs = Math.min(responseWaitSinceMs, connection.responseMemoryWaitSinceMs());
+    }
+    const requestWaitMs = nowMs - requestWaitSinceMs;
+    const responseWaitMs = nowMs - responseWaitSinceMs;
+    if (requestWaitMs === -Infinity && responseWaitMs === -Infinity) {
       if (this.stallTimer !== null) clearInterval(this.stallTimer);
       this.stallTimer = null;
       return;
     }
-    const nowMs = this.memory.nowMs();
+    // Only a wait that lasted: a reservation that is about to shrink to what it read, or an answer the
+    // kernel is about to take, is contention, not a stall.
+    const requestWait = requestWaitMs >= this.stalledMs;
+    const responseWait = responseWaitMs >= this.stalledMs;
+    if (!requestWait && !responseWait) return;
     const stalled = connections
-      .map((connection) => ({ connection, sinceMs: connection.stalledSinceMs() }))
+      .map((connection) => ({
+        connection,
+        sinceMs: Math.min(
+          requestWait ? connection.requestStalledSinceMs() : Infinity,
+          responseWait ? connection.responseStalledSinceMs() : Infinity,
+        ),
+      }))
       .filter((entry) => nowMs - entry.sinceMs >= this.stalledMs)
       .sort((a, b) => a.sinceMs - b.sinceMs);
     for (const { connection, sinceMs } of stalled) {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Broker } from '../broker/broker.js';
 import { randomKafkaUuid, readMetaProperties, ensureMetaProperties, metaPropertiesFileName } from '../broker/meta-properties.js';
-import type { QuorumView, QuorumVoterState } from '../broker/quorum-view.js';
+import type { QuorumDescription, QuorumView } from '../broker/quorum-view.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { ConfigError, type RunnelConfig } from '../config/config.js';
 import { nodeLayout, type NodeLayout } from '../config/node-layout.js';
@@ -130,9 +130,10 @@ export class RunnelNode {
       history = new MetadataHistory(raftLog, loader);
       const log = raftLog;
       controller = new QuorumController({
-        core: new ControllerCore({ config }), writer: raftLog, image: () => loader.image, clock, nodeId: layout.nodeId, logger,
+        core: new ControllerCore({ config, brokerLifecycle: 'heartbeats' }), writer: raftLog, image: () => loader.image, clock, nodeId: layout.nodeId, logger,
+        heartbeatDeadlineMs: Math.max(1, Math.floor(config['broker.heartbeat.interval.ms'] / 2)),
       });
-      service = new ControllerRpcService(controller, history, () => log.status()?.leaderId ?? -1);
+      service = new ControllerRpcService(controller, history, () => log.status()?.leaderId ?? -1, () => node?.localQuorumDescription());
     } else {
       observerLog = new ObserverMetadataLog(layout.voters, rpc);
       loader = new MetadataLoader(observerLog);
@@ -310,27 +311,44 @@ export class RunnelNode {
 
   /** The quorum as this node's APIs show it. */
   quorumView(): QuorumView {
-    const voterStates = (): QuorumVoterState[] => [...this.layout.voters].map(([nodeId, address]) => ({
-      nodeId,
-      logEndOffset: this.voterLogEnd(nodeId),
-      host: address.host,
-      port: address.port,
-    }));
     return {
       leaderId: () => this.raftLog?.status()?.leaderId ?? this.observerLog?.leaderId ?? -1,
-      leaderEpoch: () => this.raftLog?.status()?.term ?? -1,
-      highWatermark: () => this.raftLog?.status()?.commitIndex ?? this.loader.image.offset,
-      voters: voterStates,
-      observers: () => [...this.loader.image.brokers.values()]
-        .filter((b) => !this.layout.voters.has(b.brokerId))
-        .map((b) => ({ nodeId: b.brokerId, logEndOffset: -1, host: b.host, port: b.port })),
+      describe: () => this.describeQuorum(),
+      voterEndpoints: () => [...this.layout.voters].map(([nodeId, a]) => ({ nodeId, host: a.host, port: a.port })),
     };
   }
 
-  private voterLogEnd(nodeId: number): number {
-    const status = this.raftLog?.status();
-    if (status === undefined) return -1;
-    if (nodeId === this.nodeId) return status.lastIndex;
-    return status.role === 'leader' ? this.raftLog!.matchIndexOf(nodeId) ?? -1 : -1;
+  /** The leader's description, from here when this node leads the quorum, else from the leader. */
+  async describeQuorum(): Promise<QuorumDescription | undefined> {
+    const local = this.localQuorumDescription();
+    if (local !== undefined) return local;
+    const leaderId = this.quorumView().leaderId();
+    const address = this.layout.voters.get(leaderId);
+    if (address === undefined) return undefined;
+    try {
+      const answer = await this.rpc.request(address, json({ method: 'describeQuorum' }), 5_000);
+      const parsed = JSON.parse(answer.toString('utf8')) as { description?: QuorumDescription };
+      return parsed.description;
+    } catch {
+      return undefined;
+    }
   }
+
+  /** This node's description when it leads the quorum (the only node that knows every voter's progress). */
+  localQuorumDescription(): QuorumDescription | undefined {
+    const status = this.raftLog?.status();
+    if (status === undefined || status.role !== 'leader') return undefined;
+    const now = Date.now();
+    const voters = [...this.layout.voters.keys()].map((nodeId) => {
+      const end = nodeId === this.nodeId ? status.lastIndex : this.raftLog!.matchIndexOf(nodeId) ?? -1;
+      const caughtUp = end >= status.lastIndex;
+      return { nodeId, logEndOffset: end, lastFetchTimestamp: end >= 0 ? now : -1, lastCaughtUpTimestamp: caughtUp ? now : -1 };
+    });
+    // Observers (broker-only nodes) fetch committed metadata; the image says which are registered.
+    const observers = [...this.loader.image.brokers.values()]
+      .filter((b) => !this.layout.voters.has(b.brokerId))
+      .map((b) => ({ nodeId: b.brokerId, logEndOffset: -1, lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1 }));
+    return { leaderId: this.nodeId, leaderEpoch: status.term, highWatermark: status.commitIndex, voters, observers };
+  }
+
 }

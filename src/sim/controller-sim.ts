@@ -144,6 +144,8 @@ interface Proposal {
 class Controller {
   readonly queue: Envelope[] = [];
   inflight: Proposal | undefined = undefined;
+  /** The periodic tick is due: it runs before the next queued request. */
+  tickDue = false;
   constructor(readonly core: ControllerCore, readonly term: number, readonly generation: number, readonly sinceMs: number) {}
 }
 
@@ -558,7 +560,13 @@ export class ControllerSimulation {
   /** Decides queued requests one at a time, each only once the previous batch is applied here. */
   private drive(node: SimNode): void {
     const ctl = node.controller;
-    while (ctl !== undefined && node.controller === ctl && ctl.inflight === undefined && ctl.queue.length > 0) {
+    while (ctl !== undefined && node.controller === ctl && ctl.inflight === undefined && (ctl.tickDue || ctl.queue.length > 0)) {
+      if (ctl.tickDue) {
+        // Periodic work is queued like a request (Kafka's periodic controller events), never skipped for busy queues.
+        ctl.tickDue = false;
+        this.runTick(node, ctl);
+        continue;
+      }
       const envelope = ctl.queue.shift()!;
       const receivedMs = this.receivedMs.get(envelope.id) ?? this.nowMs;
       this.receivedMs.delete(envelope.id);
@@ -617,10 +625,12 @@ export class ControllerSimulation {
       return;
     }
     this.queue.push(this.nowMs + CONTROLLER_TICK_MS, { kind: 'controller-tick', node: id, generation });
-    if (ctl.inflight !== undefined || ctl.queue.length > 0) {
-      this.drive(node);
-      return;
-    }
+    ctl.tickDue = true;
+    this.drive(node);
+  }
+
+  private runTick(node: SimNode, ctl: Controller): void {
+    const id = node.id;
     const { records, events } = ctl.core.tick(node.image, this.nowMs);
     for (const e of events) {
       if (e.event === 'broker-fenced') this.stats.fencings++;

@@ -141,7 +141,12 @@ const noop = (): void => {};
 /** records as they are, or a copy of their own when they are a small share of a large buffer. */
 function ownedIfSmallShare(records: Buffer): Buffer {
   const backing = records.buffer.byteLength;
-  return backing <= TAIL_PIN_SLACK_BYTES || backing <= records.length * TAIL_PIN_FACTOR ? records : Buffer.from(records);
+  if (backing <= TAIL_PIN_SLACK_BYTES || backing <= records.length * TAIL_PIN_FACTOR) return records;
+  // Not Buffer.from: a small copy comes from Node's shared pool, a slab of 8 KiB up to Node 22 and
+  // 64 KiB in Node 24, so it would pin a slab shared with other allocations (issue #27, seen on 24).
+  const copy = Buffer.allocUnsafeSlow(records.length);
+  records.copy(copy);
+  return copy;
 }
 
 const INDEX_MISMATCH = Symbol('index mismatch');

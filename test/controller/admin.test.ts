@@ -87,7 +87,13 @@ test('planAlterConfigs: operations, LIST-only APPEND/SUBTRACT, duplicates, resou
   assert.equal(code(alter([], { resourceType: ConfigResourceType.TOPIC, resourceName: '' })), ErrorCode.INVALID_REQUEST);
   assert.equal(code(alter([], { resourceType: ConfigResourceType.TOPIC, resourceName: 'a b' })), ErrorCode.INVALID_TOPIC_EXCEPTION);
   assert.equal(code(alter([], { resourceType: ConfigResourceType.BROKER, resourceName: 'x' })), ErrorCode.INVALID_REQUEST);
-  assert.equal(code(alter([], { resourceType: ConfigResourceType.GROUP, resourceName: 'g' })), ErrorCode.INVALID_REQUEST);
+  assert.equal(code(alter([], { resourceType: ConfigResourceType.CLIENT_METRICS, resourceName: 'm' })), ErrorCode.INVALID_REQUEST);
+  // GROUP resources (KIP-848): the two consumer.* configs within their bounds, nothing else.
+  const group = { resourceType: ConfigResourceType.GROUP, resourceName: 'g' };
+  assert.equal(code(alter([{ name: 'consumer.session.timeout.ms', value: '50000', configOperation: 0 }], group)), ErrorCode.NONE);
+  assert.equal(code(alter([{ name: 'consumer.session.timeout.ms', value: '1000', configOperation: 0 }], group)), ErrorCode.INVALID_CONFIG);
+  assert.equal(code(alter([{ name: 'share.record.lock.duration.ms', value: '1000', configOperation: 0 }], group)), ErrorCode.INVALID_CONFIG);
+  assert.equal(code(alter([], { resourceType: ConfigResourceType.GROUP, resourceName: '' })), ErrorCode.INVALID_REQUEST);
   const broker = { resourceType: ConfigResourceType.BROKER, resourceName: '1' };
   assert.equal(code(alter([{ name: 'log.retention.ms', value: 'abc', configOperation: 0 }], broker)), ErrorCode.INVALID_REQUEST);
   assert.equal(code(alter([{ name: 'log.retention.hours', value: '1', configOperation: 0 }], broker)), ErrorCode.INVALID_REQUEST);

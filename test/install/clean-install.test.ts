@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 const npm = 'npm';
 const npx = 'npx';
 const kcat = process.env['KCAT'] ?? 'kcat';
-const installTimeoutMs = 300_000;
+const installTimeoutMs = 600_000;
 
 const work = await mkdtemp(join(tmpdir(), 'runnel-install-'));
 const app = join(work, 'app');

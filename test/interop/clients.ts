@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const INTEROP_CACHE = process.env.RUNNEL_INTEROP_CACHE ?? join(homedir(), '.cache', 'runnel', 'interop');
 
-export const SCENARIOS = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group', 'describe-state', 'transactions'] as const;
+export const SCENARIOS = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group', 'describe-state', 'transactions', 'consumer-848'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface ClientSpec {

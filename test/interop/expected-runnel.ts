@@ -9,13 +9,14 @@ import type { Scenario } from './clients.js';
 const ALL: readonly Scenario[] = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group'];
 /** describe-state: only clients with DescribeLogDirs and DescribeProducers admin calls. */
 const WITH_DESCRIBE_STATE: readonly Scenario[] = [...ALL, 'describe-state'];
+/** consumer-848: clients with a KIP-848 consumer (Java and librdkafka group.protocol=consumer, franz-go ServerSideBalancer). */
 /** transactions: clients with a transactional producer (not kcat, not @platformatic/kafka here). */
 
 export const RUNNEL_EXPECTED: Record<string, readonly Scenario[]> = {
-  java: [...WITH_DESCRIBE_STATE, 'transactions'],
+  java: [...WITH_DESCRIBE_STATE, 'transactions', 'consumer-848'],
   kcat: ['metadata', 'produce-consume', 'list-offsets', 'group'],
-  'confluent-js': ['metadata', 'produce-consume', 'list-offsets', 'delete-records', 'group', 'transactions'],
-  'franz-go': [...WITH_DESCRIBE_STATE, 'transactions'],
+  'confluent-js': ['metadata', 'produce-consume', 'list-offsets', 'delete-records', 'group', 'transactions', 'consumer-848'],
+  'franz-go': [...WITH_DESCRIBE_STATE, 'transactions', 'consumer-848'],
   kafkajs: [...ALL, 'transactions'],
   platformatic: ALL,
   'kafka-python': [...ALL, 'transactions'],

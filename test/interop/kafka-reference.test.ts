@@ -1,5 +1,5 @@
-// Proves the harness: every client × scenario passes against Apache Kafka 4.1.1 (the reference).
-// Runs when the Kafka assembly is cached (~/.cache/runnel/kafka-4.1.1, scripts/interop/setup.sh)
+// Proves the harness: every client × scenario passes against Apache Kafka 4.4.0 (the reference).
+// Runs when the Kafka assembly is cached (~/.cache/runnel/kafka-4.4.0, scripts/interop/setup.sh)
 // or RUNNEL_INTEROP_KAFKA=1 (then it assembles Kafka from Maven Central first); skipped otherwise.
 // Size: 2000 records in produce-consume, so the whole file stays within a few minutes.
 import { describe, it, before, after } from 'node:test';

@@ -1,5 +1,5 @@
 // Apache Kafka's own command-line tools (kafka-topics.sh, kafka-configs.sh, kafka-console-producer.sh, …
-// run as their Java main classes from the Kafka 4.1.1 jars) against a Runnel started in this process:
+// run as their Java main classes from the Kafka 4.4.0 jars) against a Runnel started in this process:
 // what an operator types first must work unchanged. Skipped when Kafka's jars are not assembled
 // (scripts/interop/setup.sh; CI runs it first and sets RUNNEL_INTEROP_KAFKA=1, which makes missing jars a failure).
 import { describe, it, before, after } from 'node:test';
@@ -57,8 +57,9 @@ describe('interop: Apache Kafka command-line tools against Runnel', { skip: enab
 
   it('kafka-broker-api-versions lists the served versions', { timeout: TOOL_TIMEOUT_MS }, async () => {
     const out = ok(await tool('org.apache.kafka.tools.BrokerApiVersionsCommand', b), 'BrokerApiVersionsCommand');
-    assert.match(out, /Produce\(0\): 3 to 11 \[usable: 11\]/);
-    assert.match(out, /DescribeLogDirs\(35\): 0 to 4 \[usable: 4\]/);
+    assert.match(out, /Produce\(0\): 3 to 13 \[usable: 13\]/);
+    assert.match(out, /DescribeLogDirs\(35\): 0 to 5 \[usable: 5\]/);
+    assert.match(out, /ConsumerGroupHeartbeat\(68\): 0 to 1 \[usable: 1\]/);
     assert.match(out, /DescribeProducers\(61\): 0 \[usable: 0\]/);
   });
 
@@ -73,7 +74,7 @@ describe('interop: Apache Kafka command-line tools against Runnel', { skip: enab
   });
 
   it('kafka-configs alters, describes and deletes a topic config', { timeout: 3 * TOOL_TIMEOUT_MS }, async () => {
-    const configs = 'kafka.admin.ConfigCommand';
+    const configs = 'org.apache.kafka.tools.ConfigCommand';
     const entity = ['--entity-type', 'topics', '--entity-name', topic];
     ok(await tool(configs, [...b, ...entity, '--alter', '--add-config', 'retention.ms=7200000,max.message.bytes=500000']), 'alter');
     const described = ok(await tool(configs, [...b, ...entity, '--describe']), 'describe');
@@ -81,6 +82,21 @@ describe('interop: Apache Kafka command-line tools against Runnel', { skip: enab
     assert.match(described, /max.message.bytes=500000 sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:max.message.bytes=500000, DEFAULT_CONFIG:message.max.bytes=1048588\}/);
     ok(await tool(configs, [...b, ...entity, '--alter', '--delete-config', 'max.message.bytes']), 'delete');
     assert.doesNotMatch(ok(await tool(configs, [...b, ...entity, '--describe']), 'describe'), /max.message.bytes/);
+  });
+
+  it('kafka-features describe prints the finalized features (metadata.version 4.4-IV2, group.version 1)', { timeout: TOOL_TIMEOUT_MS }, async () => {
+    const out = ok(await tool('org.apache.kafka.tools.FeatureCommand', [...b, 'describe']), 'FeatureCommand describe');
+    assert.match(out, /Feature: metadata\.version\s+SupportedMinVersion: 4\.4-IV2\s+SupportedMaxVersion: 4\.4-IV2\s+FinalizedVersionLevel: 4\.4-IV2/);
+    assert.match(out, /Feature: group\.version\s+SupportedMinVersion: 1\s+SupportedMaxVersion: 1\s+FinalizedVersionLevel: 1/);
+    assert.match(out, /Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 0\s+FinalizedVersionLevel: 0/);
+  });
+
+  it('kafka-configs --entity-type brokers --entity-default alters a dynamic property; groups take consumer.* configs', { timeout: 3 * TOOL_TIMEOUT_MS }, async () => {
+    const configs = 'org.apache.kafka.tools.ConfigCommand';
+    ok(await tool(configs, [...b, '--entity-type', 'brokers', '--entity-default', '--alter', '--add-config', 'num.io.threads=12']), 'alter broker default');
+    assert.match(ok(await tool(configs, [...b, '--entity-type', 'brokers', '--entity-default', '--describe']), 'describe broker default'), /num\.io\.threads=12/);
+    ok(await tool(configs, [...b, '--entity-type', 'groups', '--entity-name', 'tools-group', '--alter', '--add-config', 'consumer.session.timeout.ms=50000']), 'alter group');
+    assert.match(ok(await tool(configs, [...b, '--entity-type', 'groups', '--entity-name', 'tools-group', '--describe']), 'describe group'), /consumer\.session\.timeout\.ms=50000/);
   });
 
   it('console producer and consumer, get-offsets, consumer-groups, delete-records, log-dirs, describe-producers', { timeout: 8 * TOOL_TIMEOUT_MS }, async () => {

@@ -1,5 +1,5 @@
 // Interop matrix: every client × scenario against one broker, each in its own process with a timeout.
-//   npm run interop -- --broker kafka            (starts Apache Kafka 4.1.1 from the cache, single node)
+//   npm run interop -- --broker kafka            (starts Apache Kafka 4.4.0 from the cache, single node)
 //   npm run interop -- --broker kafka --nodes 3  (3-node KRaft cluster)
 //   npm run interop -- --broker runnel           (starts Runnel from source: src/cli/main.ts)
 //   npm run interop -- --bootstrap 127.0.0.1:9092 --label mine

@@ -15,8 +15,8 @@ interface PackEntry { readonly path: string }
 interface PackResult { readonly name: string; readonly files: readonly PackEntry[]; readonly unpackedSize: number }
 
 function packedFiles(): PackResult {
-  execFileSync(npm, ['run', '--silent', 'build'], { stdio: 'ignore', timeout: 120_000 });
-  const json = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', timeout: 60_000 });
+  execFileSync(npm, ['run', '--silent', 'build'], { stdio: 'ignore', timeout: 300_000 });
+  const json = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', timeout: 300_000 });
   const results = JSON.parse(json) as PackResult[];
   assert.equal(results.length, 1);
   return results[0]!;

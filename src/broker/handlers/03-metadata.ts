@@ -120,7 +120,7 @@ function requestedTopics(view: MetadataView, requested: readonly RequestTopic[],
   const seen = new Set<string>();
   const out: ResponseTopic[] = [];
   for (const entry of requested) {
-    const key = entry.name !== null ? `name:${entry.name}` : `id:${entry.topicId}`;
+    const key = entry.topicId !== ZERO_UUID ? `id:${entry.topicId}` : `name:${entry.name}`;
     if (seen.has(key)) continue;
     seen.add(key);
     const answer = answerTopic(view, entry, operations);
@@ -130,6 +130,14 @@ function requestedTopics(view: MetadataView, requested: readonly RequestTopic[],
 }
 
 function answerTopic(view: MetadataView, entry: RequestTopic, operations: number): ResponseTopic | null {
+  // A topic id wins over the name: the Java client asks by id with the name left at its default ""
+  // (MetadataRequest.Builder.forTopicIds, used by KIP-848 consumers with a broker-side regex), and
+  // Kafka answers by id whenever one is given (KafkaApis.handleTopicMetadataRequest).
+  if (entry.topicId !== ZERO_UUID) {
+    const topic = view.topicById(entry.topicId);
+    if (topic !== undefined) return responseTopic(topic, operations);
+    return errorTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, entry.topicId);
+  }
   if (entry.name !== null) {
     const topic = view.topicByName(entry.name);
     if (topic !== undefined) return responseTopic(topic, operations);

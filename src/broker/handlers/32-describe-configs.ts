@@ -7,7 +7,9 @@
  * name → INVALID_TOPIC_EXCEPTION; unknown topic → UNKNOWN_TOPIC_OR_PARTITION.
  * BROKER resources: this broker's id → every property it knows (src/metadata/broker-configs.ts); ""
  * → what was set dynamically as the cluster default; another id or a non-number → INVALID_REQUEST.
- * Other resource types (BROKER_LOGGER, CLIENT_METRICS, GROUP) → INVALID_REQUEST per resource.
+ * GROUP resources (KIP-848): consumer.session.timeout.ms and consumer.heartbeat.interval.ms, from the
+ * group (source GROUP_CONFIG) or the broker's group.consumer.* defaults.
+ * Other resource types (BROKER_LOGGER, CLIENT_METRICS) → INVALID_REQUEST per resource.
  * v3+ config types; documentation is always null.
  * Not implemented: BROKER_LOGGER (runtime log levels), documentation strings, ACLs.
  */
@@ -21,12 +23,12 @@ import {
 } from '../../protocol/generated/describe-configs.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { brokerResourceError, ConfigResourceType, topicNameError } from '../../controller/admin.js';
+import { brokerResourceError, ConfigResourceType, GROUP_CONFIG_NAMES, topicNameError } from '../../controller/admin.js';
 import { brokerLayersOf } from '../admin-requests.js';
 import { describeBrokerConfigs } from '../../metadata/broker-configs.js';
 import { configKey } from '../../metadata/image.js';
-import { describeTopicConfigs, type DescribedConfig } from '../../metadata/topic-configs.js';
-import type { ApiHandler, RequestContext } from '../api-handler.js';
+import { ConfigSource, ConfigTypeId, describeTopicConfigs, type DescribedConfig } from '../../metadata/topic-configs.js';
+import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
 
 export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse> = {
   apiKey: ApiKey.DescribeConfigs,
@@ -69,6 +71,11 @@ function describeOne(
       described = describeBrokerConfigs(layers, resource.resourceName, resource.configurationKeys, request.includeSynonyms);
       break;
     }
+    case ConfigResourceType.GROUP: {
+      if (resource.resourceName === '') return failed(ErrorCode.INVALID_REQUEST, 'Group name must not be empty.');
+      described = describeGroupConfigs(services, resource.resourceName, resource.configurationKeys);
+      break;
+    }
     default:
       return failed(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resource.resourceType}`);
   }
@@ -83,4 +90,28 @@ function describeOne(
       documentation: c.documentation,
     })),
   };
+}
+
+/** DescribeConfigsResponse ConfigSource GROUP_CONFIG (KIP-848): a value set on the group itself. */
+const GROUP_CONFIG_SOURCE = 8;
+
+/**
+ * A GROUP resource (KIP-848): its consumer.session.timeout.ms and consumer.heartbeat.interval.ms, set on
+ * the group (GROUP_CONFIG) or else the broker's group.consumer.* value (DEFAULT_CONFIG), as Kafka lists
+ * them whether or not the group exists.
+ */
+function describeGroupConfigs(services: BrokerServices, groupId: string, keys: readonly string[] | null): DescribedConfig[] {
+  const overrides = services.metadataLoader.image.configs.get(configKey('group', groupId)) ?? new Map<string, string>();
+  const defaults: Record<string, number> = {
+    'consumer.session.timeout.ms': services.config['group.consumer.session.timeout.ms'],
+    'consumer.heartbeat.interval.ms': services.config['group.consumer.heartbeat.interval.ms'],
+  };
+  return GROUP_CONFIG_NAMES.filter((name) => keys === null || keys.includes(name)).map((name) => {
+    const set = overrides.get(name);
+    return {
+      name, value: set ?? String(defaults[name]), readOnly: false, isDefault: set === undefined,
+      source: set === undefined ? ConfigSource.DEFAULT_CONFIG : GROUP_CONFIG_SOURCE, isSensitive: false, synonyms: [],
+      configType: ConfigTypeId.INT, documentation: null,
+    };
+  });
 }

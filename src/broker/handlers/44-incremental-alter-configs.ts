@@ -8,7 +8,10 @@
  * (TOPIC: INVALID_CONFIG, INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_OR_PARTITION; BROKER "" or this
  * broker's id: dynamic properties only, else INVALID_REQUEST) and written as one metadata batch per
  * resource; validate_only writes nothing. Other resource types → INVALID_REQUEST.
- * Not implemented: AlterConfigPolicy, BROKER_LOGGER, CLIENT_METRICS and GROUP resources.
+ * GROUP resources (KIP-848): consumer.session.timeout.ms and consumer.heartbeat.interval.ms within the
+ * broker's group.consumer.min/max bounds (INVALID_CONFIG otherwise); the group coordinator reads them at
+ * every heartbeat.
+ * Not implemented: AlterConfigPolicy, BROKER_LOGGER and CLIENT_METRICS resources.
  */
 import {
   decodeIncrementalAlterConfigsRequest,

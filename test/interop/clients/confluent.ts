@@ -167,7 +167,19 @@ async function deleteRecords(bootstrap: string): Promise<string> {
 }
 
 async function group(bootstrap: string): Promise<string> {
-  const topic = topicName('grp', CLIENT);
+  return groupWith(bootstrap, 'grp', 'classic');
+}
+
+/**
+ * consumer-848 with librdkafka's KIP-848 consumer (`group.protocol=consumer`): the broker assigns, so
+ * session.timeout.ms and the assignment strategy are not the client's to set.
+ */
+async function consumer848(bootstrap: string): Promise<string> {
+  return groupWith(bootstrap, 'c848', 'consumer');
+}
+
+async function groupWith(bootstrap: string, scenario: string, protocol: 'classic' | 'consumer'): Promise<string> {
+  const topic = topicName(scenario, CLIENT);
   const groupId = `g-${topic}`;
   const parts = 6;
   const perPartition = 100;
@@ -175,7 +187,9 @@ async function group(bootstrap: string): Promise<string> {
   const k = kafka(bootstrap);
   const seen = new Map<string, number>();
   const owners = new Map<number, Set<number>>();
-  const consumers = [0, 1, 2].map(() => k.consumer({ kafkaJS: { groupId, fromBeginning: true, autoCommit: false, sessionTimeout: 15000 } }));
+  const consumers = [0, 1, 2].map(() => (protocol === 'classic'
+    ? k.consumer({ kafkaJS: { groupId, fromBeginning: true, autoCommit: false, sessionTimeout: 15000 } })
+    : k.consumer({ 'group.protocol': 'consumer', kafkaJS: { groupId, fromBeginning: true, autoCommit: false } })));
   for (const [m, c] of consumers.entries()) {
     await c.connect();
     await c.subscribe({ topics: [topic] });
@@ -287,5 +301,5 @@ async function transactions(bootstrap: string): Promise<string> {
 await main(CLIENT, {
   metadata, 'produce-consume': produceConsume, 'list-offsets': listOffsets, transactions,
   configs: async () => { throw new Unsupported('the KafkaJS-compatible admin of @confluentinc/kafka-javascript has no config API'); },
-  'delete-records': deleteRecords, group,
+  'delete-records': deleteRecords, group, 'consumer-848': consumer848,
 });

@@ -37,14 +37,18 @@ func main() {
 	fns := map[string]func(context.Context) (string, error){
 		"metadata": metadata, "produce-consume": produceConsume, "list-offsets": listOffsets,
 		"configs": configs, "delete-records": deleteRecords, "group": group, "describe-state": describeState,
-		"transactions": transactions,
+		"transactions": transactions, "ctp-loop": ctpLoop, "ctp-check": ctpCheck, "consumer-848": consumer848,
 	}
 	out := map[string]any{"client": client, "scenario": scenario}
 	fn, ok := fns[scenario]
 	if !ok {
 		out["ok"], out["skipped"], out["detail"] = false, true, "unknown scenario"
 	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+		timeout := 150 * time.Second
+		if v, err := strconv.Atoi(os.Getenv("INTEROP_SCENARIO_TIMEOUT_S")); err == nil && v > 0 {
+			timeout = time.Duration(v) * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		detail, err := fn(ctx)
 		cancel()
 		var u unsupported
@@ -414,7 +418,17 @@ func describeState(ctx context.Context) (string, error) {
 }
 
 func group(ctx context.Context) (string, error) {
-	topic := topicName("grp")
+	return groupWith(ctx, "grp")
+}
+
+// consumer848 is the group scenario with KIP-848's protocol: franz-go's ServerSideBalancer makes the
+// broker assign (ConsumerGroupHeartbeat), which needs the range or sticky balancer configured.
+func consumer848(ctx context.Context) (string, error) {
+	return groupWith(ctx, "c848", kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()))
+}
+
+func groupWith(ctx context.Context, scenario string, extra ...kgo.Opt) (string, error) {
+	topic := topicName(scenario)
 	groupID := "g-" + topic
 	const parts, perPartition, members = 6, 100, 3
 	if _, err := withAdmin(func(adm *kadm.Client) (bool, error) { return true, createTopic(ctx, adm, topic, parts) }); err != nil {
@@ -427,8 +441,9 @@ func group(ctx context.Context) (string, error) {
 	clients := make([]*kgo.Client, members)
 	for m := 0; m < members; m++ {
 		m := m
-		cl, err := newClient(kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(300*time.Millisecond),
+		opts := append([]kgo.Opt{kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(300 * time.Millisecond)}, extra...)
+		cl, err := newClient(append(opts,
 			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 				mu.Lock()
 				assigned[m] += len(a[topic])
@@ -438,7 +453,7 @@ func group(ctx context.Context) (string, error) {
 				mu.Lock()
 				assigned[m] -= len(r[topic])
 				mu.Unlock()
-			}))
+			}))...)
 		if err != nil {
 			return "", err
 		}
@@ -763,4 +778,108 @@ func exactlyOnce(values []string, prefix string, n int) error {
 		return fmt.Errorf("%d values, want %d", len(values), n)
 	}
 	return nil
+}
+
+// ctpLoop (not a matrix scenario; test/faults/txn-kill.test.ts runs it): a GroupTransactSession copies
+// every record of $CTP_IN to $CTP_OUT as "o:<value>", at most 30 records per transaction, committing its
+// group offsets in each transaction,
+// through broker restarts: every error is retried after a pause. It ends once the group's committed
+// offsets cover $CTP_INPUTS records, or at the deadline.
+func ctpLoop(ctx context.Context) (string, error) {
+	in, out, groupID, txnID := os.Getenv("CTP_IN"), os.Getenv("CTP_OUT"), os.Getenv("CTP_GROUP"), os.Getenv("CTP_TXN")
+	inputs, _ := strconv.ParseInt(os.Getenv("CTP_INPUTS"), 10, 64)
+	sess, err := kgo.NewGroupTransactSession(
+		kgo.SeedBrokers(bootstrap...), kgo.TransactionalID(txnID), kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(in),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DefaultProduceTopic(out),
+		kgo.RequestTimeoutOverhead(5*time.Second), kgo.TransactionTimeout(20*time.Second), kgo.RetryTimeout(30*time.Second),
+	)
+	if err != nil {
+		return "", err
+	}
+	defer sess.Close()
+	adm, err := newClient()
+	if err != nil {
+		return "", err
+	}
+	defer adm.Close()
+	admin := kadm.NewClient(adm)
+	commits, aborts, failures := 0, 0, 0
+	lastCheck := time.Time{}
+	for ctx.Err() == nil {
+		if time.Since(lastCheck) > time.Second {
+			lastCheck = time.Now()
+			if offsets, err := admin.FetchOffsets(ctx, groupID); err == nil {
+				var total int64
+				offsets.Each(func(o kadm.OffsetResponse) {
+					if o.Topic == in && o.Err == nil {
+						total += o.At
+					}
+				})
+				if total >= inputs {
+					return fmt.Sprintf("copied %d inputs: %d commits, %d aborts, %d failed attempts", total, commits, aborts, failures), nil
+				}
+			}
+		}
+		// Small transactions, so that kills land in the middle of the stream.
+		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := sess.PollRecords(pollCtx, 30)
+		cancel()
+		recs := fetches.Records()
+		if len(recs) == 0 {
+			continue
+		}
+		if err := sess.Begin(); err != nil {
+			failures++
+			time.Sleep(300 * time.Millisecond)
+			continue
+		}
+		var outs []*kgo.Record
+		for _, r := range recs {
+			outs = append(outs, &kgo.Record{Key: r.Key, Value: append([]byte("o:"), r.Value...)})
+		}
+		produceErr := sess.ProduceSync(ctx, outs...).FirstErr()
+		committed, err := sess.End(ctx, produceErr == nil)
+		switch {
+		case err != nil || produceErr != nil:
+			failures++
+			time.Sleep(300 * time.Millisecond)
+		case committed:
+			commits++
+		default:
+			aborts++
+		}
+	}
+	return "", fmt.Errorf("deadline: %d commits, %d aborts, %d failed attempts", commits, aborts, failures)
+}
+
+// ctpCheck (test/faults/txn-kill.test.ts): $CTP_OUT at read_committed holds "o:in<i>" exactly once for
+// every i < $CTP_INPUTS and nothing else; reports how many records read_uncommitted sees.
+func ctpCheck(ctx context.Context) (string, error) {
+	out := os.Getenv("CTP_OUT")
+	inputs, _ := strconv.Atoi(os.Getenv("CTP_INPUTS"))
+	values, err := readValues(ctx, out, kgo.ReadCommitted(), inputs)
+	if err != nil {
+		return "", err
+	}
+	seen := map[string]int{}
+	for _, v := range values {
+		seen[v]++
+	}
+	missing, duplicated := 0, 0
+	for i := 0; i < inputs; i++ {
+		switch n := seen[fmt.Sprintf("o:in%d", i)]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			duplicated++
+		}
+	}
+	all, err := readValues(ctx, out, kgo.ReadUncommitted(), inputs)
+	if err != nil {
+		return "", err
+	}
+	if missing > 0 || duplicated > 0 || len(values) != inputs {
+		return "", fmt.Errorf("read_committed: %d records, %d inputs without output, %d with more than one; read_uncommitted %d", len(values), missing, duplicated, len(all))
+	}
+	return fmt.Sprintf("read_committed: %d outputs, each input once; read_uncommitted: %d", len(values), len(all)), nil
 }

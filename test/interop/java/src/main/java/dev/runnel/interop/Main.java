@@ -35,6 +35,7 @@ public final class Main {
         case "delete-records" -> deleteRecords();
         case "group" -> group();
         case "describe-state" -> describeState();
+        case "consumer-848" -> consumer848();
         case "transactions" -> transactions();
         default -> throw new Unsupported("unknown scenario " + scenario);
       };
@@ -123,7 +124,12 @@ public final class Main {
   }
 
   static KafkaConsumer<String, String> consumer(String group) {
+    return consumer(group, "classic");
+  }
+
+  static KafkaConsumer<String, String> consumer(String group, String protocol) {
     Properties p = new Properties();
+    if (group != null && !protocol.equals("classic")) p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     if (group != null) p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -509,5 +515,127 @@ public final class Main {
       }
     }
     return "600 records exactly once, split " + split + ", committed 100 per partition";
+  }
+
+  /**
+   * consumer-848 (SCENARIOS.md): 3 members with group.protocol=consumer split 6 partitions; 600 records,
+   * each committed after processing, consumed exactly once; one member leaves and the others take its
+   * partitions over; a second group subscribed by regular expression picks up a topic created later.
+   */
+  static String consumer848() throws Exception {
+    String topic = topicName("c848");
+    String groupId = "g-" + topic;
+    int parts = 6, perPartition = 100, members = 3;
+    try (Admin a = admin()) { createTopic(a, topic, parts); }
+    ConcurrentHashMap<String, AtomicInteger> seen = new ConcurrentHashMap<>();
+    AtomicBoolean stop = new AtomicBoolean(false);
+    AtomicBoolean stopFirst = new AtomicBoolean(false);
+    AtomicReferenceArray<Set<TopicPartition>> assignments = new AtomicReferenceArray<>(members);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    ExecutorService pool = Executors.newFixedThreadPool(members);
+    long started = System.currentTimeMillis();
+    for (int m = 0; m < members; m++) {
+      final int id = m;
+      assignments.set(id, Set.of());
+      pool.submit(() -> {
+        try (KafkaConsumer<String, String> c = consumer(groupId, "consumer")) {
+          c.subscribe(List.of(topic));
+          long deadline = System.currentTimeMillis() + 120_000;
+          while (!stop.get() && !(id == 0 && stopFirst.get()) && System.currentTimeMillis() < deadline) {
+            ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
+            assignments.set(id, new HashSet<>(c.assignment()));
+            for (ConsumerRecord<String, String> r : rs) seen.computeIfAbsent(r.value(), k -> new AtomicInteger()).incrementAndGet();
+            if (!rs.isEmpty()) c.commitSync(Duration.ofSeconds(20));
+          }
+          assignments.set(id, Set.of());
+        } catch (Throwable t) {
+          failure.compareAndSet(null, t);
+        }
+        return null;
+      });
+    }
+    String split = awaitSplit(assignments, members, parts, failure, 45_000);
+    long stableMs = System.currentTimeMillis() - started;
+    try (KafkaProducer<String, String> prod = producer("none", "all")) {
+      for (int p = 0; p < parts; p++) for (int k = 0; k < perPartition / 2; k++) prod.send(new ProducerRecord<>(topic, p, "k", "p" + p + "-" + k));
+      prod.flush();
+    }
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (seen.size() < parts * perPartition / 2 && System.currentTimeMillis() < deadline && failure.get() == null) Thread.sleep(100);
+    // Member 0 leaves (epoch -1): the other two take its partitions over.
+    stopFirst.set(true);
+    long leftAt = System.currentTimeMillis();
+    String after = awaitSplit(assignments, members, parts, failure, 45_000, 0);
+    long takeOverMs = System.currentTimeMillis() - leftAt;
+    try (KafkaProducer<String, String> prod = producer("none", "all")) {
+      for (int p = 0; p < parts; p++) for (int k = perPartition / 2; k < perPartition; k++) prod.send(new ProducerRecord<>(topic, p, "k", "p" + p + "-" + k));
+      prod.flush();
+    }
+    int expected = parts * perPartition;
+    deadline = System.currentTimeMillis() + 60_000;
+    while (seen.size() < expected && System.currentTimeMillis() < deadline && failure.get() == null) Thread.sleep(100);
+    Thread.sleep(1000);
+    stop.set(true);
+    pool.shutdown();
+    pool.awaitTermination(30, TimeUnit.SECONDS);
+    if (failure.get() != null) throw new RuntimeException(failure.get());
+    check(seen.size() == expected, "consumed " + seen.size() + " distinct of " + expected + " (split " + split + ", after leave " + after + ")");
+    for (Map.Entry<String, AtomicInteger> e : seen.entrySet()) check(e.getValue().get() == 1, e.getKey() + " consumed " + e.getValue().get() + " times");
+    try (Admin a = admin()) {
+      Map<TopicPartition, OffsetAndMetadata> committed = a.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get(20, TimeUnit.SECONDS);
+      for (int p = 0; p < parts; p++) {
+        OffsetAndMetadata om = committed.get(new TopicPartition(topic, p));
+        check(om != null && om.offset() == perPartition, "committed offset partition " + p + " = " + (om == null ? "none" : om.offset()));
+      }
+      ConsumerGroupDescription d = a.describeConsumerGroups(List.of(groupId)).all().get(20, TimeUnit.SECONDS).get(groupId);
+      check(d.type() == GroupType.CONSUMER, "group type " + d.type());
+    }
+    String regex = regexPicksUpNewTopic();
+    return "split " + split + " in " + stableMs + " ms; after a leave " + after + " in " + takeOverMs + " ms; " + expected + " records once, offsets committed; " + regex;
+  }
+
+  static String awaitSplit(AtomicReferenceArray<Set<TopicPartition>> assignments, int members, int parts,
+      AtomicReference<Throwable> failure, long timeoutMs, int... gone) throws Exception {
+    Set<Integer> left = new HashSet<>();
+    for (int g : gone) left.add(g);
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    String split = "";
+    while (System.currentTimeMillis() < deadline && failure.get() == null) {
+      int total = 0;
+      boolean all = true;
+      Set<TopicPartition> union = new HashSet<>();
+      StringBuilder b = new StringBuilder();
+      for (int m = 0; m < members; m++) {
+        if (left.contains(m)) continue;
+        Set<TopicPartition> a = assignments.get(m);
+        total += a.size();
+        union.addAll(a);
+        all &= !a.isEmpty();
+        b.append(b.length() == 0 ? "" : "/").append(a.size());
+      }
+      split = b.toString();
+      if (all && total == parts && union.size() == parts) return split;
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("no full split within " + timeoutMs + " ms (split " + split + ")" + (failure.get() == null ? "" : ": " + failure.get()));
+  }
+
+  /** A consumer subscribed to a pattern is assigned a matching topic created after it joined (KIP-848 regex on the broker). */
+  static String regexPicksUpNewTopic() throws Exception {
+    String prefix = topicName("c848re");
+    String groupId = "g-" + prefix;
+    try (Admin a = admin()) { createTopic(a, prefix + "-a", 1); }
+    try (KafkaConsumer<String, String> c = consumer(groupId, "consumer")) {
+      c.subscribe(new SubscriptionPattern(prefix + "-.*"));
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (c.assignment().size() < 1 && System.currentTimeMillis() < deadline) c.poll(Duration.ofMillis(200));
+      check(c.assignment().size() == 1, "regex assignment before: " + c.assignment());
+      long created = System.currentTimeMillis();
+      try (Admin a = admin()) { createTopic(a, prefix + "-b", 2); }
+      deadline = System.currentTimeMillis() + 30_000;
+      while (c.assignment().size() < 3 && System.currentTimeMillis() < deadline) c.poll(Duration.ofMillis(200));
+      check(c.assignment().size() == 3, "regex assignment after the new topic: " + c.assignment());
+      return "regex picked up a new topic in " + (System.currentTimeMillis() - created) + " ms";
+    }
   }
 }

@@ -1,0 +1,212 @@
+/**
+ * The `__consumer_offsets` records of KIP-848 consumer groups, in Kafka's formats, so a partition written
+ * here reads the same as one Kafka 4.4 wrote (apache/kafka group-coordinator/src/main/resources/common/
+ * message/ConsumerGroup*.json; the layouts below were checked against the schemas of Kafka 4.4.0's
+ * generated classes). The key's int16 version is the record type (CoordinatorRecordType): 3 group
+ * metadata, 5 member metadata, 6 target assignment metadata, 7 target assignment member, 8 current member
+ * assignment. Keys are not flexible; values are (version 0, compact types, tagged fields, which are
+ * skipped on read and none written: every tagged field Kafka defines here has a default Kafka accepts).
+ * A null value is a tombstone.
+ */
+import { Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+import { RecordFormatError } from './records.js';
+
+export const CONSUMER_GROUP_METADATA_KEY_VERSION = 3;
+export const CONSUMER_GROUP_MEMBER_METADATA_KEY_VERSION = 5;
+export const CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA_KEY_VERSION = 6;
+export const CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_KEY_VERSION = 7;
+export const CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_KEY_VERSION = 8;
+
+/** Topic id → sorted partitions. */
+export type TopicPartitions = ReadonlyMap<string, readonly number[]>;
+
+export interface ConsumerMemberMetadata {
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: readonly string[];
+  subscribedTopicRegex: string | null;
+  rebalanceTimeoutMs: number;
+  serverAssignor: string | null;
+}
+
+/** MemberState (org.apache.kafka.coordinator.group.modern.MemberState in Kafka 4.4): the byte Kafka stores. */
+export const MemberStateId = { STABLE: 0, UNREVOKED_PARTITIONS: 1, UNRELEASED_PARTITIONS: 2 } as const;
+export type MemberStateName = keyof typeof MemberStateId;
+
+export interface ConsumerMemberAssignment {
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  state: MemberStateName;
+  assignedPartitions: TopicPartitions;
+  partitionsPendingRevocation: TopicPartitions;
+}
+
+export type ConsumerGroupKey =
+  | { type: 'consumerGroupMetadata'; group: string }
+  | { type: 'consumerMemberMetadata'; group: string; memberId: string }
+  | { type: 'consumerTargetAssignmentMetadata'; group: string }
+  | { type: 'consumerTargetAssignmentMember'; group: string; memberId: string }
+  | { type: 'consumerCurrentMemberAssignment'; group: string; memberId: string };
+
+function key(version: number, group: string, memberId?: string): Buffer {
+  const w = new Writer();
+  w.writeInt16(version);
+  w.writeString(group);
+  if (memberId !== undefined) w.writeString(memberId);
+  return w.finishBuffer();
+}
+
+export const consumerGroupMetadataKey = (group: string): Buffer => key(CONSUMER_GROUP_METADATA_KEY_VERSION, group);
+export const consumerMemberMetadataKey = (group: string, memberId: string): Buffer => key(CONSUMER_GROUP_MEMBER_METADATA_KEY_VERSION, group, memberId);
+export const consumerTargetAssignmentMetadataKey = (group: string): Buffer => key(CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA_KEY_VERSION, group);
+export const consumerTargetAssignmentMemberKey = (group: string, memberId: string): Buffer => key(CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_KEY_VERSION, group, memberId);
+export const consumerCurrentMemberAssignmentKey = (group: string, memberId: string): Buffer => key(CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_KEY_VERSION, group, memberId);
+
+/** The key of a KIP-848 record, or null for a key version that is not one of them. */
+export function decodeConsumerGroupKey(buffer: Buffer): ConsumerGroupKey | null {
+  return parse(buffer, (r) => {
+    const version = r.readInt16();
+    switch (version) {
+      case CONSUMER_GROUP_METADATA_KEY_VERSION:
+        return { type: 'consumerGroupMetadata', group: r.readString() };
+      case CONSUMER_GROUP_MEMBER_METADATA_KEY_VERSION:
+        return { type: 'consumerMemberMetadata', group: r.readString(), memberId: r.readString() };
+      case CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA_KEY_VERSION:
+        return { type: 'consumerTargetAssignmentMetadata', group: r.readString() };
+      case CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_KEY_VERSION:
+        return { type: 'consumerTargetAssignmentMember', group: r.readString(), memberId: r.readString() };
+      case CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_KEY_VERSION:
+        return { type: 'consumerCurrentMemberAssignment', group: r.readString(), memberId: r.readString() };
+      default:
+        return null;
+    }
+  });
+}
+
+function value(write: (w: Writer) => void): Buffer {
+  const w = new Writer();
+  w.writeInt16(0);
+  write(w);
+  w.writeUVarint(0);
+  return w.finishBuffer();
+}
+
+/** ConsumerGroupMetadataValue: the group epoch. */
+export const encodeConsumerGroupMetadataValue = (epoch: number): Buffer => value((w) => w.writeInt32(epoch));
+
+export function decodeConsumerGroupMetadataValue(buffer: Buffer): number {
+  return parseValue(buffer, (r) => r.readInt32());
+}
+
+export function encodeConsumerMemberMetadataValue(m: ConsumerMemberMetadata): Buffer {
+  return value((w) => {
+    w.writeCompactNullableString(m.instanceId);
+    w.writeCompactNullableString(m.rackId);
+    w.writeCompactString(m.clientId);
+    w.writeCompactString(m.clientHost);
+    w.writeCompactArrayLength(m.subscribedTopicNames.length);
+    for (const name of m.subscribedTopicNames) w.writeCompactString(name);
+    w.writeCompactNullableString(m.subscribedTopicRegex);
+    w.writeInt32(m.rebalanceTimeoutMs);
+    w.writeCompactNullableString(m.serverAssignor);
+  });
+}
+
+export function decodeConsumerMemberMetadataValue(buffer: Buffer): ConsumerMemberMetadata {
+  return parseValue(buffer, (r) => {
+    const instanceId = r.readCompactNullableString();
+    const rackId = r.readCompactNullableString();
+    const clientId = r.readCompactString();
+    const clientHost = r.readCompactString();
+    const count = r.readCompactArrayLength(1);
+    const subscribedTopicNames: string[] = [];
+    for (let i = 0; i < count; i++) subscribedTopicNames.push(r.readCompactString());
+    const subscribedTopicRegex = r.readCompactNullableString();
+    const rebalanceTimeoutMs = r.readInt32();
+    const serverAssignor = r.readCompactNullableString();
+    return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+  });
+}
+
+/** ConsumerGroupTargetAssignmentMetadataValue: the epoch of the target assignment. */
+export const encodeConsumerTargetAssignmentMetadataValue = (assignmentEpoch: number): Buffer => value((w) => w.writeInt32(assignmentEpoch));
+
+export function decodeConsumerTargetAssignmentMetadataValue(buffer: Buffer): number {
+  return parseValue(buffer, (r) => r.readInt32());
+}
+
+function writeTopicPartitions(w: Writer, assignment: TopicPartitions): void {
+  const topics = [...assignment].filter(([, partitions]) => partitions.length > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  w.writeCompactArrayLength(topics.length);
+  for (const [topicId, partitions] of topics) {
+    w.writeUuid(topicId);
+    w.writeCompactArrayLength(partitions.length);
+    for (const p of partitions) w.writeInt32(p);
+    w.writeUVarint(0);
+  }
+}
+
+function readTopicPartitions(r: Reader): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const count = r.readCompactArrayLength(18);
+  for (let i = 0; i < count; i++) {
+    const topicId = r.readUuid();
+    const n = r.readCompactArrayLength(4);
+    const partitions: number[] = [];
+    for (let j = 0; j < n; j++) partitions.push(r.readInt32());
+    r.skipTaggedFields();
+    out.set(topicId, partitions);
+  }
+  return out;
+}
+
+export const encodeConsumerTargetAssignmentMemberValue = (assignment: TopicPartitions): Buffer => value((w) => writeTopicPartitions(w, assignment));
+
+export function decodeConsumerTargetAssignmentMemberValue(buffer: Buffer): Map<string, number[]> {
+  return parseValue(buffer, readTopicPartitions);
+}
+
+export function encodeConsumerCurrentMemberAssignmentValue(a: ConsumerMemberAssignment): Buffer {
+  return value((w) => {
+    w.writeInt32(a.memberEpoch);
+    w.writeInt32(a.previousMemberEpoch);
+    w.writeInt8(MemberStateId[a.state]);
+    writeTopicPartitions(w, a.assignedPartitions);
+    writeTopicPartitions(w, a.partitionsPendingRevocation);
+  });
+}
+
+export function decodeConsumerCurrentMemberAssignmentValue(buffer: Buffer): ConsumerMemberAssignment {
+  return parseValue(buffer, (r) => {
+    const memberEpoch = r.readInt32();
+    const previousMemberEpoch = r.readInt32();
+    const stateId = r.readInt8();
+    const state = (Object.keys(MemberStateId) as MemberStateName[]).find((k) => MemberStateId[k] === stateId);
+    if (state === undefined) throw new RecordFormatError(`unknown member state ${stateId}`);
+    const assignedPartitions = readTopicPartitions(r);
+    const partitionsPendingRevocation = readTopicPartitions(r);
+    return { memberEpoch, previousMemberEpoch, state, assignedPartitions, partitionsPendingRevocation };
+  });
+}
+
+function parse<T>(buffer: Buffer, read: (r: Reader) => T): T {
+  try {
+    return read(new Reader(buffer));
+  } catch (error) {
+    if (error instanceof RecordFormatError) throw error;
+    throw new RecordFormatError(`malformed consumer group record: ${(error as Error).message}`);
+  }
+}
+
+function parseValue<T>(buffer: Buffer, read: (r: Reader) => T): T {
+  return parse(buffer, (r) => {
+    const version = r.readInt16();
+    if (version !== 0) throw new RecordFormatError(`unknown consumer group value version ${version}`);
+    const out = read(r);
+    r.skipTaggedFields();
+    return out;
+  });
+}
