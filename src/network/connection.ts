@@ -233,6 +233,8 @@ export class Connection implements ConnectionInfo {
   private readonly pendingReservers: ResponseSlot[] = [];
   /** The first pending reservation waits for the response pool: cancels that wait. */
   private reservationPoolWait: (() => void) | null = null;
+  private requestWaitStartMs = 0;
+  private responseWaitStartMs = 0;
   /** Responses built (in order or not) and not yet taken by the kernel. */
   private unsent = 0;
   /** The part of `unsent` already written to the socket: waiting only for the peer to read. */
@@ -296,14 +298,14 @@ export class Connection implements ConnectionInfo {
     return this.closed;
   }
 
-  /** True while this connection waits for the request pool (a frame's bytes). */
-  get waitsForRequestMemory(): boolean {
-    return !this.closed && this.requestMemoryWait !== null;
+  /** Since when this connection waits for the request pool (a frame's bytes), or Infinity. */
+  requestMemoryWaitSinceMs(): number {
+    return !this.closed && this.requestMemoryWait !== null ? this.requestWaitStartMs : Infinity;
   }
 
-  /** True while this connection waits for the response pool (room for an answer). */
-  get waitsForResponseMemory(): boolean {
-    return !this.closed && this.reservationPoolWait !== null;
+  /** Since when this connection waits for the response pool (room for an answer), or Infinity. */
+  responseMemoryWaitSinceMs(): number {
+    return !this.closed && this.reservationPoolWait !== null ? this.responseWaitStartMs : Infinity;
   }
 
   /**
@@ -412,6 +414,7 @@ export class Connection implements ConnectionInfo {
       }
       if (outcome !== WAIT_FOR_POOL) break;
       if (this.reservationPoolWait === null) {
+        this.responseWaitStartMs = this.memory.nowMs();
         this.reservationPoolWait = this.memory.responses.wait(() => this.pumpReservations());
         this.onMemoryWait(this);
       }
@@ -508,6 +511,7 @@ export class Connection implements ConnectionInfo {
     }
     this.pauseReading();
     if (this.requestMemoryWait === null) {
+      this.requestWaitStartMs = this.memory.nowMs();
       this.requestMemoryWait = this.memory.requests.wait(() => {
         if (this.closed || this.draining) return true;
         if (!this.memory.requests.tryAllocate(size)) return false;

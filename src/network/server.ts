@@ -168,22 +168,33 @@ export class NetworkServer {
   }
 
   /**
-   * For each pool some connection waits for, closes every connection whose peer has kept memory of that
-   * pool from being freed for at least `connections.max.stalled.ms`, the longest-stalled first. Only the
+   * For each pool some connection has waited for `connections.max.stalled.ms`, closes every connection
+   * whose peer has kept memory of that pool from being freed for as long, the longest-stalled first. Only the
    * pool being waited for: a slow reader holding a few answers is not closed because a 100 MB frame
    * waits for request memory.
    */
   private reclaimStalled(): void {
     if (this.closing !== null) return;
     const connections = [...this.connections];
-    const requestWait = connections.some((connection) => connection.waitsForRequestMemory);
-    const responseWait = connections.some((connection) => connection.waitsForResponseMemory);
-    if (!requestWait && !responseWait) {
+    const nowMs = this.memory.nowMs();
+    let requestWaitSinceMs = Infinity;
+    let responseWaitSinceMs = Infinity;
+    for (const connection of connections) {
+      requestWaitSinceMs = Math.min(requestWaitSinceMs, connection.requestMemoryWaitSinceMs());
+      responseWaitSinceMs = Math.min(responseWaitSinceMs, connection.responseMemoryWaitSinceMs());
+    }
+    const requestWaitMs = nowMs - requestWaitSinceMs;
+    const responseWaitMs = nowMs - responseWaitSinceMs;
+    if (requestWaitMs === -Infinity && responseWaitMs === -Infinity) {
       if (this.stallTimer !== null) clearInterval(this.stallTimer);
       this.stallTimer = null;
       return;
     }
-    const nowMs = this.memory.nowMs();
+    // Only a wait that lasted: a reservation that is about to shrink to what it read, or an answer the
+    // kernel is about to take, is contention, not a stall.
+    const requestWait = requestWaitMs >= this.stalledMs;
+    const responseWait = responseWaitMs >= this.stalledMs;
+    if (!requestWait && !responseWait) return;
     const stalled = connections
       .map((connection) => ({
         connection,
