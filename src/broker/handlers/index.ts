@@ -35,6 +35,7 @@ import { createPartitionsHandler } from './37-create-partitions.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { electLeadersHandler } from './43-elect-leaders.js';
 import { describeQuorumHandler } from './55-describe-quorum.js';
+import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 import { describeProducersHandler } from './61-describe-producers.js';
 import { updateFeaturesHandler } from './57-update-features.js';
@@ -77,6 +78,7 @@ export const BUILTIN_HANDLERS: readonly AnyApiHandler[] = [
   electLeadersHandler,
   incrementalAlterConfigsHandler,
   describeQuorumHandler,
+  describeTopicPartitionsHandler,
   describeClusterHandler,
   updateFeaturesHandler,
   describeProducersHandler,
