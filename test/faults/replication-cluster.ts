@@ -95,7 +95,8 @@ export async function startProcessCluster(root: string, count: number, extra: Re
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
+    // Bounded: a child whose 'close' never comes (stdio held elsewhere) must not hold the test open.
+    await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs + 5_000))]);
     clearTimeout(timer);
   };
   for (const n of nodes) spawnNode(n);
