@@ -20,10 +20,10 @@ import { checkTopicIdentity, createTopic, eventually, partitionStates, startProc
 
 const TOPIC = 'failover-java';
 const PARTITIONS = 3;
-const RECORDS = Number(process.env.REPLICATION_FAILOVER_RECORDS ?? '60000');
+const RECORDS = Number(process.env.REPLICATION_FAILOVER_RECORDS ?? '200000');
 const KILLS = Number(process.env.REPLICATION_FAILOVER_KILLS ?? '10');
 /** Sends between two 1 ms pauses: paces the stream so ten restarts (each tens of seconds) fit in it. */
-const BURST = Number(process.env.REPLICATION_FAILOVER_BURST ?? '4');
+const BURST = Number(process.env.REPLICATION_FAILOVER_BURST ?? '1');
 const RUN_MS = 600_000;
 
 interface Ack { seq: number; partition: number; offset: number }
