@@ -612,15 +612,15 @@ export function parseProcessRoles(text: string): Set<ProcessRole> {
   return roles;
 }
 
-/** controller.quorum.voters: id@host:port,… (KIP-595). */
-export function parseVoters(text: string): Map<number, { host: string; port: number }> {
+/** controller.quorum.voters: id@host:port,… (KIP-595). Kafka's node ids start at 0 (`idMin`). */
+export function parseVoters(text: string, idMin = 0): Map<number, { host: string; port: number }> {
   const voters = new Map<number, { host: string; port: number }>();
   for (const item of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
     const match = /^(\d+)@(\[[^\]]+\]|[^:@]+):(\d+)$/.exec(item);
     if (match === null) throw new ConfigError(`controller.quorum.voters: "${item}" is not id@host:port`);
     const id = Number(match[1]);
     const port = Number(match[3]);
-    if (port <= 0 || port > 65535) throw new ConfigError(`controller.quorum.voters: bad port in "${item}"`);
+    if (id < idMin || port <= 0 || port > 65535) throw new ConfigError(`controller.quorum.voters: bad id or port in "${item}"`);
     if (voters.has(id)) throw new ConfigError(`controller.quorum.voters: node ${id} listed twice`);
     voters.set(id, { host: match[2]!.replace(/^\[|\]$/g, ''), port });
   }

@@ -112,7 +112,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
 }
 
 /** Ports the OS hands out now (bound together, then released), so every node knows every address. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -7,9 +7,9 @@
 // Skipped when Kafka's jars are not assembled (scripts/interop/setup.sh); CI sets RUNNEL_INTEROP_KAFKA=1.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { freePorts } from '../../src/node/start-cluster.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kafkaAssembled, kafkaLibs } from '../../scripts/kafka/kafka.js';
@@ -40,16 +40,6 @@ function tool(mainClass: string, args: string[]): Promise<ToolResult> {
 function ok(r: ToolResult, what: string): string {
   assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
   return r.stdout;
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
