@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { formatListener, type Listener, type NamedListener, type RunnelConfig } from '../config/config.js';
 import { advertisedBrokerListener, nodeLayout } from '../config/node-layout.js';
 import { BrokerLifecycle } from './lifecycle.js';
+import { StartAbortedError } from '../common/start-aborted.js';
 import type { QuorumView } from './quorum-view.js';
 import { FrameSizeError } from '../network/frame-decoder.js';
 import { ConnectionClosedError, MemoryStallError, type CloseReason, type ConnectionInfo } from '../network/connection.js';
@@ -61,6 +62,8 @@ export interface BrokerStartOptions {
     /** The metadata quorum as this node sees it (DescribeQuorum, Metadata's controller id). */
     readonly quorum?: QuorumView;
   };
+  /** Aborts the start while it waits for the broker's registration (the node's StartAbortedError). */
+  readonly signal?: AbortSignal;
 }
 
 const REGISTRATION_TIMEOUT_MS = 120_000;
@@ -162,7 +165,15 @@ export class Broker {
         heartbeatIntervalMs: config['broker.heartbeat.interval.ms'], logger,
       });
       opened.push(async () => lifecycle.stop());
-      await lifecycle.start(Date.now() + REGISTRATION_TIMEOUT_MS);
+      const abortRegistration = (): void => lifecycle.stop();
+      options.signal?.addEventListener('abort', abortRegistration, { once: true });
+      try {
+        if (options.signal?.aborted === true) lifecycle.stop();
+        await lifecycle.start(Date.now() + REGISTRATION_TIMEOUT_MS);
+      } finally {
+        options.signal?.removeEventListener('abort', abortRegistration);
+      }
+      if (lifecycle.brokerEpoch < 0) throw new StartAbortedError('registering with the controller');
       const brokerEpoch = (): number => lifecycle.brokerEpoch;
       // Replication (src/replication/replica-fetcher.ts): followers fetch from leaders once registered.
       replicaManager.startReplication({

@@ -7,6 +7,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
+import { StartAbortedError } from '../common/start-aborted.js';
 import { RunnelNode } from '../node/runnel-node.js';
 import {
   ConfigError,
@@ -60,14 +61,24 @@ async function start(args: CliArguments, env: NodeJS.ProcessEnv): Promise<number
   for (const { name, source } of resolved.unimplemented) {
     if (!isActedOnBrokerProperty(name)) logger.warn(`accepting Kafka broker property ${name} (${source}): Runnel does not act on it`);
   }
+  // Signals are heard from before the start: one during the start (a supervisor stopping a node that is
+  // still joining its cluster) aborts the waits for the quorum and the registration, or, past those,
+  // closes the node cleanly as soon as it is up. It never kills the process by the signal's default action.
+  const stopping = new AbortController();
+  const signalled = untilSignal(logger);
+  void signalled.then(() => stopping.abort());
   let node: RunnelNode;
   try {
-    node = await RunnelNode.start({ config: resolved.config, clusterId: args.clusterId, logger });
+    node = await RunnelNode.start({ config: resolved.config, clusterId: args.clusterId, logger, signal: stopping.signal });
   } catch (error) {
+    if (error instanceof StartAbortedError) {
+      logger.info({ reason: error.message }, 'runnel broker stopped before it finished starting');
+      return 0;
+    }
     logger.fatal({ err: error }, 'runnel broker failed to start');
     return error instanceof ConfigError ? exitUsage : 1;
   }
-  await untilSignal(logger);
+  await signalled;
   await node.close();
   return 0;
 }

@@ -12,6 +12,7 @@
  *
  * Close: the broker's controlled shutdown and close, then the controller, then the metadata log.
  */
+import { StartAbortedError } from '../common/start-aborted.js';
 import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,6 +43,11 @@ export interface RunnelNodeOptions {
   readonly clusterId?: string;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /**
+   * Aborts a start that is still waiting: for the controller quorum (cluster id) or for the broker's
+   * registration. A start past those waits completes, and the caller closes the node cleanly.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** How often start logs that it still waits for the quorum. */
@@ -157,7 +163,7 @@ export class RunnelNode {
       } else {
         observerLog!.start();
       }
-      const clusterId = await node.waitForClusterId();
+      const clusterId = await node.waitForClusterId(options.signal);
       if (existing !== null && existing.clusterId !== clusterId) {
         throw new ConfigError(
           `${join(dataDir, metaPropertiesFileName)} belongs to cluster ${existing.clusterId}, but the controller quorum's cluster is ${clusterId}`,
@@ -167,7 +173,7 @@ export class RunnelNode {
       if (layout.isBroker) {
         node.broker = await Broker.start({
           config, clusterId, logger, clock,
-          cluster: { loader, controller: channel, quorum: node.quorumView() },
+          cluster: { loader, controller: channel, quorum: node.quorumView() }, signal: options.signal,
         });
         const owner = node;
         node.broker.ownedBy(() => owner.close());
@@ -281,10 +287,14 @@ export class RunnelNode {
     return imageRecords(image);
   }
 
-  private waitForClusterId(): Promise<string> {
+  private waitForClusterId(signal: AbortSignal | undefined): Promise<string> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
+        if (signal?.aborted === true) {
+          reject(new StartAbortedError('waiting for the controller quorum'));
+          return true;
+        }
         const id = this.loader.image.clusterId;
         if (id === null) return false;
         resolve(id);

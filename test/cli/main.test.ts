@@ -187,3 +187,41 @@ test('SIGTERM to npm start stops the broker it started (issue 26 defect 7)', { t
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * Regression (CI of 2026-12-06, cluster-processes "SIGTERM"): a node restarted while its cluster still
+ * listed it got SIGTERM while it was joining; the signal handler was installed only after the start, so
+ * the process died by the signal's default action (no controlled shutdown, exit by signal). Now a signal
+ * during the start aborts the waits for the quorum and the registration and the process exits 0.
+ */
+test('SIGTERM while a cluster node waits for its controller quorum exits 0 at once (signal during start)', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'runnel-cli-joining-'));
+  try {
+    const { freePorts } = await import('../../src/node/start-cluster.js');
+    const [broker, c1, c2, c3] = await freePorts(4);
+    // Voter 1 of three; the other two never start, so there is no quorum and the start waits.
+    const child = spawn(process.execPath, [...cli, 'start',
+      '--set', 'process.roles=broker,controller', '--set', 'node.id=1',
+      '--set', `listeners=PLAINTEXT://127.0.0.1:${broker},CONTROLLER://127.0.0.1:${c1}`,
+      '--set', 'controller.listener.names=CONTROLLER',
+      '--set', `controller.quorum.voters=1@127.0.0.1:${c1},2@127.0.0.1:${c2},3@127.0.0.1:${c3}`,
+      '--set', `log.dirs=${join(dir, 'data')}`, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    const deadline = Date.now() + 30_000;
+    // The metadata log is open (its directory exists) before the node waits for the quorum.
+    while (!existsSync(join(dir, 'data', 'metadata')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(child.exitCode, null, `still starting: ${out}`);
+    const sentAt = Date.now();
+    child.kill('SIGTERM');
+    const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+    assert.equal(signal, null, 'exited by itself, not by the signal');
+    assert.equal(code, 0, out);
+    assert.ok(Date.now() - sentAt < 10_000, 'promptly');
+    assert.match(out, /stopped before it finished starting/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
