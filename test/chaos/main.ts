@@ -15,6 +15,7 @@
  * that replays it are printed either way. Everything it made (processes, namespaces, rules) is removed in
  * a finally and on SIGINT / SIGTERM; the run directory is kept when the run fails (or with --keep).
  */
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -505,6 +506,41 @@ function describeCut(cut: Cut): string {
   return shown.join(' ');
 }
 
+/**
+ * One run at a time per machine: the namespaces, veths and bridge have fixed names, and a run's setup
+ * removes leftovers. The lock file holds the owner's pid; a lock whose owner is gone is taken over.
+ */
+const LOCK = join(tmpdir(), 'runnel-chaos.lock');
+
+function takeLock(): string {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+      return '';
+    } catch {
+      const owner = Number(readFileSync(LOCK, 'utf8').trim());
+      let ownerAlive = false;
+      try {
+        process.kill(owner, 0);
+        ownerAlive = Number.isInteger(owner) && owner > 0;
+      } catch {
+        // no such process: a stale lock
+      }
+      if (ownerAlive) return `another chaos run (pid ${owner}) owns the network (${LOCK})`;
+      try { unlinkSync(LOCK); } catch { /* raced with another taker */ }
+    }
+  }
+  return `could not take ${LOCK}`;
+}
+
+function releaseLock(): void {
+  try {
+    if (readFileSync(LOCK, 'utf8').trim() === String(process.pid)) unlinkSync(LOCK);
+  } catch {
+    // already gone
+  }
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   console.log(`chaos: seed ${o.seed}; replay: ${replayCommand(o)}`);
@@ -517,6 +553,11 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const locked = takeLock();
+  if (locked !== '') {
+    console.error(`chaos: cannot run: ${locked}`);
+    return 2;
+  }
   const root = await mkdtemp(join(tmpdir(), `runnel-chaos-${o.seed}-`));
   const harness = new Harness(o, root);
   let cleaned = false;
@@ -524,6 +565,7 @@ async function main(): Promise<number> {
     if (cleaned) return;
     cleaned = true;
     await harness.cleanup();
+    releaseLock();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     console.log(`chaos: ${signal}: cleaning up (processes, namespaces, rules); seed ${o.seed}`);
