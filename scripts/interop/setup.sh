@@ -62,7 +62,9 @@ fi
 
 if want go; then
   bin="$CACHE/franz-go/interop-franz"
-  if [[ ! -x "$bin" || test/interop/go/main.go -nt "$bin" || test/interop/go/go.sum -nt "$bin" ]]; then
+  stale=0
+  for src in test/interop/go/*.go test/interop/go/go.sum; do [[ "$src" -nt "$bin" ]] && stale=1; done
+  if [[ ! -x "$bin" || $stale == 1 ]]; then
     step "franz-go program (go build)"
     mkdir -p "$CACHE/franz-go"
     (cd test/interop/go && GOFLAGS=-mod=mod go build -o "$bin" .)

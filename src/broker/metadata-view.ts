@@ -16,6 +16,11 @@ export interface BrokerEndpoint {
   readonly rack: string | null;
 }
 
+/** A registered broker, fenced or not (DescribeCluster v2 can list fenced ones, KIP-1073). */
+export interface RegisteredBroker extends BrokerEndpoint {
+  readonly fenced: boolean;
+}
+
 export interface PartitionMetadata {
   readonly partitionIndex: number;
   /** Kafka's error code for this partition (0: none; e.g. LEADER_NOT_AVAILABLE while electing). */
@@ -41,6 +46,8 @@ export interface MetadataView {
   readonly controllerId: number;
   /** Live (unfenced) brokers. */
   brokers(): readonly BrokerEndpoint[];
+  /** Every registered broker with its fenced flag, by broker id (Kafka's MetadataCache.getBrokerNodes). */
+  registeredBrokers(): readonly RegisteredBroker[];
   /** Every topic, in a stable order. */
   topics(): Iterable<TopicMetadata>;
   topicByName(name: string): TopicMetadata | undefined;
@@ -59,6 +66,10 @@ export class SingleNodeMetadataView implements MetadataView {
 
   brokers(): readonly BrokerEndpoint[] {
     return this.self;
+  }
+
+  registeredBrokers(): readonly RegisteredBroker[] {
+    return this.self.map((b) => ({ ...b, fenced: false }));
   }
 
   topics(): Iterable<TopicMetadata> {
@@ -96,6 +107,7 @@ export class ImageMetadataView implements MetadataView {
   private cachedImage: MetadataImage | null = null;
   private cachedLeadershipVersion = -1;
   private cachedBrokers: readonly BrokerEndpoint[] = [];
+  private cachedRegistered: readonly RegisteredBroker[] = [];
   private cachedTopics = new Map<string, TopicMetadata>();
 
   constructor(
@@ -120,6 +132,11 @@ export class ImageMetadataView implements MetadataView {
     return this.cachedBrokers;
   }
 
+  registeredBrokers(): readonly RegisteredBroker[] {
+    this.refresh();
+    return this.cachedRegistered;
+  }
+
   topics(): Iterable<TopicMetadata> {
     this.refresh();
     return this.cachedTopics.values();
@@ -141,16 +158,20 @@ export class ImageMetadataView implements MetadataView {
     if (image === this.cachedImage && leadershipVersion === this.cachedLeadershipVersion) return;
     const live = new Set<number>();
     const brokers: BrokerEndpoint[] = [];
+    const registered: RegisteredBroker[] = [];
     for (const broker of [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId)) {
+      const endpoint = { nodeId: broker.brokerId, host: broker.host, port: broker.port, rack: broker.rack };
+      registered.push(Object.freeze({ ...endpoint, fenced: broker.fenced }));
       if (broker.fenced) continue;
       live.add(broker.brokerId);
-      brokers.push(Object.freeze({ nodeId: broker.brokerId, host: broker.host, port: broker.port, rack: broker.rack }));
+      brokers.push(Object.freeze(endpoint));
     }
     const topics = new Map<string, TopicMetadata>();
     const sorted = [...image.topicsById.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const leads = (p: PartitionImage): boolean => this.leaderReady(p);
     for (const topic of sorted) topics.set(topic.name, topicMetadata(topic, live, leads));
     this.cachedBrokers = Object.freeze(brokers);
+    this.cachedRegistered = Object.freeze(registered);
     this.cachedTopics = topics;
     this.cachedImage = image;
     this.cachedLeadershipVersion = leadershipVersion;

@@ -15,7 +15,7 @@
  *
  * Topic partitions are keyed by topic id, as on the wire and in the records.
  */
-import type { ConsumerMemberAssignment, MemberStateName, TopicPartitions } from './consumer-records.js';
+import type { ClassicMemberMetadata, ConsumerMemberAssignment, MemberStateName, TopicPartitions } from './consumer-records.js';
 
 export interface ConsumerMember {
   readonly memberId: string;
@@ -32,6 +32,8 @@ export interface ConsumerMember {
   state: MemberStateName;
   assignedPartitions: Map<string, number[]>;
   partitionsPendingRevocation: Map<string, number[]>;
+  /** Non-null for a member speaking the classic protocol inside this consumer group (KIP-848 online conversion). */
+  classicMemberMetadata: ClassicMemberMetadata | null;
 }
 
 export interface ConsumerGroupState {
@@ -58,6 +60,21 @@ export function consumerGroupStateName(group: ConsumerGroupState): ConsumerGroup
     if (m.state !== 'STABLE' || m.memberEpoch !== group.assignmentEpoch) return 'Reconciling';
   }
   return 'Stable';
+}
+
+/**
+ * ConsumerGroup.waitingOnUnreleasedPartition: the member's target holds a partition it does not have yet
+ * because another member still owns it. A classic member whose partitions were all released meanwhile
+ * is told to rejoin (REBALANCE_IN_PROGRESS) to collect them.
+ */
+export function waitingOnUnreleasedPartition(group: ConsumerGroupState, member: ConsumerMember): boolean {
+  const target = group.targetAssignment.get(member.memberId);
+  if (target === undefined) return false;
+  const owners = currentOwners(group, member.memberId);
+  for (const [t, ps] of target) {
+    for (const p of ps) if (!has(member.assignedPartitions, t, p) && owners.has(`${t}:${p}`)) return true;
+  }
+  return false;
 }
 
 export function copyPartitions(p: TopicPartitions): Map<string, number[]> {

@@ -21,6 +21,16 @@ export const CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_KEY_VERSION = 8;
 /** Topic id → sorted partitions. */
 export type TopicPartitions = ReadonlyMap<string, readonly number[]>;
 
+/**
+ * ConsumerGroupMemberMetadataValue.ClassicMemberMetadata (tagged field 0): set for a member of a consumer
+ * group that speaks the classic protocol (KIP-848 online conversion), null for a consumer-protocol one.
+ */
+export interface ClassicMemberMetadata {
+  sessionTimeoutMs: number;
+  /** The JoinGroup protocols, in the member's order of preference. */
+  supportedProtocols: readonly { readonly name: string; readonly metadata: Buffer }[];
+}
+
 export interface ConsumerMemberMetadata {
   instanceId: string | null;
   rackId: string | null;
@@ -30,6 +40,7 @@ export interface ConsumerMemberMetadata {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
+  classicMemberMetadata: ClassicMemberMetadata | null;
 }
 
 /** MemberState (org.apache.kafka.coordinator.group.modern.MemberState in Kafka 4.4): the byte Kafka stores. */
@@ -101,22 +112,64 @@ export function decodeConsumerGroupMetadataValue(buffer: Buffer): number {
   return parseValue(buffer, (r) => r.readInt32());
 }
 
+/** Tag 0 of ConsumerGroupMemberMetadataValue: a nullable struct, so a presence byte (1) comes first. */
+function classicMetadataBytes(c: ClassicMemberMetadata): Buffer {
+  const w = new Writer();
+  w.writeInt8(1);
+  w.writeInt32(c.sessionTimeoutMs);
+  w.writeCompactArrayLength(c.supportedProtocols.length);
+  for (const p of c.supportedProtocols) {
+    w.writeCompactString(p.name);
+    w.writeCompactBytes(p.metadata);
+    w.writeUVarint(0);
+  }
+  w.writeUVarint(0);
+  return w.finishBuffer();
+}
+
+function readClassicMetadata(r: Reader): ClassicMemberMetadata | null {
+  if (r.readInt8() < 0) return null;
+  const sessionTimeoutMs = r.readInt32();
+  const count = r.readCompactArrayLength(2);
+  const supportedProtocols: { name: string; metadata: Buffer }[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = r.readCompactString();
+    const metadata = Buffer.from(r.readCompactBytes());
+    r.skipTaggedFields();
+    supportedProtocols.push({ name, metadata });
+  }
+  r.skipTaggedFields();
+  return { sessionTimeoutMs, supportedProtocols };
+}
+
 export function encodeConsumerMemberMetadataValue(m: ConsumerMemberMetadata): Buffer {
-  return value((w) => {
-    w.writeCompactNullableString(m.instanceId);
-    w.writeCompactNullableString(m.rackId);
-    w.writeCompactString(m.clientId);
-    w.writeCompactString(m.clientHost);
-    w.writeCompactArrayLength(m.subscribedTopicNames.length);
-    for (const name of m.subscribedTopicNames) w.writeCompactString(name);
-    w.writeCompactNullableString(m.subscribedTopicRegex);
-    w.writeInt32(m.rebalanceTimeoutMs);
-    w.writeCompactNullableString(m.serverAssignor);
-  });
+  const w = new Writer();
+  w.writeInt16(0);
+  w.writeCompactNullableString(m.instanceId);
+  w.writeCompactNullableString(m.rackId);
+  w.writeCompactString(m.clientId);
+  w.writeCompactString(m.clientHost);
+  w.writeCompactArrayLength(m.subscribedTopicNames.length);
+  for (const name of m.subscribedTopicNames) w.writeCompactString(name);
+  w.writeCompactNullableString(m.subscribedTopicRegex);
+  w.writeInt32(m.rebalanceTimeoutMs);
+  w.writeCompactNullableString(m.serverAssignor);
+  if (m.classicMemberMetadata === null) {
+    w.writeUVarint(0);
+  } else {
+    const tagged = classicMetadataBytes(m.classicMemberMetadata);
+    w.writeUVarint(1);
+    w.writeUVarint(0);
+    w.writeUVarint(tagged.length);
+    w.writeRaw(tagged);
+  }
+  return w.finishBuffer();
 }
 
 export function decodeConsumerMemberMetadataValue(buffer: Buffer): ConsumerMemberMetadata {
-  return parseValue(buffer, (r) => {
+  return parse(buffer, (r) => {
+    const version = r.readInt16();
+    if (version !== 0) throw new RecordFormatError(`unknown consumer group value version ${version}`);
     const instanceId = r.readCompactNullableString();
     const rackId = r.readCompactNullableString();
     const clientId = r.readCompactString();
@@ -127,7 +180,20 @@ export function decodeConsumerMemberMetadataValue(buffer: Buffer): ConsumerMembe
     const subscribedTopicRegex = r.readCompactNullableString();
     const rebalanceTimeoutMs = r.readInt32();
     const serverAssignor = r.readCompactNullableString();
-    return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+    let classicMemberMetadata: ClassicMemberMetadata | null = null;
+    const tags = r.readTaggedFieldCount();
+    for (let i = 0; i < tags; i++) {
+      const tag = r.readUVarint();
+      const size = r.readUVarint();
+      if (tag !== 0) {
+        r.skip(size);
+        continue;
+      }
+      const end = r.taggedFieldEnd(size);
+      classicMemberMetadata = readClassicMetadata(r);
+      r.endTaggedField(end);
+    }
+    return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor, classicMemberMetadata };
   });
 }
 

@@ -46,7 +46,15 @@ export interface GroupCoordinatorConfig {
   consumerAssignors: readonly string[];
   /** group.consumer.max.size (Kafka: Integer.MAX_VALUE; bounded here, STYLE.md 8). */
   consumerMaxSize: number;
+  /**
+   * group.consumer.migration.policy (KIP-848): whether a classic group with members converts to a
+   * consumer group when a consumer-protocol member joins (upgrade), and back when the last one leaves
+   * (downgrade). Kafka 4's default is bidirectional.
+   */
+  consumerMigrationPolicy: ConsumerGroupMigrationPolicy;
 }
+
+export type ConsumerGroupMigrationPolicy = 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional';
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   offsetsTopicNumPartitions: 50,
@@ -64,6 +72,7 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   consumerHeartbeatIntervalMs: 5_000,
   consumerAssignors: ['uniform', 'range'],
   consumerMaxSize: 1_000,
+  consumerMigrationPolicy: 'bidirectional',
 };
 
 export interface JoinGroupProtocol {

@@ -10,7 +10,7 @@ import type { AnyApiHandler } from '../../src/broker/api-handler.js';
 test('the API list is exactly what was registered, by key', () => {
   const registry = new HandlerRegistry().register(metadataHandler).register(apiVersionsHandler);
   assert.deepEqual(registry.supportedApis(), [
-    { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12 },
+    { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 13 },
     { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 5 },
   ]);
   assert.equal(registry.get(ApiKey.Produce), undefined);

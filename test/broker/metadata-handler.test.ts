@@ -34,6 +34,11 @@ const view: MetadataView = {
     { nodeId: 1, host: 'a.example', port: 9092, rack: 'r1' },
     { nodeId: 2, host: 'b.example', port: 9093, rack: null },
   ],
+  registeredBrokers: () => [
+    { nodeId: 1, host: 'a.example', port: 9092, rack: 'r1', fenced: false },
+    { nodeId: 2, host: 'b.example', port: 9093, rack: null, fenced: false },
+    { nodeId: 3, host: 'c.example', port: 9094, rack: 'r3', fenced: true },
+  ],
   topics: () => [orders],
   topicByName: (name) => (name === orders.name ? orders : undefined),
   topicById: (id) => (id === orders.topicId ? orders : undefined),
@@ -67,8 +72,8 @@ async function metadata(version: number, topics: Array<{ topicId: string; name: 
   return decodeResponseFrame(ApiKey.Metadata, version, response.subarray(4));
 }
 
-test('Metadata v0-v12 serves topics and partitions from the MetadataView', async () => {
-  for (let version = 0; version <= 12; version++) {
+test('Metadata v0-v13 serves topics and partitions from the MetadataView', async () => {
+  for (let version = 0; version <= 13; version++) {
     const { body, correlationId } = await metadata(version, version === 0 ? [] : null);
     assert.equal(correlationId, 77);
     assert.equal(body.brokers.length, 2);
@@ -82,7 +87,34 @@ test('Metadata v0-v12 serves topics and partitions from the MetadataView', async
     if (version >= 1) assert.equal(body.controllerId, 2);
     if (version >= 7) assert.equal(topic.partitions[0]?.leaderEpoch, 5);
     if (version >= 10) assert.equal(topic.topicId, orders.topicId);
+    // v13's top-level error code (KIP-1102): Kafka's broker never sets it, a fenced broker is not listed.
+    if (version >= 13) assert.equal(body.errorCode, ErrorCode.NONE);
+    assert.ok(body.brokers.every((b) => b.nodeId !== 3));
   }
+});
+
+test('Metadata v13 answers by topic id like v12 (unknown ids: UNKNOWN_TOPIC_ID, name null)', async () => {
+  const unknown = '0f0e0d0c-0b0a-0908-0706-050403020100';
+  const { body } = await metadata(13, [{ topicId: orders.topicId, name: null }, { topicId: unknown, name: null }]);
+  assert.deepEqual(body.topics.map((t) => [t.name, t.topicId, t.errorCode]), [
+    ['orders', orders.topicId, ErrorCode.NONE], [null, unknown, ErrorCode.UNKNOWN_TOPIC_ID],
+  ]);
+});
+
+async function describeCluster(version: number, includeFencedBrokers: boolean) {
+  const frame = requestFrame(ApiKey.DescribeCluster, version, 78, { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers });
+  const chunks = await pipeline().handleFrame(connection, frame.subarray(4));
+  assert.ok(chunks);
+  return decodeResponseFrame(ApiKey.DescribeCluster, version, Buffer.concat(chunks).subarray(4)).body;
+}
+
+test('DescribeCluster v2 lists fenced brokers only when IncludeFencedBrokers is set, each with IsFenced (KIP-1073)', async () => {
+  const unfenced = [[1, 'a.example', 9092, 'r1', false], [2, 'b.example', 9093, null, false]];
+  const rows = (body: Awaited<ReturnType<typeof describeCluster>>) => body.brokers.map((b) => [b.brokerId, b.host, b.port, b.rack, b.isFenced]);
+  assert.deepEqual(rows(await describeCluster(2, false)), unfenced);
+  assert.deepEqual(rows(await describeCluster(2, true)), [...unfenced, [3, 'c.example', 9094, 'r3', true]]);
+  // Before v2 the field does not exist: fenced brokers are never listed.
+  for (const version of [0, 1]) assert.deepEqual(rows(await describeCluster(version, false)), unfenced);
 });
 
 test('Metadata by name and (v12) by id; topic authorized operations when asked (v8+)', async () => {

@@ -35,3 +35,16 @@ test('a partition led here is LEADER_NOT_AVAILABLE until the replica manager lea
   leadership.leadershipVersion++;
   assert.deepEqual(states()[1], [ErrorCode.LEADER_NOT_AVAILABLE, -1], 'an older or newer local epoch is not the image leader');
 });
+
+test('registeredBrokers lists fenced brokers with their flag; brokers() only the unfenced ones', () => {
+  const image = applyRecords(EMPTY_IMAGE, [
+    { type: 'RegisterBroker', brokerId: 2, brokerEpoch: 0, host: 'b', port: 9093, rack: 'r2', fenced: false },
+    { type: 'RegisterBroker', brokerId: 1, brokerEpoch: 0, host: 'a', port: 9092, rack: null, fenced: false },
+    { type: 'FenceBroker', brokerId: 2, brokerEpoch: 0 },
+  ], 0).image;
+  const view = new ImageMetadataView('cluster', 1, { image } as MetadataLoader, undefined, 1);
+  assert.deepEqual(view.registeredBrokers().map((b) => [b.nodeId, b.host, b.port, b.rack, b.fenced]), [
+    [1, 'a', 9092, null, false], [2, 'b', 9093, 'r2', true],
+  ]);
+  assert.deepEqual(view.brokers().map((b) => b.nodeId), [1]);
+});

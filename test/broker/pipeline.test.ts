@@ -151,13 +151,13 @@ test('Metadata v8-v10 reports cluster authorized operations only when asked', as
   client.destroy();
 });
 
-test('DescribeCluster v0-v1; the controller endpoint type is refused', async () => {
+test('DescribeCluster v0-v2; the controller endpoint type is refused', async () => {
   const client = await RawClient.connect(broker.port);
-  for (let version = 0; version <= 1; version++) {
+  for (let version = 0; version <= 2; version++) {
     const { body } = await call(client, ApiKey.DescribeCluster, version, {
       includeClusterAuthorizedOperations: false,
       endpointType: 1,
-      includeFencedBrokers: false,
+      includeFencedBrokers: version >= 2,
     });
     assert.equal(body.errorCode, ErrorCode.NONE);
     assert.equal(body.clusterId, broker.clusterId);

@@ -109,7 +109,12 @@ export interface JavaRun {
 
 /** Runs StandaloneKill.java <args>; every stdout line goes to onLine. Killed after timeoutMs. */
 export function runJava(args: string[], onLine: (line: string) => void, timeoutMs: number): JavaRun {
-  const child = spawn('java', ['-cp', `${JAVA_DEPS}/*`, JAVA_PROGRAM, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return runLines('java', ['-cp', `${JAVA_DEPS}/*`, JAVA_PROGRAM, ...args], onLine, timeoutMs);
+}
+
+/** Runs a client program; every stdout line goes to onLine. Killed after timeoutMs. */
+export function runLines(command: string, args: string[], onLine: (line: string) => void, timeoutMs: number): JavaRun {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let pending = '';
   child.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-8000); });

@@ -61,6 +61,14 @@ describe('interop: Apache Kafka command-line tools against Runnel', { skip: enab
     assert.match(out, /DescribeLogDirs\(35\): 0 to 5 \[usable: 5\]/);
     assert.match(out, /ConsumerGroupHeartbeat\(68\): 0 to 1 \[usable: 1\]/);
     assert.match(out, /DescribeProducers\(61\): 0 \[usable: 0\]/);
+    assert.match(out, /Metadata\(3\): 0 to 13 \[usable: 13\]/);
+    assert.match(out, /DescribeCluster\(60\): 0 to 2 \[usable: 2\]/);
+  });
+
+  it('kafka-cluster list-endpoints --include-fenced-brokers (DescribeCluster v2) lists the broker unfenced', { timeout: TOOL_TIMEOUT_MS }, async () => {
+    const out = ok(await tool('org.apache.kafka.tools.ClusterTool', ['list-endpoints', ...b, '--include-fenced-brokers']), 'ClusterTool');
+    const port = b[1]!.split(':')[1];
+    assert.match(out, new RegExp(`^1\\s+127\\.0\\.0\\.1\\s+${port}\\s+null\\s+unfenced\\s+broker`, 'm'));
   });
 
   it('kafka-topics creates, lists, alters and describes a topic', { timeout: 4 * TOOL_TIMEOUT_MS }, async () => {

@@ -57,6 +57,19 @@ test('startCluster: three nodes form one quorum, list three brokers, spread 12 l
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(code, ErrorCode.NONE, 'topic creation works again after the active controller is killed');
+    // DescribeCluster v2 (KIP-1073): the killed broker is fenced once its session times out; it is listed,
+    // with IsFenced, only when the request includes fenced brokers.
+    const describe = async (includeFencedBrokers: boolean) => (await call(client!, ApiKey.DescribeCluster, 2, {
+      includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers,
+    })).body.brokers.map((b) => [b.brokerId, b.isFenced]);
+    const fencedBy = Date.now() + 30_000;
+    let withFenced = await describe(true);
+    while (Date.now() < fencedBy && !withFenced.some(([id, fenced]) => id === active && fenced === true)) {
+      await new Promise((r) => setTimeout(r, 200));
+      withFenced = await describe(true);
+    }
+    assert.deepEqual(withFenced, cluster.nodeIds.map((id) => [id, id === active]).sort((a, b) => Number(a[0]) - Number(b[0])));
+    assert.deepEqual(await describe(false), withFenced.filter(([id]) => id !== active));
     const image = cluster.node(survivor)!.loader.image;
     assert.ok(image.topicIdsByName.has('spread'), 'committed metadata is kept');
     await cluster.startNode(active);

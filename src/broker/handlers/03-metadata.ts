@@ -1,5 +1,5 @@
 /**
- * Metadata (API 3), versions 0-12.
+ * Metadata (API 3), versions 0-13.
  *
  * Brokers, cluster id (v2+), controller id (v1+) and topics come from the broker's `MetadataView`.
  * - Which topics: v0 with an empty list and v1+ with a null list mean every topic; otherwise the
@@ -9,6 +9,9 @@
  * - v10/v11 can carry a null name or a topic id but cannot answer one (the response name is not
  *   nullable before v12): like Kafka's KafkaApis, every listed topic then gets INVALID_REQUEST, a null
  *   name answered as "".
+ * - v13 (KIP-1102) adds a top-level error code for a broker to ask the client to rebootstrap. Kafka 4.4's
+ *   broker never sets it (KafkaApis sends REBOOTSTRAP_REQUIRED only in ApiVersions v5, for a wrong
+ *   cluster or node id), and neither does Runnel: it is always NONE.
  * - Authorized operations (KIP-430, v8+): without an authorizer every operation is allowed; the
  *   fields carry INT32_MIN ("omitted") unless requested. ClusterAuthorizedOperations exists in v8-10.
  * - Auto-creation (KafkaApis.getTopicMetadata, AutoTopicCreationManager): an unknown topic listed by
@@ -45,7 +48,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKey.Metadata,
   name: 'Metadata',
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   decode: decodeMetadataRequest,
   encode: encodeMetadataResponse,
   handle: handleMetadata,
@@ -74,7 +77,6 @@ function metadataResponse(context: RequestContext<MetadataRequest>, topics: Resp
   const view = context.services.metadata;
   return {
     throttleTimeMs: 0,
-    // v13's top-level error (REBOOTSTRAP_REQUIRED, KIP-1102); Metadata is served up to v12 here.
     errorCode: ErrorCode.NONE,
     brokers: view.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterId: view.clusterId,

@@ -1,10 +1,13 @@
 /**
- * DescribeCluster (API 60, KIP-700), versions 0-1.
+ * DescribeCluster (API 60, KIP-700), versions 0-2.
  *
- * Cluster id, controller id and live brokers from the broker's `MetadataView`; cluster authorized
+ * Cluster id, controller id and brokers from the broker's `MetadataView`; cluster authorized
  * operations (everything, there is no authorizer) when asked for, INT32_MIN otherwise.
  * - v1 (KIP-919) carries an endpoint type: a broker serves BROKER (1) only; CONTROLLER (2) or any
  *   other value gets UNSUPPORTED_ENDPOINT_TYPE, as Kafka's broker answers it.
+ * - v2 (KIP-1073): IncludeFencedBrokers lists the registered but fenced brokers too, each with
+ *   IsFenced. Without it (and before v2, where the field defaults to false) only unfenced brokers are
+ *   listed, as Kafka 4.4's KafkaApis.handleDescribeCluster filters MetadataCache.getBrokerNodes.
  * Not implemented: ACLs.
  */
 import {
@@ -24,7 +27,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
   apiKey: ApiKey.DescribeCluster,
   name: 'DescribeCluster',
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   decode: decodeDescribeClusterRequest,
   encode: encodeDescribeClusterResponse,
   handle: handleDescribeCluster,
@@ -52,8 +55,9 @@ function handleDescribeCluster(context: RequestContext<DescribeClusterRequest>):
     ...base,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    // isFenced is v2's (KIP-1073); DescribeCluster is served up to v1 here, which lists unfenced brokers only.
-    brokers: view.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
+    brokers: view.registeredBrokers()
+      .filter((b) => !b.fenced || request.includeFencedBrokers)
+      .map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: b.fenced })),
     clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
       ? clusterAuthorizedOperationsAll
       : authorizedOperationsOmitted,

@@ -1,8 +1,13 @@
 /**
  * A Raft node with real IO: the core driven by a timer, the TCP transport and the durable storage.
- * Every input (tick, message, proposal) runs to completion through one synchronous Ready loop, so
- * nothing is reordered across awaits (STYLE.md 3) and each Ready is fsynced before its dependent
- * messages leave and before advance() (thesis §3.8).
+ * Every input (tick, message, proposal) steps the core synchronously; the Ready loop then hands at most
+ * one Ready at a time to the storage, whose writes run on the thread pool. Until that write is durable
+ * the Ready stays outstanding: the core gives no next Ready, and the messages that depend on it (votes,
+ * append acknowledgements, thesis §3.8) and the leader's own match index (advance()) wait for it. The
+ * core keeps stepping meanwhile, so inputs arriving during an fsync join the next Ready: one write
+ * covers them all (group commit). Committed entries are applied as soon as a Ready names them: the core
+ * only hands out entries already durable here (stableIndex), except behind a snapshot, which is applied
+ * once written.
  *
  * For the layer above: propose(record) resolves with the committed offset (the Raft index);
  * onCommitted delivers, in order, every committed record, and a snapshot whenever the image must be
@@ -80,6 +85,8 @@ export class RaftServer {
   private readCount = 0;
   private appliedIndex: number;
   private closed = false;
+  /** A Ready whose write is in flight; the core gives no other until it is advanced. */
+  private persisting = false;
   private bytesSinceSnapshot = 0;
   private lastStatus: { role: string; term: number; leaderId: NodeId } = { role: '', term: -1, leaderId: -1 };
 
@@ -156,7 +163,8 @@ export class RaftServer {
     for (const [index, proposal] of this.proposals) this.settleProposal(index, proposal, new ProposalDroppedError('server closed'));
     for (const context of [...this.reads.keys()]) this.failRead(context, new ProposalDroppedError('server closed'));
     await this.transport.close();
-    this.storage.close();
+    // Waits for a write in flight: a node restarted on this directory must not race a stale write.
+    await this.storage.close();
   }
 
   private proposalTimeoutMs(): number {
@@ -199,17 +207,57 @@ export class RaftServer {
   }
 
   private process(): void {
-    for (let round = 0; round < 1000 && this.raft.hasReady(); round++) {
+    for (let round = 0; round < 1000 && !this.persisting && this.raft.hasReady(); round++) {
       const ready = this.raft.ready();
       for (const message of ready.messages) this.transport.send(message);
-      this.storage.persist(ready);
-      if (ready.snapshot !== undefined) this.installSnapshot(ready.snapshot);
-      for (const entry of ready.committedEntries) this.apply(entry);
-      for (const read of ready.readStates) this.onReadState(read.context, read.index);
-      for (const message of this.raft.advance(ready).messages) this.transport.send(message);
-      this.maybeCompact();
-      this.releaseReads();
+      if (ready.snapshot === undefined) this.applyCommitted(ready);
+      if (!this.storage.writes(ready)) {
+        this.completed(ready);
+        continue;
+      }
+      this.persisting = true;
+      this.storage.persist(ready).then(() => this.persisted(ready), (error: unknown) => this.storageFailed(error));
     }
+  }
+
+  /** The Ready's write is durable: finish it and go on with whatever arrived meanwhile. */
+  private persisted(ready: Ready): void {
+    this.persisting = false;
+    if (this.closed) return;
+    this.completed(ready);
+    this.process();
+    this.reportStatus();
+  }
+
+  private completed(ready: Ready): void {
+    if (ready.snapshot !== undefined) {
+      this.installSnapshot(ready.snapshot);
+      this.applyCommitted(ready);
+    }
+    for (const message of this.raft.advance(ready).messages) this.transport.send(message);
+    this.maybeCompact();
+    this.releaseReads();
+  }
+
+  private applyCommitted(ready: Ready): void {
+    for (const entry of ready.committedEntries) this.apply(entry);
+    for (const read of ready.readStates) this.onReadState(read.context, read.index);
+    this.releaseReads();
+  }
+
+  /**
+   * A failed write leaves the disk in an unknown state (a failed fsync cannot be retried: the kernel
+   * may have dropped the dirty pages), and this node may already have promised what it holds. It stops
+   * serving Raft at once and the error is thrown out of the process, as Kafka halts on a metadata log
+   * IO error.
+   */
+  private storageFailed(error: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    for (const [index, proposal] of this.proposals) this.settleProposal(index, proposal, new ProposalDroppedError('raft storage failed'));
+    void this.transport.close();
+    setImmediate(() => { throw new Error(`raft storage write failed in ${this.options.dataDir}; stopping`, { cause: error }); });
   }
 
   private installSnapshot(snapshot: Snapshot): void {
@@ -273,6 +321,8 @@ export class RaftServer {
     if (index - log.snapshot.metadata.index < every && this.bytesSinceSnapshot < everyBytes) return;
     this.bytesSinceSnapshot = 0;
     this.raft.compact(index, take());
-    this.storage.saveSnapshot(log.snapshot, log.slice(log.firstIndex(), log.stableIndex + 1));
+    // Queued behind the Ready just written and before the next one: the storage keeps call order.
+    this.storage.saveSnapshot(log.snapshot, log.slice(log.firstIndex(), log.stableIndex + 1))
+      .catch((error: unknown) => this.storageFailed(error));
   }
 }

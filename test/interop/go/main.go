@@ -1,5 +1,6 @@
 // Interop client: franz-go (kgo + kadm). Usage: interop-franz <bootstrap> <scenario>
 // Prints one JSON line {"client":"franz-go","scenario":...,"ok":bool,"detail":...}.
+// `interop-franz produce-seq ...` is the fault tests' producer instead (produce_seq.go).
 // Scenario definitions: test/interop/SCENARIOS.md. Built by scripts/interop/setup.sh into
 // ~/.cache/runnel/interop/franz-go/interop-franz.
 package main
@@ -32,6 +33,9 @@ type unsupported struct{ msg string }
 func (u unsupported) Error() string { return u.msg }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "produce-seq" {
+		os.Exit(produceSeq(os.Args[2:]))
+	}
 	bootstrap = strings.Split(os.Args[1], ",")
 	scenario := os.Args[2]
 	fns := map[string]func(context.Context) (string, error){
@@ -102,8 +106,17 @@ func withAdmin[T any](fn func(*kadm.Client) (T, error)) (T, error) {
 	return fn(kadm.NewClient(cl))
 }
 
+// replicationFactor is INTEROP_REPLICATION_FACTOR: every scenario topic's RF (default 1; the matrix sets 3
+// on a 3-node cluster).
+func replicationFactor() int16 {
+	if v, err := strconv.Atoi(os.Getenv("INTEROP_REPLICATION_FACTOR")); err == nil && v > 0 {
+		return int16(v)
+	}
+	return 1
+}
+
 func createTopic(ctx context.Context, adm *kadm.Client, topic string, n int32) error {
-	r, err := adm.CreateTopics(ctx, n, 1, nil, topic)
+	r, err := adm.CreateTopics(ctx, n, replicationFactor(), nil, topic)
 	if err != nil {
 		return err
 	}
@@ -397,8 +410,15 @@ func describeState(ctx context.Context) (string, error) {
 				found = append(found, p)
 			}
 		})
-		if len(found) != 1 || found[0].Size <= 0 || found[0].OffsetLag != 0 || found[0].IsFuture {
-			return "", fmt.Errorf("log dirs for %s-0: %+v", topic, found)
+		// One replica per broker that holds the partition (RF), each with the ten records (acks=all) and
+		// no lag: Kafka reports max(HW - log end, 0) for a current replica, 0 once replicated.
+		if len(found) != int(replicationFactor()) {
+			return "", fmt.Errorf("log dirs for %s-0: %d replicas, RF %d: %+v", topic, len(found), replicationFactor(), found)
+		}
+		for _, p := range found {
+			if p.Size <= 0 || p.OffsetLag != 0 || p.IsFuture {
+				return "", fmt.Errorf("log dirs for %s-0: %+v", topic, found)
+			}
 		}
 		described, err := adm.DescribeProducers(ctx, kadm.TopicsSet{topic: {0: {}}})
 		if err != nil {
