@@ -236,6 +236,12 @@ export const CONFIG_DEFINITIONS = {
       ? null : 'Runnel serves the uniform and range assignors'),
     doc: 'Server-side assignors of KIP-848 consumer groups, the first being the default.',
   }),
+  'group.consumer.migration.policy': def({
+    kind: 'string', default: 'bidirectional',
+    check: (v) => (['disabled', 'upgrade', 'downgrade', 'bidirectional'].includes(v.toLowerCase())
+      ? null : 'must be one of disabled, upgrade, downgrade, bidirectional'),
+    doc: 'KIP-848 online conversion: a classic group with members becomes a consumer group when a consumer-protocol member joins (upgrade), and goes back when the last one leaves (downgrade).',
+  }),
   'group.consumer.max.size': def({
     kind: 'int', default: 1000, min: 1, doc: 'Members of one KIP-848 consumer group (Kafka: unbounded; bounded here, STYLE.md 8).',
   }),

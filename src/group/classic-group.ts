@@ -100,6 +100,42 @@ export class ClassicGroup {
     this.currentStateTimestamp = nowMs;
   }
 
+  /**
+   * KIP-848 online upgrade: the classic members moved into `consumer` (GroupMetadataManager
+   * .convertToConsumerGroup), so the classic side is emptied whatever state it was in; this object keeps
+   * the offsets. Not an ordinary transition: the classic state machine stops here.
+   */
+  clearForConsumerGroup(consumer: ConsumerGroupState, nowMs: number): void {
+    this.members.clear();
+    this.staticMembers.clear();
+    this.pendingMembers.clear();
+    this.pendingSyncMembers.clear();
+    this.state = 'Empty';
+    this.currentStateTimestamp = nowMs;
+    this.generationId = 0;
+    this.protocolType = null;
+    this.protocolName = null;
+    this.leaderId = null;
+    this.subscribedTopics = null;
+    this.initialDelayActive = false;
+    this.newMemberAdded = false;
+    this.consumer = consumer;
+  }
+
+  /**
+   * KIP-848 online downgrade (ClassicGroup.fromConsumerGroup): the consumer group's classic members come
+   * back as a Stable classic group at generation = the group epoch; the caller adds the members and
+   * then starts a rebalance.
+   */
+  startFromConsumerGroup(generationId: number, nowMs: number): void {
+    invariant(this.state === 'Empty' && this.members.size === 0, () => `group ${this.groupId}: downgrade into a non-empty classic group`);
+    this.consumer = null;
+    this.state = 'Stable';
+    this.currentStateTimestamp = nowMs;
+    this.generationId = generationId;
+    this.protocolType = CONSUMER_PROTOCOL_TYPE;
+  }
+
   has(memberId: string): boolean {
     return this.members.has(memberId);
   }

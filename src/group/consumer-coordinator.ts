@@ -4,9 +4,9 @@
  * (consumerGroupHeartbeat, consumerGroupDescribe) with the steps in consumer-group.ts.
  *
  * One heartbeat, in Kafka's order: validate the request (INVALID_REQUEST, UNSUPPORTED_ASSIGNOR,
- * INVALID_REGULAR_EXPRESSION); find or create the group (a classic group with members is not converted:
- * GROUP_ID_NOT_FOUND "Group X is not a consumer group."; an Empty classic group becomes a consumer group
- * and keeps its offsets); join (epoch 0), leave (-1; -2 for a static member, which leaves the same way
+ * INVALID_REGULAR_EXPRESSION); find or create the group (an Empty classic group becomes a consumer group
+ * and keeps its offsets; one with members is converted online when group.consumer.migration.policy
+ * allows it, else GROUP_ID_NOT_FOUND with Kafka 4.4's reason); join (epoch 0), leave (-1; -2 for a static member, which leaves the same way
  * here), or check the member and its epoch (UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH; a member that lost a
  * response may present its previous epoch if it owns nothing it should not); update the member's
  * subscription; bump the group epoch when members, subscriptions or the subscribed topics changed;
@@ -21,10 +21,17 @@
  * Regular-expression subscriptions are resolved on the broker against the topics of the metadata image
  * at every heartbeat, so a topic created later joins the subscription on the next heartbeat.
  *
- * Not implemented: classic members inside a consumer group (online conversion of a non-empty group,
- * KIP-848 "upgrade"/"downgrade" while members stay); static membership beyond its leave epoch (a static
- * member rejoining with a new member id gets a new assignment); rack-aware assignment; client-side
- * assignors (removed from KIP-848's final form).
+ * Classic members (KIP-848 online conversion, Kafka's classicGroup*ToConsumerGroup): after an upgrade,
+ * or when a classic consumer joins a consumer group with members, JoinGroup/SyncGroup/Heartbeat/
+ * LeaveGroup of a classic member run here: it reconciles like any member (the partitions its
+ * subscription still owns count as owned), learns of a new epoch, of partitions to revoke or of freed
+ * ones through REBALANCE_IN_PROGRESS on its heartbeat, and is fenced when it does not rejoin or sync
+ * within its rebalance timeout. When the last consumer-protocol member leaves, the group goes back to
+ * classic (fenceMember → the host's convertToClassic).
+ *
+ * Not implemented: static membership beyond its leave epoch (a static member rejoining with a new
+ * member id gets a new assignment; a classic static member replaces the old one without taking its
+ * assignment over); rack-aware assignment; client-side assignors (removed from KIP-848's final form).
  */
 import type { Clock } from '../common/clock.js';
 import { ASSIGNOR_NAMES, assign, isAssignorName, type AssignorMember, type AssignorName } from './assignors.js';
@@ -36,9 +43,14 @@ import {
   newConsumerGroupState,
   reconcile,
   samePartitions,
+  waitingOnUnreleasedPartition,
   type ConsumerGroupState,
   type ConsumerMember,
 } from './consumer-group.js';
+import { CONSUMER_PROTOCOL_TYPE, decodeSubscription, encodeAssignment, subscriptionVersion, type Subscription } from './consumer-protocol.js';
+import type {
+  HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
+} from './types.js';
 import {
   consumerCurrentMemberAssignmentKey,
   consumerGroupMetadataKey,
@@ -100,6 +112,8 @@ export interface DescribedConsumerGroupMember {
   subscribedTopicRegex: string | null;
   assignment: { topicId: string; topicName: string; partitions: number[] }[];
   targetAssignment: { topicId: string; topicName: string; partitions: number[] }[];
+  /** A classic member of a converted group (KIP-848 online conversion). */
+  usesClassicProtocol: boolean;
 }
 
 export interface DescribedConsumerGroup {
@@ -147,12 +161,32 @@ export interface ConsumerProtocolHost {
   /** The consumer state of a group, creating the group (and converting an Empty classic one) if asked. */
   consumerGroup(groupId: string, create: boolean): { state: ConsumerGroupState; partition: number; records: CoordinatorRecord[] } | { error: number; message: string | null };
   scheduleConsumerTimer(key: string, delayMs: number, task: ConsumerTimerTask): void;
+  /** Like scheduleConsumerTimer, but keeps a deadline already set under the key (Kafka's scheduleIfAbsent). */
+  scheduleConsumerTimerIfAbsent(key: string, delayMs: number, task: ConsumerTimerTask): void;
   cancelTimer(key: string): void;
+  /** group.consumer.migration.policy allows a consumer group to go back to classic (downgrade, bidirectional). */
+  readonly downgradeEnabled: boolean;
+  /** group.max.size: a downgrade must fit in a classic group. */
+  readonly classicMaxGroupSize: number;
+  /**
+   * Turns the consumer group into a classic group holding its remaining (classic) members, without the
+   * ones leaving (GroupMetadataManager.convertToClassicGroup): returns the records of the conversion,
+   * or null when it cannot be done (the members' embedded protocol does not parse).
+   */
+  convertToClassic(groupId: string, leavingMemberId: string): CoordinatorRecord[] | null;
 }
 
 export type ConsumerTimerTask =
   | { kind: 'consumerSession'; groupId: string; memberId: string }
-  | { kind: 'consumerRevocation'; groupId: string; memberId: string; memberEpoch: number };
+  | { kind: 'consumerRevocation'; groupId: string; memberId: string; memberEpoch: number }
+  /** A classic member told to rejoin (REBALANCE_IN_PROGRESS) that did not within its rebalance timeout. */
+  | { kind: 'consumerJoin'; groupId: string; memberId: string }
+  /** A classic member that joined but did not SyncGroup within its rebalance timeout. */
+  | { kind: 'consumerSync'; groupId: string; memberId: string };
+
+export type ClassicJoinOutcome =
+  | { kind: 'respond'; response: JoinGroupResponse }
+  | { kind: 'append'; partition: number; records: CoordinatorRecord[]; response: JoinGroupResponse };
 
 export type HeartbeatOutcome =
   | { kind: 'respond'; response: ConsumerGroupHeartbeatResponse }
@@ -160,6 +194,16 @@ export type HeartbeatOutcome =
 
 const sessionKey = (groupId: string, memberId: string): string => `cs\0${groupId}\0${memberId}`;
 const revocationKey = (groupId: string, memberId: string): string => `cr\0${groupId}\0${memberId}`;
+const joinKey = (groupId: string, memberId: string): string => `cj\0${groupId}\0${memberId}`;
+const syncKey = (groupId: string, memberId: string): string => `cy\0${groupId}\0${memberId}`;
+
+function classicJoinError(memberId: string, errorCode: number): JoinGroupResponse {
+  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
+}
+
+function classicSyncError(errorCode: number): SyncGroupResponse {
+  return { errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+}
 
 function errorResponse(errorCode: number, errorMessage: string | null = null): ConsumerGroupHeartbeatResponse {
   return { errorCode, errorMessage, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
@@ -178,7 +222,7 @@ export class ConsumerGroupProtocol {
     if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       const member = group.members.get(req.memberId);
       if (member === undefined) return { kind: 'respond', response: errorResponse(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`) };
-      records.push(...this.removeMember(req.groupId, group, member));
+      records.push(...this.fenceMember(req.groupId, group, member));
       const response = { ...errorResponse(ErrorCode.NONE), memberId: req.memberId, memberEpoch: req.memberEpoch };
       return { kind: 'append', partition, records, response };
     }
@@ -266,12 +310,35 @@ export class ConsumerGroupProtocol {
     return null;
   }
 
+  /**
+   * A member leaves or is fenced (leave heartbeat, session, rebalance, join or sync timeout): when only
+   * classic members would remain, the group goes back to classic (consumerGroupFenceMember with
+   * validateOnlineDowngradeWithFencedMembers: the policy allows it, someone stays, they fit in a
+   * classic group); otherwise the member is removed.
+   */
+  fenceMember(groupId: string, group: ConsumerGroupState, member: ConsumerMember): CoordinatorRecord[] {
+    if (this.downgradeAllowed(group, member.memberId)) {
+      const records = this.host.convertToClassic(groupId, member.memberId);
+      if (records !== null) return records;
+    }
+    return this.removeMember(groupId, group, member);
+  }
+
+  private downgradeAllowed(group: ConsumerGroupState, leavingMemberId: string): boolean {
+    for (const m of group.members.values()) if (m.memberId !== leavingMemberId && m.classicMemberMetadata === null) return false;
+    return group.members.size > 1 && this.host.downgradeEnabled && group.members.size - 1 <= this.host.classicMaxGroupSize;
+  }
+
+  /** The timers of a member, all of them (its group is converted or the member is gone). */
+  cancelMemberTimers(groupId: string, memberId: string): void {
+    for (const key of [sessionKey, revocationKey, joinKey, syncKey]) this.host.cancelTimer(key(groupId, memberId));
+  }
+
   /** Removes a member (leave, session or rebalance timeout), bumps the epoch, recomputes the target. */
   removeMember(groupId: string, group: ConsumerGroupState, member: ConsumerMember): CoordinatorRecord[] {
     group.members.delete(member.memberId);
     group.targetAssignment.delete(member.memberId);
-    this.host.cancelTimer(sessionKey(groupId, member.memberId));
-    this.host.cancelTimer(revocationKey(groupId, member.memberId));
+    this.cancelMemberTimers(groupId, member.memberId);
     group.groupEpoch++;
     const records: CoordinatorRecord[] = [
       { key: consumerCurrentMemberAssignmentKey(groupId, member.memberId), value: null },
@@ -321,8 +388,9 @@ export class ConsumerGroupProtocol {
   }
 
   private scheduleTimers(groupId: string, member: ConsumerMember): void {
-    const config = this.host.groupConfig(groupId);
-    this.host.scheduleConsumerTimer(sessionKey(groupId, member.memberId), config.sessionTimeoutMs, { kind: 'consumerSession', groupId, memberId: member.memberId });
+    // A classic member keeps the session timeout of its JoinGroup (Kafka: classicProtocolSessionTimeout).
+    const sessionTimeoutMs = member.classicMemberMetadata?.sessionTimeoutMs ?? this.host.groupConfig(groupId).sessionTimeoutMs;
+    this.host.scheduleConsumerTimer(sessionKey(groupId, member.memberId), sessionTimeoutMs, { kind: 'consumerSession', groupId, memberId: member.memberId });
     if (member.state === 'UNREVOKED_PARTITIONS') {
       // One deadline per epoch: later heartbeats of the same revocation do not push it back.
       this.host.scheduleConsumerTimer(revocationKey(groupId, member.memberId), member.rebalanceTimeoutMs, {
@@ -343,7 +411,174 @@ export class ConsumerGroupProtocol {
     const member = group.members.get(task.memberId);
     if (member === undefined) return [];
     if (task.kind === 'consumerRevocation' && (member.state !== 'UNREVOKED_PARTITIONS' || member.memberEpoch !== task.memberEpoch)) return [];
-    return this.removeMember(task.groupId, group, member);
+    return this.fenceMember(task.groupId, group, member);
+  }
+
+  // -------------------------------------------------------------- classic members (KIP-848 online conversion)
+
+  /**
+   * JoinGroup from a classic member to a consumer group with members (classicGroupJoinToConsumerGroup):
+   * the member is added or updated like a heartbeat would (subscription from its first protocol's
+   * metadata, the classic session timeout and protocols kept as ClassicMemberMetadata), the target is
+   * recomputed when the group epoch moved, and the member reconciles with the partitions its
+   * subscription says it still owns. The answer carries its member epoch as the generation and no
+   * leader: the assignment comes from SyncGroup. A static member whose instance id is held by another
+   * member id takes that member's place (the old one is removed first; Kafka hands the assignment over).
+   */
+  classicJoin(groupId: string, group: ConsumerGroupState, partition: number, req: JoinGroupRequest): ClassicJoinOutcome {
+    const unknown = req.memberId === '';
+    const memberId = unknown ? this.host.uuid() : req.memberId;
+    const respond = (errorCode: number, id = memberId): ClassicJoinOutcome => ({ kind: 'respond', response: classicJoinError(id, errorCode) });
+    const existingStatic = req.groupInstanceId === null ? undefined : [...group.members.values()].find((m) => m.instanceId === req.groupInstanceId);
+    if (!group.members.has(memberId) && existingStatic === undefined && group.members.size >= this.host.maxGroupSize) return respond(ErrorCode.GROUP_MAX_SIZE_REACHED);
+    if (!supportsClassicProtocols(group, req)) return respond(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    if (unknown && req.requireKnownMemberId && req.groupInstanceId === null) return respond(ErrorCode.MEMBER_ID_REQUIRED);
+    let subscription: Subscription;
+    try {
+      subscription = decodeSubscription(req.protocols[0]!.metadata);
+    } catch {
+      return respond(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    const records: CoordinatorRecord[] = [];
+    if (existingStatic !== undefined && existingStatic.memberId !== memberId) {
+      if (!unknown) return respond(ErrorCode.FENCED_INSTANCE_ID);
+      records.push(...this.removeMember(groupId, group, existingStatic));
+    }
+    let member = group.members.get(memberId);
+    const joined = member === undefined;
+    if (member === undefined) {
+      member = newClassicMember(memberId, req);
+      group.members.set(memberId, member);
+    }
+    const before = memberMetadata(member);
+    member.instanceId = req.groupInstanceId ?? member.instanceId;
+    if (subscription.rackId !== null) member.rackId = subscription.rackId;
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    member.subscribedTopicNames = [...subscription.topics].sort();
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    member.classicMemberMetadata = {
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      supportedProtocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
+    };
+    const after = memberMetadata(member);
+    if (joined || JSON.stringify(after) !== JSON.stringify(before)) {
+      records.push({ key: consumerMemberMetadataKey(groupId, memberId), value: encodeConsumerMemberMetadataValue(after) });
+    }
+    const topics = this.host.topics();
+    const signature = subscriptionSignature(group, topics);
+    // Only a new subscription moves the group epoch: a classic member's metadata changes at every rejoin
+    // (owned partitions, generation), and bumping on those would rebalance forever.
+    if (joined || subscriptionChanged(before, after) || signature !== group.metadataSignature) {
+      group.groupEpoch++;
+      records.push({ key: consumerGroupMetadataKey(groupId), value: encodeConsumerGroupMetadataValue(group.groupEpoch) });
+    }
+    if (group.groupEpoch > group.assignmentEpoch) records.push(...this.computeTarget(groupId, group, topics, signature));
+    const owned = new Map<string, number[]>();
+    for (const { topic, partitions } of subscription.ownedPartitions) {
+      const info = topics.byName.get(topic);
+      if (info !== undefined) owned.set(info.topicId, [...partitions]);
+    }
+    if (applyAssignment(member, reconcile(group, member, owned))) {
+      records.push({ key: consumerCurrentMemberAssignmentKey(groupId, memberId), value: encodeConsumerCurrentMemberAssignmentValue(currentAssignment(member)) });
+    }
+    this.host.cancelTimer(joinKey(groupId, memberId));
+    this.scheduleTimers(groupId, member);
+    this.host.scheduleConsumerTimer(syncKey(groupId, memberId), req.rebalanceTimeoutMs, { kind: 'consumerSync', groupId, memberId });
+    const response: JoinGroupResponse = {
+      errorCode: ErrorCode.NONE,
+      generationId: member.memberEpoch,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocolName: req.protocols[0]!.name,
+      leader: '',
+      skipAssignment: false,
+      memberId,
+      members: [],
+    };
+    return records.length === 0 ? { kind: 'respond', response } : { kind: 'append', partition, records, response };
+  }
+
+  /** SyncGroup from a classic member of a consumer group (classicGroupSyncToConsumerGroup): its assignment. */
+  classicSync(groupId: string, group: ConsumerGroupState, req: SyncGroupRequest): SyncGroupResponse {
+    const found = this.classicMember(groupId, group, req.memberId, req.groupInstanceId);
+    if (typeof found === 'number') return classicSyncError(found);
+    const member = found;
+    if (req.generationId !== member.memberEpoch) return classicSyncError(ErrorCode.ILLEGAL_GENERATION);
+    const protocolName = member.classicMemberMetadata!.supportedProtocols[0]?.name ?? '';
+    if (req.protocolType !== null && req.protocolType !== CONSUMER_PROTOCOL_TYPE) return classicSyncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    if (req.protocolName !== null && req.protocolName !== protocolName) return classicSyncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    // A member behind the group epoch rejoins first, unless it is still revoking: it finishes that first.
+    if (group.groupEpoch > member.memberEpoch && member.state !== 'UNREVOKED_PARTITIONS') {
+      this.scheduleJoinTimeout(groupId, member);
+      return classicSyncError(ErrorCode.REBALANCE_IN_PROGRESS);
+    }
+    this.host.cancelTimer(syncKey(groupId, member.memberId));
+    this.scheduleTimers(groupId, member);
+    return { errorCode: ErrorCode.NONE, protocolType: req.protocolType, protocolName: req.protocolName, assignment: this.classicAssignment(member) };
+  }
+
+  /**
+   * Heartbeat from a classic member of a consumer group (classicGroupHeartbeatToConsumerGroup): it must
+   * rejoin when the group epoch moved past it, when it has partitions to revoke, or when the partitions
+   * it waited for were released.
+   */
+  classicHeartbeat(groupId: string, group: ConsumerGroupState, req: HeartbeatRequest): HeartbeatResponse {
+    const found = this.classicMember(groupId, group, req.memberId, req.groupInstanceId);
+    if (typeof found === 'number') return { errorCode: found };
+    const member = found;
+    if (req.generationId !== member.memberEpoch) return { errorCode: ErrorCode.ILLEGAL_GENERATION };
+    this.scheduleTimers(groupId, member);
+    if (member.memberEpoch < group.groupEpoch || member.state === 'UNREVOKED_PARTITIONS' ||
+      (member.state === 'UNRELEASED_PARTITIONS' && !waitingOnUnreleasedPartition(group, member))) {
+      this.scheduleJoinTimeout(groupId, member);
+      return { errorCode: ErrorCode.REBALANCE_IN_PROGRESS };
+    }
+    return { errorCode: ErrorCode.NONE };
+  }
+
+  /** LeaveGroup from classic members of a consumer group (classicGroupLeaveToConsumerGroup). */
+  classicLeave(groupId: string, group: ConsumerGroupState, req: LeaveGroupRequest): { response: LeaveGroupResponse; records: CoordinatorRecord[] } {
+    const records: CoordinatorRecord[] = [];
+    const members = req.members.map(({ memberId, groupInstanceId }) => {
+      // LeaveGroup v3+ may name a static member by instance id alone (KIP-345 admin removal).
+      const found = this.classicMember(groupId, group, memberId, groupInstanceId, memberId === '' && groupInstanceId !== null);
+      if (typeof found === 'number') return { memberId, groupInstanceId, errorCode: found };
+      records.push(...this.fenceMember(groupId, group, found));
+      return { memberId: found.memberId, groupInstanceId, errorCode: ErrorCode.NONE };
+    });
+    return { response: { errorCode: ErrorCode.NONE, members }, records };
+  }
+
+  /**
+   * validateConsumerGroupMember + throwIfMemberDoesNotUseClassicProtocol: a static member by instance id
+   * (FENCED_INSTANCE_ID for another member id), a dynamic one by member id; a consumer-protocol member
+   * is UNKNOWN_MEMBER_ID to the classic APIs.
+   */
+  private classicMember(groupId: string, group: ConsumerGroupState, memberId: string, instanceId: string | null, byInstanceOnly = false): ConsumerMember | number {
+    let member: ConsumerMember | undefined;
+    if (instanceId === null) {
+      member = group.members.get(memberId);
+    } else {
+      member = [...group.members.values()].find((m) => m.instanceId === instanceId);
+      if (member !== undefined && !byInstanceOnly && member.memberId !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    if (member === undefined || member.classicMemberMetadata === null) return ErrorCode.UNKNOWN_MEMBER_ID;
+    void groupId;
+    return member;
+  }
+
+  private scheduleJoinTimeout(groupId: string, member: ConsumerMember): void {
+    this.host.scheduleConsumerTimerIfAbsent(joinKey(groupId, member.memberId), member.rebalanceTimeoutMs, { kind: 'consumerJoin', groupId, memberId: member.memberId });
+  }
+
+  /** The member's partitions as a ConsumerProtocolAssignment, in the version of its subscription (prepareAssignment). */
+  private classicAssignment(member: ConsumerMember): Buffer {
+    const topics = this.host.topics();
+    const assigned = [...member.assignedPartitions].filter(([, ps]) => ps.length > 0)
+      .map(([topicId, partitions]) => ({ topic: topics.byId.get(topicId)?.name ?? '', partitions: [...partitions] }))
+      .filter((t) => t.topic !== '');
+    const metadata = member.classicMemberMetadata?.supportedProtocols[0]?.metadata ?? Buffer.alloc(0);
+    return encodeAssignment(assigned, null, metadata.length >= 2 ? subscriptionVersion(metadata) : 0);
   }
 
   describe(groupId: string, group: ConsumerGroupState): DescribedConsumerGroup {
@@ -370,8 +605,24 @@ export class ConsumerGroupProtocol {
         subscribedTopicRegex: m.subscribedTopicRegex,
         assignment: named(m.assignedPartitions),
         targetAssignment: named(group.targetAssignment.get(m.memberId) ?? new Map()),
+        usesClassicProtocol: m.classicMemberMetadata !== null,
       })),
     };
+  }
+
+  /** The records that create a consumer group as it stands (ConsumerGroup.createConsumerGroupRecords). */
+  static creationRecords(groupId: string, group: ConsumerGroupState): CoordinatorRecord[] {
+    const members = [...group.members.values()];
+    return [
+      ...members.map((m) => ({ key: consumerMemberMetadataKey(groupId, m.memberId), value: encodeConsumerMemberMetadataValue(memberMetadata(m)) })),
+      { key: consumerGroupMetadataKey(groupId), value: encodeConsumerGroupMetadataValue(group.groupEpoch) },
+      ...members.map((m) => ({
+        key: consumerTargetAssignmentMemberKey(groupId, m.memberId),
+        value: encodeConsumerTargetAssignmentMemberValue(group.targetAssignment.get(m.memberId) ?? new Map()),
+      })),
+      { key: consumerTargetAssignmentMetadataKey(groupId), value: encodeConsumerTargetAssignmentMetadataValue(group.assignmentEpoch) },
+      ...members.map((m) => ({ key: consumerCurrentMemberAssignmentKey(groupId, m.memberId), value: encodeConsumerCurrentMemberAssignmentValue(currentAssignment(m)) })),
+    ];
   }
 
   /** Tombstones for every record of a consumer group (DeleteGroups, or a conversion back to classic). */
@@ -408,7 +659,43 @@ function newMember(memberId: string, req: ConsumerGroupHeartbeatRequest): Consum
     state: 'STABLE',
     assignedPartitions: new Map(),
     partitionsPendingRevocation: new Map(),
+    classicMemberMetadata: null,
+    partitionEpochs: new Map(),
   };
+}
+
+function newClassicMember(memberId: string, req: JoinGroupRequest): ConsumerMember {
+  return {
+    memberId,
+    instanceId: req.groupInstanceId,
+    rackId: null,
+    clientId: req.clientId,
+    clientHost: req.clientHost,
+    subscribedTopicNames: [],
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+    memberEpoch: 0,
+    previousMemberEpoch: 0,
+    state: 'STABLE',
+    assignedPartitions: new Map(),
+    partitionsPendingRevocation: new Map(),
+    classicMemberMetadata: null,
+    partitionEpochs: new Map(),
+  };
+}
+
+/** ConsumerGroup.supportsClassicProtocols: type "consumer" and a protocol every classic member has. */
+function supportsClassicProtocols(group: ConsumerGroupState, req: JoinGroupRequest): boolean {
+  if (req.protocolType !== CONSUMER_PROTOCOL_TYPE || req.protocols.length === 0) return false;
+  const classic = [...group.members.values()].filter((m) => m.classicMemberMetadata !== null);
+  return req.protocols.some((p) => classic.every((m) => m.classicMemberMetadata!.supportedProtocols.some((q) => q.name === p.name)));
+}
+
+/** What the target depends on changed (GroupMetadataManager.hasMemberSubscriptionChanged). */
+function subscriptionChanged(before: ConsumerMemberMetadata, after: ConsumerMemberMetadata): boolean {
+  return JSON.stringify(before.subscribedTopicNames) !== JSON.stringify(after.subscribedTopicNames) ||
+    before.subscribedTopicRegex !== after.subscribedTopicRegex || before.serverAssignor !== after.serverAssignor;
 }
 
 /** Applies the request's non-null fields; true when anything the records hold changed. */
@@ -435,6 +722,7 @@ export function memberMetadata(m: ConsumerMember): ConsumerMemberMetadata {
     subscribedTopicRegex: m.subscribedTopicRegex,
     rebalanceTimeoutMs: m.rebalanceTimeoutMs,
     serverAssignor: m.serverAssignor,
+    classicMemberMetadata: m.classicMemberMetadata,
   };
 }
 
@@ -445,6 +733,7 @@ export function currentAssignment(m: ConsumerMember): ConsumerMemberAssignment {
     state: m.state,
     assignedPartitions: m.assignedPartitions,
     partitionsPendingRevocation: m.partitionsPendingRevocation,
+    assignmentEpochs: m.partitionEpochs,
   };
 }
 

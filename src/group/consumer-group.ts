@@ -15,7 +15,7 @@
  *
  * Topic partitions are keyed by topic id, as on the wire and in the records.
  */
-import type { ConsumerMemberAssignment, MemberStateName, TopicPartitions } from './consumer-records.js';
+import { partitionKey, type ClassicMemberMetadata, type ConsumerMemberAssignment, type MemberStateName, type TopicPartitions } from './consumer-records.js';
 
 export interface ConsumerMember {
   readonly memberId: string;
@@ -32,6 +32,14 @@ export interface ConsumerMember {
   state: MemberStateName;
   assignedPartitions: Map<string, number[]>;
   partitionsPendingRevocation: Map<string, number[]>;
+  /** Non-null for a member speaking the classic protocol inside this consumer group (KIP-848 online conversion). */
+  classicMemberMetadata: ClassicMemberMetadata | null;
+  /**
+   * KIP-1251: "topicId:partition" → the member epoch at which the member got the partition, for every
+   * partition it holds (assigned or pending revocation). An OffsetCommit with an older member epoch is
+   * still accepted for a partition the member has held since that epoch.
+   */
+  partitionEpochs: Map<string, number>;
 }
 
 export interface ConsumerGroupState {
@@ -58,6 +66,21 @@ export function consumerGroupStateName(group: ConsumerGroupState): ConsumerGroup
     if (m.state !== 'STABLE' || m.memberEpoch !== group.assignmentEpoch) return 'Reconciling';
   }
   return 'Stable';
+}
+
+/**
+ * ConsumerGroup.waitingOnUnreleasedPartition: the member's target holds a partition it does not have yet
+ * because another member still owns it. A classic member whose partitions were all released meanwhile
+ * is told to rejoin (REBALANCE_IN_PROGRESS) to collect them.
+ */
+export function waitingOnUnreleasedPartition(group: ConsumerGroupState, member: ConsumerMember): boolean {
+  const target = group.targetAssignment.get(member.memberId);
+  if (target === undefined) return false;
+  const owners = currentOwners(group, member.memberId);
+  for (const [t, ps] of target) {
+    for (const p of ps) if (!has(member.assignedPartitions, t, p) && owners.has(`${t}:${p}`)) return true;
+  }
+  return false;
 }
 
 export function copyPartitions(p: TopicPartitions): Map<string, number[]> {
@@ -186,8 +209,14 @@ export function applyAssignment(member: ConsumerMember, next: ConsumerMemberAssi
   member.memberEpoch = next.memberEpoch;
   member.previousMemberEpoch = next.previousMemberEpoch;
   member.state = next.state;
+  // A partition the member keeps keeps the epoch it was assigned at; a new one is assigned at the new epoch.
+  const epochs = new Map<string, number>();
+  for (const p of [next.assignedPartitions, next.partitionsPendingRevocation]) {
+    for (const [t, ps] of p) for (const x of ps) epochs.set(partitionKey(t, x), member.partitionEpochs.get(partitionKey(t, x)) ?? next.memberEpoch);
+  }
   member.assignedPartitions = copyPartitions(next.assignedPartitions);
   member.partitionsPendingRevocation = copyPartitions(next.partitionsPendingRevocation);
+  member.partitionEpochs = epochs;
   return changed;
 }
 

@@ -21,6 +21,16 @@ export const CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_KEY_VERSION = 8;
 /** Topic id → sorted partitions. */
 export type TopicPartitions = ReadonlyMap<string, readonly number[]>;
 
+/**
+ * ConsumerGroupMemberMetadataValue.ClassicMemberMetadata (tagged field 0): set for a member of a consumer
+ * group that speaks the classic protocol (KIP-848 online conversion), null for a consumer-protocol one.
+ */
+export interface ClassicMemberMetadata {
+  sessionTimeoutMs: number;
+  /** The JoinGroup protocols, in the member's order of preference. */
+  supportedProtocols: readonly { readonly name: string; readonly metadata: Buffer }[];
+}
+
 export interface ConsumerMemberMetadata {
   instanceId: string | null;
   rackId: string | null;
@@ -30,6 +40,7 @@ export interface ConsumerMemberMetadata {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
+  classicMemberMetadata: ClassicMemberMetadata | null;
 }
 
 /** MemberState (org.apache.kafka.coordinator.group.modern.MemberState in Kafka 4.4): the byte Kafka stores. */
@@ -42,7 +53,15 @@ export interface ConsumerMemberAssignment {
   state: MemberStateName;
   assignedPartitions: TopicPartitions;
   partitionsPendingRevocation: TopicPartitions;
+  /**
+   * KIP-1251 (Kafka 4.4): the member epoch at which each partition ("topicId:partition") was assigned to
+   * the member, written as TopicPartitions' tagged field 0 (AssignmentEpochs). A record without it
+   * (older writers) reads as every partition assigned at the member epoch, as Kafka reads it.
+   */
+  assignmentEpochs?: ReadonlyMap<string, number>;
 }
+
+export const partitionKey = (topicId: string, partition: number): string => `${topicId}:${partition}`;
 
 export type ConsumerGroupKey =
   | { type: 'consumerGroupMetadata'; group: string }
@@ -101,22 +120,64 @@ export function decodeConsumerGroupMetadataValue(buffer: Buffer): number {
   return parseValue(buffer, (r) => r.readInt32());
 }
 
+/** Tag 0 of ConsumerGroupMemberMetadataValue: a nullable struct, so a presence byte (1) comes first. */
+function classicMetadataBytes(c: ClassicMemberMetadata): Buffer {
+  const w = new Writer();
+  w.writeInt8(1);
+  w.writeInt32(c.sessionTimeoutMs);
+  w.writeCompactArrayLength(c.supportedProtocols.length);
+  for (const p of c.supportedProtocols) {
+    w.writeCompactString(p.name);
+    w.writeCompactBytes(p.metadata);
+    w.writeUVarint(0);
+  }
+  w.writeUVarint(0);
+  return w.finishBuffer();
+}
+
+function readClassicMetadata(r: Reader): ClassicMemberMetadata | null {
+  if (r.readInt8() < 0) return null;
+  const sessionTimeoutMs = r.readInt32();
+  const count = r.readCompactArrayLength(2);
+  const supportedProtocols: { name: string; metadata: Buffer }[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = r.readCompactString();
+    const metadata = Buffer.from(r.readCompactBytes());
+    r.skipTaggedFields();
+    supportedProtocols.push({ name, metadata });
+  }
+  r.skipTaggedFields();
+  return { sessionTimeoutMs, supportedProtocols };
+}
+
 export function encodeConsumerMemberMetadataValue(m: ConsumerMemberMetadata): Buffer {
-  return value((w) => {
-    w.writeCompactNullableString(m.instanceId);
-    w.writeCompactNullableString(m.rackId);
-    w.writeCompactString(m.clientId);
-    w.writeCompactString(m.clientHost);
-    w.writeCompactArrayLength(m.subscribedTopicNames.length);
-    for (const name of m.subscribedTopicNames) w.writeCompactString(name);
-    w.writeCompactNullableString(m.subscribedTopicRegex);
-    w.writeInt32(m.rebalanceTimeoutMs);
-    w.writeCompactNullableString(m.serverAssignor);
-  });
+  const w = new Writer();
+  w.writeInt16(0);
+  w.writeCompactNullableString(m.instanceId);
+  w.writeCompactNullableString(m.rackId);
+  w.writeCompactString(m.clientId);
+  w.writeCompactString(m.clientHost);
+  w.writeCompactArrayLength(m.subscribedTopicNames.length);
+  for (const name of m.subscribedTopicNames) w.writeCompactString(name);
+  w.writeCompactNullableString(m.subscribedTopicRegex);
+  w.writeInt32(m.rebalanceTimeoutMs);
+  w.writeCompactNullableString(m.serverAssignor);
+  if (m.classicMemberMetadata === null) {
+    w.writeUVarint(0);
+  } else {
+    const tagged = classicMetadataBytes(m.classicMemberMetadata);
+    w.writeUVarint(1);
+    w.writeUVarint(0);
+    w.writeUVarint(tagged.length);
+    w.writeRaw(tagged);
+  }
+  return w.finishBuffer();
 }
 
 export function decodeConsumerMemberMetadataValue(buffer: Buffer): ConsumerMemberMetadata {
-  return parseValue(buffer, (r) => {
+  return parse(buffer, (r) => {
+    const version = r.readInt16();
+    if (version !== 0) throw new RecordFormatError(`unknown consumer group value version ${version}`);
     const instanceId = r.readCompactNullableString();
     const rackId = r.readCompactNullableString();
     const clientId = r.readCompactString();
@@ -127,7 +188,20 @@ export function decodeConsumerMemberMetadataValue(buffer: Buffer): ConsumerMembe
     const subscribedTopicRegex = r.readCompactNullableString();
     const rebalanceTimeoutMs = r.readInt32();
     const serverAssignor = r.readCompactNullableString();
-    return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+    let classicMemberMetadata: ClassicMemberMetadata | null = null;
+    const tags = r.readTaggedFieldCount();
+    for (let i = 0; i < tags; i++) {
+      const tag = r.readUVarint();
+      const size = r.readUVarint();
+      if (tag !== 0) {
+        r.skip(size);
+        continue;
+      }
+      const end = r.taggedFieldEnd(size);
+      classicMemberMetadata = readClassicMetadata(r);
+      r.endTaggedField(end);
+    }
+    return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor, classicMemberMetadata };
   });
 }
 
@@ -138,18 +212,30 @@ export function decodeConsumerTargetAssignmentMetadataValue(buffer: Buffer): num
   return parseValue(buffer, (r) => r.readInt32());
 }
 
-function writeTopicPartitions(w: Writer, assignment: TopicPartitions): void {
+function writeTopicPartitions(w: Writer, assignment: TopicPartitions, epochs?: ReadonlyMap<string, number>): void {
   const topics = [...assignment].filter(([, partitions]) => partitions.length > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   w.writeCompactArrayLength(topics.length);
   for (const [topicId, partitions] of topics) {
     w.writeUuid(topicId);
     w.writeCompactArrayLength(partitions.length);
     for (const p of partitions) w.writeInt32(p);
+    const known = epochs === undefined ? [] : partitions.map((p) => epochs.get(partitionKey(topicId, p)));
+    if (epochs === undefined || known.some((e) => e === undefined)) {
+      w.writeUVarint(0);
+      continue;
+    }
+    const tagged = new Writer();
+    tagged.writeCompactArrayLength(known.length);
+    for (const e of known) tagged.writeInt32(e as number);
+    const bytes = tagged.finishBuffer();
+    w.writeUVarint(1);
     w.writeUVarint(0);
+    w.writeUVarint(bytes.length);
+    w.writeRaw(bytes);
   }
 }
 
-function readTopicPartitions(r: Reader): Map<string, number[]> {
+function readTopicPartitions(r: Reader, epochs?: Map<string, number>): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const count = r.readCompactArrayLength(18);
   for (let i = 0; i < count; i++) {
@@ -157,7 +243,20 @@ function readTopicPartitions(r: Reader): Map<string, number[]> {
     const n = r.readCompactArrayLength(4);
     const partitions: number[] = [];
     for (let j = 0; j < n; j++) partitions.push(r.readInt32());
-    r.skipTaggedFields();
+    const tags = r.readTaggedFieldCount();
+    for (let t = 0; t < tags; t++) {
+      const tag = r.readUVarint();
+      const size = r.readUVarint();
+      if (tag !== 0 || epochs === undefined) {
+        r.skip(size);
+        continue;
+      }
+      const end = r.taggedFieldEnd(size);
+      const m = r.readCompactArrayLength(4);
+      if (m !== partitions.length) throw new RecordFormatError(`${m} assignment epochs for ${partitions.length} partitions`);
+      for (let j = 0; j < m; j++) epochs.set(partitionKey(topicId, partitions[j] as number), r.readInt32());
+      r.endTaggedField(end);
+    }
     out.set(topicId, partitions);
   }
   return out;
@@ -174,8 +273,8 @@ export function encodeConsumerCurrentMemberAssignmentValue(a: ConsumerMemberAssi
     w.writeInt32(a.memberEpoch);
     w.writeInt32(a.previousMemberEpoch);
     w.writeInt8(MemberStateId[a.state]);
-    writeTopicPartitions(w, a.assignedPartitions);
-    writeTopicPartitions(w, a.partitionsPendingRevocation);
+    writeTopicPartitions(w, a.assignedPartitions, a.assignmentEpochs);
+    writeTopicPartitions(w, a.partitionsPendingRevocation, a.assignmentEpochs);
   });
 }
 
@@ -186,9 +285,12 @@ export function decodeConsumerCurrentMemberAssignmentValue(buffer: Buffer): Cons
     const stateId = r.readInt8();
     const state = (Object.keys(MemberStateId) as MemberStateName[]).find((k) => MemberStateId[k] === stateId);
     if (state === undefined) throw new RecordFormatError(`unknown member state ${stateId}`);
-    const assignedPartitions = readTopicPartitions(r);
-    const partitionsPendingRevocation = readTopicPartitions(r);
-    return { memberEpoch, previousMemberEpoch, state, assignedPartitions, partitionsPendingRevocation };
+    const epochs = new Map<string, number>();
+    const assignedPartitions = readTopicPartitions(r, epochs);
+    const partitionsPendingRevocation = readTopicPartitions(r, epochs);
+    const all = [...assignedPartitions, ...partitionsPendingRevocation].flatMap(([t, ps]) => ps.map((p) => partitionKey(t, p)));
+    if (all.length === 0 || all.some((k) => !epochs.has(k))) return { memberEpoch, previousMemberEpoch, state, assignedPartitions, partitionsPendingRevocation };
+    return { memberEpoch, previousMemberEpoch, state, assignedPartitions, partitionsPendingRevocation, assignmentEpochs: epochs };
   });
 }
 

@@ -39,6 +39,8 @@ import {
 } from './consumer-coordinator.js';
 import { isAssignorName, type AssignorName } from './assignors.js';
 import { consumerGroupStateName, type ConsumerGroupState, type ConsumerMember } from './consumer-group.js';
+import { assignInSubscriptionVersions, classicMembersFromConsumer, consumerGroupFromClassic } from './group-conversion.js';
+import { partitionKey } from './consumer-records.js';
 import {
   allCommitted,
   commitResponse,
@@ -114,6 +116,7 @@ type PendingAppend =
   | { kind: 'deleteGroups'; batch: DeleteBatch; groupIds: Set<string> }
   | { kind: 'offsetDelete'; token: RequestToken; response: OffsetDeleteResponse }
   | { kind: 'consumerHeartbeat'; token: RequestToken; response: ConsumerGroupHeartbeatResponse }
+  | { kind: 'classicJoinToConsumerGroup'; token: RequestToken; response: JoinGroupResponse }
   | { kind: 'txnOffsetCommit'; group: ClassicGroup; token: RequestToken; response: OffsetCommitResponse; producerId: number; committed: TxnOffset[] };
 
 /** A batch of `__consumer_offsets` read back while loading, with what replay needs of its header. */
@@ -174,7 +177,13 @@ export class GroupCoordinatorCore {
       uuid: () => this.uuid(),
       consumerGroup: (groupId, create) => this.consumerGroupFor(groupId, create),
       scheduleConsumerTimer: (key, delayMs, task) => this.timers.schedule(key, this.clock.monotonicMs() + delayMs, task),
+      scheduleConsumerTimerIfAbsent: (key, delayMs, task) => {
+        if (!this.timers.has(key)) this.timers.schedule(key, this.clock.monotonicMs() + delayMs, task);
+      },
       cancelTimer: (key) => this.timers.cancel(key),
+      downgradeEnabled: this.config.consumerMigrationPolicy === 'downgrade' || this.config.consumerMigrationPolicy === 'bidirectional',
+      classicMaxGroupSize: this.config.groupMaxSize,
+      convertToClassic: (groupId, leavingMemberId) => this.convertToClassicGroup(groupId, leavingMemberId),
     });
   }
 
@@ -354,9 +363,10 @@ export class GroupCoordinatorCore {
   }
 
   /**
-   * The consumer state of a group for a heartbeat. A classic group with members stays classic (online
-   * conversion of a non-empty group is not implemented); an Empty one becomes a consumer group, keeping
-   * its offsets, and its classic metadata record is deleted, as Kafka does when it converts.
+   * The consumer state of a group for a heartbeat (getOrMaybeCreateConsumerGroup). An Empty classic group
+   * becomes a consumer group, keeping its offsets, and its classic metadata record is deleted, as Kafka
+   * does when it converts. A classic group with members is upgraded online when a consumer-protocol
+   * member joins it (KIP-848, group.consumer.migration.policy upgrade or bidirectional).
    */
   private consumerGroupFor(groupId: string, create: boolean) {
     let group = this.groups.get(groupId);
@@ -365,11 +375,14 @@ export class GroupCoordinatorCore {
       group = this.createGroup(groupId);
     }
     const records: CoordinatorRecord[] = [];
+    if (group.consumer === null && group.state !== 'Empty') {
+      if (!create) return { error: ErrorCode.GROUP_ID_NOT_FOUND, message: `Group ${groupId} is not a consumer group.` };
+      return this.convertToConsumerGroup(group);
+    }
     if (group.consumer === null) {
-      if (group.state !== 'Empty' || group.members.size > 0 || group.pendingMembers.size > 0) {
-        return { error: ErrorCode.GROUP_ID_NOT_FOUND, message: `Group ${groupId} is not a consumer group.` };
-      }
       if (!create) return { error: ErrorCode.UNKNOWN_MEMBER_ID, message: `Group ${groupId} has no member of that id.` };
+      for (const memberId of group.pendingMembers) this.timers.cancel(heartbeatKey(groupId, memberId));
+      group.pendingMembers.clear();
       if (group.generationId > 0 || group.protocolType !== null) records.push({ key: encodeGroupMetadataKey(groupId), value: null });
       group.consumer = ConsumerGroupProtocol.newState();
       group.protocolType = null;
@@ -377,6 +390,65 @@ export class GroupCoordinatorCore {
       group.generationId = 0;
     }
     return { state: group.consumer, partition: group.partition, records };
+  }
+
+  /**
+   * KIP-848 online upgrade (validateOnlineUpgrade + convertToConsumerGroup, Kafka 4.4's messages): every
+   * classic member becomes a STABLE consumer-group member at the classic generation, owning its last
+   * assignment, which is also its target; the group epoch and the assignment epoch are the generation.
+   * The joining consumer member then bumps the epoch, so the classic members are told to rejoin and
+   * hand partitions over through the reconciliation. Waiting JoinGroup/SyncGroup calls get
+   * REBALANCE_IN_PROGRESS. Records: the classic group's tombstone, then the consumer group's.
+   */
+  private convertToConsumerGroup(group: ClassicGroup) {
+    const { groupId } = group;
+    const refuse = (why: string) => ({ error: ErrorCode.GROUP_ID_NOT_FOUND, message: `Cannot upgrade classic group ${groupId} to consumer group ${why}` });
+    const policy = this.config.consumerMigrationPolicy;
+    if (policy !== 'upgrade' && policy !== 'bidirectional') return refuse('because online upgrade is disabled.');
+    if (group.protocolType !== CONSUMER_PROTOCOL_TYPE) return refuse('because the group does not use the consumer embedded protocol.');
+    if (group.members.size > this.config.consumerMaxSize) return refuse('because the group size exceeds the consumer group maximum size.');
+    const converted = consumerGroupFromClassic(group, this.topics());
+    if (converted === 'malformed') return refuse('because the embedded consumer protocol is malformed.');
+    if (converted === 'userData') {
+      return refuse('because an unsupported custom assignor is in use. Please refer to the documentation or switch to a default assignor before re-attempting the upgrade.');
+    }
+    for (const member of group.members.values()) {
+      this.answerOutstanding(member, ErrorCode.REBALANCE_IN_PROGRESS);
+      this.timers.cancel(heartbeatKey(groupId, member.memberId));
+    }
+    for (const memberId of group.pendingMembers) this.timers.cancel(heartbeatKey(groupId, memberId));
+    this.timers.cancel(joinKey(groupId));
+    this.timers.cancel(syncKey(groupId));
+    converted.metadataSignature = this.consumerSignature(converted);
+    group.clearForConsumerGroup(converted, this.clock.nowMs());
+    this.consumerProtocol.scheduleLoadedMembers(groupId, converted);
+    const records: CoordinatorRecord[] = [{ key: encodeGroupMetadataKey(groupId), value: null }, ...ConsumerGroupProtocol.creationRecords(groupId, converted)];
+    return { state: converted, partition: group.partition, records };
+  }
+
+  /**
+   * KIP-848 online downgrade (convertToClassicGroup): the last consumer-protocol member left, so the
+   * remaining classic members become a classic group at generation = the group epoch, each holding its
+   * target assignment in its own subscription version; a rebalance starts at once so they rejoin under
+   * the classic protocol. Records: the consumer group's tombstones, then the classic group's metadata.
+   */
+  private convertToClassicGroup(groupId: string, leavingMemberId: string): CoordinatorRecord[] | null {
+    const group = this.groups.get(groupId);
+    const consumer = group?.consumer;
+    if (group === undefined || consumer === null || consumer === undefined) return null;
+    const members = classicMembersFromConsumer(consumer, leavingMemberId);
+    if (members === null) return null;
+    const records = ConsumerGroupProtocol.tombstones(groupId, consumer);
+    for (const memberId of consumer.members.keys()) this.consumerProtocol.cancelMemberTimers(groupId, memberId);
+    group.startFromConsumerGroup(consumer.groupEpoch, this.clock.nowMs());
+    for (const member of members) group.add(member);
+    group.protocolName = group.selectProtocol();
+    group.subscribedTopics = group.computeSubscribedTopics();
+    assignInSubscriptionVersions(group, consumer, this.topics());
+    records.push({ key: encodeGroupMetadataKey(groupId), value: encodeGroupMetadataValue(groupMetadataValue(group, undefined)) });
+    for (const member of group.members.values()) this.scheduleHeartbeat(group, member.memberId, member.sessionTimeoutMs);
+    this.prepareRebalance(group);
+    return records;
   }
 
   /** Empty since when: offsets of an empty consumer group expire from the moment its last member left. */
@@ -402,7 +474,12 @@ export class GroupCoordinatorCore {
         state: current?.state ?? 'STABLE',
         assignedPartitions: new Map([...(current?.assignedPartitions ?? new Map<string, number[]>())].map(([t, ps]) => [t, [...ps]])),
         partitionsPendingRevocation: new Map([...(current?.partitionsPendingRevocation ?? new Map<string, number[]>())].map(([t, ps]) => [t, [...ps]])),
+        partitionEpochs: new Map(),
       };
+      // A record without KIP-1251 epochs reads as everything held since the member epoch (as Kafka reads it).
+      for (const p of [member.assignedPartitions, member.partitionsPendingRevocation]) {
+        for (const [t, ps] of p) for (const x of ps) member.partitionEpochs.set(partitionKey(t, x), current?.assignmentEpochs?.get(partitionKey(t, x)) ?? member.memberEpoch);
+      }
       state.members.set(memberId, member);
     }
     // The target was computed from the topics as they were; if they moved meanwhile, the next heartbeat
@@ -449,9 +526,9 @@ export class GroupCoordinatorCore {
       group = this.createGroup(req.groupId);
     }
     if (group.consumer !== null) {
-      // A classic member cannot join a consumer group that has members (classic members inside a
-      // consumer group are not implemented); an empty one goes back to classic, keeping its offsets.
-      if (group.consumer.members.size > 0) return this.respondJoin(token, joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      // A classic member joins a consumer group with members as a classic member of it (KIP-848 online
+      // conversion); an empty one goes back to classic, keeping its offsets.
+      if (group.consumer.members.size > 0) return this.classicJoinToConsumerGroup(token, group, req);
       this.emitAppend(group.partition, ConsumerGroupProtocol.tombstones(group.groupId, group.consumer), { kind: 'background' });
       group.consumer = null;
     }
@@ -461,6 +538,19 @@ export class GroupCoordinatorCore {
     if (req.memberId === '') this.joinNewMember(token, group, req);
     else this.joinKnownMember(token, group, req);
     this.maybeCompleteJoin(group);
+  }
+
+  private classicJoinToConsumerGroup(token: RequestToken, group: ClassicGroup, req: JoinGroupRequest): void {
+    const outcome = this.consumerProtocol.classicJoin(group.groupId, group.consumer as ConsumerGroupState, group.partition, req);
+    if (outcome.kind === 'respond') return this.respondJoin(token, outcome.response);
+    this.emitAppend(outcome.partition, outcome.records, { kind: 'classicJoinToConsumerGroup', token, response: outcome.response });
+  }
+
+  /** A consumer group with members, for the classic APIs (its classic members' SyncGroup, Heartbeat, LeaveGroup). */
+  private mixedConsumerGroup(groupId: string): { group: ClassicGroup; consumer: ConsumerGroupState } | undefined {
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.consumer === null || group.consumer.members.size === 0) return undefined;
+    return { group, consumer: group.consumer };
   }
 
   private validateJoin(req: JoinGroupRequest): number {
@@ -693,6 +783,8 @@ export class GroupCoordinatorCore {
 
   syncGroup(token: RequestToken, req: SyncGroupRequest): void {
     this.advanceTimers();
+    const mixed = this.groupStatus(req.groupId, false) === ErrorCode.NONE ? this.mixedConsumerGroup(req.groupId) : undefined;
+    if (mixed !== undefined) return this.respondSync(token, this.consumerProtocol.classicSync(req.groupId, mixed.consumer, req));
     const error = this.validateSync(req);
     if (error !== ErrorCode.NONE) return this.respondSync(token, syncError(error));
     const group = this.groups.get(req.groupId) as ClassicGroup;
@@ -773,6 +865,8 @@ export class GroupCoordinatorCore {
     // While loading, answer blindly: the member will learn the truth once the group is back.
     if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return { errorCode: ErrorCode.NONE };
     if (status !== ErrorCode.NONE) return { errorCode: status };
+    const mixed = this.mixedConsumerGroup(req.groupId);
+    if (mixed !== undefined) return this.consumerProtocol.classicHeartbeat(req.groupId, mixed.consumer, req);
     const group = this.groups.get(req.groupId);
     if (group === undefined) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
     const memberError = validateMember(group, req.memberId, req.groupInstanceId, req.generationId);
@@ -798,6 +892,14 @@ export class GroupCoordinatorCore {
     this.advanceTimers();
     const status = this.groupStatus(req.groupId, false);
     if (status !== ErrorCode.NONE) return { errorCode: status, members: [] };
+    const mixed = this.mixedConsumerGroup(req.groupId);
+    if (mixed !== undefined) {
+      // Answered before the records are durable, like a classic leave: nothing in the answer depends on them.
+      const { response, records } = this.consumerProtocol.classicLeave(req.groupId, mixed.consumer, req);
+      this.afterConsumerChange(req.groupId);
+      if (records.length > 0) this.emitAppend(mixed.group.partition, records, { kind: 'background' });
+      return response;
+    }
     const group = this.groups.get(req.groupId);
     const members = req.members.map((identity) => ({
       memberId: identity.memberId,
@@ -906,7 +1008,7 @@ export class GroupCoordinatorCore {
     const anonymous = req.generationId < 0 && req.memberId === '' && req.groupInstanceId === null;
     const status = this.groupStatus(req.groupId, true);
     let groupError = status;
-    if (status === ErrorCode.NONE && !(anonymous && this.groups.get(req.groupId)?.state !== 'Dead')) groupError = this.validateOffsetCommit(asCommit);
+    if (status === ErrorCode.NONE && !(anonymous && this.groups.get(req.groupId)?.state !== 'Dead')) groupError = this.validateOffsetCommit(asCommit, true);
     if (groupError !== ErrorCode.NONE) return this.respond({ api: 'txnOffsetCommit', token, body: commitResponse(asCommit, () => groupError) });
     const group = this.groups.get(req.groupId) ?? this.createGroup(req.groupId);
     const nowMs = this.clock.nowMs();
@@ -943,7 +1045,7 @@ export class GroupCoordinatorCore {
     }
   }
 
-  private validateOffsetCommit(req: OffsetCommitRequest): number {
+  private validateOffsetCommit(req: OffsetCommitRequest, transactional = false): number {
     const status = this.groupStatus(req.groupId, true);
     if (status !== ErrorCode.NONE) return status;
     const group = this.groups.get(req.groupId);
@@ -951,7 +1053,7 @@ export class GroupCoordinatorCore {
     // group that is gone comes from an older generation.
     if (group === undefined) return req.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
     if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (group.consumer !== null) return validateConsumerCommit(group.consumer, req);
+    if (group.consumer !== null) return validateConsumerCommit(group.consumer, req, transactional, this.topics());
     // Generation -1: an admin client or a consumer using assign(); fine while nobody consumes.
     if (req.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
     if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
@@ -969,13 +1071,18 @@ export class GroupCoordinatorCore {
 
   offsetFetch(req: OffsetFetchRequest): OffsetFetchResponse {
     this.advanceTimers();
-    return { groups: req.groups.map((g) => this.fetchGroupOffsets(g.groupId, g.topics, req.requireStable)) };
+    return { groups: req.groups.map((g) => this.fetchGroupOffsets(g, req.requireStable)) };
   }
 
-  private fetchGroupOffsets(groupId: string, topics: OffsetFetchRequest['groups'][number]['topics'], requireStable: boolean): OffsetFetchResponseGroup {
+  private fetchGroupOffsets(request: OffsetFetchRequest['groups'][number], requireStable: boolean): OffsetFetchResponseGroup {
+    const { groupId, topics } = request;
     const status = this.groupStatus(groupId, true);
     if (status !== ErrorCode.NONE) return { groupId, errorCode: status, topics: [] };
     const group = this.groups.get(groupId);
+    if (group !== undefined && group.consumer !== null) {
+      const memberError = validateConsumerFetch(group.consumer, request.memberId ?? null, request.memberEpoch ?? -1);
+      if (memberError !== ErrorCode.NONE) return { groupId, errorCode: memberError, topics: [] };
+    }
     const requested = topics ?? allCommitted(group);
     return {
       groupId,
@@ -1149,6 +1256,8 @@ export class GroupCoordinatorCore {
         return this.respond({ api: 'offsetDelete', token: pending.token, body: pending.response });
       case 'consumerHeartbeat':
         return this.respond({ api: 'consumerGroupHeartbeat', token: pending.token, body: pending.response });
+      case 'classicJoinToConsumerGroup':
+        return this.respondJoin(pending.token, pending.response);
       case 'txnOffsetCommit':
         return this.finishTxnOffsetCommit(pending, ErrorCode.NONE);
     }
@@ -1182,6 +1291,8 @@ export class GroupCoordinatorCore {
         const errorCode = groupAppendError(appendError);
         return this.respond({ api: 'consumerGroupHeartbeat', token: pending.token, body: { ...pending.response, errorCode, assignment: null } });
       }
+      case 'classicJoinToConsumerGroup':
+        return this.respondJoin(pending.token, joinError(pending.response.memberId, groupAppendError(appendError)));
       case 'txnOffsetCommit':
         return this.finishTxnOffsetCommit(pending, offsetAppendError(appendError));
     }
@@ -1346,6 +1457,8 @@ export class GroupCoordinatorCore {
     switch (task.kind) {
       case 'consumerSession':
       case 'consumerRevocation':
+      case 'consumerJoin':
+      case 'consumerSync':
         return this.onConsumerTimer(group, task);
       case 'heartbeat':
         return this.onHeartbeatTimer(group, task.memberId);
@@ -1445,12 +1558,46 @@ function protocolsMatch(member: ClassicMember, req: JoinGroupRequest): boolean {
  * member, epoch -1: admin tools, assign()) always; from a member only at its current epoch, else
  * STALE_MEMBER_EPOCH (OffsetCommit v9+ carries the member epoch in the generation field).
  */
-function validateConsumerCommit(group: ConsumerGroupState, req: OffsetCommitRequest): number {
-  if (req.generationId < 0 && req.memberId === '') return ErrorCode.NONE;
+/**
+ * Kafka 4.4's ConsumerGroup.validateOffsetCommit. Epoch -1 commits (admin tools, assign()) only to a group
+ * without members, or as an anonymous transactional producer; otherwise the member must exist
+ * (UNKNOWN_MEMBER_ID), a consumer-protocol one must use OffsetCommit v9+ (UNSUPPORTED_VERSION); its own
+ * epoch passes; a newer one is STALE_MEMBER_EPOCH (ILLEGAL_GENERATION for a classic member); an older
+ * one passes only for partitions the member has held since that epoch (KIP-1251: a commit sent just
+ * before a heartbeat moved the member's epoch is not lost), else the whole commit fails with that error
+ * (Kafka's validator throws on the first such partition).
+ */
+function validateConsumerCommit(group: ConsumerGroupState, req: OffsetCommitRequest, transactional: boolean, topics: TopicsSnapshot): number {
+  if (req.generationId < 0 && group.members.size === 0) return ErrorCode.NONE;
+  if (transactional && req.generationId === -1 && req.memberId === '' && req.groupInstanceId === null) return ErrorCode.NONE;
   const member = group.members.get(req.memberId);
   if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-  if (req.generationId !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+  const classic = member.classicMemberMetadata !== null;
+  if (!transactional && !classic && req.apiVersion !== undefined && req.apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+  if (req.generationId === member.memberEpoch) return ErrorCode.NONE;
+  const stale = classic ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
+  if (req.generationId > member.memberEpoch) return stale;
+  for (const topic of req.topics) {
+    const topicId = topics.byName.get(topic.name)?.topicId;
+    for (const p of topic.partitions) {
+      const since = topicId === undefined ? undefined : member.partitionEpochs.get(partitionKey(topicId, p.partitionIndex));
+      if (since === undefined || req.generationId < since) return stale;
+    }
+  }
   return ErrorCode.NONE;
+}
+
+/**
+ * ConsumerGroup.validateOffsetFetch (OffsetFetch v9+, KIP-848): no member id and epoch -1 (admin tools,
+ * older versions) may always fetch; otherwise the member must exist (UNKNOWN_MEMBER_ID) and present its
+ * current epoch exactly (STALE_MEMBER_EPOCH; ILLEGAL_GENERATION for a classic member).
+ */
+function validateConsumerFetch(group: ConsumerGroupState, memberId: string | null, memberEpoch: number): number {
+  if (memberId === null && memberEpoch < 0) return ErrorCode.NONE;
+  const member = memberId === null ? undefined : group.members.get(memberId);
+  if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (memberEpoch === member.memberEpoch) return ErrorCode.NONE;
+  return member.classicMemberMetadata !== null ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
 }
 
 /** Fencing, membership and generation, in Kafka's order, for SyncGroup and Heartbeat. */

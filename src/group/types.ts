@@ -46,7 +46,15 @@ export interface GroupCoordinatorConfig {
   consumerAssignors: readonly string[];
   /** group.consumer.max.size (Kafka: Integer.MAX_VALUE; bounded here, STYLE.md 8). */
   consumerMaxSize: number;
+  /**
+   * group.consumer.migration.policy (KIP-848): whether a classic group with members converts to a
+   * consumer group when a consumer-protocol member joins (upgrade), and back when the last one leaves
+   * (downgrade). Kafka 4's default is bidirectional.
+   */
+  consumerMigrationPolicy: ConsumerGroupMigrationPolicy;
 }
+
+export type ConsumerGroupMigrationPolicy = 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional';
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   offsetsTopicNumPartitions: 50,
@@ -64,6 +72,7 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   consumerHeartbeatIntervalMs: 5_000,
   consumerAssignors: ['uniform', 'range'],
   consumerMaxSize: 1_000,
+  consumerMigrationPolicy: 'bidirectional',
 };
 
 export interface JoinGroupProtocol {
@@ -159,6 +168,11 @@ export interface OffsetCommitRequest {
   groupInstanceId: string | null;
   /** v2-4 only; -1 = broker retention. */
   retentionTimeMs: number;
+  /**
+   * The OffsetCommit version, for KIP-848's rule that consumer-protocol members commit with v9+
+   * (UNSUPPORTED_VERSION otherwise). Absent: not checked (TxnOffsetCommit, tests).
+   */
+  apiVersion?: number;
   topics: {
     name: string;
     partitions: {
@@ -175,8 +189,11 @@ export interface OffsetCommitResponse {
 }
 
 export interface OffsetFetchRequest {
-  /** v8+ batch; v0-7 is a single group. `topics: null` = every committed partition (v2+). */
-  groups: { groupId: string; topics: { name: string; partitionIndexes: number[] }[] | null }[];
+  /**
+   * v8+ batch; v0-7 is a single group. `topics: null` = every committed partition (v2+). memberId and
+   * memberEpoch (v9+, KIP-848; default null and -1) are checked against a consumer group's members.
+   */
+  groups: { groupId: string; memberId?: string | null; memberEpoch?: number; topics: { name: string; partitionIndexes: number[] }[] | null }[];
   /** v7+: answer UNSTABLE_OFFSET_COMMIT while a commit to that partition is not yet durable. */
   requireStable: boolean;
 }

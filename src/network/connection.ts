@@ -451,7 +451,30 @@ export class Connection implements ConnectionInfo {
    */
   private onPeerEnd(): void {
     this.peerEnded = true;
+    this.dropUnfinishableFrame();
     this.finishIfDone();
+  }
+
+  /**
+   * After the peer's end of stream the decoder holds everything it will ever get ('end' comes after the
+   * last 'data', paused or not), so a frame whose bytes have not all arrived never will: stop waiting for
+   * request memory for it and give back what it holds, or a half-closed peer that lied about a frame's
+   * size is kept open, and its place in the pool's queue held, until the pool has room for bytes that
+   * are not coming (issue #26, network fuzz). A whole frame is still read and answered.
+   */
+  private dropUnfinishableFrame(): void {
+    let size: number;
+    try {
+      size = this.decoder.nextFrameSize();
+    } catch {
+      return; // a bad size prefix fails the connection when processFrames reaches it
+    }
+    if (size >= 0 && this.decoder.bufferedByteCount >= size) return;
+    this.requestMemoryWait?.();
+    this.requestMemoryWait = null;
+    if (this.frameReservedBytes > 0) this.memory.requests.release(this.frameReservedBytes);
+    this.frameReservedBytes = -1;
+    this.decoderExhausted = true;
   }
 
   private onData(chunk: Buffer): void {
@@ -500,7 +523,8 @@ export class Connection implements ConnectionInfo {
    */
   private reserveNextFrame(): boolean {
     const size = this.decoder.nextFrameSize();
-    if (size < 0) {
+    // Once the peer has ended, a frame not whole in the decoder never will be (dropUnfinishableFrame).
+    if (size < 0 || (this.peerEnded && this.decoder.bufferedByteCount < size)) {
       this.decoderExhausted = true;
       this.finishIfDone();
       return false;

@@ -40,7 +40,7 @@ test('values: byte for byte what Kafka 4.4 writes, and back', () => {
   assert.equal(hex(encodeConsumerTargetAssignmentMetadataValue(7)), '00000000000700');
   const member = {
     instanceId: null, rackId: 'r1', clientId: 'c', clientHost: '/127.0.0.1', subscribedTopicNames: ['a', 'b'],
-    subscribedTopicRegex: null, rebalanceTimeoutMs: 300000, serverAssignor: 'uniform',
+    subscribedTopicRegex: null, rebalanceTimeoutMs: 300000, serverAssignor: 'uniform', classicMemberMetadata: null,
   };
   const memberBytes = encodeConsumerMemberMetadataValue(member);
   assert.equal(hex(memberBytes), '00000003723102630b2f3132372e302e302e31030261026200000493e008756e69666f726d00');
@@ -55,6 +55,41 @@ test('values: byte for byte what Kafka 4.4 writes, and back', () => {
   const currentBytes = encodeConsumerCurrentMemberAssignmentValue(current);
   assert.equal(hex(currentBytes), '00000000000700000006010200000000000000000000000000000001020000000000020000000000000000000000000000000202000000030000');
   assert.deepEqual(decodeConsumerCurrentMemberAssignmentValue(currentBytes), current);
+});
+
+test('a classic member of a consumer group: ClassicMemberMetadata in tagged field 0, byte for byte as Kafka 4.4 writes it', () => {
+  // new ConsumerGroupMemberMetadataValue().setClientId("c").setClientHost("/h").setSubscribedTopicNames(["t"])
+  //   .setRebalanceTimeoutMs(300000).setClassicMemberMetadata(sessionTimeoutMs 45000, protocols
+  //   [range: 00 03 01, cooperative-sticky: empty]), MessageUtil.toVersionPrefixedByteBuffer(0, ...).
+  const kafka = '000000000263032f6802027400000493e000010027010000afc8030672616e6765040003010013636f6f70657261746976652d737469636b79010000';
+  const member = {
+    instanceId: null, rackId: null, clientId: 'c', clientHost: '/h', subscribedTopicNames: ['t'], subscribedTopicRegex: null,
+    rebalanceTimeoutMs: 300000, serverAssignor: null,
+    classicMemberMetadata: {
+      sessionTimeoutMs: 45000,
+      supportedProtocols: [{ name: 'range', metadata: Buffer.from('000301', 'hex') }, { name: 'cooperative-sticky', metadata: Buffer.alloc(0) }],
+    },
+  };
+  assert.equal(hex(encodeConsumerMemberMetadataValue(member)), kafka);
+  assert.deepEqual(decodeConsumerMemberMetadataValue(Buffer.from(kafka, 'hex')), member);
+  // An unknown tag (5, two bytes) is skipped, as Kafka's readers do.
+  const plain = hex(encodeConsumerMemberMetadataValue({ ...member, classicMemberMetadata: null }));
+  assert.ok(plain.endsWith('00'));
+  const withUnknownTag = Buffer.from(`${plain.slice(0, -2)}010502aabb`, 'hex');
+  assert.deepEqual(decodeConsumerMemberMetadataValue(withUnknownTag), { ...member, classicMemberMetadata: null });
+});
+
+test('KIP-1251 assignment epochs: TopicPartitions tagged field 0, byte for byte as Kafka 4.4 writes it', () => {
+  // ConsumerGroupCurrentMemberAssignmentValue(memberEpoch 7, previous 6, state 1, assigned T1 [0, 2] with
+  // assignmentEpochs [5, 7], pending revocation T2 [3] with [4]), MessageUtil.toVersionPrefixedByteBuffer(0).
+  const kafka = '0000000000070000000601020000000000000000000000000000000103000000000000000201000903000000050000000702000000000000000000000000000000020200000003010005020000000400';
+  const current = {
+    memberEpoch: 7, previousMemberEpoch: 6, state: 'UNREVOKED_PARTITIONS' as const,
+    assignedPartitions: new Map([[T1, [0, 2]]]), partitionsPendingRevocation: new Map([[T2, [3]]]),
+    assignmentEpochs: new Map([[`${T1}:0`, 5], [`${T1}:2`, 7], [`${T2}:3`, 4]]),
+  };
+  assert.equal(hex(encodeConsumerCurrentMemberAssignmentValue(current)), kafka);
+  assert.deepEqual(decodeConsumerCurrentMemberAssignmentValue(Buffer.from(kafka, 'hex')), current);
 });
 
 test('a truncated value is one typed error', () => {

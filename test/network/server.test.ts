@@ -380,6 +380,55 @@ test('no broker-wide memory bound: partial frames hold at most queued.max.reques
   });
 });
 
+/** A size prefix declaring `declaredBytes`, followed by only `sentBytes` of them. */
+function partialFrame(declaredBytes: number, sentBytes: number): Buffer {
+  const prefix = Buffer.alloc(4);
+  prefix.writeInt32BE(declaredBytes, 0);
+  return Buffer.concat([prefix, Buffer.alloc(sentBytes, 7)]);
+}
+
+// Found by the network fuzz (issue #26; the seed is named in .ci/run): the peer's FIN came while its
+// connection waited for request memory for a frame it would never finish, and the broker kept the
+// connection (and its place in the pool's queue) until the pool had room. The stall reclaim is set out of
+// reach so that nothing else frees the pool meanwhile: on the old code the half-closed peer stays open.
+test('a half-closed connection waiting for request memory for a partial frame with a lying size is kept open', async () => {
+  await withServer({ handler: echo, queuedMaxRequestBytes: 1000, connectionsMaxStalledMs: 600_000 }, async (server) => {
+    const holder = await RawClient.connect(server.port);
+    holder.write(partialFrame(1000, 10));
+    await waitFor(() => server.memoryInUse.requestBytes === 1000);
+    const liar = await RawClient.connect(server.port);
+    liar.socket.end(partialFrame(500, 20));
+    await liar.waitClosed(10_000);
+    assert.equal(liar.frames.length, 0);
+    assert.equal(server.memoryInUse.requestBytes, 1000, 'the holder keeps its frame; the liar took nothing');
+    // Nothing of the liar is left waiting: the holder's frame, once whole, is answered, and the pool empties.
+    holder.write(Buffer.alloc(990, 7));
+    const [answer] = await holder.waitFrames(1);
+    assert.equal(answer?.length, 1000);
+    assert.equal(server.connectionCount, 1);
+    holder.destroy();
+    await waitFor(() => server.memoryInUse.requestBytes === 0 && server.connectionCount === 0);
+  });
+});
+
+test('a half-closed connection whose whole frame waits for request memory is still answered once the pool has room', async () => {
+  await withServer({ handler: echo, queuedMaxRequestBytes: 1000, connectionsMaxStalledMs: 600_000 }, async (server) => {
+    const holder = await RawClient.connect(server.port);
+    holder.write(partialFrame(1000, 10));
+    await waitFor(() => server.memoryInUse.requestBytes === 1000);
+    const client = await RawClient.connect(server.port);
+    client.socket.end(Buffer.concat([sizePrefixed(Buffer.alloc(500, 1)), partialFrame(300, 5)]));
+    await sleep(100);
+    assert.equal(client.closed, false, 'a whole frame waits for memory even after the peer ended');
+    holder.write(Buffer.alloc(990, 7));
+    await holder.waitFrames(1);
+    await client.waitClosed(10_000);
+    assert.deepEqual(client.frames.map((f) => f.length), [500], 'the whole frame answered, the partial one dropped');
+    holder.destroy();
+    await waitFor(() => server.memoryInUse.requestBytes === 0 && server.connectionCount === 0);
+  });
+});
+
 test('a response reservation waits while the broker holds queued.max.response.bytes, and a stalled holder is closed to free it', async () => {
   const big = 1024 * 1024;
   const reasons: string[] = [];

@@ -7,7 +7,9 @@
  * v8+ carry a reason; v9 lets a rejoining static leader skip the assignment (KIP-814). The response
  * waits for the rebalance (bounded by the rebalance timeout) and, for a static member's rejoin, for
  * its group metadata record to be durable. clientHost is the peer address as Kafka prints it ("/ip").
- * Not implemented: KIP-848 consumer groups (a JoinGroup for one answers as for a classic group).
+ * A JoinGroup to a KIP-848 consumer group with members makes the member a classic member of it
+ * (online conversion, src/group/consumer-coordinator.ts classicJoin): answered at once with its member
+ * epoch as the generation and no leader; SyncGroup then hands it its assignment.
  */
 import {
   decodeJoinGroupRequest,

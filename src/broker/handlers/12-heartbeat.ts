@@ -1,5 +1,6 @@
 /**
- * Heartbeat (API 12), versions 0-4, classic groups.
+ * Heartbeat (API 12), versions 0-4, classic groups, and the classic members of a KIP-848 consumer group
+ * after an online conversion (src/group/consumer-coordinator.ts).
  *
  * Keeps a member's session alive and tells it when a rebalance started (REBALANCE_IN_PROGRESS) or it
  * is fenced (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID). v3+ carry group.instance.id.

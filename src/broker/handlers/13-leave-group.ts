@@ -1,5 +1,6 @@
 /**
- * LeaveGroup (API 13), versions 0-5, classic groups.
+ * LeaveGroup (API 13), versions 0-5, classic groups, and the classic members of a KIP-848 consumer group
+ * after an online conversion (src/group/consumer-coordinator.ts).
  *
  * v0-2: one member_id, whose error is the top-level error when the group-level one is NONE. v3+: a
  * batch of members identified by member id and/or group.instance.id, each with its own error (KIP-345;

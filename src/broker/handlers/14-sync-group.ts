@@ -1,5 +1,6 @@
 /**
- * SyncGroup (API 14), versions 0-5, classic groups.
+ * SyncGroup (API 14), versions 0-5, classic groups, and the classic members of a KIP-848 consumer group
+ * after an online conversion (src/group/consumer-coordinator.ts).
  *
  * The leader's assignment is persisted (one group metadata record) before any member gets its share;
  * followers wait for it, bounded by the rebalance timeout. v3+ carry group.instance.id (KIP-345); v5+

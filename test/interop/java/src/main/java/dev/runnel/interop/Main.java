@@ -13,6 +13,7 @@ import org.apache.kafka.clients.consumer.*;
 import org.apache.kafka.clients.producer.*;
 import org.apache.kafka.common.*;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.*;
 
@@ -597,7 +598,126 @@ public final class Main {
       check(d.type() == GroupType.CONSUMER, "group type " + d.type());
     }
     String regex = regexPicksUpNewTopic();
-    return "split " + split + " in " + stableMs + " ms; after a leave " + after + " in " + takeOverMs + " ms; " + expected + " records once, offsets committed; " + regex;
+    String conversion = classicGroupConvertsOnline();
+    return "split " + split + " in " + stableMs + " ms; after a leave " + after + " in " + takeOverMs + " ms; " + expected + " records once, offsets committed; " + regex + "; " + conversion;
+  }
+
+  /** One consumer of the conversion scenario: polls, records what it saw, commits after each batch. */
+  static Callable<Void> member(String groupId, String topic, String protocol, AtomicBoolean stop, AtomicReferenceArray<Set<TopicPartition>> assignments,
+      int slot, ConcurrentHashMap<String, AtomicInteger> seen, AtomicReference<Throwable> failure) {
+    return () -> {
+      try (KafkaConsumer<String, String> c = consumer(groupId, protocol)) {
+        c.subscribe(List.of(topic));
+        long deadline = System.currentTimeMillis() + 180_000;
+        while (!stop.get() && System.currentTimeMillis() < deadline) {
+          ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
+          assignments.set(slot, new HashSet<>(c.assignment()));
+          for (ConsumerRecord<String, String> r : rs) seen.computeIfAbsent(r.value(), k -> new AtomicInteger()).incrementAndGet();
+          if (rs.isEmpty()) continue;
+          try {
+            c.commitSync(Duration.ofSeconds(20));
+          } catch (CommitFailedException | RebalanceInProgressException e) {
+            // The generation moved under this batch (a rebalance of the conversion): its records come
+            // again to whoever owns the partition next. At least once, never lost.
+          }
+        }
+        assignments.set(slot, Set.of());
+      } catch (Throwable t) {
+        failure.compareAndSet(null, t);
+      }
+      return null;
+    };
+  }
+
+  /**
+   * KIP-848 online conversion (Kafka 4's group.consumer.migration.policy=bidirectional): a classic consumer
+   * (slot 0) and a second classic one (slot 1) share 4 partitions; slot 1 restarts with
+   * group.protocol=consumer, so the group is upgraded while slot 0 stays classic and both must hold
+   * partitions; then slot 1 leaves, the group goes back to classic and slot 0 takes all 4. 80 records are
+   * produced in each of the three phases; every one must be consumed (at least once: a batch whose commit
+   * lost a race with the rebalance is consumed again), the final committed offsets cover all of them.
+   */
+  static String classicGroupConvertsOnline() throws Exception {
+    String topic = topicName("c848conv");
+    String groupId = "g-" + topic;
+    int parts = 4, perPhase = 80;
+    try (Admin a = admin()) { createTopic(a, topic, parts); }
+    ConcurrentHashMap<String, AtomicInteger> seen = new ConcurrentHashMap<>();
+    AtomicReferenceArray<Set<TopicPartition>> assignments = new AtomicReferenceArray<>(new Set[] { Set.of(), Set.of() });
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    AtomicBoolean stopAll = new AtomicBoolean(false);
+    AtomicBoolean stopClassic1 = new AtomicBoolean(false);
+    AtomicBoolean stopModern1 = new AtomicBoolean(false);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    int produced = 0;
+    try {
+      pool.submit(member(groupId, topic, "classic", stopAll, assignments, 0, seen, failure));
+      pool.submit(member(groupId, topic, "classic", stopClassic1, assignments, 1, seen, failure));
+      String classicSplit = awaitSplit(assignments, 2, parts, failure, 60_000);
+      produced += producePhase(topic, parts, perPhase, "classic");
+      awaitSeen(seen, produced, failure);
+      // Slot 1 moves to the consumer protocol: it leaves the classic group and rejoins with a heartbeat.
+      stopClassic1.set(true);
+      awaitSplit(assignments, 2, parts, failure, 60_000, 1);
+      long upgradeAt = System.currentTimeMillis();
+      pool.submit(member(groupId, topic, "consumer", stopModern1, assignments, 1, seen, failure));
+      String mixedSplit = awaitSplit(assignments, 2, parts, failure, 60_000);
+      long upgradeMs = System.currentTimeMillis() - upgradeAt;
+      GroupType mixedType;
+      try (Admin a = admin()) { mixedType = a.describeConsumerGroups(List.of(groupId)).all().get(20, TimeUnit.SECONDS).get(groupId).type(); }
+      check(mixedType == GroupType.CONSUMER, "after the upgrade the group type is " + mixedType);
+      produced += producePhase(topic, parts, perPhase, "mixed");
+      awaitSeen(seen, produced, failure);
+      // The last consumer-protocol member leaves: the group is downgraded, slot 0 takes everything.
+      stopModern1.set(true);
+      long downgradeAt = System.currentTimeMillis();
+      String classicAgain = awaitSplit(assignments, 2, parts, failure, 60_000, 1);
+      long downgradeMs = System.currentTimeMillis() - downgradeAt;
+      produced += producePhase(topic, parts, perPhase, "downgraded");
+      awaitSeen(seen, produced, failure);
+      Thread.sleep(1000);
+      stopAll.set(true);
+      pool.shutdown();
+      check(pool.awaitTermination(30, TimeUnit.SECONDS), "consumers closed");
+      if (failure.get() != null) throw new RuntimeException(failure.get());
+      check(seen.size() == produced, "conversion: consumed " + seen.size() + " distinct of " + produced);
+      int again = 0;
+      for (AtomicInteger n : seen.values()) again += n.get() - 1;
+      try (Admin a = admin()) {
+        ConsumerGroupDescription d = a.describeConsumerGroups(List.of(groupId)).all().get(20, TimeUnit.SECONDS).get(groupId);
+        check(d.type() == GroupType.CLASSIC, "after the downgrade the group type is " + d.type());
+        Map<TopicPartition, OffsetAndMetadata> committed = a.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get(20, TimeUnit.SECONDS);
+        long total = 0;
+        for (int p = 0; p < parts; p++) {
+          OffsetAndMetadata om = committed.get(new TopicPartition(topic, p));
+          total += om == null ? 0 : om.offset();
+        }
+        check(total == produced, "committed offsets sum to " + total + " of " + produced);
+      }
+      return "classic group " + classicSplit + " upgraded online (classic + consumer member " + mixedSplit + " in " + upgradeMs
+          + " ms, type CONSUMER), downgraded when the consumer member left (" + classicAgain + " in " + downgradeMs + " ms, type CLASSIC), "
+          + produced + " records all consumed (" + again + " again after a rebalance), committed offsets complete";
+    } finally {
+      stopAll.set(true);
+      stopClassic1.set(true);
+      stopModern1.set(true);
+      pool.shutdownNow();
+    }
+  }
+
+  static int producePhase(String topic, int parts, int count, String phase) throws Exception {
+    try (KafkaProducer<String, String> prod = producer("none", "all")) {
+      for (int i = 0; i < count; i++) prod.send(new ProducerRecord<>(topic, i % parts, "k", phase + "-" + i));
+      prod.flush();
+    }
+    return count;
+  }
+
+  static void awaitSeen(ConcurrentHashMap<String, AtomicInteger> seen, int expected, AtomicReference<Throwable> failure) throws Exception {
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (seen.size() < expected && System.currentTimeMillis() < deadline && failure.get() == null) Thread.sleep(100);
+    if (failure.get() != null) throw new RuntimeException(failure.get());
+    check(seen.size() >= expected, "consumed " + seen.size() + " distinct of " + expected + " within 60 s");
   }
 
   static String awaitSplit(AtomicReferenceArray<Set<TopicPartition>> assignments, int members, int parts,

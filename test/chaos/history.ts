@@ -1,0 +1,100 @@
+/**
+ * Histories from the JSON lines Kafka's own test clients print (the kafka-tools jar's VerifiableProducer
+ * and VerifiableConsumer, which Kafka's system tests drive the same way): one event per line, each with
+ * `timestamp` (ms since the epoch) and `name`. Producer events: producer_send_success {value, partition,
+ * offset}, producer_send_error {value, exception}, tool_data {sent, acked}. Consumer events (--verbose):
+ * record_data {value, partition, offset}, partitions_assigned / partitions_revoked, offsets_committed
+ * {offsets: [{partition, offset}], success}. Lines that are not JSON (a client's log output) are ignored.
+ * Times are kept relative to the run's start so the checker and the fault log share one clock.
+ */
+import type { Ack, Commit, ProducerHistory, ReaderHistory, ReadRecord } from './checker.js';
+
+interface Event {
+  readonly timestamp?: number;
+  readonly name?: string;
+  readonly value?: string | null;
+  readonly partition?: number;
+  readonly offset?: number;
+  readonly sent?: number;
+  readonly success?: boolean;
+  readonly offsets?: ReadonlyArray<{ partition: number; offset: number }>;
+}
+
+function parse(line: string): Event | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as Event;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ProducerRecorder {
+  private readonly acks: Ack[] = [];
+  private errors = 0;
+  private sent: number | undefined;
+
+  constructor(readonly name: string, readonly prefix: number, readonly idempotent: boolean, private readonly startMs: number) {}
+
+  line(text: string): void {
+    const e = parse(text);
+    if (e === undefined) return;
+    const atMs = (e.timestamp ?? this.startMs) - this.startMs;
+    if (e.name === 'producer_send_success' && typeof e.value === 'string' && e.partition !== undefined && e.offset !== undefined) {
+      this.acks.push({ value: e.value, partition: e.partition, offset: e.offset, atMs });
+    } else if (e.name === 'producer_send_error') {
+      this.errors++;
+    } else if (e.name === 'tool_data' && e.sent !== undefined) {
+      this.sent = e.sent;
+    }
+  }
+
+  get ackCount(): number {
+    return this.acks.length;
+  }
+
+  history(): ProducerHistory {
+    return { name: this.name, prefix: this.prefix, idempotent: this.idempotent, acks: this.acks, errors: this.errors, sent: this.sent };
+  }
+}
+
+export class ConsumerRecorder {
+  private readonly records: ReadRecord[] = [];
+  private readonly commits: Commit[] = [];
+  private session = 0;
+  /** Highest offset + 1 read per partition (the final reader's progress). */
+  readonly next = new Map<number, number>();
+
+  constructor(readonly name: string, readonly group: string | null, private readonly startMs: number) {}
+
+  line(text: string): void {
+    const e = parse(text);
+    if (e === undefined) return;
+    const atMs = (e.timestamp ?? this.startMs) - this.startMs;
+    switch (e.name) {
+      case 'record_data':
+        if (typeof e.value === 'string' && e.partition !== undefined && e.offset !== undefined) {
+          this.records.push({ partition: e.partition, offset: e.offset, value: e.value, atMs, session: this.session });
+          this.next.set(e.partition, Math.max(this.next.get(e.partition) ?? 0, e.offset + 1));
+        }
+        break;
+      case 'partitions_assigned':
+      case 'partitions_revoked':
+        this.session++;
+        break;
+      case 'offsets_committed':
+        if (e.success === true) for (const o of e.offsets ?? []) this.commits.push({ partition: o.partition, offset: o.offset, atMs });
+        break;
+      default:
+        break;
+    }
+  }
+
+  get recordCount(): number {
+    return this.records.length;
+  }
+
+  history(): ReaderHistory {
+    return { name: this.name, group: this.group, records: this.records, commits: this.commits };
+  }
+}
