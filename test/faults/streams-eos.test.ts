@@ -5,7 +5,7 @@
  * runs in transactions, and a read_committed consumer of the output must see every word's exact count —
  * a record processed twice, or an aborted transaction's output read, would show as a count above it.
  * 1. Single node (the standalone broker), STREAMS_EOS_INPUTS lines (default 1,000,000).
- * 2. Three nodes (`runnel start` processes), STREAMS_EOS_CLUSTER_INPUTS lines (default 200,000), with a
+ * 2. Three nodes (`runnel start` processes), STREAMS_EOS_CLUSTER_INPUTS lines (default 1,000,000), with a
  *    kill -9 of one node (seeded) mid-run and its restart 10 s later.
  * Skipped without java and the built program (scripts/interop/setup.sh --only streams).
  */
@@ -24,7 +24,7 @@ import { call } from '../broker/kafka-test-client.js';
 
 const STREAMS = join(INTEROP_CACHE, 'streams', 'target');
 const INPUTS = Number(process.env.STREAMS_EOS_INPUTS ?? '1000000');
-const CLUSTER_INPUTS = Number(process.env.STREAMS_EOS_CLUSTER_INPUTS ?? '200000');
+const CLUSTER_INPUTS = Number(process.env.STREAMS_EOS_CLUSTER_INPUTS ?? '1000000');
 const RUN_S = Number(process.env.STREAMS_EOS_RUN_S ?? '900');
 
 function streamsMissing(): string {
