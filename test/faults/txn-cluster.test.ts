@@ -29,7 +29,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 
-const INPUTS = Number(process.env.TXN_CLUSTER_INPUTS ?? '2000');
+const INPUTS = Number(process.env.TXN_CLUSTER_INPUTS ?? '6000');
 const RUN_MS = 300_000;
 const PARTITIONS = 3;
 const CLUSTER_PROPERTIES = {
@@ -60,7 +60,7 @@ test('transactions across a 3-node cluster: markers to every leader, verificatio
   const missing = franz?.missing() ?? 'no franz-go client';
   if (missing !== '') { t.skip(missing); return; }
   const seed = seedFromEnv();
-  const killAfterMs = 2_000 + Math.floor(prng(seed)() * 3_000);
+  const killAfterMs = 1_500 + Math.floor(prng(seed)() * 2_500);
   t.diagnostic(`seed ${seed} (STANDALONE_SEED=${seed} replays): kill ${killAfterMs} ms into the loop`);
   const root = await mkdtemp(join(tmpdir(), 'runnel-txn-cluster-'));
   let cluster: ProcessCluster | undefined;
