@@ -96,8 +96,8 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     return this.state.hasOngoingTransaction(producerId, producerEpoch);
   }
 
-  beginVerification(producerId: number): VerificationGuard {
-    return this.state.beginVerification(producerId);
+  beginVerification(producerId: number, producerEpoch: number): VerificationGuard {
+    return this.state.beginVerification(producerId, producerEpoch);
   }
 
   verificationHolds(guard: VerificationGuard): boolean {

@@ -87,6 +87,7 @@ export interface ProducerStateEntry {
 /** A pending verification of a producer's first batch on a partition (KIP-890's VerificationGuard). */
 export interface VerificationGuard {
   readonly producerId: number;
+  readonly producerEpoch: number;
 }
 
 /** A transaction closed by a marker (Kafka's CompletedTxn / AbortedTxn without the LSO field). */
@@ -191,13 +192,17 @@ export class ProducerStateManager implements PartitionProducerState {
    * producer written meanwhile ends what was verified, so the guard no longer holds (`verificationHolds`)
    * and the batch is refused instead of opening a transaction nobody will end.
    */
-  beginVerification(producerId: number): VerificationGuard {
+  beginVerification(producerId: number, producerEpoch: number): VerificationGuard {
+    // Requests of one producer epoch in flight together share the guard (Kafka reuses the
+    // VerificationStateEntry), so a second verification does not void the first one's.
+    const existing = this.verifications.get(producerId);
+    if (existing !== undefined && existing.producerEpoch === producerEpoch) return existing;
     this.verifications.delete(producerId);
     if (this.verifications.size >= this.producersMax) {
       const oldest = this.verifications.keys().next();
       if (oldest.done !== true) this.verifications.delete(oldest.value);
     }
-    const guard: VerificationGuard = { producerId };
+    const guard: VerificationGuard = { producerId, producerEpoch };
     this.verifications.set(producerId, guard);
     return guard;
   }

@@ -99,6 +99,6 @@ export interface PartitionProducerState {
   /** KIP-890: the producer already has a transaction open on this partition at this epoch. */
   hasOngoingTransaction(producerId: number, producerEpoch: number): boolean;
   /** KIP-890: a verification with a remote coordinator starts; a marker for the producer voids it. */
-  beginVerification(producerId: number): VerificationGuard;
+  beginVerification(producerId: number, producerEpoch: number): VerificationGuard;
   verificationHolds(guard: VerificationGuard): boolean;
 }

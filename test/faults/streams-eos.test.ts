@@ -5,7 +5,7 @@
  * runs in transactions, and a read_committed consumer of the output must see every word's exact count —
  * a record processed twice, or an aborted transaction's output read, would show as a count above it.
  * 1. Single node (the standalone broker), STREAMS_EOS_INPUTS lines (default 1,000,000).
- * 2. Three nodes (`runnel start` processes), STREAMS_EOS_CLUSTER_INPUTS lines (default 200,000), with a
+ * 2. Three nodes (`runnel start` processes), STREAMS_EOS_CLUSTER_INPUTS lines (default 1,000,000), with a
  *    kill -9 of one node (seeded) mid-run and its restart 10 s later.
  * Skipped without java and the built program (scripts/interop/setup.sh --only streams).
  */
@@ -18,10 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INTEROP_CACHE, freePort, kill9, prng, seedFromEnv, startBrokerChild, type BrokerChild } from './standalone-broker.js';
 import { startProcessCluster, type ProcessCluster } from './replication-cluster.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { RawClient } from '../network/raw-client.js';
+import { call } from '../broker/kafka-test-client.js';
 
 const STREAMS = join(INTEROP_CACHE, 'streams', 'target');
 const INPUTS = Number(process.env.STREAMS_EOS_INPUTS ?? '1000000');
-const CLUSTER_INPUTS = Number(process.env.STREAMS_EOS_CLUSTER_INPUTS ?? '200000');
+const CLUSTER_INPUTS = Number(process.env.STREAMS_EOS_CLUSTER_INPUTS ?? '1000000');
 const RUN_S = Number(process.env.STREAMS_EOS_RUN_S ?? '900');
 
 function streamsMissing(): string {
@@ -30,7 +33,7 @@ function streamsMissing(): string {
   return '';
 }
 
-interface Result { ok: boolean; detail: string; ms: number }
+interface Result { ok: boolean; detail: string; ms: number; events: string }
 
 /** Runs WordCount <mode> <bootstrap> <inputs> <arg>; its last JSON line is the result. */
 function wordCount(mode: 'produce' | 'run', bootstrap: string, inputs: number, arg: string, timeoutMs: number): Promise<Result> {
@@ -46,12 +49,25 @@ function wordCount(mode: 'produce' | 'run', bootstrap: string, inputs: number, a
     child.on('close', (code) => {
       clearTimeout(timer);
       const ms = Date.now() - started;
-      const line = out.split('\n').reverse().find((l) => l.startsWith('{"client"'));
-      if (line === undefined) { resolve({ ok: false, detail: `no result line (exit ${code}): ${(err || out).slice(-1000)}`, ms }); return; }
+      const lines = out.split('\n');
+      const line = lines.reverse().find((l) => l.startsWith('{"client"'));
+      // The program's own lines: Streams state changes and stream-thread deaths, as they happened.
+      const events = lines.reverse().filter((l) => l !== '' && !l.startsWith('{"client"')).join(' | ').slice(-6000);
+      if (line === undefined) { resolve({ ok: false, detail: `no result line (exit ${code}): ${(err || out).slice(-1000)}`, ms, events }); return; }
       const r = JSON.parse(line) as { ok: boolean; detail: string };
-      resolve({ ok: r.ok, detail: r.detail, ms });
+      resolve({ ok: r.ok, detail: r.detail, ms, events });
     });
   });
+}
+
+async function transactionalIds(port: number): Promise<string[]> {
+  const client = await RawClient.connect(port);
+  try {
+    const r = await call(client, ApiKey.ListTransactions, 0, { stateFilters: [], producerIdFilters: [], durationFilter: -1n, transactionalIdPattern: null });
+    return r.body.transactionStates.map((s) => `${s.transactionalId} (${s.transactionState})`);
+  } finally {
+    client.destroy();
+  }
 }
 
 test('Kafka Streams exactly_once_v2 word count on a single node: exact counts at read_committed', { skip: streamsMissing() || false, timeout: (RUN_S + 600) * 1000 }, async (t) => {
@@ -64,7 +80,12 @@ test('Kafka Streams exactly_once_v2 word count on a single node: exact counts at
     assert.ok(produced.ok, produced.detail);
     const run = await wordCount('run', broker.bootstrap, INPUTS, String(RUN_S), (RUN_S + 120) * 1000);
     t.diagnostic(`run (${run.ms} ms): ${run.detail}`);
+    t.diagnostic(`streams events: ${run.events}`);
     assert.ok(run.ok, `word count: ${run.detail}`);
+    // exactly_once_v2 ran in transactions: the coordinator knows the application's transactional ids.
+    const ids = await transactionalIds(Number(broker.bootstrap.split(':')[1]));
+    t.diagnostic(`transactional ids: ${ids.join(', ')}`);
+    assert.ok(ids.some((id) => id.startsWith('wc-eos-')), `no wc-eos transactional id among ${ids.join(', ')}`);
   } catch (e) {
     if (broker) t.diagnostic(`broker log tail: ${broker.log().slice(-3000)}`);
     throw e;
@@ -78,7 +99,7 @@ test('Kafka Streams exactly_once_v2 word count on three nodes across kill -9 of 
   const seed = seedFromEnv();
   const random = prng(seed);
   const victim = 1 + Math.floor(random() * 3);
-  const killAfterMs = 15_000 + Math.floor(random() * 15_000);
+  const killAfterMs = 10_000 + Math.floor(random() * 10_000);
   t.diagnostic(`seed ${seed} (STANDALONE_SEED=${seed} replays): kill -9 of node ${victim} ${killAfterMs} ms into the run`);
   const root = await mkdtemp(join(tmpdir(), 'runnel-streams-eos-cluster-'));
   let cluster: ProcessCluster | undefined;
@@ -99,6 +120,7 @@ test('Kafka Streams exactly_once_v2 word count on three nodes across kill -9 of 
     t.diagnostic(`node ${victim} restarted`);
     const run = await running;
     t.diagnostic(`run (${run.ms} ms): ${run.detail}`);
+    t.diagnostic(`streams events: ${run.events}`);
     assert.ok(run.ok, `word count: ${run.detail}`);
   } catch (e) {
     for (const n of cluster?.nodes ?? []) t.diagnostic(`node ${n.id} log tail: ${n.log.slice(-3000)}`);

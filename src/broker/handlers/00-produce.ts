@@ -308,7 +308,7 @@ function verifyElsewhere(context: RequestContext<ProduceRequest>): Promise<Map<s
       if (!lookup.ok) continue;
       const state = services.replicaManager.producerStateFor(lookup.partition);
       if (state?.hasOngoingTransaction(producerId, producerEpoch) === true) continue;
-      asks.push({ topic, partition: index, guard: state?.beginVerification(producerId) });
+      asks.push({ topic, partition: index, guard: state?.beginVerification(producerId, producerEpoch) });
     }
   }
   if (identity === undefined || asks.length === 0) return undefined;

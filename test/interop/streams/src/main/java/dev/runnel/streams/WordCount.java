@@ -116,15 +116,18 @@ public final class WordCount {
     s.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     s.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     s.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
-    s.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("wc-eos-state").toString());
+    java.nio.file.Path stateDir = Files.createTempDirectory("wc-eos-state");
+    s.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     s.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "-1");
     s.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), "2000");
     KafkaStreams streams = new KafkaStreams(builder.build(), s);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     streams.setUncaughtExceptionHandler(e -> {
       failure.set(e);
+      System.out.println("stream thread died: " + describe(e));
       return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     });
+    streams.setStateListener((now, before) -> System.out.println("streams state " + before + " -> " + now + " at " + System.currentTimeMillis()));
     long started = System.nanoTime();
     streams.start();
     List<String> problems = new ArrayList<>();
@@ -145,6 +148,12 @@ public final class WordCount {
       }
     } finally {
       streams.close(Duration.ofSeconds(30));
+      try {
+        streams.cleanUp();
+        Files.deleteIfExists(stateDir);
+      } catch (Exception e) {
+        // Leftovers in a temp directory are not the test's concern.
+      }
     }
     long ms = (System.nanoTime() - started) / 1_000_000;
     if (!problems.isEmpty()) throw new IllegalStateException("counts above the exact ones at read_committed: " + problems);
@@ -157,10 +166,17 @@ public final class WordCount {
         else if (!got.equals(e.getValue())) wrong++;
       }
       throw new IllegalStateException(String.format("after %d s: %d words missing, %d short of their count (%d updates read)%s",
-          timeoutSec, missing, wrong, updates, failure.get() == null ? "" : "; stream thread died: " + failure.get()));
+          timeoutSec, missing, wrong, updates, failure.get() == null ? "" : "; stream thread died: " + describe(failure.get())));
     }
     return String.format("%d lines, %d words with exact counts at read_committed in %d ms (%d count updates read)%s",
-        inputs, expected.size(), ms, updates, failure.get() == null ? "" : "; a stream thread was replaced after: " + failure.get());
+        inputs, expected.size(), ms, updates, failure.get() == null ? "" : "; a stream thread was replaced after: " + describe(failure.get()));
+  }
+
+  /** The exception and its causes, one line. */
+  static String describe(Throwable e) {
+    StringBuilder b = new StringBuilder();
+    for (Throwable t = e; t != null && b.length() < 2000; t = t.getCause()) b.append(b.length() == 0 ? "" : " <- ").append(t);
+    return b.toString();
   }
 
   static KafkaConsumer<String, Long> checker(String bootstrap) {
