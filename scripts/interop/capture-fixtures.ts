@@ -3,6 +3,7 @@
 // Starts a single Kafka node that advertises the capture proxy's port (so every connection of the
 // client goes through the proxy), then runs a few small scenarios per client.
 // Usage: npx tsx scripts/interop/capture-fixtures.ts [client ...]     (default: kafkajs kcat java)
+// The reference broker is scripts/kafka/kafka.ts's (Apache Kafka 4.4.0); RUNNEL_INTEROP_CACHE picks the client builds.
 import { rmSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startKafka } from '../kafka/kafka.js';
@@ -11,7 +12,9 @@ import { freePort } from './kafka-wire.js';
 import { CLIENTS, REPO, runScenario } from '../../test/interop/clients.js';
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['kafkajs', 'kcat', 'java'];
-const scenarios = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group'];
+// Every scenario of the matrix, so the frames cover what clients send Kafka 4.4 (KIP-848 heartbeats,
+// transactions, describe calls) and not only the classic paths.
+const scenarios = ['metadata', 'produce-consume', 'list-offsets', 'configs', 'delete-records', 'group', 'describe-state', 'transactions', 'consumer-848'];
 
 const kafkaPort = await freePort();
 const proxyPort = await freePort();

@@ -3,18 +3,19 @@
 # Everything lands outside the repository:
 #   ~/.cache/runnel/kafka-4.4.0/libs          Apache Kafka broker + tools (Maven Central)
 #   ~/.cache/runnel/interop/java/target       Java kafka-clients scenario program (Maven)
+#   ~/.cache/runnel/interop/streams/target    Kafka Streams EOS word count (kafka-streams, Maven)
 #   ~/.cache/runnel/interop/franz-go/         franz-go scenario binary + franz-perf (the bench's
 #                                             franz-go load generator, bench/macro/franz-perf) (Go proxy)
 #   ~/.cache/runnel/interop/venv/             kafka-python + codecs (PyPI)
 #   ~/.cache/runnel/interop/confluent-js/     @confluentinc/kafka-javascript built from its bundled
 #                                             librdkafka source, linked to Debian's zlib/ssl/zstd/lz4
 #   kcat, librdkafka from Debian (apt-get; needs root, skipped otherwise)
-# Usage: scripts/interop/setup.sh [--only kafka,java,go,python,kcat,confluent]
+# Usage: scripts/interop/setup.sh [--only kafka,java,streams,go,python,kcat,confluent]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
 CACHE="${RUNNEL_INTEROP_CACHE:-$HOME/.cache/runnel/interop}"
-ONLY="kafka,java,go,python,kcat,confluent"
+ONLY="kafka,java,streams,go,python,kcat,confluent"
 if [[ "${1:-}" == "--only" && -n "${2:-}" ]]; then ONLY="$2"; fi
 mkdir -p "$CACHE"
 t0=$(date +%s)
@@ -48,6 +49,14 @@ if want java; then
      || test/interop/java/src/main/java/dev/runnel/interop/Main.java -nt "$CACHE/java/target/classes/dev/runnel/interop/Main.class" ]]; then
     step "Java kafka-clients program (mvn -q package)"
     (cd test/interop/java && mvn -q -B package -Dinterop.cache="$CACHE/java")
+  fi
+fi
+
+if want streams; then
+  if [[ ! -f "$CACHE/streams/target/classes/dev/runnel/streams/WordCount.class" \
+     || test/interop/streams/src/main/java/dev/runnel/streams/WordCount.java -nt "$CACHE/streams/target/classes/dev/runnel/streams/WordCount.class" ]]; then
+    step "Kafka Streams word count (kafka-streams 4.4.0, mvn -q package)"
+    (cd test/interop/streams && mvn -q -B package -Dinterop.cache="$CACHE/streams")
   fi
 fi
 

@@ -8,7 +8,8 @@
  *   Kafka's record format, so the level says which broker behaviour to expect, not which records exist.
  * - group.version 1 exactly when the KIP-848 consumer group APIs are served (ConsumerGroupHeartbeat
  *   registered), else 0.
- * - transaction.version 0 (no transactions), kraft.version 0 (static voters, no KIP-853 reconfiguration),
+ * - transaction.version 0: transactions v1 (KIP-98 with KIP-890 part 1's verification); level 2 (KIP-890
+ *   part 2: epoch bump per transaction, implicit partition add) is not implemented. kraft.version 0 (static voters, no KIP-853 reconfiguration),
  *   eligible.leader.replicas.version 0, share.version 0, streams.version 0: none of those is implemented.
  * A feature at level 0 is not finalized (Kafka leaves it out of FinalizedFeatures), and a supported range
  * starting at 0 is left out of ApiVersions before v4 (KAFKA-17492: older clients cannot read it).

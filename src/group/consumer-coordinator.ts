@@ -660,6 +660,7 @@ function newMember(memberId: string, req: ConsumerGroupHeartbeatRequest): Consum
     assignedPartitions: new Map(),
     partitionsPendingRevocation: new Map(),
     classicMemberMetadata: null,
+    partitionEpochs: new Map(),
   };
 }
 
@@ -680,6 +681,7 @@ function newClassicMember(memberId: string, req: JoinGroupRequest): ConsumerMemb
     assignedPartitions: new Map(),
     partitionsPendingRevocation: new Map(),
     classicMemberMetadata: null,
+    partitionEpochs: new Map(),
   };
 }
 
@@ -731,6 +733,7 @@ export function currentAssignment(m: ConsumerMember): ConsumerMemberAssignment {
     state: m.state,
     assignedPartitions: m.assignedPartitions,
     partitionsPendingRevocation: m.partitionsPendingRevocation,
+    assignmentEpochs: m.partitionEpochs,
   };
 }
 

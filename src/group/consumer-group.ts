@@ -15,7 +15,7 @@
  *
  * Topic partitions are keyed by topic id, as on the wire and in the records.
  */
-import type { ClassicMemberMetadata, ConsumerMemberAssignment, MemberStateName, TopicPartitions } from './consumer-records.js';
+import { partitionKey, type ClassicMemberMetadata, type ConsumerMemberAssignment, type MemberStateName, type TopicPartitions } from './consumer-records.js';
 
 export interface ConsumerMember {
   readonly memberId: string;
@@ -34,6 +34,12 @@ export interface ConsumerMember {
   partitionsPendingRevocation: Map<string, number[]>;
   /** Non-null for a member speaking the classic protocol inside this consumer group (KIP-848 online conversion). */
   classicMemberMetadata: ClassicMemberMetadata | null;
+  /**
+   * KIP-1251: "topicId:partition" → the member epoch at which the member got the partition, for every
+   * partition it holds (assigned or pending revocation). An OffsetCommit with an older member epoch is
+   * still accepted for a partition the member has held since that epoch.
+   */
+  partitionEpochs: Map<string, number>;
 }
 
 export interface ConsumerGroupState {
@@ -203,8 +209,14 @@ export function applyAssignment(member: ConsumerMember, next: ConsumerMemberAssi
   member.memberEpoch = next.memberEpoch;
   member.previousMemberEpoch = next.previousMemberEpoch;
   member.state = next.state;
+  // A partition the member keeps keeps the epoch it was assigned at; a new one is assigned at the new epoch.
+  const epochs = new Map<string, number>();
+  for (const p of [next.assignedPartitions, next.partitionsPendingRevocation]) {
+    for (const [t, ps] of p) for (const x of ps) epochs.set(partitionKey(t, x), member.partitionEpochs.get(partitionKey(t, x)) ?? next.memberEpoch);
+  }
   member.assignedPartitions = copyPartitions(next.assignedPartitions);
   member.partitionsPendingRevocation = copyPartitions(next.partitionsPendingRevocation);
+  member.partitionEpochs = epochs;
   return changed;
 }
 

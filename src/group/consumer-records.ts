@@ -53,7 +53,15 @@ export interface ConsumerMemberAssignment {
   state: MemberStateName;
   assignedPartitions: TopicPartitions;
   partitionsPendingRevocation: TopicPartitions;
+  /**
+   * KIP-1251 (Kafka 4.4): the member epoch at which each partition ("topicId:partition") was assigned to
+   * the member, written as TopicPartitions' tagged field 0 (AssignmentEpochs). A record without it
+   * (older writers) reads as every partition assigned at the member epoch, as Kafka reads it.
+   */
+  assignmentEpochs?: ReadonlyMap<string, number>;
 }
+
+export const partitionKey = (topicId: string, partition: number): string => `${topicId}:${partition}`;
 
 export type ConsumerGroupKey =
   | { type: 'consumerGroupMetadata'; group: string }
@@ -204,18 +212,30 @@ export function decodeConsumerTargetAssignmentMetadataValue(buffer: Buffer): num
   return parseValue(buffer, (r) => r.readInt32());
 }
 
-function writeTopicPartitions(w: Writer, assignment: TopicPartitions): void {
+function writeTopicPartitions(w: Writer, assignment: TopicPartitions, epochs?: ReadonlyMap<string, number>): void {
   const topics = [...assignment].filter(([, partitions]) => partitions.length > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   w.writeCompactArrayLength(topics.length);
   for (const [topicId, partitions] of topics) {
     w.writeUuid(topicId);
     w.writeCompactArrayLength(partitions.length);
     for (const p of partitions) w.writeInt32(p);
+    const known = epochs === undefined ? [] : partitions.map((p) => epochs.get(partitionKey(topicId, p)));
+    if (epochs === undefined || known.some((e) => e === undefined)) {
+      w.writeUVarint(0);
+      continue;
+    }
+    const tagged = new Writer();
+    tagged.writeCompactArrayLength(known.length);
+    for (const e of known) tagged.writeInt32(e as number);
+    const bytes = tagged.finishBuffer();
+    w.writeUVarint(1);
     w.writeUVarint(0);
+    w.writeUVarint(bytes.length);
+    w.writeRaw(bytes);
   }
 }
 
-function readTopicPartitions(r: Reader): Map<string, number[]> {
+function readTopicPartitions(r: Reader, epochs?: Map<string, number>): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const count = r.readCompactArrayLength(18);
   for (let i = 0; i < count; i++) {
@@ -223,7 +243,20 @@ function readTopicPartitions(r: Reader): Map<string, number[]> {
     const n = r.readCompactArrayLength(4);
     const partitions: number[] = [];
     for (let j = 0; j < n; j++) partitions.push(r.readInt32());
-    r.skipTaggedFields();
+    const tags = r.readTaggedFieldCount();
+    for (let t = 0; t < tags; t++) {
+      const tag = r.readUVarint();
+      const size = r.readUVarint();
+      if (tag !== 0 || epochs === undefined) {
+        r.skip(size);
+        continue;
+      }
+      const end = r.taggedFieldEnd(size);
+      const m = r.readCompactArrayLength(4);
+      if (m !== partitions.length) throw new RecordFormatError(`${m} assignment epochs for ${partitions.length} partitions`);
+      for (let j = 0; j < m; j++) epochs.set(partitionKey(topicId, partitions[j] as number), r.readInt32());
+      r.endTaggedField(end);
+    }
     out.set(topicId, partitions);
   }
   return out;
@@ -240,8 +273,8 @@ export function encodeConsumerCurrentMemberAssignmentValue(a: ConsumerMemberAssi
     w.writeInt32(a.memberEpoch);
     w.writeInt32(a.previousMemberEpoch);
     w.writeInt8(MemberStateId[a.state]);
-    writeTopicPartitions(w, a.assignedPartitions);
-    writeTopicPartitions(w, a.partitionsPendingRevocation);
+    writeTopicPartitions(w, a.assignedPartitions, a.assignmentEpochs);
+    writeTopicPartitions(w, a.partitionsPendingRevocation, a.assignmentEpochs);
   });
 }
 
@@ -252,9 +285,12 @@ export function decodeConsumerCurrentMemberAssignmentValue(buffer: Buffer): Cons
     const stateId = r.readInt8();
     const state = (Object.keys(MemberStateId) as MemberStateName[]).find((k) => MemberStateId[k] === stateId);
     if (state === undefined) throw new RecordFormatError(`unknown member state ${stateId}`);
-    const assignedPartitions = readTopicPartitions(r);
-    const partitionsPendingRevocation = readTopicPartitions(r);
-    return { memberEpoch, previousMemberEpoch, state, assignedPartitions, partitionsPendingRevocation };
+    const epochs = new Map<string, number>();
+    const assignedPartitions = readTopicPartitions(r, epochs);
+    const partitionsPendingRevocation = readTopicPartitions(r, epochs);
+    const all = [...assignedPartitions, ...partitionsPendingRevocation].flatMap(([t, ps]) => ps.map((p) => partitionKey(t, p)));
+    if (all.length === 0 || all.some((k) => !epochs.has(k))) return { memberEpoch, previousMemberEpoch, state, assignedPartitions, partitionsPendingRevocation };
+    return { memberEpoch, previousMemberEpoch, state, assignedPartitions, partitionsPendingRevocation, assignmentEpochs: epochs };
   });
 }
 

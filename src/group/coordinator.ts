@@ -40,6 +40,7 @@ import {
 import { isAssignorName, type AssignorName } from './assignors.js';
 import { consumerGroupStateName, type ConsumerGroupState, type ConsumerMember } from './consumer-group.js';
 import { assignInSubscriptionVersions, classicMembersFromConsumer, consumerGroupFromClassic } from './group-conversion.js';
+import { partitionKey } from './consumer-records.js';
 import {
   allCommitted,
   commitResponse,
@@ -473,7 +474,12 @@ export class GroupCoordinatorCore {
         state: current?.state ?? 'STABLE',
         assignedPartitions: new Map([...(current?.assignedPartitions ?? new Map<string, number[]>())].map(([t, ps]) => [t, [...ps]])),
         partitionsPendingRevocation: new Map([...(current?.partitionsPendingRevocation ?? new Map<string, number[]>())].map(([t, ps]) => [t, [...ps]])),
+        partitionEpochs: new Map(),
       };
+      // A record without KIP-1251 epochs reads as everything held since the member epoch (as Kafka reads it).
+      for (const p of [member.assignedPartitions, member.partitionsPendingRevocation]) {
+        for (const [t, ps] of p) for (const x of ps) member.partitionEpochs.set(partitionKey(t, x), current?.assignmentEpochs?.get(partitionKey(t, x)) ?? member.memberEpoch);
+      }
       state.members.set(memberId, member);
     }
     // The target was computed from the topics as they were; if they moved meanwhile, the next heartbeat
@@ -1002,7 +1008,7 @@ export class GroupCoordinatorCore {
     const anonymous = req.generationId < 0 && req.memberId === '' && req.groupInstanceId === null;
     const status = this.groupStatus(req.groupId, true);
     let groupError = status;
-    if (status === ErrorCode.NONE && !(anonymous && this.groups.get(req.groupId)?.state !== 'Dead')) groupError = this.validateOffsetCommit(asCommit);
+    if (status === ErrorCode.NONE && !(anonymous && this.groups.get(req.groupId)?.state !== 'Dead')) groupError = this.validateOffsetCommit(asCommit, true);
     if (groupError !== ErrorCode.NONE) return this.respond({ api: 'txnOffsetCommit', token, body: commitResponse(asCommit, () => groupError) });
     const group = this.groups.get(req.groupId) ?? this.createGroup(req.groupId);
     const nowMs = this.clock.nowMs();
@@ -1039,7 +1045,7 @@ export class GroupCoordinatorCore {
     }
   }
 
-  private validateOffsetCommit(req: OffsetCommitRequest): number {
+  private validateOffsetCommit(req: OffsetCommitRequest, transactional = false): number {
     const status = this.groupStatus(req.groupId, true);
     if (status !== ErrorCode.NONE) return status;
     const group = this.groups.get(req.groupId);
@@ -1047,7 +1053,7 @@ export class GroupCoordinatorCore {
     // group that is gone comes from an older generation.
     if (group === undefined) return req.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
     if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (group.consumer !== null) return validateConsumerCommit(group.consumer, req);
+    if (group.consumer !== null) return validateConsumerCommit(group.consumer, req, transactional, this.topics());
     // Generation -1: an admin client or a consumer using assign(); fine while nobody consumes.
     if (req.generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
     if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
@@ -1065,13 +1071,18 @@ export class GroupCoordinatorCore {
 
   offsetFetch(req: OffsetFetchRequest): OffsetFetchResponse {
     this.advanceTimers();
-    return { groups: req.groups.map((g) => this.fetchGroupOffsets(g.groupId, g.topics, req.requireStable)) };
+    return { groups: req.groups.map((g) => this.fetchGroupOffsets(g, req.requireStable)) };
   }
 
-  private fetchGroupOffsets(groupId: string, topics: OffsetFetchRequest['groups'][number]['topics'], requireStable: boolean): OffsetFetchResponseGroup {
+  private fetchGroupOffsets(request: OffsetFetchRequest['groups'][number], requireStable: boolean): OffsetFetchResponseGroup {
+    const { groupId, topics } = request;
     const status = this.groupStatus(groupId, true);
     if (status !== ErrorCode.NONE) return { groupId, errorCode: status, topics: [] };
     const group = this.groups.get(groupId);
+    if (group !== undefined && group.consumer !== null) {
+      const memberError = validateConsumerFetch(group.consumer, request.memberId ?? null, request.memberEpoch ?? -1);
+      if (memberError !== ErrorCode.NONE) return { groupId, errorCode: memberError, topics: [] };
+    }
     const requested = topics ?? allCommitted(group);
     return {
       groupId,
@@ -1547,12 +1558,46 @@ function protocolsMatch(member: ClassicMember, req: JoinGroupRequest): boolean {
  * member, epoch -1: admin tools, assign()) always; from a member only at its current epoch, else
  * STALE_MEMBER_EPOCH (OffsetCommit v9+ carries the member epoch in the generation field).
  */
-function validateConsumerCommit(group: ConsumerGroupState, req: OffsetCommitRequest): number {
-  if (req.generationId < 0 && req.memberId === '') return ErrorCode.NONE;
+/**
+ * Kafka 4.4's ConsumerGroup.validateOffsetCommit. Epoch -1 commits (admin tools, assign()) only to a group
+ * without members, or as an anonymous transactional producer; otherwise the member must exist
+ * (UNKNOWN_MEMBER_ID), a consumer-protocol one must use OffsetCommit v9+ (UNSUPPORTED_VERSION); its own
+ * epoch passes; a newer one is STALE_MEMBER_EPOCH (ILLEGAL_GENERATION for a classic member); an older
+ * one passes only for partitions the member has held since that epoch (KIP-1251: a commit sent just
+ * before a heartbeat moved the member's epoch is not lost), else the whole commit fails with that error
+ * (Kafka's validator throws on the first such partition).
+ */
+function validateConsumerCommit(group: ConsumerGroupState, req: OffsetCommitRequest, transactional: boolean, topics: TopicsSnapshot): number {
+  if (req.generationId < 0 && group.members.size === 0) return ErrorCode.NONE;
+  if (transactional && req.generationId === -1 && req.memberId === '' && req.groupInstanceId === null) return ErrorCode.NONE;
   const member = group.members.get(req.memberId);
   if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-  if (req.generationId !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+  const classic = member.classicMemberMetadata !== null;
+  if (!transactional && !classic && req.apiVersion !== undefined && req.apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+  if (req.generationId === member.memberEpoch) return ErrorCode.NONE;
+  const stale = classic ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
+  if (req.generationId > member.memberEpoch) return stale;
+  for (const topic of req.topics) {
+    const topicId = topics.byName.get(topic.name)?.topicId;
+    for (const p of topic.partitions) {
+      const since = topicId === undefined ? undefined : member.partitionEpochs.get(partitionKey(topicId, p.partitionIndex));
+      if (since === undefined || req.generationId < since) return stale;
+    }
+  }
   return ErrorCode.NONE;
+}
+
+/**
+ * ConsumerGroup.validateOffsetFetch (OffsetFetch v9+, KIP-848): no member id and epoch -1 (admin tools,
+ * older versions) may always fetch; otherwise the member must exist (UNKNOWN_MEMBER_ID) and present its
+ * current epoch exactly (STALE_MEMBER_EPOCH; ILLEGAL_GENERATION for a classic member).
+ */
+function validateConsumerFetch(group: ConsumerGroupState, memberId: string | null, memberEpoch: number): number {
+  if (memberId === null && memberEpoch < 0) return ErrorCode.NONE;
+  const member = memberId === null ? undefined : group.members.get(memberId);
+  if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (memberEpoch === member.memberEpoch) return ErrorCode.NONE;
+  return member.classicMemberMetadata !== null ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
 }
 
 /** Fencing, membership and generation, in Kafka's order, for SyncGroup and Heartbeat. */

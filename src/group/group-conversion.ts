@@ -14,6 +14,7 @@
 import type { ClassicGroup, ClassicMember } from './classic-group.js';
 import type { TopicsSnapshot } from './consumer-coordinator.js';
 import { newConsumerGroupState, type ConsumerGroupState, type ConsumerMember } from './consumer-group.js';
+import { partitionKey } from './consumer-records.js';
 import {
   CONSUMER_PROTOCOL_TYPE, decodeAssignmentWithUserData, decodeSubscription, encodeAssignment, subscriptionVersion,
 } from './consumer-protocol.js';
@@ -58,6 +59,8 @@ export function consumerGroupFromClassic(group: ClassicGroup, topics: TopicsSnap
       state: 'STABLE',
       assignedPartitions: assigned,
       partitionsPendingRevocation: new Map(),
+      // Utils.toAssignmentWithEpochs(assigned, generation): held since the classic generation.
+      partitionEpochs: new Map([...assigned].flatMap(([t, ps]) => ps.map((p) => [partitionKey(t, p), group.generationId] as const))),
       classicMemberMetadata: {
         sessionTimeoutMs: classic.sessionTimeoutMs,
         supportedProtocols: classic.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),

@@ -168,6 +168,11 @@ export interface OffsetCommitRequest {
   groupInstanceId: string | null;
   /** v2-4 only; -1 = broker retention. */
   retentionTimeMs: number;
+  /**
+   * The OffsetCommit version, for KIP-848's rule that consumer-protocol members commit with v9+
+   * (UNSUPPORTED_VERSION otherwise). Absent: not checked (TxnOffsetCommit, tests).
+   */
+  apiVersion?: number;
   topics: {
     name: string;
     partitions: {
@@ -184,8 +189,11 @@ export interface OffsetCommitResponse {
 }
 
 export interface OffsetFetchRequest {
-  /** v8+ batch; v0-7 is a single group. `topics: null` = every committed partition (v2+). */
-  groups: { groupId: string; topics: { name: string; partitionIndexes: number[] }[] | null }[];
+  /**
+   * v8+ batch; v0-7 is a single group. `topics: null` = every committed partition (v2+). memberId and
+   * memberEpoch (v9+, KIP-848; default null and -1) are checked against a consumer group's members.
+   */
+  groups: { groupId: string; memberId?: string | null; memberEpoch?: number; topics: { name: string; partitionIndexes: number[] }[] | null }[];
   /** v7+: answer UNSTABLE_OFFSET_COMMIT while a commit to that partition is not yet durable. */
   requireStable: boolean;
 }

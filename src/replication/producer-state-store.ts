@@ -24,7 +24,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { ControlRecordType, readControlBatch } from '../protocol/control-batch.js';
 import { readBatchHeader, type RecordBatchHeader } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
-import { ProducerStateManager, type CompletedTxn, type ProducerStateOptions } from './producer-state.js';
+import { ProducerStateManager, type CompletedTxn, type ProducerStateOptions, type VerificationGuard } from './producer-state.js';
 import type { PartitionProducerState, ProducerBatchCheck } from './types.js';
 
 /** Kafka's producer.id.expiration.check.interval.ms default (10 minutes). */
@@ -94,6 +94,14 @@ export class PartitionProducerStateStore implements PartitionProducerState {
 
   hasOngoingTransaction(producerId: number, producerEpoch: number): boolean {
     return this.state.hasOngoingTransaction(producerId, producerEpoch);
+  }
+
+  beginVerification(producerId: number, producerEpoch: number): VerificationGuard {
+    return this.state.beginVerification(producerId, producerEpoch);
+  }
+
+  verificationHolds(guard: VerificationGuard): boolean {
+    return this.state.verificationHolds(guard);
   }
 
   checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number): { errorCode: number; errorMessage?: string } {

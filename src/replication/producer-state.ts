@@ -84,6 +84,12 @@ export interface ProducerStateEntry {
   coordinatorEpoch: number;
 }
 
+/** A pending verification of a producer's first batch on a partition (KIP-890's VerificationGuard). */
+export interface VerificationGuard {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
 /** A transaction closed by a marker (Kafka's CompletedTxn / AbortedTxn without the LSO field). */
 export interface CompletedTxn {
   readonly producerId: number;
@@ -126,6 +132,8 @@ export class ProducerStateManager implements PartitionProducerState {
   private unreplicated: CompletedTxn[] = [];
   /** Aborted transactions still in the log, in marker order. */
   private aborted: CompletedTxn[] = [];
+  /** Producers whose first transactional batch is being verified with another node's coordinator. */
+  private readonly verifications = new Map<number, VerificationGuard>();
 
   constructor(options: ProducerStateOptions = {}) {
     this.producerIdExpirationMs = options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS_DEFAULT;
@@ -178,10 +186,37 @@ export class ProducerStateManager implements PartitionProducerState {
     return entry !== undefined && entry.producerEpoch === producerEpoch && entry.currentTxnFirstOffset >= 0;
   }
 
+  /**
+   * KIP-890 part 1 (ProducerStateManager.maybeCreateVerificationStateEntry): the produce path is about to
+   * ask a remote coordinator whether this producer's transaction holds the partition. A marker for the
+   * producer written meanwhile ends what was verified, so the guard no longer holds (`verificationHolds`)
+   * and the batch is refused instead of opening a transaction nobody will end.
+   */
+  beginVerification(producerId: number, producerEpoch: number): VerificationGuard {
+    // Requests of one producer epoch in flight together share the guard (Kafka reuses the
+    // VerificationStateEntry), so a second verification does not void the first one's.
+    const existing = this.verifications.get(producerId);
+    if (existing !== undefined && existing.producerEpoch === producerEpoch) return existing;
+    this.verifications.delete(producerId);
+    if (this.verifications.size >= this.producersMax) {
+      const oldest = this.verifications.keys().next();
+      if (oldest.done !== true) this.verifications.delete(oldest.value);
+    }
+    const guard: VerificationGuard = { producerId, producerEpoch };
+    this.verifications.set(producerId, guard);
+    return guard;
+  }
+
+  verificationHolds(guard: VerificationGuard): boolean {
+    return this.verifications.get(guard.producerId) === guard;
+  }
+
   /** Records a batch the log has just appended at [baseOffset, lastOffset]; logAppendTimeMs -1 for CreateTime. */
   onAppend(header: RecordBatchHeader, baseOffset: number, lastOffset: number, logAppendTimeMs: number): void {
     this.update(header.producerId, header.producerEpoch, header.baseSequence, lastSequence(header), baseOffset, lastOffset,
       logAppendTimeMs >= 0 ? logAppendTimeMs : header.maxTimestamp, header.isTransactional);
+    // The transaction is open here now: later batches need no verification.
+    if (header.isTransactional) this.verifications.delete(header.producerId);
   }
 
   /**
@@ -205,6 +240,7 @@ export class ProducerStateManager implements PartitionProducerState {
    * recovery): closes the producer's transaction. Returns it, or undefined when none was open.
    */
   onMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, commit: boolean, offset: number, timestamp: number): CompletedTxn | undefined {
+    this.verifications.delete(producerId);
     let entry = this.producers.get(producerId);
     if (entry === undefined) {
       this.evictIfFull();
@@ -346,6 +382,7 @@ export class ProducerStateManager implements PartitionProducerState {
   clear(): void {
     this.producers.clear();
     this.ongoing.clear();
+    this.verifications.clear();
     this.unreplicated = [];
     this.aborted = [];
   }

@@ -7,6 +7,7 @@
 import type { RecordBatchHeader } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { FollowerFetchCheck } from './partition-replication.js';
+import type { VerificationGuard } from './producer-state.js';
 
 export interface TopicPartition {
   readonly topic: string;
@@ -97,4 +98,7 @@ export interface PartitionProducerState {
   onAppend(header: RecordBatchHeader, baseOffset: number, lastOffset: number, logAppendTimeMs: number): void;
   /** KIP-890: the producer already has a transaction open on this partition at this epoch. */
   hasOngoingTransaction(producerId: number, producerEpoch: number): boolean;
+  /** KIP-890: a verification with a remote coordinator starts; a marker for the producer voids it. */
+  beginVerification(producerId: number, producerEpoch: number): VerificationGuard;
+  verificationHolds(guard: VerificationGuard): boolean;
 }

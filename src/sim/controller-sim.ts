@@ -898,9 +898,21 @@ export class ControllerSimulation {
     }
   }
 
+  /**
+   * The controller whose image holds the latest committed metadata. A leader whose term is below one a
+   * running node already knows has been deposed and has not noticed yet (cut off, it steps down only after
+   * an election timeout, CheckQuorum): its image can lag what the newer term committed, so it is not the
+   * active controller. Seed 129743: the term-2 controller committed an ISR shrink and crashed; the cut-off
+   * term-1 leader's image still showed the old ISR, and the check blamed a crashed replica for records
+   * acknowledged under the shrunk ISR.
+   */
   private activeControllerNode(): SimNode | undefined {
     const leader = this.leaderNode();
-    return leader?.controller === undefined ? undefined : leader;
+    if (leader?.controller === undefined) return undefined;
+    for (const node of this.nodes.values()) {
+      if (node.raft !== undefined && node.raft.term > leader.raft!.term) return undefined;
+    }
+    return leader;
   }
 
   private onProcessRestart(id: NodeId, incarnation: number): void {

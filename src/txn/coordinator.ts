@@ -273,6 +273,11 @@ export class TxnCoordinatorCore {
     marker.done();
   }
 
+  /** Whether the core still waits for this markers output (false once its partition was unloaded). */
+  markersPending(markerId: number): boolean {
+    return this.markers.has(markerId);
+  }
+
   /** The markers of an earlier output could not all be written: retried on the next abort check. */
   failMarkers(markerId: number): void {
     const marker = this.markers.get(markerId);

@@ -14,19 +14,22 @@
  *   as coordinator epoch, or unloaded.
  * - **Appends.** One uncompressed v2 batch with one record per core append, at the leader epoch, complete
  *   once the high watermark passes it (persist before answering); a failed fsync gives the partition up.
- * - **Markers.** For each partition of an ending transaction the marker is written where this node leads
- *   the partition (src/replication/txn-markers.ts), through the group coordinator for `__consumer_offsets`
- *   partitions (it then applies or drops the transaction's offsets), and waits for that partition's high
- *   watermark (acks=-1). A partition of a topic that no longer exists is skipped (Kafka's marker channel
- *   drops it). Retriable failures (not the leader yet, load in progress, not enough replicas) are
- *   retried every MARKER_RETRY_BACKOFF_MS for MARKER_RETRIES_MAX rounds; then the core retries the whole
- *   set on its next abort check. INVALID_PRODUCER_EPOCH / TRANSACTION_COORDINATOR_FENCED mean a newer
- *   marker is already there: that partition counts as done.
+ * - **Markers.** For each partition of an ending transaction the marker goes to the partition's leader
+ *   (marker-channel.ts, Kafka's TransactionMarkerChannelManager): written here when this node leads it
+ *   (src/replication/txn-markers.ts; through the group coordinator for `__consumer_offsets` partitions,
+ *   which then applies or drops the transaction's offsets) and waited on until the high watermark covers
+ *   it (acks=-1); sent to any other leader as WriteTxnMarkers over the inter-broker listener, one request
+ *   per broker batching its partitions (broker-channels.ts). Not-leader and other retriable answers are
+ *   routed again by the then-current metadata every RETRY_BACKOFF_MS for up to RETRY_WINDOW_MS; then the
+ *   core retries the whole set on its next abort check. INVALID_PRODUCER_EPOCH /
+ *   TRANSACTION_COORDINATOR_FENCED mean a newer marker is already there: that partition counts as done.
+ *   The transaction completes only once every partition is done.
+ * - **Verification for other nodes' producers.** A produce on this node for a transactional id another
+ *   node coordinates asks that coordinator with AddPartitionsToTxn verify_only (`verifyElsewhere`,
+ *   KIP-890 part 1; Kafka's AddPartitionsToTxnManager).
  * - **Time.** One unref'd timer sleeps until the core's next deadline, then `tick()`s it.
  *
- * Not implemented: markers to partitions led by other brokers (a cluster needs a WriteTxnMarkers
- * client; today such a partition is retried until it is led here), compaction of the topic (load replays
- * every record).
+ * Not implemented: compaction of the topic (load replays every record).
  */
 import type { Logger } from 'pino';
 import { invariant } from '../common/assert.js';
@@ -41,6 +44,9 @@ import type { DelayedProducePurgatory } from '../replication/delayed-produce.js'
 import type { LocalReplicaManager } from '../replication/replica-manager.js';
 import type { TopicCreator } from '../controller/topic-creator.js';
 import { writeTxnMarker } from '../replication/txn-markers.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { BrokerChannels } from './broker-channels.js';
+import { TxnMarkerChannel, WRITE_TXN_MARKERS_VERSION, type MarkerRoute } from './marker-channel.js';
 import type { HostedPartition } from '../replication/types.js';
 import {
   GROUP_METADATA_TOPIC,
@@ -61,8 +67,10 @@ const LOAD_READ_BYTES = 1024 * 1024;
 const LOAD_READS_MAX = 10_000_000;
 const PUMP_ROUNDS_MAX = 1_000_000;
 const TIMER_DELAY_MAX_MS = 2_147_483_647;
-export const MARKER_RETRY_BACKOFF_MS = 100;
-export const MARKER_RETRIES_MAX = 300;
+/** AddPartitionsToTxn version for verify_only (v5: TRANSACTION_ABORTABLE answers, KIP-890). */
+const VERIFY_VERSION = 5;
+/** Kafka's AddPartitionsToTxnManager uses request.timeout.ms; a produce should not wait that long. */
+const VERIFY_TIMEOUT_MS = 10_000;
 /** How long one marker waits for its partition's high watermark (Kafka: request.timeout.ms). */
 const MARKER_WRITE_TIMEOUT_MS = 30_000;
 
@@ -113,6 +121,13 @@ export class TxnCoordinatorRuntime {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerDeadlineMs: number | undefined;
   private creating: Promise<void> | undefined;
+  /** WriteTxnMarkers and verification each have their own connections, as Kafka's two send threads do:
+   * a marker request waits for replication (up to 30 s) and must not hold a produce's verification. */
+  private readonly markerChannels: BrokerChannels;
+  private readonly verifyChannels: BrokerChannels;
+  private readonly markerChannel: TxnMarkerChannel;
+  /** Per transactional id, the last verification answer handed out (verifyElsewhere's ordering). */
+  private readonly verifyTails = new Map<string, Promise<void>>();
 
   constructor(options: TxnCoordinatorRuntimeOptions) {
     this.options = options;
@@ -129,6 +144,23 @@ export class TxnCoordinatorRuntime {
         removeExpiredTransactionalIdsIntervalMs: config['transaction.remove.expired.transaction.cleanup.interval.ms'],
         offsetsTopicNumPartitions: options.groupCoordinator.numPartitions,
       },
+    });
+    const channelOptions = {
+      nodeId: options.nodeId,
+      endpoint: (brokerId: number) => options.metadata.brokers().find((b) => b.nodeId === brokerId),
+      connectTimeoutMs: config['replica.socket.timeout.ms'],
+      logger: options.logger,
+    };
+    this.markerChannels = new BrokerChannels(channelOptions);
+    this.verifyChannels = new BrokerChannels(channelOptions);
+    this.markerChannel = new TxnMarkerChannel({
+      nodeId: options.nodeId,
+      route: (tp) => this.routeMarker(tp),
+      writeLocal: (tp, marker) => this.writeLocalMarker(tp, marker),
+      send: (brokerId, request, timeoutMs) => this.markerChannels.send(brokerId, ApiKey.WriteTxnMarkers, WRITE_TXN_MARKERS_VERSION, request, timeoutMs),
+      monotonicMs: () => options.clock.monotonicMs(),
+      onRefused: (tp, errorCode) => options.logger?.warn({ topic: tp.topic, partition: tp.partition, errorCode }, 'transaction marker refused'),
+      onResult: (tp, destination, errorCode) => options.logger?.debug({ nodeId: options.nodeId, topic: tp.topic, partition: tp.partition, destination, errorCode }, 'transaction marker answer'),
     });
     this.unsubscribe = options.replicaManager.onPartitionAdvanced((hosted) => {
       if (hosted.topic !== TRANSACTION_STATE_TOPIC_NAME) return;
@@ -224,12 +256,64 @@ export class TxnCoordinatorRuntime {
     return result;
   }
 
+  /**
+   * KIP-890 part 1 for an id another node coordinates (Kafka's AddPartitionsToTxnManager): one
+   * AddPartitionsToTxn v5 verify_only to the coordinator; per partition its answer, or, when it cannot be
+   * asked (no leader, no connection, timeout), COORDINATOR_NOT_AVAILABLE. Answers for one id are
+   * delivered in the order the requests came, so the produces waiting on them append in arrival order.
+   */
+  verifyElsewhere(identity: TxnIdentity, partitions: readonly TopicPartitionRef[]): Promise<number[]> {
+    const asked = this.askCoordinator(identity, partitions);
+    const previous = this.verifyTails.get(identity.transactionalId);
+    const answer = previous === undefined ? asked : Promise.all([previous, asked]).then(([, errors]) => errors);
+    const tail = answer.then(() => undefined);
+    this.verifyTails.set(identity.transactionalId, tail);
+    void tail.then(() => {
+      if (this.verifyTails.get(identity.transactionalId) === tail) this.verifyTails.delete(identity.transactionalId);
+    });
+    return answer;
+  }
+
+  private async askCoordinator(identity: TxnIdentity, partitions: readonly TopicPartitionRef[]): Promise<number[]> {
+    const unavailable = (): number[] => partitions.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const leader = this.leaderOf(this.core.partitionFor(identity.transactionalId));
+    if (leader === null || this.closed) return unavailable();
+    if (leader.nodeId === this.options.nodeId) return this.verifyPartitions(identity, partitions);
+    const topics = new Map<string, number[]>();
+    for (const tp of partitions) {
+      let ids = topics.get(tp.topic);
+      if (ids === undefined) topics.set(tp.topic, (ids = []));
+      ids.push(tp.partition);
+    }
+    try {
+      const response = await this.verifyChannels.send(leader.nodeId, ApiKey.AddPartitionsToTxn, VERIFY_VERSION, {
+        transactions: [{
+          transactionalId: identity.transactionalId, producerId: BigInt(identity.producerId), producerEpoch: identity.producerEpoch,
+          verifyOnly: true, topics: [...topics].map(([name, ids]) => ({ name, partitions: ids })),
+        }],
+        v3AndBelowTransactionalId: '', v3AndBelowProducerId: 0n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [],
+      }, VERIFY_TIMEOUT_MS);
+      this.options.logger?.debug({ nodeId: this.options.nodeId, coordinator: leader.nodeId, response }, 'transaction verification answer');
+      if (response.errorCode !== ErrorCode.NONE) return partitions.map(() => response.errorCode);
+      const answers = new Map<string, number>();
+      for (const t of response.resultsByTransaction) {
+        for (const topic of t.topicResults) {
+          for (const p of topic.resultsByPartition) answers.set(`${topic.name}\u0000${p.partitionIndex}`, p.partitionErrorCode);
+        }
+      }
+      return partitions.map((tp) => answers.get(`${tp.topic}\u0000${tp.partition}`) ?? ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    } catch (err) {
+      this.options.logger?.debug({ err, coordinator: leader.nodeId }, 'transaction verification with the coordinator failed');
+      return unavailable();
+    }
+  }
+
   /** True when this node coordinates the id now. */
   coordinates(transactionalId: string): boolean {
     return this.owned.get(this.core.partitionFor(transactionalId))?.state === 'active';
   }
 
-  /** True when another live node leads the id's partition (the produce path cannot verify there yet). */
+  /** True when another live node leads the id's partition (the produce path then asks it: verifyElsewhere). */
   coordinatedElsewhere(transactionalId: string): boolean {
     const leader = this.leaderOf(this.core.partitionFor(transactionalId));
     return leader !== null && leader.nodeId !== this.options.nodeId;
@@ -262,6 +346,9 @@ export class TxnCoordinatorRuntime {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.dirty.clear();
+    this.markerChannel.close();
+    this.markerChannels.close();
+    this.verifyChannels.close();
     for (const partition of [...this.owned.keys()]) this.resign(partition);
     this.pump();
   }
@@ -397,9 +484,9 @@ export class TxnCoordinatorRuntime {
     const marker: EndTransactionMarker = {
       producerId: output.producerId, producerEpoch: output.producerEpoch, coordinatorEpoch: output.coordinatorEpoch, commit: output.commit,
     };
-    const results = await Promise.all(output.partitions.map((tp) => this.writeMarkerWithRetries(tp, marker)));
+    const written = await this.markerChannel.write(marker, output.partitions, () => !this.closed && this.core.markersPending(output.markerId));
     if (this.closed) return;
-    if (results.every((ok) => ok)) this.core.completeMarkers(output.markerId);
+    if (written) this.core.completeMarkers(output.markerId);
     else {
       this.options.logger?.warn({ transactionalId: output.transactionalId }, 'transaction markers not all written; retrying later');
       this.core.failMarkers(output.markerId);
@@ -407,23 +494,18 @@ export class TxnCoordinatorRuntime {
     this.pump();
   }
 
-  private async writeMarkerWithRetries(tp: TopicPartitionRef, marker: EndTransactionMarker): Promise<boolean> {
-    for (let attempt = 0; attempt < MARKER_RETRIES_MAX && !this.closed; attempt++) {
-      const errorCode = await this.writeMarker(tp, marker);
-      if (errorCode === ErrorCode.NONE) return true;
-      if (!isRetriableMarkerError(errorCode)) {
-        this.options.logger?.warn({ topic: tp.topic, partition: tp.partition, errorCode }, 'transaction marker refused');
-        return false;
-      }
-      await sleep(MARKER_RETRY_BACKOFF_MS);
-    }
-    return false;
+  /** Where a partition's marker goes: its leader by the metadata now (marker-channel.ts). */
+  private routeMarker(tp: TopicPartitionRef): MarkerRoute {
+    const topic = this.options.metadata.topicByName(tp.topic);
+    if (topic === undefined) return 'gone';
+    const partition = topic.partitions[tp.partition];
+    if (partition === undefined) return 'gone';
+    return partition.leaderId;
   }
 
-  /** One attempt: NONE once the marker is under the partition's high watermark (or not needed). */
-  private async writeMarker(tp: TopicPartitionRef, marker: EndTransactionMarker): Promise<number> {
-    const { metadata, replicaManager, delayedProduce, groupCoordinator, clock } = this.options;
-    if (metadata.topicByName(tp.topic) === undefined) return ErrorCode.NONE;
+  /** One attempt on this node: NONE once the marker is under the partition's high watermark. */
+  private async writeLocalMarker(tp: TopicPartitionRef, marker: EndTransactionMarker): Promise<number> {
+    const { replicaManager, delayedProduce, groupCoordinator, clock } = this.options;
     if (tp.topic === GROUP_METADATA_TOPIC) return groupCoordinator.completeTransaction(tp.partition, marker);
     const written = writeTxnMarker(replicaManager, tp.topic, tp.partition, marker, clock.nowMs());
     if (written.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH || written.errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED) return ErrorCode.NONE;
@@ -454,30 +536,9 @@ export class TxnCoordinatorRuntime {
   }
 }
 
-/** Errors after which the same marker may succeed later (leadership moving, loads, replicas catching up). */
-function isRetriableMarkerError(errorCode: number): boolean {
-  switch (errorCode) {
-    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
-    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode.NOT_ENOUGH_REPLICAS:
-    case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case ErrorCode.REQUEST_TIMED_OUT:
-    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
-    case ErrorCode.NOT_COORDINATOR:
-    case ErrorCode.KAFKA_STORAGE_ERROR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 function errorCodeOf(err: unknown): number {
   const code = (err as { errorCode?: unknown } | null)?.errorCode;
   return typeof code === 'number' ? code : ErrorCode.UNKNOWN_SERVER_ERROR;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {

@@ -116,6 +116,63 @@ test('fencing and validation answer with Kafka\'s errors', () => {
   assert.equal(d.core.consumerGroupDescribe(['g'])[0]?.groupState, 'Empty');
 });
 
+let commitToken = 5_000;
+
+/** One OffsetCommit through the core; the error of its first partition. */
+function commitError(d: Driver, memberId: string, epoch: number, partitions: number[], apiVersion = 10): number {
+  const token = commitToken++;
+  d.core.offsetCommit(token, {
+    groupId: 'g', generationId: epoch, memberId, groupInstanceId: null, retentionTimeMs: -1, apiVersion,
+    topics: [{ name: 't', partitions: partitions.map((partitionIndex) => ({ partitionIndex, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' })) }],
+  });
+  let response: DelayedResponse | undefined;
+  d.pump((r) => { if (r.token === token) response = r; });
+  assert.ok(response !== undefined && response.api === 'offsetCommit');
+  const codes = new Set(response.body.topics.flatMap((t) => t.partitions.map((x) => x.errorCode)));
+  assert.equal(codes.size, 1, 'one answer for the whole commit, as Kafka\'s validator fails it whole');
+  return [...codes][0]!;
+}
+
+function fetchError(d: Driver, memberId: string | null, memberEpoch: number): number {
+  return d.core.offsetFetch({ groups: [{ groupId: 'g', memberId, memberEpoch, topics: [{ name: 't', partitionIndexes: [0] }] }], requireStable: false }).groups[0]!.errorCode;
+}
+
+test('OffsetCommit v9+ member epochs as Kafka 4.4: own epoch, newer is STALE_MEMBER_EPOCH, older only for partitions held since (KIP-1251)', () => {
+  const d = new Driver();
+  d.addTopic(T1, 't', 6);
+  const a = d.join('a', ['t']);
+  d.join('b', ['t']);
+  const a2 = d.heartbeat({ memberId: 'a', memberEpoch: 1, topicPartitions: owned(a.assignment) });
+  const kept = owned(a2.assignment)[0]!.partitions;
+  const a3 = d.heartbeat({ memberId: 'a', memberEpoch: 1, topicPartitions: owned(a2.assignment) });
+  assert.equal(a3.memberEpoch, 2);
+  const b2 = d.heartbeat({ memberId: 'b', memberEpoch: 2, topicPartitions: [] });
+  const bs = owned(b2.assignment)[0]!.partitions;
+  assert.equal(commitError(d, 'a', 2, kept), ErrorCode.NONE, 'the current epoch');
+  assert.equal(commitError(d, 'a', 1, kept), ErrorCode.NONE, 'an older epoch, for partitions a has held since epoch 1');
+  assert.equal(commitError(d, 'a', 1, [...kept, bs[0]!]), ErrorCode.STALE_MEMBER_EPOCH, 'a partition a gave away fails the whole commit');
+  assert.equal(commitError(d, 'b', 1, bs), ErrorCode.STALE_MEMBER_EPOCH, 'b got its partitions at epoch 2');
+  assert.equal(commitError(d, 'a', 3, kept), ErrorCode.STALE_MEMBER_EPOCH, 'a newer epoch than the member\'s');
+  assert.equal(commitError(d, 'zz', 2, kept), ErrorCode.UNKNOWN_MEMBER_ID);
+  assert.equal(commitError(d, '', -1, kept), ErrorCode.UNKNOWN_MEMBER_ID, 'epoch -1 only while the group has no members');
+  assert.equal(commitError(d, 'a', 2, kept, 8), ErrorCode.UNSUPPORTED_VERSION, 'consumer-protocol members commit with v9+');
+  d.heartbeat({ memberId: 'a', memberEpoch: -1 });
+  d.heartbeat({ memberId: 'b', memberEpoch: -1 });
+  assert.equal(commitError(d, '', -1, [0]), ErrorCode.NONE, 'an empty consumer group takes admin commits');
+});
+
+test('OffsetFetch v9+ member epochs as Kafka 4.4: UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; null and -1 always fetch', () => {
+  const d = new Driver();
+  d.addTopic(T1, 't', 2);
+  const a = d.join('a', ['t']);
+  assert.equal(fetchError(d, 'a', a.memberEpoch), ErrorCode.NONE);
+  assert.equal(fetchError(d, 'a', a.memberEpoch + 1), ErrorCode.STALE_MEMBER_EPOCH);
+  assert.equal(fetchError(d, 'a', a.memberEpoch - 1), ErrorCode.STALE_MEMBER_EPOCH, 'exact epoch: no KIP-1251 leeway on fetch');
+  assert.equal(fetchError(d, 'zz', 1), ErrorCode.UNKNOWN_MEMBER_ID);
+  assert.equal(fetchError(d, '', -1), ErrorCode.UNKNOWN_MEMBER_ID, 'an empty member id is not the null of an admin client');
+  assert.equal(fetchError(d, null, -1), ErrorCode.NONE, 'admin clients and older versions');
+});
+
 /** A client's view: its epoch and what it owns (an answer without an assignment changes nothing). */
 class Client {
   epoch = 0;

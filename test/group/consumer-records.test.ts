@@ -79,6 +79,19 @@ test('a classic member of a consumer group: ClassicMemberMetadata in tagged fiel
   assert.deepEqual(decodeConsumerMemberMetadataValue(withUnknownTag), { ...member, classicMemberMetadata: null });
 });
 
+test('KIP-1251 assignment epochs: TopicPartitions tagged field 0, byte for byte as Kafka 4.4 writes it', () => {
+  // ConsumerGroupCurrentMemberAssignmentValue(memberEpoch 7, previous 6, state 1, assigned T1 [0, 2] with
+  // assignmentEpochs [5, 7], pending revocation T2 [3] with [4]), MessageUtil.toVersionPrefixedByteBuffer(0).
+  const kafka = '0000000000070000000601020000000000000000000000000000000103000000000000000201000903000000050000000702000000000000000000000000000000020200000003010005020000000400';
+  const current = {
+    memberEpoch: 7, previousMemberEpoch: 6, state: 'UNREVOKED_PARTITIONS' as const,
+    assignedPartitions: new Map([[T1, [0, 2]]]), partitionsPendingRevocation: new Map([[T2, [3]]]),
+    assignmentEpochs: new Map([[`${T1}:0`, 5], [`${T1}:2`, 7], [`${T2}:3`, 4]]),
+  };
+  assert.equal(hex(encodeConsumerCurrentMemberAssignmentValue(current)), kafka);
+  assert.deepEqual(decodeConsumerCurrentMemberAssignmentValue(Buffer.from(kafka, 'hex')), current);
+});
+
 test('a truncated value is one typed error', () => {
   assert.throws(() => decodeConsumerMemberMetadataValue(Buffer.from('0000000372', 'hex')), RecordFormatError);
 });

@@ -1,4 +1,5 @@
-// Real client request frames (captured by the interop suite into test/protocol/fixtures/<client>/, one
+// Real client request frames (captured by scripts/interop/capture-fixtures.ts from the seven interop
+// clients talking to Apache Kafka 4.4.0, every matrix scenario, into test/protocol/fixtures/<client>/, one
 // frame per file without its 4-byte size prefix, named <seq>-<apiKey>-v<version>.bin or
 // <apiKey>-<api>-v<version>-<n>.bin) decode with no error and no bytes left over. Every frame must be
 // within the specs' versions (the codecs are generated from the union of the spec copies).

@@ -150,3 +150,25 @@ test('replay of a log rebuilds the same transactions as the appends made', () =>
   assert.deepEqual(rebuilt.abortedTransactions(0, 10), log.state.abortedTransactions(0, 10));
   assert.equal(rebuilt.lastStableOffset(10), log.state.lastStableOffset(10));
 });
+
+test('a verification guard (KIP-890, remote coordinator) holds until a marker for the producer or its first transactional batch', () => {
+  const state = new ProducerStateManager();
+  const guard = state.beginVerification(7, 0);
+  assert.equal(state.verificationHolds(guard), true);
+  // A marker lands while the coordinator is asked: what was verified has ended.
+  state.onMarker(7, 0, 1, false, 10, T0);
+  assert.equal(state.verificationHolds(guard), false);
+  const again = state.beginVerification(7, 0);
+  // Regression (Kafka Streams on 3 nodes died with InvalidTxnStateException): a second request of the
+  // same producer epoch in flight shares the guard instead of voiding the first one's.
+  assert.equal(state.beginVerification(7, 0), again);
+  assert.equal(state.verificationHolds(again), true);
+  state.onAppend(header(7, 0, 0, 1, { isTransactional: true }), 11, 11, -1);
+  assert.equal(state.verificationHolds(again), false, 'the transaction is open: the guard is spent');
+  assert.equal(state.hasOngoingTransaction(7, 0), true);
+  const older = state.beginVerification(8, 0);
+  const newer = state.beginVerification(8, 1);
+  assert.equal(state.verificationHolds(older), false, 'a newer epoch replaces the guard');
+  state.clear();
+  assert.equal(state.verificationHolds(newer), false);
+});

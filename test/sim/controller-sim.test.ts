@@ -16,6 +16,18 @@ test('30 seeds of the controller over simulated Raft keep every invariant and co
   for (const [name, count] of Object.entries(totals)) assert.ok(count > 0, `${name} = 0`);
 });
 
+// Seeds that once failed, each named in issue-21-controller.md or controller-sim.ts: core bugs (883, 869,
+// 50797) and simulation-model errors (52720, 52778, 77577, and 129743: a deposed, cut-off Raft leader's
+// stale image taken for the active controller's by the acknowledged-records check).
+test('seeds that once failed keep passing (129743: a deposed leader is not the active controller)', () => {
+  const failures: string[] = [];
+  for (const seed of [883, 869, 50797, 52720, 52778, 77577, 129743]) {
+    const result = runControllerSimulation({ seed });
+    if (!result.ok) failures.push(`seed ${seed}: ${result.failure}`);
+  }
+  assert.deepEqual(failures, []);
+});
+
 test('a controller seed replays exactly', () => {
   const lines: string[] = [];
   const first = runControllerSimulation({ seed: 7, trace: (line) => lines.push(line) });

@@ -34,8 +34,7 @@
  * Transactional batches are verified against the transaction coordinator first (KIP-890 part 1, see
  * verifyTransaction) and open the producer's transaction in the partition's producer state when appended.
  *
- * Not implemented: transactions v2 (Produce v12, implicit partition add), verification against a
- * coordinator on another node (cluster), quotas, ACLs.
+ * Not implemented: transactions v2 (Produce v12, implicit partition add), quotas, ACLs.
  */
 import {
   decodeProduceRequest,
@@ -45,11 +44,15 @@ import {
 } from '../../protocol/generated/produce.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { TRANSACTIONAL_FLAG_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD, MAGIC_OFFSET, CURRENT_MAGIC } from '../../protocol/record-batch.js';
+import {
+  TRANSACTIONAL_FLAG_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD, MAGIC_OFFSET, CURRENT_MAGIC, PRODUCER_ID_OFFSET, PRODUCER_EPOCH_OFFSET,
+  readInt64,
+} from '../../protocol/record-batch.js';
 import { isInternalTopic } from '../../controller/topic-records.js';
 import { checkProduceRecords, type RecordError } from '../../replication/produce-validation.js';
 import type { ProduceWait } from '../../replication/delayed-produce.js';
 import type { HostedPartition, PartitionProducerState } from '../../replication/types.js';
+import type { VerificationGuard } from '../../replication/producer-state.js';
 import type { AppendResult } from '../../storage/partition-log.js';
 import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
 import { InvalidRequestError } from '../pipeline.js';
@@ -91,16 +94,33 @@ interface PartitionOutcome {
 }
 
 function handleProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> | ProduceResponse | null {
+  const requestError = wholeRequestError(context.request);
+  const verifying = requestError === ErrorCode.NONE ? verifyElsewhere(context) : undefined;
+  if (verifying === undefined) return produce(context, requestError, undefined);
+  return verifying.then((verified) => produce(context, requestError, verified));
+}
+
+/** A remote coordinator's verification of one partition (KIP-890 part 1), and the guard taken for it. */
+interface RemoteVerification {
+  readonly errorCode: number;
+  readonly guard: VerificationGuard | undefined;
+}
+
+function topicName(context: RequestContext<ProduceRequest>, topic: ProduceRequest['topicData'][number]): string | undefined {
+  return context.apiVersion >= TOPIC_IDS_VERSION ? context.services.metadataLoader.image.topicsById.get(topic.topicId)?.name : topic.name;
+}
+
+function produce(
+  context: RequestContext<ProduceRequest>, requestError: number, verified: ReadonlyMap<string, RemoteVerification> | undefined,
+): Promise<ProduceResponse | null> | ProduceResponse | null {
   const { request, services } = context;
-  const requestError = wholeRequestError(request);
-  const byId = context.apiVersion >= TOPIC_IDS_VERSION;
   const outcomes = request.topicData.map((topic) => {
-    const name = byId ? services.metadataLoader.image.topicsById.get(topic.topicId)?.name : topic.name;
+    const name = topicName(context, topic);
     return topic.partitionData.map((partition) => {
       const outcome = emptyOutcome(partition.index);
       if (requestError !== ErrorCode.NONE) outcome.errorCode = requestError;
       else if (name === undefined) outcome.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
-      else appendPartition(context, name, partition.index, partition.records, outcome);
+      else appendPartition(context, name, partition.index, partition.records, outcome, verified);
       return outcome;
     });
   });
@@ -142,6 +162,7 @@ function emptyOutcome(index: number): PartitionOutcome {
 /** Everything up to the append is synchronous: appends happen in request arrival order. */
 function appendPartition(
   context: RequestContext<ProduceRequest>, topic: string, index: number, records: Buffer | null, outcome: PartitionOutcome,
+  verified: ReadonlyMap<string, RemoteVerification> | undefined,
 ): void {
   const { services, apiVersion, request } = context;
   const replicaManager = services.replicaManager;
@@ -173,8 +194,8 @@ function appendPartition(
   const batch = records as Buffer;
   const producerState = header.producerId >= 0 ? replicaManager.producerStateFor(partition) : undefined;
   if (header.isTransactional) {
-    const verified = verifyTransaction(context, topic, index, header.producerId, header.producerEpoch, producerState);
-    if (verified !== ErrorCode.NONE) return fail(verified);
+    const verdict = verifyTransaction(context, topic, index, header.producerId, header.producerEpoch, producerState, verified);
+    if (verdict !== ErrorCode.NONE) return fail(verdict);
   }
   if (producerState !== undefined) {
     const verdict = producerState.checkBatch(header);
@@ -209,22 +230,34 @@ function appendPartition(
  * KIP-890 part 1 (ReplicaManager.appendRecords → AddPartitionsToTxnManager): a transactional batch for a
  * partition where the producer has no transaction open yet is appended only if the coordinator has the
  * partition in the producer's ongoing transaction — a late batch of a finished transaction would
- * otherwise open a transaction nobody ends (a hanging transaction). The coordinator runs in this process,
- * so the check is synchronous and nothing can end the transaction between it and the append. Its answers
+ * otherwise open a transaction nobody ends (a hanging transaction). When this node coordinates the id
+ * the check is synchronous and nothing can end the transaction between it and the append; when another
+ * node does, the answer was fetched before (verifyElsewhere) and the partition's verification guard
+ * says whether a marker ended the transaction meanwhile (then INVALID_TXN_STATE, as UnifiedLog.append
+ * answers a guard that no longer matches). Its answers
  * reach the producer as Kafka sends them: PRODUCER_FENCED as INVALID_PRODUCER_EPOCH,
  * TRANSACTION_ABORTABLE as INVALID_TXN_STATE before Produce v11, a coordinator that is missing, moving
  * or busy (CONCURRENT_TRANSACTIONS) as the retriable NOT_ENOUGH_REPLICAS.
  */
 function verifyTransaction(
   context: RequestContext<ProduceRequest>, topic: string, partition: number, producerId: number, producerEpoch: number,
-  producerState: PartitionProducerState | undefined,
+  producerState: PartitionProducerState | undefined, verified: ReadonlyMap<string, RemoteVerification> | undefined,
 ): number {
   const { services, request, apiVersion } = context;
   if (producerState?.hasOngoingTransaction(producerId, producerEpoch) === true) return ErrorCode.NONE;
   const transactionalId = request.transactionalId as string;
-  // A coordinator on another node (cluster) would be asked over the network; not built yet.
-  if (services.txnCoordinator.coordinatedElsewhere(transactionalId)) return ErrorCode.NONE;
-  const [errorCode] = services.txnCoordinator.verifyPartitions({ transactionalId, producerId, producerEpoch }, [{ topic, partition }]);
+  const remote = verified?.get(partitionKey(topic, partition));
+  let errorCode: number | undefined;
+  if (remote !== undefined) {
+    // A marker for this producer landed while the coordinator was asked: what it verified has ended.
+    if (remote.guard !== undefined && producerState?.verificationHolds(remote.guard) !== true) return ErrorCode.INVALID_TXN_STATE;
+    errorCode = remote.errorCode;
+  } else if (services.txnCoordinator.coordinatedElsewhere(transactionalId)) {
+    // Its coordinator moved to another node since this request came: the producer retries.
+    errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  } else {
+    [errorCode] = services.txnCoordinator.verifyPartitions({ transactionalId, producerId, producerEpoch }, [{ topic, partition }]);
+  }
   switch (errorCode) {
     case undefined:
     case ErrorCode.NONE:
@@ -241,6 +274,49 @@ function verifyTransaction(
     default:
       return errorCode;
   }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/**
+ * The asynchronous half of KIP-890 part 1 for a transactional id another node coordinates
+ * (ReplicaManager.appendRecords → AddPartitionsToTxnManager.verifyTransaction): the transactional
+ * batches for partitions led here where the producer has no transaction open are verified with that
+ * coordinator first — a guard is taken in each partition's producer state — and then the whole request
+ * goes through the synchronous path with the answers. Undefined when nothing needs asking.
+ */
+function verifyElsewhere(context: RequestContext<ProduceRequest>): Promise<Map<string, RemoteVerification>> | undefined {
+  const { request, services } = context;
+  const transactionalId = request.transactionalId;
+  if (transactionalId === null || !services.txnCoordinator.coordinatedElsewhere(transactionalId)) return undefined;
+  const asks: { topic: string; partition: number; guard: VerificationGuard | undefined }[] = [];
+  let identity: { producerId: number; producerEpoch: number } | undefined;
+  for (const topicData of request.topicData) {
+    const topic = topicName(context, topicData);
+    if (topic === undefined) continue;
+    for (const { index, records } of topicData.partitionData) {
+      if (records === null || records.length < RECORD_BATCH_OVERHEAD || records.readInt8(MAGIC_OFFSET) !== CURRENT_MAGIC) continue;
+      if ((records.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG_MASK) === 0) continue;
+      const producerId = readInt64(records, PRODUCER_ID_OFFSET);
+      const producerEpoch = records.readInt16BE(PRODUCER_EPOCH_OFFSET);
+      // One producer per request; a batch of another producer is left to the synchronous checks.
+      identity ??= { producerId, producerEpoch };
+      if (producerId !== identity.producerId || producerEpoch !== identity.producerEpoch) continue;
+      const lookup = services.replicaManager.leaderPartition(topic, index, -1);
+      if (!lookup.ok) continue;
+      const state = services.replicaManager.producerStateFor(lookup.partition);
+      if (state?.hasOngoingTransaction(producerId, producerEpoch) === true) continue;
+      asks.push({ topic, partition: index, guard: state?.beginVerification(producerId, producerEpoch) });
+    }
+  }
+  if (identity === undefined || asks.length === 0) return undefined;
+  return services.txnCoordinator.verifyElsewhere({ transactionalId, ...identity }, asks).then((errors) => {
+    const verified = new Map<string, RemoteVerification>();
+    asks.forEach((ask, i) => verified.set(partitionKey(ask.topic, ask.partition), { errorCode: errors[i] ?? ErrorCode.COORDINATOR_NOT_AVAILABLE, guard: ask.guard }));
+    return verified;
+  });
 }
 
 /** ProduceResponse's error message for record errors (Kafka's RecordValidationException wording). */

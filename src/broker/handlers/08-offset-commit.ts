@@ -6,7 +6,10 @@
  * new group accepts it); v1 adds them and a per-partition commit timestamp, which is ignored (the
  * broker stamps its own time, as Kafka does since 2.1); v2-4 carry retention_time_ms (-1: the broker's
  * offsets.retention.minutes); v6+ the committed leader epoch (KIP-320); v7+ group.instance.id (KIP-345).
- * v9 (KIP-848) is served with classic semantics: the generation field is the classic generation.
+ * v9 (KIP-848): for a classic group the generation field is the classic generation; for a consumer group
+ * it is the member epoch, checked as Kafka 4.4 does (src/group/coordinator.ts validateConsumerCommit:
+ * UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH, an older epoch accepted for partitions held since (KIP-1251),
+ * UNSUPPORTED_VERSION for a consumer-protocol member below v9).
  * Per partition: UNKNOWN_TOPIC_OR_PARTITION for a topic the metadata does not know (KafkaApis),
  * OFFSET_METADATA_TOO_LARGE past offset.metadata.max.bytes. v10 (KIP-848) names topics by id only: an id
  * the metadata does not know gets UNKNOWN_TOPIC_ID on each of its partitions and the others are committed
@@ -68,6 +71,7 @@ function commit(context: RequestContext<OffsetCommitRequest>, topics: readonly O
     memberId: apiVersion >= 1 ? request.memberId : '',
     groupInstanceId: apiVersion >= 7 ? request.groupInstanceId : null,
     retentionTimeMs: apiVersion >= 2 && apiVersion <= 4 ? Number(request.retentionTimeMs) : -1,
+    apiVersion,
     topics: topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => ({

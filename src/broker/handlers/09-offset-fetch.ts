@@ -8,7 +8,9 @@
  * UNSTABLE_OFFSET_COMMIT (the only pending commits here are this coordinator's own; there is no
  * TxnOffsetCommit). Group-level errors: v2-7 in the top-level error_code, v0-1 in every requested
  * partition (OffsetFetchRequest.getErrorResponse). v9's member id and epoch (KIP-848) are not checked
- * for classic groups, as in Kafka. v10 (KIP-848) names topics by id: an id the metadata does not know
+ * for classic groups, as in Kafka; for a consumer group they must name a member and its current epoch
+ * (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; ILLEGAL_GENERATION for a classic member of it) unless they are
+ * null and -1 (admin tools), as ConsumerGroup.validateOffsetFetch. v10 (KIP-848) names topics by id: an id the metadata does not know
  * answers UNKNOWN_TOPIC_ID on each requested partition; with `topics: null` every committed topic comes
  * back with its id, and one the metadata no longer has (deleted) is left out, as it has no id to send.
  */
@@ -42,7 +44,7 @@ function handleOffsetFetch(context: RequestContext<OffsetFetchRequest>): OffsetF
   if (apiVersion >= TOPIC_IDS_VERSION) return fetchByTopicId(context, requireStable);
   if (apiVersion >= 8) {
     const { groups } = services.groupCoordinator.offsetFetch({
-      groups: request.groups.map((g) => ({ groupId: g.groupId, topics: g.topics })),
+      groups: request.groups.map((g) => ({ groupId: g.groupId, memberId: apiVersion >= 9 ? g.memberId : null, memberEpoch: apiVersion >= 9 ? g.memberEpoch : -1, topics: g.topics })),
       requireStable,
     });
     return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups: groups.map(withoutTopicIds) };
@@ -76,7 +78,8 @@ function fetchByTopicId(context: RequestContext<OffsetFetchRequest>, requireStab
   const groups = context.request.groups.map((g) => {
     const unknown: OffsetFetchResponseTopics[] = [];
     unknownByGroup.push(unknown);
-    if (g.topics === null) return { groupId: g.groupId, topics: null };
+    const member = { memberId: g.memberId, memberEpoch: g.memberEpoch };
+    if (g.topics === null) return { groupId: g.groupId, ...member, topics: null };
     const topics: { name: string; partitionIndexes: number[] }[] = [];
     for (const t of g.topics) {
       const name = image.topicsById.get(t.topicId)?.name;
@@ -85,7 +88,7 @@ function fetchByTopicId(context: RequestContext<OffsetFetchRequest>, requireStab
         partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
       })) });
     }
-    return { groupId: g.groupId, topics };
+    return { groupId: g.groupId, ...member, topics };
   });
   const result = context.services.groupCoordinator.offsetFetch({ groups, requireStable });
   return {
