@@ -165,7 +165,9 @@ export class ChaosCluster {
     child.kill('SIGKILL');
     if (n.paused) child.kill('SIGCONT');
     n.paused = false;
-    await Promise.race([exited, sleep(10_000)]);
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => { bound = setTimeout(r, 10_000); })]);
+    clearTimeout(bound);
   }
 
   pause(id: number): void {

@@ -76,8 +76,12 @@ export class JavaClient {
     if (!this.running) return;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await Promise.race([this.exited, new Promise((r) => setTimeout(r, graceMs + 5_000))]);
+    let bound: NodeJS.Timeout | undefined;
+    // Bounded: a client whose 'close' never comes must not hold the run; the timers are cleared so the
+    // harness exits as soon as its work is done.
+    await Promise.race([this.exited, new Promise((r) => { bound = setTimeout(r, graceMs + 5_000); })]);
     clearTimeout(timer);
+    clearTimeout(bound);
   }
 
   kill(): void {
