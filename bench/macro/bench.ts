@@ -35,7 +35,7 @@ import { cpus, totalmem, loadavg } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKafka, javaClasspath, assembleKafka, KAFKA_VERSION } from '../../scripts/kafka/kafka.js';
-import { startRunnel, type RunnelMode } from '../../scripts/interop/runnel.js';
+import { startRunnel, startRunnelCluster, type RunnelMode } from '../../scripts/interop/runnel.js';
 import { produceUntilSuccess, freePort } from '../../scripts/interop/kafka-wire.js';
 import { FRANZ_PERF, parseProducerSummary, runProcess, type ToolResult } from './load-tools.js';
 import { parseWorkloadNames, selectWorkloads } from './workload-select.js';
@@ -313,22 +313,25 @@ async function startKafkaBroker(nodes: number): Promise<Broker> {
 }
 
 async function startRunnelBroker(nodes: number, port: number, mode: RunnelMode, durability: string): Promise<Broker | string> {
-  if (nodes > 1) {
-    const index = readFileSync(join(REPO, 'src', 'index.ts'), 'utf8');
-    return /export (async )?function startCluster/.test(index)
-      ? 'n/a (startCluster exists; launching a multi-process Runnel cluster is not wired into the bench yet)'
-      : 'n/a (Runnel has no 3-node cluster yet)';
-  }
   const t0 = Date.now();
-  let r;
+  const settings = [...RUNNEL_SETTINGS_AS_KAFKA, `log.durability.mode=${durability}`, ...args.runnelSet];
+  let r: { bootstrapServers: string; pids: number[]; stop(): Promise<void> };
   try {
-    r = await startRunnel({ port, mode, extra: [...RUNNEL_SETTINGS_AS_KAFKA, `log.durability.mode=${durability}`, ...args.runnelSet].flatMap((kv) => ['--set', kv]) });
+    if (nodes > 1) {
+      // N `runnel start --config` processes shaped as scripts/kafka/kafka.ts shapes Kafka's cluster (RF 3,
+      // min.insync.replicas 2, internal topics RF 3); CPU and RSS are summed over the N processes, as for Kafka.
+      const properties = Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      r = await startRunnelCluster({ nodes, mode, properties });
+    } else {
+      const single = await startRunnel({ port, mode, extra: settings.flatMap((kv) => ['--set', kv]) });
+      r = { bootstrapServers: single.bootstrapServers, pids: [single.pid], stop: single.stop };
+    }
   } catch (e) {
-    return `n/a (Runnel did not start: ${(e as Error).message})`;
+    return `n/a (Runnel did not start: ${(e as Error).message.slice(0, 300)})`;
   }
-  const b: Broker = { kind: `runnel ${durability}`, bootstrap: r.bootstrapServers, pids: [r.pid], stop: r.stop };
+  const b: Broker = { kind: `runnel ${durability}`, bootstrap: r.bootstrapServers, pids: r.pids, stop: r.stop };
   try {
-    await produceUntilSuccess(r.bootstrapServers, 'bench-first-produce', quick ? 10_000 : 20_000);
+    await produceUntilSuccess(r.bootstrapServers.split(',')[0]!, 'bench-first-produce', quick ? 10_000 : nodes > 1 ? 60_000 : 20_000);
     b.firstProduceMs = Date.now() - t0;
   } catch (e) {
     b.firstProduceError = (e as Error).message;

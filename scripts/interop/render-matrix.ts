@@ -45,12 +45,13 @@ export function render(kafka: MatrixReport | undefined, runnel: MatrixReport | u
     // When and on which machine stays in the result file (test/interop/results): the README has no dated lines.
     lines.push(`- ${rep.broker}: ${pass} pass, ${rep.results.length - pass - skip} fail, ${skip} skip — \`${rep.command}\`${rev}.`);
   }
-  const failures = (runnel?.results ?? []).filter((r) => !r.ok && !r.skipped);
+  const runnels = [runnel, ...extra.filter((r) => r.label.startsWith('runnel'))].filter((r): r is MatrixReport => r !== undefined);
+  const failures = runnels.flatMap((rep) => rep.results.filter((r) => !r.ok && !r.skipped).map((r) => ({ ...r, label: rep.label })));
   if (failures.length > 0) {
     lines.push('');
     lines.push('<details><summary>Runnel failures (first line of each)</summary>');
     lines.push('');
-    for (const f of failures) lines.push(`- ${f.client} ${f.scenario}: ${f.detail.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 200)}`);
+    for (const f of failures) lines.push(`- ${f.label === 'runnel' ? '' : `(${f.label}) `}${f.client} ${f.scenario}: ${f.detail.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 200)}`);
     lines.push('');
     lines.push('</details>');
   }
@@ -63,8 +64,9 @@ export function render(kafka: MatrixReport | undefined, runnel: MatrixReport | u
 function main(): void {
   const readme = join(REPO, 'README.md');
   const text = readFileSync(readme, 'utf8');
-  // Extra reference runs (e.g. the 3-node KRaft cluster: npm run interop -- --broker kafka --nodes 3) get a summary line.
-  const extra = [load('kafka-3n')].filter((r): r is MatrixReport => r !== undefined);
+  // Extra runs get a summary line: the 3-node KRaft cluster (npm run interop -- --broker kafka --nodes 3) and
+  // the 3-node Runnel cluster (--broker runnel --nodes 3), both with RF 3 topics.
+  const extra = [load('kafka-3n'), load('runnel-3n')].filter((r): r is MatrixReport => r !== undefined);
   const body = render(load('kafka'), load('runnel'), extra);
   const block = `${START}\n${body}\n${END}`;
   let next: string;

@@ -17,13 +17,11 @@
 import { promises as fsp } from 'node:fs';
 import { join, sep } from 'node:path';
 import {
-  assignOffsetAndEpoch, batchBaseOffset, batchLastOffset, batchMaxTimestamp, forEachRecordTimestamp,
-  probeBatch, readBatchHeader, setCreateTime, setLogAppendTime, splitAndValidateBatches, BASE_TIMESTAMP_OFFSET,
-  LAST_OFFSET_DELTA_OFFSET, MAX_TIMESTAMP_OFFSET, NO_TIMESTAMP, PARTITION_LEADER_EPOCH_OFFSET,
-  readInt64, RecordBatchError, TIMESTAMP_TYPE_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD,
-  type BatchSpan, type RecordBatchHeader, type RecordsDecompressor,
+  assignOffsetAndEpoch, batchBaseOffset, batchLastOffset, batchMaxTimestamp, forEachRecordTimestamp, probeBatch,
+  readBatchHeader, setCreateTime, setLogAppendTime, LAST_OFFSET_DELTA_OFFSET, PARTITION_LEADER_EPOCH_OFFSET,
+  TIMESTAMP_TYPE_MASK, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD, type BatchSpan,
+  type RecordBatchHeader, type RecordsDecompressor,
 } from '../protocol/record-batch.js';
-import { validateBatchRecords, type RecordWalkOptions } from '../protocol/records.js';
 import { decompressRecords } from '../protocol/compression.js';
 import { invariant } from '../common/assert.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -39,6 +37,8 @@ import {
   deleteSnapshotsOutside, readLatestSnapshot, writeSnapshot, type ProducerSnapshot,
 } from './producer-snapshots.js';
 import { OffsetIndex, TimeIndex, type OffsetPosition } from './sparse-index.js';
+import { TailCache, type TailEntry } from './tail-cache.js';
+import { validateAppendBatches, validateFollowerOffsets, validateTimestamps } from './append-validation.js';
 import {
   LogSegment, LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, offsetFileName, parseOffsetFileName, RELATIVE_OFFSET_MAX,
   scanSegmentFile, type ScanResult,
@@ -110,23 +110,6 @@ export interface TimestampAndOffset {
   leaderEpoch: number;
 }
 
-interface Deferred {
-  resolve(): void;
-  reject(err: Error): void;
-}
-
-interface TailEntry {
-  baseOffset: number;
-  lastOffset: number;
-  buf: Buffer;
-  segment: LogSegment;
-  position: number;
-  written: boolean;
-  durable: Deferred | undefined;
-}
-
-const APPEND_BATCHES_MAX = 100_000;
-const CLIENT_WALK: RecordWalkOptions = Object.freeze({ origin: 'client' });
 const INACTIVE_INDEXES_MAX = 8;
 const READ_SLACK_BYTES = 64 * 1024;
 const READ_ROUNDS_MAX = 64;
@@ -184,10 +167,7 @@ export class PartitionLog {
   private readonly keylessScratch: number[] = [];
   private readonly persistLogStartOffset: (() => Promise<void>) | undefined;
   private segments: LogSegment[] = [];
-  /** Slots below tailHead are evicted and emptied (undefined) so their buffers can be collected. */
-  private tail: (TailEntry | undefined)[] = [];
-  private tailHead = 0;
-  private tailBytes = 0;
+  private readonly tail = new TailCache();
   private unwritten: TailEntry[] = [];
   private pendingFinalize: LogSegment[] = [];
   private loadedInactive: LogSegment[] = [];
@@ -282,9 +262,9 @@ export class PartitionLog {
     this.checkWritable();
     const latest = this.leaderEpochCache.latestEpoch();
     invariant(latest === undefined || leaderEpoch >= latest, () => `append with epoch ${leaderEpoch} < ${latest}`);
-    const spans = this.validateBatches(records, true);
+    const spans = validateAppendBatches(records, true, this.config, this.name(), this.keylessScratch);
     const nowMs = this.clock.nowMs();
-    this.validateTimestamps(records, spans, nowMs);
+    validateTimestamps(records, spans, this.config, nowMs);
     const baseOffset = this.logEndOffset;
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
     let next = baseOffset;
@@ -309,8 +289,8 @@ export class PartitionLog {
    */
   appendAsFollower(records: Buffer): AppendResult {
     this.checkWritable();
-    const spans = this.validateBatches(records, false);
-    this.validateFollowerOffsets(records, spans);
+    const spans = validateAppendBatches(records, false, this.config, this.name(), this.keylessScratch);
+    validateFollowerOffsets(records, spans, this.logEndOffset);
     for (const span of spans) {
       const epoch = records.readInt32BE(span.position + PARTITION_LEADER_EPOCH_OFFSET);
       const latest = this.leaderEpochCache.latestEpoch();
@@ -328,68 +308,6 @@ export class PartitionLog {
     if (this.failure !== undefined) throw this.failure;
     if (this.closed) throw new StorageError(StorageErrorCode.KAFKA_STORAGE_ERROR, `log ${this.name()} is closed`);
     invariant(!this.exclusive, () => `append to ${this.name()} during truncation`);
-  }
-
-  private validateBatches(records: Buffer, checkFields: boolean): BatchSpan[] {
-    const spans = splitAndValidateBatches(records, records.length, APPEND_BATCHES_MAX, checkFields);
-    // A follower takes what its leader accepted even if max.message.bytes was lowered since
-    // (UnifiedLog.appendAsFollower: ignoreRecordSize); the replica manager splits its appends by segment.bytes.
-    for (const span of checkFields ? spans : []) {
-      if (span.size > this.config.maxMessageBytes) {
-        throw new StorageError(StorageErrorCode.MESSAGE_TOO_LARGE, `batch of ${span.size} bytes > max.message.bytes ${this.config.maxMessageBytes}`);
-      }
-    }
-    if (records.length > this.config.segmentBytes) {
-      throw new StorageError(StorageErrorCode.RECORD_LIST_TOO_LARGE, `${records.length} bytes > segment.bytes ${this.config.segmentBytes}`);
-    }
-    if (checkFields) this.validateRecords(records, spans);
-    return spans;
-  }
-
-  /**
-   * Leader appends: every batch's records must parse (LogValidator walks them; a batch that does not
-   * would stop consumers at its offset for good) and, on compacted topics, carry keys.
-   */
-  private validateRecords(records: Buffer, spans: BatchSpan[]): void {
-    const keyless = this.config.compact ? this.keylessScratch : undefined;
-    for (const span of spans) {
-      if (keyless !== undefined) keyless.length = 0;
-      const problem = validateBatchRecords(records, span.position, span.size, keyless === undefined ? CLIENT_WALK : { origin: 'client', keyless });
-      if (problem !== undefined) {
-        throw new RecordBatchError(StorageErrorCode.INVALID_RECORD, `batch at byte ${span.position} of ${this.name()}: ${problem}`);
-      }
-      if (keyless !== undefined && keyless.length > 0) {
-        const message = `Compacted topic cannot accept message without key in topic partition ${this.name()}.`;
-        throw new RecordBatchError(StorageErrorCode.INVALID_RECORD, message, keyless.map((batchIndex) => ({ batchIndex, message })));
-      }
-    }
-  }
-
-  /** CreateTime bounds (KIP-937, LogValidator.validateTimestamp); -1 means "no timestamp" and passes. */
-  private validateTimestamps(records: Buffer, spans: BatchSpan[], nowMs: number): void {
-    if (this.config.messageTimestampType !== 'CreateTime') return;
-    for (const span of spans) {
-      for (const at of [BASE_TIMESTAMP_OFFSET, MAX_TIMESTAMP_OFFSET]) {
-        const ts = readInt64(records, span.position + at);
-        if (ts === NO_TIMESTAMP) continue;
-        if (nowMs - ts > this.config.messageTimestampBeforeMaxMs || ts - nowMs > this.config.messageTimestampAfterMaxMs) {
-          throw new RecordBatchError(StorageErrorCode.INVALID_TIMESTAMP, `timestamp ${ts} is out of range at ${nowMs}`);
-        }
-      }
-    }
-  }
-
-  private validateFollowerOffsets(records: Buffer, spans: BatchSpan[]): void {
-    let previousLast = this.logEndOffset - 1;
-    for (const span of spans) {
-      const base = batchBaseOffset(records, span.position);
-      const last = batchLastOffset(records, span.position);
-      if (base <= previousLast || last < base || last > Number.MAX_SAFE_INTEGER) {
-        const code = previousLast === this.logEndOffset - 1 ? StorageErrorCode.OFFSET_OUT_OF_RANGE : StorageErrorCode.CORRUPT_MESSAGE;
-        throw new StorageError(code, `follower batch [${base}, ${last}] does not follow offset ${previousLast}`);
-      }
-      previousLast = last;
-    }
   }
 
   /**
@@ -411,7 +329,7 @@ export class PartitionLog {
         baseOffset: batchBaseOffset(records, span.position), lastOffset: batchLastOffset(records, span.position),
         buf: records.subarray(span.position, span.position + span.size), segment, position, written: false, durable: undefined,
       };
-      this.pushTail(entry);
+      this.tail.push(entry, this.tailLimitBytes());
       this.unwritten.push(entry);
     }
     this.logEndOffset = lastOffset + 1;
@@ -479,48 +397,12 @@ export class PartitionLog {
 
   // ---------------------------------------------------------------- tail cache
 
-  private pushTail(entry: TailEntry): void {
-    this.tail.push(entry);
-    this.tailBytes += entry.buf.length;
-    this.evictTail();
-  }
-
-  /** Drops written entries beyond tail.cache.bytes; unwritten ones stay (the tail invariant). */
-  private evictTail(): void {
-    const limit = Math.min(this.config.tailCacheBytes, this.tailCacheShareBytes);
-    while (this.tailBytes > limit && this.tailHead < this.tail.length) {
-      const head = this.tail[this.tailHead] as TailEntry;
-      if (!head.written) break;
-      this.tailBytes -= head.buf.length;
-      // The slot must let go of the entry: its buf is a slice of a whole request frame, and a log of
-      // 1 MB batches evicts few entries, so waiting for the compaction below kept ~1 GB per partition.
-      this.tail[this.tailHead] = undefined;
-      this.tailHead++;
-    }
-    if (this.tailHead > 1024 && this.tailHead * 2 > this.tail.length) {
-      this.tail = this.tail.slice(this.tailHead);
-      this.tailHead = 0;
-    }
+  private tailLimitBytes(): number {
+    return Math.min(this.config.tailCacheBytes, this.tailCacheShareBytes);
   }
 
   private tailStartOffset(): number {
-    const head = this.tail[this.tailHead];
-    return head === undefined ? this.logEndOffset : head.baseOffset;
-  }
-
-  private clearTail(): void {
-    this.tail = [];
-    this.tailHead = 0;
-    this.tailBytes = 0;
-  }
-
-  /** Drops cached entries at or above endOffset (all written: callers drained the IO chain). */
-  private truncateTail(endOffset: number): void {
-    while (this.tail.length > this.tailHead && (this.tail[this.tail.length - 1] as TailEntry).lastOffset >= endOffset) {
-      const entry = this.tail.pop() as TailEntry;
-      invariant(entry.written, 'truncating an unwritten tail entry');
-      this.tailBytes -= entry.buf.length;
-    }
+    return this.tail.startOffset(this.logEndOffset);
   }
 
   // ---------------------------------------------------------------- IO chain and group commit
@@ -580,7 +462,7 @@ export class PartitionLog {
     }
     this.markDurable(entries);
     await this.finalizeRolledSegments();
-    this.evictTail();
+    this.tail.evict(this.tailLimitBytes());
   }
 
   /**
@@ -612,7 +494,7 @@ export class PartitionLog {
       () => {
         this.noteWritten(segment, entries);
         this.markDurable(entries);
-        this.evictTail();
+        this.tail.evict(this.tailLimitBytes());
       },
       (err: unknown) => {
         this.rejectEntries(entries, err);
@@ -808,10 +690,10 @@ export class PartitionLog {
 
   private async readPart(offset: number, maxBytes: number, bound: number, minOneBatch: boolean): Promise<Buffer[]> {
     const tailStart = this.tailStartOffset();
-    if (offset >= tailStart) return this.readTail(offset, maxBytes, bound, minOneBatch);
+    if (offset >= tailStart) return this.tail.read(offset, maxBytes, bound, minOneBatch);
     const fromDisk = await this.readDisk(offset, maxBytes, Math.min(bound, tailStart), minOneBatch);
     // Nothing at or after offset on disk below the tail (a gap): the tail's first batch follows.
-    return fromDisk ?? this.readTail(offset, maxBytes, bound, minOneBatch);
+    return fromDisk ?? this.tail.read(offset, maxBytes, bound, minOneBatch);
   }
 
   private readResult(offset: number, records: Buffer[]): LogReadResult {
@@ -823,26 +705,6 @@ export class PartitionLog {
       records, sizeInBytes, nextOffset,
       highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset,
     };
-  }
-
-  private readTail(offset: number, maxBytes: number, bound: number, minOneBatch: boolean): Buffer[] {
-    let lo = this.tailHead;
-    let hi = this.tail.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.tail[mid] as TailEntry).lastOffset < offset) lo = mid + 1; else hi = mid;
-    }
-    const out: Buffer[] = [];
-    let total = 0;
-    for (let i = lo; i < this.tail.length; i++) {
-      const entry = this.tail[i] as TailEntry;
-      if (entry.lastOffset >= bound) break;
-      const fits = total + entry.buf.length <= maxBytes || (out.length === 0 && minOneBatch);
-      if (!fits) break;
-      out.push(entry.buf);
-      total += entry.buf.length;
-    }
-    return out;
   }
 
   /** Undefined when no segment holds a batch at or after offset below the tail. */
@@ -934,10 +796,9 @@ export class PartitionLog {
       return true;
     }));
     if (generation !== this.truncations || segment.deleted) return;
-    for (let i = this.tailHead; i < this.tail.length; i++) {
-      const e = this.tail[i] as TailEntry;
-      if (e.segment === segment && e.position >= scratch.size) scratch.onBatch(e.buf, 0, e.buf.length, e.position, interval);
-    }
+    this.tail.forEachOf(segment, (e) => {
+      if (e.position >= scratch.size) scratch.onBatch(e.buf, 0, e.buf.length, e.position, interval);
+    });
     if (scratch.size !== segment.size) return;
     segment.offsetIndex = scratch.offsetIndex;
     segment.timeIndex = scratch.timeIndex;
@@ -1450,7 +1311,7 @@ export class PartitionLog {
       this.segments = [segment];
       this.logStartOffset = offset;
       this.leaderEpochCache.clear();
-      this.clearTail();
+      this.tail.clear();
       this.afterTruncation();
       this.recoveryPoint = offset;
       await this.ioSettled();
@@ -1525,7 +1386,7 @@ export class PartitionLog {
     const loaded = this.loadedInactive.indexOf(active);
     if (loaded >= 0) this.loadedInactive.splice(loaded, 1);
     this.logEndOffset = active.nextOffset;
-    this.truncateTail(this.logEndOffset);
+    this.tail.truncate(this.logEndOffset);
     this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
     this.logStartOffset = Math.min(this.logStartOffset, this.logEndOffset);
     this.recoveryPoint = Math.min(this.recoveryPoint, active.baseOffset);

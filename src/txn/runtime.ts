@@ -121,7 +121,10 @@ export class TxnCoordinatorRuntime {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerDeadlineMs: number | undefined;
   private creating: Promise<void> | undefined;
-  private readonly channels: BrokerChannels;
+  /** WriteTxnMarkers and verification each have their own connections, as Kafka's two send threads do:
+   * a marker request waits for replication (up to 30 s) and must not hold a produce's verification. */
+  private readonly markerChannels: BrokerChannels;
+  private readonly verifyChannels: BrokerChannels;
   private readonly markerChannel: TxnMarkerChannel;
   /** Per transactional id, the last verification answer handed out (verifyElsewhere's ordering). */
   private readonly verifyTails = new Map<string, Promise<void>>();
@@ -142,17 +145,19 @@ export class TxnCoordinatorRuntime {
         offsetsTopicNumPartitions: options.groupCoordinator.numPartitions,
       },
     });
-    this.channels = new BrokerChannels({
+    const channelOptions = {
       nodeId: options.nodeId,
-      endpoint: (brokerId) => options.metadata.brokers().find((b) => b.nodeId === brokerId),
+      endpoint: (brokerId: number) => options.metadata.brokers().find((b) => b.nodeId === brokerId),
       connectTimeoutMs: config['replica.socket.timeout.ms'],
       logger: options.logger,
-    });
+    };
+    this.markerChannels = new BrokerChannels(channelOptions);
+    this.verifyChannels = new BrokerChannels(channelOptions);
     this.markerChannel = new TxnMarkerChannel({
       nodeId: options.nodeId,
       route: (tp) => this.routeMarker(tp),
       writeLocal: (tp, marker) => this.writeLocalMarker(tp, marker),
-      send: (brokerId, request, timeoutMs) => this.channels.send(brokerId, ApiKey.WriteTxnMarkers, WRITE_TXN_MARKERS_VERSION, request, timeoutMs),
+      send: (brokerId, request, timeoutMs) => this.markerChannels.send(brokerId, ApiKey.WriteTxnMarkers, WRITE_TXN_MARKERS_VERSION, request, timeoutMs),
       monotonicMs: () => options.clock.monotonicMs(),
       onRefused: (tp, errorCode) => options.logger?.warn({ topic: tp.topic, partition: tp.partition, errorCode }, 'transaction marker refused'),
       onResult: (tp, destination, errorCode) => options.logger?.debug({ nodeId: options.nodeId, topic: tp.topic, partition: tp.partition, destination, errorCode }, 'transaction marker answer'),
@@ -281,7 +286,7 @@ export class TxnCoordinatorRuntime {
       ids.push(tp.partition);
     }
     try {
-      const response = await this.channels.send(leader.nodeId, ApiKey.AddPartitionsToTxn, VERIFY_VERSION, {
+      const response = await this.verifyChannels.send(leader.nodeId, ApiKey.AddPartitionsToTxn, VERIFY_VERSION, {
         transactions: [{
           transactionalId: identity.transactionalId, producerId: BigInt(identity.producerId), producerEpoch: identity.producerEpoch,
           verifyOnly: true, topics: [...topics].map(([name, ids]) => ({ name, partitions: ids })),
@@ -342,7 +347,8 @@ export class TxnCoordinatorRuntime {
     this.timer = undefined;
     this.dirty.clear();
     this.markerChannel.close();
-    this.channels.close();
+    this.markerChannels.close();
+    this.verifyChannels.close();
     for (const partition of [...this.owned.keys()]) this.resign(partition);
     this.pump();
   }

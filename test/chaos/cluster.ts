@@ -1,15 +1,19 @@
 /**
- * The Runnel cluster under chaos: N `runnel start --config nodeN.properties` processes (combined broker +
+ * The cluster under chaos: N `runnel start --config nodeN.properties` processes (combined broker +
  * controller, Kafka's KRaft property names), each inside its own network namespace (test/chaos/net.ts)
  * at 10.223.23.<id + 1>, ports 9092 (PLAINTEXT) and 9093 (CONTROLLER). `ip netns exec` execs the node, so
  * the child's pid is the node's: SIGKILL / SIGSTOP / SIGCONT reach it directly. Each node's output is
  * appended to <root>/node-<id>.log across restarts (the evidence for a write-up).
+ * With broker 'kafka' the same properties start Apache Kafka 4.4.0 (`kafka.Kafka`, storage formatted
+ * with `kafka.tools.StorageTool` first): the reference the checker is proven against (issue #23).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { RUNNEL_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { kafkaLibs } from '../../scripts/kafka/kafka.js';
 import { REPO } from '../faults/standalone-broker.js';
 import { inNamespace, nodeAddress } from './net.js';
 import { brokerIds, type Endpoint } from './probe.js';
@@ -29,13 +33,22 @@ export interface ChaosNode {
   tail: string;
 }
 
+export type BrokerKind = 'runnel' | 'kafka';
+
+/** Kafka's server log goes to a file in the node's directory; its stdout to the node log. */
+const KAFKA_LOG4J2 = ['status = warn', 'appender.file.type = File', 'appender.file.name = file',
+  'appender.file.fileName = ${sys:kafka.logs.dir}/server.log', 'appender.file.layout.type = PatternLayout',
+  'appender.file.layout.pattern = [%d] %p %m (%c)%n', 'rootLogger.level = INFO', 'rootLogger.appenderRef.file.ref = file', ''].join('\n');
+const KAFKA_JVM = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-Djava.awt.headless=true'];
+
 export const alive = (n: ChaosNode): boolean => n.child !== undefined && n.child.exitCode === null && n.child.signalCode === null;
 
 export class ChaosCluster {
   readonly nodes: ChaosNode[] = [];
   private readonly logs = new Map<number, WriteStream>();
 
-  constructor(readonly root: string, readonly count: number, private readonly properties: Record<string, string>, private readonly logLevel: string) {
+  constructor(readonly root: string, readonly count: number, private readonly properties: Record<string, string>, private readonly logLevel: string,
+    readonly broker: BrokerKind = 'runnel') {
     for (let id = 1; id <= count; id++) {
       const address = nodeAddress(id);
       this.nodes.push({
@@ -71,10 +84,36 @@ export class ChaosCluster {
         'log.dirs': n.dataDir,
         'default.replication.factor': String(Math.min(3, this.count)),
         'offsets.topic.replication.factor': String(Math.min(3, this.count)),
+        ...(this.broker === 'kafka' ? {
+          'transaction.state.log.replication.factor': String(Math.min(3, this.count)),
+          'transaction.state.log.min.isr': '2',
+          'group.initial.rebalance.delay.ms': '0',
+        } : {}),
         ...this.properties,
       };
       await writeFile(n.configPath, Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
     }
+    if (this.broker === 'kafka') this.formatKafka();
+  }
+
+  private formatKafka(): void {
+    const clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+    for (const n of this.nodes) {
+      writeFileSync(`${n.dataDir}-log4j2.properties`, KAFKA_LOG4J2);
+      const r = spawnSync('java', ['-Xmx256m', '-cp', `${kafkaLibs()}/*`, `-Dkafka.logs.dir=${n.dataDir}-server-log`,
+        `-Dlog4j2.configurationFile=${n.dataDir}-log4j2.properties`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.configPath],
+      { encoding: 'utf8', timeout: 120_000 });
+      if (r.status !== 0) throw new Error(`kafka storage format of node ${n.id}: ${r.stdout}${r.stderr}`);
+    }
+  }
+
+  private command(n: ChaosNode): { command: string; args: string[] } {
+    if (this.broker === 'kafka') {
+      return inNamespace(n.id, 'java', [...KAFKA_JVM, '-cp', `${kafkaLibs()}/*`, `-Dkafka.logs.dir=${n.dataDir}-server-log`,
+        `-Dlog4j2.configurationFile=${n.dataDir}-log4j2.properties`, 'kafka.Kafka', n.configPath]);
+    }
+    return inNamespace(n.id, process.execPath, [...RUNNEL_NODE_FLAGS, '--import', 'tsx',
+      join(REPO, 'src', 'cli', 'main.ts'), 'start', '--config', n.configPath, '--log-level', this.logLevel]);
   }
 
   spawn(id: number): void {
@@ -86,8 +125,7 @@ export class ChaosCluster {
       this.logs.set(id, log);
     }
     log.write(`\n=== harness: node ${id} started at ${new Date().toISOString()}\n`);
-    const { command, args } = inNamespace(id, process.execPath, [...RUNNEL_NODE_FLAGS, '--import', 'tsx',
-      join(REPO, 'src', 'cli', 'main.ts'), 'start', '--config', n.configPath, '--log-level', this.logLevel]);
+    const { command, args } = this.command(n);
     const child = spawn(command, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = log;
     const append = (d: Buffer): void => {

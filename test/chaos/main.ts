@@ -15,12 +15,13 @@
  * that replays it are printed either way. Everything it made (processes, namespaces, rules) is removed in
  * a finally and on SIGINT / SIGTERM; the run directory is kept when the run fails (or with --keep).
  */
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkByteIdentity } from '../replication/byte-identity.js';
 import { availability, check, summaryLine, type FaultEvent, type FinalPartition } from './checker.js';
-import { alive, ChaosCluster, sleep } from './cluster.js';
+import { alive, ChaosCluster, sleep, type BrokerKind } from './cluster.js';
 import { ChaosNetwork, ensureNft, networkMissing, nodeAddress, NO_RULES, type NodeRules } from './net.js';
 import { activeController, brokerIds, createTopic, listOffset, partitionStates, type PartitionState } from './probe.js';
 import { FAULT_KINDS, partitionCut, planFaults, shuffled, type Cut, type FaultKind, type PlannedFault } from './schedule.js';
@@ -45,10 +46,15 @@ interface Options {
   rate: number;
   keep: boolean;
   logLevel: string;
+  /** 'all' (the guarantee under test) or '1' (no replication wait: proves the checker finds losses). */
+  acks: 'all' | '1';
+  unclean: boolean;
+  /** Runnel, or Apache Kafka 4.4.0 as the reference that proves the harness and checker. */
+  broker: BrokerKind;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { minutes: 3, faults: [...FAULT_KINDS], seed: (Date.now() ^ (process.pid << 16)) >>> 0, nodes: 3, partitions: 3, rate: 100, keep: false, logLevel: 'info' };
+  const o: Options = { minutes: 3, faults: [...FAULT_KINDS], seed: (Date.now() ^ (process.pid << 16)) >>> 0, nodes: 3, partitions: 3, rate: 100, keep: false, logLevel: 'info', acks: 'all', unclean: false, broker: 'runnel' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -64,6 +70,19 @@ function parseArgs(argv: string[]): Options {
       case '--rate': o.rate = Number(value()); break;
       case '--log-level': o.logLevel = value(); break;
       case '--keep': o.keep = true; break;
+      case '--unclean': o.unclean = true; break;
+      case '--broker': {
+        const broker = value();
+        if (broker !== 'runnel' && broker !== 'kafka') throw new Error('--broker must be runnel or kafka');
+        o.broker = broker;
+        break;
+      }
+      case '--acks': {
+        const acks = value();
+        if (acks !== 'all' && acks !== '1') throw new Error('--acks must be all or 1');
+        o.acks = acks;
+        break;
+      }
       case '--faults': {
         const kinds = value().split(',').filter((k) => k !== '');
         for (const k of kinds) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`unknown fault ${k} (expected ${FAULT_KINDS.join(',')})`);
@@ -82,7 +101,7 @@ function parseArgs(argv: string[]): Options {
 
 const replayCommand = (o: Options): string =>
   `npm run chaos -- --minutes ${o.minutes} --faults ${o.faults.join(',')} --seed ${o.seed} --nodes ${o.nodes} --rate ${o.rate}`
-  + (o.partitions !== 3 ? ` --partitions ${o.partitions}` : '');
+  + (o.partitions !== 3 ? ` --partitions ${o.partitions}` : '') + (o.acks !== 'all' ? ` --acks ${o.acks}` : '') + (o.unclean ? ' --unclean' : '') + (o.broker !== 'runnel' ? ` --broker ${o.broker}` : '');
 
 class Harness {
   readonly startMs = Date.now();
@@ -106,8 +125,8 @@ class Harness {
       'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
       'min.insync.replicas': '2',
       'offsets.topic.num.partitions': '5',
-      'unclean.leader.election.enable': 'false',
-    }, o.logLevel);
+      'unclean.leader.election.enable': String(o.unclean),
+    }, o.logLevel, o.broker);
   }
 
   log(line: string): void {
@@ -129,8 +148,9 @@ class Harness {
     await this.cluster.writeConfigs();
     await this.cluster.startAll();
     this.watchCrashes();
-    this.log(`cluster of ${this.o.nodes} up; bootstrap ${this.cluster.bootstrap}`);
-    const created = await createTopic(this.cluster.nodes[0]!.endpoint, TOPIC, this.o.partitions, 3, { 'min.insync.replicas': '2' });
+    this.log(`${this.o.broker} cluster of ${this.o.nodes} up; bootstrap ${this.cluster.bootstrap}`);
+    const created = await createTopic(this.cluster.nodes[0]!.endpoint, TOPIC, this.o.partitions, 3,
+      { 'min.insync.replicas': '2', 'unclean.leader.election.enable': String(this.o.unclean) });
     if (created !== 0) throw new Error(`CreateTopics ${TOPIC}: error ${created}`);
     await this.waitConverged('topic created', CONVERGE_MS);
 
@@ -142,7 +162,8 @@ class Harness {
       if (dead !== undefined) throw new Error(`${dead.client.name} exited: ${dead.client.stderrTail.slice(-1500)}`);
       return this.producers.every((p) => p.recorder.ackCount > 0);
     }, 120_000);
-    this.log('workload running: VerifiableProducer idempotent + non-idempotent (acks=all), 2 VerifiableConsumers in a group');
+    this.log(`workload running: VerifiableProducer ${this.o.acks === 'all' ? 'idempotent + non-idempotent' : 'non-idempotent ×2'} (acks=${this.o.acks}), `
+      + `2 VerifiableConsumers in a group${this.o.unclean ? '; unclean.leader.election.enable=true' : ''}`);
 
     const faultsEndMs = this.now + this.o.minutes * 60_000;
     const plan = planFaults(this.o.seed, this.o.faults, FAULTS_MAX, { sessionTimeoutMs: SESSION_TIMEOUT_MS, replicaLagTimeMaxMs: REPLICA_LAG_TIME_MAX_MS });
@@ -163,7 +184,9 @@ class Harness {
   private async startProducer(idempotent: boolean): Promise<void> {
     // A restarted producer gets a new prefix: values stay unique per client instance.
     const prefix = (idempotent ? 1 : 2) + 10 * this.producerRestarts;
-    this.producers.push(await startProducer(this.root, this.cluster.bootstrap, TOPIC, { idempotent, prefix, throughput: this.o.rate }, this.startMs));
+    // Idempotence needs acks=all: with --acks 1 both producers are plain ones (prefixes still differ).
+    this.producers.push(await startProducer(this.root, this.cluster.bootstrap, TOPIC,
+      { idempotent: idempotent && this.o.acks === 'all', prefix, throughput: this.o.rate, acks: this.o.acks }, this.startMs));
   }
 
   /** A client that died on its own is noted (and replaced, bounded, so the run goes on); its history is kept. */
@@ -257,7 +280,12 @@ class Harness {
         this.log(`fault ${fault.index}: ${detail}`);
         await this.kill9(id);
         await sleep(fault.durationMs);
-        await this.restart(id);
+        // A restart that does not register in time is a liveness note, not the end of the run: the
+        // convergence wait after the fault (and the final one) tell whether the node came back.
+        await this.restart(id).catch((e: unknown) => {
+          this.notes.push(`fault ${fault.index}: node ${id} restart: ${(e as Error).message.slice(0, 300)}`);
+          this.log(`warning: node ${id} restart: ${(e as Error).message.slice(0, 300)}`);
+        });
         break;
       }
       case 'pause': {
@@ -373,7 +401,9 @@ class Harness {
     this.log('faults over: healing (rules removed, paused nodes resumed, dead nodes restarted)');
     this.net.healAll();
     for (const n of this.cluster.nodes) this.cluster.resume(n.id);
-    for (const n of this.cluster.nodes) if (!alive(n)) await this.restart(n.id);
+    for (const n of this.cluster.nodes) {
+      if (!alive(n)) await this.restart(n.id).catch((e: unknown) => { this.problems.push(`node ${n.id} restart after healing: ${(e as Error).message.slice(0, 500)}`); });
+    }
     const convergedMs = this.now;
     await this.waitConverged('after healing', FINAL_CONVERGE_MS).catch((e: unknown) => { this.problems.push(`cluster did not converge: ${(e as Error).message}`); });
     this.log(`converged ${((this.now - convergedMs) / 1000).toFixed(1)} s after healing; stopping producers`);
@@ -441,6 +471,8 @@ class Harness {
   }
 
   private async byteIdentity(): Promise<string[]> {
+    // The checker reads Runnel's segment layout (<dir>/wal/<topic>/<partition>); Kafka's differs.
+    if (this.o.broker !== 'runnel') return ['not checked (Kafka\'s log layout)'];
     const out: string[] = [];
     for (const s of await this.states()) {
       const leader = this.cluster.node(s.leader);
@@ -474,6 +506,41 @@ function describeCut(cut: Cut): string {
   return shown.join(' ');
 }
 
+/**
+ * One run at a time per machine: the namespaces, veths and bridge have fixed names, and a run's setup
+ * removes leftovers. The lock file holds the owner's pid; a lock whose owner is gone is taken over.
+ */
+const LOCK = join(tmpdir(), 'runnel-chaos.lock');
+
+function takeLock(): string {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+      return '';
+    } catch {
+      const owner = Number(readFileSync(LOCK, 'utf8').trim());
+      let ownerAlive = false;
+      try {
+        process.kill(owner, 0);
+        ownerAlive = Number.isInteger(owner) && owner > 0;
+      } catch {
+        // no such process: a stale lock
+      }
+      if (ownerAlive) return `another chaos run (pid ${owner}) owns the network (${LOCK})`;
+      try { unlinkSync(LOCK); } catch { /* raced with another taker */ }
+    }
+  }
+  return `could not take ${LOCK}`;
+}
+
+function releaseLock(): void {
+  try {
+    if (readFileSync(LOCK, 'utf8').trim() === String(process.pid)) unlinkSync(LOCK);
+  } catch {
+    // already gone
+  }
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   console.log(`chaos: seed ${o.seed}; replay: ${replayCommand(o)}`);
@@ -486,6 +553,11 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const locked = takeLock();
+  if (locked !== '') {
+    console.error(`chaos: cannot run: ${locked}`);
+    return 2;
+  }
   const root = await mkdtemp(join(tmpdir(), `runnel-chaos-${o.seed}-`));
   const harness = new Harness(o, root);
   let cleaned = false;
@@ -493,6 +565,7 @@ async function main(): Promise<number> {
     if (cleaned) return;
     cleaned = true;
     await harness.cleanup();
+    releaseLock();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     console.log(`chaos: ${signal}: cleaning up (processes, namespaces, rules); seed ${o.seed}`);

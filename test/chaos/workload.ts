@@ -86,7 +86,7 @@ export class JavaClient {
   }
 }
 
-export interface ProducerOptions { readonly idempotent: boolean; readonly prefix: number; readonly throughput: number }
+export interface ProducerOptions { readonly idempotent: boolean; readonly prefix: number; readonly throughput: number; readonly acks: 'all' | '1' }
 
 export async function startProducer(root: string, bootstrap: string, topic: string, options: ProducerOptions, startMs: number): Promise<{ client: JavaClient; recorder: ProducerRecorder }> {
   const name = `producer-${options.idempotent ? 'idempotent' : 'plain'}-${options.prefix}`;
@@ -95,11 +95,11 @@ export async function startProducer(root: string, bootstrap: string, topic: stri
   // VerifiableProducer sets retries=0 unless told otherwise (and the idempotent producer refuses that):
   // both retry, so the non-idempotent one may write a record twice, which the checker counts and allows.
   // delivery.timeout.ms bounds how long a send is retried across a fault before the client gives up.
-  await writeFile(config, [`enable.idempotence=${options.idempotent}`, 'acks=all', 'retries=2147483647', 'max.in.flight.requests.per.connection=5',
+  await writeFile(config, [`enable.idempotence=${options.idempotent}`, `acks=${options.acks}`, 'retries=2147483647', 'max.in.flight.requests.per.connection=5',
     'delivery.timeout.ms=120000', 'request.timeout.ms=15000', ''].join('\n'));
   const recorder = new ProducerRecorder(name, options.prefix, options.idempotent, startMs);
   const client = new JavaClient(name, 'org.apache.kafka.tools.VerifiableProducer', [
-    '--topic', topic, '--bootstrap-server', bootstrap, '--acks', '-1', '--throughput', String(options.throughput),
+    '--topic', topic, '--bootstrap-server', bootstrap, '--acks', options.acks === 'all' ? '-1' : '1', '--throughput', String(options.throughput),
     '--value-prefix', String(options.prefix), '--repeating-keys', '1000', '--command-config', config,
   ], root, (line) => recorder.line(line));
   return { client, recorder };

@@ -99,7 +99,7 @@ test('Kafka Streams exactly_once_v2 word count on three nodes across kill -9 of 
   const seed = seedFromEnv();
   const random = prng(seed);
   const victim = 1 + Math.floor(random() * 3);
-  const killAfterMs = 15_000 + Math.floor(random() * 15_000);
+  const killAfterMs = 10_000 + Math.floor(random() * 10_000);
   t.diagnostic(`seed ${seed} (STANDALONE_SEED=${seed} replays): kill -9 of node ${victim} ${killAfterMs} ms into the run`);
   const root = await mkdtemp(join(tmpdir(), 'runnel-streams-eos-cluster-'));
   let cluster: ProcessCluster | undefined;

@@ -5,8 +5,9 @@
  * the first batch to a partition led away from the coordinator is verified with AddPartitionsToTxn
  * verify_only over the inter-broker listener (KIP-890 part 1).
  * 1. The interop `transactions` scenario (commit 100, abort 50, commit 100 on 3 partitions; read_committed
- *    exactly the 200 committed records, read_uncommitted 250; a GroupTransactSession copy) from franz-go,
- *    and from the Java client when it is built.
+ *    exactly the 200 committed records, read_uncommitted 250; transactional offsets; franz-go adds a
+ *    GroupTransactSession copy, Java a fencing check) from franz-go, Java, librdkafka (confluent-js),
+ *    kafka-python and KafkaJS — each one that is built.
  * 2. franz-go's GroupTransactSession consume-transform-produce loop while the node coordinating its
  *    transactional id is SIGKILLed mid-run and restarted: the coordinator's partition moves, the new
  *    coordinator loads it and resolves the transaction the kill left open; the checker (read_committed)
@@ -28,7 +29,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 
-const INPUTS = Number(process.env.TXN_CLUSTER_INPUTS ?? '2000');
+const INPUTS = Number(process.env.TXN_CLUSTER_INPUTS ?? '6000');
 const RUN_MS = 300_000;
 const PARTITIONS = 3;
 const CLUSTER_PROPERTIES = {
@@ -59,7 +60,7 @@ test('transactions across a 3-node cluster: markers to every leader, verificatio
   const missing = franz?.missing() ?? 'no franz-go client';
   if (missing !== '') { t.skip(missing); return; }
   const seed = seedFromEnv();
-  const killAfterMs = 2_000 + Math.floor(prng(seed)() * 3_000);
+  const killAfterMs = 1_500 + Math.floor(prng(seed)() * 2_500);
   t.diagnostic(`seed ${seed} (STANDALONE_SEED=${seed} replays): kill ${killAfterMs} ms into the loop`);
   const root = await mkdtemp(join(tmpdir(), 'runnel-txn-cluster-'));
   let cluster: ProcessCluster | undefined;
@@ -69,7 +70,7 @@ test('transactions across a 3-node cluster: markers to every leader, verificatio
     const port = cluster.nodes[0]!.port;
 
     // 1. Commit and abort with partitions led by every node.
-    for (const name of ['franz-go', 'java']) {
+    for (const name of ['franz-go', 'java', 'confluent-js', 'kafka-python', 'kafkajs']) {
       const client = CLIENTS.find((c) => c.name === name);
       if (client === undefined || client.missing() !== '') { t.diagnostic(`${name}: not built, skipped`); continue; }
       const result = await runScenario(client, bootstrap, 'transactions', 240_000);

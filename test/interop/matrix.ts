@@ -2,6 +2,9 @@
 //   npm run interop -- --broker kafka            (starts Apache Kafka 4.4.0 from the cache, single node)
 //   npm run interop -- --broker kafka --nodes 3  (3-node KRaft cluster)
 //   npm run interop -- --broker runnel           (starts Runnel from source: src/cli/main.ts)
+//   npm run interop -- --broker runnel --nodes 3 (3 `runnel start --config` processes, combined broker + controller)
+// With --nodes N > 1 every scenario topic has RF min(3, N) (INTEROP_REPLICATION_FACTOR) and the cluster's
+// min.insync.replicas is 2, so produce and consume go through replication; without it RF is 1.
 //   npm run interop -- --bootstrap 127.0.0.1:9092 --label mine
 // Options: --clients a,b  --scenarios x,y  --records N (produce-consume size, default 10000)
 //          --timeout-ms T (per cell, default 180000)  --out FILE (default test/interop/results/<label>.json)
@@ -12,7 +15,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { CLIENTS, REPO, SCENARIOS, runScenario, type ScenarioResult } from './clients.js';
 import { startKafka, KAFKA_VERSION } from '../../scripts/kafka/kafka.js';
-import { startRunnel } from '../../scripts/interop/runnel.js';
+import { startRunnel, startRunnelCluster } from '../../scripts/interop/runnel.js';
 import { freePort } from '../../scripts/interop/kafka-wire.js';
 
 export interface MatrixReport {
@@ -23,6 +26,8 @@ export interface MatrixReport {
   date: string;
   machine: string;
   records: number;
+  /** Every scenario topic's replication factor (absent in reports written before it was recorded: 1). */
+  replicationFactor?: number;
   /** git commit of the tree that ran (Runnel's source), "+dirty" when it had local changes. */
   revision?: string;
   results: ScenarioResult[];
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
   const bootstrapArg = opt('bootstrap');
   const nodes = Number(opt('nodes') ?? '1');
   const records = Number(opt('records') ?? '10000');
+  const replicationFactor = Math.min(3, nodes);
   const timeoutMs = Number(opt('timeout-ms') ?? '180000');
   const clients = (opt('clients')?.split(',') ?? CLIENTS.map((c) => c.name));
   const scenarios = opt('scenarios')?.split(',') ?? [...SCENARIOS];
@@ -77,11 +83,11 @@ async function main(): Promise<void> {
     brokerName = `Apache Kafka ${KAFKA_VERSION} (${nodes} node${nodes > 1 ? 's' : ''}, KRaft)`;
     stop = k.stop;
   } else if (brokerKind === 'runnel') {
-    process.stderr.write('starting Runnel (src/cli/main.ts)...\n');
+    process.stderr.write(`starting Runnel (src/cli/main.ts, ${nodes} node${nodes > 1 ? 's' : ''})...\n`);
     try {
-      const r = await startRunnel({ port: await freePort(), mode: 'src' });
+      const r = nodes > 1 ? await startRunnelCluster({ nodes, mode: 'src' }) : await startRunnel({ port: await freePort(), mode: 'src' });
       bootstrap = r.bootstrapServers;
-      brokerName = 'Runnel (single node, from source)';
+      brokerName = nodes > 1 ? `Runnel (${nodes} nodes, combined broker + controller, from source)` : 'Runnel (single node, from source)';
       stop = r.stop;
     } catch (e) {
       brokerName = `Runnel — did not start: ${(e as Error).message}`;
@@ -98,7 +104,7 @@ async function main(): Promise<void> {
       for (const s of scenarios) {
         n++;
         const r: ScenarioResult = bootstrap
-          ? await runScenario(client, bootstrap, s, timeoutMs, { INTEROP_RECORDS: String(records) })
+          ? await runScenario(client, bootstrap, s, timeoutMs, { INTEROP_RECORDS: String(records), INTEROP_REPLICATION_FACTOR: String(replicationFactor) })
           : { client: name, scenario: s, ok: false, detail: brokerName, ms: 0 };
         results.push(r);
         const secs = ((Date.now() - started) / 1000).toFixed(0);
@@ -113,7 +119,7 @@ async function main(): Promise<void> {
     command: `npm run interop -- ${process.argv.slice(2).join(' ')}`,
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-    records, revision: revision(), results,
+    records, replicationFactor, revision: revision(), results,
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');

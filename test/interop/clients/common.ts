@@ -11,6 +11,12 @@ export const PARTITIONS = 3;
 /** Base timestamp of the ten records of list-offsets / delete-records (record i has TS0 + i*1000). */
 export const TS0 = 1_700_000_000_000;
 
+/** INTEROP_REPLICATION_FACTOR: every scenario topic's RF (default 1; the matrix sets 3 on a 3-node cluster). */
+export function replicationFactor(): number {
+  const n = Number(process.env.INTEROP_REPLICATION_FACTOR ?? '');
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
 export function records(): number {
   return Number(process.env.INTEROP_RECORDS ?? '10000');
 }

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { main, check, records, topicName, recordValue, sleep, PARTITIONS, TS0, Unsupported, type Expected } from './common.js';
+import { main, check, records, replicationFactor, topicName, recordValue, sleep, PARTITIONS, TS0, Unsupported, type Expected } from './common.js';
 
 const CLIENT = 'confluent-js';
 const cache = process.env.RUNNEL_INTEROP_CACHE ?? join(homedir(), '.cache', 'runnel', 'interop');
@@ -30,7 +30,7 @@ async function withAdmin<T>(bootstrap: string, fn: (a: any) => Promise<T>): Prom
 }
 
 async function createTopic(a: any, topic: string, partitions: number): Promise<void> {
-  await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+  await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: replicationFactor() }] });
 }
 
 function header(h: Record<string, unknown> | undefined, k: string): string | undefined {

@@ -5,7 +5,7 @@ import kafkajs, { type Admin, type IHeaders } from 'kafkajs';
 import snappy from 'snappy';
 import lz4 from 'lz4-napi';
 import zstd from 'zstd-napi';
-import { main, check, records, topicName, recordValue, sleep, PARTITIONS, TS0, type Expected } from './common.js';
+import { main, check, records, replicationFactor, topicName, recordValue, sleep, PARTITIONS, TS0, type Expected } from './common.js';
 
 const CLIENT = 'kafkajs';
 const { Kafka, logLevel, CompressionTypes, CompressionCodecs, ConfigResourceTypes } = kafkajs;
@@ -61,7 +61,7 @@ async function withAdmin<T>(bootstrap: string, fn: (a: Admin) => Promise<T>): Pr
 }
 
 async function createTopic(a: Admin, topic: string, partitions: number): Promise<void> {
-  await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: replicationFactor() }], waitForLeaders: true });
 }
 
 function header(h: IHeaders | undefined, k: string): string | undefined {

@@ -7,7 +7,7 @@
 // expressible with kcat: reported as skipped.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import kafkajs from 'kafkajs';
-import { main, check, records, topicName, recordValue, sleep, PARTITIONS, Unsupported } from './common.js';
+import { main, check, records, replicationFactor, topicName, recordValue, sleep, PARTITIONS, Unsupported } from './common.js';
 
 const CLIENT = 'kcat';
 const KCAT = process.env.KCAT ?? 'kcat';
@@ -23,7 +23,7 @@ async function createTopic(bootstrap: string, topic: string, partitions: number)
   const admin = new kafkajs.Kafka({ brokers: bootstrap.split(','), logLevel: kafkajs.logLevel.NOTHING, clientId: 'runnel-interop-kcat-setup' }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: replicationFactor() }], waitForLeaders: true });
   } finally {
     await admin.disconnect();
   }

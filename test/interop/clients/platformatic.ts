@@ -3,7 +3,7 @@ import {
   Admin, Producer, Consumer, stringSerializers, stringDeserializers,
   ConfigResourceTypes, IncrementalAlterConfigOperationTypes, type CompressionAlgorithmValue,
 } from '@platformatic/kafka';
-import { main, check, records, topicName, recordValue, sleep, PARTITIONS, TS0, type Expected } from './common.js';
+import { main, check, records, replicationFactor, topicName, recordValue, sleep, PARTITIONS, TS0, type Expected } from './common.js';
 
 const CLIENT = 'platformatic';
 
@@ -21,7 +21,7 @@ async function withAdmin<T>(bootstrap: string, fn: (a: Admin) => Promise<T>): Pr
 }
 
 async function createTopic(a: Admin, topic: string, partitions: number): Promise<void> {
-  await a.createTopics({ topics: [topic], partitions, replicas: 1 });
+  await a.createTopics({ topics: [topic], partitions, replicas: replicationFactor() });
   // Wait until every partition's leader serves it (ListOffsets answers without error). Producing
   // earlier meets NOT_LEADER_OR_FOLLOWER, which this client handles badly: it re-sends the whole
   // multi-partition request (duplicating the partitions that were written) or fails parsing the

@@ -53,7 +53,7 @@ def admin():
 
 
 def create_topic(a, topic, partitions):
-    a.create_topics({topic: {"num_partitions": partitions, "replication_factor": 1}}, wait_for_metadata=True)
+    a.create_topics({topic: {"num_partitions": partitions, "replication_factor": int(os.environ.get("INTEROP_REPLICATION_FACTOR") or "1")}}, wait_for_metadata=True)
 
 
 def metadata():

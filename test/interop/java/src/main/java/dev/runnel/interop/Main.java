@@ -94,8 +94,14 @@ public final class Main {
     return Admin.create(p);
   }
 
+  /** INTEROP_REPLICATION_FACTOR: every scenario topic's RF (default 1; the matrix sets 3 on a 3-node cluster). */
+  static short replicationFactor() {
+    String v = System.getenv("INTEROP_REPLICATION_FACTOR");
+    return v == null || v.isEmpty() ? (short) 1 : Short.parseShort(v);
+  }
+
   static void createTopic(Admin a, String topic, int partitions) throws Exception {
-    a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+    a.createTopics(List.of(new NewTopic(topic, partitions, replicationFactor()))).all().get(30, TimeUnit.SECONDS);
   }
 
   static String metadata() throws Exception {
