@@ -92,11 +92,12 @@ test('data directory lock: stale when the pid is this process (container restart
 
 test('data directory lock: a holder killed but not yet reaped (a zombie) counts as gone', { skip: process.platform !== 'linux' }, async () => {
   await withDir(async (dataDir) => {
-    // sh starts `sleep 0` and execs `sleep 5`, which never reaps it: its pid is a zombie for 5 s.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // sh starts `sleep 1` and execs `sleep 10`, which never reaps it: its pid is a zombie from 1 s to 10 s.
+    // (With `sleep 0` the shell could reap the child before its exec on a loaded machine: ENOENT in CI-like runs.)
+    const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(d.toString()))));
-      const deadline = Date.now() + 5_000;
+      const deadline = Date.now() + 8_000;
       let state = '';
       while (state !== 'Z' && Date.now() < deadline) {
         state = (await readFile(`/proc/${zombie}/stat`, 'utf8')).split(') ')[1]!.split(' ')[0]!;

@@ -91,6 +91,11 @@ class Harness {
       case 'append': {
         const parts = op.counts.map((c) => simpleBatch(c, op.valueBytes, this.seq++));
         const stored = Buffer.concat(parts);
+        if (stored.length > CONFIG['segment.bytes']) {
+          // Kafka's rule (and the log's): a produce larger than a segment is refused whole, nothing written.
+          assert.throws(() => this.log.append(stored, 0), /segment\.bytes/);
+          break;
+        }
         const result = this.log.append(stored, 0);
         assert.equal(result.baseOffset, m.logEndOffset);
         let at = m.logEndOffset;
