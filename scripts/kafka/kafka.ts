@@ -25,6 +25,27 @@ export function kafkaLibs(): string {
   return join(kafkaHome(), 'libs');
 }
 
+export interface ProcessResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs a command to its exit, collecting its output; SIGKILL after timeoutMs (the tests' tool runner). */
+export function runProcess(command: string, args: string[], timeoutMs: number): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+/** One of Kafka's command-line tools by its main class (e.g. org.apache.kafka.tools.TopicCommand), quiet logging. */
+export function runKafkaTool(mainClass: string, args: string[], timeoutMs: number): Promise<ProcessResult> {
+  return runProcess('java', ['-Xmx256m', '-Dlog4j2.level=warn', '-cp', `${kafkaLibs()}/*`, mainClass, ...args], timeoutMs);
+}
+
 export function kafkaAssembled(): boolean {
   const libs = kafkaLibs();
   if (!existsSync(libs)) return false;

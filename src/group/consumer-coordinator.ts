@@ -644,37 +644,27 @@ export class ConsumerGroupProtocol {
 }
 
 function newMember(memberId: string, req: ConsumerGroupHeartbeatRequest): ConsumerMember {
-  return {
-    memberId,
-    instanceId: req.instanceId,
-    rackId: req.rackId,
-    clientId: req.clientId,
-    clientHost: req.clientHost,
-    subscribedTopicNames: [],
-    subscribedTopicRegex: null,
-    serverAssignor: null,
-    rebalanceTimeoutMs: req.rebalanceTimeoutMs,
-    memberEpoch: 0,
-    previousMemberEpoch: 0,
-    state: 'STABLE',
-    assignedPartitions: new Map(),
-    partitionsPendingRevocation: new Map(),
-    classicMemberMetadata: null,
-    partitionEpochs: new Map(),
-  };
+  return emptyMember(memberId, req.instanceId, req.rackId, req.clientId, req.clientHost, req.rebalanceTimeoutMs);
 }
 
 function newClassicMember(memberId: string, req: JoinGroupRequest): ConsumerMember {
+  return emptyMember(memberId, req.groupInstanceId, null, req.clientId, req.clientHost, req.rebalanceTimeoutMs);
+}
+
+/** A member at epoch 0 with nothing subscribed or assigned yet (both protocols' joins start here). */
+function emptyMember(
+  memberId: string, instanceId: string | null, rackId: string | null, clientId: string, clientHost: string, rebalanceTimeoutMs: number,
+): ConsumerMember {
   return {
     memberId,
-    instanceId: req.groupInstanceId,
-    rackId: null,
-    clientId: req.clientId,
-    clientHost: req.clientHost,
+    instanceId,
+    rackId,
+    clientId,
+    clientHost,
     subscribedTopicNames: [],
     subscribedTopicRegex: null,
     serverAssignor: null,
-    rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+    rebalanceTimeoutMs,
     memberEpoch: 0,
     previousMemberEpoch: 0,
     state: 'STABLE',

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../src/node/start-cluster.js';
-import { kafkaAssembled, kafkaLibs } from '../../scripts/kafka/kafka.js';
+import { kafkaAssembled, kafkaLibs, runProcess, type ProcessResult } from '../../scripts/kafka/kafka.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -27,21 +27,9 @@ const BROKER_ONLY = [4, 5];
 const ALL = [...CONTROLLERS, ...BROKER_ONLY];
 const TOPIC = 'five';
 
-interface ProcessResult { code: number | null; stdout: string; stderr: string }
 interface PartitionView { partitionIndex: number; leaderId: number; leaderEpoch: number; isrNodes: number[] }
 
-function run(command: string, args: string[], timeoutMs = TOOL_TIMEOUT_MS): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+const run = (command: string, args: string[], timeoutMs = TOOL_TIMEOUT_MS): Promise<ProcessResult> => runProcess(command, args, timeoutMs);
 
 function java(mainClass: string, args: string[]): Promise<ProcessResult> {
   return run('java', ['-Xmx256m', '-Dlog4j2.level=warn', '-cp', `${kafkaLibs()}/*`, mainClass, ...args]);

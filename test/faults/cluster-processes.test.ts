@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kafkaAssembled, kafkaLibs } from '../../scripts/kafka/kafka.js';
+import { kafkaAssembled, runKafkaTool, type ProcessResult } from '../../scripts/kafka/kafka.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -22,20 +22,8 @@ const enabled = process.env.RUNNEL_INTEROP_KAFKA === '1' || (process.env.RUNNEL_
 const PYTHON = join(process.env.RUNNEL_INTEROP_CACHE ?? join(homedir(), '.cache', 'runnel', 'interop'), 'venv', 'bin', 'python');
 const METADATA = { allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
 
-interface ToolResult { code: number | null; stdout: string; stderr: string }
-
-function tool(mainClass: string, args: string[]): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('java', ['-Xmx256m', '-Dlog4j2.level=warn', '-cp', `${kafkaLibs()}/*`, mainClass, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), TOOL_TIMEOUT_MS);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+type ToolResult = ProcessResult;
+const tool = (mainClass: string, args: string[]): Promise<ToolResult> => runKafkaTool(mainClass, args, TOOL_TIMEOUT_MS);
 
 function ok(r: ToolResult, what: string): string {
   assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);

@@ -5,9 +5,8 @@
 // not assembled (scripts/interop/setup.sh; RUNNEL_INTEROP_KAFKA=1 makes that a failure, as in CI).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { Kafka, logLevel, type Producer, type Transaction } from 'kafkajs';
-import { kafkaAssembled, kafkaLibs } from '../../scripts/kafka/kafka.js';
+import { kafkaAssembled, runKafkaTool, type ProcessResult } from '../../scripts/kafka/kafka.js';
 import { readBatchHeader } from '../../src/protocol/record-batch.js';
 import type { HostedPartition } from '../../src/replication/types.js';
 import { createTopic, startHarness, type Harness } from '../broker/standalone-harness.js';
@@ -19,20 +18,8 @@ const TOPIC = 'tx-tool';
 const HANGING = 'tx-hanging';
 const HANGING_PRODUCER_ID = 987_654;
 
-interface ToolResult { code: number | null; stdout: string; stderr: string }
-
-function transactionsTool(args: string[]): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('java', ['-Xmx256m', '-Dlog4j2.level=warn', '-cp', `${kafkaLibs()}/*`, 'org.apache.kafka.tools.TransactionsCommand', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), TOOL_TIMEOUT_MS);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+type ToolResult = ProcessResult;
+const transactionsTool = (args: string[]): Promise<ToolResult> => runKafkaTool('org.apache.kafka.tools.TransactionsCommand', args, TOOL_TIMEOUT_MS);
 
 function ok(r: ToolResult, what: string): string {
   assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
