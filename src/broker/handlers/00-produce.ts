@@ -1,7 +1,8 @@
 /**
  * Produce (API 0), versions 3-13 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
  * batch v2 only). v12 is v11 for a producer that adds partitions to transactions implicitly (KIP-890
- * part 2), which changes nothing here since transactions are refused. v13 names topics by id (KIP-516):
+ * part 2: see addImplicitly; only when this node runs transaction.version 2, else v12 verifies as v11
+ * does). v13 names topics by id (KIP-516):
  * an id the metadata does not know gets UNKNOWN_TOPIC_ID on each of its partitions; the answer echoes
  * the id.
  *
@@ -34,7 +35,7 @@
  * Transactional batches are verified against the transaction coordinator first (KIP-890 part 1, see
  * verifyTransaction) and open the producer's transaction in the partition's producer state when appended.
  *
- * Not implemented: transactions v2 (Produce v12, implicit partition add), quotas, ACLs.
+ * Not implemented: quotas, ACLs.
  */
 import {
   decodeProduceRequest,
