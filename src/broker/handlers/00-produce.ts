@@ -346,13 +346,8 @@ function verdicts(asks: readonly Ask[], errors: readonly number[]): Map<string, 
 
 /** First Produce version whose transactional batches add their partition to the transaction (KIP-890 part 2). */
 const IMPLICIT_ADD_VERSION = 12;
-/**
- * Kafka's add.partitions.to.txn.retry.backoff.ms / .max.ms: an implicit add that finds the previous
- * transaction still writing its markers (CONCURRENT_TRANSACTIONS) is retried here before the producer
- * is told to retry.
- */
-const ADD_RETRY_BACKOFF_MS = 20;
-const ADD_RETRY_MAX_MS = 100;
+/** Bounds the implicit add's retries whatever add.partitions.to.txn.retry.backoff.* say. */
+const ADD_ATTEMPTS_MAX = 100;
 
 /**
  * Produce v12+ from a transactions v2 producer when this node runs transaction.version 2
@@ -370,12 +365,15 @@ function addsImplicitly(context: RequestContext<ProduceRequest>): boolean {
  * coordinating node (AddPartitionsToTxn v5 without verify_only) — before it is appended, under the same
  * verification guard as part 1: a marker landing meanwhile voids it. The coordinator answers
  * CONCURRENT_TRANSACTIONS while the previous transaction writes its markers; that is retried with fresh
- * guards for up to ADD_RETRY_MAX_MS, then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
+ * guards every add.partitions.to.txn.retry.backoff.ms for up to add.partitions.to.txn.retry.backoff.max.ms
+ * (Kafka's names and defaults, 20 / 100), then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
  */
 async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<Map<string, RemoteVerification> | undefined> {
   const { request, services } = context;
   const transactionalId = request.transactionalId as string;
   const startMs = services.clock.monotonicMs();
+  const backoffMs = services.config['add.partitions.to.txn.retry.backoff.ms'];
+  const backoffMaxMs = services.config['add.partitions.to.txn.retry.backoff.max.ms'];
   for (let attempt = 0; ; attempt++) {
     const pending = unverifiedBatches(context);
     if (pending === undefined) return undefined;
@@ -384,10 +382,10 @@ async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<M
     // asked voids the guard although the add succeeded: asking again is safe, since a partition already
     // in the transaction is answered at once and an ended transaction fences the old epoch.
     const busy = errors.some((e, i) => e === ErrorCode.CONCURRENT_TRANSACTIONS || (e === ErrorCode.NONE && pending.asks[i]?.holds() === false));
-    if (!busy || services.clock.monotonicMs() - startMs + ADD_RETRY_BACKOFF_MS > ADD_RETRY_MAX_MS || attempt >= ADD_RETRY_MAX_MS / ADD_RETRY_BACKOFF_MS) {
+    if (!busy || services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs || attempt + 1 >= ADD_ATTEMPTS_MAX) {
       return verdicts(pending.asks, errors);
     }
-    await new Promise((resolve) => setTimeout(resolve, ADD_RETRY_BACKOFF_MS));
+    await new Promise((resolve) => setTimeout(resolve, backoffMs));
   }
 }
 
