@@ -64,7 +64,7 @@ function describe(h: Harness) {
   return h.broker.services.txnCoordinator.inspect(TXN);
 }
 
-test('ApiVersions finalizes transaction.version 2 when configured (Kafka 4 clients switch on it), and 0 by default', async () => {
+test('ApiVersions finalizes transaction.version 2 (the default; Kafka 4 clients switch on it), and leaves it out when the node runs 0', async () => {
   const ask = async (h: Harness) => (await call(h.client, ApiKey.ApiVersions, 4, {
     clientSoftwareName: 'test', clientSoftwareVersion: '1', clusterId: null, nodeId: -1,
   })).body;
@@ -74,7 +74,7 @@ test('ApiVersions finalizes transaction.version 2 when configured (Kafka 4 clien
     const versions = new Map(body.apiKeys.map((k) => [k.apiKey, k.maxVersion]));
     assert.deepEqual([versions.get(ApiKey.EndTxn), versions.get(ApiKey.TxnOffsetCommit), versions.get(ApiKey.WriteTxnMarkers)], [5, 5, 2]);
   });
-  await withHarness({}, async (h) => {
+  await withHarness({ 'transaction.version': '0' }, async (h) => {
     assert.equal((await ask(h)).finalizedFeatures.find((f) => f.name === 'transaction.version'), undefined);
   });
 });
@@ -137,7 +137,7 @@ test('TxnOffsetCommit v5 adds the group\'s __consumer_offsets partition to the t
 });
 
 test('with transaction.version 0, Produce v12 only verifies: a partition not added is refused (KIP-890 part 1)', async () => {
-  await withHarness({ 'transaction.state.log.num.partitions': '3' }, async (h) => {
+  await withHarness({ 'transaction.state.log.num.partitions': '3', 'transaction.version': '0' }, async (h) => {
     await createTopic(h, 'tv0');
     const { producerId, producerEpoch: e } = await initProducer(h);
     assert.equal(await produce(h, 12, 'tv0', producerId, e, 0), ErrorCode.TRANSACTION_ABORTABLE);
