@@ -379,13 +379,13 @@ async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<M
     if (pending === undefined) return undefined;
     const errors = await services.txnCoordinator.addImplicitly({ transactionalId, ...pending.identity }, pending.asks);
     // A marker of the previous transaction (same epoch under v2) that landed while the coordinator was
-    // asked voids the guard although the add succeeded: asking again is safe, since a partition already
-    // in the transaction is answered at once and an ended transaction fences the old epoch.
-    const busy = errors.some((e, i) => e === ErrorCode.CONCURRENT_TRANSACTIONS || (e === ErrorCode.NONE && pending.asks[i]?.holds() === false));
-    if (!busy || services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs || attempt + 1 >= ADD_ATTEMPTS_MAX) {
-      return verdicts(pending.asks, errors);
-    }
-    await new Promise((resolve) => setTimeout(resolve, backoffMs));
+    // asked voids the guard although the add succeeded: asking again at once is safe, since a partition
+    // already in the transaction is answered without a write and an ended transaction fences the old epoch.
+    const voided = errors.some((e, i) => e === ErrorCode.NONE && pending.asks[i]?.holds() === false);
+    const busy = errors.some((e) => e === ErrorCode.CONCURRENT_TRANSACTIONS);
+    const late = services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs;
+    if ((!busy && !voided) || (busy && late) || attempt + 1 >= ADD_ATTEMPTS_MAX) return verdicts(pending.asks, errors);
+    if (busy) await new Promise((resolve) => setTimeout(resolve, backoffMs));
   }
 }
 
