@@ -35,8 +35,10 @@ export interface PartitionChangeOptions {
  * - elect-outside-isr: a clean election takes any live replica, ISR or not.
  * - accept-stale-partition-epoch: AlterPartition ignores an older partition epoch (KIP-704's check).
  * - keep-fenced-leader: fencing a broker (or its controlled shutdown) leaves its leaderships in place.
+ * - no-eligibility-epoch-bump: unfencing a broker does not bump the partition epochs of the partitions
+ *   it is a replica of outside the ISR (replication-control.ts eligibilityEpochBumps).
  */
-export const CONTROLLER_BUG_NAMES = ['elect-outside-isr', 'accept-stale-partition-epoch', 'keep-fenced-leader'] as const;
+export const CONTROLLER_BUG_NAMES = ['elect-outside-isr', 'accept-stale-partition-epoch', 'keep-fenced-leader', 'no-eligibility-epoch-bump'] as const;
 export type ControllerBug = typeof CONTROLLER_BUG_NAMES[number];
 
 export interface PartitionChange {

@@ -101,6 +101,37 @@ export function leaderAndIsrUpdates(
   return { records, events };
 }
 
+/**
+ * Partition-epoch bumps for a broker that becomes eligible for ISRs again (unfenced, or registered
+ * unfenced): a PartitionChange that changes nothing else for every partition that lists it as a replica
+ * outside the ISR (`changed`: partitions this decision already changes, skipped).
+ *
+ * Why (controller simulation seed 146807): the controller refuses an AlterPartition that adds a fenced
+ * broker (INELIGIBLE_REPLICA) and the leader, as Kafka's Partition.handleAlterPartitionError does, drops
+ * the proposal and lets its high watermark count the committed ISR only. But another copy of the same
+ * request can reach a controller later: ControllerClient.send retries an attempt that got no answer at
+ * the next voter while the first copy may still be on its way (RpcClient keeps the connection open after
+ * a timeout, and TCP delivers the bytes when the link heals), and that voter may be the active controller
+ * by then. Fencing does not change a broker's epoch (KIP-631: only a new registration does), so once the
+ * broker is unfenced the late copy names the current epochs and only active brokers, and would be
+ * accepted: an ISR member without the records the leader acknowledged meanwhile. With the bump, every
+ * proposal formed while the broker was ineligible names a stale partition epoch (INVALID_UPDATE_VERSION)
+ * once it is eligible again, so an INELIGIBLE_REPLICA refusal is final, as the leader assumes. Kafka's
+ * NodeToControllerChannelManager re-sends after a disconnect in the same way and its PartitionChangeBuilder
+ * writes no record that changes nothing; this record is Runnel's addition (a PartitionChangeRecord with
+ * only its ids is valid: replay bumps the partition epoch, as PartitionRegistration.merge does).
+ */
+export function eligibilityEpochBumps(image: MetadataImage, brokerId: number, changed: readonly PartitionChangeRecord[]): PartitionChangeRecord[] {
+  const skip = new Set(changed.map((r) => `${r.topicId}\u0000${r.partitionId}`));
+  const records: PartitionChangeRecord[] = [];
+  for (const [, p] of allPartitions(image)) {
+    if (!p.replicas.includes(brokerId) || p.isr.includes(brokerId)) continue;
+    if (skip.has(`${p.topicId}\u0000${p.partitionId}`)) continue;
+    records.push({ type: 'PartitionChange', topicId: p.topicId, partitionId: p.partitionId });
+  }
+  return records;
+}
+
 // ---- AlterPartition ----
 
 function itemResult(item: AlterPartitionItem, errorCode: number, state?: { leader: number; leaderEpoch: number; isr: readonly number[]; partitionEpoch: number }): AlterPartitionItemResult {

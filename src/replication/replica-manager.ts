@@ -80,7 +80,9 @@ const ALTER_PARTITION_TIMEOUT_MS = 30_000;
 /**
  * AlterPartition answers that prove the proposal was not committed (KRaft's ReplicationControlManager
  * validates before it writes anything): the proposal is dropped. UNSUPPORTED_VERSION is a controller
- * without AlterPartition.
+ * without AlterPartition. INELIGIBLE_REPLICA is final even if another copy of the request is still on
+ * its way to a voter: the controller bumps the partition epoch when the replica becomes eligible again
+ * (replication-control.ts eligibilityEpochBumps), so a late copy names a stale epoch.
  */
 const NOT_COMMITTED_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.INELIGIBLE_REPLICA, ErrorCode.INVALID_REQUEST, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.NEW_LEADER_ELECTED,

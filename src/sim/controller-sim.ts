@@ -252,6 +252,12 @@ export class ControllerSimulation {
   private readonly appliedEntries = new Map<number, { term: number; type: string; data: Uint8Array; records: readonly MetadataRecord[] }>();
   /** Per partition: the longest acknowledged prefix (leader epochs of offsets below a high watermark). */
   private readonly acknowledged = new Map<string, SimLog>();
+  /** Per broker, the indexes of entries that made it eligible for ISRs (UnfenceBroker, an unfenced registration). */
+  private readonly eligibleAt = new Map<number, number[]>();
+  /** Per broker, whether the entries indexed so far leave it eligible. */
+  private readonly eligibleNow = new Map<number, boolean>();
+  /** Per partition key, the indexes of entries that set its partition epoch (Partition, PartitionChange). */
+  private readonly epochSetAt = new Map<string, number[]>();
   /** Partitions that had an unclean election (their acknowledged data may legitimately be lost). */
   private readonly uncleanPartitions = new Set<string>();
   private readonly stats: ControllerSimStats = {
@@ -447,6 +453,7 @@ export class ControllerSimulation {
       if (seen === undefined) {
         seen = { term: entry.term, type: entry.type, data: entry.data, records: entry.type === 'normal' && entry.data.length > 0 ? decodeMetadataRecords(entry.data) : [] };
         this.appliedEntries.set(entry.index, seen);
+        this.indexEntry(entry.index, seen.records);
       } else if (seen.term !== entry.term || seen.type !== entry.type || !Buffer.from(seen.data).equals(entry.data)) {
         this.fail(`node ${node.id} applied a different entry at ${entry.index}`);
       }
@@ -458,6 +465,36 @@ export class ControllerSimulation {
       else for (const p of delta.changedPartitions) this.checkPartition(node, p);
       this.afterApply(node, entry);
     }
+  }
+
+  private indexEntry(index: number, records: readonly MetadataRecord[]): void {
+    const push = <K>(map: Map<K, number[]>, key: K): void => {
+      const list = map.get(key) ?? [];
+      if (list.at(-1) !== index) list.push(index);
+      map.set(key, list);
+    };
+    for (const r of records) {
+      if (r.type === 'Partition' || r.type === 'PartitionChange') {
+        push(this.epochSetAt, partitionKey(r.topicId, r.partitionId));
+        continue;
+      }
+      // Only a change from ineligible to eligible counts (a registration retry of an unfenced broker is none).
+      let eligible: boolean;
+      if (r.type === 'UnfenceBroker') eligible = true;
+      else if (r.type === 'FenceBroker') eligible = false;
+      else if (r.type === 'RegisterBroker') eligible = !r.fenced && r.inControlledShutdown !== true;
+      else if (r.type === 'BrokerRegistrationChange' && r.inControlledShutdown === true) eligible = false;
+      else continue;
+      if (eligible && this.eligibleNow.get(r.brokerId) !== true) push(this.eligibleAt, r.brokerId);
+      this.eligibleNow.set(r.brokerId, eligible);
+    }
+  }
+
+  /** The last index ≤ offset in an ascending list (-1: none). */
+  private static lastAtOrBefore(list: readonly number[] | undefined, offset: number): number {
+    if (list === undefined) return -1;
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]! <= offset) return list[i]!;
+    return -1;
   }
 
   private installImage(node: SimNode, snapshot: Snapshot): void {
@@ -648,7 +685,14 @@ export class ControllerSimulation {
     }
   }
 
-  /** Sends a request to the node a broker or the admin client believes is the controller. */
+  /**
+   * Sends a request to the node a broker or the admin client believes is the controller. The network may
+   * duplicate and delay it like any message. Runnel's channel does not duplicate a request on one
+   * connection, but it can deliver an old copy late: ControllerClient.send retries an attempt that got no
+   * answer at the next voter while RpcClient keeps the first connection (and its unsent bytes) open, so
+   * the first copy can reach a voter after the leader saw another copy's answer — and that voter can be
+   * active by then (seed 146807). The duplicates here stand for those late copies.
+   */
   private sendRequest(from: NodeId, senderIncarnation: number, request: ControllerRequest): number {
     const id = this.nextEnvelopeId++;
     const to = this.controllerGuess(from);
@@ -1122,6 +1166,18 @@ export class ControllerSimulation {
         : !item.newIsr.every((r) => p.isr.includes(r) || isActive(image, r)) ? `ISR ${item.newIsr} adds an inactive broker`
         : undefined;
       if (why !== undefined) this.fail(`AlterPartition of ${item.topicId}/${item.partitionId} accepted: ${why}`);
+      // An INELIGIBLE_REPLICA refusal is final (replication-control.ts eligibilityEpochBumps): a broker added
+      // at a partition epoch was eligible all along since that epoch was set, so no copy of a proposal refused
+      // while it was fenced can be accepted after it is unfenced (seed 146807).
+      const key = partitionKey(item.topicId, item.partitionId);
+      const epochSet = ControllerSimulation.lastAtOrBefore(this.epochSetAt.get(key), image.offset);
+      for (const r of item.newIsr) {
+        if (p!.isr.includes(r)) continue;
+        const eligible = ControllerSimulation.lastAtOrBefore(this.eligibleAt.get(r), image.offset);
+        if (eligible > epochSet) {
+          this.fail(`AlterPartition of ${key} accepted: adds broker ${r}, eligible again at offset ${eligible}, to partition epoch ${item.partitionEpoch} set at offset ${epochSet}`);
+        }
+      }
     }
   }
 

@@ -391,6 +391,64 @@ test('alterPartition: broker epoch, leader, leader epoch, partition epoch, ISR c
   assert.equal(itemCode(alter(after.leader, { leaderEpoch: p.leaderEpoch, partitionEpoch: after.partitionEpoch, newIsr: [after.leader] })), ErrorCode.FENCED_LEADER_EPOCH);
 });
 
+// Controller simulation seed 146807: a second copy of an AlterPartition refused INELIGIBLE_REPLICA (its new
+// member fenced) reached the controller after the member was unfenced, named the still-current partition
+// epoch and was accepted, after the leader had dropped the proposal and acknowledged records without it.
+test('alterPartition: unfencing a broker bumps the partition epoch where it is a replica outside the ISR, so a copy of a proposal refused INELIGIBLE_REPLICA is never accepted after (seed 146807)', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 3, 3);
+  const p = h.partition('t', 0);
+  const leader = p.leader;
+  const [a, b] = p.replicas.filter((r) => r !== leader) as [number, number];
+  const alter = (isr: number[], at: PartitionImage) => value(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: leader, brokerEpoch: h.epochs.get(leader)!,
+    partitions: [{ topicId: at.topicId, partitionId: 0, leaderEpoch: at.leaderEpoch, partitionEpoch: at.partitionEpoch, newIsr: isr }],
+  })).partitions[0]!;
+  // b leaves the ISR (the leader's shrink), then is fenced: it is a replica outside the ISR.
+  assert.equal(alter([leader, a], p).errorCode, ErrorCode.NONE);
+  h.heartbeat(b, { wantFence: true });
+  assert.equal(h.image.brokers.get(b)!.fenced, true);
+  const shrunk = h.partition('t', 0);
+  assert.deepEqual(shrunk.isr, [leader, a]);
+  // The leader proposes b back; refused while b is fenced, nothing committed.
+  assert.equal(alter([leader, a, b], shrunk).errorCode, ErrorCode.INELIGIBLE_REPLICA);
+  assert.equal(h.partition('t', 0).partitionEpoch, shrunk.partitionEpoch);
+  // b is unfenced with the same broker epoch: the partition epoch moves, leader, leader epoch and ISR do not.
+  const unfence = h.heartbeat(b);
+  assert.equal(value(unfence).isFenced, false);
+  const after = h.partition('t', 0);
+  assert.equal(after.partitionEpoch, shrunk.partitionEpoch + 1);
+  assert.equal(after.leaderEpoch, shrunk.leaderEpoch);
+  assert.equal(after.leader, leader);
+  assert.deepEqual(after.isr, [leader, a]);
+  assert.ok(unfence.decision.records.some((r) => r.type === 'PartitionChange' && r.topicId === p.topicId && r.partitionId === 0 && r.isr === undefined && r.leader === undefined));
+  // The late copy of the refused proposal is stale; a fresh proposal at the new epoch is accepted.
+  assert.equal(alter([leader, a, b], shrunk).errorCode, ErrorCode.INVALID_UPDATE_VERSION);
+  assert.deepEqual(h.partition('t', 0).isr, [leader, a]);
+  assert.equal(alter([leader, a, b], after).errorCode, ErrorCode.NONE);
+});
+
+test('unfencing bumps only partitions that list the broker outside their ISR, once each, not those it is no replica of', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 3, 3);
+  h.createTopic('one', 3, 1);
+  h.heartbeat(3, { wantFence: true });
+  const before = h.image;
+  const expected = [...before.topicsById.values()].flatMap((t) => t.partitions)
+    .filter((p) => p.replicas.includes(3) && !p.isr.includes(3))
+    .map((p) => `${p.topicId}/${p.partitionId}`).sort();
+  const changed = h.heartbeat(3).decision.records.filter((r) => r.type === 'PartitionChange').map((r) => `${r.topicId}/${r.partitionId}`).sort();
+  // Every partition of 't' (3 left their ISRs when fenced) and none of 'one' it does not replicate; the
+  // single-replica partitions it leads alone kept it in the ISR (leaderless) and are elected, not bumped twice.
+  assert.deepEqual(changed.filter((k) => expected.includes(k)), expected);
+  assert.equal(new Set(changed).size, changed.length);
+  for (const p of topicByName(before, 'one')!.partitions) {
+    if (!p.replicas.includes(3)) assert.equal(h.partition('one', p.partitionId).partitionEpoch, p.partitionEpoch);
+  }
+});
+
 test('alterPartition: unknown topic id is UNKNOWN_TOPIC_ID, unknown partition UNKNOWN_TOPIC_OR_PARTITION', () => {
   const h = new Harness();
   h.startBrokers(1);
