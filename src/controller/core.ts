@@ -18,7 +18,7 @@
  */
 import type { RunnelConfig } from '../config/config.js';
 import { topicByName, type MetadataImage, type TopicImage } from '../metadata/image.js';
-import type { MetadataRecord, PartitionChangeRecord } from '../metadata/records.js';
+import { RECOVERED, type MetadataRecord, type PartitionChangeRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
   brokerPartitionsError, planAlterConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, type Plan,
@@ -416,7 +416,10 @@ export class ControllerCore {
     for (const item of request.partitions) {
       const key = `${item.topicId}/${item.partitionId}`;
       if (touched.has(key)) {
-        results.push({ ...item, errorCode: ErrorCode.INVALID_REQUEST, leader: NO_LEADER, leaderEpoch: -1, isr: [], partitionEpoch: -1 });
+        results.push({
+          topicId: item.topicId, partitionId: item.partitionId, errorCode: ErrorCode.INVALID_REQUEST, leader: NO_LEADER, leaderEpoch: -1,
+          isr: [], partitionEpoch: -1, leaderRecoveryState: RECOVERED,
+        });
         continue;
       }
       touched.add(key);

@@ -1,12 +1,12 @@
 /**
  * The controller's partition decisions (KRaft's ReplicationControlManager, reduced): leader and ISR
- * updates when a broker leaves or returns, AlterPartition (KIP-497, KIP-704 partition epochs, KIP-903
- * ineligible replicas), ElectLeaders (preferred and unclean, KIP-460) and the preferred-leader
+ * updates when a broker leaves or returns, AlterPartition (KIP-497, KIP-704 partition epochs and leader
+ * recovery state, KIP-903 ineligible replicas), ElectLeaders (preferred and unclean, KIP-460) and the preferred-leader
  * rebalance. Pure functions of the image: the core (core.ts) passes who may lead.
  */
 import type { RunnelConfig } from '../config/config.js';
 import { configKey, type MetadataImage, type PartitionImage, type TopicImage } from '../metadata/image.js';
-import type { PartitionChangeRecord } from '../metadata/records.js';
+import { RECOVERED, RECOVERING, type LeaderRecoveryState, type PartitionChangeRecord } from '../metadata/records.js';
 import { brokerConfigLayers, effectiveTopicConfig } from '../metadata/topic-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { buildPartitionChange, NO_LEADER, type ControllerBug, type Election, type PartitionChange } from './partition-change.js';
@@ -134,11 +134,14 @@ export function eligibilityEpochBumps(image: MetadataImage, brokerId: number, ch
 
 // ---- AlterPartition ----
 
-function itemResult(item: AlterPartitionItem, errorCode: number, state?: { leader: number; leaderEpoch: number; isr: readonly number[]; partitionEpoch: number }): AlterPartitionItemResult {
+function itemResult(
+  item: AlterPartitionItem, errorCode: number,
+  state?: { leader: number; leaderEpoch: number; isr: readonly number[]; partitionEpoch: number; leaderRecoveryState: LeaderRecoveryState },
+): AlterPartitionItemResult {
   return {
     topicId: item.topicId, partitionId: item.partitionId, errorCode,
     leader: state?.leader ?? NO_LEADER, leaderEpoch: state?.leaderEpoch ?? -1, isr: [...(state?.isr ?? [])],
-    partitionEpoch: state?.partitionEpoch ?? -1,
+    partitionEpoch: state?.partitionEpoch ?? -1, leaderRecoveryState: state?.leaderRecoveryState ?? RECOVERED,
   };
 }
 
@@ -163,11 +166,17 @@ export function alterPartitionItem(
   const newIsr = item.newIsr;
   if (new Set(newIsr).size !== newIsr.length || !newIsr.every((r) => p.replicas.includes(r))) return fail(ErrorCode.INVALID_REQUEST);
   if (!newIsr.includes(p.leader)) return fail(ErrorCode.INVALID_REQUEST);
+  // KIP-704: a leader still recovering from an unclean election keeps the ISR to itself, and a recovered
+  // partition does not go back to recovering (an unclean election is the only way in).
+  const recovery = item.leaderRecoveryState ?? RECOVERED;
+  if (recovery === RECOVERING && newIsr.length > 1) return fail(ErrorCode.INVALID_REQUEST);
+  if ((p.leaderRecoveryState ?? RECOVERED) === RECOVERED && recovery === RECOVERING) return fail(ErrorCode.INVALID_REQUEST);
   // KIP-903: a fenced or departing broker cannot be (re)admitted to the ISR.
   if (!newIsr.every((r) => isActiveBroker(image, r))) return fail(ErrorCode.INELIGIBLE_REPLICA);
   const unclean = uncleanElectionEnabled(config, image, topic.name);
   const change = buildPartitionChange(p, {
-    isAcceptableLeader: (r) => isActiveBroker(image, r), election: unclean ? 'unclean' : 'online', targetIsr: newIsr, bugs,
+    isAcceptableLeader: (r) => isActiveBroker(image, r), election: unclean ? 'unclean' : 'online', targetIsr: newIsr,
+    targetLeaderRecoveryState: recovery, bugs,
   });
   const records = change.record === null ? [] : [change.record];
   const event = electionEvent(topic, p, change, 'alter-partition');

@@ -40,7 +40,7 @@ import type {
   ControllerOutcome, ControllerOutcomeOf, ControllerRequest, ControllerRequestOf, ControllerRequestType,
 } from '../controller/requests.js';
 import { applyRecords, EMPTY_IMAGE, imageRecords, topicConfigOverrides, type MetadataImage, type PartitionImage } from '../metadata/image.js';
-import { decodeMetadataRecords, encodeMetadataRecords, type MetadataRecord } from '../metadata/records.js';
+import { decodeMetadataRecords, encodeMetadataRecords, RECOVERED, RECOVERING, type MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { bootstrapState } from '../raft/core/bootstrap.js';
 import type { ConfChange } from '../raft/core/confchange.js';
@@ -74,6 +74,9 @@ export interface ControllerSimStats {
   topicsCreated: number;
   requestsAnswered: number;
   snapshotsInstalled: number;
+  /** Committed unclean elections, and RECOVERING partitions that became RECOVERED (KIP-704). */
+  uncleanElections: number;
+  recoveries: number;
 }
 
 export interface ControllerSimResult {
@@ -254,6 +257,8 @@ export class ControllerSimulation {
   private readonly acknowledged = new Map<string, SimLog>();
   /** Per broker, the indexes of entries that made it eligible for ISRs (UnfenceBroker, an unfenced registration). */
   private readonly eligibleAt = new Map<number, number[]>();
+  /** The image after the last committed entry indexed (every entry is first applied in index order). */
+  private committedImage: MetadataImage = EMPTY_IMAGE;
   /** Per broker, whether the entries indexed so far leave it eligible. */
   private readonly eligibleNow = new Map<number, boolean>();
   /** Per partition key, the indexes of entries that set its partition epoch (Partition, PartitionChange). */
@@ -262,7 +267,7 @@ export class ControllerSimulation {
   private readonly uncleanPartitions = new Set<string>();
   private readonly stats: ControllerSimStats = {
     crashes: 0, pauses: 0, controlledShutdowns: 0, partitions: 0, controllerChanges: 0, fencings: 0, elections: 0,
-    isrChanges: 0, topicsCreated: 0, requestsAnswered: 0, snapshotsInstalled: 0,
+    isrChanges: 0, topicsCreated: 0, requestsAnswered: 0, snapshotsInstalled: 0, uncleanElections: 0, recoveries: 0,
   };
 
   constructor(private readonly options: ControllerSimOptions) {
@@ -468,6 +473,7 @@ export class ControllerSimulation {
   }
 
   private indexEntry(index: number, records: readonly MetadataRecord[]): void {
+    this.checkRecoveryTransitions(index, records);
     const push = <K>(map: Map<K, number[]>, key: K): void => {
       const list = map.get(key) ?? [];
       if (list.at(-1) !== index) list.push(index);
@@ -487,6 +493,33 @@ export class ControllerSimulation {
       else continue;
       if (eligible && this.eligibleNow.get(r.brokerId) !== true) push(this.eligibleAt, r.brokerId);
       this.eligibleNow.set(r.brokerId, eligible);
+    }
+  }
+
+  /**
+   * KIP-704 on the committed record stream (entries are first applied in index order, so `committedImage`
+   * is the image after each entry): a leader elected from outside the ISR makes the partition RECOVERING
+   * with the ISR just that leader, and nothing else makes a RECOVERED partition RECOVERING.
+   */
+  private checkRecoveryTransitions(index: number, records: readonly MetadataRecord[]): void {
+    const before = this.committedImage;
+    const after = applyRecords(before, records, index).image;
+    this.committedImage = after;
+    for (const r of records) {
+      if (r.type !== 'PartitionChange') continue;
+      const p0 = before.topicsById.get(r.topicId)?.partitions[r.partitionId];
+      const p1 = after.topicsById.get(r.topicId)?.partitions[r.partitionId];
+      if (p0 === undefined || p1 === undefined) continue;
+      const unclean = p1.leader !== -1 && p1.leader !== p0.leader && !p0.isr.includes(p1.leader);
+      const was = p0.leaderRecoveryState ?? RECOVERED;
+      const now = p1.leaderRecoveryState ?? RECOVERED;
+      const where = `${r.topicId}/${r.partitionId} at offset ${index}`;
+      if (unclean && (now !== RECOVERING || p1.isr.length !== 1 || p1.isr[0] !== p1.leader)) {
+        this.fail(`unclean election of ${p1.leader} (ISR was ${p0.isr}) left ${where} ${now === RECOVERING ? 'RECOVERING' : 'RECOVERED'} with ISR ${p1.isr}`);
+      }
+      if (was === RECOVERED && now === RECOVERING && !unclean) this.fail(`${where} became RECOVERING without an unclean election`);
+      if (unclean) this.stats.uncleanElections++;
+      if (was === RECOVERING && now === RECOVERED) this.stats.recoveries++;
     }
   }
 
@@ -889,7 +922,8 @@ export class ControllerSimulation {
   private sendAlterPartition(node: SimNode, p: PartitionImage, newIsr: readonly number[], leaderEpoch: number, partitionEpoch: number): number {
     return this.sendRequest(node.id, node.broker.process, {
       type: 'alterPartition', brokerId: node.id, brokerEpoch: node.broker.brokerEpoch,
-      partitions: [{ topicId: p.topicId, partitionId: p.partitionId, leaderEpoch, partitionEpoch, newIsr: [...newIsr] }],
+      // The leader reports RECOVERED with every ISR change (Kafka's Partition.makeLeader marks it so locally).
+      partitions: [{ topicId: p.topicId, partitionId: p.partitionId, leaderEpoch, partitionEpoch, newIsr: [...newIsr], leaderRecoveryState: RECOVERED }],
     });
   }
 
@@ -1116,6 +1150,8 @@ export class ControllerSimulation {
     const where = (): string => `${image.topicsById.get(p.topicId)?.name}-${p.partitionId} on node ${node.id} at offset ${image.offset}`;
     if (new Set(p.replicas).size !== p.replicas.length || p.replicas.length === 0) this.fail(`replicas ${p.replicas} of ${where()}`);
     if (p.isr.length === 0) this.fail(`empty ISR of ${where()}`);
+    // KIP-704: a leader recovering from an unclean election keeps the ISR to itself.
+    if (p.leaderRecoveryState === RECOVERING && p.isr.length !== 1) this.fail(`RECOVERING with ISR ${p.isr} of ${where()}`);
     if (!p.isr.every((r) => p.replicas.includes(r))) this.fail(`ISR ${p.isr} not within replicas ${p.replicas} of ${where()}`);
     if (p.leader !== -1) {
       if (!p.isr.includes(p.leader)) this.fail(`leader ${p.leader} not in ISR ${p.isr} of ${where()}`);

@@ -4,6 +4,7 @@ import { resolveConfig } from '../../src/config/config.js';
 import { ControllerCore, type ControllerDecision, type ControllerTickResult } from '../../src/controller/core.js';
 import type { ControllerOutcomeOf, ControllerRequestOf, ControllerRequestType } from '../../src/controller/requests.js';
 import { applyRecords, EMPTY_IMAGE, topicByName, type MetadataImage, type PartitionImage } from '../../src/metadata/image.js';
+import { RECOVERED, RECOVERING, type LeaderRecoveryState } from '../../src/metadata/records.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
 const SESSION_MS = 9000;
@@ -291,11 +292,88 @@ test('no live ISR member: no unclean election by default; with the topic overrid
     if (unclean) {
       assert.equal(p.leader, second);
       assert.deepEqual([...p.isr], [second]);
+      assert.equal(p.leaderRecoveryState, RECOVERING, 'KIP-704: an unclean election leaves the partition RECOVERING');
     } else {
       assert.equal(p.leader, -1);
       assert.deepEqual([...p.isr], [first]);
+      assert.equal(p.leaderRecoveryState, undefined);
     }
   }
+});
+
+test('KIP-704: RECOVERING keeps the ISR to the leader until its AlterPartition reports RECOVERED; never back to RECOVERING', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 1, 3);
+  const start = h.partition('t', 0);
+  const [first, second, third] = start.replicas as [number, number, number];
+  // Only the leader stays in the ISR; it dies; an unclean ElectLeaders makes a follower lead.
+  assert.ok(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: first, brokerEpoch: h.epochs.get(first)!,
+    partitions: [{ topicId: start.topicId, partitionId: 0, leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [first] }],
+  }).ok);
+  h.now += SESSION_MS + 1;
+  h.heartbeat(second);
+  h.heartbeat(third);
+  h.tick();
+  assert.equal(h.partition('t', 0).leader, -1);
+  const elected = h.send<'electLeaders'>({ type: 'electLeaders', electionType: 1, partitions: [{ topic: 't', partitionId: 0 }] });
+  assert.equal(value(elected).partitions[0]!.errorCode, ErrorCode.NONE);
+  assert.ok(elected.decision.records.some((r) => r.type === 'PartitionChange' && r.leaderRecoveryState === RECOVERING));
+  const p = h.partition('t', 0);
+  assert.equal(p.leader, second);
+  assert.deepEqual([...p.isr], [second]);
+  assert.equal(p.leaderRecoveryState, RECOVERING);
+  const alter = (newIsr: number[], leaderRecoveryState: LeaderRecoveryState | undefined, at = h.partition('t', 0)) => value(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: second, brokerEpoch: h.epochs.get(second)!,
+    partitions: [{ topicId: at.topicId, partitionId: 0, leaderEpoch: at.leaderEpoch, partitionEpoch: at.partitionEpoch, newIsr, leaderRecoveryState }],
+  })).partitions[0]!;
+  // Still recovering: the ISR cannot grow (ReplicationControlManager.validateAlterPartitionData).
+  assert.equal(alter([second, third], RECOVERING).errorCode, ErrorCode.INVALID_REQUEST);
+  // Recovering with the ISR unchanged changes nothing.
+  const same = alter([second], RECOVERING);
+  assert.equal(same.errorCode, ErrorCode.NONE);
+  assert.equal(same.partitionEpoch, p.partitionEpoch);
+  assert.equal(same.leaderRecoveryState, RECOVERING);
+  // The leader's expansion reports RECOVERED: both commit in one record, one partition epoch.
+  const expanded = alter([second, third], RECOVERED);
+  assert.equal(expanded.errorCode, ErrorCode.NONE);
+  assert.equal(expanded.leaderRecoveryState, RECOVERED);
+  assert.deepEqual(expanded.isr, [second, third]);
+  assert.equal(expanded.partitionEpoch, p.partitionEpoch + 1);
+  const recovered = h.partition('t', 0);
+  assert.equal(recovered.leaderRecoveryState, undefined);
+  assert.deepEqual([...recovered.isr], [second, third]);
+  // A recovered partition does not go back to recovering.
+  assert.equal(alter([second], RECOVERING).errorCode, ErrorCode.INVALID_REQUEST);
+  assert.equal(h.partition('t', 0).partitionEpoch, recovered.partitionEpoch);
+});
+
+test('KIP-704: a RECOVERED report alone (ISR unchanged) is a change of its own; an AlterPartition without the field means RECOVERED', () => {
+  const h = new Harness({ 'unclean.leader.election.enable': 'true' });
+  h.startBrokers(1, 2);
+  h.createTopic('t', 1, 2);
+  const start = h.partition('t', 0);
+  const [first, second] = start.replicas as [number, number];
+  assert.ok(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: first, brokerEpoch: h.epochs.get(first)!,
+    partitions: [{ topicId: start.topicId, partitionId: 0, leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [first] }],
+  }).ok);
+  h.now += SESSION_MS + 1;
+  h.heartbeat(second);
+  h.tick();
+  const p = h.partition('t', 0);
+  assert.equal(p.leader, second);
+  assert.equal(p.leaderRecoveryState, RECOVERING, 'the unclean election when the leader is fenced (static default) marks it too');
+  const item = value(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: second, brokerEpoch: h.epochs.get(second)!,
+    partitions: [{ topicId: p.topicId, partitionId: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [second] }],
+  })).partitions[0]!;
+  assert.equal(item.errorCode, ErrorCode.NONE);
+  assert.equal(item.leaderRecoveryState, RECOVERED);
+  assert.equal(item.partitionEpoch, p.partitionEpoch + 1);
+  assert.equal(h.partition('t', 0).leaderRecoveryState, undefined);
+  assert.equal(h.partition('t', 0).leaderEpoch, p.leaderEpoch);
 });
 
 test('unclean.leader.election.enable as a static broker default applies to every topic', () => {
