@@ -97,9 +97,40 @@ interface PartitionOutcome {
 
 function handleProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> | ProduceResponse | null {
   const requestError = wholeRequestError(context.request);
-  const verifying = requestError === ErrorCode.NONE ? (addsImplicitly(context) ? addImplicitly(context) : verifyElsewhere(context)) : undefined;
+  if (requestError === ErrorCode.NONE && addsImplicitly(context)) return addThenProduce(context);
+  const verifying = requestError === ErrorCode.NONE ? verifyElsewhere(context) : undefined;
   if (verifying === undefined) return produce(context, requestError, undefined);
   return verifying.then((verified) => produce(context, requestError, verified));
+}
+
+/** Per broker, per transactional id: the last implicit-add request's step (addThenProduce). */
+const implicitAddTails = new WeakMap<BrokerServices, Map<string, Promise<void>>>();
+
+/**
+ * A transactions v2 produce: the implicit add (which may wait and retry), then the synchronous appends,
+ * one request of a transactional id after the other in arrival order. A producer's next request may
+ * carry the next sequence numbers of a partition whose first batch is still waiting for its add; were it
+ * let through first it would be out of order (Kafka never has two requests of one connection in flight
+ * in the broker). The step ends when the appends are done, not when the answer is ready, so the next
+ * request does not wait for this one's replication.
+ */
+function addThenProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> {
+  const { services } = context;
+  const transactionalId = context.request.transactionalId as string;
+  let tails = implicitAddTails.get(services);
+  if (tails === undefined) implicitAddTails.set(services, (tails = new Map()));
+  const previous = tails.get(transactionalId) ?? Promise.resolve();
+  const step = previous.then(async () => {
+    const verified = await addImplicitly(context);
+    return { answer: produce(context, ErrorCode.NONE, verified) };
+  });
+  const tail = step.then(() => undefined, () => undefined);
+  tails.set(transactionalId, tail);
+  const owner = tails;
+  void tail.then(() => {
+    if (owner.get(transactionalId) === tail) owner.delete(transactionalId);
+  });
+  return step.then((s) => s.answer);
 }
 
 /** A remote coordinator's verification of one partition (KIP-890 part 1), and the guard taken for it. */
