@@ -25,6 +25,7 @@ interface Event {
   readonly partitions?: ReadonlyArray<{ partition: number }>;
   readonly generation?: number;
   readonly member_id?: string;
+  readonly error?: string;
 }
 
 function parse(line: string): Event | undefined {
@@ -72,6 +73,8 @@ export class ConsumerRecorder {
   private session = 0;
   /** fetch_error events (franz-go readers): not an anomaly by themselves, reported. */
   fetchErrors = 0;
+  /** The first few fetch errors as the client worded them (franz-go surfaces e.g. data loss it detected). */
+  readonly fetchErrorExamples: string[] = [];
   /** Highest offset + 1 read per partition (the final reader's progress). */
   readonly next = new Map<number, number>();
 
@@ -100,6 +103,7 @@ export class ConsumerRecorder {
         break;
       case 'fetch_error':
         this.fetchErrors++;
+        if (this.fetchErrorExamples.length < 3) this.fetchErrorExamples.push(`t=${atMs} ms p${e.partition}: ${e.error ?? '?'}`);
         break;
       case 'offsets_committed':
         if (e.success === true) for (const o of e.offsets ?? []) this.commits.push({ partition: o.partition, offset: o.offset, atMs });

@@ -526,7 +526,11 @@ class Harness {
     const allAcks = producers.flatMap((p) => p.acks);
     const firstFaultMs = this.faults[0]?.startMs ?? 0;
     const avail = availability(allAcks, this.faults, firstFaultMs, produceEndMs);
-    const report = { options: this.o, replay: replayCommand(this.o), faults: this.faults, counts: Object.fromEntries(this.counts), result, availability: avail, identity, problems: this.problems, notes: this.notes };
+    const clients = {
+      producers: producers.map((p) => ({ name: p.name, acked: p.acks.length, errors: p.errors, sent: p.sent })),
+      readers: allReaders.map((c) => ({ name: c.recorder.name, group: c.recorder.group, read: c.recorder.recordCount, fetchErrors: c.recorder.fetchErrors, fetchErrorExamples: c.recorder.fetchErrorExamples })),
+    };
+    const report = { options: this.o, replay: replayCommand(this.o), faults: this.faults, counts: Object.fromEntries(this.counts), result, availability: avail, identity, clients, problems: this.problems, notes: this.notes };
     await writeFile(join(this.root, 'report.json'), JSON.stringify(report, null, 2));
 
     this.log(`faults injected: ${this.faults.length} (${[...this.counts].sort().map(([k, n]) => `${k} ${n}`).join(', ')})`);
@@ -540,7 +544,7 @@ class Harness {
       const r = c.recorder.history();
       const generations = new Set((r.assignments ?? []).map((a) => a.generation));
       this.log(`  ${r.name} (${r.group === null ? 'by assignment' : `group ${r.group}`}): read ${r.records.length}, commits ${r.commits.length}`
-        + `${generations.size > 0 ? `, assignments in ${generations.size} generations` : ''}${c.recorder.fetchErrors > 0 ? `, fetch errors ${c.recorder.fetchErrors}` : ''}`);
+        + `${generations.size > 0 ? `, assignments in ${generations.size} generations` : ''}${c.recorder.fetchErrors > 0 ? `, fetch errors ${c.recorder.fetchErrors} (${c.recorder.fetchErrorExamples.join('; ')})` : ''}`);
     }
     this.log(`byte identity below the HW: ${identity.join('; ')}`);
     for (const n of this.notes) this.log(`note: ${n}`);
