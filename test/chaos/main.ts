@@ -212,6 +212,7 @@ class Harness {
       if (this.aborted || this.now + fault.durationMs > faultsEndMs) break;
       await this.inject(fault);
       await this.keepWorkloadAlive();
+      await this.churnGroupMember(fault.index);
       await this.waitConverged(`after fault ${fault.index}`, CONVERGE_MS).catch((e: unknown) => {
         this.notes.push(`fault ${fault.index}: not converged within ${CONVERGE_MS} ms (${(e as Error).message})`);
         this.log(`warning: ${(e as Error).message}`);
@@ -256,6 +257,31 @@ class Harness {
       this.retiredReaders.push(c);
       this.consumers[i] = { ...c.start(`${c.recorder.name}r`), start: c.start };
     }
+  }
+
+  /**
+   * Group churn, so the franz-go group goes through generations for the double-assignment check: after
+   * each fault one of its members is replaced — stopped (SIGTERM: it commits and leaves, the group
+   * rebalances at once) after even faults, killed (SIGKILL: it stays a member until its session times out,
+   * its partitions unread meanwhile) after odd ones — and a new member joins. Its history is kept.
+   */
+  private async churnGroupMember(faultIndex: number): Promise<void> {
+    const members = this.consumers.filter((c) => c.recorder.group === FRANZ_GROUP);
+    if (members.length === 0) return;
+    const member = members[faultIndex % members.length]!;
+    const graceful = faultIndex % 2 === 0;
+    if (graceful) {
+      await member.client.stop();
+    } else {
+      member.client.kill();
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([member.client.exited, new Promise((r) => { bound = setTimeout(r, 10_000); })]);
+      clearTimeout(bound);
+    }
+    this.retiredReaders.push(member);
+    const name = `${member.recorder.name.replace(/\.\d+$/, '')}.${faultIndex}`;
+    this.consumers[this.consumers.indexOf(member)] = { ...member.start(name), start: member.start };
+    this.log(`group churn: ${member.recorder.name} ${graceful ? 'stopped (left the group)' : 'killed (stays in the group until its session times out)'}; ${name} joins`);
   }
 
   readonly retiredProducers: WorkloadProducer[] = [];
