@@ -107,6 +107,7 @@ test('consume-transform-produce (franz-go GroupTransactSession) across kill -9 o
     t.diagnostic(`kills ${kills}; ${check.detail}`);
   } catch (e) {
     if (broker) t.diagnostic(`broker log tail: ${broker.log().slice(-2000)}`);
+    t.diagnostic(`partitions at the failure: ${await partitionStates(port).catch((err: unknown) => String(err))}`);
     throw e;
   } finally {
     if (broker) await kill9(broker);
