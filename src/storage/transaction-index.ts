@@ -170,7 +170,9 @@ export class TransactionIndex {
       let low = 0;
       let high = fileEntries;
       // Invariant: entries below low end before fetchOffset; entries from high on end at or after it.
-      while (fileEntries > SCAN_CHUNK_ENTRIES && low < high) {
+      // Narrowed to one chunk only: the forward read skips the rest (an entry ending before fetchOffset
+      // is not reported, and if its LSO reaches the bound no later entry overlaps the range either).
+      while (high - low > SCAN_CHUNK_ENTRIES) {
         const mid = (low + high) >>> 1;
         if (await preadFull(fd, one, ABORTED_TXN_BYTES, mid * ABORTED_TXN_BYTES) < ABORTED_TXN_BYTES) return false;
         if (decodeAbortedTxn(one, 0).lastOffset < fetchOffset) low = mid + 1;
@@ -213,12 +215,18 @@ export class TransactionIndex {
     this.pending = this.pending.filter((txn) => txn.lastOffset < offset);
     const fileEntries = await this.entriesOnFile();
     let keep = 0;
+    let lastKept = -1;
     if (fileEntries > 0) {
       const data = await this.readFile(pool, fileEntries);
-      while (keep < fileEntries && decodeAbortedTxn(data, keep * ABORTED_TXN_BYTES).lastOffset < offset) keep++;
+      const whole = Math.floor(data.length / ABORTED_TXN_BYTES);
+      for (; keep < whole; keep++) {
+        const lastOffset = decodeAbortedTxn(data, keep * ABORTED_TXN_BYTES).lastOffset;
+        if (lastOffset >= offset) break;
+        lastKept = lastOffset;
+      }
       if (keep < fileEntries) await this.cutFile(pool, keep);
     }
-    this.lastAppended = this.pending.length > 0 ? (this.pending[this.pending.length - 1] as AbortedTxn).lastOffset : -1;
+    this.lastAppended = this.pending.length > 0 ? (this.pending[this.pending.length - 1] as AbortedTxn).lastOffset : lastKept;
   }
 
   /**
