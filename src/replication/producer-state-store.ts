@@ -139,10 +139,16 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     return this.state.lastStableOffset(highWatermark);
   }
 
-  /** Read from the log's `.txnindex` files (nothing kept in memory). */
+  /**
+   * Read from the log's `.txnindex` files (nothing kept in memory), ordered by first offset. Kafka answers
+   * in marker order; the Java client, librdkafka and franz-go sort the list themselves, but KafkaJS 2.2.4
+   * (filterAbortedMessages) assumes it sorted and, when a transaction that began earlier aborted later,
+   * showed its records at read_committed (on Kafka too). Sorting costs the others nothing.
+   */
   async abortedTransactions(fetchOffset: number, upperBoundOffset: number): Promise<CompletedTxn[]> {
     const found = await this.log.collectAbortedTransactions(Math.max(fetchOffset, this.log.logStartOffset), upperBoundOffset);
-    return found.map(({ producerId, firstOffset, lastOffset }) => ({ producerId, firstOffset, lastOffset }));
+    const out = found.map(({ producerId, firstOffset, lastOffset }) => ({ producerId, firstOffset, lastOffset }));
+    return out.sort((a, b) => a.firstOffset - b.firstOffset);
   }
 
   /** Called synchronously after the append: records it, snapshots after a roll, expires idle producers. */
