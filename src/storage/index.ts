@@ -82,7 +82,7 @@
  *   active segment's bytes past its last index entry are scanned.
  *
  * ## Bounds
- *   Open descriptors: LogManager openFilesMax (LRU, only `.log` files; 10,000 partitions fit in 64).
+ *   Open descriptors: LogManager openFilesMax (LRU, `.log` and `.txnindex` files; 10,000 partitions fit in 64).
  *   Tail cache: tail.cache.bytes per partition and LogManager tailCacheBytesTotal shared by all partitions;
  *   unwritten batches always stay cached until written (the network layer bounds what is in flight).
  *   A cached view pins at most 4× its size (or 256 KiB) of its backing buffer: records that are a smaller

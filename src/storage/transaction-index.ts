@@ -17,7 +17,8 @@ import { promises as fsp } from 'node:fs';
 import { invariant } from '../common/assert.js';
 import { readInt64, writeInt64 } from '../protocol/record-batch.js';
 import type { FilePool } from './file-pool.js';
-import { ftruncateFd, fdatasyncFd, preadFull, pwritevFull, unlinkIfExists } from './fs-util.js';
+import { dirname } from 'node:path';
+import { ftruncateFd, fdatasyncFd, fsyncDirectory, preadFull, pwritevFull, unlinkIfExists } from './fs-util.js';
 
 /** AbortedTxn.TOTAL_SIZE. */
 export const ABORTED_TXN_BYTES = 34;
@@ -98,6 +99,8 @@ export class TransactionIndex {
   private pending: AbortedTxn[] = [];
   /** The file has writes no sync covered. */
   private unsynced = false;
+  /** The file may have been created since the directory was last synced (its entry is not durable yet). */
+  private created = false;
   /** lastOffset of the last entry appended (written or pending); -1 when none or not yet read. */
   private lastAppended = -1;
 
@@ -129,6 +132,7 @@ export class TransactionIndex {
     if (count === 0) return;
     const entries = this.pending.slice(0, count);
     const fileEntries = await this.entriesOnFile();
+    if (fileEntries === 0) this.created = true;
     await pool.withFile(this.path, true, (fd) => pwritevFull(fd, [encodeAbortedTxns(entries)], fileEntries * ABORTED_TXN_BYTES));
     this.fileEntries = fileEntries + count;
     this.unsynced = true;
@@ -139,7 +143,10 @@ export class TransactionIndex {
   async sync(pool: FilePool): Promise<void> {
     if (!this.unsynced) return;
     await pool.withFile(this.path, false, fdatasyncFd);
+    // A file created by the first write needs its directory entry made durable too.
+    if (this.created) await fsyncDirectory(dirname(this.path));
     this.unsynced = false;
+    this.created = false;
   }
 
   /**
@@ -252,6 +259,7 @@ export class TransactionIndex {
     this.pending = [];
     this.fileEntries = 0;
     this.unsynced = false;
+    this.created = false;
     this.lastAppended = -1;
     pool.retire(this.path);
     await unlinkIfExists(this.path);
