@@ -54,7 +54,7 @@ class Partition {
   /** Everything written: log flushed, index entries on their files. */
   async settle(): Promise<void> {
     await this.log.flush();
-    for (let i = 0; i < 1000 && this.log.pendingAbortedTransactionCount() > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 2000 && this.log.pendingAbortedTransactionCount() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(this.log.pendingAbortedTransactionCount(), 0);
   }
 
