@@ -1201,6 +1201,11 @@ export class PartitionLog {
       return;
     }
     const first = cleanShutdown ? this.segments.length - 1 : this.segmentIndexFor(recoveryPoint);
+    // Below the recovery point too: a rebuild may have indexed markers there again before the crash
+    // (entries synced only by the next producer snapshot). Cheap: only segments with an abort have a file.
+    for (const segment of cleanShutdown ? [] : this.segments.slice(0, first)) {
+      if (!segment.txnIndex.isEmpty()) await this.recoverTxnIndex(segment);
+    }
     for (let i = first; i < this.segments.length; i++) {
       const segment = this.segments[i] as LogSegment;
       const started = performance.now();
