@@ -68,6 +68,11 @@ class Partition {
   }
 }
 
+/** Fetch answers list aborted transactions by first offset (producer-state-store.ts). */
+function byFirstOffset(txns: readonly (Aborted | undefined)[]): Aborted[] {
+  return (txns as Aborted[]).slice().sort((a, b) => a.firstOffset - b.firstOffset);
+}
+
 function files(dir: string, suffix: string): string[] {
   return readdirSync(dir).filter((name) => name.endsWith(suffix)).sort();
 }
@@ -108,18 +113,18 @@ test('each aborted transaction is indexed in the segment of its marker; a fetch 
     for (const name of indexed) entries += statSync(join(dir, name)).size / ABORTED_TXN_BYTES;
     assert.equal(entries, aborted.length, `one entry per aborted transaction in ${indexed.join(', ')}`);
     assert.ok(indexed.length < p.log.segmentBaseOffsets().length, 'segments without an abort have no file (as Kafka)');
-    assert.deepEqual(await p.aborted(), aborted);
+    assert.deepEqual(await p.aborted(), byFirstOffset(aborted));
     // A fetch of the first batch only: the transaction of producer 3 started there, its marker is segments later.
     assert.deepEqual(await p.aborted(0, 1), [aborted[3]]);
     const second = aborted[1] as Aborted;
-    assert.deepEqual(await p.aborted(second.firstOffset, second.firstOffset + 1), [second, aborted[3]]);
+    assert.deepEqual(await p.aborted(second.firstOffset, second.firstOffset + 1), byFirstOffset([second, aborted[3]]));
     const fifth = aborted[4] as Aborted;
     assert.deepEqual(await p.aborted(fifth.lastOffset, p.log.logEndOffset), [fifth]);
     assert.deepEqual(await p.aborted(fifth.lastOffset + 1, p.log.logEndOffset), []);
     await p.close();
 
     const again = await Partition.open(dir, { cleanShutdown: true, recoveryPoint: Number.MAX_SAFE_INTEGER });
-    assert.deepEqual(await again.aborted(), aborted, 'a clean restart reads the files');
+    assert.deepEqual(await again.aborted(), byFirstOffset(aborted), 'a clean restart reads the files');
     await again.close();
   } finally {
     cleanup();
@@ -143,8 +148,27 @@ test('after a crash a torn .txnindex tail is cut and the markers after the produ
     const size = statSync(join(dir, last)).size;
     truncateSync(join(dir, last), size - 10);
     const again = await Partition.open(dir, { recoveryPoint: 0 });
-    assert.deepEqual(await again.aborted(), aborted);
+    assert.deepEqual(await again.aborted(), byFirstOffset(aborted));
     assert.equal(statSync(join(dir, last)).size, size, 'the entry is whole again');
+    await again.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('an unclean start cuts zeros a crash left in the .txnindex of a segment below the recovery point', async () => {
+  const { dir, cleanup } = tempDir('runnel-txnindex-');
+  try {
+    const p = await Partition.open(dir);
+    const aborted = writeMix(p);
+    await p.settle();
+    const first = files(dir, '.txnindex')[0] as string;
+    const size = statSync(join(dir, first)).size;
+    // Read as entries, zeros would say producer 0 aborted a transaction from offset 0.
+    writeFileSync(join(dir, first), Buffer.alloc(2 * ABORTED_TXN_BYTES), { flag: 'a' });
+    const again = await Partition.open(dir, { recoveryPoint: p.log.activeSegment.baseOffset });
+    assert.equal(statSync(join(dir, first)).size, size);
+    assert.deepEqual(await again.aborted(), byFirstOffset(aborted));
     await again.close();
   } finally {
     cleanup();
@@ -161,7 +185,7 @@ test('segments that lack their .txnindex, with no producer snapshot either, are 
     for (const name of [...files(dir, '.txnindex'), ...files(dir, '.snapshot')]) unlinkSync(join(dir, name));
     const again = await Partition.open(dir, { recoveryPoint: 0 });
     await again.settle();
-    assert.deepEqual(await again.aborted(), aborted);
+    assert.deepEqual(await again.aborted(), byFirstOffset(aborted));
     const after = Object.fromEntries(files(dir, '.txnindex').map((name) => [name, readFileSync(join(dir, name))]));
     assert.deepEqual(after, before, 'the same files, byte for byte (same last stable offsets too)');
     await again.close();
@@ -195,7 +219,7 @@ test('a version-2 producer snapshot (aborted list inside, no .txnindex yet) is i
 
     const again = await Partition.open(dir, { cleanShutdown: true, recoveryPoint: Number.MAX_SAFE_INTEGER });
     await again.settle();
-    assert.deepEqual(await again.aborted(), aborted);
+    assert.deepEqual(await again.aborted(), byFirstOffset(aborted));
     assert.ok(files(dir, '.txnindex').length > 0);
     assert.equal(readFileSync(join(dir, snapshot)).readUInt16BE(4), 3, 'the snapshot no longer carries the list');
     await again.close();
@@ -213,7 +237,7 @@ test('truncation (a follower diverging) cuts the entries of the markers it remov
     const cut = aborted[3] as Aborted;
     await p.log.truncateTo(cut.lastOffset); // the marker of producer 3 and everything after it go
     await p.store.reload(); // as the replica manager does after truncating
-    assert.deepEqual(await p.aborted(), aborted.slice(0, 3));
+    assert.deepEqual(await p.aborted(), byFirstOffset(aborted.slice(0, 3)));
     assert.equal(p.store.hasOngoingTransaction(3, 0), true, 'producer 3\'s transaction is open again');
     const total = files(dir, '.txnindex').reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
     assert.equal(total, 3 * ABORTED_TXN_BYTES);
@@ -237,7 +261,7 @@ test('retention and DeleteRecords delete a segment\'s .txnindex with it', async 
     const first = aborted[0] as Aborted;
     await p.log.deleteRecords(first.lastOffset + 1);
     await p.settle();
-    assert.deepEqual(await p.aborted(), aborted.slice(1), 'nothing below the log start is reported');
+    assert.deepEqual(await p.aborted(), byFirstOffset(aborted.slice(1)), 'nothing below the log start is reported');
     await p.log.applyRetention(T0 + 1);
     assert.equal(p.log.segmentBaseOffsets().length, 1);
     const kept = p.log.segmentBaseOffsets()[0] as number;
@@ -262,7 +286,7 @@ test('a follower indexes the aborted transactions of the batches it copies; its 
       follower.store.onReplicatedAppend(readBatchHeader(copy), copy);
     }
     await follower.settle();
-    assert.deepEqual(await follower.aborted(), aborted);
+    assert.deepEqual(await follower.aborted(), byFirstOffset(aborted));
     assert.deepEqual(files(followerDir.dir, '.log'), files(leaderDir.dir, '.log'));
     for (const name of files(leaderDir.dir, '.log')) {
       assert.ok(readFileSync(join(leaderDir.dir, name)).equals(readFileSync(join(followerDir.dir, name))), name);
