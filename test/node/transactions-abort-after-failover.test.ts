@@ -7,8 +7,9 @@
  * old epoch, and the new coordinator aborts the open transaction with markers on every partition's
  * (possibly new) leader (Kafka's TransactionCoordinator.handleInitProducerId → abort of an ongoing
  * transaction). Asserted: the open records are visible at read_uncommitted and never at read_committed,
- * every surviving replica indexes the abort (`.txnindex`) for the old producer id, and the last stable
- * offset reaches the high watermark on every partition.
+ * every surviving replica indexes the abort (`.txnindex`) for the old producer id, the last stable
+ * offset reaches the high watermark on every partition, and the killed node, restarted, indexes the abort
+ * it missed from the new leaders.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +23,11 @@ import { call } from '../broker/kafka-test-client.js';
 const TOPIC = 'failover-out';
 const TXN_ID = 'failover-txn';
 const PARTITIONS = 3;
+const started = Date.now();
+/** Progress on stderr (TXN_FAILOVER_LOG=1): where a hung run stopped. */
+function step(what: string): void {
+  if (process.env.TXN_FAILOVER_LOG === '1') process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}\n`);
+}
 const METADATA = { allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -70,10 +76,14 @@ async function leaders(port: number): Promise<number[] | undefined> {
 
 async function readValues(kafka: Kafka, readUncommitted: boolean, want: number): Promise<string[]> {
   const consumer = kafka.consumer({ groupId: `check-${readUncommitted ? 'ru' : 'rc'}`, readUncommitted, maxWaitTimeInMs: 100 });
+  consumer.on(consumer.events.CRASH, (e) => step(`consumer crash: ${String((e.payload as { error?: Error }).error?.message)}`));
+  consumer.on(consumer.events.GROUP_JOIN, () => step('consumer joined its group'));
   await consumer.connect();
+  step('consumer connected');
   await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
   const values: string[] = [];
   await consumer.run({ eachMessage: async ({ message }) => { values.push(String(message.value)); } });
+  step('consumer running');
   try {
     await waitFor(`${want} records at read_${readUncommitted ? 'uncommitted' : 'committed'}`, async () => (values.length >= want ? true : undefined), 90_000);
     await new Promise((r) => setTimeout(r, 1000)); // anything beyond `want` would come in the same fetches
@@ -94,6 +104,7 @@ test('a transaction open when its coordinator\'s node is killed ends ABORTED: fe
   try {
     const anyPort = portOf(cluster, 1);
     await waitFor('three brokers', async () => ((await ask(anyPort, (c) => call(c, ApiKey.Metadata, 12, { ...METADATA, topics: [] }))).body.brokers.length === 3 ? true : undefined));
+    step('cluster up');
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3 }], waitForLeaders: true });
@@ -103,6 +114,7 @@ test('a transaction open when its coordinator\'s node is killed ends ABORTED: fe
     const send = async (txn: { send: (r: { topic: string; messages: { partition: number; value: string }[] }) => Promise<unknown> }, prefix: string, count: number): Promise<void> => {
       await txn.send({ topic: TOPIC, messages: Array.from({ length: count }, (_, i) => ({ partition: i % PARTITIONS, value: `${prefix}${i}` })) });
     };
+    step('topic created');
     const first = kafka.producer({ transactionalId: TXN_ID, idempotent: true, maxInFlightRequests: 1 });
     await first.connect();
     const committed = await first.transaction();
@@ -111,11 +123,13 @@ test('a transaction open when its coordinator\'s node is killed ends ABORTED: fe
     const open = await first.transaction();
     await send(open, 'o', 15); // acks=-1: on every in-sync replica before the kill
 
+    step('open transaction written');
     const coordinator = await findCoordinator(anyPort);
     const before = await describeTransaction(portOf(cluster, coordinator));
     assert.equal(before.state, 'Ongoing');
     killed = coordinator;
     await cluster.killNode(coordinator);
+    step(`killed node ${coordinator}`);
     // The old producer is a zombie now: its client keeps no connection worth waiting for.
     await first.disconnect().catch(() => undefined);
 
@@ -125,13 +139,16 @@ test('a transaction open when its coordinator\'s node is killed ends ABORTED: fe
       return id !== killed ? id : undefined;
     }, 120_000);
 
+    step(`new coordinator ${newCoordinator}`);
     // InitProducerId with the same transactional.id fences the old epoch; the open transaction is aborted.
     const second = kafka.producer({ transactionalId: TXN_ID, idempotent: true, maxInFlightRequests: 1 });
     await second.connect();
     const after = await second.transaction();
+    step('second producer initialised');
     await send(after, 'd', 30);
     await after.commit();
     await second.disconnect();
+    step('second producer committed');
     const described = await describeTransaction(portOf(cluster, newCoordinator));
     assert.equal(described.producerId, before.producerId, 'same producer id, a later epoch');
     assert.ok(described.producerEpoch > before.producerEpoch, `epoch ${described.producerEpoch} > ${before.producerEpoch}`);
@@ -165,6 +182,22 @@ test('a transaction open when its coordinator\'s node is killed ends ABORTED: fe
       }
     }
 
+    step('LSO = HW, aborts indexed');
+
+    // The killed node comes back (KafkaJS clients otherwise spend their retries on its address): it
+    // catches up from the new leaders and indexes the abort it missed while it was down.
+    await cluster.startNode(killed);
+    const restarted = killed;
+    killed = undefined;
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      const aborted = await waitFor(`the abort on restarted node ${restarted}, ${TOPIC}-${partition}`, async () => {
+        const hosted = cluster.node(restarted)?.broker?.services.replicaManager.partition(TOPIC, partition);
+        const found = await hosted?.abortedTransactions(0, hosted.logEndOffset);
+        return found !== undefined && found.length > 0 ? found : undefined;
+      }, 120_000);
+      assert.deepEqual(aborted.map((t) => t.producerId), [before.producerId], `restarted node ${restarted}, ${TOPIC}-${partition}`);
+    }
+    step(`node ${restarted} restarted and caught up`);
     const readCommitted = await readValues(kafka, false, 60);
     assert.equal(readCommitted.length, 60, `read_committed: ${readCommitted.length}`);
     assert.equal(readCommitted.filter((v) => v.startsWith('o')).length, 0, 'no record of the aborted transaction at read_committed');
