@@ -8,8 +8,10 @@
  *   Kafka's record format, so the level says which broker behaviour to expect, not which records exist.
  * - group.version 1 exactly when the KIP-848 consumer group APIs are served (ConsumerGroupHeartbeat
  *   registered), else 0.
- * - transaction.version 0: transactions v1 (KIP-98 with KIP-890 part 1's verification); level 2 (KIP-890
- *   part 2: epoch bump per transaction, implicit partition add) is not implemented. kraft.version 0 (static voters, no KIP-853 reconfiguration),
+ * - transaction.version: the `transaction.version` property, 0 (transactions v1: KIP-98 with KIP-890 part
+ *   1's verification) or 2 (KIP-890 part 2: an epoch bump per transaction, partitions added by Produce
+ *   v12+ / TxnOffsetCommit v5+ themselves; src/txn/coordinator.ts). Kafka 4 clients read the finalized
+ *   level to choose. Level 1 (flexible state records only) is not offered. kraft.version 0 (static voters, no KIP-853 reconfiguration),
  *   eligible.leader.replicas.version 0, share.version 0, streams.version 0: none of those is implemented.
  * A feature at level 0 is not finalized (Kafka leaves it out of FinalizedFeatures), and a supported range
  * starting at 0 is left out of ApiVersions before v4 (KAFKA-17492: older clients cannot read it).
@@ -18,6 +20,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import type { SupportedApi } from './api-handler.js';
 
 export const METADATA_VERSION_FEATURE = 'metadata.version';
+export const TRANSACTION_VERSION_FEATURE = 'transaction.version';
 /** MetadataVersion.IBP_4_4_IV2.featureLevel() in Kafka 4.4.0. */
 export const METADATA_VERSION_LEVEL = 33;
 export const METADATA_VERSION_NAME = '4.4-IV2';
@@ -29,7 +32,7 @@ export interface FeatureLevel {
 }
 
 /** Every feature Kafka 4.4 defines, at the level Runnel runs it. */
-export function runnelFeatures(apis: readonly SupportedApi[]): FeatureLevel[] {
+export function runnelFeatures(apis: readonly SupportedApi[], transactionVersion: number): FeatureLevel[] {
   const consumerGroups = apis.some((api) => api.apiKey === ApiKey.ConsumerGroupHeartbeat);
   return [
     { name: 'eligible.leader.replicas.version', level: 0 },
@@ -38,7 +41,7 @@ export function runnelFeatures(apis: readonly SupportedApi[]): FeatureLevel[] {
     { name: METADATA_VERSION_FEATURE, level: METADATA_VERSION_LEVEL },
     { name: 'share.version', level: 0 },
     { name: 'streams.version', level: 0 },
-    { name: 'transaction.version', level: 0 },
+    { name: TRANSACTION_VERSION_FEATURE, level: transactionVersion },
   ];
 }
 

@@ -267,6 +267,11 @@ export const CONFIG_DEFINITIONS = {
   'transaction.abort.timed.out.transaction.cleanup.interval.ms': def({
     kind: 'int', default: 10000, min: 1, doc: 'How often the coordinator aborts transactions past their timeout.',
   }),
+  'transaction.version': def({
+    kind: 'int', default: 0, min: 0, max: 2,
+    check: (v) => (v === 0 || v === 2 ? null : 'must be 0 (transactions v1) or 2 (transactions v2, KIP-890 part 2)'),
+    doc: 'The finalized transaction.version feature ApiVersions reports (Kafka sets it with kafka-storage.sh format --feature). 2: Kafka 4 clients run transactions v2 (an epoch bump per transaction, partitions added by the produce itself); 0: transactions v1. Set the same on every node.',
+  }),
   'transaction.remove.expired.transaction.cleanup.interval.ms': def({
     kind: 'int', default: 3600000, min: 1, doc: 'How often the coordinator removes expired transactional ids.',
   }),

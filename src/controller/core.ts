@@ -18,7 +18,7 @@
  */
 import type { RunnelConfig } from '../config/config.js';
 import { topicByName, type MetadataImage, type TopicImage } from '../metadata/image.js';
-import type { MetadataRecord } from '../metadata/records.js';
+import { RECOVERED, type MetadataRecord, type PartitionChangeRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
   brokerPartitionsError, planAlterConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, type Plan,
@@ -26,7 +26,7 @@ import {
 import { placementStart, usableBrokers } from './placement.js';
 import { planProducerIdBlock, PRODUCER_ID_BLOCK_SIZE } from './producer-ids.js';
 import {
-  alterPartitionItem, electLeaders, hasLeaderships, isActiveBroker, leaderAndIsrUpdates, rebalanceLeaders, uncleanElections,
+  alterPartitionItem, electLeaders, eligibilityEpochBumps, hasLeaderships, isActiveBroker, leaderAndIsrUpdates, rebalanceLeaders, uncleanElections,
   type LeaderElectionEvent, type PartitionUpdates,
 } from './replication-control.js';
 import { NO_LEADER, type ControllerBug } from './partition-change.js';
@@ -260,7 +260,7 @@ export class ControllerCore {
     if (!sameIncarnation && !fenced) {
       // 'registration-only': registered unfenced, so it takes back what waits for it, as an unfencing does.
       const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, request.brokerId, (p) => p.leader === NO_LEADER, 'broker-registered', this.options.bugs);
-      records.push(...updates.records);
+      records.push(...updates.records, ...this.eligibilityBumps(image, request.brokerId, updates.records));
       events.push(...updates.events);
     }
     this.sessions.set(request.brokerId, { lastContactMs: nowMs, metadataOffset: -1 });
@@ -351,9 +351,15 @@ export class ControllerCore {
     const broker = image.brokers.get(brokerId)!;
     const updates = leaderAndIsrUpdates(this.options.config, image, NO_LEADER, brokerId, (p) => p.leader === NO_LEADER, 'broker-unfenced', this.options.bugs);
     return {
-      records: [{ type: 'UnfenceBroker', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.records],
+      records: [{ type: 'UnfenceBroker', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.records, ...this.eligibilityBumps(image, brokerId, updates.records)],
       events: [{ event: 'broker-unfenced', brokerId, brokerEpoch: broker.brokerEpoch }, ...updates.events],
     };
+  }
+
+  /** A broker eligible for ISRs again makes every proposal formed before stale (eligibilityEpochBumps says why). */
+  private eligibilityBumps(image: MetadataImage, brokerId: number, changed: readonly MetadataRecord[]): MetadataRecord[] {
+    if (this.options.bugs?.has('no-eligibility-epoch-bump') === true) return [];
+    return eligibilityEpochBumps(image, brokerId, changed.filter((r): r is PartitionChangeRecord => r.type === 'PartitionChange'));
   }
 
   /** handleBrokerInControlledShutdown: marked leaving, then its leaderships and ISR places move. */
@@ -410,7 +416,10 @@ export class ControllerCore {
     for (const item of request.partitions) {
       const key = `${item.topicId}/${item.partitionId}`;
       if (touched.has(key)) {
-        results.push({ ...item, errorCode: ErrorCode.INVALID_REQUEST, leader: NO_LEADER, leaderEpoch: -1, isr: [], partitionEpoch: -1 });
+        results.push({
+          topicId: item.topicId, partitionId: item.partitionId, errorCode: ErrorCode.INVALID_REQUEST, leader: NO_LEADER, leaderEpoch: -1,
+          isr: [], partitionEpoch: -1, leaderRecoveryState: RECOVERED,
+        });
         continue;
       }
       touched.add(key);

@@ -8,12 +8,14 @@
  *   else the first replica, in replica order, that is in the target ISR and acceptable; else none (-1).
  * - 'unclean': as 'online', and when no ISR member can lead, the first acceptable replica at all, with
  *   the ISR forced to just it (data acknowledged by the old ISR may be lost: only when the topic allows).
+ * An unclean election marks the partition RECOVERING (KIP-704); AlterPartition's target state, when it
+ * differs, is written (the leader reports RECOVERED).
  * The ISR never becomes empty: removing its last member leaves it there, leaderless, so that broker
  * leads again when it returns (PartitionChangeBuilder.build keeps the ISR when the target is empty).
  * A leader change bumps the leader epoch; every record bumps the partition epoch (image.ts applies both).
  */
 import type { PartitionImage } from '../metadata/image.js';
-import type { PartitionChangeRecord } from '../metadata/records.js';
+import { RECOVERED, RECOVERING, type LeaderRecoveryState, type PartitionChangeRecord } from '../metadata/records.js';
 
 /** LeaderConstants.NO_LEADER. */
 export const NO_LEADER = -1;
@@ -26,6 +28,8 @@ export interface PartitionChangeOptions {
   readonly election: Election;
   /** The ISR wanted (AlterPartition's new ISR, or the ISR without a departing broker); default the current ISR. */
   readonly targetIsr?: readonly number[];
+  /** AlterPartition's LeaderRecoveryState (KIP-704); default the partition's. */
+  readonly targetLeaderRecoveryState?: LeaderRecoveryState;
   /** Deliberate bugs for proving the simulator's checker (never set in production). */
   readonly bugs?: ReadonlySet<ControllerBug>;
 }
@@ -35,8 +39,14 @@ export interface PartitionChangeOptions {
  * - elect-outside-isr: a clean election takes any live replica, ISR or not.
  * - accept-stale-partition-epoch: AlterPartition ignores an older partition epoch (KIP-704's check).
  * - keep-fenced-leader: fencing a broker (or its controlled shutdown) leaves its leaderships in place.
+ * - unclean-stays-recovered: an unclean election does not mark the partition RECOVERING (KIP-704).
+ * - ignore-recovered-report: AlterPartition's LeaderRecoveryState is ignored, so RECOVERING stays while
+ *   the ISR grows.
+ * - no-eligibility-epoch-bump: unfencing a broker does not bump the partition epochs of the partitions
+ *   it is a replica of outside the ISR (replication-control.ts eligibilityEpochBumps).
  */
-export const CONTROLLER_BUG_NAMES = ['elect-outside-isr', 'accept-stale-partition-epoch', 'keep-fenced-leader'] as const;
+export const CONTROLLER_BUG_NAMES = ['elect-outside-isr', 'accept-stale-partition-epoch', 'keep-fenced-leader', 'no-eligibility-epoch-bump',
+  'unclean-stays-recovered', 'ignore-recovered-report'] as const;
 export type ControllerBug = typeof CONTROLLER_BUG_NAMES[number];
 
 export interface PartitionChange {
@@ -47,6 +57,7 @@ export interface PartitionChange {
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
   readonly unclean: boolean;
+  readonly leaderRecoveryState: LeaderRecoveryState;
 }
 
 export function buildPartitionChange(partition: PartitionImage, options: PartitionChangeOptions): PartitionChange {
@@ -71,19 +82,31 @@ export function buildPartitionChange(partition: PartitionImage, options: Partiti
   }
   const record: PartitionChangeRecord = { type: 'PartitionChange', topicId: partition.topicId, partitionId: partition.partitionId };
   let changed = false;
+  const currentRecovery = partition.leaderRecoveryState ?? RECOVERED;
   if (leader !== partition.leader) {
     record.leader = leader;
     changed = true;
-    if (unclean) record.isr = [leader];
+    if (unclean) {
+      // KIP-704 (PartitionChangeBuilder.tryElection): the ISR is forced to the new leader, which may lack
+      // acknowledged records, and the partition is RECOVERING until that leader reports RECOVERED.
+      record.isr = [leader];
+      if (currentRecovery !== RECOVERING && options.bugs?.has('unclean-stays-recovered') !== true) record.leaderRecoveryState = RECOVERING;
+    }
   }
   if (record.isr === undefined && targetIsr.length > 0 && !sameList(targetIsr, partition.isr)) {
     record.isr = [...targetIsr];
     changed = true;
   }
+  // PartitionChangeBuilder.build: the target state (AlterPartition's) when it differs; a change of its own.
+  const target = options.bugs?.has('ignore-recovered-report') === true ? undefined : options.targetLeaderRecoveryState;
+  if (record.leaderRecoveryState === undefined && target !== undefined && target !== currentRecovery) {
+    record.leaderRecoveryState = target;
+    changed = true;
+  }
   if (!changed) {
     return {
       record: null, leader: partition.leader, isr: partition.isr, leaderEpoch: partition.leaderEpoch,
-      partitionEpoch: partition.partitionEpoch, unclean: false,
+      partitionEpoch: partition.partitionEpoch, unclean: false, leaderRecoveryState: currentRecovery,
     };
   }
   return {
@@ -93,6 +116,7 @@ export function buildPartitionChange(partition: PartitionImage, options: Partiti
     leaderEpoch: leader !== partition.leader ? partition.leaderEpoch + 1 : partition.leaderEpoch,
     partitionEpoch: partition.partitionEpoch + 1,
     unclean,
+    leaderRecoveryState: record.leaderRecoveryState ?? currentRecovery,
   };
 }
 

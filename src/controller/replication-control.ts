@@ -1,12 +1,12 @@
 /**
  * The controller's partition decisions (KRaft's ReplicationControlManager, reduced): leader and ISR
- * updates when a broker leaves or returns, AlterPartition (KIP-497, KIP-704 partition epochs, KIP-903
- * ineligible replicas), ElectLeaders (preferred and unclean, KIP-460) and the preferred-leader
+ * updates when a broker leaves or returns, AlterPartition (KIP-497, KIP-704 partition epochs and leader
+ * recovery state, KIP-903 ineligible replicas), ElectLeaders (preferred and unclean, KIP-460) and the preferred-leader
  * rebalance. Pure functions of the image: the core (core.ts) passes who may lead.
  */
 import type { RunnelConfig } from '../config/config.js';
 import { configKey, type MetadataImage, type PartitionImage, type TopicImage } from '../metadata/image.js';
-import type { PartitionChangeRecord } from '../metadata/records.js';
+import { RECOVERED, RECOVERING, type LeaderRecoveryState, type PartitionChangeRecord } from '../metadata/records.js';
 import { brokerConfigLayers, effectiveTopicConfig } from '../metadata/topic-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { buildPartitionChange, NO_LEADER, type ControllerBug, type Election, type PartitionChange } from './partition-change.js';
@@ -101,13 +101,47 @@ export function leaderAndIsrUpdates(
   return { records, events };
 }
 
+/**
+ * Partition-epoch bumps for a broker that becomes eligible for ISRs again (unfenced, or registered
+ * unfenced): a PartitionChange that changes nothing else for every partition that lists it as a replica
+ * outside the ISR (`changed`: partitions this decision already changes, skipped).
+ *
+ * Why (controller simulation seed 146807): the controller refuses an AlterPartition that adds a fenced
+ * broker (INELIGIBLE_REPLICA) and the leader, as Kafka's Partition.handleAlterPartitionError does, drops
+ * the proposal and lets its high watermark count the committed ISR only. But another copy of the same
+ * request can reach a controller later: ControllerClient.send retries an attempt that got no answer at
+ * the next voter while the first copy may still be on its way (RpcClient keeps the connection open after
+ * a timeout, and TCP delivers the bytes when the link heals), and that voter may be the active controller
+ * by then. Fencing does not change a broker's epoch (KIP-631: only a new registration does), so once the
+ * broker is unfenced the late copy names the current epochs and only active brokers, and would be
+ * accepted: an ISR member without the records the leader acknowledged meanwhile. With the bump, every
+ * proposal formed while the broker was ineligible names a stale partition epoch (INVALID_UPDATE_VERSION)
+ * once it is eligible again, so an INELIGIBLE_REPLICA refusal is final, as the leader assumes. Kafka's
+ * NodeToControllerChannelManager re-sends after a disconnect in the same way and its PartitionChangeBuilder
+ * writes no record that changes nothing; this record is Runnel's addition (a PartitionChangeRecord with
+ * only its ids is valid: replay bumps the partition epoch, as PartitionRegistration.merge does).
+ */
+export function eligibilityEpochBumps(image: MetadataImage, brokerId: number, changed: readonly PartitionChangeRecord[]): PartitionChangeRecord[] {
+  const skip = new Set(changed.map((r) => `${r.topicId}\u0000${r.partitionId}`));
+  const records: PartitionChangeRecord[] = [];
+  for (const [, p] of allPartitions(image)) {
+    if (!p.replicas.includes(brokerId) || p.isr.includes(brokerId)) continue;
+    if (skip.has(`${p.topicId}\u0000${p.partitionId}`)) continue;
+    records.push({ type: 'PartitionChange', topicId: p.topicId, partitionId: p.partitionId });
+  }
+  return records;
+}
+
 // ---- AlterPartition ----
 
-function itemResult(item: AlterPartitionItem, errorCode: number, state?: { leader: number; leaderEpoch: number; isr: readonly number[]; partitionEpoch: number }): AlterPartitionItemResult {
+function itemResult(
+  item: AlterPartitionItem, errorCode: number,
+  state?: { leader: number; leaderEpoch: number; isr: readonly number[]; partitionEpoch: number; leaderRecoveryState: LeaderRecoveryState },
+): AlterPartitionItemResult {
   return {
     topicId: item.topicId, partitionId: item.partitionId, errorCode,
     leader: state?.leader ?? NO_LEADER, leaderEpoch: state?.leaderEpoch ?? -1, isr: [...(state?.isr ?? [])],
-    partitionEpoch: state?.partitionEpoch ?? -1,
+    partitionEpoch: state?.partitionEpoch ?? -1, leaderRecoveryState: state?.leaderRecoveryState ?? RECOVERED,
   };
 }
 
@@ -132,11 +166,17 @@ export function alterPartitionItem(
   const newIsr = item.newIsr;
   if (new Set(newIsr).size !== newIsr.length || !newIsr.every((r) => p.replicas.includes(r))) return fail(ErrorCode.INVALID_REQUEST);
   if (!newIsr.includes(p.leader)) return fail(ErrorCode.INVALID_REQUEST);
+  // KIP-704: a leader still recovering from an unclean election keeps the ISR to itself, and a recovered
+  // partition does not go back to recovering (an unclean election is the only way in).
+  const recovery = item.leaderRecoveryState ?? RECOVERED;
+  if (recovery === RECOVERING && newIsr.length > 1) return fail(ErrorCode.INVALID_REQUEST);
+  if ((p.leaderRecoveryState ?? RECOVERED) === RECOVERED && recovery === RECOVERING) return fail(ErrorCode.INVALID_REQUEST);
   // KIP-903: a fenced or departing broker cannot be (re)admitted to the ISR.
   if (!newIsr.every((r) => isActiveBroker(image, r))) return fail(ErrorCode.INELIGIBLE_REPLICA);
   const unclean = uncleanElectionEnabled(config, image, topic.name);
   const change = buildPartitionChange(p, {
-    isAcceptableLeader: (r) => isActiveBroker(image, r), election: unclean ? 'unclean' : 'online', targetIsr: newIsr, bugs,
+    isAcceptableLeader: (r) => isActiveBroker(image, r), election: unclean ? 'unclean' : 'online', targetIsr: newIsr,
+    targetLeaderRecoveryState: recovery, bugs,
   });
   const records = change.record === null ? [] : [change.record];
   const event = electionEvent(topic, p, change, 'alter-partition');

@@ -9,6 +9,7 @@
  * either `{ ok: true, value }` or Kafka's error code with a message.
  */
 import type { AlterableConfig, ConfigResourceInput, CreatePartitionsInput, CreateTopicInput } from './admin.js';
+import type { LeaderRecoveryState } from '../metadata/records.js';
 
 export interface RegisterBrokerRequest {
   readonly brokerId: number;
@@ -47,6 +48,8 @@ export interface AlterPartitionItem {
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
   readonly newIsr: readonly number[];
+  /** KIP-704: the leader's recovery state; absent = RECOVERED (AlterPartition's default, as v0). */
+  readonly leaderRecoveryState?: LeaderRecoveryState;
 }
 
 export interface AlterPartitionRequest {
@@ -64,6 +67,7 @@ export interface AlterPartitionItemResult {
   readonly leaderEpoch: number;
   readonly isr: readonly number[];
   readonly partitionEpoch: number;
+  readonly leaderRecoveryState: LeaderRecoveryState;
 }
 
 export interface AlterPartitionResult {

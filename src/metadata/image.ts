@@ -5,7 +5,7 @@
  * switch: a new record type does not compile until every consumer handles it.
  */
 import { invariant, unreachable } from '../common/assert.js';
-import type { ConfigResourceType, MetadataRecord, PartitionRecord, RegisterBrokerRecord } from './records.js';
+import { RECOVERING, type ConfigResourceType, type LeaderRecoveryState, type MetadataRecord, type PartitionRecord, type RegisterBrokerRecord } from './records.js';
 
 export interface BrokerImage {
   readonly brokerId: number;
@@ -28,6 +28,8 @@ export interface PartitionImage {
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /** KIP-704: present (RECOVERING) only while an uncleanly elected leader has not reported RECOVERED. */
+  readonly leaderRecoveryState?: LeaderRecoveryState;
 }
 
 export interface TopicImage {
@@ -271,6 +273,7 @@ export function imageRecords(image: MetadataImage): MetadataRecord[] {
       records.push({
         type: 'Partition', topicId: p.topicId, partitionId: p.partitionId, replicas: [...p.replicas], isr: [...p.isr],
         leader: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+        ...(p.leaderRecoveryState === RECOVERING ? { leaderRecoveryState: RECOVERING } : {}),
       });
     }
   }
@@ -289,6 +292,7 @@ function putPartition(b: ImageBuilder, r: PartitionRecord): void {
   b.partitionsW(topic)[r.partitionId] = Object.freeze({
     topicId: r.topicId, partitionId: r.partitionId, replicas: Object.freeze([...r.replicas]),
     isr: Object.freeze([...r.isr]), leader: r.leader, leaderEpoch: r.leaderEpoch, partitionEpoch: r.partitionEpoch,
+    ...(r.leaderRecoveryState === RECOVERING ? { leaderRecoveryState: RECOVERING } : {}),
   });
   b.changedPartitionKeys.add(partitionKey(r.topicId, r.partitionId));
 }
@@ -297,19 +301,22 @@ function changePartition(
   b: ImageBuilder,
   topicId: string,
   partitionId: number,
-  change: { isr?: number[]; leader?: number; replicas?: number[] },
+  change: { isr?: number[]; leader?: number; replicas?: number[]; leaderRecoveryState?: LeaderRecoveryState },
 ): void {
   const topic = b.topic(topicId);
   const current = topic?.partitions[partitionId];
   invariant(topic !== undefined && current !== undefined, `PartitionChange of unknown ${topicId}/${partitionId}`);
   const leaderChanged = change.leader !== undefined && change.leader !== current.leader;
+  const recovering = (change.leaderRecoveryState ?? current.leaderRecoveryState) === RECOVERING;
   b.partitionsW(topic)[partitionId] = Object.freeze({
-    ...current,
-    isr: Object.freeze([...(change.isr ?? current.isr)]),
+    topicId: current.topicId,
+    partitionId: current.partitionId,
     replicas: Object.freeze([...(change.replicas ?? current.replicas)]),
+    isr: Object.freeze([...(change.isr ?? current.isr)]),
     leader: change.leader ?? current.leader,
     leaderEpoch: leaderChanged ? current.leaderEpoch + 1 : current.leaderEpoch,
     partitionEpoch: current.partitionEpoch + 1,
+    ...(recovering ? { leaderRecoveryState: RECOVERING } : {}),
   });
   b.changedPartitionKeys.add(partitionKey(topicId, partitionId));
 }

@@ -64,7 +64,18 @@ export interface PartitionRecord {
   leader: number;
   leaderEpoch: number;
   partitionEpoch: number;
+  /** KIP-704: RECOVERING after an unclean election; absent = RECOVERED (the record spec's default 0). */
+  leaderRecoveryState?: LeaderRecoveryState;
 }
+
+/**
+ * KIP-704's LeaderRecoveryState (org.apache.kafka.metadata.LeaderRecoveryState): RECOVERED (0) when the
+ * leader was elected from the ISR or has recovered from an unclean election, RECOVERING (1) when it was
+ * elected outside the ISR and has not reported RECOVERED yet (through AlterPartition).
+ */
+export type LeaderRecoveryState = 0 | 1;
+export const RECOVERED: LeaderRecoveryState = 0;
+export const RECOVERING: LeaderRecoveryState = 1;
 
 /**
  * A change to one partition. Absent fields are unchanged. A change of leader bumps the leader epoch
@@ -77,6 +88,8 @@ export interface PartitionChangeRecord {
   isr?: number[];
   leader?: number;
   replicas?: number[];
+  /** KIP-704; absent = unchanged (the record spec's default -1). */
+  leaderRecoveryState?: LeaderRecoveryState;
 }
 
 /** value null deletes the override (KRaft's ConfigRecord with a null value). */

@@ -50,6 +50,12 @@ export interface EndTransactionMarker {
   readonly coordinatorEpoch: number;
   /** true: COMMIT, false: ABORT. */
   readonly commit: boolean;
+  /**
+   * The transaction version the coordinator ended the transaction under (WriteTxnMarkers v2, KIP-1228);
+   * not written into the batch. 2: the marker's epoch was bumped past the transaction's, so the partition
+   * takes it only above the producer's current epoch. Absent: 0.
+   */
+  readonly transactionVersion?: number;
 }
 
 /** The marker batch, stamped with timestampMs; the log assigns its offset. */

@@ -21,9 +21,14 @@
  * - Follower fetch checks (Partition.fetchRecords): unknown replica; KIP-595 divergence via
  *   LastFetchedEpoch → DivergingEpoch.
  *
+ * KIP-704: after an unclean election the committed state is RECOVERING and the ISR just the leader; the
+ * leader's proposals carry RECOVERED (Partition.makeLeader), so its first ISR expansion ends it. Followers
+ * fetch as usual meanwhile (divergence truncation brings them to the new leader's log).
+ *
  * Follower side: `truncationOffset` (AbstractFetcherThread.getOffsetTruncationState).
  */
 import { invariant } from '../common/assert.js';
+import { RECOVERED, type LeaderRecoveryState } from '../metadata/records.js';
 import type { EpochEndOffset } from '../storage/leader-epoch-cache.js';
 
 /** Kafka's UnifiedLog.UnknownOffset: a follower that has not fetched from this leader yet. */
@@ -53,6 +58,8 @@ export interface LeaderAndIsr {
   readonly partitionEpoch: number;
   readonly isr: readonly number[];
   readonly replicas: readonly number[];
+  /** KIP-704: RECOVERING after an unclean election until the leader's report is committed; absent = RECOVERED. */
+  readonly leaderRecoveryState?: LeaderRecoveryState;
 }
 
 /** An ISR change the leader proposed and the controller has not answered yet. */
@@ -61,6 +68,12 @@ export interface IsrProposal {
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
   readonly newIsr: readonly number[];
+  /**
+   * Always RECOVERED: a leader has recovered once it leads (Partition.makeLeader marks a RECOVERING
+   * partition RECOVERED locally; there is no log work to do), and says so with its next ISR change, which
+   * the controller commits together with it (KIP-704). Until then the controller keeps the ISR to the leader.
+   */
+  readonly leaderRecoveryState: LeaderRecoveryState;
 }
 
 /** What a follower fetch for this partition gets before any read. */
@@ -95,6 +108,8 @@ export class PartitionReplication {
   get isr(): readonly number[] { return this.committed.isr; }
   get replicas(): readonly number[] { return this.committed.replicas; }
   get isLeader(): boolean { return this.committed.leader === this.localId; }
+  /** The committed KIP-704 state (RECOVERING: elected uncleanly, its RECOVERED report not committed yet). */
+  get leaderRecoveryState(): LeaderRecoveryState { return this.committed.leaderRecoveryState ?? RECOVERED; }
   get pendingProposal(): IsrProposal | undefined { return this.pending; }
   get epochStartOffset(): number { return this.leaderEpochStartOffset; }
 
@@ -239,7 +254,9 @@ export class PartitionReplication {
   }
 
   private propose(kind: 'expand' | 'shrink', newIsr: readonly number[]): IsrProposal {
-    const proposal: IsrProposal = { kind, leaderEpoch: this.committed.leaderEpoch, partitionEpoch: this.committed.partitionEpoch, newIsr };
+    const proposal: IsrProposal = {
+      kind, leaderEpoch: this.committed.leaderEpoch, partitionEpoch: this.committed.partitionEpoch, newIsr, leaderRecoveryState: RECOVERED,
+    };
     this.pending = proposal;
     return proposal;
   }

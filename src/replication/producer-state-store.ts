@@ -117,8 +117,8 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     return this.state.verificationHolds(guard);
   }
 
-  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number): { errorCode: number; errorMessage?: string } {
-    return this.state.checkMarker(producerId, producerEpoch, coordinatorEpoch);
+  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, transactionVersion = 0): { errorCode: number; errorMessage?: string } {
+    return this.state.checkMarker(producerId, producerEpoch, coordinatorEpoch, transactionVersion);
   }
 
   /** A marker the log has just appended at offset (after checkMarker, with no await between). */

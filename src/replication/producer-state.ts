@@ -222,11 +222,14 @@ export class ProducerStateManager implements PartitionProducerState {
    * May this end-transaction marker be written (ProducerAppendInfo.appendEndTxnMarker's checks)? NONE,
    * INVALID_PRODUCER_EPOCH (an epoch older than the producer's) or TRANSACTION_COORDINATOR_FENCED.
    */
-  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number): { errorCode: number; errorMessage?: string } {
+  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, transactionVersion = 0): { errorCode: number; errorMessage?: string } {
     const entry = this.producers.get(producerId);
     if (entry === undefined) return { errorCode: ErrorCode.NONE };
-    if (producerEpoch < entry.producerEpoch) {
-      return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, errorMessage: `Epoch of producer ${producerId} is ${producerEpoch}, which is smaller than the last seen epoch ${entry.producerEpoch}` };
+    // KIP-1228: a transactions v2 marker carries the epoch bumped at the end, so one not above the
+    // producer's epoch here is a retry of a marker already written, or the producer's next transaction
+    // has started here — either way it must not close what is open.
+    if (transactionVersion >= 2 ? producerEpoch <= entry.producerEpoch : producerEpoch < entry.producerEpoch) {
+      return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, errorMessage: `Epoch of producer ${producerId} is ${producerEpoch}, which is ${transactionVersion >= 2 ? 'not above' : 'smaller than'} the last seen epoch ${entry.producerEpoch}` };
     }
     if (coordinatorEpoch < entry.coordinatorEpoch) {
       return { errorCode: ErrorCode.TRANSACTION_COORDINATOR_FENCED, errorMessage: `Invalid coordinator epoch for producer ${producerId}: ${coordinatorEpoch} (zombie), ${entry.coordinatorEpoch} (current)` };

@@ -26,6 +26,7 @@
 import type { RunnelConfig } from '../config/config.js';
 import { configKey, type MetadataDelta, type MetadataImage, type PartitionImage, type TopicImage } from '../metadata/image.js';
 import type { MetadataLoader } from '../metadata/loader.js';
+import { RECOVERING } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
@@ -80,7 +81,9 @@ const ALTER_PARTITION_TIMEOUT_MS = 30_000;
 /**
  * AlterPartition answers that prove the proposal was not committed (KRaft's ReplicationControlManager
  * validates before it writes anything): the proposal is dropped. UNSUPPORTED_VERSION is a controller
- * without AlterPartition.
+ * without AlterPartition. INELIGIBLE_REPLICA is final even if another copy of the request is still on
+ * its way to a voter: the controller bumps the partition epoch when the replica becomes eligible again
+ * (replication-control.ts eligibilityEpochBumps), so a late copy names a stale epoch.
  */
 const NOT_COMMITTED_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.INELIGIBLE_REPLICA, ErrorCode.INVALID_REQUEST, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.NEW_LEADER_ELECTED,
@@ -502,7 +505,10 @@ export class LocalReplicaManager implements ReplicaManager {
     this.sendingProposals.add(state);
     void replication.controller.send({
       type: 'alterPartition', brokerId: this.nodeId, brokerEpoch: replication.brokerEpoch(),
-      partitions: [{ topicId: state.topicId, partitionId: state.partition, leaderEpoch: proposal.leaderEpoch, partitionEpoch: proposal.partitionEpoch, newIsr: proposal.newIsr }],
+      partitions: [{
+        topicId: state.topicId, partitionId: state.partition, leaderEpoch: proposal.leaderEpoch, partitionEpoch: proposal.partitionEpoch,
+        newIsr: proposal.newIsr, leaderRecoveryState: proposal.leaderRecoveryState,
+      }],
     }, ALTER_PARTITION_TIMEOUT_MS).then((outcome) => {
       const errorCode = outcome.ok ? (outcome.value.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR) : outcome.errorCode;
       const item = outcome.ok ? outcome.value.partitions[0] : undefined;
@@ -514,6 +520,7 @@ export class LocalReplicaManager implements ReplicaManager {
       if (!state.hosted) return;
       state.replication.applyCommitted({
         leader: item.leader, leaderEpoch: item.leaderEpoch, partitionEpoch: item.partitionEpoch, isr: item.isr, replicas: state.replicas,
+        leaderRecoveryState: item.leaderRecoveryState,
       }, this.clock.monotonicMs(), state.log.logEndOffset);
       this.leadershipVersion++;
       if (!this.maybeAdvanceHighWatermark(state)) this.publish(state);
@@ -719,6 +726,10 @@ export class LocalReplicaManager implements ReplicaManager {
       // The active controller logs every election (partition, old → new leader, epoch) once for the
       // cluster; each broker taking the role is detail.
       this.logger?.debug({ topic: topic.name, partition: image.partitionId, leaderEpoch: image.leaderEpoch, isr: image.isr, logEndOffset: state.log.logEndOffset, highWatermark: state.log.highWatermark }, 'became leader');
+      if (image.leaderRecoveryState === RECOVERING) {
+        // Partition.makeLeader: nothing to recover locally; the next ISR change reports RECOVERED (KIP-704).
+        this.logger?.info({ topic: topic.name, partition: image.partitionId, leaderEpoch: image.leaderEpoch }, 'leading a partition marked RECOVERING after an unclean election; marking it RECOVERED');
+      }
     } else if (role === 'follower') {
       this.follow(state);
     }

@@ -25,7 +25,7 @@ export function writeTxnMarker(
   if (!lookup.ok) return { errorCode: lookup.errorCode };
   const hosted = lookup.partition;
   const state = replicaManager.producerStateStore(hosted);
-  const check = state.checkMarker(marker.producerId, marker.producerEpoch, marker.coordinatorEpoch);
+  const check = state.checkMarker(marker.producerId, marker.producerEpoch, marker.coordinatorEpoch, marker.transactionVersion ?? 0);
   if (check.errorCode !== ErrorCode.NONE) return check;
   let result: AppendResult;
   try {

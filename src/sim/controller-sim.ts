@@ -40,7 +40,7 @@ import type {
   ControllerOutcome, ControllerOutcomeOf, ControllerRequest, ControllerRequestOf, ControllerRequestType,
 } from '../controller/requests.js';
 import { applyRecords, EMPTY_IMAGE, imageRecords, topicConfigOverrides, type MetadataImage, type PartitionImage } from '../metadata/image.js';
-import { decodeMetadataRecords, encodeMetadataRecords, type MetadataRecord } from '../metadata/records.js';
+import { decodeMetadataRecords, encodeMetadataRecords, RECOVERED, RECOVERING, type MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { bootstrapState } from '../raft/core/bootstrap.js';
 import type { ConfChange } from '../raft/core/confchange.js';
@@ -74,6 +74,9 @@ export interface ControllerSimStats {
   topicsCreated: number;
   requestsAnswered: number;
   snapshotsInstalled: number;
+  /** Committed unclean elections, and RECOVERING partitions that became RECOVERED (KIP-704). */
+  uncleanElections: number;
+  recoveries: number;
 }
 
 export interface ControllerSimResult {
@@ -252,11 +255,19 @@ export class ControllerSimulation {
   private readonly appliedEntries = new Map<number, { term: number; type: string; data: Uint8Array; records: readonly MetadataRecord[] }>();
   /** Per partition: the longest acknowledged prefix (leader epochs of offsets below a high watermark). */
   private readonly acknowledged = new Map<string, SimLog>();
+  /** Per broker, the indexes of entries that made it eligible for ISRs (UnfenceBroker, an unfenced registration). */
+  private readonly eligibleAt = new Map<number, number[]>();
+  /** The image after the last committed entry indexed (every entry is first applied in index order). */
+  private committedImage: MetadataImage = EMPTY_IMAGE;
+  /** Per broker, whether the entries indexed so far leave it eligible. */
+  private readonly eligibleNow = new Map<number, boolean>();
+  /** Per partition key, the indexes of entries that set its partition epoch (Partition, PartitionChange). */
+  private readonly epochSetAt = new Map<string, number[]>();
   /** Partitions that had an unclean election (their acknowledged data may legitimately be lost). */
   private readonly uncleanPartitions = new Set<string>();
   private readonly stats: ControllerSimStats = {
     crashes: 0, pauses: 0, controlledShutdowns: 0, partitions: 0, controllerChanges: 0, fencings: 0, elections: 0,
-    isrChanges: 0, topicsCreated: 0, requestsAnswered: 0, snapshotsInstalled: 0,
+    isrChanges: 0, topicsCreated: 0, requestsAnswered: 0, snapshotsInstalled: 0, uncleanElections: 0, recoveries: 0,
   };
 
   constructor(private readonly options: ControllerSimOptions) {
@@ -447,6 +458,7 @@ export class ControllerSimulation {
       if (seen === undefined) {
         seen = { term: entry.term, type: entry.type, data: entry.data, records: entry.type === 'normal' && entry.data.length > 0 ? decodeMetadataRecords(entry.data) : [] };
         this.appliedEntries.set(entry.index, seen);
+        this.indexEntry(entry.index, seen.records);
       } else if (seen.term !== entry.term || seen.type !== entry.type || !Buffer.from(seen.data).equals(entry.data)) {
         this.fail(`node ${node.id} applied a different entry at ${entry.index}`);
       }
@@ -458,6 +470,64 @@ export class ControllerSimulation {
       else for (const p of delta.changedPartitions) this.checkPartition(node, p);
       this.afterApply(node, entry);
     }
+  }
+
+  private indexEntry(index: number, records: readonly MetadataRecord[]): void {
+    this.checkRecoveryTransitions(index, records);
+    const push = <K>(map: Map<K, number[]>, key: K): void => {
+      const list = map.get(key) ?? [];
+      if (list.at(-1) !== index) list.push(index);
+      map.set(key, list);
+    };
+    for (const r of records) {
+      if (r.type === 'Partition' || r.type === 'PartitionChange') {
+        push(this.epochSetAt, partitionKey(r.topicId, r.partitionId));
+        continue;
+      }
+      // Only a change from ineligible to eligible counts (a registration retry of an unfenced broker is none).
+      let eligible: boolean;
+      if (r.type === 'UnfenceBroker') eligible = true;
+      else if (r.type === 'FenceBroker') eligible = false;
+      else if (r.type === 'RegisterBroker') eligible = !r.fenced && r.inControlledShutdown !== true;
+      else if (r.type === 'BrokerRegistrationChange' && r.inControlledShutdown === true) eligible = false;
+      else continue;
+      if (eligible && this.eligibleNow.get(r.brokerId) !== true) push(this.eligibleAt, r.brokerId);
+      this.eligibleNow.set(r.brokerId, eligible);
+    }
+  }
+
+  /**
+   * KIP-704 on the committed record stream (entries are first applied in index order, so `committedImage`
+   * is the image after each entry): a leader elected from outside the ISR makes the partition RECOVERING
+   * with the ISR just that leader, and nothing else makes a RECOVERED partition RECOVERING.
+   */
+  private checkRecoveryTransitions(index: number, records: readonly MetadataRecord[]): void {
+    const before = this.committedImage;
+    const after = applyRecords(before, records, index).image;
+    this.committedImage = after;
+    for (const r of records) {
+      if (r.type !== 'PartitionChange') continue;
+      const p0 = before.topicsById.get(r.topicId)?.partitions[r.partitionId];
+      const p1 = after.topicsById.get(r.topicId)?.partitions[r.partitionId];
+      if (p0 === undefined || p1 === undefined) continue;
+      const unclean = p1.leader !== -1 && p1.leader !== p0.leader && !p0.isr.includes(p1.leader);
+      const was = p0.leaderRecoveryState ?? RECOVERED;
+      const now = p1.leaderRecoveryState ?? RECOVERED;
+      const where = `${r.topicId}/${r.partitionId} at offset ${index}`;
+      if (unclean && (now !== RECOVERING || p1.isr.length !== 1 || p1.isr[0] !== p1.leader)) {
+        this.fail(`unclean election of ${p1.leader} (ISR was ${p0.isr}) left ${where} ${now === RECOVERING ? 'RECOVERING' : 'RECOVERED'} with ISR ${p1.isr}`);
+      }
+      if (was === RECOVERED && now === RECOVERING && !unclean) this.fail(`${where} became RECOVERING without an unclean election`);
+      if (unclean) this.stats.uncleanElections++;
+      if (was === RECOVERING && now === RECOVERED) this.stats.recoveries++;
+    }
+  }
+
+  /** The last index ≤ offset in an ascending list (-1: none). */
+  private static lastAtOrBefore(list: readonly number[] | undefined, offset: number): number {
+    if (list === undefined) return -1;
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]! <= offset) return list[i]!;
+    return -1;
   }
 
   private installImage(node: SimNode, snapshot: Snapshot): void {
@@ -648,7 +718,14 @@ export class ControllerSimulation {
     }
   }
 
-  /** Sends a request to the node a broker or the admin client believes is the controller. */
+  /**
+   * Sends a request to the node a broker or the admin client believes is the controller. The network may
+   * duplicate and delay it like any message. Runnel's channel does not duplicate a request on one
+   * connection, but it can deliver an old copy late: ControllerClient.send retries an attempt that got no
+   * answer at the next voter while RpcClient keeps the first connection (and its unsent bytes) open, so
+   * the first copy can reach a voter after the leader saw another copy's answer — and that voter can be
+   * active by then (seed 146807). The duplicates here stand for those late copies.
+   */
   private sendRequest(from: NodeId, senderIncarnation: number, request: ControllerRequest): number {
     const id = this.nextEnvelopeId++;
     const to = this.controllerGuess(from);
@@ -845,7 +922,8 @@ export class ControllerSimulation {
   private sendAlterPartition(node: SimNode, p: PartitionImage, newIsr: readonly number[], leaderEpoch: number, partitionEpoch: number): number {
     return this.sendRequest(node.id, node.broker.process, {
       type: 'alterPartition', brokerId: node.id, brokerEpoch: node.broker.brokerEpoch,
-      partitions: [{ topicId: p.topicId, partitionId: p.partitionId, leaderEpoch, partitionEpoch, newIsr: [...newIsr] }],
+      // The leader reports RECOVERED with every ISR change (Kafka's Partition.makeLeader marks it so locally).
+      partitions: [{ topicId: p.topicId, partitionId: p.partitionId, leaderEpoch, partitionEpoch, newIsr: [...newIsr], leaderRecoveryState: RECOVERED }],
     });
   }
 
@@ -1072,6 +1150,8 @@ export class ControllerSimulation {
     const where = (): string => `${image.topicsById.get(p.topicId)?.name}-${p.partitionId} on node ${node.id} at offset ${image.offset}`;
     if (new Set(p.replicas).size !== p.replicas.length || p.replicas.length === 0) this.fail(`replicas ${p.replicas} of ${where()}`);
     if (p.isr.length === 0) this.fail(`empty ISR of ${where()}`);
+    // KIP-704: a leader recovering from an unclean election keeps the ISR to itself.
+    if (p.leaderRecoveryState === RECOVERING && p.isr.length !== 1) this.fail(`RECOVERING with ISR ${p.isr} of ${where()}`);
     if (!p.isr.every((r) => p.replicas.includes(r))) this.fail(`ISR ${p.isr} not within replicas ${p.replicas} of ${where()}`);
     if (p.leader !== -1) {
       if (!p.isr.includes(p.leader)) this.fail(`leader ${p.leader} not in ISR ${p.isr} of ${where()}`);
@@ -1122,6 +1202,18 @@ export class ControllerSimulation {
         : !item.newIsr.every((r) => p.isr.includes(r) || isActive(image, r)) ? `ISR ${item.newIsr} adds an inactive broker`
         : undefined;
       if (why !== undefined) this.fail(`AlterPartition of ${item.topicId}/${item.partitionId} accepted: ${why}`);
+      // An INELIGIBLE_REPLICA refusal is final (replication-control.ts eligibilityEpochBumps): a broker added
+      // at a partition epoch was eligible all along since that epoch was set, so no copy of a proposal refused
+      // while it was fenced can be accepted after it is unfenced (seed 146807).
+      const key = partitionKey(item.topicId, item.partitionId);
+      const epochSet = ControllerSimulation.lastAtOrBefore(this.epochSetAt.get(key), image.offset);
+      for (const r of item.newIsr) {
+        if (p!.isr.includes(r)) continue;
+        const eligible = ControllerSimulation.lastAtOrBefore(this.eligibleAt.get(r), image.offset);
+        if (eligible > epochSet) {
+          this.fail(`AlterPartition of ${key} accepted: adds broker ${r}, eligible again at offset ${eligible}, to partition epoch ${item.partitionEpoch} set at offset ${epochSet}`);
+        }
+      }
     }
   }
 

@@ -93,8 +93,12 @@ export interface TransactionMetadata {
   readonly transactionalId: string;
   readonly partition: number;
   producerId: number;
-  /** The previous producer id, after an epoch exhaustion gave a new one (KIP-360 retries). */
+  /** The previous producer id, after an epoch exhaustion gave a new one (KIP-360 retries, KIP-890 overflow retries). */
   previousProducerId: number;
+  /** Transactions v2: the producer id an end handed out on epoch exhaustion, taken on at Complete* (-1: none). */
+  nextProducerId: number;
+  /** The transaction version of the client behind the last transition: 0 (v1), or 2 (KIP-890 part 2). */
+  clientTransactionVersion: number;
   producerEpoch: number;
   /** The epoch before the last bump (KIP-360 retries of InitProducerId). */
   lastProducerEpoch: number;
@@ -130,6 +134,24 @@ export interface TxnIdentity {
   readonly producerEpoch: number;
 }
 
+/** transaction.version 2 (KIP-890 part 2): epoch bump per transaction, implicit partition add. */
+export const TRANSACTION_VERSION_2 = 2;
+
+export interface EndTxnRequest extends TxnIdentity {
+  readonly commit: boolean;
+  /** 2 for EndTxn v5+ (TransactionVersion.transactionVersionForEndTxn), else 0. */
+  readonly clientTransactionVersion: number;
+  /** A fresh producer id for a transactions v2 end that exhausts the epoch (needsProducerIdToEnd). */
+  readonly freshProducerId?: number;
+}
+
+/** EndTxn's answer; v5 carries the producer id and epoch the next transaction uses. */
+export interface EndTxnResult {
+  readonly errorCode: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
 export type TxnOutput =
   | { readonly kind: 'append'; readonly appendId: number; readonly partition: number; readonly key: Buffer; readonly value: Buffer | null }
   | {
@@ -140,6 +162,8 @@ export type TxnOutput =
     readonly producerEpoch: number;
     readonly coordinatorEpoch: number;
     readonly commit: boolean;
+    /** The transaction's client transaction version (WriteTxnMarkers v2, KIP-1228). */
+    readonly transactionVersion: number;
     readonly partitions: readonly TopicPartitionRef[];
   };
 
@@ -371,14 +395,14 @@ export class TxnCoordinatorCore {
     const previousProducerId = exhausted ? metadata.producerId : metadata.previousProducerId;
     const lastProducerEpoch = exhausted ? NO_PRODUCER_EPOCH : metadata.producerEpoch;
     const nowMs = this.clock.nowMs();
+    // TransactionMetadata.prepareIncrementProducerEpoch / prepareProducerIdRotation: a v0 transition.
     this.transition(metadata, {
       producerId, producerEpoch, transactionTimeoutMs: timeoutMs, state: 'Empty', partitions: new Map(),
-      lastUpdateTimestampMs: nowMs, startTimestampMs: -1,
+      lastUpdateTimestampMs: nowMs, startTimestampMs: -1, previousProducerId, nextProducerId: NO_PRODUCER_ID, clientTransactionVersion: 0,
     }, (errorCode) => {
       if (errorCode !== ErrorCode.NONE) {
         return respond({ errorCode: appendError(errorCode), producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH });
       }
-      metadata.previousProducerId = previousProducerId;
       metadata.lastProducerEpoch = lastProducerEpoch;
       respond({ errorCode: ErrorCode.NONE, producerId, producerEpoch });
     });
@@ -388,14 +412,19 @@ export class TxnCoordinatorCore {
   private fenceAndAbort(metadata: TransactionMetadata): void {
     const bumped = Math.min(metadata.producerEpoch + 1, EPOCH_MAX);
     const previousEpoch = metadata.producerEpoch;
-    this.prepareEnd(metadata, false, bumped, (errorCode) => {
+    // The fence is the epoch bump: a transactions v2 abort does not bump it again (KAFKA-19367).
+    this.prepareEnd(metadata, { commit: false, epoch: bumped, nextProducerId: NO_PRODUCER_ID, clientTransactionVersion: metadata.clientTransactionVersion }, (errorCode) => {
       if (errorCode === ErrorCode.NONE) metadata.lastProducerEpoch = previousEpoch;
     });
   }
 
   // ---------------------------------------------------------------- AddPartitionsToTxn, AddOffsetsToTxn
 
-  addPartitions(identity: TxnIdentity, partitions: readonly TopicPartitionRef[], respond: Respond<number>): void {
+  /**
+   * `clientTransactionVersion` 2 for an implicit add (KIP-890 part 2: a Produce v12+ or TxnOffsetCommit v5+
+   * through AddPartitionsToTxn v4+ without verify_only), so the transaction's end follows the v2 rules.
+   */
+  addPartitions(identity: TxnIdentity, partitions: readonly TopicPartitionRef[], respond: Respond<number>, clientTransactionVersion = 0): void {
     this.tick();
     const checked = this.checkIdentity(identity);
     if (typeof checked === 'number') return respond(checked);
@@ -420,7 +449,7 @@ export class TxnCoordinatorCore {
     const starting = metadata.state !== 'Ongoing';
     this.transition(metadata, {
       ...valueOf(metadata), state: 'Ongoing', partitions: merged, lastUpdateTimestampMs: nowMs,
-      startTimestampMs: starting ? nowMs : metadata.startTimestampMs,
+      startTimestampMs: starting ? nowMs : metadata.startTimestampMs, clientTransactionVersion,
     }, (errorCode) => respond(errorCode === ErrorCode.NONE ? ErrorCode.NONE : appendError(errorCode)));
   }
 
@@ -455,35 +484,156 @@ export class TxnCoordinatorCore {
 
   // ---------------------------------------------------------------- EndTxn
 
+  /** EndTxn v0-4 (transactions v1): the error code only. */
   endTxn(identity: TxnIdentity, commit: boolean, respond: Respond<number>): void {
+    this.endTransaction({ ...identity, commit, clientTransactionVersion: 0 }, (result) => respond(result.errorCode));
+  }
+
+  /** Whether this EndTxn needs a fresh producer id first: a transactions v2 end at an exhausted epoch. */
+  needsProducerIdToEnd(transactionalId: string, clientTransactionVersion: number): boolean {
+    const metadata = this.transactions.get(transactionalId);
+    return clientTransactionVersion >= TRANSACTION_VERSION_2 && metadata !== undefined && metadata.producerEpoch >= EPOCH_MAX - 1;
+  }
+
+  /**
+   * EndTxn (TransactionCoordinator.endTransaction). v1 rules in `endV1`; transactions v2 (EndTxn v5+,
+   * KIP-890 part 2) in `endV2`: the end bumps the epoch, and the answer carries the producer id and epoch
+   * of the next transaction.
+   */
+  endTransaction(request: EndTxnRequest, respond: Respond<EndTxnResult>): void {
     this.tick();
-    const checked = this.checkIdentity(identity);
-    if (typeof checked === 'number') return respond(checked);
-    const metadata = checked;
-    if (metadata.pending) return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
+    const fail = (errorCode: number): void => respond({ errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH });
+    if (request.transactionalId === '') return fail(ErrorCode.INVALID_REQUEST);
+    const status = this.status(request.transactionalId);
+    if (status !== ErrorCode.NONE) return fail(status);
+    const metadata = this.transactions.get(request.transactionalId);
+    if (metadata === undefined) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (request.clientTransactionVersion >= TRANSACTION_VERSION_2) return this.endV2(metadata, request, respond);
+    return this.endV1(metadata, request, respond);
+  }
+
+  private endV1(metadata: TransactionMetadata, request: EndTxnRequest, respond: Respond<EndTxnResult>): void {
+    const answer = (errorCode: number): void => respond(errorCode === ErrorCode.NONE
+      ? { errorCode, producerId: metadata.producerId, producerEpoch: metadata.producerEpoch }
+      : { errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH });
+    if (metadata.producerId !== request.producerId) return answer(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (metadata.producerEpoch !== request.producerEpoch) return answer(ErrorCode.PRODUCER_FENCED);
+    if (metadata.pending) return answer(ErrorCode.CONCURRENT_TRANSACTIONS);
+    const { commit } = request;
     switch (metadata.state) {
       case 'Ongoing':
-        return this.prepareEnd(metadata, commit, metadata.producerEpoch, (errorCode) => respond(errorCode === ErrorCode.NONE ? ErrorCode.NONE : appendError(errorCode)));
+        return this.prepareEnd(metadata, { commit, epoch: metadata.producerEpoch, nextProducerId: NO_PRODUCER_ID, clientTransactionVersion: 0 },
+          (errorCode) => answer(errorCode === ErrorCode.NONE ? ErrorCode.NONE : appendError(errorCode)));
       case 'CompleteCommit':
-        return respond(commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
+        return answer(commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
       case 'CompleteAbort':
-        return respond(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE);
+        return answer(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE);
       case 'PrepareCommit':
-        return respond(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+        return answer(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
       case 'PrepareAbort':
-        return respond(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
+        return answer(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
       case 'Empty':
       case 'Dead':
       case 'PrepareEpochFence':
-        return respond(ErrorCode.INVALID_TXN_STATE);
+        return answer(ErrorCode.INVALID_TXN_STATE);
     }
   }
 
-  /** Ongoing → PrepareCommit / PrepareAbort at `epoch`; once durable, the markers go out. */
-  private prepareEnd(metadata: TransactionMetadata, commit: boolean, epoch: number, done: (errorCode: number) => void): void {
+  /**
+   * Transactions v2 (KIP-890 part 2; TransactionCoordinator.endTransaction with KAFKA-14563's table and
+   * KAFKA-18464's order). Every end bumps the epoch: Prepare* is written at epoch + 1, the markers carry
+   * it, and the answer hands it to the producer for its next transaction. At an exhausted epoch
+   * (≥ 32766) the end also takes a fresh producer id (`nextProducerId`), which Complete* switches to at
+   * epoch 0. A request is "current" when its epoch is the transaction's, a "retry" when the transaction
+   * already bumped past it (epoch + 1, or the previous producer id after an overflow) — only a
+   * transaction a v2 client drove can be retried that way. Answers:
+   *
+   * | state          | abort retry | abort current | commit retry | commit current |
+   * | Ongoing        | FENCED      | end (bump)    | FENCED       | end (bump)     |
+   * | Empty          | FENCED      | end (bump)    | ITS          | ITS            |
+   * | CompleteAbort  | NONE        | end (bump)    | ITS          | ITS            |
+   * | CompleteCommit | ITS         | end (bump)    | NONE         | ITS            |
+   * | Prepare*       | same outcome: CONCURRENT_TRANSACTIONS, else ITS (retries); current → FENCED |
+   * An abort of an Empty or completed transaction is an empty abort: it bumps the epoch with no markers
+   * (a v2 producer aborts after an error even when nothing reached a partition). Anything else is
+   * PRODUCER_FENCED; another producer id INVALID_PRODUCER_ID_MAPPING; a pending write CONCURRENT_TRANSACTIONS
+   * (checked before the epoch, so an empty abort right after a commit waits instead of fencing itself).
+   */
+  private endV2(metadata: TransactionMetadata, request: EndTxnRequest, respond: Respond<EndTxnResult>): void {
+    const fail = (errorCode: number): void => respond({ errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH });
+    const v2Transaction = metadata.clientTransactionVersion >= TRANSACTION_VERSION_2;
+    const completed = metadata.state === 'CompleteCommit' || metadata.state === 'CompleteAbort';
+    const retryOnOverflow = v2Transaction && completed && metadata.previousProducerId === request.producerId
+      && request.producerEpoch === EPOCH_MAX - 1 && metadata.producerEpoch === 0;
+    if (metadata.producerId !== request.producerId && !retryOnOverflow) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (metadata.pending) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+    const retry = retryOnOverflow || (v2Transaction && metadata.producerId === request.producerId && metadata.producerEpoch === request.producerEpoch + 1);
+    const current = metadata.producerId === request.producerId && metadata.producerEpoch === request.producerEpoch;
+    if (!retry && !current) return fail(ErrorCode.PRODUCER_FENCED);
+    const { commit } = request;
+    const done = (): void => respond({ errorCode: ErrorCode.NONE, producerId: metadata.producerId, producerEpoch: metadata.producerEpoch });
+    switch (metadata.state) {
+      case 'Ongoing':
+        return current ? this.endWithBump(metadata, request, respond) : fail(ErrorCode.PRODUCER_FENCED);
+      case 'Empty':
+        if (commit) return fail(ErrorCode.INVALID_TXN_STATE);
+        return current ? this.endWithBump(metadata, request, respond) : fail(ErrorCode.PRODUCER_FENCED);
+      case 'CompleteAbort':
+        if (commit) return fail(ErrorCode.INVALID_TXN_STATE);
+        return current ? this.endWithBump(metadata, request, respond) : done();
+      case 'CompleteCommit':
+        if (!commit) return current ? this.endWithBump(metadata, request, respond) : fail(ErrorCode.INVALID_TXN_STATE);
+        return current ? fail(ErrorCode.INVALID_TXN_STATE) : done();
+      case 'PrepareCommit':
+      case 'PrepareAbort':
+        if (current) return fail(ErrorCode.PRODUCER_FENCED);
+        return fail(commit === (metadata.state === 'PrepareCommit') ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+      case 'Dead':
+      case 'PrepareEpochFence':
+        return fail(ErrorCode.INVALID_TXN_STATE);
+    }
+  }
+
+  /** Prepare* at epoch + 1 (a fresh producer id on exhaustion); answered with what the next transaction uses. */
+  private endWithBump(metadata: TransactionMetadata, request: EndTxnRequest, respond: Respond<EndTxnResult>): void {
+    const exhausted = metadata.producerEpoch >= EPOCH_MAX - 1;
+    if (exhausted && request.freshProducerId === undefined) {
+      // The runtime allocates one first (needsProducerIdToEnd); without it the producer retries.
+      return respond({ errorCode: ErrorCode.CONCURRENT_TRANSACTIONS, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH });
+    }
+    const nextProducerId = exhausted ? request.freshProducerId as number : NO_PRODUCER_ID;
+    const previousEpoch = metadata.producerEpoch;
+    // An empty abort (from Empty / Complete*, KAFKA-14563) starts a transaction with no partitions.
+    const emptyAbort = metadata.state !== 'Ongoing';
+    this.prepareEnd(metadata, {
+      commit: request.commit, epoch: previousEpoch + 1, nextProducerId, clientTransactionVersion: TRANSACTION_VERSION_2,
+      ...(emptyAbort ? { startTimestampMs: this.clock.nowMs(), partitions: new Map<string, number[]>() } : {}),
+    }, (errorCode) => {
+      if (errorCode !== ErrorCode.NONE) {
+        return respond({ errorCode: appendError(errorCode), producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH });
+      }
+      metadata.lastProducerEpoch = previousEpoch;
+      respond(metadata.nextProducerId !== NO_PRODUCER_ID
+        ? { errorCode: ErrorCode.NONE, producerId: metadata.nextProducerId, producerEpoch: 0 }
+        : { errorCode: ErrorCode.NONE, producerId: metadata.producerId, producerEpoch: metadata.producerEpoch });
+    });
+  }
+
+  /** Ongoing (or, for a v2 empty abort, Empty / Complete*) → PrepareCommit / PrepareAbort; once durable, the markers go out. */
+  private prepareEnd(
+    metadata: TransactionMetadata,
+    end: {
+      readonly commit: boolean; readonly epoch: number; readonly nextProducerId: number; readonly clientTransactionVersion: number;
+      readonly startTimestampMs?: number; readonly partitions?: Map<string, number[]>;
+    },
+    done: (errorCode: number) => void,
+  ): void {
     const nowMs = this.clock.nowMs();
+    const current = valueOf(metadata);
     this.transition(metadata, {
-      ...valueOf(metadata), producerEpoch: epoch, state: commit ? 'PrepareCommit' : 'PrepareAbort', lastUpdateTimestampMs: nowMs,
+      ...current, producerEpoch: end.epoch, state: end.commit ? 'PrepareCommit' : 'PrepareAbort', lastUpdateTimestampMs: nowMs,
+      nextProducerId: end.nextProducerId, clientTransactionVersion: end.clientTransactionVersion,
+      startTimestampMs: end.startTimestampMs ?? current.startTimestampMs, partitions: end.partitions ?? current.partitions,
     }, (errorCode) => {
       done(errorCode);
       if (errorCode === ErrorCode.NONE) this.sendMarkers(metadata);
@@ -501,7 +651,7 @@ export class TxnCoordinatorCore {
     for (const [topic, ids] of metadata.partitions) for (const partition of ids) partitions.push({ topic, partition });
     this.outputs.push({
       kind: 'markers', markerId, transactionalId: metadata.transactionalId, producerId: metadata.producerId,
-      producerEpoch: metadata.producerEpoch, coordinatorEpoch, commit, partitions,
+      producerEpoch: metadata.producerEpoch, coordinatorEpoch, commit, transactionVersion: metadata.clientTransactionVersion, partitions,
     });
   }
 
@@ -511,11 +661,18 @@ export class TxnCoordinatorCore {
       metadata.markersInFlight = false;
       return;
     }
+    // TransactionMetadata.prepareComplete: after a v2 end that exhausted the epoch, the producer id
+    // handed out becomes the current one at epoch 0 (the markers went out under the old one).
+    const rotate = metadata.clientTransactionVersion >= TRANSACTION_VERSION_2 && metadata.nextProducerId !== NO_PRODUCER_ID;
+    const previousEpoch = metadata.producerEpoch;
     this.transition(metadata, {
       ...valueOf(metadata), state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Map(),
       lastUpdateTimestampMs: this.clock.nowMs(),
-    }, () => {
+      ...(rotate ? { producerId: metadata.nextProducerId, producerEpoch: 0, previousProducerId: metadata.producerId } : {}),
+      nextProducerId: NO_PRODUCER_ID,
+    }, (errorCode) => {
       metadata.markersInFlight = false;
+      if (errorCode === ErrorCode.NONE) metadata.lastProducerEpoch = previousEpoch;
     });
   }
 
@@ -666,8 +823,8 @@ export function appendError(errorCode: number): number {
 
 function newMetadata(transactionalId: string, partition: number, producerId: number, timeoutMs: number, nowMs: number): TransactionMetadata {
   return {
-    transactionalId, partition, producerId, previousProducerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH,
-    lastProducerEpoch: NO_PRODUCER_EPOCH, transactionTimeoutMs: timeoutMs, state: 'Empty', partitions: new Map(),
+    transactionalId, partition, producerId, previousProducerId: NO_PRODUCER_ID, nextProducerId: NO_PRODUCER_ID, clientTransactionVersion: 0,
+    producerEpoch: NO_PRODUCER_EPOCH, lastProducerEpoch: NO_PRODUCER_EPOCH, transactionTimeoutMs: timeoutMs, state: 'Empty', partitions: new Map(),
     startTimestampMs: -1, lastUpdateTimestampMs: nowMs, pending: false, markersInFlight: false,
   };
 }
@@ -686,13 +843,17 @@ function applyValue(metadata: TransactionMetadata, value: TransactionLogValue): 
   metadata.partitions = cloneParts(value.partitions);
   metadata.lastUpdateTimestampMs = value.lastUpdateTimestampMs;
   metadata.startTimestampMs = value.startTimestampMs;
+  metadata.previousProducerId = value.previousProducerId;
+  metadata.nextProducerId = value.nextProducerId;
+  metadata.clientTransactionVersion = value.clientTransactionVersion;
 }
 
 function valueOf(metadata: TransactionMetadata): TransactionLogValue {
   return {
     producerId: metadata.producerId, producerEpoch: metadata.producerEpoch, transactionTimeoutMs: metadata.transactionTimeoutMs,
     state: metadata.state, partitions: cloneParts(metadata.partitions), lastUpdateTimestampMs: metadata.lastUpdateTimestampMs,
-    startTimestampMs: metadata.startTimestampMs,
+    startTimestampMs: metadata.startTimestampMs, previousProducerId: metadata.previousProducerId, nextProducerId: metadata.nextProducerId,
+    clientTransactionVersion: metadata.clientTransactionVersion,
   };
 }
 

@@ -33,7 +33,8 @@ export const RETRY_WINDOW_MS = 30_000;
 /** Partitions in one WriteTxnMarkers request (bounds the frame; Kafka sends the whole queue). */
 export const REQUEST_PARTITIONS_MAX = 10_000;
 /** WriteTxnMarkers v1 (flexible): what Kafka 2.8+ brokers serve and send. */
-export const WRITE_TXN_MARKERS_VERSION = 1;
+/** v2 carries each marker's transaction version (KIP-1228); every Runnel node serves it. */
+export const WRITE_TXN_MARKERS_VERSION = 2;
 /** A leader waits up to its request timeout for the markers' replication; the request gets headroom. */
 const REQUEST_TIMEOUT_MS = 35_000;
 
@@ -250,7 +251,7 @@ function markersRequest(batch: readonly QueuedPartition[]): WriteTxnMarkersReque
       producerEpoch: write.marker.producerEpoch,
       transactionResult: write.marker.commit,
       coordinatorEpoch: write.marker.coordinatorEpoch,
-      transactionVersion: 0,
+      transactionVersion: write.marker.transactionVersion ?? 0,
       topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
     })),
   };

@@ -7,8 +7,14 @@
  * value = int16 version (0), int64 producer_id, int16 producer_epoch, int32 transaction_timeout_ms,
  *         int8 transaction_status, nullable array of { string topic, array of int32 partition_ids },
  *         int64 transaction_last_update_timestamp_ms, int64 transaction_start_timestamp_ms
- * A null value is a tombstone: the transactional id was removed. Version 1 of the value (flexible, with
- * tagged fields; Kafka writes it only for transactions v2 clients) is read too, its tagged fields skipped.
+ * A null value is a tombstone: the transactional id was removed.
+ *
+ * Version 1 of the value (flexible: compact strings and arrays, tagged fields) carries the transactions v2
+ * state (KIP-890 part 2) as tagged fields: 0 PreviousProducerId (int64, default -1), 1 NextProducerId
+ * (int64, default -1), 2 ClientTransactionVersion (int16, default 0). It is written for a transaction a
+ * transactions v2 client drives, or once an epoch exhaustion rotated the producer id, so that a reload on
+ * another node keeps the retry rules (TransactionLog.valueToBytes writes v1 at transaction.version ≥ 1);
+ * everything else stays v0, byte for byte what a v1-only coordinator writes. Unknown tags are skipped.
  */
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
@@ -48,10 +54,19 @@ export interface TransactionLogValue {
   readonly partitions: ReadonlyMap<string, readonly number[]>;
   readonly lastUpdateTimestampMs: number;
   readonly startTimestampMs: number;
+  /** v1 tag 0: the producer id before an epoch exhaustion gave a new one (-1: none). */
+  readonly previousProducerId: number;
+  /** v1 tag 1: the producer id a transactions v2 end handed out on exhaustion, until Complete* (-1: none). */
+  readonly nextProducerId: number;
+  /** v1 tag 2: the transaction version of the client behind the last transition (0, or 2 for KIP-890 part 2). */
+  readonly clientTransactionVersion: number;
 }
 
 const KEY_VERSION = 0;
-const VALUE_VERSION = 0;
+const NO_PRODUCER_ID = -1;
+const TAG_PREVIOUS_PRODUCER_ID = 0;
+const TAG_NEXT_PRODUCER_ID = 1;
+const TAG_CLIENT_TRANSACTION_VERSION = 2;
 
 export function encodeTransactionLogKey(transactionalId: string): Buffer {
   const w = new Writer();
@@ -69,23 +84,60 @@ export function decodeTransactionLogKey(key: Buffer): string {
   return id;
 }
 
+/** Whether the value needs version 1 (see the header). */
+function needsFlexible(value: TransactionLogValue): boolean {
+  return value.clientTransactionVersion > 0 || value.previousProducerId !== NO_PRODUCER_ID || value.nextProducerId !== NO_PRODUCER_ID;
+}
+
 export function encodeTransactionLogValue(value: TransactionLogValue): Buffer {
+  const flexible = needsFlexible(value);
   const w = new Writer();
-  w.writeInt16(VALUE_VERSION);
+  w.writeInt16(flexible ? 1 : 0);
   w.writeInt64(BigInt(value.producerId));
   w.writeInt16(value.producerEpoch);
   w.writeInt32(value.transactionTimeoutMs);
   w.writeInt8(TransactionState[value.state]);
   // TransactionLog.valueToBytes writes an empty list for Empty / Complete* (no partitions kept).
-  w.writeInt32(value.partitions.size);
+  if (flexible) w.writeUVarint(value.partitions.size + 1);
+  else w.writeInt32(value.partitions.size);
   for (const [topic, partitions] of value.partitions) {
-    w.writeString(topic);
-    w.writeInt32(partitions.length);
+    if (flexible) {
+      w.writeCompactString(topic);
+      w.writeUVarint(partitions.length + 1);
+    } else {
+      w.writeString(topic);
+      w.writeInt32(partitions.length);
+    }
     for (const p of partitions) w.writeInt32(p);
+    if (flexible) w.writeUVarint(0);
   }
   w.writeInt64(BigInt(value.lastUpdateTimestampMs));
   w.writeInt64(BigInt(value.startTimestampMs));
+  if (flexible) writeTaggedFields(w, value);
   return w.finishBuffer();
+}
+
+/** Tagged fields in tag order, each only when it differs from its default (the flexible-versions rule). */
+function writeTaggedFields(w: Writer, value: TransactionLogValue): void {
+  const fields: { tag: number; bytes: Buffer }[] = [];
+  const int64 = (n: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(n));
+    return b;
+  };
+  if (value.previousProducerId !== NO_PRODUCER_ID) fields.push({ tag: TAG_PREVIOUS_PRODUCER_ID, bytes: int64(value.previousProducerId) });
+  if (value.nextProducerId !== NO_PRODUCER_ID) fields.push({ tag: TAG_NEXT_PRODUCER_ID, bytes: int64(value.nextProducerId) });
+  if (value.clientTransactionVersion !== 0) {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(value.clientTransactionVersion);
+    fields.push({ tag: TAG_CLIENT_TRANSACTION_VERSION, bytes: b });
+  }
+  w.writeUVarint(fields.length);
+  for (const { tag, bytes } of fields) {
+    w.writeUVarint(tag);
+    w.writeUVarint(bytes.length);
+    w.writeRaw(bytes);
+  }
 }
 
 export function decodeTransactionLogValue(buf: Buffer): TransactionLogValue {
@@ -110,5 +162,21 @@ export function decodeTransactionLogValue(buf: Buffer): TransactionLogValue {
   }
   const lastUpdateTimestampMs = Number(r.readInt64());
   const startTimestampMs = Number(r.readInt64());
-  return { producerId, producerEpoch, transactionTimeoutMs, state, partitions, lastUpdateTimestampMs, startTimestampMs };
+  const tagged = { previousProducerId: NO_PRODUCER_ID, nextProducerId: NO_PRODUCER_ID, clientTransactionVersion: 0 };
+  if (flexible) readTaggedFields(r, tagged);
+  return { producerId, producerEpoch, transactionTimeoutMs, state, partitions, lastUpdateTimestampMs, startTimestampMs, ...tagged };
+}
+
+function readTaggedFields(r: Reader, into: { previousProducerId: number; nextProducerId: number; clientTransactionVersion: number }): void {
+  const count = r.readTaggedFieldCount();
+  for (let i = 0; i < count; i++) {
+    const tag = r.readUVarint();
+    const size = r.readUVarint();
+    const end = r.taggedFieldEnd(size);
+    if (tag === TAG_PREVIOUS_PRODUCER_ID) into.previousProducerId = Number(r.readInt64());
+    else if (tag === TAG_NEXT_PRODUCER_ID) into.nextProducerId = Number(r.readInt64());
+    else if (tag === TAG_CLIENT_TRANSACTION_VERSION) into.clientTransactionVersion = r.readInt16();
+    else r.skip(size);
+    r.endTaggedField(end);
+  }
 }

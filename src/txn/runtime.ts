@@ -51,7 +51,10 @@ import type { HostedPartition } from '../replication/types.js';
 import {
   GROUP_METADATA_TOPIC,
   TxnCoordinatorCore,
+  TRANSACTION_VERSION_2,
   type DescribedTransaction,
+  type EndTxnRequest,
+  type EndTxnResult,
   type InitProducerIdRequest,
   type InitProducerIdResult,
   type ListedTransaction,
@@ -237,8 +240,9 @@ export class TxnCoordinatorRuntime {
     return this.answer<InitProducerIdResult>((respond) => this.core.initProducerId(request, fresh, respond));
   }
 
-  addPartitions(identity: TxnIdentity, partitions: readonly TopicPartitionRef[]): Promise<number> {
-    return this.answer<number>((respond) => this.core.addPartitions(identity, partitions, respond));
+  /** `clientTransactionVersion` 2 for an implicit add (AddPartitionsToTxn v4+ without verify_only, KIP-890 part 2). */
+  addPartitions(identity: TxnIdentity, partitions: readonly TopicPartitionRef[], clientTransactionVersion = 0): Promise<number> {
+    return this.answer<number>((respond) => this.core.addPartitions(identity, partitions, respond, clientTransactionVersion));
   }
 
   addOffsets(identity: TxnIdentity, groupId: string): Promise<number> {
@@ -247,6 +251,20 @@ export class TxnCoordinatorRuntime {
 
   endTxn(identity: TxnIdentity, commit: boolean): Promise<number> {
     return this.answer<number>((respond) => this.core.endTxn(identity, commit, respond));
+  }
+
+  /** EndTxn at any version; a transactions v2 end at an exhausted epoch gets a fresh producer id first. */
+  async endTransaction(request: Omit<EndTxnRequest, 'freshProducerId'>): Promise<EndTxnResult> {
+    let freshProducerId: number | undefined;
+    if (this.core.needsProducerIdToEnd(request.transactionalId, request.clientTransactionVersion)) {
+      try {
+        freshProducerId = await this.options.generateProducerId();
+      } catch (err) {
+        this.options.logger?.warn({ err }, 'no producer id block available');
+        return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producerId: -1, producerEpoch: -1 };
+      }
+    }
+    return this.answer<EndTxnResult>((respond) => this.core.endTransaction({ ...request, freshProducerId }, respond));
   }
 
   /** KIP-890 part 1: is each partition in the producer's ongoing transaction? Synchronous (no IO). */
@@ -263,7 +281,21 @@ export class TxnCoordinatorRuntime {
    * delivered in the order the requests came, so the produces waiting on them append in arrival order.
    */
   verifyElsewhere(identity: TxnIdentity, partitions: readonly TopicPartitionRef[]): Promise<number[]> {
-    const asked = this.askCoordinator(identity, partitions);
+    return this.inOrder(identity, this.askCoordinator(identity, partitions, true));
+  }
+
+  /**
+   * KIP-890 part 2's implicit add (Produce v12+, TxnOffsetCommit v5+; Kafka's AddPartitionsToTxnManager
+   * with the addPartition operation): the partitions join the producer's transaction — through this
+   * node's coordinator when it coordinates the id, else with AddPartitionsToTxn v5 without verify_only
+   * to the coordinating node. Per partition its answer (COORDINATOR_NOT_AVAILABLE when it cannot be
+   * asked); answers for one id in request order, as verifyElsewhere.
+   */
+  addImplicitly(identity: TxnIdentity, partitions: readonly TopicPartitionRef[]): Promise<number[]> {
+    return this.inOrder(identity, this.askCoordinator(identity, partitions, false));
+  }
+
+  private inOrder(identity: TxnIdentity, asked: Promise<number[]>): Promise<number[]> {
     const previous = this.verifyTails.get(identity.transactionalId);
     const answer = previous === undefined ? asked : Promise.all([previous, asked]).then(([, errors]) => errors);
     const tail = answer.then(() => undefined);
@@ -274,11 +306,15 @@ export class TxnCoordinatorRuntime {
     return answer;
   }
 
-  private async askCoordinator(identity: TxnIdentity, partitions: readonly TopicPartitionRef[]): Promise<number[]> {
+  private async askCoordinator(identity: TxnIdentity, partitions: readonly TopicPartitionRef[], verifyOnly: boolean): Promise<number[]> {
     const unavailable = (): number[] => partitions.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const leader = this.leaderOf(this.core.partitionFor(identity.transactionalId));
     if (leader === null || this.closed) return unavailable();
-    if (leader.nodeId === this.options.nodeId) return this.verifyPartitions(identity, partitions);
+    if (leader.nodeId === this.options.nodeId) {
+      if (verifyOnly) return this.verifyPartitions(identity, partitions);
+      const errorCode = await this.addPartitions(identity, partitions, TRANSACTION_VERSION_2);
+      return partitions.map(() => errorCode);
+    }
     const topics = new Map<string, number[]>();
     for (const tp of partitions) {
       let ids = topics.get(tp.topic);
@@ -289,7 +325,7 @@ export class TxnCoordinatorRuntime {
       const response = await this.verifyChannels.send(leader.nodeId, ApiKey.AddPartitionsToTxn, VERIFY_VERSION, {
         transactions: [{
           transactionalId: identity.transactionalId, producerId: BigInt(identity.producerId), producerEpoch: identity.producerEpoch,
-          verifyOnly: true, topics: [...topics].map(([name, ids]) => ({ name, partitions: ids })),
+          verifyOnly, topics: [...topics].map(([name, ids]) => ({ name, partitions: ids })),
         }],
         v3AndBelowTransactionalId: '', v3AndBelowProducerId: 0n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [],
       }, VERIFY_TIMEOUT_MS);
@@ -483,6 +519,7 @@ export class TxnCoordinatorRuntime {
   private async writeMarkers(output: Extract<TxnOutput, { kind: 'markers' }>): Promise<void> {
     const marker: EndTransactionMarker = {
       producerId: output.producerId, producerEpoch: output.producerEpoch, coordinatorEpoch: output.coordinatorEpoch, commit: output.commit,
+      transactionVersion: output.transactionVersion,
     };
     const written = await this.markerChannel.write(marker, output.partitions, () => !this.closed && this.core.markersPending(output.markerId));
     if (this.closed) return;

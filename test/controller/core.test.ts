@@ -4,6 +4,7 @@ import { resolveConfig } from '../../src/config/config.js';
 import { ControllerCore, type ControllerDecision, type ControllerTickResult } from '../../src/controller/core.js';
 import type { ControllerOutcomeOf, ControllerRequestOf, ControllerRequestType } from '../../src/controller/requests.js';
 import { applyRecords, EMPTY_IMAGE, topicByName, type MetadataImage, type PartitionImage } from '../../src/metadata/image.js';
+import { RECOVERED, RECOVERING, type LeaderRecoveryState } from '../../src/metadata/records.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
 const SESSION_MS = 9000;
@@ -291,11 +292,88 @@ test('no live ISR member: no unclean election by default; with the topic overrid
     if (unclean) {
       assert.equal(p.leader, second);
       assert.deepEqual([...p.isr], [second]);
+      assert.equal(p.leaderRecoveryState, RECOVERING, 'KIP-704: an unclean election leaves the partition RECOVERING');
     } else {
       assert.equal(p.leader, -1);
       assert.deepEqual([...p.isr], [first]);
+      assert.equal(p.leaderRecoveryState, undefined);
     }
   }
+});
+
+test('KIP-704: RECOVERING keeps the ISR to the leader until its AlterPartition reports RECOVERED; never back to RECOVERING', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 1, 3);
+  const start = h.partition('t', 0);
+  const [first, second, third] = start.replicas as [number, number, number];
+  // Only the leader stays in the ISR; it dies; an unclean ElectLeaders makes a follower lead.
+  assert.ok(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: first, brokerEpoch: h.epochs.get(first)!,
+    partitions: [{ topicId: start.topicId, partitionId: 0, leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [first] }],
+  }).ok);
+  h.now += SESSION_MS + 1;
+  h.heartbeat(second);
+  h.heartbeat(third);
+  h.tick();
+  assert.equal(h.partition('t', 0).leader, -1);
+  const elected = h.send<'electLeaders'>({ type: 'electLeaders', electionType: 1, partitions: [{ topic: 't', partitionId: 0 }] });
+  assert.equal(value(elected).partitions[0]!.errorCode, ErrorCode.NONE);
+  assert.ok(elected.decision.records.some((r) => r.type === 'PartitionChange' && r.leaderRecoveryState === RECOVERING));
+  const p = h.partition('t', 0);
+  assert.equal(p.leader, second);
+  assert.deepEqual([...p.isr], [second]);
+  assert.equal(p.leaderRecoveryState, RECOVERING);
+  const alter = (newIsr: number[], leaderRecoveryState: LeaderRecoveryState | undefined, at = h.partition('t', 0)) => value(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: second, brokerEpoch: h.epochs.get(second)!,
+    partitions: [{ topicId: at.topicId, partitionId: 0, leaderEpoch: at.leaderEpoch, partitionEpoch: at.partitionEpoch, newIsr, leaderRecoveryState }],
+  })).partitions[0]!;
+  // Still recovering: the ISR cannot grow (ReplicationControlManager.validateAlterPartitionData).
+  assert.equal(alter([second, third], RECOVERING).errorCode, ErrorCode.INVALID_REQUEST);
+  // Recovering with the ISR unchanged changes nothing.
+  const same = alter([second], RECOVERING);
+  assert.equal(same.errorCode, ErrorCode.NONE);
+  assert.equal(same.partitionEpoch, p.partitionEpoch);
+  assert.equal(same.leaderRecoveryState, RECOVERING);
+  // The leader's expansion reports RECOVERED: both commit in one record, one partition epoch.
+  const expanded = alter([second, third], RECOVERED);
+  assert.equal(expanded.errorCode, ErrorCode.NONE);
+  assert.equal(expanded.leaderRecoveryState, RECOVERED);
+  assert.deepEqual(expanded.isr, [second, third]);
+  assert.equal(expanded.partitionEpoch, p.partitionEpoch + 1);
+  const recovered = h.partition('t', 0);
+  assert.equal(recovered.leaderRecoveryState, undefined);
+  assert.deepEqual([...recovered.isr], [second, third]);
+  // A recovered partition does not go back to recovering.
+  assert.equal(alter([second], RECOVERING).errorCode, ErrorCode.INVALID_REQUEST);
+  assert.equal(h.partition('t', 0).partitionEpoch, recovered.partitionEpoch);
+});
+
+test('KIP-704: a RECOVERED report alone (ISR unchanged) is a change of its own; an AlterPartition without the field means RECOVERED', () => {
+  const h = new Harness({ 'unclean.leader.election.enable': 'true' });
+  h.startBrokers(1, 2);
+  h.createTopic('t', 1, 2);
+  const start = h.partition('t', 0);
+  const [first, second] = start.replicas as [number, number];
+  assert.ok(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: first, brokerEpoch: h.epochs.get(first)!,
+    partitions: [{ topicId: start.topicId, partitionId: 0, leaderEpoch: start.leaderEpoch, partitionEpoch: start.partitionEpoch, newIsr: [first] }],
+  }).ok);
+  h.now += SESSION_MS + 1;
+  h.heartbeat(second);
+  h.tick();
+  const p = h.partition('t', 0);
+  assert.equal(p.leader, second);
+  assert.equal(p.leaderRecoveryState, RECOVERING, 'the unclean election when the leader is fenced (static default) marks it too');
+  const item = value(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: second, brokerEpoch: h.epochs.get(second)!,
+    partitions: [{ topicId: p.topicId, partitionId: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [second] }],
+  })).partitions[0]!;
+  assert.equal(item.errorCode, ErrorCode.NONE);
+  assert.equal(item.leaderRecoveryState, RECOVERED);
+  assert.equal(item.partitionEpoch, p.partitionEpoch + 1);
+  assert.equal(h.partition('t', 0).leaderRecoveryState, undefined);
+  assert.equal(h.partition('t', 0).leaderEpoch, p.leaderEpoch);
 });
 
 test('unclean.leader.election.enable as a static broker default applies to every topic', () => {
@@ -389,6 +467,64 @@ test('alterPartition: broker epoch, leader, leader epoch, partition epoch, ISR c
   const after = h.partition('t', 0);
   assert.notEqual(after.leader, leader);
   assert.equal(itemCode(alter(after.leader, { leaderEpoch: p.leaderEpoch, partitionEpoch: after.partitionEpoch, newIsr: [after.leader] })), ErrorCode.FENCED_LEADER_EPOCH);
+});
+
+// Controller simulation seed 146807: a second copy of an AlterPartition refused INELIGIBLE_REPLICA (its new
+// member fenced) reached the controller after the member was unfenced, named the still-current partition
+// epoch and was accepted, after the leader had dropped the proposal and acknowledged records without it.
+test('alterPartition: unfencing a broker bumps the partition epoch where it is a replica outside the ISR, so a copy of a proposal refused INELIGIBLE_REPLICA is never accepted after (seed 146807)', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 3, 3);
+  const p = h.partition('t', 0);
+  const leader = p.leader;
+  const [a, b] = p.replicas.filter((r) => r !== leader) as [number, number];
+  const alter = (isr: number[], at: PartitionImage) => value(h.send<'alterPartition'>({
+    type: 'alterPartition', brokerId: leader, brokerEpoch: h.epochs.get(leader)!,
+    partitions: [{ topicId: at.topicId, partitionId: 0, leaderEpoch: at.leaderEpoch, partitionEpoch: at.partitionEpoch, newIsr: isr }],
+  })).partitions[0]!;
+  // b leaves the ISR (the leader's shrink), then is fenced: it is a replica outside the ISR.
+  assert.equal(alter([leader, a], p).errorCode, ErrorCode.NONE);
+  h.heartbeat(b, { wantFence: true });
+  assert.equal(h.image.brokers.get(b)!.fenced, true);
+  const shrunk = h.partition('t', 0);
+  assert.deepEqual(shrunk.isr, [leader, a]);
+  // The leader proposes b back; refused while b is fenced, nothing committed.
+  assert.equal(alter([leader, a, b], shrunk).errorCode, ErrorCode.INELIGIBLE_REPLICA);
+  assert.equal(h.partition('t', 0).partitionEpoch, shrunk.partitionEpoch);
+  // b is unfenced with the same broker epoch: the partition epoch moves, leader, leader epoch and ISR do not.
+  const unfence = h.heartbeat(b);
+  assert.equal(value(unfence).isFenced, false);
+  const after = h.partition('t', 0);
+  assert.equal(after.partitionEpoch, shrunk.partitionEpoch + 1);
+  assert.equal(after.leaderEpoch, shrunk.leaderEpoch);
+  assert.equal(after.leader, leader);
+  assert.deepEqual(after.isr, [leader, a]);
+  assert.ok(unfence.decision.records.some((r) => r.type === 'PartitionChange' && r.topicId === p.topicId && r.partitionId === 0 && r.isr === undefined && r.leader === undefined));
+  // The late copy of the refused proposal is stale; a fresh proposal at the new epoch is accepted.
+  assert.equal(alter([leader, a, b], shrunk).errorCode, ErrorCode.INVALID_UPDATE_VERSION);
+  assert.deepEqual(h.partition('t', 0).isr, [leader, a]);
+  assert.equal(alter([leader, a, b], after).errorCode, ErrorCode.NONE);
+});
+
+test('unfencing bumps only partitions that list the broker outside their ISR, once each, not those it is no replica of', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2, 3);
+  h.createTopic('t', 3, 3);
+  h.createTopic('one', 3, 1);
+  h.heartbeat(3, { wantFence: true });
+  const before = h.image;
+  const expected = [...before.topicsById.values()].flatMap((t) => t.partitions)
+    .filter((p) => p.replicas.includes(3) && !p.isr.includes(3))
+    .map((p) => `${p.topicId}/${p.partitionId}`).sort();
+  const changed = h.heartbeat(3).decision.records.filter((r) => r.type === 'PartitionChange').map((r) => `${r.topicId}/${r.partitionId}`).sort();
+  // Every partition of 't' (3 left their ISRs when fenced) and none of 'one' it does not replicate; the
+  // single-replica partitions it leads alone kept it in the ISR (leaderless) and are elected, not bumped twice.
+  assert.deepEqual(changed.filter((k) => expected.includes(k)), expected);
+  assert.equal(new Set(changed).size, changed.length);
+  for (const p of topicByName(before, 'one')!.partitions) {
+    if (!p.replicas.includes(3)) assert.equal(h.partition('one', p.partitionId).partitionEpoch, p.partitionEpoch);
+  }
 });
 
 test('alterPartition: unknown topic id is UNKNOWN_TOPIC_ID, unknown partition UNKNOWN_TOPIC_OR_PARTITION', () => {

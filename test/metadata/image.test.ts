@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { applyRecords, EMPTY_IMAGE, imageRecords, topicByName, topicConfigOverrides } from '../../src/metadata/image.js';
 import { churn, withoutOffset } from './metadata-churn.js';
 import type { MetadataRecord } from '../../src/metadata/records.js';
-import { decodeMetadataRecords, encodeMetadataRecordBatches, encodeMetadataRecords } from '../../src/metadata/records.js';
+import { decodeMetadataRecords, encodeMetadataRecordBatches, encodeMetadataRecords, RECOVERED, RECOVERING } from '../../src/metadata/records.js';
 
 const TOPIC_ID = '6f1b0a5e-1d2c-4b3a-8e9f-0a1b2c3d4e5f';
 
@@ -33,6 +33,23 @@ test('a leader change bumps the leader epoch; an ISR change only the partition e
   ({ image } = applyRecords(image, [{ type: 'PartitionChange', topicId: TOPIC_ID, partitionId: 0, leader: 2 }], 2));
   p = image.topicsById.get(TOPIC_ID)!.partitions[0]!;
   assert.deepEqual([p.leader, p.leaderEpoch, p.partitionEpoch], [2, 1, 2]);
+});
+
+test('KIP-704: leaderRecoveryState from a Partition record, set and cleared by PartitionChange, kept when absent, and in imageRecords', () => {
+  const records = createTopic('t', 2);
+  (records[2] as Extract<MetadataRecord, { type: 'Partition' }>).leaderRecoveryState = RECOVERING;
+  let { image } = applyRecords(EMPTY_IMAGE, records, 0);
+  const state = (id: number) => image.topicsById.get(TOPIC_ID)!.partitions[id]!.leaderRecoveryState;
+  assert.deepEqual([state(0), state(1)], [undefined, RECOVERING]);
+  ({ image } = applyRecords(image, [{ type: 'PartitionChange', topicId: TOPIC_ID, partitionId: 1, isr: [1] }], 1));
+  assert.equal(state(1), RECOVERING, 'a change without the field keeps it');
+  assert.deepEqual(withoutOffset(applyRecords(EMPTY_IMAGE, imageRecords(image), 5).image), withoutOffset(image));
+  ({ image } = applyRecords(image, [{ type: 'PartitionChange', topicId: TOPIC_ID, partitionId: 1, leaderRecoveryState: RECOVERED }], 2));
+  assert.equal(state(1), undefined);
+  assert.equal(image.topicsById.get(TOPIC_ID)!.partitions[1]!.partitionEpoch, 2, 'a recovery state change alone bumps the partition epoch');
+  ({ image } = applyRecords(image, [{ type: 'PartitionChange', topicId: TOPIC_ID, partitionId: 0, leader: 2, isr: [2], leaderRecoveryState: RECOVERING }], 3));
+  assert.equal(state(0), RECOVERING);
+  assert.deepEqual(withoutOffset(applyRecords(EMPTY_IMAGE, imageRecords(image), 5).image), withoutOffset(image));
 });
 
 test('config overrides set, delete, and vanish with their topic', () => {

@@ -1,11 +1,11 @@
 /**
  * Seeded churn of valid metadata record batches for the image snapshot and log compaction tests:
- * brokers registering (with and without incarnation ids), fenced and entering controlled shutdown, topics created with partitions, leaders and ISRs moving, config
+ * brokers registering (with and without incarnation ids), fenced and entering controlled shutdown, topics created with partitions, leaders, ISRs and leader recovery states moving, config
  * overrides set and removed, topics removed, producer id blocks allocated. Deterministic per seed.
  */
 import { Prng } from '../../src/common/prng.js';
 import type { MetadataImage } from '../../src/metadata/image.js';
-import type { MetadataRecord } from '../../src/metadata/records.js';
+import { RECOVERED, RECOVERING, type MetadataRecord } from '../../src/metadata/records.js';
 
 /** Calls `next(image)` for the current image and returns the batch to apply next. */
 export function churn(seed: number): (image: MetadataImage) => MetadataRecord[] {
@@ -41,7 +41,9 @@ export function churn(seed: number): (image: MetadataImage) => MetadataRecord[] 
     const t = pick(live);
     if (roll < 0.55) {
       const p = pick(t.partitions);
-      return [{ type: 'PartitionChange', topicId: t.topicId, partitionId: p.partitionId, leader: pick([1, 2, 3]), isr: random() < 0.5 ? [1, 2] : [1, 2, 3] }];
+      // Now and then a KIP-704 recovery state change (unclean election → RECOVERING, the leader's report → RECOVERED).
+      const recovery = random() < 0.2 ? { leaderRecoveryState: random() < 0.5 ? RECOVERING : RECOVERED } : {};
+      return [{ type: 'PartitionChange', topicId: t.topicId, partitionId: p.partitionId, leader: pick([1, 2, 3]), isr: random() < 0.5 ? [1, 2] : [1, 2, 3], ...recovery }];
     }
     if (roll < 0.8) {
       const resource = random() < 0.8 ? { resourceType: 'topic' as const, resourceName: t.name } : { resourceType: 'broker' as const, resourceName: random() < 0.5 ? '' : '1' };

@@ -1,5 +1,6 @@
 /** Helpers for replication tests on an in-process cluster (test/cluster/memory-cluster.ts). */
 import { MetadataLoader } from '../../src/metadata/loader.js';
+import type { LeaderRecoveryState } from '../../src/metadata/records.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { Broker } from '../../src/broker/broker.js';
 import type { RunnelConfig } from '../../src/config/config.js';
@@ -65,7 +66,9 @@ export async function restartBroker(cluster: MemoryCluster, nodeId: number, over
 }
 
 /** Stands in for the controller's election / ISR decision: one committed PartitionChange record. */
-export async function changePartition(cluster: MemoryCluster, topicId: string, partition: number, change: { leader?: number; isr?: number[] }): Promise<void> {
+export async function changePartition(
+  cluster: MemoryCluster, topicId: string, partition: number, change: { leader?: number; isr?: number[]; leaderRecoveryState?: LeaderRecoveryState },
+): Promise<void> {
   await cluster.metadataLog.append([{ type: 'PartitionChange', topicId, partitionId: partition, ...change }]);
   for (const broker of cluster.brokers) await broker.services.replicaManager.whenIdle();
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PartitionReplication, truncationOffset, type LeaderAndIsr } from '../../src/replication/partition-replication.js';
 import { LeaderEpochCache } from '../../src/storage/leader-epoch-cache.js';
+import { RECOVERED, RECOVERING } from '../../src/metadata/records.js';
 
 const LAG_MS = 1000;
 const always = (): boolean => true;
@@ -121,4 +122,17 @@ test('a stale committed state is ignored; a new leader epoch resets follower sta
   assert.equal(core.pendingProposal, undefined);
   assert.equal(core.isLeader, false);
   assert.equal(core.follower(2), undefined);
+});
+
+test('KIP-704: a leader of a RECOVERING partition proposes its ISR changes as RECOVERED (Partition.makeLeader)', () => {
+  const core = leaderCore({ isr: [1], leaderRecoveryState: RECOVERING });
+  assert.equal(core.leaderRecoveryState, RECOVERING);
+  core.recordFollowerFetch(2, 10, 10, 1);
+  const expand = core.expandProposal(2, 10, always);
+  assert.deepEqual(expand?.newIsr, [1, 2]);
+  assert.equal(expand?.leaderRecoveryState, RECOVERED);
+  // The committed report ends it.
+  assert.equal(core.applyCommitted({ leader: 1, leaderEpoch: 0, partitionEpoch: 1, isr: [1, 2], replicas: [1, 2, 3], leaderRecoveryState: RECOVERED }, 2, 10), 'leader');
+  assert.equal(core.leaderRecoveryState, RECOVERED);
+  assert.equal(core.pendingProposal, undefined);
 });

@@ -5,6 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { topicByName } from '../../src/metadata/image.js';
+import { MetadataLoader } from '../../src/metadata/loader.js';
+import { RECOVERING } from '../../src/metadata/records.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { startMemoryCluster } from '../cluster/memory-cluster.js';
 import { RawClient } from '../network/raw-client.js';
@@ -108,6 +111,46 @@ test('a former leader truncates its unreplicated tail to the divergence point (D
     const dirs = cluster.brokers.filter((x) => x !== newLeader).map((x) => ({ nodeId: x.nodeId, dataDir: x.services.config['log.dirs'] }));
     const report = await checkByteIdentity('d', 0, 15, { nodeId: bId, dataDir: newLeader.services.config['log.dirs'] }, dirs);
     assert.deepEqual(report.mismatches, []);
+  } finally {
+    client?.destroy();
+    await cluster.close();
+  }
+});
+
+test('KIP-704: after an unclean election the partition is RECOVERING with the ISR just the new leader; a follower catches up (losing the old leader\'s tail) and the leader\'s expansion reports RECOVERED', async () => {
+  const cluster = await startMemoryCluster(3, { 'replica.fetch.wait.max.ms': '100', 'replica.fetch.backoff.ms': '50' });
+  const loader = new MetadataLoader(cluster.metadataLog);
+  const partition = () => topicByName(loader.image, 'u')!.partitions[0]!;
+  let client: RawClient | undefined;
+  try {
+    const topicId = await createTopic(cluster, 'u', 1, 3);
+    const first = leaderOf(cluster, 'u', 0);
+    const [b, c] = cluster.brokers.filter((x) => x !== first) as [typeof first, typeof first];
+    const [bId, cId] = [b.nodeId, c.nodeId];
+    client = await RawClient.connect(first.port);
+    assert.equal((await produceTo(client, 'u', 0, simpleBatch(5), { acks: -1 })).errorCode, ErrorCode.NONE);
+    await waitFor('c has the first 5', () => hosted(c, 'u', 0).logEndOffset === 5);
+    await b.kill();
+    await c.kill();
+    // Only the old leader ever has offsets 5..9; it dies too.
+    assert.equal((await produceTo(client, 'u', 0, simpleBatch(5), { acks: 1 })).errorCode, ErrorCode.NONE);
+    client.destroy();
+    await first.kill();
+    // The controller's unclean election, as PartitionChangeBuilder writes it: b leads, ISR [b], RECOVERING.
+    const newLeader = await restartBroker(cluster, bId);
+    await changePartition(cluster, topicId, 0, { leader: bId, isr: [bId], leaderRecoveryState: RECOVERING });
+    assert.equal(partition().leaderRecoveryState, RECOVERING);
+    assert.deepEqual([...hosted(newLeader, 'u', 0).isr], [bId]);
+    client = await RawClient.connect(newLeader.port);
+    assert.equal(Number((await produceTo(client, 'u', 0, simpleBatch(2), { acks: 1 })).baseOffset), 5);
+    // c returns, catches up with the new leader; the leader proposes [b, c] as RECOVERED; the controller
+    // commits both in one change.
+    const back = await restartBroker(cluster, cId);
+    await waitFor('ISR expanded and RECOVERED', () => partition().isr.length === 2 && partition().leaderRecoveryState === undefined, 10_000);
+    assert.deepEqual([...partition().isr].sort(), [bId, cId].sort());
+    assert.deepEqual([...hosted(newLeader, 'u', 0).isr].sort(), [bId, cId].sort());
+    await waitFor('c at the new leader\'s end', () => hosted(back, 'u', 0).logEndOffset === 7);
+    assert.equal((await produceTo(client, 'u', 0, simpleBatch(1), { acks: -1 })).errorCode, ErrorCode.NONE);
   } finally {
     client?.destroy();
     await cluster.close();

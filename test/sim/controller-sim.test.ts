@@ -28,6 +28,19 @@ test('seeds that once failed keep passing (129743: a deposed leader is not the a
   assert.deepEqual(failures, []);
 });
 
+// Seed 146807 (the 100,000-seed run): a duplicated AlterPartition, refused INELIGIBLE_REPLICA while its new
+// member was fenced, was delivered again after the member was unfenced and accepted at the same partition
+// epoch, after the leader had acknowledged a record the member lacked. The real channel can deliver such a
+// late copy too (controller-client.ts retries at another voter while the first copy is in flight), so the
+// controller now bumps the partition epoch on unfencing (replication-control.ts eligibilityEpochBumps).
+test('seed 146807: a late copy of an AlterPartition refused INELIGIBLE_REPLICA is not accepted once the broker is unfenced', () => {
+  const result = runControllerSimulation({ seed: 146807 });
+  assert.ok(result.ok, result.failure);
+  const without = runControllerSimulation({ seed: 146807, bugs: new Set(['no-eligibility-epoch-bump']) });
+  assert.equal(without.ok, false, 'without the bump the seed must fail');
+  assert.match(without.failure!, /AlterPartition of .* accepted: adds broker \d+, eligible again/);
+});
+
 test('a controller seed replays exactly', () => {
   const lines: string[] = [];
   const first = runControllerSimulation({ seed: 7, trace: (line) => lines.push(line) });

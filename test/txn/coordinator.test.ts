@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/common/clock.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { TxnCoordinatorCore, type TxnOutput, type InitProducerIdResult } from '../../src/txn/coordinator.js';
+import { TxnCoordinatorCore, type TxnOutput, type InitProducerIdResult, type EndTxnResult } from '../../src/txn/coordinator.js';
 import { decodeTransactionLogKey, decodeTransactionLogValue, encodeTransactionLogKey, encodeTransactionLogValue } from '../../src/txn/records.js';
 
 const T0 = 1_700_000_000_000;
@@ -131,7 +131,7 @@ test('an exhausted epoch moves the id to a new producer id at epoch 0', () => {
   h.core.beginLoad(0, 8);
   h.core.replay(0, encodeTransactionLogKey(ID), encodeTransactionLogValue({
     producerId: first.producerId, producerEpoch: 32766, transactionTimeoutMs: 60_000, state: 'CompleteCommit',
-    partitions: new Map(), lastUpdateTimestampMs: T0, startTimestampMs: T0,
+    partitions: new Map(), lastUpdateTimestampMs: T0, startTimestampMs: T0, previousProducerId: -1, nextProducerId: -1, clientTransactionVersion: 0,
   }));
   h.core.completeLoad(0);
   const next = h.init();
@@ -329,4 +329,196 @@ test('ListTransactions filters by state, producer id and duration; unknown state
   assert.deepEqual(h.core.list(['Bogus', 'Ongoing'], [], -1).unknownStateFilters, ['Bogus']);
   h.core.beginLoad(0, 9);
   assert.equal(h.core.list([], [], -1).errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+});
+
+// ---------------------------------------------------------------- transactions v2 (KIP-890 part 2)
+
+function endV2(h: Harness, producerId: number, producerEpoch: number, commit: boolean, freshProducerId?: number): EndTxnResult | undefined {
+  let result: EndTxnResult | undefined;
+  const fresh = freshProducerId ?? (h.core.needsProducerIdToEnd(ID, 2) ? h.nextProducerId++ : undefined);
+  h.core.endTransaction({ transactionalId: ID, producerId, producerEpoch, commit, clientTransactionVersion: 2, freshProducerId: fresh }, (r) => { result = r; });
+  h.drive();
+  return result;
+}
+
+function addV2(h: Harness, producerId: number, producerEpoch: number, partitions = [{ topic: 't', partition: 0 }]): number | undefined {
+  let result: number | undefined;
+  h.core.addPartitions({ transactionalId: ID, producerId, producerEpoch }, partitions, (r) => { result = r; }, 2);
+  h.drive();
+  return result;
+}
+
+test('v2: every EndTxn bumps the epoch at prepare; markers carry it; the answer hands it to the next transaction', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch } = h.init();
+  assert.equal(addV2(h, producerId, producerEpoch), ErrorCode.NONE);
+  assert.equal(h.core.inspect(ID)?.clientTransactionVersion, 2);
+  const ended = endV2(h, producerId, producerEpoch, true);
+  assert.deepEqual(ended, { errorCode: ErrorCode.NONE, producerId, producerEpoch: producerEpoch + 1 });
+  assert.equal(h.state, 'PrepareCommit');
+  const marker = h.markers[0];
+  assert.ok(marker);
+  assert.deepEqual([marker.producerEpoch, marker.commit, marker.transactionVersion], [producerEpoch + 1, true, 2]);
+  h.markersWritten();
+  assert.equal(h.state, 'CompleteCommit');
+  // The next transaction runs at the bumped epoch; the old one is fenced.
+  assert.equal(addV2(h, producerId, producerEpoch), ErrorCode.PRODUCER_FENCED);
+  assert.equal(addV2(h, producerId, producerEpoch + 1), ErrorCode.NONE);
+  const second = endV2(h, producerId, producerEpoch + 1, false);
+  assert.deepEqual(second, { errorCode: ErrorCode.NONE, producerId, producerEpoch: producerEpoch + 2 });
+  h.markersWritten();
+  assert.equal(h.state, 'CompleteAbort');
+  const reloaded = decodeTransactionLogValue(h.log.at(-1)?.value as Buffer);
+  assert.deepEqual([reloaded.state, reloaded.producerEpoch, reloaded.clientTransactionVersion], ['CompleteAbort', producerEpoch + 2, 2]);
+});
+
+test('v2 retries: a retried EndTxn (epoch + 1 stored) gets NONE with the current id/epoch for the same outcome, INVALID_TXN_STATE for the other; Prepare* answers CONCURRENT_TRANSACTIONS', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch: e } = h.init();
+  addV2(h, producerId, e);
+  endV2(h, producerId, e, true);
+  // Markers not written yet: a retry sees PrepareCommit.
+  assert.equal(endV2(h, producerId, e, true)?.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+  assert.equal(endV2(h, producerId, e, false)?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  assert.equal(endV2(h, producerId, e + 1, true)?.errorCode, ErrorCode.PRODUCER_FENCED);
+  h.markersWritten();
+  assert.deepEqual(endV2(h, producerId, e, true), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+  assert.equal(endV2(h, producerId, e, false)?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  // Commit at the current epoch of a completed commit: nothing to commit.
+  assert.equal(endV2(h, producerId, e + 1, true)?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  // Older than a retry, or another producer id.
+  assert.equal(endV2(h, producerId, e - 1, true)?.errorCode, ErrorCode.PRODUCER_FENCED);
+  assert.equal(endV2(h, producerId + 1, e, true)?.errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+  assert.equal(h.state, 'CompleteCommit');
+});
+
+test('v2 empty abort: Empty / CompleteCommit / CompleteAbort at the current epoch bump the epoch with no markers; a commit there is INVALID_TXN_STATE', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch: e } = h.init();
+  assert.equal(endV2(h, producerId, e, true)?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  assert.equal(endV2(h, producerId, e + 1, false)?.errorCode, ErrorCode.PRODUCER_FENCED);
+  assert.deepEqual(endV2(h, producerId, e, false), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+  assert.deepEqual(h.markers.map((m) => m.partitions.length), [0]);
+  h.markersWritten();
+  assert.equal(h.state, 'CompleteAbort');
+  // A retry of that abort: NONE at the epoch it handed out; an abort at the current epoch bumps again.
+  assert.deepEqual(endV2(h, producerId, e, false), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+  assert.deepEqual(endV2(h, producerId, e + 1, false), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 2 });
+  h.markersWritten();
+  addV2(h, producerId, e + 2);
+  endV2(h, producerId, e + 2, true);
+  h.markersWritten();
+  assert.equal(h.state, 'CompleteCommit');
+  // After a commit, a retried abort is INVALID_TXN_STATE, an abort at the current epoch bumps.
+  assert.equal(endV2(h, producerId, e + 2, false)?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  assert.deepEqual(endV2(h, producerId, e + 3, false), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 4 });
+});
+
+test('v2: an end pending in the log answers CONCURRENT_TRANSACTIONS before any epoch check (KAFKA-18464)', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch: e } = h.init();
+  addV2(h, producerId, e);
+  h.holdAppends = true;
+  let first: EndTxnResult | undefined;
+  h.core.endTransaction({ transactionalId: ID, producerId, producerEpoch: e, commit: true, clientTransactionVersion: 2 }, (r) => { first = r; });
+  h.drive();
+  assert.equal(first, undefined);
+  // The producer's empty abort at the epoch it will be handed must wait, not fence itself.
+  assert.equal(endV2(h, producerId, e + 1, false)?.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+  h.holdAppends = false;
+  for (const id of h.held.splice(0)) h.core.completeAppend(id, ErrorCode.NONE);
+  h.drive();
+  assert.deepEqual(first, { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+});
+
+test('v2 epoch exhaustion: the end at epoch 32766 takes a new producer id; markers go out under the old id at 32767; Complete* switches to the new id at epoch 0; a retry from the old id is recognised (overflow retry)', () => {
+  const h = new Harness();
+  const first = h.init();
+  h.core.unload(0);
+  h.core.beginLoad(0, 8);
+  h.core.replay(0, encodeTransactionLogKey(ID), encodeTransactionLogValue({
+    producerId: first.producerId, producerEpoch: 32766, transactionTimeoutMs: 60_000, state: 'Ongoing',
+    partitions: new Map([['t', [0]]]), lastUpdateTimestampMs: T0, startTimestampMs: T0, previousProducerId: -1, nextProducerId: -1,
+    clientTransactionVersion: 2,
+  }));
+  h.core.completeLoad(0);
+  assert.equal(h.core.needsProducerIdToEnd(ID, 2), true);
+  assert.equal(h.core.needsProducerIdToEnd(ID, 0), false);
+  // Without the fresh id the end cannot go on: the producer retries.
+  let refused: EndTxnResult | undefined;
+  h.core.endTransaction({ transactionalId: ID, producerId: first.producerId, producerEpoch: 32766, commit: true, clientTransactionVersion: 2 }, (r) => { refused = r; });
+  assert.equal(refused?.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+  const ended = endV2(h, first.producerId, 32766, true, 5000);
+  assert.deepEqual(ended, { errorCode: ErrorCode.NONE, producerId: 5000, producerEpoch: 0 });
+  const marker = h.markers[0];
+  assert.deepEqual([marker?.producerId, marker?.producerEpoch], [first.producerId, 32767]);
+  assert.equal(h.core.inspect(ID)?.nextProducerId, 5000);
+  h.markersWritten();
+  const m = h.core.inspect(ID);
+  assert.deepEqual([m?.state, m?.producerId, m?.producerEpoch, m?.previousProducerId, m?.nextProducerId], ['CompleteCommit', 5000, 0, first.producerId, -1]);
+  // The client never saw the answer and retries with the old id and epoch.
+  assert.deepEqual(endV2(h, first.producerId, 32766, true), { errorCode: ErrorCode.NONE, producerId: 5000, producerEpoch: 0 });
+  assert.equal(endV2(h, first.producerId, 32766, false)?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  // The new id works; the state survives a reload (tagged fields).
+  assert.equal(addV2(h, 5000, 0), ErrorCode.NONE);
+  const last = decodeTransactionLogValue(h.log.at(-1)?.value as Buffer);
+  assert.deepEqual([last.producerId, last.previousProducerId, last.clientTransactionVersion], [5000, first.producerId, 2]);
+});
+
+test('v2 reload: a PrepareCommit with a next producer id loaded from the log resumes its markers and completes to the new id', () => {
+  const h = new Harness();
+  h.init();
+  h.core.unload(0);
+  h.core.beginLoad(0, 9);
+  h.core.replay(0, encodeTransactionLogKey(ID), encodeTransactionLogValue({
+    producerId: 77, producerEpoch: 32767, transactionTimeoutMs: 60_000, state: 'PrepareCommit',
+    partitions: new Map([['t', [0, 1]]]), lastUpdateTimestampMs: T0, startTimestampMs: T0, previousProducerId: -1, nextProducerId: 78,
+    clientTransactionVersion: 2,
+  }));
+  h.core.completeLoad(0);
+  h.drive();
+  const marker = h.markers[0];
+  assert.deepEqual([marker?.producerId, marker?.producerEpoch, marker?.coordinatorEpoch, marker?.transactionVersion, marker?.partitions.length], [77, 32767, 9, 2, 2]);
+  h.markersWritten();
+  const m = h.core.inspect(ID);
+  assert.deepEqual([m?.state, m?.producerId, m?.producerEpoch, m?.previousProducerId], ['CompleteCommit', 78, 0, 77]);
+});
+
+test('v2: a fence (InitProducerId during an Ongoing v2 transaction) bumps the epoch once, not twice (KAFKA-19367)', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch: e } = h.init();
+  addV2(h, producerId, e);
+  assert.equal(h.init().errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+  assert.deepEqual([h.state, h.markers[0]?.producerEpoch, h.markers[0]?.commit], ['PrepareAbort', e + 1, false]);
+  h.markersWritten();
+  // The fenced producer's abort is a retry of the abort (epoch + 1 stored): NONE; its commit is refused.
+  assert.equal(endV2(h, producerId, e, true)?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  assert.deepEqual(endV2(h, producerId, e, false), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+  const next = h.init();
+  assert.deepEqual([next.errorCode, next.producerEpoch], [ErrorCode.NONE, e + 2]);
+});
+
+test('v2: a transaction timing out is aborted at epoch + 1; the producer\'s late commit is INVALID_TXN_STATE, its abort a retry', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch: e } = h.init(1_000);
+  addV2(h, producerId, e);
+  h.clock.advance(11_000);
+  h.core.tick();
+  h.drive();
+  assert.deepEqual([h.state, h.markers[0]?.producerEpoch], ['PrepareAbort', e + 1]);
+  h.markersWritten();
+  assert.equal(endV2(h, producerId, e, true)?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  assert.deepEqual(endV2(h, producerId, e, false), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+});
+
+test('v1 clients are unchanged: EndTxn v0-4 keeps the epoch and a v1 state is written as value v0', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch: e } = h.init();
+  assert.equal(h.add(producerId, e), ErrorCode.NONE);
+  assert.equal(h.end(producerId, e, true), ErrorCode.NONE);
+  assert.equal(h.markers[0]?.producerEpoch, e);
+  assert.equal(h.markers[0]?.transactionVersion, 0);
+  h.markersWritten();
+  assert.equal(h.log.every((r) => r.value === null || r.value.readInt16BE(0) === 0), true);
+  assert.equal(h.add(producerId, e), ErrorCode.NONE);
 });

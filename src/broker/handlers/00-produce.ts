@@ -56,6 +56,7 @@ import type { VerificationGuard } from '../../replication/producer-state.js';
 import type { AppendResult } from '../../storage/partition-log.js';
 import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
 import { InvalidRequestError } from '../pipeline.js';
+import { TRANSACTION_VERSION_2 } from '../../txn/coordinator.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitionResponses'][number];
@@ -95,7 +96,7 @@ interface PartitionOutcome {
 
 function handleProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> | ProduceResponse | null {
   const requestError = wholeRequestError(context.request);
-  const verifying = requestError === ErrorCode.NONE ? verifyElsewhere(context) : undefined;
+  const verifying = requestError === ErrorCode.NONE ? (addsImplicitly(context) ? addImplicitly(context) : verifyElsewhere(context)) : undefined;
   if (verifying === undefined) return produce(context, requestError, undefined);
   return verifying.then((verified) => produce(context, requestError, verified));
 }
@@ -291,7 +292,28 @@ function verifyElsewhere(context: RequestContext<ProduceRequest>): Promise<Map<s
   const { request, services } = context;
   const transactionalId = request.transactionalId;
   if (transactionalId === null || !services.txnCoordinator.coordinatedElsewhere(transactionalId)) return undefined;
-  const asks: { topic: string; partition: number; guard: VerificationGuard | undefined }[] = [];
+  const pending = unverifiedBatches(context);
+  if (pending === undefined) return undefined;
+  return services.txnCoordinator.verifyElsewhere({ transactionalId, ...pending.identity }, pending.asks).then((errors) => verdicts(pending.asks, errors));
+}
+
+/** One transactional partition the coordinator is asked about, with the guard taken for it. */
+interface Ask {
+  readonly topic: string;
+  readonly partition: number;
+  readonly guard: VerificationGuard | undefined;
+  /** Whether the guard still holds (no marker for the producer landed since it was taken). */
+  readonly holds: () => boolean;
+}
+
+/**
+ * The transactional batches for partitions led here where the producer has no transaction open at the
+ * batch's epoch, each with a fresh verification guard in the partition's producer state; undefined when
+ * there are none. One producer per request; a batch of another producer is left to the synchronous checks.
+ */
+function unverifiedBatches(context: RequestContext<ProduceRequest>): { identity: { producerId: number; producerEpoch: number }; asks: Ask[] } | undefined {
+  const { request, services } = context;
+  const asks: Ask[] = [];
   let identity: { producerId: number; producerEpoch: number } | undefined;
   for (const topicData of request.topicData) {
     const topic = topicName(context, topicData);
@@ -301,22 +323,71 @@ function verifyElsewhere(context: RequestContext<ProduceRequest>): Promise<Map<s
       if ((records.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG_MASK) === 0) continue;
       const producerId = readInt64(records, PRODUCER_ID_OFFSET);
       const producerEpoch = records.readInt16BE(PRODUCER_EPOCH_OFFSET);
-      // One producer per request; a batch of another producer is left to the synchronous checks.
       identity ??= { producerId, producerEpoch };
       if (producerId !== identity.producerId || producerEpoch !== identity.producerEpoch) continue;
       const lookup = services.replicaManager.leaderPartition(topic, index, -1);
       if (!lookup.ok) continue;
       const state = services.replicaManager.producerStateFor(lookup.partition);
       if (state?.hasOngoingTransaction(producerId, producerEpoch) === true) continue;
-      asks.push({ topic, partition: index, guard: state?.beginVerification(producerId, producerEpoch) });
+      const guard = state?.beginVerification(producerId, producerEpoch);
+      asks.push({ topic, partition: index, guard, holds: () => guard === undefined || state?.verificationHolds(guard) === true });
     }
   }
   if (identity === undefined || asks.length === 0) return undefined;
-  return services.txnCoordinator.verifyElsewhere({ transactionalId, ...identity }, asks).then((errors) => {
-    const verified = new Map<string, RemoteVerification>();
-    asks.forEach((ask, i) => verified.set(partitionKey(ask.topic, ask.partition), { errorCode: errors[i] ?? ErrorCode.COORDINATOR_NOT_AVAILABLE, guard: ask.guard }));
-    return verified;
-  });
+  return { identity, asks };
+}
+
+function verdicts(asks: readonly Ask[], errors: readonly number[]): Map<string, RemoteVerification> {
+  const verified = new Map<string, RemoteVerification>();
+  asks.forEach((ask, i) => verified.set(partitionKey(ask.topic, ask.partition), { errorCode: errors[i] ?? ErrorCode.COORDINATOR_NOT_AVAILABLE, guard: ask.guard }));
+  return verified;
+}
+
+/** First Produce version whose transactional batches add their partition to the transaction (KIP-890 part 2). */
+const IMPLICIT_ADD_VERSION = 12;
+/**
+ * Kafka's add.partitions.to.txn.retry.backoff.ms / .max.ms: an implicit add that finds the previous
+ * transaction still writing its markers (CONCURRENT_TRANSACTIONS) is retried here before the producer
+ * is told to retry.
+ */
+const ADD_RETRY_BACKOFF_MS = 20;
+const ADD_RETRY_MAX_MS = 100;
+
+/**
+ * Produce v12+ from a transactions v2 producer when this node runs transaction.version 2
+ * (AddPartitionsToTxnManager.produceRequestVersionToTransactionSupportedOperation: addPartition).
+ */
+function addsImplicitly(context: RequestContext<ProduceRequest>): boolean {
+  return context.apiVersion >= IMPLICIT_ADD_VERSION && context.request.transactionalId !== null
+    && context.services.config['transaction.version'] >= TRANSACTION_VERSION_2;
+}
+
+/**
+ * KIP-890 part 2's implicit add (ReplicaManager.appendRecords → AddPartitionsToTxnManager.addOrVerifyTransaction
+ * with addPartition): a transactions v2 producer sends no AddPartitionsToTxn; the first transactional
+ * batch for a partition adds it to the producer's transaction — at this node's coordinator or at the
+ * coordinating node (AddPartitionsToTxn v5 without verify_only) — before it is appended, under the same
+ * verification guard as part 1: a marker landing meanwhile voids it. The coordinator answers
+ * CONCURRENT_TRANSACTIONS while the previous transaction writes its markers; that is retried with fresh
+ * guards for up to ADD_RETRY_MAX_MS, then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
+ */
+async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<Map<string, RemoteVerification> | undefined> {
+  const { request, services } = context;
+  const transactionalId = request.transactionalId as string;
+  const startMs = services.clock.monotonicMs();
+  for (let attempt = 0; ; attempt++) {
+    const pending = unverifiedBatches(context);
+    if (pending === undefined) return undefined;
+    const errors = await services.txnCoordinator.addImplicitly({ transactionalId, ...pending.identity }, pending.asks);
+    // A marker of the previous transaction (same epoch under v2) that landed while the coordinator was
+    // asked voids the guard although the add succeeded: asking again is safe, since a partition already
+    // in the transaction is answered at once and an ended transaction fences the old epoch.
+    const busy = errors.some((e, i) => e === ErrorCode.CONCURRENT_TRANSACTIONS || (e === ErrorCode.NONE && pending.asks[i]?.holds() === false));
+    if (!busy || services.clock.monotonicMs() - startMs + ADD_RETRY_BACKOFF_MS > ADD_RETRY_MAX_MS || attempt >= ADD_RETRY_MAX_MS / ADD_RETRY_BACKOFF_MS) {
+      return verdicts(pending.asks, errors);
+    }
+    await new Promise((resolve) => setTimeout(resolve, ADD_RETRY_BACKOFF_MS));
+  }
 }
 
 /** ProduceResponse's error message for record errors (Kafka's RecordValidationException wording). */

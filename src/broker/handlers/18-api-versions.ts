@@ -47,7 +47,7 @@ function handleApiVersions(context: RequestContext<ApiVersionsRequest>): ApiVers
     return apiVersionsResponse(ErrorCode.INVALID_REQUEST, []);
   }
   if (context.apiVersion >= 5 && !intendedNode(context)) return apiVersionsResponse(ErrorCode.REBOOTSTRAP_REQUIRED, []);
-  const features = runnelFeatures(context.supportedApis);
+  const features = runnelFeatures(context.supportedApis, context.services.config['transaction.version']);
   return {
     ...apiVersionsResponse(ErrorCode.NONE, context.supportedApis),
     supportedFeatures: supportedFeatureKeys(features, context.apiVersion),

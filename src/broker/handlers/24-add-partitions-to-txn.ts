@@ -4,7 +4,9 @@
  *
  * v0-3: one transaction from a producer; v4+: several, sent broker to broker (Kafka's
  * AddPartitionsToTxnManager verifying produce requests) — a verify_only entry only checks that each
- * partition is in the ongoing transaction (NONE or TRANSACTION_ABORTABLE), any other adds them. Per
+ * partition is in the ongoing transaction (NONE or TRANSACTION_ABORTABLE), any other adds them: that is
+ * the implicit add of transactions v2 (KIP-890 part 2: a Produce v12+ or TxnOffsetCommit v5+ on another
+ * node), so the transaction follows the v2 rules from then on. Per
  * transaction (KafkaApis.handleAddPartitionsToTxnRequest): partitions of topics that do not exist get
  * UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED; otherwise every partition gets the
  * coordinator's answer (src/txn/coordinator.ts: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED — before v2
@@ -22,7 +24,7 @@ import {
 } from '../../protocol/generated/add-partitions-to-txn.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { TopicPartitionRef } from '../../txn/coordinator.js';
+import { TRANSACTION_VERSION_2, type TopicPartitionRef } from '../../txn/coordinator.js';
 import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
 import { fencedForVersion } from './txn-errors.js';
 
@@ -79,7 +81,8 @@ async function addOne(services: BrokerServices, version: number, txn: OneTransac
     if (txn.verifyOnly) {
       errors = services.txnCoordinator.verifyPartitions(identity, partitions);
     } else {
-      const errorCode = await services.txnCoordinator.addPartitions(identity, partitions);
+      // Only brokers send v4+; one that adds does it for a transactions v2 producer (KIP-890 part 2).
+      const errorCode = await services.txnCoordinator.addPartitions(identity, partitions, version >= 4 ? TRANSACTION_VERSION_2 : 0);
       errors = partitions.map(() => errorCode);
     }
   }

@@ -1,5 +1,6 @@
 /**
- * WriteTxnMarkers (API 27), versions 0-1 (KIP-98): transaction coordinators — and
+ * WriteTxnMarkers (API 27), versions 0-2 (KIP-98; v2 gives each marker its transaction version, KIP-1228:
+ * a transactions v2 marker must carry an epoch above the producer's, else INVALID_PRODUCER_EPOCH): transaction coordinators — and
  * `kafka-transactions.sh abort` for a hanging transaction — ask the leader of each partition to write a
  * commit or abort marker for a producer (KafkaApis.handleWriteTxnMarkersRequest). Per partition: not led
  * here → NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION; the producer state's checks
@@ -30,7 +31,7 @@ export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxn
   apiKey: ApiKey.WriteTxnMarkers,
   name: 'WriteTxnMarkers',
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   decode: decodeWriteTxnMarkersRequest,
   encode: encodeWriteTxnMarkersResponse,
   handle: handleWriteTxnMarkers,
@@ -45,6 +46,7 @@ async function handleWriteTxnMarkers(context: RequestContext<WriteTxnMarkersRequ
 async function writeOne(services: BrokerServices, m: WriteTxnMarkersRequestWritableTxnMarker): Promise<WriteTxnMarkersResponse['markers'][number]> {
   const marker: EndTransactionMarker = {
     producerId: Number(m.producerId), producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch, commit: m.transactionResult,
+    transactionVersion: m.transactionVersion,
   };
   const topics = await Promise.all(m.topics.map(async (topic) => ({
     name: topic.name,

@@ -33,7 +33,7 @@ export const updateFeaturesHandler: ApiHandler<UpdateFeaturesRequest, UpdateFeat
 };
 
 function handleUpdateFeatures(context: RequestContext<UpdateFeaturesRequest>): UpdateFeaturesResponse {
-  const features = runnelFeatures(context.supportedApis);
+  const features = runnelFeatures(context.supportedApis, context.services.config['transaction.version']);
   const results = context.request.featureUpdates.map((update) => {
     // A level below 1 asks for the feature to be disabled, i.e. level 0.
     const level = Math.max(0, update.maxVersionLevel);
