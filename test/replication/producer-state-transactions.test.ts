@@ -184,3 +184,23 @@ test('a verification guard (KIP-890, remote coordinator) holds until a marker fo
   state.clear();
   assert.equal(state.verificationHolds(newer), false);
 });
+
+test('transactions v2 markers (KIP-1228): taken only above the producer\'s epoch; the next transaction starts at the marker\'s epoch from sequence 0', () => {
+  const log = new Log(new ProducerStateManager());
+  log.data(1, 5, 0, 2); // transaction at epoch 5
+  // The v2 end bumped the epoch to 6: the marker carries it.
+  assert.equal(log.state.checkMarker(1, 5, 0, 2).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'a v2 marker at the data\'s epoch');
+  assert.equal(log.state.checkMarker(1, 6, 0, 2).errorCode, ErrorCode.NONE);
+  log.state.onMarker(1, 6, 0, true, log.end++, T0);
+  // A retry of the same marker is refused (the coordinator counts that as written); a v1 marker is not.
+  assert.equal(log.state.checkMarker(1, 6, 0, 2).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal(log.state.checkMarker(1, 6, 0, 0).errorCode, ErrorCode.NONE);
+  // A late batch of the ended transaction is fenced; the next transaction runs at 6 from sequence 0.
+  const late = log.state.checkBatch(header(1, 5, 2, 1, { isTransactional: true }));
+  assert.equal(late.kind === 'error' && late.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  log.data(1, 6, 0, 1);
+  assert.equal(log.state.hasOngoingTransaction(1, 6), true);
+  // The previous transaction's marker arriving now would close the new one: refused.
+  assert.equal(log.state.checkMarker(1, 6, 0, 2).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal(log.state.checkMarker(1, 7, 0, 2).errorCode, ErrorCode.NONE);
+});
