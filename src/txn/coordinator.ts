@@ -36,8 +36,19 @@
  *   transactions whose markers were not all written (an append or marker write failed) are retried on
  *   the abort interval, and resumed when a partition is loaded (TransactionStateManager's recovery).
  *
- * Not implemented: transactions v2 (KIP-890 part 2: epoch bump per transaction, implicit partition add —
- * this broker's codecs stop at Produce v11, so clients use v1), two-phase commit (KIP-939).
+ * Transactions v2 (KIP-890 part 2; TransactionVersion 2, the client's version carried per transition as
+ * `clientTransactionVersion` and written to the log as TransactionLogValue v1's tagged fields, so a reload
+ * on another node keeps the rules):
+ * - Partitions are added implicitly: a Produce v12+ / TxnOffsetCommit v5+ on the partition's leader asks
+ *   `addPartitions` with version 2 (AddPartitionsToTxn v4+ without verify_only when another node asks).
+ * - EndTxn v5+ (`endTransaction`, `endV2` has the table): every end writes Prepare* at epoch + 1, the
+ *   markers carry it (so the partitions fence the ended epoch: a late batch cannot open a hanging
+ *   transaction), the answer gives it to the producer. At an exhausted epoch the end takes a fresh
+ *   producer id (nextProducerId), which Complete* switches to at epoch 0. Retries are recognised by the
+ *   stored epoch being the request's + 1 (or the previous producer id after an overflow); an abort of an
+ *   Empty / completed transaction at the current epoch is an empty abort (epoch bump, no markers).
+ * - A fence (InitProducerId during Ongoing, a timeout) bumps the epoch once and aborts with it (KAFKA-19367).
+ * Not implemented: two-phase commit (KIP-939, InitProducerId v6).
  */
 import { invariant } from '../common/assert.js';
 import type { Clock } from '../common/clock.js';

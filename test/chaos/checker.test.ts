@@ -145,8 +145,68 @@ test('the recorders read VerifiableProducer / VerifiableConsumer JSON lines', ()
     name: 'group-1', group: 'g',
     records: [{ partition: 2, offset: 0, value: '1.0', atMs: 10294, session: 1 }],
     commits: [{ partition: 2, offset: 1, atMs: 10460 }],
+    assignments: [],
   });
   assert.equal(c.next.get(2), 1);
+});
+
+test('the recorders read the franz-go workloads\' lines: generation and member of each assignment, fetch errors', () => {
+  const start = 1_796_576_232_000;
+  const c = new ConsumerRecorder('franz-group-1', 'fg', start);
+  c.line('{"assigned":[{"topic":"chaos","partition":1}],"generation":3,"member_id":"m-a","name":"partitions_assigned","partitions":[{"topic":"chaos","partition":0},{"topic":"chaos","partition":1}],"timestamp":1796576233000}');
+  c.line('{"key":"7","name":"record_data","offset":5,"partition":1,"timestamp":1796576233100,"topic":"chaos","value":"3.7"}');
+  c.line('{"generation":3,"member_id":"m-a","name":"offsets_committed","offsets":[{"offset":6,"partition":1,"topic":"chaos"}],"success":true,"timestamp":1796576233200}');
+  c.line('{"generation":3,"member_id":"m-a","name":"partitions_lost","owned":[],"partitions":[{"topic":"chaos","partition":0},{"topic":"chaos","partition":1}],"timestamp":1796576233300}');
+  c.line('{"error":"NOT_LEADER_OR_FOLLOWER","name":"fetch_error","partition":1,"timestamp":1796576233400,"topic":"chaos"}');
+  c.line('{"key":"8","name":"record_data","offset":6,"partition":1,"timestamp":1796576233500,"topic":"chaos","value":"3.8"}');
+  assert.deepEqual(c.history(), {
+    name: 'franz-group-1', group: 'fg',
+    records: [{ partition: 1, offset: 5, value: '3.7', atMs: 1100, session: 1 }, { partition: 1, offset: 6, value: '3.8', atMs: 1500, session: 2 }],
+    commits: [{ partition: 1, offset: 6, atMs: 1200 }],
+    assignments: [{ generation: 3, memberId: 'm-a', partitions: [0, 1], atMs: 1000 }],
+  });
+  assert.equal(c.fetchErrors, 1);
+  const p = new ProducerRecorder('franz-idempotent-3', 3, true, start);
+  p.line('{"key":"0","name":"producer_send_success","offset":12,"partition":2,"timestamp":1796576233000,"value":"3.0"}');
+  p.line('{"acked":1,"name":"tool_data","sent":1,"timestamp":1796576234000}');
+  assert.deepEqual(p.history(), { name: 'franz-idempotent-3', prefix: 3, idempotent: true, errors: 0, sent: 1, acks: [{ value: '3.0', partition: 2, offset: 12, atMs: 1000 }] });
+});
+
+test('a partition assigned to two members of one generation fails the check; across generations it passes', () => {
+  const h = clean();
+  const member = (name: string, memberId: string, generation: number, partitions: number[]): ReaderHistory =>
+    ({ name, group: 'fg', records: [], commits: [], assignments: [{ generation, memberId, partitions, atMs: 100 * generation }] });
+  const handedOver = [member('franz-1', 'm-a', 4, [0, 1]), member('franz-2', 'm-b', 5, [0])];
+  const ok = check(h.producers, [...h.readers, ...handedOver], h.final);
+  assert.equal(ok.ok, true, JSON.stringify(ok.examples));
+  assert.equal(ok.generationsChecked, 2);
+  const twice = [member('franz-1', 'm-a', 5, [0, 1]), member('franz-2', 'm-b', 5, [1, 2])];
+  const r = check(h.producers, [...h.readers, ...twice], h.final);
+  assert.equal(r.ok, false);
+  assert.equal(r.doubleAssignments, 1);
+  assert.match(r.examples.find((a) => a.kind === 'double-assignment')!.detail, /group fg generation 5: p1 assigned to franz-1\/m-a and franz-2\/m-b/);
+  // The same partition in two groups' generation 5 is no conflict; nor one member logging a generation twice.
+  const otherGroup: ReaderHistory = { ...twice[1]!, group: 'other' };
+  const again: ReaderHistory = { ...twice[0]!, assignments: [...twice[0]!.assignments!, { generation: 5, memberId: 'm-a', partitions: [0, 1], atMs: 600 }] };
+  assert.equal(check(h.producers, [again, otherGroup], h.final).ok, true);
+});
+
+test('a reader by assignment (no group) is held to the same offsets and values: inconsistent and unsent fail', () => {
+  const h = clean();
+  const direct: ReaderHistory = { name: 'franz-assign', group: null, commits: [], records: [
+    { partition: 0, offset: 0, value: '1.0', atMs: 10, session: 1 },
+    { partition: 0, offset: 1, value: '1.2', atMs: 11, session: 1 },
+  ] };
+  const r = check(h.producers, [direct], h.final);
+  assert.equal(r.ok, false);
+  assert.equal(r.inconsistent, 1);
+  assert.match(r.examples.find((a) => a.kind === 'inconsistent')!.detail, /p0@1: franz-assign saw 1\.2, the final read has 1\.1/);
+  const franz: ProducerHistory = { name: 'franz-plain-4', prefix: 4, idempotent: false, errors: 0, sent: 2, acks: [] };
+  const stray: ReaderHistory = { ...direct, records: [{ partition: 0, offset: 0, value: '1.0', atMs: 10, session: 1 }, { partition: 0, offset: 9, value: '4.2', atMs: 12, session: 1 }] };
+  const u = check([...h.producers, franz], [stray], h.final);
+  assert.equal(u.ok, false);
+  assert.equal(u.unsent, 1, '4.2 is past what franz-plain-4 says it sent (0..1)');
+  assert.match(u.examples.find((a) => a.kind === 'unsent')!.detail, /franz-assign read "4\.2"/);
 });
 
 test('availability: rate before / during / after a fault and the longest stretch without acks', () => {

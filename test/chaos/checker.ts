@@ -16,6 +16,11 @@
  * - out-of-order: a reader consuming an offset ≤ the previous one of the same partition within one
  *   assignment (a new assignment may legitimately restart from the committed offset);
  * - commit regressions: a group's successful committed offset for a partition going back;
+ * - double assignments: one partition in the assignments of two members of one group in the same
+ *   generation (members that log their generation: the franz-go group consumers; Kafka's
+ *   VerifiableConsumer prints none). In the classic protocol a generation is one group-wide assignment
+ *   the leader computed and the coordinator handed out, so two owners in one generation means the
+ *   coordinator reused a generation (e.g. group metadata lost in a failover) or the assignment was wrong;
  * - final gaps: an offset between log start and high watermark the final read did not return.
  * It also reports availability: acknowledgements per second, and the rate before / during / after each
  * fault. Everything but duplicates of non-idempotent producers makes the run fail.
@@ -38,6 +43,9 @@ export interface ReadRecord { readonly partition: number; readonly offset: numbe
 
 export interface Commit { readonly partition: number; readonly offset: number; readonly atMs: number }
 
+/** A group member's whole assignment in one generation, as the member logged it after its SyncGroup. */
+export interface Assignment { readonly generation: number; readonly memberId: string; readonly partitions: readonly number[]; readonly atMs: number }
+
 export interface ReaderHistory {
   readonly name: string;
   /** The consumer group, null for a reader by assignment. */
@@ -45,6 +53,8 @@ export interface ReaderHistory {
   readonly records: readonly ReadRecord[];
   /** Successful commits only. */
   readonly commits: readonly Commit[];
+  /** Assignments with their generation; empty for readers that do not log one. */
+  readonly assignments?: readonly Assignment[];
 }
 
 export interface FinalPartition {
@@ -57,7 +67,7 @@ export interface FinalPartition {
 export interface FaultEvent { readonly kind: string; readonly detail: string; readonly startMs: number; readonly endMs: number }
 
 export interface Anomaly { readonly kind: AnomalyKind; readonly detail: string }
-export type AnomalyKind = 'lost' | 'moved' | 'inconsistent' | 'duplicate' | 'unsent' | 'out-of-order' | 'commit-regression' | 'final-gap';
+export type AnomalyKind = 'lost' | 'moved' | 'inconsistent' | 'duplicate' | 'unsent' | 'out-of-order' | 'commit-regression' | 'double-assignment' | 'final-gap';
 
 export interface CheckResult {
   readonly acked: number;
@@ -71,6 +81,10 @@ export interface CheckResult {
   readonly unsent: number;
   readonly outOfOrder: number;
   readonly commitRegressions: number;
+  /** Partitions held by two members of one group in one generation. */
+  readonly doubleAssignments: number;
+  /** Generations with logged assignments the double-assignment check looked at (all groups). */
+  readonly generationsChecked: number;
   readonly finalGaps: number;
   /** Up to `examplesMax` anomalies per kind, for the report. */
   readonly examples: readonly Anomaly[];
@@ -116,6 +130,7 @@ export function check(producers: readonly ProducerHistory[], readers: readonly R
   checkObservations(producers, readers, finalAt, note);
   checkUnsent(producers, readers, locations, note);
   checkReaders(readers, note);
+  const generationsChecked = checkGenerations(readers, note);
 
   const count = (kind: AnomalyKind): number => counts.get(kind) ?? 0;
   const duplicatesIdempotent = countDuplicates(producers, locations, true);
@@ -132,11 +147,13 @@ export function check(producers: readonly ProducerHistory[], readers: readonly R
     unsent: count('unsent'),
     outOfOrder: count('out-of-order'),
     commitRegressions: count('commit-regression'),
+    doubleAssignments: count('double-assignment'),
+    generationsChecked,
     finalGaps: count('final-gap'),
     examples,
   };
   const ok = result.lost + result.moved + result.inconsistent + result.duplicatesIdempotent + result.unsent + result.outOfOrder
-    + result.commitRegressions + result.finalGaps === 0;
+    + result.commitRegressions + result.doubleAssignments + result.finalGaps === 0;
   return { ...result, ok };
 }
 
@@ -274,10 +291,46 @@ function checkReaders(readers: readonly ReaderHistory[], note: Note): void {
   }
 }
 
+/**
+ * One owner per partition per generation of a group. A member's assignment is what it logged for that
+ * generation (its last event if it logged several: a re-sync in one generation hands out the same
+ * assignment). Returns how many (group, generation) pairs were looked at.
+ */
+function checkGenerations(readers: readonly ReaderHistory[], note: Note): number {
+  // group → generation → partition → owners ("reader/member")
+  const owners = new Map<string, Map<number, Map<number, Set<string>>>>();
+  for (const reader of readers) {
+    if (reader.group === null) continue;
+    const latest = new Map<string, Assignment>();
+    for (const a of reader.assignments ?? []) latest.set(`${a.generation}/${a.memberId}`, a);
+    for (const a of latest.values()) {
+      const byGeneration = owners.get(reader.group) ?? new Map<number, Map<number, Set<string>>>();
+      owners.set(reader.group, byGeneration);
+      const byPartition = byGeneration.get(a.generation) ?? new Map<number, Set<string>>();
+      byGeneration.set(a.generation, byPartition);
+      for (const p of a.partitions) {
+        const set = byPartition.get(p) ?? new Set<string>();
+        set.add(`${reader.name}/${a.memberId}`);
+        byPartition.set(p, set);
+      }
+    }
+  }
+  let generations = 0;
+  for (const [group, byGeneration] of owners) {
+    for (const [generation, byPartition] of [...byGeneration].sort((a, b) => a[0] - b[0])) {
+      generations++;
+      for (const [partition, set] of [...byPartition].sort((a, b) => a[0] - b[0])) {
+        if (set.size > 1) note('double-assignment', `group ${group} generation ${generation}: p${partition} assigned to ${[...set].sort().join(' and ')}`);
+      }
+    }
+  }
+  return generations;
+}
+
 export function summaryLine(r: CheckResult): string {
   return `acked ${r.acked} (idempotent ${r.ackedIdempotent}), final read ${r.finalRecords}; lost ${r.lost}, moved ${r.moved}, inconsistent ${r.inconsistent}, `
     + `duplicates ${r.duplicatesIdempotent} idempotent / ${r.duplicatesPlain} non-idempotent (allowed), unsent ${r.unsent}, out-of-order ${r.outOfOrder}, `
-    + `commit regressions ${r.commitRegressions}, final gaps ${r.finalGaps} → ${r.ok ? 'PASS' : 'FAIL'}`;
+    + `commit regressions ${r.commitRegressions}, double assignments ${r.doubleAssignments} (${r.generationsChecked} generations), final gaps ${r.finalGaps} → ${r.ok ? 'PASS' : 'FAIL'}`;
 }
 
 export interface Availability {

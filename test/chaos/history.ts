@@ -4,10 +4,14 @@
  * `timestamp` (ms since the epoch) and `name`. Producer events: producer_send_success {value, partition,
  * offset}, producer_send_error {value, exception}, tool_data {sent, acked}. Consumer events (--verbose):
  * record_data {value, partition, offset}, partitions_assigned / partitions_revoked, offsets_committed
- * {offsets: [{partition, offset}], success}. Lines that are not JSON (a client's log output) are ignored.
+ * {offsets: [{partition, offset}], success}. The franz-go workloads (test/interop/go/chaos.go) print the same
+ * events, and their group members add `generation` and `member_id` to partitions_assigned, whose
+ * `partitions` is then the member's whole assignment in that generation (kept for the checker's
+ * two-owners-in-one-generation check); fetch_error {partition, error} is counted. Lines that are not JSON
+ * (a client's log output) are ignored.
  * Times are kept relative to the run's start so the checker and the fault log share one clock.
  */
-import type { Ack, Commit, ProducerHistory, ReaderHistory, ReadRecord } from './checker.js';
+import type { Ack, Assignment, Commit, ProducerHistory, ReaderHistory, ReadRecord } from './checker.js';
 
 interface Event {
   readonly timestamp?: number;
@@ -18,6 +22,10 @@ interface Event {
   readonly sent?: number;
   readonly success?: boolean;
   readonly offsets?: ReadonlyArray<{ partition: number; offset: number }>;
+  readonly partitions?: ReadonlyArray<{ partition: number }>;
+  readonly generation?: number;
+  readonly member_id?: string;
+  readonly error?: string;
 }
 
 function parse(line: string): Event | undefined {
@@ -61,7 +69,12 @@ export class ProducerRecorder {
 export class ConsumerRecorder {
   private readonly records: ReadRecord[] = [];
   private readonly commits: Commit[] = [];
+  private readonly assignments: Assignment[] = [];
   private session = 0;
+  /** fetch_error events (franz-go readers): not an anomaly by themselves, reported. */
+  fetchErrors = 0;
+  /** The first few fetch errors as the client worded them (franz-go surfaces e.g. data loss it detected). */
+  readonly fetchErrorExamples: string[] = [];
   /** Highest offset + 1 read per partition (the final reader's progress). */
   readonly next = new Map<number, number>();
 
@@ -79,8 +92,18 @@ export class ConsumerRecorder {
         }
         break;
       case 'partitions_assigned':
-      case 'partitions_revoked':
         this.session++;
+        if (e.generation !== undefined && e.member_id !== undefined) {
+          this.assignments.push({ generation: e.generation, memberId: e.member_id, partitions: (e.partitions ?? []).map((p) => p.partition), atMs });
+        }
+        break;
+      case 'partitions_revoked':
+      case 'partitions_lost':
+        this.session++;
+        break;
+      case 'fetch_error':
+        this.fetchErrors++;
+        if (this.fetchErrorExamples.length < 3) this.fetchErrorExamples.push(`t=${atMs} ms p${e.partition}: ${e.error ?? '?'}`);
         break;
       case 'offsets_committed':
         if (e.success === true) for (const o of e.offsets ?? []) this.commits.push({ partition: o.partition, offset: o.offset, atMs });
@@ -95,6 +118,6 @@ export class ConsumerRecorder {
   }
 
   history(): ReaderHistory {
-    return { name: this.name, group: this.group, records: this.records, commits: this.commits };
+    return { name: this.name, group: this.group, records: this.records, commits: this.commits, assignments: this.assignments };
   }
 }

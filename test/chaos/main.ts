@@ -1,13 +1,16 @@
 /**
- * The chaos harness (issue #23): `npm run chaos -- --minutes N --faults kill,pause,partition,loss --seed S
- * [--nodes 3|5] [--rate R] [--keep]`.
+ * The chaos harness (issue #23): `npm run chaos -- --minutes N --faults kill,pause,partition,loss,delay
+ * --seed S [--nodes 3|5] [--rate R] [--clients java,franz] [--keep]`.
  *
  * A Runnel cluster of 3 (or 5) processes, each in its own network namespace (test/chaos/net.ts); a topic
- * with RF 3 and min.insync.replicas=2; Kafka's VerifiableProducer twice (acks=all, idempotent and not) and
- * two VerifiableConsumers in one group, logging what they were told; and a seeded schedule of faults
+ * with RF 3 and min.insync.replicas=2; clients we did not write, logging what they were told: Kafka's
+ * VerifiableProducer twice (acks=all, idempotent and not) and two VerifiableConsumers in one group, and
+ * franz-go's producer twice (idempotent and not), two group members that log each assignment's
+ * generation, and a consumer by assignment (test/chaos/workload.ts); and a seeded schedule of faults
  * (test/chaos/schedule.ts): kill -9 + restart, SIGSTOP/SIGCONT longer than the session and lag timeouts,
- * network partitions (isolate the leader, majority/minority, bridge, one-way) and packet loss, each of
- * the first three aimed at a random node, a partition's leader or the active controller. After the last
+ * network partitions (isolate the leader, majority/minority, bridge, one-way), packet loss and delay
+ * (bandwidth shaping: this kernel has no netem), aimed at a random node, a partition's leader or the
+ * active controller. After the last
  * fault everything heals; the cluster must converge (every broker registered, every ISR full), the
  * producers stop, the group catches up, a fresh consumer reads every partition from its log start to its
  * high watermark, the replicas must be byte-identical below the HW, and the checker
@@ -22,14 +25,21 @@ import { join } from 'node:path';
 import { checkByteIdentity } from '../replication/byte-identity.js';
 import { availability, check, summaryLine, type FaultEvent, type FinalPartition } from './checker.js';
 import { alive, ChaosCluster, sleep, type BrokerKind } from './cluster.js';
-import { ChaosNetwork, ensureNft, networkMissing, nodeAddress, NO_RULES, type NodeRules } from './net.js';
+import { ChaosNetwork, ensureNft, networkMissing, nodeAddress, NO_RULES, type NodeRules, type ShapingStats } from './net.js';
 import { activeController, brokerIds, createTopic, listOffset, partitionStates, type PartitionState } from './probe.js';
 import { FAULT_KINDS, partitionCut, planFaults, shuffled, type Cut, type FaultKind, type PlannedFault } from './schedule.js';
-import { clientsMissing, startConsumer, startProducer, type JavaClient } from './workload.js';
-import type { ProducerRecorder, ConsumerRecorder } from './history.js';
+import {
+  clientsMissing, franzMissing, startConsumer, startFranzAssignReader, startFranzGroupMember, startFranzProducer, startProducer,
+  type Producer, type Reader,
+} from './workload.js';
 
 const TOPIC = 'chaos';
 const GROUP = 'chaos-group';
+const FRANZ_GROUP = 'chaos-franz-group';
+const CLIENT_KINDS = ['java', 'franz'] as const;
+type ClientKind = (typeof CLIENT_KINDS)[number];
+/** Metadata round trips to a delayed node: one every this often while the delay holds. */
+const RTT_SAMPLE_EVERY_MS = 500;
 const SESSION_TIMEOUT_MS = 9_000;
 const REPLICA_LAG_TIME_MAX_MS = 10_000;
 const CONVERGE_MS = 120_000;
@@ -51,10 +61,12 @@ interface Options {
   unclean: boolean;
   /** Runnel, or Apache Kafka 4.4.0 as the reference that proves the harness and checker. */
   broker: BrokerKind;
+  /** Which workloads: Kafka's Java tools, franz-go, or both (the default). */
+  clients: ClientKind[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { minutes: 3, faults: [...FAULT_KINDS], seed: (Date.now() ^ (process.pid << 16)) >>> 0, nodes: 3, partitions: 3, rate: 100, keep: false, logLevel: 'info', acks: 'all', unclean: false, broker: 'runnel' };
+  const o: Options = { minutes: 3, faults: [...FAULT_KINDS], seed: (Date.now() ^ (process.pid << 16)) >>> 0, nodes: 3, partitions: 3, rate: 100, keep: false, logLevel: 'info', acks: 'all', unclean: false, broker: 'runnel', clients: [...CLIENT_KINDS] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -83,6 +95,13 @@ function parseArgs(argv: string[]): Options {
         o.acks = acks;
         break;
       }
+      case '--clients': {
+        const kinds = value().split(',').filter((k) => k !== '');
+        for (const k of kinds) if (!(CLIENT_KINDS as readonly string[]).includes(k)) throw new Error(`unknown clients ${k} (expected ${CLIENT_KINDS.join(',')})`);
+        if (kinds.length === 0) throw new Error('--clients needs java, franz or both');
+        o.clients = [...new Set(kinds)] as ClientKind[];
+        break;
+      }
       case '--faults': {
         const kinds = value().split(',').filter((k) => k !== '');
         for (const k of kinds) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`unknown fault ${k} (expected ${FAULT_KINDS.join(',')})`);
@@ -101,7 +120,8 @@ function parseArgs(argv: string[]): Options {
 
 const replayCommand = (o: Options): string =>
   `npm run chaos -- --minutes ${o.minutes} --faults ${o.faults.join(',')} --seed ${o.seed} --nodes ${o.nodes} --rate ${o.rate}`
-  + (o.partitions !== 3 ? ` --partitions ${o.partitions}` : '') + (o.acks !== 'all' ? ` --acks ${o.acks}` : '') + (o.unclean ? ' --unclean' : '') + (o.broker !== 'runnel' ? ` --broker ${o.broker}` : '');
+  + (o.partitions !== 3 ? ` --partitions ${o.partitions}` : '') + (o.acks !== 'all' ? ` --acks ${o.acks}` : '') + (o.unclean ? ' --unclean' : '') + (o.broker !== 'runnel' ? ` --broker ${o.broker}` : '')
+  + (o.clients.length !== CLIENT_KINDS.length ? ` --clients ${o.clients.join(',')}` : '');
 
 class Harness {
   readonly startMs = Date.now();
@@ -111,8 +131,8 @@ class Harness {
   readonly counts = new Map<string, number>();
   readonly problems: string[] = [];
   readonly notes: string[] = [];
-  readonly producers: Array<{ client: JavaClient; recorder: ProducerRecorder }> = [];
-  readonly consumers: Array<{ client: JavaClient; recorder: ConsumerRecorder }> = [];
+  readonly producers: WorkloadProducer[] = [];
+  readonly consumers: WorkloadReader[] = [];
   private producerRestarts = 0;
   private readonly killedByUs = new Set<number>();
   private aborted = false;
@@ -154,16 +174,37 @@ class Harness {
     if (created !== 0) throw new Error(`CreateTopics ${TOPIC}: error ${created}`);
     await this.waitConverged('topic created', CONVERGE_MS);
 
-    await this.startProducer(true);
-    await this.startProducer(false);
-    for (const i of [1, 2]) this.consumers.push(startConsumer(this.root, this.cluster.bootstrap, TOPIC, `consumer-${i}`, GROUP, this.startMs));
+    const java = this.o.clients.includes('java');
+    const franz = this.o.clients.includes('franz');
+    // Value prefixes (restarts add 10 each): 1 / 2 VerifiableProducer idempotent / not, 3 / 4 franz-go.
+    if (java) {
+      await this.startProducer({ kind: 'java', idempotent: true, base: 1 });
+      await this.startProducer({ kind: 'java', idempotent: false, base: 2 });
+    }
+    if (franz) {
+      await this.startProducer({ kind: 'franz', idempotent: true, base: 3 });
+      await this.startProducer({ kind: 'franz', idempotent: false, base: 4 });
+    }
+    const { root, startMs } = this;
+    const bootstrap = this.cluster.bootstrap;
+    const partitions = this.o.partitions;
+    if (java) {
+      for (const i of [1, 2]) this.startReader((name) => startConsumer(root, bootstrap, TOPIC, name, GROUP, startMs), `consumer-${i}`);
+    }
+    if (franz) {
+      for (const i of [1, 2]) this.startReader((name) => startFranzGroupMember(root, bootstrap, TOPIC, name, FRANZ_GROUP, startMs), `franz-group-${i}`);
+      this.startReader((name) => startFranzAssignReader(root, bootstrap, TOPIC, partitions, name, startMs), 'franz-assign');
+    }
     await this.until('first acknowledgements', () => {
       const dead = [...this.producers, ...this.consumers].find((c) => c.client.died);
       if (dead !== undefined) throw new Error(`${dead.client.name} exited: ${dead.client.stderrTail.slice(-1500)}`);
       return this.producers.every((p) => p.recorder.ackCount > 0);
     }, 120_000);
-    this.log(`workload running: VerifiableProducer ${this.o.acks === 'all' ? 'idempotent + non-idempotent' : 'non-idempotent ×2'} (acks=${this.o.acks}), `
-      + `2 VerifiableConsumers in a group${this.o.unclean ? '; unclean.leader.election.enable=true' : ''}`);
+    const pair = this.o.acks === 'all' ? 'idempotent + non-idempotent' : 'non-idempotent ×2';
+    this.log(`workload running (acks=${this.o.acks}): ${[
+      ...(java ? [`VerifiableProducer ${pair}`, '2 VerifiableConsumers in a group'] : []),
+      ...(franz ? [`franz-go producer ${pair}`, '2 franz-go group members', 'a franz-go consumer by assignment'] : []),
+    ].join(', ')}${this.o.unclean ? '; unclean.leader.election.enable=true' : ''}`);
 
     const faultsEndMs = this.now + this.o.minutes * 60_000;
     const plan = planFaults(this.o.seed, this.o.faults, FAULTS_MAX, { sessionTimeoutMs: SESSION_TIMEOUT_MS, replicaLagTimeMaxMs: REPLICA_LAG_TIME_MAX_MS });
@@ -171,6 +212,7 @@ class Harness {
       if (this.aborted || this.now + fault.durationMs > faultsEndMs) break;
       await this.inject(fault);
       await this.keepWorkloadAlive();
+      await this.churnGroupMember(fault.index);
       await this.waitConverged(`after fault ${fault.index}`, CONVERGE_MS).catch((e: unknown) => {
         this.notes.push(`fault ${fault.index}: not converged within ${CONVERGE_MS} ms (${(e as Error).message})`);
         this.log(`warning: ${(e as Error).message}`);
@@ -181,12 +223,19 @@ class Harness {
     return this.finish();
   }
 
-  private async startProducer(idempotent: boolean): Promise<void> {
+  private async startProducer(spec: ProducerSpec): Promise<void> {
     // A restarted producer gets a new prefix: values stay unique per client instance.
-    const prefix = (idempotent ? 1 : 2) + 10 * this.producerRestarts;
-    // Idempotence needs acks=all: with --acks 1 both producers are plain ones (prefixes still differ).
-    this.producers.push(await startProducer(this.root, this.cluster.bootstrap, TOPIC,
-      { idempotent: idempotent && this.o.acks === 'all', prefix, throughput: this.o.rate, acks: this.o.acks }, this.startMs));
+    const prefix = spec.base + 10 * this.producerRestarts;
+    // Idempotence needs acks=all: with --acks 1 every producer is a plain one (prefixes still differ).
+    const options = { idempotent: spec.idempotent && this.o.acks === 'all', prefix, throughput: this.o.rate, acks: this.o.acks };
+    const started = spec.kind === 'java'
+      ? await startProducer(this.root, this.cluster.bootstrap, TOPIC, options, this.startMs)
+      : startFranzProducer(this.root, this.cluster.bootstrap, TOPIC, options, this.startMs);
+    this.producers.push({ ...started, spec });
+  }
+
+  private startReader(start: (name: string) => Reader, name: string): void {
+    this.consumers.push({ ...start(name), start });
   }
 
   /** A client that died on its own is noted (and replaced, bounded, so the run goes on); its history is kept. */
@@ -196,21 +245,47 @@ class Harness {
       this.notes.push(`${p.client.name} exited on its own (code ${p.client.child.exitCode}): ${p.client.stderrTail.slice(-500)}`);
       this.log(`${p.client.name} exited on its own; stderr: ${p.client.stderrTail.slice(-300)}`);
       this.producers.splice(this.producers.indexOf(p), 1);
-      this.retired.push(p);
+      this.retiredProducers.push(p);
       if (this.producerRestarts < PRODUCER_RESTARTS_MAX) {
         this.producerRestarts++;
-        await this.startProducer(p.recorder.idempotent);
+        await this.startProducer(p.spec);
       }
     }
     for (const [i, c] of this.consumers.entries()) {
       if (!c.client.died) continue;
       this.notes.push(`${c.client.name} exited on its own: ${c.client.stderrTail.slice(-500)}`);
-      this.retired.push(c);
-      this.consumers[i] = startConsumer(this.root, this.cluster.bootstrap, TOPIC, `${c.recorder.name}r`, GROUP, this.startMs);
+      this.retiredReaders.push(c);
+      this.consumers[i] = { ...c.start(`${c.recorder.name}r`), start: c.start };
     }
   }
 
-  readonly retired: Array<{ client: JavaClient; recorder: ProducerRecorder | ConsumerRecorder }> = [];
+  /**
+   * Group churn, so the franz-go group goes through generations for the double-assignment check: after
+   * each fault one of its members is replaced — stopped (SIGTERM: it commits and leaves, the group
+   * rebalances at once) after even faults, killed (SIGKILL: it stays a member until its session times out,
+   * its partitions unread meanwhile) after odd ones — and a new member joins. Its history is kept.
+   */
+  private async churnGroupMember(faultIndex: number): Promise<void> {
+    const members = this.consumers.filter((c) => c.recorder.group === FRANZ_GROUP);
+    if (members.length === 0) return;
+    const member = members[faultIndex % members.length]!;
+    const graceful = faultIndex % 2 === 0;
+    if (graceful) {
+      await member.client.stop();
+    } else {
+      member.client.kill();
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([member.client.exited, new Promise((r) => { bound = setTimeout(r, 10_000); })]);
+      clearTimeout(bound);
+    }
+    this.retiredReaders.push(member);
+    const name = `${member.recorder.name.replace(/\.\d+$/, '')}.${faultIndex}`;
+    this.consumers[this.consumers.indexOf(member)] = { ...member.start(name), start: member.start };
+    this.log(`group churn: ${member.recorder.name} ${graceful ? 'stopped (left the group)' : 'killed (stays in the group until its session times out)'}; ${name} joins`);
+  }
+
+  readonly retiredProducers: WorkloadProducer[] = [];
+  readonly retiredReaders: WorkloadReader[] = [];
 
   private watchCrashes(): void {
     const watch = (): void => {
@@ -336,14 +411,58 @@ class Harness {
         }
         break;
       }
+      case 'delay': {
+        const { id, why } = await this.resolveTarget(fault);
+        const targets = fault.everyNode ? this.cluster.nodes.map((n) => n.id) : [id];
+        const shaping = { rateKbit: fault.delayRateKbit, maxDelayMs: fault.delayMaxMs };
+        const probed = targets[0]!;
+        const baseline = await this.roundTrips(probed, 3, 3 * RTT_SAMPLE_EVERY_MS);
+        detail = `delay: ${fault.everyNode ? 'every node\'s link' : `node ${id}'s link (${why})`} shaped to ${shaping.rateKbit} kbit/s each way, `
+          + `packets queue up to ${shaping.maxDelayMs} ms, for ${fault.durationMs} ms`;
+        this.log(`fault ${fault.index}: ${detail}`);
+        let during: number[] = [];
+        const stats: ShapingStats[] = [];
+        for (const t of targets) this.net.shape(t, shaping);
+        try {
+          during = await this.roundTrips(probed, 1_000, fault.durationMs);
+        } finally {
+          for (const t of targets) stats.push(this.net.shapingStats(t));
+          this.net.healAll();
+        }
+        const sum = (k: keyof ShapingStats): number => stats.reduce((n, x) => n + x[k], 0);
+        const measured = `Metadata round trips to node ${probed}: ${describeRtts(during)} (before: ${describeRtts(baseline)}); `
+          + `tbf: ${(sum('sentBytes') / 1024).toFixed(0)} KiB sent, ${sum('overlimits')} packets over the rate, ${sum('dropped')} dropped`;
+        this.log(`fault ${fault.index}: ${measured}`);
+        detail += `; ${measured}`;
+        break;
+      }
       default: {
         const never: never = fault.kind;
         throw new Error(`unknown fault ${String(never)}`);
       }
     }
-    const key = fault.kind === 'partition' ? `partition/${fault.shape}` : `${fault.kind}/${fault.kind === 'loss' && fault.everyNode ? 'all' : fault.target}`;
+    const key = fault.kind === 'partition' ? `partition/${fault.shape}` : `${fault.kind}/${(fault.kind === 'loss' || fault.kind === 'delay') && fault.everyNode ? 'all' : fault.target}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     this.faults.push({ kind: fault.kind, detail, startMs, endMs: this.now });
+  }
+
+  /**
+   * Times Metadata requests to node id (a fresh connection each, so the TCP handshake waits in the queue
+   * too), one every RTT_SAMPLE_EVERY_MS for `forMs`, at most `count`; a request unanswered within 5 s
+   * counts as 5 s. The delay fault's evidence that the shaping slowed the link.
+   */
+  private async roundTrips(id: number, count: number, forMs: number): Promise<number[]> {
+    const endpoint = this.cluster.node(id).endpoint;
+    const until = Date.now() + forMs;
+    const out: number[] = [];
+    for (let i = 0; i < count && Date.now() < until && !this.aborted; i++) {
+      const t0 = Date.now();
+      await brokerIds(endpoint).catch(() => []);
+      const took = Date.now() - t0;
+      out.push(took);
+      await sleep(Math.max(0, Math.min(RTT_SAMPLE_EVERY_MS - took, until - Date.now())));
+    }
+    return out;
   }
 
   private applyCut(cut: Cut): void {
@@ -412,20 +531,32 @@ class Harness {
     await Promise.all(this.producers.map((p) => p.client.stop()));
     const ends = await this.endOffsets();
     this.log(`end offsets: ${ends.map((e) => `p${e.partition} [${e.logStartOffset}, ${e.highWatermark})`).join(' ')}`);
-    await this.until('the group to consume up to every high watermark', () => ends.every((e) =>
-      Math.max(...this.consumers.map((c) => c.recorder.next.get(e.partition) ?? 0)) >= e.highWatermark), 120_000)
-      .catch((e: unknown) => this.notes.push(`group consumers: ${(e as Error).message}`));
+    // Each group as a whole, and each reader by assignment on its own, must reach every high watermark.
+    const readerSets = new Map<string, WorkloadReader[]>();
+    for (const c of this.consumers) {
+      const key = c.recorder.group ?? `assign:${c.recorder.name}`;
+      readerSets.set(key, [...(readerSets.get(key) ?? []), c]);
+    }
+    await this.until('the readers to consume up to every high watermark', () => [...readerSets.values()].every((set) => ends.every((e) =>
+      Math.max(...set.map((c) => c.recorder.next.get(e.partition) ?? 0)) >= e.highWatermark)), 120_000)
+      .catch((e: unknown) => this.notes.push(`readers: ${(e as Error).message}; behind: ${[...readerSets].filter(([, set]) => !ends.every((e) =>
+        Math.max(...set.map((c) => c.recorder.next.get(e.partition) ?? 0)) >= e.highWatermark)).map(([k]) => k).join(', ')}`));
     await Promise.all(this.consumers.map((c) => c.client.stop()));
 
     const final = await this.finalRead(ends);
     const identity = await this.byteIdentity();
-    const producers = [...this.retired, ...this.producers].map((p) => p.recorder).filter((r): r is ProducerRecorder => 'ackCount' in r).map((r) => r.history());
-    const readers = [...this.retired, ...this.consumers].map((c) => c.recorder).filter((r): r is ConsumerRecorder => 'recordCount' in r).map((r) => r.history());
+    const producers = [...this.retiredProducers, ...this.producers].map((p) => p.recorder.history());
+    const allReaders = [...this.retiredReaders, ...this.consumers];
+    const readers = allReaders.map((c) => c.recorder.history());
     const result = check(producers, readers, final);
     const allAcks = producers.flatMap((p) => p.acks);
     const firstFaultMs = this.faults[0]?.startMs ?? 0;
     const avail = availability(allAcks, this.faults, firstFaultMs, produceEndMs);
-    const report = { options: this.o, replay: replayCommand(this.o), faults: this.faults, counts: Object.fromEntries(this.counts), result, availability: avail, identity, problems: this.problems, notes: this.notes };
+    const clients = {
+      producers: producers.map((p) => ({ name: p.name, acked: p.acks.length, errors: p.errors, sent: p.sent })),
+      readers: allReaders.map((c) => ({ name: c.recorder.name, group: c.recorder.group, read: c.recorder.recordCount, fetchErrors: c.recorder.fetchErrors, fetchErrorExamples: c.recorder.fetchErrorExamples })),
+    };
+    const report = { options: this.o, replay: replayCommand(this.o), faults: this.faults, counts: Object.fromEntries(this.counts), result, availability: avail, identity, clients, problems: this.problems, notes: this.notes };
     await writeFile(join(this.root, 'report.json'), JSON.stringify(report, null, 2));
 
     this.log(`faults injected: ${this.faults.length} (${[...this.counts].sort().map(([k, n]) => `${k} ${n}`).join(', ')})`);
@@ -435,7 +566,12 @@ class Harness {
     this.log(`availability: ${avail.acksPerSecondMean.toFixed(1)} acks/s mean over ${avail.seconds} s from the first fault, ${avail.zeroAckSeconds} s without any ack, longest stretch without an ack ${(avail.longestOutageMs / 1000).toFixed(1)} s`);
     this.log(`acks per 5 s: ${avail.windows.join(' ')}`);
     for (const p of producers) this.log(`  ${p.name}: acked ${p.acks.length}, send errors ${p.errors}, sent ${p.sent ?? '?'}`);
-    for (const r of readers) this.log(`  ${r.name}: read ${r.records.length}, commits ${r.commits.length}`);
+    for (const c of allReaders) {
+      const r = c.recorder.history();
+      const generations = new Set((r.assignments ?? []).map((a) => a.generation));
+      this.log(`  ${r.name} (${r.group === null ? 'by assignment' : `group ${r.group}`}): read ${r.records.length}, commits ${r.commits.length}`
+        + `${generations.size > 0 ? `, assignments in ${generations.size} generations` : ''}${c.recorder.fetchErrors > 0 ? `, fetch errors ${c.recorder.fetchErrors} (${c.recorder.fetchErrorExamples.join('; ')})` : ''}`);
+    }
     this.log(`byte identity below the HW: ${identity.join('; ')}`);
     for (const n of this.notes) this.log(`note: ${n}`);
     for (const a of result.examples) this.log(`ANOMALY ${a.kind}: ${a.detail}`);
@@ -487,10 +623,21 @@ class Harness {
 
   async cleanup(): Promise<void> {
     for (const n of this.cluster.nodes) this.killedByUs.add(n.id);
-    for (const c of [...this.producers, ...this.consumers, ...this.retired]) c.client.kill();
+    for (const c of [...this.producers, ...this.consumers, ...this.retiredProducers, ...this.retiredReaders]) c.client.kill();
     await this.cluster.close();
     this.net.teardown();
   }
+}
+
+interface ProducerSpec { readonly kind: ClientKind; readonly idempotent: boolean; readonly base: number }
+interface WorkloadProducer extends Producer { readonly spec: ProducerSpec }
+/** A reader and how to start another like it (a replacement for one that died gets a new name). */
+interface WorkloadReader extends Reader { readonly start: (name: string) => Reader }
+
+function describeRtts(ms: readonly number[]): string {
+  if (ms.length === 0) return 'no sample';
+  const sorted = [...ms].sort((a, b) => a - b);
+  return `median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms of ${sorted.length}`;
 }
 
 function describeCut(cut: Cut): string {
@@ -544,10 +691,11 @@ function releaseLock(): void {
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   console.log(`chaos: seed ${o.seed}; replay: ${replayCommand(o)}`);
-  const missing = networkMissing() || clientsMissing();
+  const franz = (build: boolean): string => (o.clients.includes('franz') ? franzMissing(build, (line) => console.log(`chaos: ${line}`)) : '');
+  const missing = networkMissing() || clientsMissing() || franz(false);
   if (missing !== '') {
     ensureNft((line) => console.log(line));
-    const still = networkMissing() || clientsMissing();
+    const still = networkMissing() || clientsMissing() || franz(true);
     if (still !== '') {
       console.error(`chaos: cannot run: ${still}`);
       return 2;

@@ -11,9 +11,14 @@
  * 127.0.0.3" would never match node-to-node traffic. In a namespace each node's packets carry its own
  * address, and nothing the harness does touches the loopback the other processes of the machine use.
  *
- * Why nftables loss and not `tc netem`: the kernel of this machine has no qdiscs at all (`tc qdisc add
- * ... netem` and even `prio` answer "Specified qdisc kind is unknown"), so delay is not injected; loss is
- * the kernel's own random drop (nft `numgen random mod 100 < P drop`).
+ * Why nftables loss and not `tc netem`: the kernel of this machine has no netem (`tc qdisc add ... netem`,
+ * and prio, sfq, fq, fq_codel, cake, answer "Specified qdisc kind is unknown"; no modules to load), so loss
+ * is the kernel's own random drop (nft `numgen random mod 100 < P drop`). The qdiscs it has are pfifo,
+ * bfifo, htb and tbf, so delay is **bandwidth shaping**: a token bucket (tbf) on both ends of a node's veth
+ * pair (the node's end shapes what it sends, the bridge's end what it receives) at a low rate, whose queue
+ * may hold a packet up to a bound (tbf `latency`) before dropping it. Packets wait only when the node's
+ * traffic exceeds the rate, so the delay grows with the load, up to the bound: a slow, congested link, not
+ * netem's fixed delay added to every packet.
  *
  * Everything created here is named with the `rchaos` prefix; `teardown()` removes all of it (deleting a
  * namespace removes its veth end, the peer, and its nftables table) and is safe to call twice; `setup()`
@@ -97,8 +102,22 @@ function rulesScript(id: number, rules: NodeRules): string {
   ].join('\n');
 }
 
+/** A shaped link: rate and the longest a packet may queue (tbf's latency) before it is dropped. */
+export interface Shaping { readonly rateKbit: number; readonly maxDelayMs: number }
+
+/** What the two tbf qdiscs of a node's link did (from `tc -s qdisc`): bytes sent, packets dropped, overlimits. */
+export interface ShapingStats { readonly sentBytes: number; readonly dropped: number; readonly overlimits: number }
+
+function tbfArgs(device: string, shaping: Shaping): string[] {
+  // burst: a small bucket (a couple of full-size frames, or 10 ms at the rate) so traffic is paced, not
+  // let through in bursts; tbf splits a larger GSO packet into segments that fit (sch_tbf.c tbf_segment).
+  const burstBytes = Math.max(4_096, Math.ceil((shaping.rateKbit * 1000) / 8 / 100));
+  return ['qdisc', 'replace', 'dev', device, 'root', 'tbf', 'rate', `${shaping.rateKbit}kbit`, 'burst', String(burstBytes), 'latency', `${shaping.maxDelayMs}ms`];
+}
+
 export class ChaosNetwork {
   private readonly created = new Set<number>();
+  private readonly shaped = new Set<number>();
 
   constructor(readonly nodeIds: readonly number[]) {}
 
@@ -122,7 +141,41 @@ export class ChaosNetwork {
       // Every rule form once, so a rule nft refuses fails here and not in the middle of a fault.
       this.apply(id, { dropFrom: new Set([nodeAddress(id)]), dropTo: new Set([`${SUBNET}.1`]), lossPercent: 1 });
       this.apply(id, NO_RULES);
+      // And the shaping once (tbf must exist in this kernel), then removed.
+      this.shape(id, { rateKbit: 1000, maxDelayMs: 100 });
+      this.unshape(id);
     }
+  }
+
+  /** Shapes both directions of node id's link (replacing any shaping in force). */
+  shape(id: number, shaping: Shaping): void {
+    must('ip', ['netns', 'exec', namespaceOf(id), 'tc', ...tbfArgs(nodeVeth(id), shaping)]);
+    this.shaped.add(id);
+    must('tc', tbfArgs(hostVeth(id), shaping));
+  }
+
+  /** Removes node id's shaping (both ends back to the default qdisc). */
+  unshape(id: number): void {
+    run('ip', ['netns', 'exec', namespaceOf(id), 'tc', 'qdisc', 'del', 'dev', nodeVeth(id), 'root']);
+    run('tc', ['qdisc', 'del', 'dev', hostVeth(id), 'root']);
+    this.shaped.delete(id);
+  }
+
+  /** Totals of node id's two tbf qdiscs (zeros when it is not shaped). */
+  shapingStats(id: number): ShapingStats {
+    const outputs = [run('ip', ['netns', 'exec', namespaceOf(id), 'tc', '-s', 'qdisc', 'show', 'dev', nodeVeth(id)]).out, run('tc', ['-s', 'qdisc', 'show', 'dev', hostVeth(id)]).out];
+    let sentBytes = 0;
+    let dropped = 0;
+    let overlimits = 0;
+    for (const out of outputs) {
+      // "qdisc tbf 8001: root ... \n Sent 12345 bytes 67 pkt (dropped 8, overlimits 9 requeues 0)"
+      const m = /qdisc tbf[^\n]*\n\s*Sent (\d+) bytes \d+ pkt \(dropped (\d+), overlimits (\d+)/.exec(out);
+      if (m === null) continue;
+      sentBytes += Number(m[1]);
+      dropped += Number(m[2]);
+      overlimits += Number(m[3]);
+    }
+    return { sentBytes, dropped, overlimits };
   }
 
   /** Replaces node id's rules (one nft transaction: the old rules go and the new ones come at once). */
@@ -137,6 +190,7 @@ export class ChaosNetwork {
 
   healAll(): void {
     for (const id of this.created) this.apply(id, NO_RULES);
+    for (const id of [...this.shaped]) this.unshape(id);
   }
 
   /**
@@ -153,6 +207,7 @@ export class ChaosNetwork {
     }
     for (const ns of namespaces) run('ip', ['netns', 'del', ns]);
     this.created.clear();
+    this.shaped.clear();
     for (const id of [1, 2, 3, 4, 5, 6]) run('ip', ['link', 'del', hostVeth(id)]);
     run('ip', ['link', 'del', BRIDGE]);
   }

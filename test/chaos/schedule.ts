@@ -7,7 +7,7 @@
  */
 import { prng } from '../faults/standalone-broker.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'partition', 'loss'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'partition', 'loss', 'delay'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type Target = 'random' | 'leader' | 'controller';
 export const PARTITION_SHAPES = ['isolate-leader', 'majority-minority', 'bridge', 'one-way'] as const;
@@ -26,8 +26,11 @@ export interface PlannedFault {
   readonly gapMs: number;
   /** loss only. */
   readonly lossPercent: number;
-  /** loss only: every node's link instead of one. */
+  /** loss and delay: every node's link instead of one. */
   readonly everyNode: boolean;
+  /** delay only: the link's rate (kbit/s) and the longest a packet may queue before it is dropped (ms). */
+  readonly delayRateKbit: number;
+  readonly delayMaxMs: number;
   /** one-way only: the node's outgoing packets are dropped (else its incoming ones). */
   readonly outgoing: boolean;
   /** Uniform draws in [0, 1) for the choices made when the fault starts (which node, which partition). */
@@ -56,16 +59,19 @@ export function planFaults(seed: number, kinds: readonly FaultKind[], count: num
     const durationMs = kind === 'kill' ? between(0, 8_000)
       : kind === 'pause' ? between(pauseMinMs, pauseMinMs + 8_000)
         : between(10_000, 25_000);
-    faults.push({
-      index, kind, durationMs,
-      target: pick(['random', 'leader', 'controller'] as const),
-      shape: pick(PARTITION_SHAPES),
-      gapMs: between(2_000, 8_000),
-      lossPercent: between(5, 31),
-      everyNode: random() < 0.3,
-      outgoing: random() < 0.5,
-      picks: [random(), random(), random()],
-    });
+    const target = pick(['random', 'leader', 'controller'] as const);
+    const shape = pick(PARTITION_SHAPES);
+    const gapMs = between(2_000, 8_000);
+    const lossPercent = between(5, 31);
+    const everyNode = random() < 0.3;
+    const outgoing = random() < 0.5;
+    const picks = [random(), random(), random()] as const;
+    // The delay's parameters come from a generator of their own (seeded by the third pick), not from the
+    // schedule's: the schedules of seeds recorded before delay existed replay unchanged.
+    const own = prng(Math.floor(picks[2] * 0xffffffff) ^ 0x5eed);
+    const delayRateKbit = Math.round(64 * 8 ** own()); // 64..512 kbit/s, log-uniform
+    const delayMaxMs = Math.round(200 + 1_800 * own()); // 200..2000 ms
+    faults.push({ index, kind, durationMs, target, shape, gapMs, lossPercent, everyNode, outgoing, delayRateKbit, delayMaxMs, picks });
   }
   return faults;
 }

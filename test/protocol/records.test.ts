@@ -1,8 +1,10 @@
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { validateBatchRecords, walkRecords, KEYLESS_RECORDS_MAX } from '../../src/protocol/records.js';
 import { decompressRecords, DecompressionError, DECOMPRESSED_BYTES_MAX } from '../../src/protocol/compression.js';
-import { compress, frameBatch, recordBatch } from '../replication/batches.js';
+import { compress, frameBatch, recordBatch, varint } from '../replication/batches.js';
+import { walkRecordsReference } from './records-reference.js';
 import { poisonBatches } from './poison-batches.js';
 
 const CODECS = [0, 1, 2, 3, 4];
@@ -67,3 +69,58 @@ test('the zstd context recovers after a failed frame', () => {
   assert.ok(validateBatchRecords(bad, 0, bad.length, { origin: 'client' }) !== undefined);
   assert.equal(validateBatchRecords(good, 0, good.length, { origin: 'client' }), undefined);
 });
+
+test('the record walk answers as its first version (records-reference.ts) on random and mutated sections', () => {
+  const bytes = (max: number) => fc.oneof(fc.constant(null), fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a)));
+  const record = fc.record({
+    key: bytes(200),
+    // Up to 20,000 bytes: lengths of one, two and three varint bytes.
+    value: fc.oneof(bytes(100), fc.integer({ min: 0, max: 20_000 }).map((n) => Buffer.alloc(n, 7))),
+    timestampDelta: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.maxSafeInteger()),
+    headers: fc.array(fc.tuple(fc.uint8Array({ maxLength: 20 }), bytes(20)), { maxLength: 3 }),
+  });
+  const field = (b: Buffer | null): Buffer[] => (b === null ? [Buffer.from(varint(-1))] : [Buffer.from(varint(b.length)), b]);
+  const encode = (r: { key: Buffer | null; value: Buffer | null; timestampDelta: number; headers: Array<[Uint8Array, Buffer | null]> }, i: number) => {
+    const ts = Buffer.from(varlong(r.timestampDelta));
+    const parts = [Buffer.from([0]), ts, Buffer.from(varint(i)), ...field(r.key), ...field(r.value), Buffer.from(varint(r.headers.length))];
+    for (const [k, v] of r.headers) parts.push(...field(Buffer.from(k)), ...field(v));
+    const body = Buffer.concat(parts);
+    return Buffer.concat([Buffer.from(varint(body.length)), body]);
+  };
+  const mutation = fc.oneof(
+    fc.record({ kind: fc.constant('set' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ kind: fc.constant('cut' as const), at: fc.nat(), byte: fc.constant(0) }),
+    fc.record({ kind: fc.constant('add' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
+  );
+  fc.assert(fc.property(
+    fc.array(record, { maxLength: 12 }), fc.array(mutation, { maxLength: 3 }), fc.integer({ min: -2, max: 2 }),
+    fc.integer({ min: -1, max: 3 }), fc.boolean(), fc.boolean(),
+    (records, mutations, countSkew, deltaSkew, client, compacted) => {
+      let section = Buffer.concat(records.map(encode));
+      for (const m of mutations) {
+        const at = section.length === 0 ? 0 : m.at % section.length;
+        if (m.kind === 'set' && section.length > 0) section[at] = m.byte;
+        else if (m.kind === 'cut') section = section.subarray(0, at);
+        else if (m.kind === 'add') section = Buffer.concat([section.subarray(0, at), Buffer.from([m.byte]), section.subarray(at)]);
+      }
+      const count = records.length + countSkew;
+      const lastOffsetDelta = records.length - 1 + deltaSkew;
+      const keylessA: number[] = [];
+      const keylessB: number[] = [];
+      const origin = client ? 'client' : 'replication';
+      const a = walkRecords(section, 0, section.length, count, lastOffsetDelta, { origin, keyless: compacted ? keylessA : undefined });
+      const b = walkRecordsReference(section, 0, section.length, count, lastOffsetDelta, { origin, keyless: compacted ? keylessB : undefined });
+      assert.equal(a, b);
+      assert.deepEqual(keylessA, keylessB);
+    },
+  ), { numRuns: 3_000, seed: Number(process.env.RECORDS_PROPERTY_SEED ?? 42) });
+});
+
+/** A zig-zag varlong of a non-negative safe integer (the timestamp delta). */
+function varlong(value: number): number[] {
+  let u = BigInt(value) * 2n;
+  const out: number[] = [];
+  while (u >= 0x80n) { out.push(Number(u & 0x7fn) | 0x80); u >>= 7n; }
+  out.push(Number(u));
+  return out;
+}

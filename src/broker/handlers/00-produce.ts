@@ -1,7 +1,8 @@
 /**
  * Produce (API 0), versions 3-13 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
  * batch v2 only). v12 is v11 for a producer that adds partitions to transactions implicitly (KIP-890
- * part 2), which changes nothing here since transactions are refused. v13 names topics by id (KIP-516):
+ * part 2: see addImplicitly; only when this node runs transaction.version 2, else v12 verifies as v11
+ * does). v13 names topics by id (KIP-516):
  * an id the metadata does not know gets UNKNOWN_TOPIC_ID on each of its partitions; the answer echoes
  * the id.
  *
@@ -34,7 +35,7 @@
  * Transactional batches are verified against the transaction coordinator first (KIP-890 part 1, see
  * verifyTransaction) and open the producer's transaction in the partition's producer state when appended.
  *
- * Not implemented: transactions v2 (Produce v12, implicit partition add), quotas, ACLs.
+ * Not implemented: quotas, ACLs.
  */
 import {
   decodeProduceRequest,
@@ -96,9 +97,40 @@ interface PartitionOutcome {
 
 function handleProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> | ProduceResponse | null {
   const requestError = wholeRequestError(context.request);
-  const verifying = requestError === ErrorCode.NONE ? (addsImplicitly(context) ? addImplicitly(context) : verifyElsewhere(context)) : undefined;
+  if (requestError === ErrorCode.NONE && addsImplicitly(context)) return addThenProduce(context);
+  const verifying = requestError === ErrorCode.NONE ? verifyElsewhere(context) : undefined;
   if (verifying === undefined) return produce(context, requestError, undefined);
   return verifying.then((verified) => produce(context, requestError, verified));
+}
+
+/** Per broker, per transactional id: the last implicit-add request's step (addThenProduce). */
+const implicitAddTails = new WeakMap<BrokerServices, Map<string, Promise<void>>>();
+
+/**
+ * A transactions v2 produce: the implicit add (which may wait and retry), then the synchronous appends,
+ * one request of a transactional id after the other in arrival order. A producer's next request may
+ * carry the next sequence numbers of a partition whose first batch is still waiting for its add; were it
+ * let through first it would be out of order (Kafka never has two requests of one connection in flight
+ * in the broker). The step ends when the appends are done, not when the answer is ready, so the next
+ * request does not wait for this one's replication.
+ */
+function addThenProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> {
+  const { services } = context;
+  const transactionalId = context.request.transactionalId as string;
+  let tails = implicitAddTails.get(services);
+  if (tails === undefined) implicitAddTails.set(services, (tails = new Map()));
+  const previous = tails.get(transactionalId) ?? Promise.resolve();
+  const step = previous.then(async () => {
+    const verified = await addImplicitly(context);
+    return { answer: produce(context, ErrorCode.NONE, verified) };
+  });
+  const tail = step.then(() => undefined, () => undefined);
+  tails.set(transactionalId, tail);
+  const owner = tails;
+  void tail.then(() => {
+    if (owner.get(transactionalId) === tail) owner.delete(transactionalId);
+  });
+  return step.then((s) => s.answer);
 }
 
 /** A remote coordinator's verification of one partition (KIP-890 part 1), and the guard taken for it. */
@@ -345,13 +377,8 @@ function verdicts(asks: readonly Ask[], errors: readonly number[]): Map<string, 
 
 /** First Produce version whose transactional batches add their partition to the transaction (KIP-890 part 2). */
 const IMPLICIT_ADD_VERSION = 12;
-/**
- * Kafka's add.partitions.to.txn.retry.backoff.ms / .max.ms: an implicit add that finds the previous
- * transaction still writing its markers (CONCURRENT_TRANSACTIONS) is retried here before the producer
- * is told to retry.
- */
-const ADD_RETRY_BACKOFF_MS = 20;
-const ADD_RETRY_MAX_MS = 100;
+/** Bounds the implicit add's retries whatever add.partitions.to.txn.retry.backoff.* say. */
+const ADD_ATTEMPTS_MAX = 100;
 
 /**
  * Produce v12+ from a transactions v2 producer when this node runs transaction.version 2
@@ -369,24 +396,27 @@ function addsImplicitly(context: RequestContext<ProduceRequest>): boolean {
  * coordinating node (AddPartitionsToTxn v5 without verify_only) — before it is appended, under the same
  * verification guard as part 1: a marker landing meanwhile voids it. The coordinator answers
  * CONCURRENT_TRANSACTIONS while the previous transaction writes its markers; that is retried with fresh
- * guards for up to ADD_RETRY_MAX_MS, then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
+ * guards every add.partitions.to.txn.retry.backoff.ms for up to add.partitions.to.txn.retry.backoff.max.ms
+ * (Kafka's names and defaults, 20 / 100), then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
  */
 async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<Map<string, RemoteVerification> | undefined> {
   const { request, services } = context;
   const transactionalId = request.transactionalId as string;
   const startMs = services.clock.monotonicMs();
+  const backoffMs = services.config['add.partitions.to.txn.retry.backoff.ms'];
+  const backoffMaxMs = services.config['add.partitions.to.txn.retry.backoff.max.ms'];
   for (let attempt = 0; ; attempt++) {
     const pending = unverifiedBatches(context);
     if (pending === undefined) return undefined;
     const errors = await services.txnCoordinator.addImplicitly({ transactionalId, ...pending.identity }, pending.asks);
     // A marker of the previous transaction (same epoch under v2) that landed while the coordinator was
-    // asked voids the guard although the add succeeded: asking again is safe, since a partition already
-    // in the transaction is answered at once and an ended transaction fences the old epoch.
-    const busy = errors.some((e, i) => e === ErrorCode.CONCURRENT_TRANSACTIONS || (e === ErrorCode.NONE && pending.asks[i]?.holds() === false));
-    if (!busy || services.clock.monotonicMs() - startMs + ADD_RETRY_BACKOFF_MS > ADD_RETRY_MAX_MS || attempt >= ADD_RETRY_MAX_MS / ADD_RETRY_BACKOFF_MS) {
-      return verdicts(pending.asks, errors);
-    }
-    await new Promise((resolve) => setTimeout(resolve, ADD_RETRY_BACKOFF_MS));
+    // asked voids the guard although the add succeeded: asking again at once is safe, since a partition
+    // already in the transaction is answered without a write and an ended transaction fences the old epoch.
+    const voided = errors.some((e, i) => e === ErrorCode.NONE && pending.asks[i]?.holds() === false);
+    const busy = errors.some((e) => e === ErrorCode.CONCURRENT_TRANSACTIONS);
+    const late = services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs;
+    if ((!busy && !voided) || (busy && late) || attempt + 1 >= ADD_ATTEMPTS_MAX) return verdicts(pending.asks, errors);
+    if (busy) await new Promise((resolve) => setTimeout(resolve, backoffMs));
   }
 }
 

@@ -1,6 +1,7 @@
 // Interop client: franz-go (kgo + kadm). Usage: interop-franz <bootstrap> <scenario>
 // Prints one JSON line {"client":"franz-go","scenario":...,"ok":bool,"detail":...}.
-// `interop-franz produce-seq ...` is the fault tests' producer instead (produce_seq.go).
+// `interop-franz produce-seq ...` is the fault tests' producer instead (produce_seq.go); `chaos-produce`,
+// `chaos-assign` and `chaos-group` are the chaos suite's workloads (chaos.go).
 // Scenario definitions: test/interop/SCENARIOS.md. Built by scripts/interop/setup.sh into
 // ~/.cache/runnel/interop/franz-go/interop-franz.
 package main
@@ -33,8 +34,17 @@ type unsupported struct{ msg string }
 func (u unsupported) Error() string { return u.msg }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "produce-seq" {
-		os.Exit(produceSeq(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "produce-seq":
+			os.Exit(produceSeq(os.Args[2:]))
+		case "chaos-produce":
+			os.Exit(chaosProduce(os.Args[2:]))
+		case "chaos-assign":
+			os.Exit(chaosAssign(os.Args[2:]))
+		case "chaos-group":
+			os.Exit(chaosGroup(os.Args[2:]))
+		}
 	}
 	bootstrap = strings.Split(os.Args[1], ",")
 	scenario := os.Args[2]
