@@ -3,10 +3,11 @@
  * startCluster + killNode): a transactional producer commits one transaction over partitions led by the
  * three nodes, writes a second without ending it, and the coordinator's node is killed (no controlled
  * shutdown). The `__transaction_state` partition moves to a surviving replica, whose coordinator loads
- * the transaction as Ongoing; a new producer with the same transactional.id (InitProducerId) fences the
- * old epoch, and the new coordinator aborts the open transaction with markers on every partition's
- * (possibly new) leader (Kafka's TransactionCoordinator.handleInitProducerId → abort of an ongoing
- * transaction). Asserted: the open records are visible at read_uncommitted and never at read_committed,
+ * the transaction as Ongoing. Either a new producer with the same transactional.id (InitProducerId)
+ * fences the old epoch and the new coordinator aborts the open transaction with markers on every
+ * partition's (possibly new) leader (Kafka's TransactionCoordinator.handleInitProducerId → abort of an
+ * ongoing transaction), or nobody comes back and the new coordinator's timeout check aborts it
+ * (abortTimedOutTransactions). Asserted: the open records are visible at read_uncommitted and never at read_committed,
  * every surviving replica indexes the abort (`.txnindex`) for the old producer id, the last stable
  * offset reaches the high watermark on every partition, and the killed node, restarted, indexes the abort
  * it missed from the new leaders.
@@ -75,7 +76,7 @@ async function leaders(port: number): Promise<number[] | undefined> {
 }
 
 async function readValues(kafka: Kafka, readUncommitted: boolean, want: number): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId: `check-${readUncommitted ? 'ru' : 'rc'}`, readUncommitted, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: `check-${readUncommitted ? 'ru' : 'rc'}-${want}`, readUncommitted, maxWaitTimeInMs: 100 });
   consumer.on(consumer.events.CRASH, (e) => step(`consumer crash: ${String((e.payload as { error?: Error }).error?.message)}`));
   consumer.on(consumer.events.GROUP_JOIN, () => step('consumer joined its group'));
   await consumer.connect();
@@ -93,11 +94,16 @@ async function readValues(kafka: Kafka, readUncommitted: boolean, want: number):
   return values;
 }
 
-test('a transaction open when its coordinator\'s node is killed ends ABORTED: fenced by a new producer, invisible at read_committed, LSO past it', { timeout: 300_000 }, async () => {
+/** How the open transaction ends once its coordinator's node is gone. */
+type Ending = 'new producer' | 'timeout';
+
+async function abortAfterFailover(ending: Ending): Promise<void> {
   const cluster = await startCluster({
     nodes: 3,
     'transaction.state.log.replication.factor': 3, 'transaction.state.log.min.isr': 2, 'transaction.state.log.num.partitions': 3,
     'offsets.topic.num.partitions': 3,
+    // Kafka's default is 10 s; the timeout case waits for it after the transaction's own 10 s.
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms': 1000,
   });
   const kafka = new Kafka({ brokers: cluster.bootstrapServers.split(','), clientId: 'txn-failover', logLevel: logLevel.NOTHING, retry: { retries: 30 } });
   let killed: number | undefined;
@@ -115,7 +121,7 @@ test('a transaction open when its coordinator\'s node is killed ends ABORTED: fe
       await txn.send({ topic: TOPIC, messages: Array.from({ length: count }, (_, i) => ({ partition: i % PARTITIONS, value: `${prefix}${i}` })) });
     };
     step('topic created');
-    const first = kafka.producer({ transactionalId: TXN_ID, idempotent: true, maxInFlightRequests: 1 });
+    const first = kafka.producer({ transactionalId: TXN_ID, idempotent: true, maxInFlightRequests: 1, transactionTimeout: ending === 'timeout' ? 10_000 : 60_000 });
     await first.connect();
     const committed = await first.transaction();
     await send(committed, 'c', 30);
@@ -140,15 +146,25 @@ test('a transaction open when its coordinator\'s node is killed ends ABORTED: fe
     }, 120_000);
 
     step(`new coordinator ${newCoordinator}`);
-    // InitProducerId with the same transactional.id fences the old epoch; the open transaction is aborted.
-    const second = kafka.producer({ transactionalId: TXN_ID, idempotent: true, maxInFlightRequests: 1 });
-    await second.connect();
-    const after = await second.transaction();
-    step('second producer initialised');
-    await send(after, 'd', 30);
-    await after.commit();
-    await second.disconnect();
-    step('second producer committed');
+    if (ending === 'new producer') {
+      // InitProducerId with the same transactional.id fences the old epoch; the open transaction is aborted.
+      const second = kafka.producer({ transactionalId: TXN_ID, idempotent: true, maxInFlightRequests: 1 });
+      await second.connect();
+      const after = await second.transaction();
+      step('second producer initialised');
+      await send(after, 'd', 30);
+      await after.commit();
+      await second.disconnect();
+      step('second producer committed');
+    } else {
+      // Nobody comes back: the new coordinator's timeout check fences the epoch and aborts (Kafka's
+      // abortTimedOutTransactions), 10 s after the transaction began.
+      await waitFor('CompleteAbort by the transaction timeout', async () => {
+        const state = await describeTransaction(portOf(cluster, newCoordinator));
+        return state.state === 'CompleteAbort' ? true : undefined;
+      }, 120_000);
+      step('aborted by its timeout');
+    }
     const described = await describeTransaction(portOf(cluster, newCoordinator));
     assert.equal(described.producerId, before.producerId, 'same producer id, a later epoch');
     assert.ok(described.producerEpoch > before.producerEpoch, `epoch ${described.producerEpoch} > ${before.producerEpoch}`);
@@ -198,14 +214,19 @@ test('a transaction open when its coordinator\'s node is killed ends ABORTED: fe
       assert.deepEqual(aborted.map((t) => t.producerId), [before.producerId], `restarted node ${restarted}, ${TOPIC}-${partition}`);
     }
     step(`node ${restarted} restarted and caught up`);
-    const readCommitted = await readValues(kafka, false, 60);
-    assert.equal(readCommitted.length, 60, `read_committed: ${readCommitted.length}`);
+    const committedCount = ending === 'new producer' ? 60 : 30;
+    const readCommitted = await readValues(kafka, false, committedCount);
+    assert.equal(readCommitted.length, committedCount, `read_committed: ${readCommitted.length}`);
     assert.equal(readCommitted.filter((v) => v.startsWith('o')).length, 0, 'no record of the aborted transaction at read_committed');
-    assert.equal(new Set(readCommitted).size, 60, 'each committed record once');
-    const readUncommitted = await readValues(kafka, true, 75);
-    assert.equal(readUncommitted.length, 75, `read_uncommitted: ${readUncommitted.length}`);
+    assert.equal(new Set(readCommitted).size, committedCount, 'each committed record once');
+    const readUncommitted = await readValues(kafka, true, committedCount + 15);
+    assert.equal(readUncommitted.length, committedCount + 15, `read_uncommitted: ${readUncommitted.length}`);
     assert.equal(readUncommitted.filter((v) => v.startsWith('o')).length, 15, 'the aborted records are in the log');
   } finally {
     await cluster.close();
   }
-});
+}
+
+test('a transaction open when its coordinator\'s node is killed ends ABORTED: fenced by a new producer, invisible at read_committed, LSO past it', { timeout: 300_000 }, () => abortAfterFailover('new producer'));
+
+test('a transaction open when its coordinator\'s node is killed ends ABORTED by its timeout at the new coordinator when no producer comes back', { timeout: 300_000 }, () => abortAfterFailover('timeout'));
