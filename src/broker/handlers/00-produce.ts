@@ -137,6 +137,8 @@ function addThenProduce(context: RequestContext<ProduceRequest>): Promise<Produc
 interface RemoteVerification {
   readonly errorCode: number;
   readonly guard: VerificationGuard | undefined;
+  /** From a transactions v2 implicit add (the epoch, not the guard, fences an ended transaction). */
+  readonly implicit: boolean;
 }
 
 function topicName(context: RequestContext<ProduceRequest>, topic: ProduceRequest['topicData'][number]): string | undefined {
@@ -282,8 +284,11 @@ function verifyTransaction(
   const remote = verified?.get(partitionKey(topic, partition));
   let errorCode: number | undefined;
   if (remote !== undefined) {
-    // A marker for this producer landed while the coordinator was asked: what it verified has ended.
-    if (remote.guard !== undefined && producerState?.verificationHolds(remote.guard) !== true) return ErrorCode.INVALID_TXN_STATE;
+    // A marker for this producer landed while the coordinator was asked: what it verified has ended. Not
+    // for a transactions v2 add: there every end bumps the epoch into its markers, so a batch whose
+    // transaction ended is refused by its epoch (checkBatch), and a marker of the previous transaction
+    // (at this batch's epoch) must not refuse the next one's first batch.
+    if (!remote.implicit && remote.guard !== undefined && producerState?.verificationHolds(remote.guard) !== true) return ErrorCode.INVALID_TXN_STATE;
     errorCode = remote.errorCode;
   } else if (services.txnCoordinator.coordinatedElsewhere(transactionalId)) {
     // Its coordinator moved to another node since this request came: the producer retries.
@@ -334,8 +339,6 @@ interface Ask {
   readonly topic: string;
   readonly partition: number;
   readonly guard: VerificationGuard | undefined;
-  /** Whether the guard still holds (no marker for the producer landed since it was taken). */
-  readonly holds: () => boolean;
 }
 
 /**
@@ -361,17 +364,16 @@ function unverifiedBatches(context: RequestContext<ProduceRequest>): { identity:
       if (!lookup.ok) continue;
       const state = services.replicaManager.producerStateFor(lookup.partition);
       if (state?.hasOngoingTransaction(producerId, producerEpoch) === true) continue;
-      const guard = state?.beginVerification(producerId, producerEpoch);
-      asks.push({ topic, partition: index, guard, holds: () => guard === undefined || state?.verificationHolds(guard) === true });
+      asks.push({ topic, partition: index, guard: state?.beginVerification(producerId, producerEpoch) });
     }
   }
   if (identity === undefined || asks.length === 0) return undefined;
   return { identity, asks };
 }
 
-function verdicts(asks: readonly Ask[], errors: readonly number[]): Map<string, RemoteVerification> {
+function verdicts(asks: readonly Ask[], errors: readonly number[], implicit = false): Map<string, RemoteVerification> {
   const verified = new Map<string, RemoteVerification>();
-  asks.forEach((ask, i) => verified.set(partitionKey(ask.topic, ask.partition), { errorCode: errors[i] ?? ErrorCode.COORDINATOR_NOT_AVAILABLE, guard: ask.guard }));
+  asks.forEach((ask, i) => verified.set(partitionKey(ask.topic, ask.partition), { errorCode: errors[i] ?? ErrorCode.COORDINATOR_NOT_AVAILABLE, guard: ask.guard, implicit }));
   return verified;
 }
 
@@ -393,8 +395,8 @@ function addsImplicitly(context: RequestContext<ProduceRequest>): boolean {
  * KIP-890 part 2's implicit add (ReplicaManager.appendRecords → AddPartitionsToTxnManager.addOrVerifyTransaction
  * with addPartition): a transactions v2 producer sends no AddPartitionsToTxn; the first transactional
  * batch for a partition adds it to the producer's transaction — at this node's coordinator or at the
- * coordinating node (AddPartitionsToTxn v5 without verify_only) — before it is appended, under the same
- * verification guard as part 1: a marker landing meanwhile voids it. The coordinator answers
+ * coordinating node (AddPartitionsToTxn v5 without verify_only) — before it is appended (no guard is
+ * checked: the epoch bumped into every end's markers fences a batch whose transaction ended). The coordinator answers
  * CONCURRENT_TRANSACTIONS while the previous transaction writes its markers; that is retried with fresh
  * guards every add.partitions.to.txn.retry.backoff.ms for up to add.partitions.to.txn.retry.backoff.max.ms
  * (Kafka's names and defaults, 20 / 100), then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
@@ -409,14 +411,10 @@ async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<M
     const pending = unverifiedBatches(context);
     if (pending === undefined) return undefined;
     const errors = await services.txnCoordinator.addImplicitly({ transactionalId, ...pending.identity }, pending.asks);
-    // A marker of the previous transaction (same epoch under v2) that landed while the coordinator was
-    // asked voids the guard although the add succeeded: asking again at once is safe, since a partition
-    // already in the transaction is answered without a write and an ended transaction fences the old epoch.
-    const voided = errors.some((e, i) => e === ErrorCode.NONE && pending.asks[i]?.holds() === false);
     const busy = errors.some((e) => e === ErrorCode.CONCURRENT_TRANSACTIONS);
     const late = services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs;
-    if ((!busy && !voided) || (busy && late) || attempt + 1 >= ADD_ATTEMPTS_MAX) return verdicts(pending.asks, errors);
-    if (busy) await new Promise((resolve) => setTimeout(resolve, backoffMs));
+    if (!busy || late || attempt + 1 >= ADD_ATTEMPTS_MAX) return verdicts(pending.asks, errors, true);
+    await new Promise((resolve) => setTimeout(resolve, backoffMs));
   }
 }
 
