@@ -313,11 +313,27 @@ func chaosGroup(args []string) int {
 	// group's committed offset back (chaos run `--faults loss --seed 6`: a revoke's snapshot taken while a
 	// periodic commit hung in 13 s of packet loss was sent after it). One commit at a time, each with the
 	// offsets read once the previous one is done, keeps the member's commits monotonic.
+	// And only partitions the member owns: after OnPartitionsLost kgo's UncommittedOffsets still named the
+	// lost partition, at offset 0, and the commit went through with the old generation (chaos run
+	// `--broker kafka --seed 1`: Kafka 4.4.0 took p0@0 after 4965, the coordinator still knew the member).
 	var commitMu sync.Mutex
 	commit := func(ctx context.Context, cl *kgo.Client) {
 		commitMu.Lock()
 		defer commitMu.Unlock()
-		if offsets := cl.UncommittedOffsets(); len(offsets) > 0 {
+		offsets := cl.UncommittedOffsets()
+		mu.Lock()
+		for t, ps := range offsets {
+			for p := range ps {
+				if t != topic || !owned[p] {
+					delete(ps, p)
+				}
+			}
+			if len(ps) == 0 {
+				delete(offsets, t)
+			}
+		}
+		mu.Unlock()
+		if len(offsets) > 0 {
 			cl.CommitOffsetsSync(ctx, offsets, logCommit)
 		}
 	}
