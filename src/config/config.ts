@@ -267,8 +267,15 @@ export const CONFIG_DEFINITIONS = {
   'transaction.abort.timed.out.transaction.cleanup.interval.ms': def({
     kind: 'int', default: 10000, min: 1, doc: 'How often the coordinator aborts transactions past their timeout.',
   }),
+  'add.partitions.to.txn.retry.backoff.ms': def({
+    kind: 'int', default: 20, min: 1,
+    doc: 'Transactions v2: an implicit add (Produce v12+, TxnOffsetCommit v5+) that finds the previous transaction still writing its markers (CONCURRENT_TRANSACTIONS) is asked again after this long.',
+  }),
+  'add.partitions.to.txn.retry.backoff.max.ms': def({
+    kind: 'int', default: 100, min: 1, doc: 'Transactions v2: how long in all an implicit add is retried on CONCURRENT_TRANSACTIONS before the producer is told to retry.',
+  }),
   'transaction.version': def({
-    kind: 'int', default: 0, min: 0, max: 2,
+    kind: 'int', default: 2, min: 0, max: 2,
     check: (v) => (v === 0 || v === 2 ? null : 'must be 0 (transactions v1) or 2 (transactions v2, KIP-890 part 2)'),
     doc: 'The finalized transaction.version feature ApiVersions reports (Kafka sets it with kafka-storage.sh format --feature). 2: Kafka 4 clients run transactions v2 (an epoch bump per transaction, partitions added by the produce itself); 0: transactions v1. Set the same on every node.',
   }),

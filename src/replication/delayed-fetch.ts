@@ -161,7 +161,7 @@ async function readPartition(
       records = result.records;
       recordsBytes = result.sizeInBytes;
       // UnifiedLog.read → addAbortedTransactions: those overlapping the returned range only.
-      if (abortedTransactions !== null && records.length > 0) abortedTransactions = hosted.abortedTransactions(request.fetchOffset, result.nextOffset);
+      if (abortedTransactions !== null && records.length > 0) abortedTransactions = await hosted.abortedTransactions(request.fetchOffset, result.nextOffset);
     } else if (request.fetchOffset < logStartOffset || request.fetchOffset > hosted.logEndOffset) {
       return errorRead(ErrorCode.OFFSET_OUT_OF_RANGE, topic);
     }

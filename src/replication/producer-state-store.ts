@@ -15,8 +15,12 @@
  *   producer.id.expiration.ms are removed (Kafka's PeriodicProducerExpirationCheck).
  *
  * - Transactions: control batches are read whole while rebuilding, so a marker closes its producer's
- *   transaction as it did when it was written; the snapshot carries open transactions and the aborted
- *   ones (producer-state.ts), so a restart rebuilds the last stable offset and the aborted list.
+ *   transaction as it did when it was written; the snapshot carries open transactions, so a restart
+ *   rebuilds the last stable offset. Each aborted transaction goes to the log's per-segment `.txnindex`
+ *   (storage/transaction-index.ts) when its marker is appended, by a leader or a follower; the log writes
+ *   and syncs every entry below a snapshot's offset before that snapshot, so a rebuild indexes again only
+ *   the markers it replays, and only those the index does not hold yet. A version 2 snapshot's aborted
+ *   list (written before the index existed) is indexed at load.
  *
  * Follower truncation rebuilds the state with `reload` (the replica manager calls it after truncating).
  */
@@ -68,11 +72,15 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     const snapshot = await log.latestProducerSnapshot();
     let fromOffset = log.logStartOffset;
     this.lastSnapshotOffset = -1;
+    let migrated = 0;
     if (snapshot !== undefined) {
       try {
-        state.load(snapshot.data, this.clock.nowMs());
+        const legacyAborted = state.load(snapshot.data, this.clock.nowMs());
         fromOffset = Math.max(snapshot.offset, log.logStartOffset);
         this.lastSnapshotOffset = snapshot.offset;
+        // Their last stable offset was not kept: 0 never ends a fetch's index search early (always safe).
+        for (const txn of legacyAborted) await log.recoverAbortedTransaction({ ...txn, lastStableOffset: 0 });
+        migrated = legacyAborted.length;
       } catch (err) {
         this.options.logger?.warn({ err, topic: log.topic, partition: log.partition, offset: snapshot.offset }, 'producer snapshot unreadable: rebuilding from the log');
       }
@@ -81,11 +89,16 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     let replayed = 0;
     for await (const batch of log.batches(fromOffset, endOffset)) {
       const header = readBatchHeader(batch, 0);
-      state.replay(header, header.isControl ? markerOf(batch) : undefined);
+      const marker = header.isControl ? markerOf(batch) : undefined;
+      const completed = state.replay(header, marker);
+      if (completed !== undefined && marker?.commit === false) {
+        await log.recoverAbortedTransaction({ ...completed, lastStableOffset: state.lastStableOffsetAfter(completed) });
+      }
       replayed++;
     }
     this.segmentBaseOffset = log.activeSegment.baseOffset;
-    if (replayed > 0) await this.takeSnapshot();
+    // A snapshot now also syncs the index entries recovered (the next start replays from here).
+    if (replayed > 0 || migrated > 0) await this.takeSnapshot(migrated > 0);
   }
 
   checkBatch(header: RecordBatchHeader): ProducerBatchCheck {
@@ -111,8 +124,14 @@ export class PartitionProducerStateStore implements PartitionProducerState {
   /** A marker the log has just appended at offset (after checkMarker, with no await between). */
   onMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, commit: boolean, offset: number, timestamp: number): CompletedTxn | undefined {
     const completed = this.state.onMarker(producerId, producerEpoch, coordinatorEpoch, commit, offset, timestamp);
+    if (completed !== undefined && !commit) this.indexAborted(completed);
     this.afterAppend();
     return completed;
+  }
+
+  /** UnifiedLog.append → segment.updateTxnIndex, with the LSO right after the transaction closed. */
+  private indexAborted(completed: CompletedTxn): void {
+    this.log.addAbortedTransaction({ ...completed, lastStableOffset: this.state.lastStableOffsetAfter(completed) });
   }
 
   /** Consumers at read_committed read below it (ongoing and unreplicated transactions hold it back). */
@@ -120,9 +139,16 @@ export class PartitionProducerStateStore implements PartitionProducerState {
     return this.state.lastStableOffset(highWatermark);
   }
 
-  abortedTransactions(fetchOffset: number, upperBoundOffset: number): CompletedTxn[] {
-    this.state.truncateAbortedBelow(this.log.logStartOffset);
-    return this.state.abortedTransactions(fetchOffset, upperBoundOffset);
+  /**
+   * Read from the log's `.txnindex` files (nothing kept in memory), ordered by first offset. Kafka answers
+   * in marker order; the Java client, librdkafka and franz-go sort the list themselves, but KafkaJS 2.2.4
+   * (filterAbortedMessages) assumes it sorted and, when a transaction that began earlier aborted later,
+   * showed its records at read_committed (on Kafka too). Sorting costs the others nothing.
+   */
+  async abortedTransactions(fetchOffset: number, upperBoundOffset: number): Promise<CompletedTxn[]> {
+    const found = await this.log.collectAbortedTransactions(Math.max(fetchOffset, this.log.logStartOffset), upperBoundOffset);
+    const out = found.map(({ producerId, firstOffset, lastOffset }) => ({ producerId, firstOffset, lastOffset }));
+    return out.sort((a, b) => a.firstOffset - b.firstOffset);
   }
 
   /** Called synchronously after the append: records it, snapshots after a roll, expires idle producers. */
@@ -149,8 +175,11 @@ export class PartitionProducerStateStore implements PartitionProducerState {
    * leader made them): recorded as recovery replays it, snapshotted after a roll like a leader's append.
    */
   onReplicatedAppend(header: RecordBatchHeader, batch?: Buffer): void {
-    // A follower's transaction markers close transactions as on the leader, so a new leader has the LSO.
-    this.state.replay(header, header.isControl && batch !== undefined ? markerOf(batch) : undefined);
+    // A follower's transaction markers close transactions as on the leader, so a new leader has the LSO
+    // and its own index of the aborted ones (derived, local: the `.log` bytes stay identical).
+    const marker = header.isControl && batch !== undefined ? markerOf(batch) : undefined;
+    const completed = this.state.replay(header, marker);
+    if (completed !== undefined && marker?.commit === false) this.indexAborted(completed);
     const segmentBaseOffset = this.log.activeSegment.baseOffset;
     if (segmentBaseOffset !== this.segmentBaseOffset) {
       this.segmentBaseOffset = segmentBaseOffset;
@@ -162,11 +191,12 @@ export class PartitionProducerStateStore implements PartitionProducerState {
    * Writes the state as `<logEndOffset>.snapshot` unless one exists there already, then drops snapshots
    * older than the previous one. The bytes are taken synchronously; the write joins the log's IO chain.
    */
-  async takeSnapshot(): Promise<void> {
+  async takeSnapshot(replaceSameOffset = false): Promise<void> {
     const offset = this.log.logEndOffset;
     // At the log start there is nothing to replay without a snapshot either (Kafka skips one that adds
     // nothing too): a clean stop of 20,000 empty partitions wrote and synced 20,000 files.
-    if (offset <= this.lastSnapshotOffset || offset <= this.log.logStartOffset) return;
+    // replaceSameOffset: a version 2 snapshot whose aborted list was just indexed is rewritten as version 3.
+    if (offset < this.lastSnapshotOffset || (offset === this.lastSnapshotOffset && !replaceSameOffset) || offset <= this.log.logStartOffset) return;
     const previous = this.lastSnapshotOffset;
     this.lastSnapshotOffset = offset;
     try {

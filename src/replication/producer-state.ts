@@ -35,12 +35,10 @@
  * [firstOffset, marker offset]. A closed transaction stays unstable until the high watermark passes its
  * marker: `firstUnstableOffset(highWatermark)` is the smallest first offset of the open and of the
  * unreplicated closed ones, and the last stable offset (LSO) is min(high watermark, that). Aborted ones are
- * kept (producer id, first offset, last offset) in marker order for read_committed fetches
- * (`abortedTransactions`), and dropped once the log start offset passes their marker. Kafka keeps them in
- * one `.txnindex` file per segment; here they live in memory and in the snapshot (see `serialize`), which
- * costs 24 bytes per aborted transaction still in the log. Aborts of a producer with nothing open are not
- * kept (Kafka indexes them; they cover no record). Producers with an open transaction never expire and are
- * never evicted (Kafka's isProducerExpired).
+ * not kept here: the caller indexes each in the log's per-segment `.txnindex` (storage/transaction-index.ts,
+ * Kafka's TransactionIndex) with `lastStableOffsetAfter`, so memory does not grow with their number. Aborts
+ * of a producer with nothing open close nothing and are not indexed (they cover no record). Producers with
+ * an open transaction never expire and are never evicted (Kafka's isProducerExpired).
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { readInt64, writeInt64, type RecordBatchHeader } from '../protocol/record-batch.js';
@@ -54,13 +52,16 @@ export const PRODUCER_ID_EXPIRATION_MS_DEFAULT = 86_400_000;
 export const PRODUCERS_PER_PARTITION_MAX = 10_000;
 
 const INT32_MAX = 0x7fffffff;
-/** 1: idempotent state only; 2: adds each producer's open transaction and coordinator epoch, and the aborted transactions. */
-const SNAPSHOT_VERSION = 2;
+/**
+ * 1: idempotent state only; 2: adds each producer's open transaction and coordinator epoch, and the
+ * aborted transactions; 3: as 2 without the aborted transactions (they moved to the `.txnindex` files).
+ */
+const SNAPSHOT_VERSION = 3;
 const SNAPSHOT_HEADER_BYTES = 6;
 const PRODUCER_BYTES_V1 = 19;
 const PRODUCER_BYTES = 31;
 const BATCH_BYTES = 32;
-const ABORTED_BYTES = 24;
+const ABORTED_BYTES_V2 = 24;
 
 /** BatchMetadata: one appended batch of a producer. */
 export interface BatchMetadata {
@@ -130,8 +131,6 @@ export class ProducerStateManager implements PartitionProducerState {
   private readonly ongoing = new Map<number, number>();
   /** Closed transactions whose marker the high watermark may not cover yet, in marker order. */
   private unreplicated: CompletedTxn[] = [];
-  /** Aborted transactions still in the log, in marker order. */
-  private aborted: CompletedTxn[] = [];
   /** Producers whose first transactional batch is being verified with another node's coordinator. */
   private readonly verifications = new Map<number, VerificationGuard>();
 
@@ -264,7 +263,6 @@ export class ProducerStateManager implements PartitionProducerState {
     this.ongoing.delete(producerId);
     const completed: CompletedTxn = { producerId, firstOffset, lastOffset: offset };
     this.unreplicated.push(completed);
-    if (!commit) this.aborted.push(completed);
     return completed;
   }
 
@@ -272,13 +270,14 @@ export class ProducerStateManager implements PartitionProducerState {
    * A batch read back from the log while rebuilding (AppendOrigin.REPLICATION: no checks). Producer-less
    * batches are ignored; a control batch needs its marker (`control`), else it is ignored too.
    */
-  replay(header: RecordBatchHeader, control?: { commit: boolean; coordinatorEpoch: number }): void {
-    if (header.producerId < 0) return;
+  replay(header: RecordBatchHeader, control?: { commit: boolean; coordinatorEpoch: number }): CompletedTxn | undefined {
+    if (header.producerId < 0) return undefined;
     if (header.isControl) {
-      if (control !== undefined) this.onMarker(header.producerId, header.producerEpoch, control.coordinatorEpoch, control.commit, header.baseOffset, header.maxTimestamp);
-      return;
+      if (control === undefined) return undefined;
+      return this.onMarker(header.producerId, header.producerEpoch, control.coordinatorEpoch, control.commit, header.baseOffset, header.maxTimestamp);
     }
     this.update(header.producerId, header.producerEpoch, header.baseSequence, lastSequence(header), header.baseOffset, header.lastOffset, header.maxTimestamp, header.isTransactional);
+    return undefined;
   }
 
   private update(producerId: number, epoch: number, firstSeq: number, lastSeq: number, firstOffset: number, lastOffset: number, timestamp: number, transactional: boolean): void {
@@ -342,22 +341,13 @@ export class ProducerStateManager implements PartitionProducerState {
   }
 
   /**
-   * The aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) must report
-   * (LocalLog.collectAbortedTransactions: lastOffset ≥ fetchOffset and firstOffset < upperBoundOffset).
+   * The last stable offset an index entry records for a transaction `onMarker` just closed
+   * (ProducerStateManager.lastStableOffset(completedTxn)): the first offset of the oldest transaction
+   * still open, else the offset after the marker. No transaction aborted later overlaps offsets below it.
    */
-  abortedTransactions(fetchOffset: number, upperBoundOffset: number): CompletedTxn[] {
-    const out: CompletedTxn[] = [];
-    for (const txn of this.aborted) {
-      if (txn.lastOffset >= fetchOffset && txn.firstOffset < upperBoundOffset) out.push(txn);
-    }
-    return out;
-  }
-
-  /** Forgets aborted transactions whose marker is below the log start offset (their records are gone). */
-  truncateAbortedBelow(logStartOffset: number): void {
-    let drop = 0;
-    while (drop < this.aborted.length && (this.aborted[drop] as CompletedTxn).lastOffset < logStartOffset) drop++;
-    if (drop > 0) this.aborted = this.aborted.slice(drop);
+  lastStableOffsetAfter(completed: CompletedTxn): number {
+    for (const firstOffset of this.ongoing.values()) return firstOffset;
+    return completed.lastOffset + 1;
   }
 
   /** Open transactions (DescribeProducers' currentTxnStartOffset comes from the entries). */
@@ -387,22 +377,22 @@ export class ProducerStateManager implements PartitionProducerState {
     this.ongoing.clear();
     this.verifications.clear();
     this.unreplicated = [];
-    this.aborted = [];
   }
 
   // ---------------------------------------------------------------- snapshots
 
   /**
-   * Snapshot body (storage frames it with a CRC-32C): version u16 (2), producer count u32, then per
+   * Snapshot body (storage frames it with a CRC-32C): version u16 (3), producer count u32, then per
    * producer in least-recently-appended order: producerId i64, epoch i16, lastTimestamp i64, batch count
    * u8, currentTxnFirstOffset i64, coordinatorEpoch i32, and per batch firstSeq i32, lastSeq i32,
-   * firstOffset i64, lastOffset i64, timestamp i64; then the aborted transactions: count u32 and per
-   * transaction producerId i64, firstOffset i64, lastOffset i64. Unlike Kafka's snapshot (last batch
-   * only) every retained batch is kept, so duplicates are still found after a restart. Version 1 (no
-   * transaction fields) still loads.
+   * firstOffset i64, lastOffset i64, timestamp i64. Unlike Kafka's snapshot (last batch only) every
+   * retained batch is kept, so duplicates are still found after a restart. Versions 1 (no transaction
+   * fields) and 2 (followed by the aborted transactions: count u32 and per transaction producerId i64,
+   * firstOffset i64, lastOffset i64) still load; `load` returns version 2's aborted transactions so the
+   * caller can index them.
    */
   serialize(): Buffer {
-    let size = SNAPSHOT_HEADER_BYTES + 4 + this.aborted.length * ABORTED_BYTES;
+    let size = SNAPSHOT_HEADER_BYTES;
     for (const entry of this.producers.values()) size += PRODUCER_BYTES + entry.batches.length * BATCH_BYTES;
     const buf = Buffer.allocUnsafe(size);
     buf.writeUInt16BE(SNAPSHOT_VERSION, 0);
@@ -425,34 +415,27 @@ export class ProducerStateManager implements PartitionProducerState {
         pos += BATCH_BYTES;
       }
     }
-    buf.writeUInt32BE(this.aborted.length, pos);
-    pos += 4;
-    for (const txn of this.aborted) {
-      writeInt64(buf, pos, txn.producerId);
-      writeInt64(buf, pos + 8, txn.firstOffset);
-      writeInt64(buf, pos + 16, txn.lastOffset);
-      pos += ABORTED_BYTES;
-    }
     return buf;
   }
 
   /**
    * Replaces the state with a snapshot's, skipping producers expired at nowMs (ProducerStateManager
    * .loadFromSnapshot). Throws SnapshotFormatError, leaving the state empty, on anything malformed.
+   * Returns the aborted transactions a version 2 snapshot carried (none from later versions).
    */
-  load(data: Buffer, nowMs: number): void {
+  load(data: Buffer, nowMs: number): CompletedTxn[] {
     this.clear();
     try {
-      this.loadEntries(data, nowMs);
+      return this.loadEntries(data, nowMs);
     } catch (err) {
       this.clear();
       throw err instanceof SnapshotFormatError ? err : new SnapshotFormatError(`producer snapshot: ${(err as Error).message}`);
     }
   }
 
-  private loadEntries(data: Buffer, nowMs: number): void {
+  private loadEntries(data: Buffer, nowMs: number): CompletedTxn[] {
     const version = data.length < SNAPSHOT_HEADER_BYTES ? -1 : data.readUInt16BE(0);
-    if (version !== 1 && version !== SNAPSHOT_VERSION) throw new SnapshotFormatError('producer snapshot: unknown version');
+    if (version !== 1 && version !== 2 && version !== SNAPSHOT_VERSION) throw new SnapshotFormatError('producer snapshot: unknown version');
     const producerBytes = version === 1 ? PRODUCER_BYTES_V1 : PRODUCER_BYTES;
     const count = data.readUInt32BE(2);
     let pos = SNAPSHOT_HEADER_BYTES;
@@ -487,20 +470,23 @@ export class ProducerStateManager implements PartitionProducerState {
       if (currentTxnFirstOffset >= 0) open.push({ producerId, firstOffset: currentTxnFirstOffset });
     }
     for (const txn of open.sort((a, b) => a.firstOffset - b.firstOffset)) this.ongoing.set(txn.producerId, txn.firstOffset);
-    if (version >= 2) pos = this.loadAborted(data, pos);
+    const aborted: CompletedTxn[] = [];
+    if (version === 2) pos = loadAbortedV2(data, pos, aborted);
     if (pos !== data.length) throw new SnapshotFormatError('producer snapshot: trailing bytes');
+    return aborted;
   }
+}
 
-  private loadAborted(data: Buffer, start: number): number {
-    if (start + 4 > data.length) throw new SnapshotFormatError('producer snapshot: truncated');
-    const count = data.readUInt32BE(start);
-    let pos = start + 4;
-    if (pos + count * ABORTED_BYTES > data.length) throw new SnapshotFormatError('producer snapshot: bad aborted count');
-    for (let i = 0; i < count; i++, pos += ABORTED_BYTES) {
-      this.aborted.push({ producerId: readInt64(data, pos), firstOffset: readInt64(data, pos + 8), lastOffset: readInt64(data, pos + 16) });
-    }
-    return pos;
+/** Version 2's aborted transactions (see `serialize`); returns the position after them. */
+function loadAbortedV2(data: Buffer, start: number, out: CompletedTxn[]): number {
+  if (start + 4 > data.length) throw new SnapshotFormatError('producer snapshot: truncated');
+  const count = data.readUInt32BE(start);
+  let pos = start + 4;
+  if (pos + count * ABORTED_BYTES_V2 > data.length) throw new SnapshotFormatError('producer snapshot: bad aborted count');
+  for (let i = 0; i < count; i++, pos += ABORTED_BYTES_V2) {
+    out.push({ producerId: readInt64(data, pos), firstOffset: readInt64(data, pos + 8), lastOffset: readInt64(data, pos + 16) });
   }
+  return pos;
 }
 
 const APPEND: ProducerBatchCheck = Object.freeze({ kind: 'append' });

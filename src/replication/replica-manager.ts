@@ -152,7 +152,7 @@ class PartitionState implements HostedPartition {
     return this.producerState.lastStableOffset(this.log.highWatermark);
   }
 
-  abortedTransactions(fetchOffset: number, upperBoundOffset: number): readonly AbortedTransaction[] {
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): Promise<readonly AbortedTransaction[]> {
     return this.producerState.abortedTransactions(fetchOffset, upperBoundOffset);
   }
 }

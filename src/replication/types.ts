@@ -40,8 +40,11 @@ export interface HostedPartition {
    * of the oldest open (or not yet replicated) transaction (KIP-98).
    */
   readonly lastStableOffset: number;
-  /** Aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) reports (KIP-98). */
-  abortedTransactions(fetchOffset: number, upperBoundOffset: number): readonly AbortedTransaction[];
+  /**
+   * Aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) reports (KIP-98), read
+   * from the log's `.txnindex` files.
+   */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): Promise<readonly AbortedTransaction[]>;
 }
 
 /** FetchResponse's AbortedTransaction: the consumer skips the producer's records from firstOffset to its abort marker. */

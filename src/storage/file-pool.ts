@@ -1,6 +1,6 @@
 /**
  * Bounded LRU of open segment descriptors (DESIGN §4): 10,000 partitions must not need 30,000 fds.
- * Only `.log` files live here (indexes are read and written whole), opened lazily on first use.
+ * `.log` and `.txnindex` files live here (the sparse indexes are read and written whole), opened lazily on first use.
  * A descriptor in use is pinned; an over-full pool closes the least recently used unpinned ones,
  * so the bound can only be exceeded by descriptors that operations are using at that moment.
  *

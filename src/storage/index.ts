@@ -5,6 +5,8 @@
  *     00000000000000000000.log        record batches v2, verbatim (offsets and leader epoch stamped in place)
  *     00000000000000000000.index      sparse lastOffset → position, every index.interval.bytes (8-byte entries)
  *     00000000000000000000.timeindex  sparse max timestamp → offset (12-byte entries)
+ *     00000000000000000000.txnindex   aborted transactions whose ABORT marker is in the segment (Kafka's
+ *                                     AbortedTxn, 34-byte entries; transaction-index.ts), once there is one
  *     leader-epoch-checkpoint         epoch → start offset (KIP-101/279)
  *     partition.metadata              topic id
  *     <offset>.snapshot               idempotent-producer state (opaque to storage, CRC-framed)
@@ -80,14 +82,16 @@
  *   active segment's bytes past its last index entry are scanned.
  *
  * ## Bounds
- *   Open descriptors: LogManager openFilesMax (LRU, only `.log` files; 10,000 partitions fit in 64).
+ *   Open descriptors: LogManager openFilesMax (LRU, `.log` and `.txnindex` files; 10,000 partitions fit in 64).
  *   Tail cache: tail.cache.bytes per partition and LogManager tailCacheBytesTotal shared by all partitions;
  *   unwritten batches always stay cached until written (the network layer bounds what is in flight).
  *   A cached view pins at most 4× its size (or 256 KiB) of its backing buffer: records that are a smaller
  *   share of a larger buffer are copied at append.
  *
  * ## Not here
- *   Idempotent sequence checks, control-batch rules, compaction, transactions (aborted-txn index).
+ *   Idempotent sequence checks, control-batch rules, compaction, which transactions aborted: the producer
+ *   state hands each one to addAbortedTransaction / recoverAbortedTransaction (storage writes, syncs,
+ *   recovers, truncates and deletes the `.txnindex` files; collectAbortedTransactions reads them).
  *   Timestamp lookups are record-exact in uncompressed and compressed batches (a batch whose records do
  *   not decompress answers at batch level, its baseOffset).
  */

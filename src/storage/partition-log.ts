@@ -38,9 +38,10 @@ import {
 } from './producer-snapshots.js';
 import { OffsetIndex, TimeIndex, type OffsetPosition } from './sparse-index.js';
 import { TailCache, type TailEntry } from './tail-cache.js';
+import type { AbortedTxn } from './transaction-index.js';
 import { validateAppendBatches, validateFollowerOffsets, validateTimestamps } from './append-validation.js';
 import {
-  LogSegment, LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, offsetFileName, parseOffsetFileName, RELATIVE_OFFSET_MAX,
+  LogSegment, LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, offsetFileName, parseOffsetFileName, RELATIVE_OFFSET_MAX,
   scanSegmentFile, type ScanResult,
 } from './segment.js';
 
@@ -189,6 +190,11 @@ export class PartitionLog {
   private activeIndexesOnDisk: LogSegment | undefined;
   /** Bumped by every truncation: async work that started before one must not apply its result. */
   private truncations = 0;
+  /** Every offset below it is durable in the log (per log.durability.mode): index entries below it may be written. */
+  private durableEndOffset = 0;
+  /** Segments with aborted-transaction entries not yet written to their `.txnindex`. */
+  private readonly txnIndexPending = new Set<LogSegment>();
+  private txnIndexWriteScheduled = false;
   private readonly onLogFlush: (ms: number) => void;
 
   private constructor(options: PartitionLogOptions) {
@@ -521,6 +527,9 @@ export class PartitionLog {
   private markDurable(entries: TailEntry[]): void {
     for (const e of entries) e.written = true;
     for (const e of entries) e.durable?.resolve();
+    const last = entries[entries.length - 1];
+    if (last !== undefined) this.durableEndOffset = Math.max(this.durableEndOffset, last.lastOffset + 1);
+    if (this.txnIndexPending.size > 0) this.scheduleTxnIndexWrite();
   }
 
   private rejectEntries(entries: TailEntry[], err: unknown): void {
@@ -582,6 +591,9 @@ export class PartitionLog {
         await this.pool.withFile(segment.logPath, true, fdatasyncFd);
         segment.unsyncedWrites = false;
         await this.writeIndexFiles(segment);
+        // Every marker of a rolled segment is durable by now: its aborted-transaction entries go with it.
+        await this.writeTxnIndex(segment, Number.MAX_SAFE_INTEGER);
+        await segment.txnIndex.sync(this.pool);
       }
       this.pendingFinalize.shift();
       const next = this.segments[this.segments.indexOf(segment) + 1];
@@ -1098,9 +1110,9 @@ export class PartitionLog {
     const logs = new Set(names.filter((n) => n.endsWith(LOG_SUFFIX)).map((n) => n.slice(0, -LOG_SUFFIX.length)));
     const orphanBases = new Set<number>();
     for (const name of names) {
-      const orphanIndex = [INDEX_SUFFIX, TIME_INDEX_SUFFIX].some((s) => name.endsWith(s) && !logs.has(name.slice(0, -s.length)));
+      const orphanIndex = [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX].some((s) => name.endsWith(s) && !logs.has(name.slice(0, -s.length)));
       if (orphanIndex) {
-        const base = parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX);
+        const base = parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX) ?? parseOffsetFileName(name, TXN_INDEX_SUFFIX);
         if (base !== undefined) orphanBases.add(base);
       }
       if (name.endsWith('.tmp') || orphanIndex) await unlinkIfExists(join(this.dir, name));
@@ -1134,8 +1146,9 @@ export class PartitionLog {
 
   private async loadSegments(names: string[]): Promise<void> {
     const bases = names.map((n) => parseOffsetFileName(n, LOG_SUFFIX)).filter((o): o is number => o !== undefined).sort((a, b) => a - b);
+    const txnIndexes = new Set(names.map((n) => parseOffsetFileName(n, TXN_INDEX_SUFFIX)).filter((o): o is number => o !== undefined));
     for (const base of bases) {
-      const segment = new LogSegment(this.dir, base, 0);
+      const segment = new LogSegment(this.dir, base, 0, txnIndexes.has(base));
       const stat = await fsp.stat(segment.logPath);
       segment.size = stat.size;
       segment.writtenSize = stat.size;
@@ -1184,9 +1197,15 @@ export class PartitionLog {
       this.activeIndexesOnDisk = this.activeSegment;
       // The clean close synced every segment: nothing for the next flush or close to sync.
       for (const segment of this.segments) segment.unsyncedWrites = false;
+      await this.recoverTxnIndex(this.activeSegment);
       return;
     }
     const first = cleanShutdown ? this.segments.length - 1 : this.segmentIndexFor(recoveryPoint);
+    // Below the recovery point too: a rebuild may have indexed markers there again before the crash
+    // (entries synced only by the next producer snapshot). Cheap: only segments with an abort have a file.
+    for (const segment of cleanShutdown ? [] : this.segments.slice(0, first)) {
+      if (!segment.txnIndex.isEmpty()) await this.recoverTxnIndex(segment);
+    }
     for (let i = first; i < this.segments.length; i++) {
       const segment = this.segments[i] as LogSegment;
       const started = performance.now();
@@ -1197,9 +1216,24 @@ export class PartitionLog {
         this.logger.info({ segment: segment.logPath, bytes: result.validBytes, ms: Math.round(performance.now() - started) }, 'recovered segment');
       }
       if (result.stop !== undefined) await this.cutRecoveredSegment(segment, fileBytes, result, i);
+      await this.recoverTxnIndex(segment);
       // Scanned inactive segments get their rebuilt indexes written by the next flush.
       if (segment !== this.activeSegment) this.pendingFinalize.push(segment);
     }
+  }
+
+  /**
+   * A segment recovery scanned may end with aborted-transaction entries no sync covered: a torn entry,
+   * zeros, or a marker recovery cut from the log. The sane prefix stays; the producer state's replay from
+   * its snapshot indexes the markers after it again (producer-state-store.ts).
+   */
+  private async recoverTxnIndex(segment: LogSegment): Promise<void> {
+    const cut = await segment.txnIndex.recover(this.pool, segment.nextOffset);
+    if (cut === 0) return;
+    this.logger.warn(
+      { topic: this.topic, partition: this.partition, segment: segment.txnIndex.path, bytes: cut },
+      `recovery cut ${cut} bytes from the end of ${segment.txnIndex.path}: entries torn or past the log's end (rebuilt from the log)`,
+    );
   }
 
   private async cutRecoveredSegment(segment: LogSegment, fileBytes: number, result: ScanResult, index: number): Promise<void> {
@@ -1251,6 +1285,7 @@ export class PartitionLog {
     const active = this.activeSegment;
     active.indexesDirty = true;
     this.logEndOffset = active.nextOffset;
+    this.durableEndOffset = this.logEndOffset;
     const firstBase = (this.segments[0] as LogSegment).baseOffset;
     this.logStartOffset = Math.min(Math.max(options.logStartOffset ?? 0, firstBase), this.logEndOffset);
     this.highWatermark = Math.min(Math.max(options.highWatermark ?? 0, this.logStartOffset), this.logEndOffset);
@@ -1305,7 +1340,10 @@ export class PartitionLog {
       // The new (empty) segment exists before the old ones go, so a crash midway never loses the end.
       const reused = this.segments.find((s) => s.baseOffset === offset);
       const segment = this.newSegment(offset);
-      if (reused !== undefined) await this.pool.withFile(reused.logPath, true, (fd) => ftruncateFd(fd, 0));
+      if (reused !== undefined) {
+        await this.pool.withFile(reused.logPath, true, (fd) => ftruncateFd(fd, 0));
+        await reused.txnIndex.delete(this.pool);
+      }
       await this.createSegmentFile(segment);
       for (const s of this.segments) if (s !== reused) this.deleteSegment(s);
       this.segments = [segment];
@@ -1351,6 +1389,8 @@ export class PartitionLog {
     });
     (segment.offsetIndex as OffsetIndex).truncateTo(targetOffset);
     (segment.timeIndex as TimeIndex).truncateTo(targetOffset);
+    // LogSegment.truncateTo: the transactions aborted by the markers cut go from the index too.
+    await segment.txnIndex.truncateTo(this.pool, targetOffset);
     const replay = await this.replayFromLastIndexEntry(segment, position);
     if (replay.stop !== undefined) {
       segment.size = position;
@@ -1386,6 +1426,7 @@ export class PartitionLog {
     const loaded = this.loadedInactive.indexOf(active);
     if (loaded >= 0) this.loadedInactive.splice(loaded, 1);
     this.logEndOffset = active.nextOffset;
+    this.durableEndOffset = Math.min(this.durableEndOffset, this.logEndOffset);
     this.tail.truncate(this.logEndOffset);
     this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
     this.logStartOffset = Math.min(this.logStartOffset, this.logEndOffset);
@@ -1477,6 +1518,7 @@ export class PartitionLog {
     const loaded = this.loadedInactive.indexOf(segment);
     if (loaded >= 0) this.loadedInactive.splice(loaded, 1);
     this.pool.retire(segment.logPath);
+    this.txnIndexPending.delete(segment);
     this.enqueueIo(() => this.deleteSegmentFiles(segment)).catch(noop);
   }
 
@@ -1486,14 +1528,23 @@ export class PartitionLog {
     this.pool.retire(segment.logPath);
     await unlinkIfExists(segment.indexPath);
     await unlinkIfExists(segment.timeIndexPath);
+    await segment.txnIndex.delete(this.pool);
     await unlinkIfExists(segment.logPath);
   }
 
   // ---------------------------------------------------------------- producer snapshots
 
-  /** Writes `<offset>.snapshot` (atomically, with a CRC) for the idempotent-producer state. */
+  /**
+   * Writes `<offset>.snapshot` (atomically, with a CRC) for the idempotent-producer state. The aborted
+   * transactions with a marker below offset are written and synced to their `.txnindex` first: a restart
+   * replays only the markers from the snapshot on, so the index must already hold every one before it.
+   */
   writeProducerSnapshot(offset: number, data: Buffer): Promise<void> {
-    return this.enqueueIo(() => writeSnapshot(this.dir, offset, data));
+    return this.enqueueIo(async () => {
+      await this.writeTxnIndexes(offset);
+      for (const segment of this.segments) await segment.txnIndex.sync(this.pool);
+      await writeSnapshot(this.dir, offset, data);
+    });
   }
 
   /** Latest intact snapshot at or below logEndOffset. */
@@ -1505,6 +1556,88 @@ export class PartitionLog {
     return this.enqueueIo(() => deleteSnapshotsOutside(this.dir, offset, Number.MAX_SAFE_INTEGER));
   }
 
+  // ---------------------------------------------------------------- aborted-transaction index
+
+  /**
+   * An ABORT marker just appended at txn.lastOffset closed this transaction (the producer state calls
+   * it with no await after the append; UnifiedLog.append → LogSegment.updateTxnIndex). Readable by
+   * `collectAbortedTransactions` at once; written to the segment's `.txnindex` once the marker is durable.
+   */
+  addAbortedTransaction(txn: AbortedTxn): void {
+    invariant(txn.lastOffset < this.logEndOffset, () => `aborted transaction at ${txn.lastOffset} past the log end ${this.logEndOffset}`);
+    const segment = this.segments[this.segmentIndexFor(txn.lastOffset)] as LogSegment;
+    segment.txnIndex.append(txn);
+    this.txnIndexPending.add(segment);
+    if (txn.lastOffset < this.durableEndOffset) this.scheduleTxnIndexWrite();
+  }
+
+  /**
+   * Recovery (the producer state replaying the log from its snapshot): indexes the transaction unless its
+   * segment's index already ends at or after its marker (entries are appended in marker order).
+   */
+  async recoverAbortedTransaction(txn: AbortedTxn): Promise<void> {
+    if (txn.lastOffset < this.logStartOffset || txn.lastOffset >= this.logEndOffset) return;
+    const segment = this.segments[this.segmentIndexFor(txn.lastOffset)] as LogSegment;
+    if (txn.lastOffset <= (await segment.txnIndex.lastOffset(this.pool))) return;
+    if (segment.deleted) return;
+    this.addAbortedTransaction(txn);
+  }
+
+  /**
+   * The aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) reports
+   * (UnifiedLog.collectAbortedTransactions): from the segment holding fetchOffset on, each segment's
+   * index until one says no later one can overlap the range. Nothing is kept in memory.
+   */
+  async collectAbortedTransactions(fetchOffset: number, upperBoundOffset: number): Promise<AbortedTxn[]> {
+    const out: AbortedTxn[] = [];
+    const segments = this.segments;
+    for (let i = this.segmentIndexFor(fetchOffset); i < segments.length; i++) {
+      const segment = segments[i] as LogSegment;
+      // A transaction whose records start in the range may be aborted by a marker segments later.
+      if (segment.txnIndex.isEmpty()) continue;
+      const result = await segment.txnIndex.collect(this.pool, fetchOffset, upperBoundOffset);
+      for (const txn of result.abortedTransactions) out.push(txn);
+      if (result.complete) break;
+    }
+    return out;
+  }
+
+  /** Entries appended but not yet written to a `.txnindex`, over every segment (tests; bounded by one flush window's markers). */
+  pendingAbortedTransactionCount(): number {
+    let count = 0;
+    for (const segment of this.txnIndexPending) count += segment.txnIndex.pendingCount;
+    return count;
+  }
+
+  private scheduleTxnIndexWrite(): void {
+    if (this.txnIndexWriteScheduled || this.closed) return;
+    this.txnIndexWriteScheduled = true;
+    this.enqueueIo(async () => {
+      this.txnIndexWriteScheduled = false;
+      await this.writeTxnIndexes(this.durableEndOffset);
+    }).catch(noop);
+  }
+
+  /** Writes (unsynced) the pending entries whose marker is below upToOffset. On the IO chain. */
+  private async writeTxnIndexes(upToOffset: number): Promise<void> {
+    for (const segment of [...this.txnIndexPending]) await this.writeTxnIndex(segment, upToOffset);
+  }
+
+  private async writeTxnIndex(segment: LogSegment, upToOffset: number): Promise<void> {
+    if (segment.deleted) {
+      this.txnIndexPending.delete(segment);
+      return;
+    }
+    await segment.txnIndex.writePending(this.pool, upToOffset);
+    if (segment.txnIndex.pendingCount === 0) this.txnIndexPending.delete(segment);
+  }
+
+  /** Every segment's index written and synced (close; the next open trusts them). */
+  private async persistTxnIndexes(): Promise<void> {
+    await this.writeTxnIndexes(Number.MAX_SAFE_INTEGER);
+    for (const segment of this.segments) await segment.txnIndex.sync(this.pool);
+  }
+
   // ---------------------------------------------------------------- close
 
   /** Clean shutdown: everything written and synced, active indexes written, recoveryPoint = LEO. */
@@ -1512,6 +1645,7 @@ export class PartitionLog {
     if (this.closed) return;
     if (this.failure === undefined) {
       await this.drainIo().catch(noop);
+      await this.enqueueIo(() => this.persistTxnIndexes()).catch(noop);
       if (this.activeIndexesCurrent()) this.recoveryPoint = this.logEndOffset;
       else await this.enqueueIo(() => this.writeActiveIndexes()).catch(noop);
     }

@@ -1,5 +1,6 @@
 /**
- * One log segment: `<baseOffset>.log` plus its sparse `.index` and `.timeindex` (Kafka's LogSegment).
+ * One log segment: `<baseOffset>.log` plus its sparse `.index` and `.timeindex`, and `.txnindex` once an
+ * aborted transaction's marker lands in it (Kafka's LogSegment).
  * The segment's logical state (size, next offset, indexes, max timestamp) is updated synchronously at
  * append time; bytes reach the file later through the partition log's serial IO chain. Indexes of
  * inactive segments are loaded lazily and may be dropped again to bound memory.
@@ -10,12 +11,15 @@ import {
   LAST_OFFSET_DELTA_OFFSET, PARTITION_LEADER_EPOCH_OFFSET, RECORD_BATCH_OVERHEAD,
 } from '../protocol/record-batch.js';
 import { OffsetIndex, TimeIndex } from './sparse-index.js';
+import { TransactionIndex } from './transaction-index.js';
 import { preadFull } from './fs-util.js';
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const SNAPSHOT_SUFFIX = '.snapshot';
+/** Kafka's LogFileUtils.TXN_INDEX_FILE_SUFFIX: the segment's aborted transactions (transaction-index.ts). */
+export const TXN_INDEX_SUFFIX = '.txnindex';
 
 /** Relative offsets are int32 in the index (Kafka rolls before a segment's offsets would overflow). */
 export const RELATIVE_OFFSET_MAX = 0x7fffffff;
@@ -52,6 +56,8 @@ export class LogSegment {
   bytesSinceLastIndexEntry = 0;
   offsetIndex: OffsetIndex | undefined;
   timeIndex: TimeIndex | undefined;
+  /** Aborted transactions whose ABORT marker is in this segment; read from its file on demand. */
+  readonly txnIndex: TransactionIndex;
   /** Indexes differ from the files (active segment, or rebuilt). */
   indexesDirty = false;
   deleted = false;
@@ -64,8 +70,9 @@ export class LogSegment {
    */
   unsyncedWrites = true;
 
-  constructor(readonly dir: string, readonly baseOffset: number, createdMs: number) {
+  constructor(readonly dir: string, readonly baseOffset: number, createdMs: number, txnIndexExists = false) {
     this.logPath = join(dir, offsetFileName(baseOffset, LOG_SUFFIX));
+    this.txnIndex = new TransactionIndex(join(dir, offsetFileName(baseOffset, TXN_INDEX_SUFFIX)), baseOffset, txnIndexExists);
     this.indexPath = join(dir, offsetFileName(baseOffset, INDEX_SUFFIX));
     this.timeIndexPath = join(dir, offsetFileName(baseOffset, TIME_INDEX_SUFFIX));
     this.nextOffset = baseOffset;

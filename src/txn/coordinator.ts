@@ -36,8 +36,19 @@
  *   transactions whose markers were not all written (an append or marker write failed) are retried on
  *   the abort interval, and resumed when a partition is loaded (TransactionStateManager's recovery).
  *
- * Not implemented: transactions v2 (KIP-890 part 2: epoch bump per transaction, implicit partition add —
- * this broker's codecs stop at Produce v11, so clients use v1), two-phase commit (KIP-939).
+ * Transactions v2 (KIP-890 part 2; TransactionVersion 2, the client's version carried per transition as
+ * `clientTransactionVersion` and written to the log as TransactionLogValue v1's tagged fields, so a reload
+ * on another node keeps the rules):
+ * - Partitions are added implicitly: a Produce v12+ / TxnOffsetCommit v5+ on the partition's leader asks
+ *   `addPartitions` with version 2 (AddPartitionsToTxn v4+ without verify_only when another node asks).
+ * - EndTxn v5+ (`endTransaction`, `endV2` has the table): every end writes Prepare* at epoch + 1, the
+ *   markers carry it (so the partitions fence the ended epoch: a late batch cannot open a hanging
+ *   transaction), the answer gives it to the producer. At an exhausted epoch the end takes a fresh
+ *   producer id (nextProducerId), which Complete* switches to at epoch 0. Retries are recognised by the
+ *   stored epoch being the request's + 1 (or the previous producer id after an overflow); an abort of an
+ *   Empty / completed transaction at the current epoch is an empty abort (epoch bump, no markers).
+ * - A fence (InitProducerId during Ongoing, a timeout) bumps the epoch once and aborts with it (KAFKA-19367).
+ * Not implemented: two-phase commit (KIP-939, InitProducerId v6).
  */
 import { invariant } from '../common/assert.js';
 import type { Clock } from '../common/clock.js';
@@ -358,14 +369,14 @@ export class TxnCoordinatorCore {
       case 'Ongoing':
         // TransactionCoordinator: fence the current producer by aborting its transaction with a bumped
         // epoch; the caller retries and finds CompleteAbort.
-        this.fenceAndAbort(metadata);
+        this.fenceAndAbort(metadata, request.producerId !== NO_PRODUCER_ID);
         return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       case 'Dead':
         return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       case 'Empty':
       case 'CompleteCommit':
       case 'CompleteAbort':
-        return this.bumpEpoch(metadata, request.transactionTimeoutMs, freshProducerId, respond);
+        return this.bumpEpoch(metadata, request.transactionTimeoutMs, freshProducerId, request.producerId !== NO_PRODUCER_ID, respond);
     }
   }
 
@@ -378,14 +389,28 @@ export class TxnCoordinatorCore {
     if (request.producerId === NO_PRODUCER_ID) return undefined;
     const current = request.producerId === metadata.producerId && request.producerEpoch === metadata.producerEpoch;
     if (current) return undefined;
-    const retry = metadata.state === 'Empty' && (
+    // A transaction still running or ending is not judged by its epoch yet (isValidProducerId checks the
+    // id only): Prepare* answers CONCURRENT_TRANSACTIONS, Ongoing is fenced, and the producer's retry
+    // meets the completed state below. Under transactions v2 the epoch moves with every end, so a
+    // producer that lost an EndTxn answer in a crash comes back with the epoch before it.
+    const ending = metadata.state === 'Ongoing' || metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort';
+    if (ending && request.producerId === metadata.producerId) return undefined;
+    // TransactionMetadata.prepareIncrementProducerEpoch: in Empty or Complete*, the epoch before the last
+    // bump (an InitProducerId's, a fence's or a v2 end's) is a retry and gets the current id and epoch.
+    const settled = metadata.state === 'Empty' || metadata.state === 'CompleteCommit' || metadata.state === 'CompleteAbort';
+    const retry = settled && (
       (request.producerId === metadata.producerId && request.producerEpoch === metadata.lastProducerEpoch)
       || (request.producerId === metadata.previousProducerId && metadata.previousProducerId !== NO_PRODUCER_ID));
     if (retry) return { errorCode: ErrorCode.NONE, producerId: metadata.producerId, producerEpoch: metadata.producerEpoch };
     return { errorCode: ErrorCode.PRODUCER_FENCED, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
   }
 
-  private bumpEpoch(metadata: TransactionMetadata, timeoutMs: number, freshProducerId: number | undefined, respond: Respond<InitProducerIdResult>): void {
+  /**
+   * `expected`: the producer named its id and epoch (KIP-360). Only then is the epoch before the bump kept
+   * as a retry's (prepareIncrementProducerEpoch): a new producer's bump forgets it, so the instance it
+   * replaced cannot come back by "retrying".
+   */
+  private bumpEpoch(metadata: TransactionMetadata, timeoutMs: number, freshProducerId: number | undefined, expected: boolean, respond: Respond<InitProducerIdResult>): void {
     const exhausted = metadata.producerEpoch >= EPOCH_MAX - 1;
     if (exhausted && freshProducerId === undefined) {
       return respond({ errorCode: ErrorCode.CONCURRENT_TRANSACTIONS, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH });
@@ -393,7 +418,7 @@ export class TxnCoordinatorCore {
     const producerId = exhausted ? freshProducerId as number : metadata.producerId;
     const producerEpoch = exhausted ? 0 : metadata.producerEpoch + 1;
     const previousProducerId = exhausted ? metadata.producerId : metadata.previousProducerId;
-    const lastProducerEpoch = exhausted ? NO_PRODUCER_EPOCH : metadata.producerEpoch;
+    const lastProducerEpoch = exhausted || !expected ? NO_PRODUCER_EPOCH : metadata.producerEpoch;
     const nowMs = this.clock.nowMs();
     // TransactionMetadata.prepareIncrementProducerEpoch / prepareProducerIdRotation: a v0 transition.
     this.transition(metadata, {
@@ -408,13 +433,18 @@ export class TxnCoordinatorCore {
     });
   }
 
-  /** Bumps the epoch (fencing the producer) and aborts its Ongoing transaction with it. */
-  private fenceAndAbort(metadata: TransactionMetadata): void {
+  /**
+   * Bumps the epoch (fencing the producer) and aborts its Ongoing transaction with it. `expected`: the
+   * fence comes from the producer itself (InitProducerId with its id and epoch, KIP-360), whose retry
+   * then gets the fenced epoch; a new producer's or a timeout's fence keeps no epoch to retry with
+   * (prepareFenceProducerEpoch).
+   */
+  private fenceAndAbort(metadata: TransactionMetadata, expected: boolean): void {
     const bumped = Math.min(metadata.producerEpoch + 1, EPOCH_MAX);
     const previousEpoch = metadata.producerEpoch;
     // The fence is the epoch bump: a transactions v2 abort does not bump it again (KAFKA-19367).
     this.prepareEnd(metadata, { commit: false, epoch: bumped, nextProducerId: NO_PRODUCER_ID, clientTransactionVersion: metadata.clientTransactionVersion }, (errorCode) => {
-      if (errorCode === ErrorCode.NONE) metadata.lastProducerEpoch = previousEpoch;
+      if (errorCode === ErrorCode.NONE) metadata.lastProducerEpoch = expected ? previousEpoch : NO_PRODUCER_EPOCH;
     });
   }
 
@@ -664,15 +694,13 @@ export class TxnCoordinatorCore {
     // TransactionMetadata.prepareComplete: after a v2 end that exhausted the epoch, the producer id
     // handed out becomes the current one at epoch 0 (the markers went out under the old one).
     const rotate = metadata.clientTransactionVersion >= TRANSACTION_VERSION_2 && metadata.nextProducerId !== NO_PRODUCER_ID;
-    const previousEpoch = metadata.producerEpoch;
     this.transition(metadata, {
       ...valueOf(metadata), state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Map(),
       lastUpdateTimestampMs: this.clock.nowMs(),
       ...(rotate ? { producerId: metadata.nextProducerId, producerEpoch: 0, previousProducerId: metadata.producerId } : {}),
       nextProducerId: NO_PRODUCER_ID,
-    }, (errorCode) => {
+    }, () => {
       metadata.markersInFlight = false;
-      if (errorCode === ErrorCode.NONE) metadata.lastProducerEpoch = previousEpoch;
     });
   }
 
@@ -732,7 +760,7 @@ export class TxnCoordinatorCore {
     const nowMs = this.clock.nowMs();
     for (const metadata of [...this.transactions.values()]) {
       if (this.owned.get(metadata.partition)?.status !== 'active' || metadata.pending) continue;
-      if (metadata.state === 'Ongoing' && metadata.startTimestampMs + metadata.transactionTimeoutMs <= nowMs) this.fenceAndAbort(metadata);
+      if (metadata.state === 'Ongoing' && metadata.startTimestampMs + metadata.transactionTimeoutMs <= nowMs) this.fenceAndAbort(metadata, false);
       else this.resumeMarkers(metadata);
     }
   }
@@ -832,6 +860,11 @@ function newMetadata(transactionalId: string, partition: number, producerId: num
 function metadataFrom(transactionalId: string, partition: number, value: TransactionLogValue): TransactionMetadata {
   const metadata = newMetadata(transactionalId, partition, value.producerId, value.transactionTimeoutMs, value.lastUpdateTimestampMs);
   applyValue(metadata, value);
+  // The log has no last epoch (Kafka loads it as -1). A transactions v2 end bumped the epoch by one, so
+  // the producer that wrote it may come back with the epoch before — after exactly the crash that made
+  // this node load the partition (KIP-360's retry, as if the answer had arrived).
+  const ended = value.state === 'PrepareCommit' || value.state === 'PrepareAbort' || value.state === 'CompleteCommit' || value.state === 'CompleteAbort';
+  if (value.clientTransactionVersion >= TRANSACTION_VERSION_2 && ended && value.producerEpoch > 0) metadata.lastProducerEpoch = value.producerEpoch - 1;
   return metadata;
 }
 

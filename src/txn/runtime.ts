@@ -26,7 +26,9 @@
  *   The transaction completes only once every partition is done.
  * - **Verification for other nodes' producers.** A produce on this node for a transactional id another
  *   node coordinates asks that coordinator with AddPartitionsToTxn verify_only (`verifyElsewhere`,
- *   KIP-890 part 1; Kafka's AddPartitionsToTxnManager).
+ *   KIP-890 part 1; Kafka's AddPartitionsToTxnManager). Transactions v2's implicit add (`addImplicitly`,
+ *   KIP-890 part 2) asks the same way without verify_only, or this node's core when it coordinates the id.
+ *   Markers go out as WriteTxnMarkers v2 with the transaction's version (KIP-1228).
  * - **Time.** One unref'd timer sleeps until the core's next deadline, then `tick()`s it.
  *
  * Not implemented: compaction of the topic (load replays every record).
@@ -289,10 +291,13 @@ export class TxnCoordinatorRuntime {
    * with the addPartition operation): the partitions join the producer's transaction — through this
    * node's coordinator when it coordinates the id, else with AddPartitionsToTxn v5 without verify_only
    * to the coordinating node. Per partition its answer (COORDINATOR_NOT_AVAILABLE when it cannot be
-   * asked); answers for one id in request order, as verifyElsewhere.
+   * asked). The adds of one id start one after the other (a producer's in-flight requests would
+   * otherwise find each other's add pending and be told CONCURRENT_TRANSACTIONS), and are answered in
+   * request order.
    */
   addImplicitly(identity: TxnIdentity, partitions: readonly TopicPartitionRef[]): Promise<number[]> {
-    return this.inOrder(identity, this.askCoordinator(identity, partitions, false));
+    const previous = this.verifyTails.get(identity.transactionalId) ?? Promise.resolve();
+    return this.inOrder(identity, previous.then(() => this.askCoordinator(identity, partitions, false)));
   }
 
   private inOrder(identity: TxnIdentity, asked: Promise<number[]>): Promise<number[]> {

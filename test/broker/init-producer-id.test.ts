@@ -95,7 +95,7 @@ test('transactional ids: empty → INVALID_REQUEST; before the coordinator runs 
     }
     assert.equal(first.errorCode, ErrorCode.NONE);
     assert.equal(first.producerEpoch, 0);
-    const second = await initProducerId(h, 5, { transactionalId: 'txn-1' });
+    const second = await initProducerId(h, 5, { transactionalId: 'txn-1', producerId: first.producerId, producerEpoch: 0 });
     assert.deepEqual([second.errorCode, second.producerId, second.producerEpoch], [ErrorCode.NONE, first.producerId, 1]);
     // KIP-360: retrying the bump that made epoch 1 (naming epoch 0) gets epoch 1 again; any other epoch is
     // fenced (v3 answers INVALID_PRODUCER_EPOCH).
@@ -103,6 +103,12 @@ test('transactional ids: empty → INVALID_REQUEST; before the coordinator runs 
     assert.deepEqual([retry.errorCode, retry.producerEpoch], [ErrorCode.NONE, 1]);
     const stale = await initProducerId(h, 3, { transactionalId: 'txn-1', producerId: first.producerId, producerEpoch: 7 });
     assert.equal(stale.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    // A new instance (no id and epoch) bumps and forgets the epoch before (prepareIncrementProducerEpoch):
+    // the instance it replaced cannot come back by naming it.
+    const third = await initProducerId(h, 5, { transactionalId: 'txn-1' });
+    assert.deepEqual([third.errorCode, third.producerEpoch], [ErrorCode.NONE, 2]);
+    const replaced = await initProducerId(h, 3, { transactionalId: 'txn-1', producerId: first.producerId, producerEpoch: 1 });
+    assert.equal(replaced.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
     const staleV4 = await initProducerId(h, 4, { transactionalId: 'txn-1', producerId: first.producerId + 1n, producerEpoch: 1 });
     assert.equal(staleV4.errorCode, ErrorCode.PRODUCER_FENCED);
   } finally {

@@ -139,11 +139,11 @@ test('ApiVersions features (KIP-584): metadata.version 4.4-IV2 finalized, level-
     const v4 = await ask(4);
     const supported = new Map(v4.supportedFeatures.map((f) => [f.name, [f.minVersion, f.maxVersion]]));
     assert.deepEqual(supported.get('metadata.version'), [33, 33]);
-    assert.deepEqual(supported.get('transaction.version'), [0, 0]);
+    assert.deepEqual(supported.get('transaction.version'), [2, 2]);
     const consumerGroups = v4.apiKeys.some((k) => k.apiKey === ApiKey.ConsumerGroupHeartbeat);
     assert.deepEqual(supported.get('group.version'), consumerGroups ? [1, 1] : [0, 0]);
     assert.deepEqual(v4.finalizedFeatures.map((f) => [f.name, f.maxVersionLevel]),
-      consumerGroups ? [['group.version', 1], ['metadata.version', 33]] : [['metadata.version', 33]]);
+      consumerGroups ? [['group.version', 1], ['metadata.version', 33], ['transaction.version', 2]] : [['metadata.version', 33], ['transaction.version', 2]]);
     assert.ok(v4.finalizedFeaturesEpoch >= 0n);
     // KAFKA-17492: before v4 a range starting at 0 is left out.
     const v3 = await ask(3);
@@ -161,9 +161,11 @@ test('UpdateFeatures: the level in force is a no-op, any other level INVALID_UPD
     const down = (await update(1, 'metadata.version', 27)).results[0];
     assert.equal(down?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
     assert.match(down?.errorMessage ?? '', /Invalid update version 27 for feature metadata\.version\. .*only supports versions 33-33/);
-    const v2 = await update(2, 'transaction.version', 2);
+    // transaction.version is the node property's level (2 by default): a downgrade is refused.
+    const v2 = await update(2, 'transaction.version', 0);
     assert.deepEqual([v2.errorCode, v2.results], [ErrorCode.INVALID_UPDATE_VERSION, []]);
-    assert.equal((await update(2, 'transaction.version', 0)).errorCode, ErrorCode.NONE);
+    assert.match(v2.errorMessage ?? '', /only supports versions 2-2/);
+    assert.equal((await update(2, 'transaction.version', 2)).errorCode, ErrorCode.NONE);
     assert.equal((await update(0, 'no.such.feature', 1)).results[0]?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
   });
 });

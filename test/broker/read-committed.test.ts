@@ -101,7 +101,7 @@ test('read_committed stops at the last stable offset, reports aborted transactio
     try {
       const reopened = again.broker.services.replicaManager.partition(TOPIC, 0) as HostedPartition;
       assert.equal(reopened.lastStableOffset, 7);
-      assert.deepEqual(reopened.abortedTransactions(0, 8), [{ producerId: 1, firstOffset: 0, lastOffset: 5 }]);
+      assert.deepEqual(await reopened.abortedTransactions(0, 8), [{ producerId: 1, firstOffset: 0, lastOffset: 5 }]);
     } finally {
       await again.close();
     }

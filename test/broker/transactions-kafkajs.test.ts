@@ -5,16 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import kafkajs, { Kafka, logLevel, type Consumer } from 'kafkajs';
+import snappy from 'snappy';
 import { startHarness } from './standalone-harness.js';
 
 const TOPIC = 'txn-kafkajs';
 
-async function readAll(kafka: Kafka, groupId: string, readUncommitted: boolean, expected: number, timeoutMs = 20_000): Promise<string[]> {
+async function readAll(kafka: Kafka, groupId: string, readUncommitted: boolean, expected: number, timeoutMs = 20_000, topic = TOPIC): Promise<string[]> {
   const consumer: Consumer = kafka.consumer({ groupId, readUncommitted, maxWaitTimeInMs: 100 });
   const values: string[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  await consumer.subscribe({ topic, fromBeginning: true });
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => { done = resolve; });
   await consumer.run({
@@ -89,6 +90,78 @@ test('KafkaJS transactions: commit visible at read_committed, abort only at read
     assert.equal(listed.transactions[0]?.transactionalId, 'txn-kafkajs-1');
   } finally {
     await producer.disconnect().catch(() => undefined);
+    await admin.disconnect();
+    await h.close();
+  }
+});
+
+test('KafkaJS read_committed reads a topic whose partitions start with an aborted transaction, snappy-compressed as franz-go writes by default (the txn-kill open item)', async () => {
+  // What broke was not the Fetch answer: franz-go compresses with snappy by default, and KafkaJS has no
+  // snappy codec unless one is registered, so its consumer failed on every batch of such a topic
+  // ("Snappy compression not implemented") and read nothing, aborted transaction or not.
+  const { CompressionTypes, CompressionCodecs } = kafkajs;
+  CompressionCodecs[CompressionTypes.Snappy] = () => ({
+    compress: async (encoder: { buffer: Buffer }) => snappy.compressSync(encoder.buffer),
+    decompress: async (buffer: Buffer) => snappy.uncompressSync(buffer) as Buffer,
+  });
+  const topic = 'txn-kafkajs-starts-aborted';
+  const h = await startHarness();
+  const kafka = new Kafka({ brokers: [h.broker.bootstrapServers], clientId: 'runnel-txn-starts-aborted', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ transactionalId: 'txn-kafkajs-starts-aborted', idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
+    await producer.connect();
+    const partitions = [0, 1, 2];
+    const aborted = await producer.transaction();
+    await aborted.send({ topic, compression: CompressionTypes.Snappy, messages: partitions.flatMap((partition) => [0, 1].map((i) => ({ partition, value: `a${partition}-${i}` }))) });
+    await aborted.abort();
+    for (let round = 0; round < 3; round++) {
+      const committed = await producer.transaction();
+      await committed.send({ topic, compression: CompressionTypes.Snappy, messages: partitions.map((partition) => ({ partition, value: `c${partition}-${round}` })) });
+      await committed.commit();
+    }
+    const readCommitted = await readAll(kafka, 'starts-aborted-rc', false, 9, 20_000, topic);
+    assert.deepEqual([...readCommitted].sort(), partitions.flatMap((p) => [0, 1, 2].map((r) => `c${p}-${r}`)).sort());
+    const readUncommitted = await readAll(kafka, 'starts-aborted-ru', true, 15, 20_000, topic);
+    assert.equal(readUncommitted.length, 15);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect();
+    await h.close();
+  }
+});
+
+test('regression: aborted transactions are listed by first offset (KafkaJS showed a transaction that began first and aborted last)', async () => {
+  const topic = 'txn-kafkajs-interleaved';
+  const h = await startHarness();
+  const kafka = new Kafka({ brokers: [h.broker.bootstrapServers], clientId: 'runnel-txn-interleaved', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const first = kafka.producer({ transactionalId: 'txn-kafkajs-first', idempotent: true, maxInFlightRequests: 1 });
+  const second = kafka.producer({ transactionalId: 'txn-kafkajs-second', idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await first.connect();
+    await second.connect();
+    const early = await first.transaction();
+    await early.send({ topic, messages: [{ value: 'first-aborted' }] }); // offset 0
+    const late = await second.transaction();
+    await late.send({ topic, messages: [{ value: 'second-aborted' }] }); // offset 1
+    await late.abort(); // marker 2
+    await early.abort(); // marker 3: Kafka's index lists this transaction after the one starting at 1
+    const committed = await first.transaction();
+    await committed.send({ topic, messages: [{ value: 'committed' }] });
+    await committed.commit();
+    const hosted = h.broker.services.replicaManager.partition(topic, 0);
+    assert.ok(hosted !== undefined);
+    assert.deepEqual((await hosted.abortedTransactions(0, hosted.lastStableOffset)).map((t) => t.firstOffset), [0, 1]);
+    // KafkaJS's filterAbortedMessages walks the list in order: unsorted, it let `first-aborted` through.
+    assert.deepEqual(await readAll(kafka, 'interleaved-rc', false, 1, 20_000, topic), ['committed']);
+  } finally {
+    await first.disconnect().catch(() => undefined);
+    await second.disconnect().catch(() => undefined);
     await admin.disconnect();
     await h.close();
   }

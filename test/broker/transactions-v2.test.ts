@@ -11,6 +11,7 @@ import { ZERO_UUID } from '../../src/protocol/codec-support.js';
 import { call } from './kafka-test-client.js';
 import { createTopic, startHarness, type Harness } from './standalone-harness.js';
 import { simpleBatch } from '../replication/batches.js';
+import { RawClient } from '../network/raw-client.js';
 
 const TXN = 'tv2-app';
 const RETRIABLE: number[] = [ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.NOT_COORDINATOR];
@@ -47,8 +48,8 @@ async function initProducer(h: Harness): Promise<{ producerId: bigint; producerE
   return { producerId: body.producerId, producerEpoch: body.producerEpoch };
 }
 
-async function produce(h: Harness, version: number, topic: string, producerId: bigint, producerEpoch: number, baseSequence: number, count = 2): Promise<number> {
-  const { body } = await call(h.client, ApiKey.Produce, version, {
+async function produce(h: Harness, version: number, topic: string, producerId: bigint, producerEpoch: number, baseSequence: number, count = 2, client: RawClient = h.client): Promise<number> {
+  const { body } = await call(client, ApiKey.Produce, version, {
     transactionalId: TXN, acks: -1, timeoutMs: 5000,
     topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: 0, records: simpleBatch(count, { producerId: Number(producerId), producerEpoch, baseSequence, transactional: true }) }] }],
   });
@@ -64,7 +65,7 @@ function describe(h: Harness) {
   return h.broker.services.txnCoordinator.inspect(TXN);
 }
 
-test('ApiVersions finalizes transaction.version 2 when configured (Kafka 4 clients switch on it), and 0 by default', async () => {
+test('ApiVersions finalizes transaction.version 2 (the default; Kafka 4 clients switch on it), and leaves it out when the node runs 0', async () => {
   const ask = async (h: Harness) => (await call(h.client, ApiKey.ApiVersions, 4, {
     clientSoftwareName: 'test', clientSoftwareVersion: '1', clusterId: null, nodeId: -1,
   })).body;
@@ -74,7 +75,7 @@ test('ApiVersions finalizes transaction.version 2 when configured (Kafka 4 clien
     const versions = new Map(body.apiKeys.map((k) => [k.apiKey, k.maxVersion]));
     assert.deepEqual([versions.get(ApiKey.EndTxn), versions.get(ApiKey.TxnOffsetCommit), versions.get(ApiKey.WriteTxnMarkers)], [5, 5, 2]);
   });
-  await withHarness({}, async (h) => {
+  await withHarness({ 'transaction.version': '0' }, async (h) => {
     assert.equal((await ask(h)).finalizedFeatures.find((f) => f.name === 'transaction.version'), undefined);
   });
 });
@@ -137,10 +138,40 @@ test('TxnOffsetCommit v5 adds the group\'s __consumer_offsets partition to the t
 });
 
 test('with transaction.version 0, Produce v12 only verifies: a partition not added is refused (KIP-890 part 1)', async () => {
-  await withHarness({ 'transaction.state.log.num.partitions': '3' }, async (h) => {
+  await withHarness({ 'transaction.state.log.num.partitions': '3', 'transaction.version': '0' }, async (h) => {
     await createTopic(h, 'tv0');
     const { producerId, producerEpoch: e } = await initProducer(h);
     assert.equal(await produce(h, 12, 'tv0', producerId, e, 0), ErrorCode.TRANSACTION_ABORTABLE);
     assert.equal(describe(h)?.state, 'Empty');
+  });
+});
+
+test('regression: two in-flight produces of one producer to a partition not yet in the transaction append in arrival order (the first one\'s implicit add waits for the previous transaction\'s markers)', async () => {
+  // Kafka Streams found it: right after EndTxn v5 the producer pipelines the next transaction's batches;
+  // the first request's add met CONCURRENT_TRANSACTIONS and slept, the second's add succeeded, and its
+  // batch (sequence 989) reached the partition before sequence 0 → OUT_OF_ORDER_SEQUENCE_NUMBER.
+  // A flush window keeps the previous transaction's markers in flight for a while, and the retry window
+  // is long enough to outlast them.
+  await withHarness({ ...PROPS, 'log.flush.window.ms': '100', 'add.partitions.to.txn.retry.backoff.max.ms': '5000' }, async (h) => {
+    await createTopic(h, 'order');
+    const { producerId, producerEpoch: e } = await initProducer(h);
+    // The test client has one request in flight per connection, so the second request takes another.
+    const other = await RawClient.connect(h.broker.port);
+    try {
+      for (let round = 0; round < 10; round++) {
+        const epoch = e + round;
+        // Round 0 starts from Empty; every later round right after the previous EndTxn, markers in flight.
+        // The second request comes half a retry backoff later, so the two adds' retries interleave.
+        const [first, second] = await Promise.all([
+          produce(h, 12, 'order', producerId, epoch, 0),
+          new Promise((r) => setTimeout(r, 10)).then(() => produce(h, 12, 'order', producerId, epoch, 2, 2, other)),
+        ]);
+        assert.deepEqual([first, second], [ErrorCode.NONE, ErrorCode.NONE], `round ${round}`);
+        const ended = await endTxn(h, 5, producerId, epoch, true);
+        assert.deepEqual([ended.errorCode, ended.producerEpoch], [ErrorCode.NONE, epoch + 1]);
+      }
+    } finally {
+      other.destroy();
+    }
   });
 });

@@ -92,11 +92,11 @@ describe('interop: Apache Kafka command-line tools against Runnel', { skip: enab
     assert.doesNotMatch(ok(await tool(configs, [...b, ...entity, '--describe']), 'describe'), /max.message.bytes/);
   });
 
-  it('kafka-features describe prints the finalized features (metadata.version 4.4-IV2, group.version 1)', { timeout: TOOL_TIMEOUT_MS }, async () => {
+  it('kafka-features describe prints the finalized features (metadata.version 4.4-IV2, group.version 1, transaction.version 2)', { timeout: TOOL_TIMEOUT_MS }, async () => {
     const out = ok(await tool('org.apache.kafka.tools.FeatureCommand', [...b, 'describe']), 'FeatureCommand describe');
     assert.match(out, /Feature: metadata\.version\s+SupportedMinVersion: 4\.4-IV2\s+SupportedMaxVersion: 4\.4-IV2\s+FinalizedVersionLevel: 4\.4-IV2/);
     assert.match(out, /Feature: group\.version\s+SupportedMinVersion: 1\s+SupportedMaxVersion: 1\s+FinalizedVersionLevel: 1/);
-    assert.match(out, /Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 0\s+FinalizedVersionLevel: 0/);
+    assert.match(out, /Feature: transaction\.version\s+SupportedMinVersion: 2\s+SupportedMaxVersion: 2\s+FinalizedVersionLevel: 2/);
   });
 
   it('kafka-configs --entity-type brokers --entity-default alters a dynamic property; groups take consumer.* configs', { timeout: 3 * TOOL_TIMEOUT_MS }, async () => {

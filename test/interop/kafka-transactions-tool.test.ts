@@ -77,7 +77,7 @@ describe('interop: kafka-transactions.sh list / describe / find-hanging / abort 
     ok(await transactionsTool([...b, 'abort', '--topic', HANGING, '--partition', '0', '--start-offset', '0']), 'abort');
     assert.equal(hosted.lastStableOffset, hosted.highWatermark);
     assert.equal(hosted.highWatermark, 3, 'two records and the abort marker');
-    assert.deepEqual(hosted.abortedTransactions(0, 3), [{ producerId: HANGING_PRODUCER_ID, firstOffset: 0, lastOffset: 2 }]);
+    assert.deepEqual(await hosted.abortedTransactions(0, 3), [{ producerId: HANGING_PRODUCER_ID, firstOffset: 0, lastOffset: 2 }]);
     const after = ok(await transactionsTool([...b, 'find-hanging', '--broker-id', '1', '--max-transaction-timeout', '1']), 'find-hanging again');
     assert.doesNotMatch(after, new RegExp(`${HANGING_PRODUCER_ID}`), after);
   });

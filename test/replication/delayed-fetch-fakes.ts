@@ -34,7 +34,7 @@ export class FakePartition implements HostedPartition {
     return this.log.highWatermark;
   }
 
-  abortedTransactions(): readonly AbortedTransaction[] {
+  async abortedTransactions(): Promise<readonly AbortedTransaction[]> {
     return [];
   }
 }

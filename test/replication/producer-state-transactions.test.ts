@@ -53,22 +53,21 @@ test('an open transaction holds the last stable offset at its first offset until
   assert.equal(marker, 6);
 });
 
-test('aborted transactions are reported for read_committed fetches that overlap them, and dropped below the log start', () => {
-  const log = new Log(new ProducerStateManager());
+test('a marker returns the transaction it closed, and lastStableOffsetAfter is the LSO its index entry records', () => {
+  const state = new ProducerStateManager();
+  const log = new Log(state);
   log.data(1, 0, 0, 2); // 0-1
   log.data(2, 0, 0, 2); // 2-3
-  log.marker(1, 0, false); // 4: abort [0, 4]
+  const aborted = state.onMarker(1, 0, 0, false, log.end++, T0); // 4: abort [0, 4]
+  assert.deepEqual(aborted, { producerId: 1, firstOffset: 0, lastOffset: 4 });
+  // ProducerStateManager.lastStableOffset(completedTxn): producer 2's transaction is still open at 2.
+  assert.equal(state.lastStableOffsetAfter(aborted), 2);
   log.marker(2, 0, true); // 5: commit
   log.data(1, 0, 2, 1); // 6
-  log.marker(1, 0, false); // 7: abort [6, 7]
-  assert.deepEqual(log.state.abortedTransactions(0, 8), [
-    { producerId: 1, firstOffset: 0, lastOffset: 4 },
-    { producerId: 1, firstOffset: 6, lastOffset: 7 },
-  ]);
-  assert.deepEqual(log.state.abortedTransactions(5, 8), [{ producerId: 1, firstOffset: 6, lastOffset: 7 }]);
-  assert.deepEqual(log.state.abortedTransactions(0, 1), [{ producerId: 1, firstOffset: 0, lastOffset: 4 }]);
-  log.state.truncateAbortedBelow(5);
-  assert.deepEqual(log.state.abortedTransactions(0, 8), [{ producerId: 1, firstOffset: 6, lastOffset: 7 }]);
+  const second = state.onMarker(1, 0, 0, false, log.end++, T0); // 7: abort [6, 7]
+  assert.deepEqual(second, { producerId: 1, firstOffset: 6, lastOffset: 7 });
+  assert.equal(state.lastStableOffsetAfter(second), 8, 'nothing open: the offset after the marker');
+  assert.equal(state.onMarker(1, 0, 0, false, log.end++, T0), undefined, 'an abort with nothing open closes nothing');
 });
 
 test('a non-transactional batch while the producer has a transaction open is INVALID_TXN_STATE', () => {
@@ -101,17 +100,30 @@ test('hasOngoingTransaction is true only for the open epoch', () => {
   assert.equal(log.state.hasOngoingTransaction(1, 0), false);
 });
 
-test('a snapshot carries open transactions and aborted ones; a version-1 snapshot still loads', () => {
+test('a snapshot carries open transactions (not the aborted ones); versions 1 and 2 still load', () => {
   const log = new Log(new ProducerStateManager());
   log.data(1, 0, 0, 2); // 0-1
   log.marker(1, 0, false); // 2
   log.data(2, 1, 0, 1); // 3: open
   const restored = new ProducerStateManager();
-  restored.load(log.state.serialize(), T0);
+  const v3 = log.state.serialize();
+  assert.equal(v3.readUInt16BE(0), 3);
+  assert.deepEqual(restored.load(v3, T0), [], 'version 3 keeps no aborted transactions (they are in the .txnindex files)');
   assert.equal(restored.lastStableOffset(10), 3);
   assert.equal(restored.hasOngoingTransaction(2, 1), true);
-  assert.deepEqual(restored.abortedTransactions(0, 10), [{ producerId: 1, firstOffset: 0, lastOffset: 2 }]);
   assert.equal(restored.lastEntry(1)?.coordinatorEpoch, 0);
+
+  // Version 2 = version 3's bytes followed by the aborted list: load hands it back to be indexed.
+  const aborted = Buffer.alloc(4 + 24);
+  aborted.writeUInt32BE(1, 0);
+  aborted.writeBigInt64BE(1n, 4);
+  aborted.writeBigInt64BE(0n, 12);
+  aborted.writeBigInt64BE(2n, 20);
+  const v2 = Buffer.concat([v3, aborted]);
+  v2.writeUInt16BE(2, 0);
+  const fromV2 = new ProducerStateManager();
+  assert.deepEqual(fromV2.load(v2, T0), [{ producerId: 1, firstOffset: 0, lastOffset: 2 }]);
+  assert.equal(fromV2.hasOngoingTransaction(2, 1), true);
 
   const v1 = Buffer.alloc(6 + 19);
   v1.writeUInt16BE(1, 0);
@@ -144,10 +156,10 @@ test('replay of a log rebuilds the same transactions as the appends made', () =>
   log.marker(1, 0, false); // 2
   log.data(2, 0, 0, 1); // 3
   const rebuilt = new ProducerStateManager();
-  rebuilt.replay(header(1, 0, 0, 2, { baseOffset: 0, lastOffset: 1, isTransactional: true }));
-  rebuilt.replay(header(1, 0, -1, 1, { baseOffset: 2, lastOffset: 2, isTransactional: true, isControl: true }), { commit: false, coordinatorEpoch: 0 });
+  assert.equal(rebuilt.replay(header(1, 0, 0, 2, { baseOffset: 0, lastOffset: 1, isTransactional: true })), undefined);
+  const closed = rebuilt.replay(header(1, 0, -1, 1, { baseOffset: 2, lastOffset: 2, isTransactional: true, isControl: true }), { commit: false, coordinatorEpoch: 0 });
+  assert.deepEqual(closed, { producerId: 1, firstOffset: 0, lastOffset: 2 });
   rebuilt.replay(header(2, 0, 0, 1, { baseOffset: 3, lastOffset: 3, isTransactional: true }));
-  assert.deepEqual(rebuilt.abortedTransactions(0, 10), log.state.abortedTransactions(0, 10));
   assert.equal(rebuilt.lastStableOffset(10), log.state.lastStableOffset(10));
 });
 
@@ -171,4 +183,24 @@ test('a verification guard (KIP-890, remote coordinator) holds until a marker fo
   assert.equal(state.verificationHolds(older), false, 'a newer epoch replaces the guard');
   state.clear();
   assert.equal(state.verificationHolds(newer), false);
+});
+
+test('transactions v2 markers (KIP-1228): taken only above the producer\'s epoch; the next transaction starts at the marker\'s epoch from sequence 0', () => {
+  const log = new Log(new ProducerStateManager());
+  log.data(1, 5, 0, 2); // transaction at epoch 5
+  // The v2 end bumped the epoch to 6: the marker carries it.
+  assert.equal(log.state.checkMarker(1, 5, 0, 2).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'a v2 marker at the data\'s epoch');
+  assert.equal(log.state.checkMarker(1, 6, 0, 2).errorCode, ErrorCode.NONE);
+  log.state.onMarker(1, 6, 0, true, log.end++, T0);
+  // A retry of the same marker is refused (the coordinator counts that as written); a v1 marker is not.
+  assert.equal(log.state.checkMarker(1, 6, 0, 2).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal(log.state.checkMarker(1, 6, 0, 0).errorCode, ErrorCode.NONE);
+  // A late batch of the ended transaction is fenced; the next transaction runs at 6 from sequence 0.
+  const late = log.state.checkBatch(header(1, 5, 2, 1, { isTransactional: true }));
+  assert.equal(late.kind === 'error' && late.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  log.data(1, 6, 0, 1);
+  assert.equal(log.state.hasOngoingTransaction(1, 6), true);
+  // The previous transaction's marker arriving now would close the new one: refused.
+  assert.equal(log.state.checkMarker(1, 6, 0, 2).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal(log.state.checkMarker(1, 7, 0, 2).errorCode, ErrorCode.NONE);
 });

@@ -522,3 +522,40 @@ test('v1 clients are unchanged: EndTxn v0-4 keeps the epoch and a v1 state is wr
   assert.equal(h.log.every((r) => r.value === null || r.value.readInt16BE(0) === 0), true);
   assert.equal(h.add(producerId, e), ErrorCode.NONE);
 });
+
+test('regression (txn-kill, franz-go): a v2 producer that lost its EndTxn answer re-inits with the epoch before it: CONCURRENT_TRANSACTIONS while Prepare*, then the current id and epoch, not PRODUCER_FENCED', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch: e } = h.init();
+  addV2(h, producerId, e);
+  // EndTxn v5 became durable (PrepareCommit at e + 1) but the answer was lost in a crash.
+  endV2(h, producerId, e, true);
+  assert.equal(h.state, 'PrepareCommit');
+  assert.equal(h.init(60_000, producerId, e).errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+  h.markersWritten();
+  assert.deepEqual(h.init(60_000, producerId, e), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+  // The same after a reload from the log (another node takes the partition over).
+  h.core.unload(0);
+  h.core.beginLoad(0, 8);
+  for (const r of h.log) h.core.replay(0, r.key, r.value);
+  h.core.completeLoad(0);
+  assert.equal(h.state, 'CompleteCommit');
+  assert.equal(h.init(60_000, producerId, e + 5).errorCode, ErrorCode.PRODUCER_FENCED);
+  assert.deepEqual(h.init(60_000, producerId, e), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+});
+
+test('KIP-360: the producer\'s own fence (InitProducerId with its id and epoch while Ongoing) lets its retry in; a new producer\'s fence or bump does not let the replaced instance back', () => {
+  const h = new Harness();
+  const { producerId, producerEpoch: e } = h.init();
+  h.add(producerId, e);
+  assert.equal(h.init(60_000, producerId, e).errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+  h.markersWritten();
+  assert.deepEqual(h.init(60_000, producerId, e), { errorCode: ErrorCode.NONE, producerId, producerEpoch: e + 1 });
+  // A new instance (no id and epoch) takes over: the old instance's epochs are all fenced now.
+  h.add(producerId, e + 1);
+  assert.equal(h.init().errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+  h.markersWritten();
+  const fresh = h.init();
+  assert.deepEqual([fresh.errorCode, fresh.producerEpoch], [ErrorCode.NONE, e + 3]);
+  assert.equal(h.init(60_000, producerId, e + 1).errorCode, ErrorCode.PRODUCER_FENCED);
+  assert.equal(h.init(60_000, producerId, e + 2).errorCode, ErrorCode.PRODUCER_FENCED);
+});

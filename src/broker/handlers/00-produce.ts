@@ -1,7 +1,8 @@
 /**
  * Produce (API 0), versions 3-13 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
  * batch v2 only). v12 is v11 for a producer that adds partitions to transactions implicitly (KIP-890
- * part 2), which changes nothing here since transactions are refused. v13 names topics by id (KIP-516):
+ * part 2: see addImplicitly; only when this node runs transaction.version 2, else v12 verifies as v11
+ * does). v13 names topics by id (KIP-516):
  * an id the metadata does not know gets UNKNOWN_TOPIC_ID on each of its partitions; the answer echoes
  * the id.
  *
@@ -34,7 +35,7 @@
  * Transactional batches are verified against the transaction coordinator first (KIP-890 part 1, see
  * verifyTransaction) and open the producer's transaction in the partition's producer state when appended.
  *
- * Not implemented: transactions v2 (Produce v12, implicit partition add), quotas, ACLs.
+ * Not implemented: quotas, ACLs.
  */
 import {
   decodeProduceRequest,
@@ -96,15 +97,48 @@ interface PartitionOutcome {
 
 function handleProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> | ProduceResponse | null {
   const requestError = wholeRequestError(context.request);
-  const verifying = requestError === ErrorCode.NONE ? (addsImplicitly(context) ? addImplicitly(context) : verifyElsewhere(context)) : undefined;
+  if (requestError === ErrorCode.NONE && addsImplicitly(context)) return addThenProduce(context);
+  const verifying = requestError === ErrorCode.NONE ? verifyElsewhere(context) : undefined;
   if (verifying === undefined) return produce(context, requestError, undefined);
   return verifying.then((verified) => produce(context, requestError, verified));
+}
+
+/** Per broker, per transactional id: the last implicit-add request's step (addThenProduce). */
+const implicitAddTails = new WeakMap<BrokerServices, Map<string, Promise<void>>>();
+
+/**
+ * A transactions v2 produce: the implicit add (which may wait and retry), then the synchronous appends,
+ * one request of a transactional id after the other in arrival order. A producer's next request may
+ * carry the next sequence numbers of a partition whose first batch is still waiting for its add; were it
+ * let through first it would be out of order (Kafka never has two requests of one connection in flight
+ * in the broker). The step ends when the appends are done, not when the answer is ready, so the next
+ * request does not wait for this one's replication.
+ */
+function addThenProduce(context: RequestContext<ProduceRequest>): Promise<ProduceResponse | null> {
+  const { services } = context;
+  const transactionalId = context.request.transactionalId as string;
+  let tails = implicitAddTails.get(services);
+  if (tails === undefined) implicitAddTails.set(services, (tails = new Map()));
+  const previous = tails.get(transactionalId) ?? Promise.resolve();
+  const step = previous.then(async () => {
+    const verified = await addImplicitly(context);
+    return { answer: produce(context, ErrorCode.NONE, verified) };
+  });
+  const tail = step.then(() => undefined, () => undefined);
+  tails.set(transactionalId, tail);
+  const owner = tails;
+  void tail.then(() => {
+    if (owner.get(transactionalId) === tail) owner.delete(transactionalId);
+  });
+  return step.then((s) => s.answer);
 }
 
 /** A remote coordinator's verification of one partition (KIP-890 part 1), and the guard taken for it. */
 interface RemoteVerification {
   readonly errorCode: number;
   readonly guard: VerificationGuard | undefined;
+  /** From a transactions v2 implicit add (the epoch, not the guard, fences an ended transaction). */
+  readonly implicit: boolean;
 }
 
 function topicName(context: RequestContext<ProduceRequest>, topic: ProduceRequest['topicData'][number]): string | undefined {
@@ -250,8 +284,11 @@ function verifyTransaction(
   const remote = verified?.get(partitionKey(topic, partition));
   let errorCode: number | undefined;
   if (remote !== undefined) {
-    // A marker for this producer landed while the coordinator was asked: what it verified has ended.
-    if (remote.guard !== undefined && producerState?.verificationHolds(remote.guard) !== true) return ErrorCode.INVALID_TXN_STATE;
+    // A marker for this producer landed while the coordinator was asked: what it verified has ended. Not
+    // for a transactions v2 add: there every end bumps the epoch into its markers, so a batch whose
+    // transaction ended is refused by its epoch (checkBatch), and a marker of the previous transaction
+    // (at this batch's epoch) must not refuse the next one's first batch.
+    if (!remote.implicit && remote.guard !== undefined && producerState?.verificationHolds(remote.guard) !== true) return ErrorCode.INVALID_TXN_STATE;
     errorCode = remote.errorCode;
   } else if (services.txnCoordinator.coordinatedElsewhere(transactionalId)) {
     // Its coordinator moved to another node since this request came: the producer retries.
@@ -302,8 +339,6 @@ interface Ask {
   readonly topic: string;
   readonly partition: number;
   readonly guard: VerificationGuard | undefined;
-  /** Whether the guard still holds (no marker for the producer landed since it was taken). */
-  readonly holds: () => boolean;
 }
 
 /**
@@ -329,29 +364,23 @@ function unverifiedBatches(context: RequestContext<ProduceRequest>): { identity:
       if (!lookup.ok) continue;
       const state = services.replicaManager.producerStateFor(lookup.partition);
       if (state?.hasOngoingTransaction(producerId, producerEpoch) === true) continue;
-      const guard = state?.beginVerification(producerId, producerEpoch);
-      asks.push({ topic, partition: index, guard, holds: () => guard === undefined || state?.verificationHolds(guard) === true });
+      asks.push({ topic, partition: index, guard: state?.beginVerification(producerId, producerEpoch) });
     }
   }
   if (identity === undefined || asks.length === 0) return undefined;
   return { identity, asks };
 }
 
-function verdicts(asks: readonly Ask[], errors: readonly number[]): Map<string, RemoteVerification> {
+function verdicts(asks: readonly Ask[], errors: readonly number[], implicit = false): Map<string, RemoteVerification> {
   const verified = new Map<string, RemoteVerification>();
-  asks.forEach((ask, i) => verified.set(partitionKey(ask.topic, ask.partition), { errorCode: errors[i] ?? ErrorCode.COORDINATOR_NOT_AVAILABLE, guard: ask.guard }));
+  asks.forEach((ask, i) => verified.set(partitionKey(ask.topic, ask.partition), { errorCode: errors[i] ?? ErrorCode.COORDINATOR_NOT_AVAILABLE, guard: ask.guard, implicit }));
   return verified;
 }
 
 /** First Produce version whose transactional batches add their partition to the transaction (KIP-890 part 2). */
 const IMPLICIT_ADD_VERSION = 12;
-/**
- * Kafka's add.partitions.to.txn.retry.backoff.ms / .max.ms: an implicit add that finds the previous
- * transaction still writing its markers (CONCURRENT_TRANSACTIONS) is retried here before the producer
- * is told to retry.
- */
-const ADD_RETRY_BACKOFF_MS = 20;
-const ADD_RETRY_MAX_MS = 100;
+/** Bounds the implicit add's retries whatever add.partitions.to.txn.retry.backoff.* say. */
+const ADD_ATTEMPTS_MAX = 100;
 
 /**
  * Produce v12+ from a transactions v2 producer when this node runs transaction.version 2
@@ -366,27 +395,26 @@ function addsImplicitly(context: RequestContext<ProduceRequest>): boolean {
  * KIP-890 part 2's implicit add (ReplicaManager.appendRecords → AddPartitionsToTxnManager.addOrVerifyTransaction
  * with addPartition): a transactions v2 producer sends no AddPartitionsToTxn; the first transactional
  * batch for a partition adds it to the producer's transaction — at this node's coordinator or at the
- * coordinating node (AddPartitionsToTxn v5 without verify_only) — before it is appended, under the same
- * verification guard as part 1: a marker landing meanwhile voids it. The coordinator answers
+ * coordinating node (AddPartitionsToTxn v5 without verify_only) — before it is appended (no guard is
+ * checked: the epoch bumped into every end's markers fences a batch whose transaction ended). The coordinator answers
  * CONCURRENT_TRANSACTIONS while the previous transaction writes its markers; that is retried with fresh
- * guards for up to ADD_RETRY_MAX_MS, then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
+ * guards every add.partitions.to.txn.retry.backoff.ms for up to add.partitions.to.txn.retry.backoff.max.ms
+ * (Kafka's names and defaults, 20 / 100), then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
  */
 async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<Map<string, RemoteVerification> | undefined> {
   const { request, services } = context;
   const transactionalId = request.transactionalId as string;
   const startMs = services.clock.monotonicMs();
+  const backoffMs = services.config['add.partitions.to.txn.retry.backoff.ms'];
+  const backoffMaxMs = services.config['add.partitions.to.txn.retry.backoff.max.ms'];
   for (let attempt = 0; ; attempt++) {
     const pending = unverifiedBatches(context);
     if (pending === undefined) return undefined;
     const errors = await services.txnCoordinator.addImplicitly({ transactionalId, ...pending.identity }, pending.asks);
-    // A marker of the previous transaction (same epoch under v2) that landed while the coordinator was
-    // asked voids the guard although the add succeeded: asking again is safe, since a partition already
-    // in the transaction is answered at once and an ended transaction fences the old epoch.
-    const busy = errors.some((e, i) => e === ErrorCode.CONCURRENT_TRANSACTIONS || (e === ErrorCode.NONE && pending.asks[i]?.holds() === false));
-    if (!busy || services.clock.monotonicMs() - startMs + ADD_RETRY_BACKOFF_MS > ADD_RETRY_MAX_MS || attempt >= ADD_RETRY_MAX_MS / ADD_RETRY_BACKOFF_MS) {
-      return verdicts(pending.asks, errors);
-    }
-    await new Promise((resolve) => setTimeout(resolve, ADD_RETRY_BACKOFF_MS));
+    const busy = errors.some((e) => e === ErrorCode.CONCURRENT_TRANSACTIONS);
+    const late = services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs;
+    if (!busy || late || attempt + 1 >= ADD_ATTEMPTS_MAX) return verdicts(pending.asks, errors, true);
+    await new Promise((resolve) => setTimeout(resolve, backoffMs));
   }
 }
 

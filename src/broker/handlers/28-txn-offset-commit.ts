@@ -39,9 +39,8 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
 
 /** TxnOffsetCommit v5+ carries AddOffsetsToTxn's job for a transactions v2 producer. */
 const IMPLICIT_ADD_VERSION = 5;
-/** As the produce path (Kafka's add.partitions.to.txn.retry.backoff.ms / .max.ms). */
-const ADD_RETRY_BACKOFF_MS = 20;
-const ADD_RETRY_ATTEMPTS_MAX = 5;
+/** Bounds the retries whatever add.partitions.to.txn.retry.backoff.* say. */
+const ADD_ATTEMPTS_MAX = 100;
 
 async function handleTxnOffsetCommit(context: RequestContext<TxnOffsetCommitRequest>): Promise<TxnOffsetCommitResponse> {
   const { request, apiVersion, services } = context;
@@ -74,11 +73,15 @@ async function addOffsetsPartition(context: RequestContext<TxnOffsetCommitReques
   const { request, services } = context;
   const identity = { transactionalId: request.transactionalId, producerId: Number(request.producerId), producerEpoch: request.producerEpoch };
   const partition = { topic: GROUP_METADATA_TOPIC, partition: partitionForGroup(request.groupId, services.groupCoordinator.numPartitions) };
+  // The produce path's retry (add.partitions.to.txn.retry.backoff.ms / .max.ms).
+  const backoffMs = services.config['add.partitions.to.txn.retry.backoff.ms'];
+  const backoffMaxMs = services.config['add.partitions.to.txn.retry.backoff.max.ms'];
+  const startMs = services.clock.monotonicMs();
   let errorCode: number = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-  for (let attempt = 0; attempt < ADD_RETRY_ATTEMPTS_MAX; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, ADD_RETRY_BACKOFF_MS));
+  for (let attempt = 0; attempt < ADD_ATTEMPTS_MAX; attempt++) {
     [errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE] = await services.txnCoordinator.addImplicitly(identity, [partition]);
-    if (errorCode !== ErrorCode.CONCURRENT_TRANSACTIONS) break;
+    if (errorCode !== ErrorCode.CONCURRENT_TRANSACTIONS || services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs) break;
+    await new Promise((resolve) => setTimeout(resolve, backoffMs));
   }
   switch (errorCode) {
     case ErrorCode.CONCURRENT_TRANSACTIONS:
