@@ -13,7 +13,7 @@
 //	    Events: partitions_assigned {partitions} once, record_data {partition, offset, value}, fetch_error.
 //	interop-franz chaos-group <bootstrap> <topic> <group>
 //	    A classic-protocol group member (kgo's default cooperative-sticky balancer), committing what it
-//	    consumed every second and on every revocation (CommitOffsetsSync). Events: partitions_assigned
+//	    consumed every second and on every revocation (CommitOffsetsSync, one at a time). Events: partitions_assigned
 //	    {generation, member_id, assigned, partitions}, where partitions is the member's whole assignment in
 //	    that generation (cooperative assignments are incremental); partitions_revoked / partitions_lost
 //	    {generation, member_id, partitions (those given up), owned}; record_data; offsets_committed
@@ -277,17 +277,25 @@ func chaosGroup(args []string) int {
 			}
 			return
 		}
-		sent := map[string]int64{}
+		// The member commits one topic. Responses are matched to the request by partition: OffsetCommit
+		// v10+ answers with topic ids, and kgo fills the names in only when the response is for the
+		// member's current generation (a lookup by name logged offset 0 for a commit answered after the
+		// member lost its partitions: Kafka 4.4.0, chaos `--broker kafka --seed 1`).
+		sent := map[int32]int64{}
 		for _, t := range req.Topics {
 			for _, p := range t.Partitions {
-				sent[t.Topic+"/"+strconv.Itoa(int(p.Partition))] = p.Offset
+				sent[p.Partition] = p.Offset
 			}
 		}
 		var ok, failed []map[string]any
 		errs := []string{}
 		for _, t := range resp.Topics {
 			for _, p := range t.Partitions {
-				o := map[string]any{"topic": t.Topic, "partition": p.Partition, "offset": sent[t.Topic+"/"+strconv.Itoa(int(p.Partition))]}
+				offset, known := sent[p.Partition]
+				if !known {
+					continue
+				}
+				o := map[string]any{"topic": topic, "partition": p.Partition, "offset": offset}
 				if p.ErrorCode == 0 {
 					ok = append(ok, o)
 				} else {
@@ -307,8 +315,31 @@ func chaosGroup(args []string) int {
 			ev.emit("offsets_committed", f)
 		}
 	}
+	// Commits come from the poll loop and from the revoke callback, which kgo runs on its own goroutine.
+	// CommitOffsetsSync queues a commit behind the one in flight with the offsets it was given, so two
+	// snapshots taken concurrently can reach the coordinator newest first: the older one then moves the
+	// group's committed offset back (chaos run `--faults loss --seed 6`: a revoke's snapshot taken while a
+	// periodic commit hung in 13 s of packet loss was sent after it). One commit at a time, each with the
+	// offsets read once the previous one is done, keeps the member's commits monotonic.
+	// And only partitions the member owns (after OnPartitionsLost they are not its to commit).
+	var commitMu sync.Mutex
 	commit := func(ctx context.Context, cl *kgo.Client) {
-		if offsets := cl.UncommittedOffsets(); len(offsets) > 0 {
+		commitMu.Lock()
+		defer commitMu.Unlock()
+		offsets := cl.UncommittedOffsets()
+		mu.Lock()
+		for t, ps := range offsets {
+			for p := range ps {
+				if t != topic || !owned[p] {
+					delete(ps, p)
+				}
+			}
+			if len(ps) == 0 {
+				delete(offsets, t)
+			}
+		}
+		mu.Unlock()
+		if len(offsets) > 0 {
 			cl.CommitOffsetsSync(ctx, offsets, logCommit)
 		}
 	}
