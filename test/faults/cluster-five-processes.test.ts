@@ -18,6 +18,7 @@ import { kafkaAssembled, kafkaLibs, runProcess, type ProcessResult } from '../..
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import { waitFor } from '../node/wait-for.js';
 
 const TOOL_TIMEOUT_MS = 120_000;
 const enabled = process.env.RUNNEL_INTEROP_KAFKA === '1' || (process.env.RUNNEL_INTEROP_KAFKA !== '0' && kafkaAssembled());
@@ -38,16 +39,6 @@ function java(mainClass: string, args: string[]): Promise<ProcessResult> {
 function ok(r: ProcessResult, what: string): string {
   assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
   return r.stdout;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, pollMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
 }
 
 describe('cluster: 3 controller processes + 2 broker-only processes, clients through the broker-only nodes', { skip: enabled ? false : 'Kafka jars not assembled (scripts/interop/setup.sh)' }, () => {

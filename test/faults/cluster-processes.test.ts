@@ -16,6 +16,7 @@ import { kafkaAssembled, runKafkaTool, type ProcessResult } from '../../scripts/
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import { waitFor } from '../node/wait-for.js';
 
 const TOOL_TIMEOUT_MS = 90_000;
 const enabled = process.env.RUNNEL_INTEROP_KAFKA === '1' || (process.env.RUNNEL_INTEROP_KAFKA !== '0' && kafkaAssembled());
@@ -28,16 +29,6 @@ const tool = (mainClass: string, args: string[]): Promise<ToolResult> => runKafk
 function ok(r: ToolResult, what: string): string {
   assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
   return r.stdout;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('cluster: three runnel processes from properties files', { skip: enabled ? false : 'Kafka jars not assembled (scripts/interop/setup.sh)' }, () => {

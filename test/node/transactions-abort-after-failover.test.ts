@@ -20,6 +20,7 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
+import { waitFor } from './wait-for.js';
 
 const TOPIC = 'failover-out';
 const TXN_ID = 'failover-txn';
@@ -30,16 +31,6 @@ function step(what: string): void {
   if (process.env.TXN_FAILOVER_LOG === '1') process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}\n`);
 }
 const METADATA = { allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function portOf(cluster: RunningCluster, nodeId: number): number {
   return Number(cluster.bootstrapServers.split(',')[nodeId - 1]!.split(':')[1]);

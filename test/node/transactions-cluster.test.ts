@@ -15,19 +15,10 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
+import { waitFor } from './wait-for.js';
 
 const PARTITIONS = 3;
 const METADATA = { allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('a transaction over partitions led by three nodes commits and aborts with markers on every leader; read_committed sees exactly the committed records', { timeout: 240_000 }, async () => {
   const logger = process.env.TXN_CLUSTER_LOG === '1' ? pino({ level: 'debug' }) : undefined;

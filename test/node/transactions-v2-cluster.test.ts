@@ -14,20 +14,11 @@ import { ZERO_UUID } from '../../src/protocol/codec-support.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 import { simpleBatch } from '../replication/batches.js';
+import { waitFor } from './wait-for.js';
 
 const PARTITIONS = 3;
 const TXN = 'tv2-cluster';
 const METADATA = { allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('transactions v2 across three leaders: implicit adds from non-coordinating leaders, EndTxn v5 epoch bumps, markers at the bumped epoch, LSO = HW after', { timeout: 240_000 }, async () => {
   const cluster = await startCluster({
