@@ -29,6 +29,7 @@ import { ImageMetadataView } from './metadata-view.js';
 import { InvalidRequestError, RequestPipeline } from './pipeline.js';
 import { configKey, type MetadataImage } from '../metadata/image.js';
 import type { MetadataLoader } from '../metadata/loader.js';
+import { finalizedTransactionVersion } from '../metadata/features.js';
 import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
@@ -201,6 +202,7 @@ export class Broker {
       const txnCoordinator = new TxnCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, delayedProduce, topicCreator, groupCoordinator,
         generateProducerId: () => producerIds.generateProducerId(), logger,
+        transactionVersionLevel: () => finalizedTransactionVersion(metadataLoader.image),
       });
       opened.push(async () => txnCoordinator.close());
       const services: BrokerServices = {
