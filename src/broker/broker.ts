@@ -140,6 +140,8 @@ export class Broker {
         queuedMaxResponseBytes: config['queued.max.response.bytes'],
         queuedMaxResponseBytesPerConnection: config['queued.max.response.bytes.per.connection'],
         connectionsMaxStalledMs: config['connections.max.stalled.ms'],
+        // Bound now (registration advertises the port), served once the pipeline below exists.
+        holdUntilServing: true,
         handler: (connection, frame, memory) => {
           if (pipeline === null) throw new ConnectionClosedError('broker is starting');
           return pipeline.handleFrame(connection, frame, memory);
@@ -233,6 +235,7 @@ export class Broker {
         groupStates: () => groupStateCounts(groupCoordinator),
       });
       pipeline = new RequestPipeline(registry, services);
+      network.startServing();
       readiness.notReady = null;
       const broker = new Broker(
         meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness, lifecycle,

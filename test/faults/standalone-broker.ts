@@ -4,7 +4,7 @@
  * restarted on the same data directory and port; the Java program in test/faults/java/; a seeded PRNG.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,9 +47,14 @@ export interface BrokerChild {
 /** Spawns the CLI on dataDir:port and waits until it answers ApiVersions. */
 export async function startBrokerChild(dataDir: string, port: number): Promise<BrokerChild> {
   const child = spawn(process.execPath, [...RUNNEL_NODE_FLAGS, '--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
-    '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--port', String(port), '--data-dir', dataDir, '--log-level', process.env.RUNNEL_FAULT_LOG_LEVEL ?? 'warn'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  const append = (d: Buffer): void => { log = (log + d.toString()).slice(-8000); };
+  // RUNNEL_FAULT_LOG_FILE keeps every line of every incarnation (the tail below keeps 8,000 characters).
+  const logFile = process.env.RUNNEL_FAULT_LOG_FILE;
+  const append = (d: Buffer): void => {
+    log = (log + d.toString()).slice(-8000);
+    if (logFile !== undefined) appendFileSync(logFile, d);
+  };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   const bootstrap = `127.0.0.1:${port}`;

@@ -834,6 +834,16 @@ func ctpLoop(ctx context.Context) (string, error) {
 	defer adm.Close()
 	admin := kadm.NewClient(adm)
 	commits, aborts, failures := 0, 0, 0
+	// What the failed attempts were told, for the deadline message (at most 8 distinct texts, in order).
+	var failedWith []string
+	failedCount := map[string]int{}
+	noteFailure := func(step string, err error) {
+		text := step + ": " + err.Error()
+		if failedCount[text] == 0 && len(failedWith) < 8 {
+			failedWith = append(failedWith, text)
+		}
+		failedCount[text]++
+	}
 	lastCheck := time.Time{}
 	for ctx.Err() == nil {
 		if time.Since(lastCheck) > time.Second {
@@ -860,6 +870,7 @@ func ctpLoop(ctx context.Context) (string, error) {
 		}
 		if err := sess.Begin(); err != nil {
 			failures++
+			noteFailure("begin", err)
 			time.Sleep(300 * time.Millisecond)
 			continue
 		}
@@ -872,6 +883,12 @@ func ctpLoop(ctx context.Context) (string, error) {
 		switch {
 		case err != nil || produceErr != nil:
 			failures++
+			if produceErr != nil {
+				noteFailure("produce", produceErr)
+			}
+			if err != nil {
+				noteFailure("end", err)
+			}
 			time.Sleep(300 * time.Millisecond)
 		case committed:
 			commits++
@@ -879,7 +896,11 @@ func ctpLoop(ctx context.Context) (string, error) {
 			aborts++
 		}
 	}
-	return "", fmt.Errorf("deadline: %d commits, %d aborts, %d failed attempts", commits, aborts, failures)
+	told := make([]string, 0, len(failedWith))
+	for _, text := range failedWith {
+		told = append(told, fmt.Sprintf("%dx %s", failedCount[text], text))
+	}
+	return "", fmt.Errorf("deadline: %d commits, %d aborts, %d failed attempts (%s)", commits, aborts, failures, strings.Join(told, "; "))
 }
 
 // ctpCheck (test/faults/txn-kill.test.ts): $CTP_OUT at read_committed holds "o:in<i>" exactly once for
