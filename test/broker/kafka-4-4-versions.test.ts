@@ -10,7 +10,7 @@ import { call } from './kafka-test-client.js';
 import { createTopic, listOffset, startHarness, type Harness } from './standalone-harness.js';
 import { simpleBatch } from '../replication/batches.js';
 
-const FAST = { 'group.initial.rebalance.delay.ms': '0', 'offsets.topic.num.partitions': '3' };
+const FAST = { 'group.initial.rebalance.delay.ms': '0', 'offsets.topic.num.partitions': '3', 'transaction.version': '0' };
 const UNKNOWN_ID = '0f0e0d0c-0b0a-0908-0706-050403020100';
 
 async function withHarness(body: (h: Harness) => Promise<void>): Promise<void> {
@@ -139,7 +139,7 @@ test('ApiVersions features (KIP-584): metadata.version 4.4-IV2 finalized, level-
     const v4 = await ask(4);
     const supported = new Map(v4.supportedFeatures.map((f) => [f.name, [f.minVersion, f.maxVersion]]));
     assert.deepEqual(supported.get('metadata.version'), [33, 33]);
-    // transaction.version: Runnel supports 0-2; a new cluster starts at the property's level (0 by default).
+    // transaction.version: Runnel supports 0-2; a new cluster starts at the property's level (0 here).
     assert.deepEqual(supported.get('transaction.version'), [0, 2]);
     const consumerGroups = v4.apiKeys.some((k) => k.apiKey === ApiKey.ConsumerGroupHeartbeat);
     assert.deepEqual(supported.get('group.version'), consumerGroups ? [1, 1] : [0, 0]);

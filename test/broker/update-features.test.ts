@@ -37,9 +37,12 @@ async function withHarness(properties: Record<string, string>, body: (h: Harness
   }
 }
 
+// These clusters start at 0 whatever the property's default is.
+const AT_0 = { 'transaction.version': '0' };
+
 test('UpdateFeatures: transaction.version upgrade, safe downgrade and disable are finalized in the metadata log; ApiVersions follows', async () => {
-  await withHarness({}, async (h) => {
-    assert.equal(await finalizedTv(h), undefined, 'a new cluster at the default property is at 0 (not finalized)');
+  await withHarness(AT_0, async (h) => {
+    assert.equal(await finalizedTv(h), undefined, 'a new cluster with the property at 0 is at 0 (not finalized)');
     // validate_only checks and writes nothing.
     assert.deepEqual([(await update(h, 2, [{ feature: 'transaction.version', maxVersionLevel: 2 }], true)).errorCode], [ErrorCode.NONE]);
     assert.equal(await finalizedTv(h), undefined);
@@ -72,7 +75,7 @@ test('UpdateFeatures: transaction.version upgrade, safe downgrade and disable ar
 });
 
 test('UpdateFeatures: Kafka\'s errors for unsupported levels, upgrade types, unknown and fixed features; a failing feature fails the whole request', async () => {
-  await withHarness({}, async (h) => {
+  await withHarness(AT_0, async (h) => {
     const nodeId = h.broker.nodeId;
     const message = async (updates: Update[], version = 2) => {
       const r = await update(h, version, updates);

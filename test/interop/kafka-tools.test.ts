@@ -45,8 +45,9 @@ describe('interop: Apache Kafka command-line tools against Runnel', { skip: enab
 
   before(async () => {
     assert.ok(kafkaAssembled(), `Kafka jars missing under ${kafkaLibs()} (scripts/interop/setup.sh)`);
-    const mod = (await import('../../src/index.js')) as { startBroker: (o: { dataDir: string; port: number }) => Promise<Running> };
-    broker = await mod.startBroker({ dataDir, port: 0 });
+    const mod = (await import('../../src/index.js')) as { startBroker: (o: { dataDir: string; port: number; 'transaction.version': number }) => Promise<Running> };
+    // Formed at transaction.version 0 whatever the default: the features tests upgrade it from there.
+    broker = await mod.startBroker({ dataDir, port: 0, 'transaction.version': 0 });
     b = ['--bootstrap-server', broker.bootstrapServers];
   });
 

@@ -32,7 +32,7 @@ describe('interop: kafka-features.sh upgrades transaction.version on a running c
   before(async () => {
     assert.equal(missing, '', missing);
     cluster = await startCluster({
-      nodes: 3, 'transaction.state.log.replication.factor': 3, 'transaction.state.log.num.partitions': 3,
+      nodes: 3, 'transaction.version': 0, 'transaction.state.log.replication.factor': 3, 'transaction.state.log.num.partitions': 3,
       'offsets.topic.num.partitions': 3, 'offsets.topic.replication.factor': 3, 'group.initial.rebalance.delay.ms': 0,
     });
     for (const id of cluster.nodeIds) {

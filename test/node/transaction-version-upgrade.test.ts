@@ -1,6 +1,5 @@
 /**
- * transaction.version as a finalized feature on an in-process three-node cluster formed at the default
- * level (0): UpdateFeatures sent to a node that is not the active controller travels the controller
+ * transaction.version as a finalized feature on an in-process three-node cluster formed at level 0: UpdateFeatures sent to a node that is not the active controller travels the controller
  * channel, the FeatureLevel record reaches every node, and without a restart
  * - ApiVersions on every node finalizes 2 (what Kafka 4 clients switch on),
  * - the produce path of every leader adds partitions implicitly (Produce v12 without AddPartitionsToTxn),
@@ -26,7 +25,7 @@ const METADATA = { allowAutoTopicCreation: false, includeClusterAuthorizedOperat
 
 test('transaction.version upgrade and downgrade through UpdateFeatures take effect on every node without a restart; a running v1 transaction ends as v1', { timeout: 240_000 }, async () => {
   const cluster = await startCluster({
-    nodes: 3, 'transaction.state.log.replication.factor': 3, 'transaction.state.log.num.partitions': 3, 'offsets.topic.num.partitions': 3,
+    nodes: 3, 'transaction.version': 0, 'transaction.state.log.replication.factor': 3, 'transaction.state.log.num.partitions': 3, 'offsets.topic.num.partitions': 3,
   });
   const ports = cluster.bootstrapServers.split(',').map((a) => Number(a.split(':')[1]));
   const clients = await Promise.all(ports.map((p) => RawClient.connect(p)));
