@@ -18,6 +18,13 @@ export const JAVA_DEPS = join(INTEROP_CACHE, 'java', 'target', 'deps');
 export const JAVA_PROGRAM = join(REPO, 'test', 'faults', 'java', 'StandaloneKill.java');
 const START_MS = 30_000;
 
+/**
+ * The flags every broker child of the fault tests runs with: the CLI's own, then RUNNEL_FAULT_NODE_FLAGS
+ * (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the brokers; Node refuses
+ * --cpu-prof in NODE_OPTIONS).
+ */
+export const FAULT_NODE_FLAGS: readonly string[] = [...RUNNEL_NODE_FLAGS, ...(process.env.RUNNEL_FAULT_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')];
+
 /** Empty when `java` and the interop cache's kafka-clients jars are there, else why not. */
 export function javaMissing(): string {
   if (spawnSync('java', ['-version']).status !== 0) return 'no java on PATH';
@@ -44,10 +51,14 @@ export interface BrokerChild {
   log(): string;
 }
 
-/** Spawns the CLI on dataDir:port and waits until it answers ApiVersions. */
-export async function startBrokerChild(dataDir: string, port: number): Promise<BrokerChild> {
-  const child = spawn(process.execPath, [...RUNNEL_NODE_FLAGS, '--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
-    '--port', String(port), '--data-dir', dataDir, '--log-level', process.env.RUNNEL_FAULT_LOG_LEVEL ?? 'warn'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawns the CLI on dataDir:port and waits until it answers ApiVersions. `env` is added to the child's
+ * environment (RUNNEL_* variables are broker properties).
+ */
+export async function startBrokerChild(dataDir: string, port: number, env: Record<string, string> = {}): Promise<BrokerChild> {
+  const child = spawn(process.execPath, [...FAULT_NODE_FLAGS, '--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
+    '--port', String(port), '--data-dir', dataDir, '--log-level', process.env.RUNNEL_FAULT_LOG_LEVEL ?? 'warn'],
+  { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
   // RUNNEL_FAULT_LOG_FILE keeps every line of every incarnation (the tail below keeps 8,000 characters).
   const logFile = process.env.RUNNEL_FAULT_LOG_FILE;
