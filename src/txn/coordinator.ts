@@ -467,9 +467,7 @@ export class TxnCoordinatorCore {
     const checked = this.checkIdentity(identity);
     if (typeof checked === 'number') return respond(checked);
     const metadata = checked;
-    if (metadata.pending || metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort' || metadata.state === 'PrepareEpochFence') {
-      return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
-    }
+    if (isBusy(metadata)) return respond(ErrorCode.CONCURRENT_TRANSACTIONS);
     if (metadata.state === 'Dead') return respond(ErrorCode.INVALID_TXN_STATE);
     const merged = cloneParts(metadata.partitions);
     let added = 0;
@@ -489,6 +487,16 @@ export class TxnCoordinatorCore {
       ...valueOf(metadata), state: 'Ongoing', partitions: merged, lastUpdateTimestampMs: nowMs,
       startTimestampMs: starting ? nowMs : metadata.startTimestampMs, clientTransactionVersion,
     }, (errorCode) => respond(errorCode === ErrorCode.NONE ? ErrorCode.NONE : appendError(errorCode)));
+  }
+
+  /**
+   * True while an add of the id would be told CONCURRENT_TRANSACTIONS here: a transition is being written
+   * or the previous transaction is still ending (its markers, then its Complete* record). The runtime
+   * wakes the implicit adds waiting on it when this turns false (TxnCoordinatorRuntime.untilSettled).
+   */
+  busy(transactionalId: string): boolean {
+    const metadata = this.transactions.get(transactionalId);
+    return metadata !== undefined && isBusy(metadata);
   }
 
   /** AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction. */
@@ -831,6 +839,11 @@ export class TxnCoordinatorCore {
   inspect(transactionalId: string): Readonly<TransactionMetadata> | undefined {
     return this.transactions.get(transactionalId);
   }
+}
+
+/** What addPartitions answers CONCURRENT_TRANSACTIONS for (TransactionCoordinator.handleAddPartitionsToTransaction). */
+function isBusy(metadata: TransactionMetadata): boolean {
+  return metadata.pending || metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort' || metadata.state === 'PrepareEpochFence';
 }
 
 const STATE_NAME_SET: Record<string, true> = {

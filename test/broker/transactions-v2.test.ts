@@ -175,3 +175,28 @@ test('regression: two in-flight produces of one producer to a partition not yet 
     }
   });
 });
+
+test('regression: an implicit add refused while the previous transaction ends is tried again as soon as it has ended, not a whole add.partitions.to.txn.retry.backoff.ms later', async () => {
+  // Kafka Streams on one node under transactions v2: each transaction's first produce came right after
+  // EndTxn v5, met the previous transaction's markers (CONCURRENT_TRANSACTIONS) and slept a fixed backoff
+  // (Produce 20 ms mean vs 6 ms under v1). A flush window keeps the markers in flight for a while; a
+  // backoff far above it shows whether the retry waited for the end of the transaction or for the timer.
+  await withHarness({ ...PROPS, 'log.flush.window.ms': '300', 'add.partitions.to.txn.retry.backoff.ms': '4000', 'add.partitions.to.txn.retry.backoff.max.ms': '30000' }, async (h) => {
+    await createTopic(h, 'settle');
+    const { producerId, producerEpoch: e } = await initProducer(h);
+    let endingSeen = 0;
+    for (let round = 0; round < 4; round++) {
+      const epoch = e + round;
+      if (round > 0 && describe(h)?.state === 'PrepareCommit') endingSeen++;
+      const started = Date.now();
+      assert.equal(await produce(h, 12, 'settle', producerId, epoch, 0), ErrorCode.NONE, `round ${round}`);
+      const ms = Date.now() - started;
+      assert.ok(ms < 3000, `round ${round}: the produce took ${ms} ms, as if it slept out the 4000 ms backoff`);
+      const ended = await endTxn(h, 5, producerId, epoch, true);
+      assert.deepEqual([ended.errorCode, ended.producerEpoch], [ErrorCode.NONE, epoch + 1]);
+    }
+    // The previous transaction was still ending when its successor's first produce came (else the test
+    // would not exercise the wait).
+    assert.ok(endingSeen >= 1, 'no produce met the previous transaction still ending');
+  });
+});

@@ -401,8 +401,10 @@ function addsImplicitly(context: RequestContext<ProduceRequest>): boolean {
  * coordinating node (AddPartitionsToTxn v5 without verify_only) — before it is appended (no guard is
  * checked: the epoch bumped into every end's markers fences a batch whose transaction ended). The coordinator answers
  * CONCURRENT_TRANSACTIONS while the previous transaction writes its markers; that is retried with fresh
- * guards every add.partitions.to.txn.retry.backoff.ms for up to add.partitions.to.txn.retry.backoff.max.ms
- * (Kafka's names and defaults, 20 / 100), then left to the producer (as NOT_ENOUGH_REPLICAS, retriable).
+ * guards every add.partitions.to.txn.retry.backoff.ms until add.partitions.to.txn.retry.backoff.max.ms
+ * have passed (Kafka's names, defaults 20 / 100, and rule), then left to the producer (as
+ * NOT_ENOUGH_REPLICAS, retriable). The pause ends early when this node's coordinator settles the
+ * previous transaction (TxnCoordinatorRuntime.untilSettled).
  */
 async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<Map<string, RemoteVerification> | undefined> {
   const { request, services } = context;
@@ -415,9 +417,10 @@ async function addImplicitly(context: RequestContext<ProduceRequest>): Promise<M
     if (pending === undefined) return undefined;
     const errors = await services.txnCoordinator.addImplicitly({ transactionalId, ...pending.identity }, pending.asks);
     const busy = errors.some((e) => e === ErrorCode.CONCURRENT_TRANSACTIONS);
-    const late = services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs;
+    // ReplicaManager.maybeRetryOnConcurrentTransactions: give up once the window has passed, else try again.
+    const late = services.clock.monotonicMs() - startMs >= backoffMaxMs;
     if (!busy || late || attempt + 1 >= ADD_ATTEMPTS_MAX) return verdicts(pending.asks, errors, true);
-    await new Promise((resolve) => setTimeout(resolve, backoffMs));
+    await services.txnCoordinator.untilSettled(transactionalId, backoffMs);
   }
 }
 

@@ -74,15 +74,16 @@ async function addOffsetsPartition(context: RequestContext<TxnOffsetCommitReques
   const { request, services } = context;
   const identity = { transactionalId: request.transactionalId, producerId: Number(request.producerId), producerEpoch: request.producerEpoch };
   const partition = { topic: GROUP_METADATA_TOPIC, partition: partitionForGroup(request.groupId, services.groupCoordinator.numPartitions) };
-  // The produce path's retry (add.partitions.to.txn.retry.backoff.ms / .max.ms).
+  // The produce path's retry (add.partitions.to.txn.retry.backoff.ms / .max.ms), woken early when this
+  // node's coordinator settles the previous transaction.
   const backoffMs = services.config['add.partitions.to.txn.retry.backoff.ms'];
   const backoffMaxMs = services.config['add.partitions.to.txn.retry.backoff.max.ms'];
   const startMs = services.clock.monotonicMs();
   let errorCode: number = ErrorCode.COORDINATOR_NOT_AVAILABLE;
   for (let attempt = 0; attempt < ADD_ATTEMPTS_MAX; attempt++) {
     [errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE] = await services.txnCoordinator.addImplicitly(identity, [partition]);
-    if (errorCode !== ErrorCode.CONCURRENT_TRANSACTIONS || services.clock.monotonicMs() - startMs + backoffMs > backoffMaxMs) break;
-    await new Promise((resolve) => setTimeout(resolve, backoffMs));
+    if (errorCode !== ErrorCode.CONCURRENT_TRANSACTIONS || services.clock.monotonicMs() - startMs >= backoffMaxMs) break;
+    await services.txnCoordinator.untilSettled(request.transactionalId, backoffMs);
   }
   switch (errorCode) {
     case ErrorCode.CONCURRENT_TRANSACTIONS:
