@@ -29,6 +29,7 @@ import { ImageMetadataView } from './metadata-view.js';
 import { InvalidRequestError, RequestPipeline } from './pipeline.js';
 import { configKey, type MetadataImage } from '../metadata/image.js';
 import type { MetadataLoader } from '../metadata/loader.js';
+import { finalizedTransactionVersion } from '../metadata/features.js';
 import { LogManager } from '../storage/log-manager.js';
 import { brokerLogDefaults } from '../replication/log-config.js';
 import { LocalReplicaManager } from '../replication/replica-manager.js';
@@ -139,6 +140,8 @@ export class Broker {
         queuedMaxResponseBytes: config['queued.max.response.bytes'],
         queuedMaxResponseBytesPerConnection: config['queued.max.response.bytes.per.connection'],
         connectionsMaxStalledMs: config['connections.max.stalled.ms'],
+        // Bound now (registration advertises the port), served once the pipeline below exists.
+        holdUntilServing: true,
         handler: (connection, frame, memory) => {
           if (pipeline === null) throw new ConnectionClosedError('broker is starting');
           return pipeline.handleFrame(connection, frame, memory);
@@ -201,6 +204,7 @@ export class Broker {
       const txnCoordinator = new TxnCoordinatorRuntime({
         nodeId: meta.nodeId, config, clock, metadata, replicaManager, delayedProduce, topicCreator, groupCoordinator,
         generateProducerId: () => producerIds.generateProducerId(), logger,
+        transactionVersionLevel: () => finalizedTransactionVersion(metadataLoader.image),
       });
       opened.push(async () => txnCoordinator.close());
       const services: BrokerServices = {
@@ -231,6 +235,7 @@ export class Broker {
         groupStates: () => groupStateCounts(groupCoordinator),
       });
       pipeline = new RequestPipeline(registry, services);
+      network.startServing();
       readiness.notReady = null;
       const broker = new Broker(
         meta.nodeId, meta.clusterId, advertised, network, services, logManager, operatorHttp, readiness, lifecycle,

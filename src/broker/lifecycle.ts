@@ -8,7 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { FINALIZABLE_FEATURES } from '../metadata/features.js';
 import type { MetadataLoader } from '../metadata/loader.js';
+import type { BrokerFeatureRange } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { ControllerChannel } from '../controller/requests.js';
 
@@ -27,6 +29,11 @@ export interface BrokerLifecycleOptions {
 /** While fenced and catching up, heartbeats go out this often rather than every interval. */
 const CATCH_UP_HEARTBEAT_MS = 25;
 const REQUEST_TIMEOUT_MS = 5_000;
+
+/** BrokerRegistrationRequest's Features: the finalizable features' ranges this software supports. */
+const SUPPORTED_FEATURES: readonly BrokerFeatureRange[] = [...FINALIZABLE_FEATURES].map(([name, range]) => ({
+  name, minSupportedVersion: range.min, maxSupportedVersion: range.max,
+}));
 
 export class BrokerLifecycle {
   private readonly incarnationId = randomUUID();
@@ -98,7 +105,7 @@ export class BrokerLifecycle {
     const { channel, nodeId, clusterId, host, port, rack, logger } = this.options;
     for (let attempt = 0; !this.stopped; attempt++) {
       const outcome = await channel.send({
-        type: 'registerBroker', brokerId: nodeId, incarnationId: this.incarnationId, clusterId, host, port, rack,
+        type: 'registerBroker', brokerId: nodeId, incarnationId: this.incarnationId, clusterId, host, port, rack, features: SUPPORTED_FEATURES,
       }, REQUEST_TIMEOUT_MS);
       if (outcome.ok) {
         this.epoch = outcome.value.brokerEpoch;

@@ -276,8 +276,7 @@ export const CONFIG_DEFINITIONS = {
   }),
   'transaction.version': def({
     kind: 'int', default: 0, min: 0, max: 2,
-    check: (v) => (v === 0 || v === 2 ? null : 'must be 0 (transactions v1) or 2 (transactions v2, KIP-890 part 2)'),
-    doc: 'The finalized transaction.version feature ApiVersions reports (Kafka sets it with kafka-storage.sh format --feature). 2: Kafka 4 clients run transactions v2 (an epoch bump per transaction, partitions added by the produce itself); 0: transactions v1. Set the same on every node.',
+    doc: 'Bootstrap level of the transaction.version feature: written into the metadata log by the first active controller when the cluster is formed (as kafka-storage.sh format --feature transaction.version=N); ignored afterwards — change it on a running cluster with kafka-features.sh upgrade/downgrade --feature transaction.version=N. 2: Kafka 4 clients run transactions v2 (an epoch bump per transaction, partitions added by the produce itself); 1: transactions v1 with flexible __transaction_state records; 0: transactions v1.',
   }),
   'transaction.remove.expired.transaction.cleanup.interval.ms': def({
     kind: 'int', default: 3600000, min: 1, doc: 'How often the coordinator removes expired transactional ids.',

@@ -23,6 +23,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import {
   brokerPartitionsError, planAlterConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, type Plan,
 } from './admin.js';
+import { planUpdateFeatures, registrationFeatureProblem } from './feature-control.js';
 import { placementStart, usableBrokers } from './placement.js';
 import { planProducerIdBlock, PRODUCER_ID_BLOCK_SIZE } from './producer-ids.js';
 import {
@@ -78,6 +79,8 @@ export interface ControllerCoreOptions {
   readonly leaderImbalanceCheckIntervalMs?: number;
   /** broker.session.timeout.ms, overriding the config (simulator). */
   readonly sessionTimeoutMs?: number;
+  /** This controller's node id, as Kafka's feature errors name it ("Local controller N …"). */
+  readonly nodeId?: number;
   /** Deliberate bugs for proving the simulator's checker (never set in production). */
   readonly bugs?: ReadonlySet<ControllerBug>;
 }
@@ -209,6 +212,8 @@ export class ControllerCore {
         const { results, change } = electLeaders(this.options.config, image, request);
         return { records: change.records, events: change.events, outcome: { ok: true, value: { partitions: results } } };
       }
+      case 'updateFeatures':
+        return decide(planUpdateFeatures(image, this.options.nodeId ?? -1, request.updates), request.validateOnly, () => null);
       default: {
         const never: never = request;
         throw new Error(`unknown controller request ${JSON.stringify(never)}`);
@@ -223,6 +228,8 @@ export class ControllerCore {
     if (this.options.clusterId !== undefined && request.clusterId !== this.options.clusterId) {
       return failed(ErrorCode.INCONSISTENT_CLUSTER_ID, `Expected cluster ID ${this.options.clusterId}, but got cluster ID ${request.clusterId}`);
     }
+    const unsupported = registrationFeatureProblem(image, request.features ?? []);
+    if (unsupported !== null) return failed(ErrorCode.UNSUPPORTED_VERSION, unsupported);
     const existing = image.brokers.get(request.brokerId);
     const sameIncarnation = existing !== undefined && existing.incarnationId === request.incarnationId;
     if (existing !== undefined && !sameIncarnation && this.hasValidSession(image, request.brokerId, nowMs)) {
@@ -256,6 +263,7 @@ export class ControllerCore {
     records.push({
       type: 'RegisterBroker', brokerId: request.brokerId, brokerEpoch, host: request.host, port: request.port, rack: request.rack,
       fenced, incarnationId: request.incarnationId, ...(inControlledShutdown ? { inControlledShutdown } : {}),
+      ...(request.features !== undefined && request.features.length > 0 ? { features: request.features.map((f) => ({ ...f })) } : {}),
     });
     if (!sameIncarnation && !fenced) {
       // 'registration-only': registered unfenced, so it takes back what waits for it, as an unfencing does.

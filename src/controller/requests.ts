@@ -3,13 +3,15 @@
  * sends to the active controller, and every answer, is JSON-serialisable, so the same request travels
  * as a local call on the active controller or over the controller listener from any other node
  * (KRaft's BrokerRegistration, BrokerHeartbeat, AlterPartition, AllocateProducerIds, CreateTopics,
- * DeleteTopics, CreatePartitions, (Incremental)AlterConfigs and ElectLeaders, reduced to what Runnel uses).
+ * DeleteTopics, CreatePartitions, (Incremental)AlterConfigs, ElectLeaders and UpdateFeatures, reduced to what
+ * Runnel uses).
  *
  * `ControllerApi` maps each request type to its request fields and its success value; an answer is
  * either `{ ok: true, value }` or Kafka's error code with a message.
  */
 import type { AlterableConfig, ConfigResourceInput, CreatePartitionsInput, CreateTopicInput } from './admin.js';
-import type { LeaderRecoveryState } from '../metadata/records.js';
+import type { BrokerFeatureRange, LeaderRecoveryState } from '../metadata/records.js';
+import type { FeatureUpdateInput } from './feature-control.js';
 
 export interface RegisterBrokerRequest {
   readonly brokerId: number;
@@ -19,6 +21,8 @@ export interface RegisterBrokerRequest {
   readonly host: string;
   readonly port: number;
   readonly rack: string | null;
+  /** BrokerRegistrationRequest's Features: what this broker's software supports (absent: none named). */
+  readonly features?: readonly BrokerFeatureRange[];
 }
 
 export interface RegisterBrokerResult {
@@ -157,6 +161,12 @@ export interface ElectLeadersResult {
   readonly partitions: readonly ElectLeadersItemResult[];
 }
 
+/** UpdateFeatures of the features finalized in the metadata log (src/controller/feature-control.ts). */
+export interface UpdateFeaturesRequest {
+  readonly updates: readonly FeatureUpdateInput[];
+  readonly validateOnly: boolean;
+}
+
 /** Request type → [request fields, success value]. */
 export interface ControllerApi {
   registerBroker: [RegisterBrokerRequest, RegisterBrokerResult];
@@ -169,6 +179,7 @@ export interface ControllerApi {
   alterConfigs: [AlterConfigsRequest, null];
   allocateProducerIds: [AllocateProducerIdsRequest, AllocateProducerIdsResult];
   electLeaders: [ElectLeadersRequest, ElectLeadersResult];
+  updateFeatures: [UpdateFeaturesRequest, null];
 }
 
 export type ControllerRequestType = keyof ControllerApi;

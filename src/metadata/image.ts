@@ -5,7 +5,9 @@
  * switch: a new record type does not compile until every consumer handles it.
  */
 import { invariant, unreachable } from '../common/assert.js';
-import { RECOVERING, type ConfigResourceType, type LeaderRecoveryState, type MetadataRecord, type PartitionRecord, type RegisterBrokerRecord } from './records.js';
+import {
+  RECOVERING, type BrokerFeatureRange, type ConfigResourceType, type LeaderRecoveryState, type MetadataRecord, type PartitionRecord, type RegisterBrokerRecord,
+} from './records.js';
 
 export interface BrokerImage {
   readonly brokerId: number;
@@ -18,6 +20,8 @@ export interface BrokerImage {
   readonly incarnationId: string | null;
   /** KIP-841: leaving; not eligible as a leader or a new ISR member. */
   readonly inControlledShutdown: boolean;
+  /** The feature levels its software supports (RegisterBrokerRecord's Features; empty: none named). */
+  readonly supportedFeatures: readonly Readonly<BrokerFeatureRange>[];
 }
 
 export interface PartitionImage {
@@ -50,6 +54,11 @@ export interface MetadataImage {
   /** Overrides only, keyed by configKey(resourceType, resourceName); defaults live with the config definitions. */
   readonly configs: ReadonlyMap<string, ReadonlyMap<string, string>>;
   readonly nextProducerId: number;
+  /**
+   * Finalized feature levels from FeatureLevelRecords (FeaturesImage.finalizedVersions): a feature at
+   * level 0 is absent. metadata.version is not here: Runnel runs it at one fixed level (src/broker/features.ts).
+   */
+  readonly features: ReadonlyMap<string, number>;
 }
 
 export interface MetadataDelta {
@@ -70,6 +79,7 @@ export const EMPTY_IMAGE: MetadataImage = Object.freeze({
   topicIdsByName: new Map(),
   configs: new Map(),
   nextProducerId: 0,
+  features: new Map(),
 });
 
 export function configKey(resourceType: ConfigResourceType, resourceName: string): string {
@@ -96,6 +106,7 @@ class ImageBuilder {
   private topicsById: Map<string, TopicImage> | null = null;
   private topicIdsByName: Map<string, string> | null = null;
   private configs: Map<string, ReadonlyMap<string, string>> | null = null;
+  private features: Map<string, number> | null = null;
   nextProducerId: number;
   clusterId: string | null;
   readonly createdTopicIds = new Set<string>();
@@ -113,6 +124,7 @@ class ImageBuilder {
   topicsW(): Map<string, TopicImage> { return (this.topicsById ??= new Map(this.base.topicsById)); }
   namesW(): Map<string, string> { return (this.topicIdsByName ??= new Map(this.base.topicIdsByName)); }
   configsW(): Map<string, ReadonlyMap<string, string>> { return (this.configs ??= new Map(this.base.configs)); }
+  featuresW(): Map<string, number> { return (this.features ??= new Map(this.base.features)); }
   topic(id: string): TopicImage | undefined { return (this.topicsById ?? this.base.topicsById).get(id); }
 
   /** Partition arrays this batch owns (copied once, frozen by build). */
@@ -145,6 +157,7 @@ class ImageBuilder {
       topicIdsByName: this.topicIdsByName ?? this.base.topicIdsByName,
       configs: this.configs ?? this.base.configs,
       nextProducerId: this.nextProducerId,
+      features: this.features ?? this.base.features,
     });
     const changedPartitions: PartitionImage[] = [];
     for (const key of this.changedPartitionKeys) {
@@ -197,6 +210,7 @@ function applyRecord(b: ImageBuilder, r: MetadataRecord): void {
       b.brokersW().set(r.brokerId, Object.freeze({
         brokerId: r.brokerId, brokerEpoch: r.brokerEpoch, host: r.host, port: r.port, rack: r.rack, fenced: r.fenced,
         incarnationId: r.incarnationId ?? null, inControlledShutdown: r.inControlledShutdown ?? false,
+        supportedFeatures: Object.freeze((r.features ?? []).map((f) => Object.freeze({ ...f }))),
       }));
       b.changedBrokers.add(r.brokerId);
       return;
@@ -246,6 +260,12 @@ function applyRecord(b: ImageBuilder, r: MetadataRecord): void {
       invariant(r.nextProducerId > b.nextProducerId, 'producer id blocks must move forward');
       b.nextProducerId = r.nextProducerId;
       return;
+    case 'FeatureLevel':
+      // FeatureControlManager.replay: level 0 means the feature is not finalized.
+      invariant(Number.isInteger(r.featureLevel) && r.featureLevel >= 0, () => `FeatureLevel ${r.name} at ${r.featureLevel}`);
+      if (r.featureLevel === 0) b.featuresW().delete(r.name);
+      else b.featuresW().set(r.name, r.featureLevel);
+      return;
     default:
       unreachable(r, 'metadata record');
   }
@@ -265,8 +285,10 @@ export function imageRecords(image: MetadataImage): MetadataRecord[] {
     };
     if (b.incarnationId !== null) record.incarnationId = b.incarnationId;
     if (b.inControlledShutdown) record.inControlledShutdown = true;
+    if (b.supportedFeatures.length > 0) record.features = b.supportedFeatures.map((f) => ({ ...f }));
     records.push(record);
   }
+  for (const [name, featureLevel] of image.features) records.push({ type: 'FeatureLevel', name, featureLevel });
   for (const t of image.topicsById.values()) {
     records.push({ type: 'Topic', name: t.name, topicId: t.topicId });
     for (const p of t.partitions) {

@@ -1,7 +1,7 @@
 /**
  * Metadata records: the one ordered log of cluster metadata (DESIGN §5). Modelled on KRaft's metadata
  * records (../shared/kafka-metadata-record-specs: TopicRecord, PartitionRecord, PartitionChangeRecord,
- * ConfigRecord, RemoveTopicRecord, RegisterBrokerRecord, FenceBrokerRecord, ProducerIdsRecord), reduced
+ * ConfigRecord, RemoveTopicRecord, RegisterBrokerRecord, FenceBrokerRecord, ProducerIdsRecord, FeatureLevelRecord), reduced
  * to the fields Runnel uses. Records are plain JSON-serialisable objects: the standalone metadata log and
  * the Raft log both carry them as opaque bytes (`encodeMetadataRecords`).
  */
@@ -23,6 +23,19 @@ export interface RegisterBrokerRecord {
   incarnationId?: string;
   /** KIP-841: the broker asked for a controlled shutdown (kept across a same-incarnation retry). */
   inControlledShutdown?: boolean;
+  /**
+   * RegisterBrokerRecord's Features: the feature levels this broker's software supports. The controller
+   * finalizes a level only if every registered broker supports it. Absent: none (a broker registered
+   * before Runnel kept them supports only level 0 of every feature).
+   */
+  features?: BrokerFeatureRange[];
+}
+
+/** One entry of RegisterBrokerRecord's Features (BrokerRegistrationRequest's Feature). */
+export interface BrokerFeatureRange {
+  name: string;
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
 }
 
 export interface FenceBrokerRecord {
@@ -122,8 +135,19 @@ export interface ClusterIdRecord {
   clusterId: string;
 }
 
+/**
+ * FeatureLevelRecord (KIP-584 / KIP-778): the cluster's finalized level of one feature; level 0 removes it
+ * (FeatureControlManager.replay). Written by UpdateFeatures and when the cluster is first formed.
+ */
+export interface FeatureLevelRecord {
+  type: 'FeatureLevel';
+  name: string;
+  featureLevel: number;
+}
+
 export type MetadataRecord =
   | ClusterIdRecord
+  | FeatureLevelRecord
   | RegisterBrokerRecord
   | FenceBrokerRecord
   | UnfenceBrokerRecord
@@ -137,7 +161,7 @@ export type MetadataRecord =
 
 const RECORD_TYPES: ReadonlySet<string> = new Set([
   'ClusterId', 'RegisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerRegistrationChange', 'Topic', 'Partition', 'PartitionChange', 'Config',
-  'RemoveTopic', 'ProducerIds',
+  'RemoveTopic', 'ProducerIds', 'FeatureLevel',
 ]);
 
 export function encodeMetadataRecords(records: readonly MetadataRecord[]): Buffer {

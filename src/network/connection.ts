@@ -337,8 +337,15 @@ export class Connection implements ConnectionInfo {
     return held;
   }
 
-  start(): void {
+  /**
+   * Starts watching the socket. `held`: read nothing until `release()` (the broker is still starting);
+   * the peer's requests wait in the kernel's buffers, as they do at a Kafka broker whose acceptors have
+   * not started yet.
+   */
+  start(held = false): void {
     const socket = this.socket;
+    // Paused before the 'data' listener is attached, so attaching it does not start the flow.
+    if (held) this.stopReading();
     socket.setNoDelay(true);
     socket.setTimeout(this.limits.connectionsMaxIdleMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -347,6 +354,11 @@ export class Connection implements ConnectionInfo {
     socket.on('end', () => this.onPeerEnd());
     socket.on('error', () => this.close(undefined));
     socket.on('close', () => this.close(undefined));
+  }
+
+  /** Starts reading a connection started held (no-op otherwise, or when backpressure keeps it paused). */
+  release(): void {
+    this.maybeResume();
   }
 
   /** Closes now; unsent responses are dropped and everything held goes back to the broker's pools. */

@@ -37,6 +37,13 @@ export interface NetworkServerOptions extends Partial<ConnectionLimits> {
    * memory without progress the longest is closed to free it.
    */
   readonly connectionsMaxStalledMs?: number;
+  /**
+   * Accept connections but read nothing from them until `startServing()`: a client that connects while
+   * the broker starts waits for its first answer (as at a Kafka broker, whose port is bound before its
+   * acceptors start) instead of seeing its connection closed — franz-go, for one, takes an EOF during
+   * ApiVersions as a TLS/SASL misconfiguration and does not retry it.
+   */
+  readonly holdUntilServing?: boolean;
   /** Called for each connection refused because `max.connections` were open (the caller rate-limits its log). */
   readonly onConnectionRejected?: (remoteAddress: string, remotePort: number) => void;
   readonly host: string;
@@ -74,6 +81,8 @@ export class NetworkServer {
   private readonly stalledMs: number;
   /** Runs while some connection waits for memory. */
   private stallTimer: NodeJS.Timeout | null = null;
+  /** False while connections are held (`holdUntilServing`) until `startServing()`. */
+  private serving: boolean;
 
   private constructor(
     private readonly server: Server,
@@ -92,6 +101,7 @@ export class NetworkServer {
       nowMs: () => performance.now(),
     };
     this.stalledMs = options.connectionsMaxStalledMs ?? NETWORK_DEFAULTS.connectionsMaxStalledMs;
+    this.serving = options.holdUntilServing !== true;
   }
 
   static async listen(options: NetworkServerOptions): Promise<NetworkServer> {
@@ -125,6 +135,13 @@ export class NetworkServer {
     return { requestBytes: this.memory.requests.usedBytes, responseBytes: this.memory.responses.usedBytes };
   }
 
+  /** Starts reading the connections held since they were accepted (`holdUntilServing`). Idempotent. */
+  startServing(): void {
+    if (this.serving) return;
+    this.serving = true;
+    for (const connection of this.connections) connection.release();
+  }
+
   /** Stops accepting, finishes in-flight requests, closes every connection. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -150,7 +167,7 @@ export class NetworkServer {
     );
     this.connections.add(connection);
     this.options.onConnectionOpened?.(connection);
-    connection.start();
+    connection.start(!this.serving);
   }
 
   private onClosed(connection: Connection, reason: CloseReason): void {

@@ -31,6 +31,7 @@ import { ObserverMetadataLog } from '../controller/observer-metadata-log.js';
 import { QuorumController } from '../controller/quorum-controller.js';
 import { RaftMetadataLog, type MetadataQuorumStatus } from '../controller/raft-metadata-log.js';
 import { EMPTY_IMAGE, applyRecords, imageRecords } from '../metadata/image.js';
+import { TRANSACTION_VERSION_FEATURE } from '../metadata/features.js';
 import { MetadataLoader } from '../metadata/loader.js';
 import { LocalMetadataLog } from '../metadata/local-metadata-log.js';
 import type { MetadataRecord } from '../metadata/records.js';
@@ -71,6 +72,8 @@ export class RunnelNode {
     readonly controller: QuorumController | undefined,
     private readonly history: MetadataHistory | undefined,
     private readonly bootstrapClusterId: string,
+    /** The `transaction.version` property: the level a new cluster starts at (kafka-storage format --feature). */
+    private readonly bootstrapTransactionVersion: number,
     private readonly dataDir: string,
     private readonly lock: DataDirLock,
   ) {}
@@ -136,7 +139,7 @@ export class RunnelNode {
       history = new MetadataHistory(raftLog, loader);
       const log = raftLog;
       controller = new QuorumController({
-        core: new ControllerCore({ config, brokerLifecycle: 'heartbeats' }), writer: raftLog, image: () => loader.image, clock, nodeId: layout.nodeId, logger,
+        core: new ControllerCore({ config, brokerLifecycle: 'heartbeats', nodeId: layout.nodeId }), writer: raftLog, image: () => loader.image, clock, nodeId: layout.nodeId, logger,
         heartbeatDeadlineMs: Math.max(1, Math.floor(config['broker.heartbeat.interval.ms'] / 2)),
       });
       service = new ControllerRpcService(controller, history, () => log.status()?.leaderId ?? -1, () => node?.localQuorumDescription());
@@ -152,7 +155,7 @@ export class RunnelNode {
     });
     node = new RunnelNode(
       layout, loader, channel, logger, rpc, raftLog, observerLog, controller, history,
-      existing?.clusterId ?? options.clusterId ?? randomKafkaUuid(), dataDir, lock,
+      existing?.clusterId ?? options.clusterId ?? randomKafkaUuid(), config['transaction.version'], dataDir, lock,
     );
     try {
       if (raftLog !== undefined) {
@@ -261,15 +264,20 @@ export class RunnelNode {
   }
 
   /**
-   * The first active controller of a new quorum writes the cluster id (Kafka's `kafka-storage format`,
-   * done by the quorum itself). A standalone node that ran the single-file metadata log of earlier
-   * versions brings that metadata along first.
+   * The first active controller of a new quorum writes the cluster id and, in the same batch, the
+   * bootstrap feature levels (Kafka's `kafka-storage format --feature transaction.version=N`, done by the
+   * quorum itself): the `transaction.version` property of that controller, when above 0. After that the
+   * level changes only with UpdateFeatures. A standalone node that ran the single-file metadata log of
+   * earlier versions brings that metadata along first.
    */
   private async bootstrapMetadata(log: RaftMetadataLog): Promise<void> {
     if (this.loader.image.clusterId !== null) return;
     const legacy = await this.legacyMetadata();
     if (legacy.length > 0) await log.append(legacy);
-    await log.append([{ type: 'ClusterId', clusterId: this.bootstrapClusterId }]);
+    const features: MetadataRecord[] = this.bootstrapTransactionVersion > 0
+      ? [{ type: 'FeatureLevel', name: TRANSACTION_VERSION_FEATURE, featureLevel: this.bootstrapTransactionVersion }]
+      : [];
+    await log.append([{ type: 'ClusterId', clusterId: this.bootstrapClusterId }, ...features]);
     if (legacy.length > 0) {
       await rename(join(this.dataDir, 'metadata', 'metadata.log'), join(this.dataDir, 'metadata', 'metadata.log.migrated'));
       this.logger.info({ records: legacy.length }, 'metadata of the single-file metadata log moved into the Raft metadata log');

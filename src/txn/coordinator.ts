@@ -198,6 +198,12 @@ export interface ListedTransaction {
 export interface TxnCoordinatorCoreOptions {
   readonly clock: Clock;
   readonly config?: Partial<TxnCoordinatorConfig>;
+  /**
+   * The cluster's finalized transaction.version as the metadata image has it now (TransactionStateManager.
+   * transactionVersionLevel): ≥ 1 writes every state value as TransactionLogValue v1. Default 0. A
+   * transaction's own protocol is its clientTransactionVersion, which it keeps until it ends.
+   */
+  readonly transactionVersionLevel?: () => number;
 }
 
 interface OwnedPartition {
@@ -212,6 +218,7 @@ type Respond<T> = (result: T) => void;
 export class TxnCoordinatorCore {
   readonly config: TxnCoordinatorConfig;
   private readonly clock: Clock;
+  private readonly transactionVersionLevel: () => number;
   private readonly transactions = new Map<string, TransactionMetadata>();
   private readonly owned = new Map<number, OwnedPartition>();
   private readonly appends = new Map<number, { partition: number; done: (errorCode: number) => void }>();
@@ -223,6 +230,7 @@ export class TxnCoordinatorCore {
 
   constructor(options: TxnCoordinatorCoreOptions) {
     this.clock = options.clock;
+    this.transactionVersionLevel = options.transactionVersionLevel ?? (() => 0);
     this.config = { ...defaultTxnCoordinatorConfig, ...options.config };
     const now = this.clock.monotonicMs();
     this.nextAbortCheckMs = now + this.config.abortTimedOutTransactionsIntervalMs;
@@ -733,7 +741,7 @@ export class TxnCoordinatorCore {
     });
     this.outputs.push({
       kind: 'append', appendId, partition: metadata.partition,
-      key: encodeTransactionLogKey(metadata.transactionalId), value: target === null ? null : encodeTransactionLogValue(target),
+      key: encodeTransactionLogKey(metadata.transactionalId), value: target === null ? null : encodeTransactionLogValue(target, this.transactionVersionLevel()),
     });
   }
 

@@ -13,8 +13,9 @@
  * state (KIP-890 part 2) as tagged fields: 0 PreviousProducerId (int64, default -1), 1 NextProducerId
  * (int64, default -1), 2 ClientTransactionVersion (int16, default 0). It is written for a transaction a
  * transactions v2 client drives, or once an epoch exhaustion rotated the producer id, so that a reload on
- * another node keeps the retry rules (TransactionLog.valueToBytes writes v1 at transaction.version ≥ 1);
- * everything else stays v0, byte for byte what a v1-only coordinator writes. Unknown tags are skipped.
+ * another node keeps the retry rules; and for every value while the cluster's finalized transaction.version
+ * is 1 or more (TransactionLog.valueToBytes with TransactionVersion.transactionLogValueVersion). Otherwise
+ * v0, byte for byte what a v1-only coordinator writes. Unknown tags are skipped.
  */
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
@@ -89,8 +90,12 @@ function needsFlexible(value: TransactionLogValue): boolean {
   return value.clientTransactionVersion > 0 || value.previousProducerId !== NO_PRODUCER_ID || value.nextProducerId !== NO_PRODUCER_ID;
 }
 
-export function encodeTransactionLogValue(value: TransactionLogValue): Buffer {
-  const flexible = needsFlexible(value);
+/**
+ * `transactionVersionLevel` is the cluster's finalized transaction.version: at 1 or more every value is
+ * version 1 (TransactionVersion.transactionLogValueVersion); at 0 only a value that needs it.
+ */
+export function encodeTransactionLogValue(value: TransactionLogValue, transactionVersionLevel = 0): Buffer {
+  const flexible = transactionVersionLevel >= 1 || needsFlexible(value);
   const w = new Writer();
   w.writeInt16(flexible ? 1 : 0);
   w.writeInt64(BigInt(value.producerId));

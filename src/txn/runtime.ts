@@ -90,6 +90,8 @@ export interface TxnCoordinatorRuntimeOptions {
   readonly groupCoordinator: GroupCoordinatorRuntime;
   /** A fresh producer id from the node's block (InitProducerId for a new transactional id). */
   readonly generateProducerId: () => Promise<number>;
+  /** The cluster's finalized transaction.version (the metadata image's FeatureLevelRecord), read at each write. */
+  readonly transactionVersionLevel: () => number;
   readonly logger?: Logger;
 }
 
@@ -141,6 +143,7 @@ export class TxnCoordinatorRuntime {
     this.numPartitions = existing?.partitions.length ?? config['transaction.state.log.num.partitions'];
     this.core = new TxnCoordinatorCore({
       clock: options.clock,
+      transactionVersionLevel: options.transactionVersionLevel,
       config: {
         transactionStateLogNumPartitions: this.numPartitions,
         transactionMaxTimeoutMs: config['transaction.max.timeout.ms'],

@@ -10,7 +10,7 @@ import { call } from './kafka-test-client.js';
 import { createTopic, listOffset, startHarness, type Harness } from './standalone-harness.js';
 import { simpleBatch } from '../replication/batches.js';
 
-const FAST = { 'group.initial.rebalance.delay.ms': '0', 'offsets.topic.num.partitions': '3' };
+const FAST = { 'group.initial.rebalance.delay.ms': '0', 'offsets.topic.num.partitions': '3', 'transaction.version': '0' };
 const UNKNOWN_ID = '0f0e0d0c-0b0a-0908-0706-050403020100';
 
 async function withHarness(body: (h: Harness) => Promise<void>): Promise<void> {
@@ -139,7 +139,8 @@ test('ApiVersions features (KIP-584): metadata.version 4.4-IV2 finalized, level-
     const v4 = await ask(4);
     const supported = new Map(v4.supportedFeatures.map((f) => [f.name, [f.minVersion, f.maxVersion]]));
     assert.deepEqual(supported.get('metadata.version'), [33, 33]);
-    assert.deepEqual(supported.get('transaction.version'), [0, 0]);
+    // transaction.version: Runnel supports 0-2; a new cluster starts at the property's level (0 here).
+    assert.deepEqual(supported.get('transaction.version'), [0, 2]);
     const consumerGroups = v4.apiKeys.some((k) => k.apiKey === ApiKey.ConsumerGroupHeartbeat);
     assert.deepEqual(supported.get('group.version'), consumerGroups ? [1, 1] : [0, 0]);
     assert.deepEqual(v4.finalizedFeatures.map((f) => [f.name, f.maxVersionLevel]),
@@ -151,21 +152,4 @@ test('ApiVersions features (KIP-584): metadata.version 4.4-IV2 finalized, level-
     assert.ok(v3.supportedFeatures.some((f) => f.name === 'metadata.version'));
   });
 });
-
-test('UpdateFeatures: the level in force is a no-op, any other level INVALID_UPDATE_VERSION', async () => {
-  await withHarness(async (h) => {
-    const update = async (version: number, feature: string, maxVersionLevel: number) => (await call(h.client, ApiKey.UpdateFeatures, version, {
-      timeoutMs: 1000, validateOnly: false, featureUpdates: [{ feature, maxVersionLevel, allowDowngrade: false, upgradeType: 1 }],
-    })).body;
-    assert.equal((await update(1, 'metadata.version', 33)).results[0]?.errorCode, ErrorCode.NONE);
-    const down = (await update(1, 'metadata.version', 27)).results[0];
-    assert.equal(down?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
-    assert.match(down?.errorMessage ?? '', /Invalid update version 27 for feature metadata\.version\. .*only supports versions 33-33/);
-    // transaction.version is the node property's level (0 by default): another level is refused.
-    const v2 = await update(2, 'transaction.version', 2);
-    assert.deepEqual([v2.errorCode, v2.results], [ErrorCode.INVALID_UPDATE_VERSION, []]);
-    assert.match(v2.errorMessage ?? '', /only supports versions 0-0/);
-    assert.equal((await update(2, 'transaction.version', 0)).errorCode, ErrorCode.NONE);
-    assert.equal((await update(0, 'no.such.feature', 1)).results[0]?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
-  });
-});
+// UpdateFeatures: test/broker/update-features.test.ts.

@@ -1,4 +1,4 @@
-// Transactions v2 (KIP-890 part 2) over the socket on one node with transaction.version=2: ApiVersions
+// Transactions v2 (KIP-890 part 2) over the socket on one node formed at transaction.version 2: ApiVersions
 // finalizes the feature; Produce v12 adds its partition to the transaction itself (no AddPartitionsToTxn),
 // TxnOffsetCommit v5 adds the group's offsets partition (no AddOffsetsToTxn); EndTxn v5 bumps the epoch
 // and hands it back; the markers carry it, so the previous epoch is fenced on the partition; a late batch
@@ -65,7 +65,7 @@ function describe(h: Harness) {
   return h.broker.services.txnCoordinator.inspect(TXN);
 }
 
-test('ApiVersions finalizes transaction.version 2 when the node runs it (Kafka 4 clients switch on it), and leaves it out at 0, the default', async () => {
+test('ApiVersions finalizes transaction.version 2 when the cluster was formed at 2 (Kafka 4 clients switch on it), and leaves it out at 0', async () => {
   const ask = async (h: Harness) => (await call(h.client, ApiKey.ApiVersions, 4, {
     clientSoftwareName: 'test', clientSoftwareVersion: '1', clusterId: null, nodeId: -1,
   })).body;
@@ -75,7 +75,7 @@ test('ApiVersions finalizes transaction.version 2 when the node runs it (Kafka 4
     const versions = new Map(body.apiKeys.map((k) => [k.apiKey, k.maxVersion]));
     assert.deepEqual([versions.get(ApiKey.EndTxn), versions.get(ApiKey.TxnOffsetCommit), versions.get(ApiKey.WriteTxnMarkers)], [5, 5, 2]);
   });
-  await withHarness({}, async (h) => {
+  await withHarness({ 'transaction.version': '0' }, async (h) => {
     assert.equal((await ask(h)).finalizedFeatures.find((f) => f.name === 'transaction.version'), undefined);
   });
 });

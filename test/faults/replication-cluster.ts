@@ -8,13 +8,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RUNNEL_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 import { checkByteIdentity, type IdentityReport } from '../replication/byte-identity.js';
-import { freePort, REPO } from './standalone-broker.js';
+import { FAULT_NODE_FLAGS, freePort, REPO } from './standalone-broker.js';
 
 const START_MS = 60_000;
 
@@ -39,7 +38,10 @@ export interface ProcessCluster {
   close(): Promise<void>;
 }
 
-export async function startProcessCluster(root: string, count: number, extra: Record<string, string> = {}): Promise<ProcessCluster> {
+/** `perNode` adds properties of one node (a port of its own, …) after `extra`. */
+export async function startProcessCluster(
+  root: string, count: number, extra: Record<string, string> = {}, perNode: (id: number) => Record<string, string> = () => ({}),
+): Promise<ProcessCluster> {
   const nodes: ClusterNode[] = [];
   for (let id = 1; id <= count; id++) {
     const dataDir = join(root, `node-${id}`);
@@ -61,6 +63,7 @@ export async function startProcessCluster(root: string, count: number, extra: Re
       'default.replication.factor': String(Math.min(3, count)),
       'offsets.topic.replication.factor': String(Math.min(3, count)),
       ...extra,
+      ...perNode(n.id),
     };
     await writeFile(n.configPath, Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
   }
@@ -70,7 +73,7 @@ export async function startProcessCluster(root: string, count: number, extra: Re
     return n;
   };
   const spawnNode = (n: ClusterNode): void => {
-    const child = spawn(process.execPath, [...RUNNEL_NODE_FLAGS, '--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
+    const child = spawn(process.execPath, [...FAULT_NODE_FLAGS, '--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
       '--config', n.configPath, '--log-level', process.env.REPLICATION_FAULTS_LOG_LEVEL ?? 'warn'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     const append = (d: Buffer): void => { n.log = (n.log + d.toString()).slice(-20_000); };
     child.stdout?.on('data', append);

@@ -4,8 +4,7 @@
  * restarted on the same data directory and port; the Java program in test/faults/java/; a seeded PRNG.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { appendFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,13 @@ export const JAVA_DEPS = join(INTEROP_CACHE, 'java', 'target', 'deps');
 export const JAVA_PROGRAM = join(REPO, 'test', 'faults', 'java', 'StandaloneKill.java');
 const START_MS = 30_000;
 
+/**
+ * The flags every broker child of the fault tests runs with: the CLI's own, then RUNNEL_FAULT_NODE_FLAGS
+ * (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the brokers; Node refuses
+ * --cpu-prof in NODE_OPTIONS).
+ */
+export const FAULT_NODE_FLAGS: readonly string[] = [...RUNNEL_NODE_FLAGS, ...(process.env.RUNNEL_FAULT_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')];
+
 /** Empty when `java` and the interop cache's kafka-clients jars are there, else why not. */
 export function javaMissing(): string {
   if (spawnSync('java', ['-version']).status !== 0) return 'no java on PATH';
@@ -25,17 +31,8 @@ export function javaMissing(): string {
   return '';
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+/** Re-exported for the fault tests that import it from here. */
+export { freePort } from '../network/free-port.js';
 
 export interface BrokerChild {
   child: ChildProcess;
@@ -44,12 +41,21 @@ export interface BrokerChild {
   log(): string;
 }
 
-/** Spawns the CLI on dataDir:port and waits until it answers ApiVersions. */
-export async function startBrokerChild(dataDir: string, port: number): Promise<BrokerChild> {
-  const child = spawn(process.execPath, [...RUNNEL_NODE_FLAGS, '--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
-    '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawns the CLI on dataDir:port and waits until it answers ApiVersions. `env` is added to the child's
+ * environment (RUNNEL_* variables are broker properties).
+ */
+export async function startBrokerChild(dataDir: string, port: number, env: Record<string, string> = {}): Promise<BrokerChild> {
+  const child = spawn(process.execPath, [...FAULT_NODE_FLAGS, '--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), 'start',
+    '--port', String(port), '--data-dir', dataDir, '--log-level', process.env.RUNNEL_FAULT_LOG_LEVEL ?? 'warn'],
+  { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
-  const append = (d: Buffer): void => { log = (log + d.toString()).slice(-8000); };
+  // RUNNEL_FAULT_LOG_FILE keeps every line of every incarnation (the tail below keeps 8,000 characters).
+  const logFile = process.env.RUNNEL_FAULT_LOG_FILE;
+  const append = (d: Buffer): void => {
+    log = (log + d.toString()).slice(-8000);
+    if (logFile !== undefined) appendFileSync(logFile, d);
+  };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   const bootstrap = `127.0.0.1:${port}`;

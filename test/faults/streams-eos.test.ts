@@ -8,15 +8,20 @@
  * 2. Three nodes (`runnel start` processes), STREAMS_EOS_CLUSTER_INPUTS lines (default 1,000,000), with a
  *    kill -9 of one node (seeded) mid-run and its restart 10 s later.
  * Skipped without java and the built program (scripts/interop/setup.sh --only streams).
+ * Each run prints the cluster's finalized transaction.version (the brokers inherit RUNNEL_TRANSACTION_VERSION,
+ * the level a new cluster starts at) and the load average, to compare v1 and v2 transactions.
+ * STREAMS_EOS_METRICS=1: every broker serves /metrics; the requests, errors and mean time per API are
+ * printed at the end (a restarted node's since its restart). With `--cpu-prof` in RUNNEL_FAULT_NODE_FLAGS
+ * the brokers are stopped with SIGTERM at the end, so Node writes their profiles.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INTEROP_CACHE, freePort, kill9, prng, seedFromEnv, startBrokerChild, type BrokerChild } from './standalone-broker.js';
+import { INTEROP_CACHE, freePort, kill9, prng, seedFromEnv, startBrokerChild, stopClean, type BrokerChild } from './standalone-broker.js';
 import { startProcessCluster, type ProcessCluster } from './replication-cluster.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { RawClient } from '../network/raw-client.js';
@@ -26,6 +31,9 @@ const STREAMS = join(INTEROP_CACHE, 'streams', 'target');
 const INPUTS = Number(process.env.STREAMS_EOS_INPUTS ?? '1000000');
 const CLUSTER_INPUTS = Number(process.env.STREAMS_EOS_CLUSTER_INPUTS ?? '1000000');
 const RUN_S = Number(process.env.STREAMS_EOS_RUN_S ?? '900');
+const METRICS = process.env.STREAMS_EOS_METRICS === '1';
+/** Profiled brokers must exit cleanly for Node to write their .cpuprofile. */
+const PROFILING = (process.env.RUNNEL_FAULT_NODE_FLAGS ?? '').includes('--cpu-prof');
 
 function streamsMissing(): string {
   if (spawnSync('java', ['-version']).status !== 0) return 'no java on PATH';
@@ -70,27 +78,86 @@ async function transactionalIds(port: number): Promise<string[]> {
   }
 }
 
+/**
+ * The cluster's finalized transaction.version as ApiVersions v4 reports it (0 when not finalized): the
+ * brokers inherit RUNNEL_TRANSACTION_VERSION, the bootstrap level, so a run says which protocol it measured.
+ */
+async function finalizedTransactionVersion(port: number): Promise<number> {
+  const client = await RawClient.connect(port);
+  try {
+    const r = await call(client, ApiKey.ApiVersions, 4, { clientSoftwareName: 'streams-eos-test', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
+    return r.body.finalizedFeatures.find((f) => f.name === 'transaction.version')?.maxVersionLevel ?? 0;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Requests, error codes and mean time per API summed over the brokers' /metrics (Kafka's RequestMetrics
+ * names), busiest first: `Produce 1234 (2.1 ms) …; errors: Produce CONCURRENT_TRANSACTIONS 5 …`.
+ */
+async function requestSummary(metricsPorts: readonly number[]): Promise<string> {
+  const requests = new Map<string, number>();
+  const seconds = new Map<string, number>();
+  const errors = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, v: number): void => { m.set(k, (m.get(k) ?? 0) + v); };
+  for (const port of metricsPorts) {
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text()).catch(() => '');
+    for (const line of text.split('\n')) {
+      const m = /^(kafka_network_request_metrics_\w+)\{request="(\w+)"(?:,error="(\w+)")?\} (\S+)$/.exec(line);
+      if (m === null) continue;
+      const [, name, request, error, value] = m as unknown as [string, string, string, string | undefined, string];
+      if (name === 'kafka_network_request_metrics_requests_total') add(requests, request, Number(value));
+      else if (name === 'kafka_network_request_metrics_total_time_seconds_sum') add(seconds, request, Number(value));
+      else if (name === 'kafka_network_request_metrics_errors_total') add(errors, `${request} ${error ?? '?'}`, Number(value));
+    }
+  }
+  const perApi = [...requests].sort((a, b) => b[1] - a[1])
+    .map(([api, n]) => `${api} ${n} (${((1000 * (seconds.get(api) ?? 0)) / Math.max(1, n)).toFixed(1)} ms)`);
+  const errs = [...errors].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`);
+  return `${perApi.join(', ')}; errors: ${errs.join(', ') || 'none'}`;
+}
+
+/**
+ * CPU seconds (user + system) a broker process used so far, from /proc (Linux; clock ticks at the usual
+ * 100 Hz); 0 elsewhere. Less sensitive than wall time to the other work on a shared machine.
+ */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+
 test('Kafka Streams exactly_once_v2 word count on a single node: exact counts at read_committed', { skip: streamsMissing() || false, timeout: (RUN_S + 600) * 1000 }, async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'runnel-streams-eos-'));
   let broker: BrokerChild | undefined;
   try {
-    broker = await startBrokerChild(dataDir, await freePort());
+    const metricsPort = await freePort();
+    broker = await startBrokerChild(dataDir, await freePort(), METRICS ? { RUNNEL_METRICS_LISTENER: `127.0.0.1:${metricsPort}` } : {});
+    t.diagnostic(`finalized transaction.version ${await finalizedTransactionVersion(Number(broker.bootstrap.split(':')[1]))}; load average ${load()}`);
     const produced = await wordCount('produce', broker.bootstrap, INPUTS, '1', 600_000);
-    t.diagnostic(`produce: ${produced.detail}`);
+    t.diagnostic(`produce (${produced.ms} ms): ${produced.detail}`);
     assert.ok(produced.ok, produced.detail);
     const run = await wordCount('run', broker.bootstrap, INPUTS, String(RUN_S), (RUN_S + 120) * 1000);
-    t.diagnostic(`run (${run.ms} ms): ${run.detail}`);
+    t.diagnostic(`run (${run.ms} ms, load average ${load()}, broker CPU ${cpuSeconds(broker.child.pid).toFixed(1)} s since its start): ${run.detail}`);
     t.diagnostic(`streams events: ${run.events}`);
     assert.ok(run.ok, `word count: ${run.detail}`);
     // exactly_once_v2 ran in transactions: the coordinator knows the application's transactional ids.
     const ids = await transactionalIds(Number(broker.bootstrap.split(':')[1]));
     t.diagnostic(`transactional ids: ${ids.join(', ')}`);
+    if (METRICS) t.diagnostic(`requests: ${await requestSummary([metricsPort])}`);
     assert.ok(ids.some((id) => id.startsWith('wc-eos-')), `no wc-eos transactional id among ${ids.join(', ')}`);
   } catch (e) {
     if (broker) t.diagnostic(`broker log tail: ${broker.log().slice(-3000)}`);
     throw e;
   } finally {
-    if (broker) await kill9(broker);
+    if (broker) await (PROFILING ? stopClean(broker) : kill9(broker));
     await rm(dataDir, { recursive: true, force: true });
   }
 });
@@ -104,28 +171,35 @@ test('Kafka Streams exactly_once_v2 word count on three nodes across kill -9 of 
   const root = await mkdtemp(join(tmpdir(), 'runnel-streams-eos-cluster-'));
   let cluster: ProcessCluster | undefined;
   try {
-    cluster = await startProcessCluster(root, 3, { 'transaction.state.log.replication.factor': '3', 'transaction.state.log.min.isr': '2' });
+    const metricsPorts = [await freePort(), await freePort(), await freePort()];
+    cluster = await startProcessCluster(root, 3, { 'transaction.state.log.replication.factor': '3', 'transaction.state.log.min.isr': '2' },
+      (id): Record<string, string> => (METRICS ? { 'metrics.listener': `127.0.0.1:${metricsPorts[id - 1] ?? 0}` } : {}));
+    t.diagnostic(`finalized transaction.version ${await finalizedTransactionVersion(cluster.node(1).port)}; load average ${load()}`);
     const produced = await wordCount('produce', cluster.bootstrap, CLUSTER_INPUTS, '3', 600_000);
-    t.diagnostic(`produce: ${produced.detail}`);
+    t.diagnostic(`produce (${produced.ms} ms): ${produced.detail}`);
     assert.ok(produced.ok, produced.detail);
     const running = wordCount('run', cluster.bootstrap, CLUSTER_INPUTS, String(RUN_S), (RUN_S + 120) * 1000);
     let finished = false;
     void running.then(() => { finished = true; });
     await new Promise((r) => setTimeout(r, killAfterMs));
     assert.equal(finished, false, 'the word count finished before the kill: make it longer (STREAMS_EOS_CLUSTER_INPUTS)');
+    const victimCpu = cpuSeconds(cluster.node(victim).child?.pid);
     await cluster.kill9(victim);
     t.diagnostic(`node ${victim} killed`);
     await new Promise((r) => setTimeout(r, 10_000));
     await cluster.start(victim);
     t.diagnostic(`node ${victim} restarted`);
     const run = await running;
-    t.diagnostic(`run (${run.ms} ms): ${run.detail}`);
+    const cpu = cluster.nodes.map((n) => cpuSeconds(n.child?.pid) + (n.id === victim ? victimCpu : 0));
+    t.diagnostic(`run (${run.ms} ms, load average ${load()}, brokers' CPU ${cpu.map((c) => c.toFixed(1)).join(' + ')} = ${cpu.reduce((a, b) => a + b, 0).toFixed(1)} s since their start): ${run.detail}`);
     t.diagnostic(`streams events: ${run.events}`);
+    if (METRICS) t.diagnostic(`requests (node ${victim}'s since its restart): ${await requestSummary(metricsPorts)}`);
     assert.ok(run.ok, `word count: ${run.detail}`);
   } catch (e) {
     for (const n of cluster?.nodes ?? []) t.diagnostic(`node ${n.id} log tail: ${n.log.slice(-3000)}`);
     throw e;
   } finally {
+    if (PROFILING) for (const n of cluster?.nodes ?? []) await cluster?.stop(n.id);
     await cluster?.close();
     await rm(root, { recursive: true, force: true });
   }

@@ -45,8 +45,9 @@ describe('interop: Apache Kafka command-line tools against Runnel', { skip: enab
 
   before(async () => {
     assert.ok(kafkaAssembled(), `Kafka jars missing under ${kafkaLibs()} (scripts/interop/setup.sh)`);
-    const mod = (await import('../../src/index.js')) as { startBroker: (o: { dataDir: string; port: number }) => Promise<Running> };
-    broker = await mod.startBroker({ dataDir, port: 0 });
+    const mod = (await import('../../src/index.js')) as { startBroker: (o: { dataDir: string; port: number; 'transaction.version': number }) => Promise<Running> };
+    // Formed at transaction.version 0 whatever the default: the features tests upgrade it from there.
+    broker = await mod.startBroker({ dataDir, port: 0, 'transaction.version': 0 });
     b = ['--bootstrap-server', broker.bootstrapServers];
   });
 
@@ -96,7 +97,23 @@ describe('interop: Apache Kafka command-line tools against Runnel', { skip: enab
     const out = ok(await tool('org.apache.kafka.tools.FeatureCommand', [...b, 'describe']), 'FeatureCommand describe');
     assert.match(out, /Feature: metadata\.version\s+SupportedMinVersion: 4\.4-IV2\s+SupportedMaxVersion: 4\.4-IV2\s+FinalizedVersionLevel: 4\.4-IV2/);
     assert.match(out, /Feature: group\.version\s+SupportedMinVersion: 1\s+SupportedMaxVersion: 1\s+FinalizedVersionLevel: 1/);
-    assert.match(out, /Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 0\s+FinalizedVersionLevel: 0/);
+    assert.match(out, /Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 2\s+FinalizedVersionLevel: 0/);
+  });
+
+  it('kafka-features upgrade / downgrade / disable of transaction.version go through the controller; describe follows; refusals exit 1 with Kafka\'s message', { timeout: 8 * TOOL_TIMEOUT_MS }, async () => {
+    const features = (args: string[]) => tool('org.apache.kafka.tools.FeatureCommand', [...b, ...args]);
+    const level = async () => /Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 2\s+FinalizedVersionLevel: (\d)/.exec(ok(await features(['describe']), 'describe'))?.[1];
+    assert.match(ok(await features(['upgrade', '--feature', 'transaction.version=2', '--dry-run']), 'dry run'), /transaction\.version can be upgraded to 2\./);
+    assert.equal(await level(), '0', 'a dry run changes nothing');
+    assert.match(ok(await features(['upgrade', '--feature', 'transaction.version=2']), 'upgrade'), /transaction\.version was upgraded to 2\./);
+    assert.equal(await level(), '2');
+    const tooHigh = await features(['downgrade', '--feature', 'transaction.version=3']);
+    assert.equal(tooHigh.code, 1);
+    assert.match(tooHigh.stdout + tooHigh.stderr, /Could not downgrade transaction\.version to 3\. The update failed for all features since the following feature had an error: Invalid update version 3 for feature transaction\.version\. Local controller 1 only supports versions 0-2/);
+    assert.match(ok(await features(['downgrade', '--feature', 'transaction.version=1']), 'downgrade'), /transaction\.version was downgraded to 1\./);
+    assert.equal(await level(), '1');
+    assert.match(ok(await features(['disable', '--feature', 'transaction.version']), 'disable'), /transaction\.version was disabled\./);
+    assert.equal(await level(), '0');
   });
 
   it('kafka-configs --entity-type brokers --entity-default alters a dynamic property; groups take consumer.* configs', { timeout: 3 * TOOL_TIMEOUT_MS }, async () => {

@@ -133,3 +133,21 @@ test('broker registrations keep their incarnation id; BrokerRegistrationChange m
   assert.throws(() => applyRecords(image, [{ type: 'BrokerRegistrationChange', brokerId: 1, brokerEpoch: 9, inControlledShutdown: false }], 2),
     /epoch 9/, 'a change for another incarnation is a bug');
 });
+
+test('FeatureLevel records: the last level per feature is finalized, 0 removes it, snapshots (imageRecords) keep it and broker ranges', () => {
+  let { image } = applyRecords(EMPTY_IMAGE, decodeMetadataRecords(encodeMetadataRecords([
+    { type: 'RegisterBroker', brokerId: 1, brokerEpoch: 0, host: 'h', port: 1, rack: null, fenced: false,
+      features: [{ name: 'transaction.version', minSupportedVersion: 0, maxSupportedVersion: 2 }] },
+    { type: 'FeatureLevel', name: 'transaction.version', featureLevel: 1 },
+    { type: 'FeatureLevel', name: 'transaction.version', featureLevel: 2 },
+  ])), 0);
+  assert.deepEqual([...image.features], [['transaction.version', 2]]);
+  assert.deepEqual(image.brokers.get(1)!.supportedFeatures, [{ name: 'transaction.version', minSupportedVersion: 0, maxSupportedVersion: 2 }]);
+  const records = imageRecords(image);
+  assert.deepEqual(records.filter((r) => r.type === 'FeatureLevel'), [{ type: 'FeatureLevel', name: 'transaction.version', featureLevel: 2 }]);
+  assert.deepEqual(withoutOffset(applyRecords(EMPTY_IMAGE, records, 0).image), withoutOffset(image));
+  ({ image } = applyRecords(image, [{ type: 'FeatureLevel', name: 'transaction.version', featureLevel: 0 }], 1));
+  assert.equal(image.features.size, 0);
+  assert.equal(imageRecords(image).some((r) => r.type === 'FeatureLevel'), false);
+  assert.throws(() => applyRecords(image, [{ type: 'FeatureLevel', name: 'transaction.version', featureLevel: -1 }], 2), /FeatureLevel/);
+});

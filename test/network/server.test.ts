@@ -480,3 +480,40 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
     await sleep(10);
   }
 }
+
+// franz-go's transactional producer went fatal ("producer ID has a fatal, unrecoverable error ... broker
+// closed the connection immediately during api versions negotiation") when it reconnected to a broker that
+// was restarting: the broker closed connections whose first frame arrived before it could serve them
+// (test/faults/txn-kill.test.ts stalled). Such a connection is now held and served once the broker is ready.
+test('regression (txn-kill: client went fatal on a restarting broker): a connection accepted before startServing is held, then answered', async () => {
+  let calls = 0;
+  await withServer({ handler: (c, f) => { calls++; return echo(c, f); }, holdUntilServing: true }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    client.write(Buffer.concat([sizePrefixed(Buffer.from('first')), sizePrefixed(Buffer.from('second'))]));
+    await sleep(300);
+    assert.equal(calls, 0, 'nothing is read before the server serves');
+    assert.equal(client.closed, false, 'the held connection stays open');
+    assert.equal(server.connectionCount, 1);
+    server.startServing();
+    const frames = await client.waitFrames(2);
+    assert.deepEqual(frames.map((f) => f.toString()), ['first', 'second']);
+    // Connections accepted afterwards are served at once.
+    const later = await RawClient.connect(server.port);
+    assert.equal((await later.roundTrip(Buffer.from('later'))).toString(), 'later');
+    server.startServing();
+    client.destroy();
+    later.destroy();
+  });
+});
+
+test('a held connection closed by its peer is forgotten, and close() ends held connections', async () => {
+  await withServer({ handler: echo, holdUntilServing: true }, async (server) => {
+    const gone = await RawClient.connect(server.port);
+    const held = await RawClient.connect(server.port);
+    await waitFor(() => server.connectionCount === 2);
+    gone.destroy();
+    await waitFor(() => server.connectionCount === 1);
+    await server.close();
+    await held.waitClosed();
+  });
+});

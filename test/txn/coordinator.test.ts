@@ -25,8 +25,8 @@ class Harness {
   readonly held: number[] = [];
   nextProducerId = 1000;
 
-  constructor(config: ConstructorParameters<typeof TxnCoordinatorCore>[0]['config'] = {}) {
-    this.core = new TxnCoordinatorCore({ clock: this.clock, config: { transactionStateLogNumPartitions: 1, ...config } });
+  constructor(config: ConstructorParameters<typeof TxnCoordinatorCore>[0]['config'] = {}, transactionVersionLevel?: () => number) {
+    this.core = new TxnCoordinatorCore({ clock: this.clock, config: { transactionStateLogNumPartitions: 1, ...config }, transactionVersionLevel });
     this.core.beginLoad(0, 7);
     this.core.completeLoad(0);
   }
@@ -558,4 +558,22 @@ test('KIP-360: the producer\'s own fence (InitProducerId with its id and epoch w
   assert.deepEqual([fresh.errorCode, fresh.producerEpoch], [ErrorCode.NONE, e + 3]);
   assert.equal(h.init(60_000, producerId, e + 1).errorCode, ErrorCode.PRODUCER_FENCED);
   assert.equal(h.init(60_000, producerId, e + 2).errorCode, ErrorCode.PRODUCER_FENCED);
+});
+
+test('finalized transaction.version 1 or more: every state value is written as TransactionLogValue v1; a v1 transaction stays v1 whatever the level', () => {
+  let level = 0;
+  const h = new Harness({}, () => level);
+  const { producerId, producerEpoch } = h.init();
+  assert.equal(h.log.at(-1)?.value?.readInt16BE(0), 0, 'level 0: v0, byte for byte what a v1-only coordinator writes');
+  level = 1;
+  assert.equal(h.add(producerId, producerEpoch), ErrorCode.NONE);
+  const ongoing = h.log.at(-1)!.value!;
+  assert.equal(ongoing.readInt16BE(0), 1, 'level 1: the flexible value');
+  assert.deepEqual([decodeTransactionLogValue(ongoing).state, decodeTransactionLogValue(ongoing).clientTransactionVersion], ['Ongoing', 0]);
+  level = 2;
+  assert.equal(h.end(producerId, producerEpoch, true), ErrorCode.NONE);
+  h.markersWritten();
+  const completed = decodeTransactionLogValue(h.log.at(-1)!.value!);
+  // Begun as v1 (AddPartitionsToTxn, EndTxn below v5): no epoch bump although the cluster is at 2 now.
+  assert.deepEqual([completed.state, completed.producerEpoch, completed.clientTransactionVersion], ['CompleteCommit', producerEpoch, 0]);
 });

@@ -1,8 +1,8 @@
 /**
  * Produce (API 0), versions 3-13 (Kafka 4 serves no older ones: KIP-896; v3 is the first with record
  * batch v2 only). v12 is v11 for a producer that adds partitions to transactions implicitly (KIP-890
- * part 2: see addImplicitly; only when this node runs transaction.version 2, else v12 verifies as v11
- * does). v13 names topics by id (KIP-516):
+ * part 2: see addImplicitly; only while the cluster's finalized transaction.version is 2, else v12
+ * verifies as v11 does). v13 names topics by id (KIP-516):
  * an id the metadata does not know gets UNKNOWN_TOPIC_ID on each of its partitions; the answer echoes
  * the id.
  *
@@ -58,6 +58,7 @@ import type { AppendResult } from '../../storage/partition-log.js';
 import type { ApiHandler, BrokerServices, RequestContext } from '../api-handler.js';
 import { InvalidRequestError } from '../pipeline.js';
 import { TRANSACTION_VERSION_2 } from '../../txn/coordinator.js';
+import { finalizedTransactionVersion } from '../../metadata/features.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitionResponses'][number];
@@ -383,12 +384,14 @@ const IMPLICIT_ADD_VERSION = 12;
 const ADD_ATTEMPTS_MAX = 100;
 
 /**
- * Produce v12+ from a transactions v2 producer when this node runs transaction.version 2
- * (AddPartitionsToTxnManager.produceRequestVersionToTransactionSupportedOperation: addPartition).
+ * Produce v12+ from a transactions v2 producer while the finalized transaction.version (metadata image)
+ * is 2 (AddPartitionsToTxnManager.produceRequestVersionToTransactionSupportedOperation: addPartition).
+ * Kafka 4.4 decides by the request version alone (its clients cap Produce at v11 below TV 2); Runnel also
+ * asks the finalized level, so a client that sends v12 to a cluster at 0 or 1 is verified as v11 is.
  */
 function addsImplicitly(context: RequestContext<ProduceRequest>): boolean {
   return context.apiVersion >= IMPLICIT_ADD_VERSION && context.request.transactionalId !== null
-    && context.services.config['transaction.version'] >= TRANSACTION_VERSION_2;
+    && finalizedTransactionVersion(context.services.metadataLoader.image) >= TRANSACTION_VERSION_2;
 }
 
 /**

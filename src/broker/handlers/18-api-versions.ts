@@ -13,11 +13,14 @@
  *   response carrying UNSUPPORTED_VERSION and the API list, without decoding the body (KIP-511).
  *   Kafka's own broker lists only ApiVersions itself in that response; Runnel lists every API, which
  *   KIP-511 allows and which spares old clients nothing.
- * - v3+ feature flags (KIP-584, src/broker/features.ts): SupportedFeatures and FinalizedFeatures give
- *   the level Runnel runs each Kafka 4.4 feature at (metadata.version 4.4-IV2; group.version 1 when the
- *   KIP-848 APIs are served; transaction.version, kraft.version, … 0), which is what
+ * - v3+ feature flags (KIP-584, src/broker/features.ts): SupportedFeatures gives what Runnel supports of
+ *   each Kafka 4.4 feature (transaction.version 0-2; the others one fixed level), FinalizedFeatures the
+ *   cluster's levels: transaction.version from the metadata image (FeatureLevelRecord, set by
+ *   UpdateFeatures), metadata.version 4.4-IV2, group.version 1 when the KIP-848 APIs are served — what
  *   `kafka-features.sh describe` and Admin.describeFeatures print. FinalizedFeaturesEpoch is the offset
- *   of the metadata image the answer was made from, as Kafka's is: it never goes back.
+ *   of the metadata image the answer was made from, as Kafka 4.4's is (KRaftMetadataCache.features:
+ *   image.highestOffsetAndEpoch().offset, read in the 4.4.0 jar): it never goes back, and it has moved
+ *   past every feature record the answer reflects.
  */
 import {
   decodeApiVersionsRequest,
@@ -47,11 +50,12 @@ function handleApiVersions(context: RequestContext<ApiVersionsRequest>): ApiVers
     return apiVersionsResponse(ErrorCode.INVALID_REQUEST, []);
   }
   if (context.apiVersion >= 5 && !intendedNode(context)) return apiVersionsResponse(ErrorCode.REBOOTSTRAP_REQUIRED, []);
-  const features = runnelFeatures(context.supportedApis, context.services.config['transaction.version']);
+  const image = context.services.metadataLoader.image;
+  const features = runnelFeatures(context.supportedApis, image);
   return {
     ...apiVersionsResponse(ErrorCode.NONE, context.supportedApis),
     supportedFeatures: supportedFeatureKeys(features, context.apiVersion),
-    finalizedFeaturesEpoch: BigInt(Math.max(0, context.services.metadataLoader.image.offset)),
+    finalizedFeaturesEpoch: BigInt(Math.max(0, image.offset)),
     finalizedFeatures: finalizedFeatureKeys(features),
   };
 }

@@ -5,8 +5,8 @@
  * group's committed offsets when the transaction commits (src/group/coordinator.ts txnOffsetCommit).
  * Per partition errors as OffsetCommit (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, ILLEGAL_GENERATION,
  * UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE).
- * v5 is transactions v2 (KIP-890 part 2): the producer sends no AddOffsetsToTxn, so when this node runs
- * transaction.version 2 the group's `__consumer_offsets` partition is first added to the producer's
+ * v5 is transactions v2 (KIP-890 part 2): the producer sends no AddOffsetsToTxn, so while the cluster's
+ * finalized transaction.version is 2 the group's `__consumer_offsets` partition is first added to the producer's
  * transaction here (GroupCoordinatorService.commitTransactionalOffsets → AddPartitionsToTxnManager with
  * addPartition), through the transaction coordinator (local or remote). If that fails every partition
  * gets its error: a coordinator that is busy finishing the previous transaction, moving or loading as
@@ -26,6 +26,7 @@ import type { ApiHandler, RequestContext } from '../api-handler.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { partitionForGroup } from '../../group/group-hash.js';
 import { GROUP_METADATA_TOPIC, TRANSACTION_VERSION_2 } from '../../txn/coordinator.js';
+import { finalizedTransactionVersion } from '../../metadata/features.js';
 
 export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
   apiKey: ApiKey.TxnOffsetCommit,
@@ -44,7 +45,7 @@ const ADD_ATTEMPTS_MAX = 100;
 
 async function handleTxnOffsetCommit(context: RequestContext<TxnOffsetCommitRequest>): Promise<TxnOffsetCommitResponse> {
   const { request, apiVersion, services } = context;
-  if (apiVersion >= IMPLICIT_ADD_VERSION && services.config['transaction.version'] >= TRANSACTION_VERSION_2) {
+  if (apiVersion >= IMPLICIT_ADD_VERSION && finalizedTransactionVersion(services.metadataLoader.image) >= TRANSACTION_VERSION_2) {
     const errorCode = await addOffsetsPartition(context);
     if (errorCode !== ErrorCode.NONE) return failAll(request, errorCode);
   }

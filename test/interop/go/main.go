@@ -818,15 +818,33 @@ func exactlyOnce(values []string, prefix string, n int) error {
 func ctpLoop(ctx context.Context) (string, error) {
 	in, out, groupID, txnID := os.Getenv("CTP_IN"), os.Getenv("CTP_OUT"), os.Getenv("CTP_GROUP"), os.Getenv("CTP_TXN")
 	inputs, _ := strconv.ParseInt(os.Getenv("CTP_INPUTS"), 10, 64)
-	sess, err := kgo.NewGroupTransactSession(
-		kgo.SeedBrokers(bootstrap...), kgo.TransactionalID(txnID), kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(in),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DefaultProduceTopic(out),
-		kgo.RequestTimeoutOverhead(5*time.Second), kgo.TransactionTimeout(20*time.Second), kgo.RetryTimeout(30*time.Second),
-	)
+	newSession := func() (*kgo.GroupTransactSession, error) {
+		return kgo.NewGroupTransactSession(
+			kgo.SeedBrokers(bootstrap...), kgo.TransactionalID(txnID), kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(in),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DefaultProduceTopic(out),
+			kgo.RequestTimeoutOverhead(5*time.Second), kgo.TransactionTimeout(20*time.Second), kgo.RetryTimeout(30*time.Second),
+		)
+	}
+	sess, err := newSession()
 	if err != nil {
 		return "", err
 	}
-	defer sess.Close()
+	defer func() { sess.Close() }()
+	// franz-go: "No returned error [of End] is retryable. Either the transactional ID has entered a failed
+	// state, or the client retried so much that the retry limit was hit" — the session is done; an
+	// application restarts with a new one, whose InitProducerId fences the old epoch and aborts what it left
+	// open. (Calling Begin again on the old session fails for ever: "already in a transaction".)
+	restarts := 0
+	restart := func() error {
+		sess.Close()
+		restarts++
+		next, err := newSession()
+		if err != nil {
+			return err
+		}
+		sess = next
+		return nil
+	}
 	adm, err := newClient()
 	if err != nil {
 		return "", err
@@ -834,6 +852,27 @@ func ctpLoop(ctx context.Context) (string, error) {
 	defer adm.Close()
 	admin := kadm.NewClient(adm)
 	commits, aborts, failures := 0, 0, 0
+	// What the failed attempts were told, for the deadline message (at most 8 distinct texts, in order).
+	var failedWith []string
+	failedCount := map[string]int{}
+	noteFailure := func(step string, err error) {
+		text := step + ": " + err.Error()
+		if failedCount[text] == 0 && len(failedWith) < 8 {
+			failedWith = append(failedWith, text)
+		}
+		failedCount[text]++
+	}
+	// " (2x end: …; 1x begin: …)", or "" without failures.
+	told := func() string {
+		if len(failedWith) == 0 {
+			return ""
+		}
+		parts := make([]string, 0, len(failedWith))
+		for _, text := range failedWith {
+			parts = append(parts, fmt.Sprintf("%dx %s", failedCount[text], text))
+		}
+		return " (" + strings.Join(parts, "; ") + ")"
+	}
 	lastCheck := time.Time{}
 	for ctx.Err() == nil {
 		if time.Since(lastCheck) > time.Second {
@@ -846,7 +885,7 @@ func ctpLoop(ctx context.Context) (string, error) {
 					}
 				})
 				if total >= inputs {
-					return fmt.Sprintf("copied %d inputs: %d commits, %d aborts, %d failed attempts", total, commits, aborts, failures), nil
+					return fmt.Sprintf("copied %d inputs: %d commits, %d aborts, %d failed attempts, %d session restarts%s", total, commits, aborts, failures, restarts, told()), nil
 				}
 			}
 		}
@@ -860,7 +899,11 @@ func ctpLoop(ctx context.Context) (string, error) {
 		}
 		if err := sess.Begin(); err != nil {
 			failures++
+			noteFailure("begin", err)
 			time.Sleep(300 * time.Millisecond)
+			if err := restart(); err != nil {
+				return "", err
+			}
 			continue
 		}
 		var outs []*kgo.Record
@@ -872,14 +915,25 @@ func ctpLoop(ctx context.Context) (string, error) {
 		switch {
 		case err != nil || produceErr != nil:
 			failures++
+			if produceErr != nil {
+				noteFailure("produce", produceErr)
+			}
+			if err != nil {
+				noteFailure("end", err)
+			}
 			time.Sleep(300 * time.Millisecond)
+			if err != nil {
+				if err := restart(); err != nil {
+					return "", err
+				}
+			}
 		case committed:
 			commits++
 		default:
 			aborts++
 		}
 	}
-	return "", fmt.Errorf("deadline: %d commits, %d aborts, %d failed attempts", commits, aborts, failures)
+	return "", fmt.Errorf("deadline: %d commits, %d aborts, %d failed attempts, %d session restarts%s", commits, aborts, failures, restarts, told())
 }
 
 // ctpCheck (test/faults/txn-kill.test.ts): $CTP_OUT at read_committed holds "o:in<i>" exactly once for
