@@ -8,7 +8,9 @@
  * every entry of earlier terms (its own term's first entry applied: KRaft's "caught up to the leader
  * epoch start"). Every node's image is built from the entries Raft commits (and replaced by snapshots).
  *
- * The brokers register with an incarnation id, heartbeat, stop heartbeating when paused or crashed,
+ * The brokers register with an incarnation id (a restarted one mostly naming, as previousIncarnationId, the
+ * last incarnation its "data directory" recorded after a successful registration: the session of that
+ * dead process then ends at once; sometimes without it, waiting the session out), heartbeat, stop heartbeating when paused or crashed,
  * shut down in a controlled way, and lead or follow partitions as their node's image says, with a small
  * model of the data plane: leaders append (leader epoch per offset), followers fetch from the leader
  * their image names at its leader epoch and truncate where they diverge, the leader's high watermark
