@@ -14,6 +14,8 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { formatListener, type Listener, type NamedListener, type RunnelConfig } from '../config/config.js';
 import { advertisedBrokerListener, nodeLayout } from '../config/node-layout.js';
 import { BrokerLifecycle } from './lifecycle.js';
+import { BrokerIncarnationFile } from './broker-incarnation.js';
+import type { DataDirLock } from '../storage/data-dir-lock.js';
 import { StartAbortedError } from '../common/start-aborted.js';
 import type { QuorumView } from './quorum-view.js';
 import { FrameSizeError } from '../network/frame-decoder.js';
@@ -63,6 +65,12 @@ export interface BrokerStartOptions {
     /** The metadata quorum as this node sees it (DescribeQuorum, Metadata's controller id). */
     readonly quorum?: QuorumView;
   };
+  /**
+   * The data directory's lock, held by the caller (RunnelNode): proof that the directory's previous process
+   * is dead, so the broker names that process's incarnation when it registers (broker-incarnation.ts).
+   * Absent (tests that start a Broker alone): registration follows Kafka's rule and waits out an old session.
+   */
+  readonly dataDirLock?: DataDirLock;
   /** Aborts the start while it waits for the broker's registration (the node's StartAbortedError). */
   readonly signal?: AbortSignal;
 }
@@ -162,7 +170,11 @@ export class Broker {
       const advertised = advertisedListener(config, listener, network.port);
       const controller = options.cluster.controller;
       readiness.notReady = 'registering with the controller';
+      const incarnationFile = options.dataDirLock === undefined ? undefined : await BrokerIncarnationFile.open(options.dataDirLock, dataDir, meta.nodeId);
+      const previousIncarnationId = await incarnationFile?.readPrevious();
       const lifecycle = new BrokerLifecycle({
+        ...(previousIncarnationId !== undefined ? { previousIncarnationId } : {}),
+        ...(incarnationFile !== undefined ? { onRegistered: (id: string) => incarnationFile.write(id) } : {}),
         channel: controller, nodeId: meta.nodeId, clusterId: meta.clusterId, host: advertised.host, port: advertised.port,
         rack: config['broker.rack'] === '' ? null : config['broker.rack'], loader: metadataLoader,
         heartbeatIntervalMs: config['broker.heartbeat.interval.ms'], logger,
@@ -249,6 +261,8 @@ export class Broker {
           partitions: replicaManager.partitions().length,
           ...(operatorHttp === undefined ? {} : { metricsListener: formatHostPort(parseHostPort(config['metrics.listener']).host, operatorHttp.port) }),
           startupMs: Math.round(performance.now() - startedMs),
+          // Whether registration could prove the previous process dead (no wait for its session).
+          namedPreviousIncarnation: previousIncarnationId !== undefined,
         },
         'runnel broker started',
       );

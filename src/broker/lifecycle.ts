@@ -24,6 +24,13 @@ export interface BrokerLifecycleOptions {
   readonly loader: MetadataLoader;
   readonly heartbeatIntervalMs: number;
   readonly logger: Logger;
+  /**
+   * The incarnation this node's previous process registered, known dead because this process holds the
+   * data directory's lock (broker-incarnation.ts): the controller then need not wait out its session.
+   */
+  readonly previousIncarnationId?: string;
+  /** Records this process's incarnation once registered (its failure only costs the next start the wait). */
+  readonly onRegistered?: (incarnationId: string) => Promise<void>;
 }
 
 /** While fenced and catching up, heartbeats go out this often rather than every interval. */
@@ -41,6 +48,7 @@ export class BrokerLifecycle {
   private fenced = true;
   private wantShutDown = false;
   private stopped = false;
+  private recorded = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly unfencedWaiters: (() => void)[] = [];
   private shutdownDone: (() => void) | undefined;
@@ -104,12 +112,15 @@ export class BrokerLifecycle {
   private async register(deadlineMs: number): Promise<void> {
     const { channel, nodeId, clusterId, host, port, rack, logger } = this.options;
     for (let attempt = 0; !this.stopped; attempt++) {
+      const previous = this.options.previousIncarnationId;
       const outcome = await channel.send({
         type: 'registerBroker', brokerId: nodeId, incarnationId: this.incarnationId, clusterId, host, port, rack, features: SUPPORTED_FEATURES,
+        ...(previous !== undefined ? { previousIncarnationId: previous } : {}),
       }, REQUEST_TIMEOUT_MS);
       if (outcome.ok) {
         this.epoch = outcome.value.brokerEpoch;
         logger.debug({ nodeId, brokerEpoch: this.epoch }, 'broker registered');
+        await this.recordIncarnation();
         return;
       }
       if (outcome.errorCode === ErrorCode.INCONSISTENT_CLUSTER_ID) {
@@ -118,6 +129,22 @@ export class BrokerLifecycle {
       if (Date.now() > deadlineMs) throw new Error(`broker registration failed: ${outcome.message ?? outcome.errorCode}`);
       if (attempt % 20 === 0) logger.info({ nodeId, errorCode: outcome.errorCode, message: outcome.message }, 'broker registration retrying');
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * (attempt + 1))));
+    }
+  }
+
+  /**
+   * Only after the controller committed this incarnation: a file naming an incarnation that never
+   * registered would prove nothing next time. Not recorded (crash first, or a failed write): the next
+   * start sends the older id, the controller does not take it as proof, and that start waits out the
+   * session as Kafka's does.
+   */
+  private async recordIncarnation(): Promise<void> {
+    if (this.recorded || this.options.onRegistered === undefined) return;
+    try {
+      await this.options.onRegistered(this.incarnationId);
+      this.recorded = true;
+    } catch (error) {
+      this.options.logger.warn({ nodeId: this.options.nodeId, err: error }, 'could not record the broker incarnation; the next start after a crash waits out the session');
     }
   }
 

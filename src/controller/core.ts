@@ -232,7 +232,12 @@ export class ControllerCore {
     if (unsupported !== null) return failed(ErrorCode.UNSUPPORTED_VERSION, unsupported);
     const existing = image.brokers.get(request.brokerId);
     const sameIncarnation = existing !== undefined && existing.incarnationId === request.incarnationId;
-    if (existing !== undefined && !sameIncarnation && this.hasValidSession(image, request.brokerId, nowMs)) {
+    // Runnel beyond Kafka: a broker that names the registered incarnation as its previous one read it from
+    // its data directory while holding the directory's lock, which proves that process is dead, so its
+    // session is over now and the restart goes through as if the session had expired.
+    const previousProvedDead = existing !== undefined && existing.incarnationId !== null &&
+      request.previousIncarnationId === existing.incarnationId;
+    if (existing !== undefined && !sameIncarnation && !previousProvedDead && this.hasValidSession(image, request.brokerId, nowMs)) {
       // The old process may still be alive: it must miss its session first (Kafka's DuplicateBrokerRegistration).
       return failed(ErrorCode.DUPLICATE_BROKER_REGISTRATION, 'Another broker is registered with that broker id.');
     }

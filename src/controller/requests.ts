@@ -17,6 +17,14 @@ export interface RegisterBrokerRequest {
   readonly brokerId: number;
   /** A fresh random id per process start (KIP-631): a new incarnation is a restart, not a retry. */
   readonly incarnationId: string;
+  /**
+   * Runnel's own, beyond KIP-631: the incarnation id this broker's previous process registered with,
+   * read from its data directory under the directory's lock (src/node/broker-incarnation.ts). Holding
+   * that lock proves the previous process is dead, so the controller may end its session at once
+   * instead of waiting `broker.session.timeout.ms`. Absent: unknown (Kafka's rule applies). Carried in
+   * the controller RPC's JSON, where an older controller ignores it.
+   */
+  readonly previousIncarnationId?: string;
   readonly clusterId: string;
   readonly host: string;
   readonly port: number;

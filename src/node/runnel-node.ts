@@ -175,7 +175,7 @@ export class RunnelNode {
       await ensureMetaProperties(dataDir, layout.nodeId, clusterId);
       if (layout.isBroker) {
         node.broker = await Broker.start({
-          config, clusterId, logger, clock,
+          config, clusterId, logger, clock, dataDirLock: lock,
           cluster: { loader, controller: channel, quorum: node.quorumView() }, signal: options.signal,
         });
         const owner = node;

@@ -8,7 +8,9 @@
  * every entry of earlier terms (its own term's first entry applied: KRaft's "caught up to the leader
  * epoch start"). Every node's image is built from the entries Raft commits (and replaced by snapshots).
  *
- * The brokers register with an incarnation id, heartbeat, stop heartbeating when paused or crashed,
+ * The brokers register with an incarnation id (a restarted one mostly naming, as previousIncarnationId, the
+ * last incarnation its "data directory" recorded after a successful registration: the session of that
+ * dead process then ends at once; sometimes without it, waiting the session out), heartbeat, stop heartbeating when paused or crashed,
  * shut down in a controlled way, and lead or follow partitions as their node's image says, with a small
  * model of the data plane: leaders append (leader epoch per offset), followers fetch from the leader
  * their image names at its leader epoch and truncate where they diverge, the leader's high watermark
@@ -77,6 +79,8 @@ export interface ControllerSimStats {
   /** Committed unclean elections, and RECOVERING partitions that became RECOVERED (KIP-704). */
   uncleanElections: number;
   recoveries: number;
+  /** Registrations accepted that named the previous incarnation (the restart without the session wait). */
+  restartsProvingPrevious: number;
 }
 
 export interface ControllerSimResult {
@@ -174,6 +178,13 @@ class Broker {
   /** Process incarnation (a restart makes a new one, and a new KIP-631 incarnation id). */
   process = 0;
   incarnationId = '';
+  /**
+   * The data directory's record of the last registered incarnation (src/node/broker-incarnation.ts): it
+   * survives crashes, and is written only after a registration succeeded (sometimes the process dies first).
+   */
+  persistedIncarnationId: string | undefined = undefined;
+  /** What this process sends as previousIncarnationId (sometimes nothing: a start without the file). */
+  previousIncarnationId: string | undefined = undefined;
   brokerEpoch = -1;
   state: 'registering' | 'running' | 'shutting-down' | 'stopped' = 'registering';
   paused = 0;
@@ -228,6 +239,7 @@ function partitionKey(topicId: string, partition: number): string {
 
 export class ControllerSimulation {
   private readonly prng: Prng;
+  private readonly incarnationPrng: Prng;
   private readonly queue = new EventQueue<Event>();
   private readonly network: SimNetwork;
   private readonly nodes = new Map<NodeId, SimNode>();
@@ -268,10 +280,13 @@ export class ControllerSimulation {
   private readonly stats: ControllerSimStats = {
     crashes: 0, pauses: 0, controlledShutdowns: 0, partitions: 0, controllerChanges: 0, fencings: 0, elections: 0,
     isrChanges: 0, topicsCreated: 0, requestsAnswered: 0, snapshotsInstalled: 0, uncleanElections: 0, recoveries: 0,
+    restartsProvingPrevious: 0,
   };
 
   constructor(private readonly options: ControllerSimOptions) {
     this.prng = new Prng(options.seed);
+    // Its own stream, so the choices below leave every other draw of a seed where it was.
+    this.incarnationPrng = new Prng((options.seed ^ 0x1cab) >>> 0);
     const prng = this.prng;
     this.voterCount = prng.chance(0.5) ? 3 : 5;
     this.nodeCount = this.voterCount + prng.int(0, 2);
@@ -375,6 +390,9 @@ export class ControllerSimulation {
     const broker = node.broker;
     broker.process++;
     broker.incarnationId = `n${id}-p${broker.process}`;
+    // The previous process is dead (it crashed or stopped with this node): most starts prove it with the
+    // incarnation their data directory kept, some start without it and wait out the old session (Kafka's rule).
+    broker.previousIncarnationId = this.incarnationPrng.chance(0.75) ? broker.persistedIncarnationId : undefined;
     broker.brokerEpoch = -1;
     broker.state = 'registering';
     broker.caughtUp = false;
@@ -759,6 +777,7 @@ export class ControllerSimulation {
       if (!broker.outstanding.has('register')) {
         const sent = this.sendRequest(id, broker.process, {
           type: 'registerBroker', brokerId: id, incarnationId: broker.incarnationId, clusterId: 'sim', host: 'sim', port: id, rack: id % 2 === 0 ? 'even' : 'odd',
+          ...(broker.previousIncarnationId !== undefined ? { previousIncarnationId: broker.previousIncarnationId } : {}),
         });
         broker.outstanding.set('register', { id: sent, sentMs: this.nowMs });
       }
@@ -796,6 +815,9 @@ export class ControllerSimulation {
         if (broker.state !== 'registering') return;
         broker.brokerEpoch = (outcome as ControllerOutcomeOf<'registerBroker'> & { ok: true }).value.brokerEpoch;
         broker.state = 'running';
+        if (request.previousIncarnationId !== undefined) this.stats.restartsProvingPrevious++;
+        // Written after the registration, durably; a crash before the write leaves the older id (next start waits).
+        if (this.incarnationPrng.chance(0.9)) broker.persistedIncarnationId = broker.incarnationId;
         broker.lastHeartbeatMs = -1e9;
         return;
       }

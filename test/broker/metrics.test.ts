@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, unlink, readdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunnelNode } from '../../src/node/runnel-node.js';
@@ -19,6 +18,7 @@ import { call } from './kafka-test-client.js';
 import { createTopic, produce, startHarness, type Harness } from './standalone-harness.js';
 import { recordBatch, simpleBatch } from '../replication/batches.js';
 import { ZERO_UUID } from '../../src/protocol/codec-support.js';
+import { freePort } from '../network/free-port.js';
 
 const metricsOn = { 'metrics.listener': '127.0.0.1:0' };
 
@@ -167,13 +167,6 @@ test('docs/grafana-dashboard.json queries only series the broker exports', async
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('/readyz is 503 while storage recovers after an unclean stop, then 200', { timeout: 120_000 }, async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'runnel-readyz-'));

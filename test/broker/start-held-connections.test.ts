@@ -9,7 +9,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,15 +24,8 @@ import { EMPTY_IMAGE, applyRecords, type MetadataImage } from '../../src/metadat
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { RawClient } from '../network/raw-client.js';
 import { call } from './kafka-test-client.js';
+import { freePort } from '../network/free-port.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 test('regression (txn-kill: franz-go went fatal on a restarting broker): a request sent while the broker starts is answered once it serves, the connection stays open', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'runnel-held-'));

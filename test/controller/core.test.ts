@@ -45,9 +45,10 @@ class Harness {
     return result;
   }
 
-  register(brokerId: number, incarnationId = `inc-${brokerId}`, rack: string | null = null): Sent<'registerBroker'> {
+  register(brokerId: number, incarnationId = `inc-${brokerId}`, rack: string | null = null, previousIncarnationId?: string): Sent<'registerBroker'> {
     const outcome = this.send<'registerBroker'>({
       type: 'registerBroker', brokerId, incarnationId, clusterId: 'c1', host: 'h', port: 9000 + brokerId, rack,
+      ...(previousIncarnationId !== undefined ? { previousIncarnationId } : {}),
     });
     if (outcome.ok) this.epochs.set(brokerId, outcome.value.brokerEpoch);
     return outcome;
@@ -200,6 +201,55 @@ test('registerBroker: a restart right after a controlled shutdown (fenced) is ac
   assert.equal(h.image.brokers.get(1)!.fenced, true);
   assert.equal(value(h.register(1, 'inc-1b')).brokerEpoch, 1);
   for (const p of topicByName(h.image, 't')!.partitions) assert.ok(!p.isr.includes(1) && p.leader !== 1);
+});
+
+// After kill -9 the restarted broker waited the old incarnation's whole session (broker.session.timeout.ms,
+// 9 s) on DUPLICATE_BROKER_REGISTRATION. Holding its data directory's lock, it now names the incarnation it
+// registered last: provably dead, so that session ends at once.
+test('registerBroker after kill -9: naming the registered incarnation as previousIncarnationId restarts at once, with the records of an expired-session restart', () => {
+  const setUp = (): Harness => {
+    const h = new Harness();
+    h.startBrokers(1, 2, 3);
+    h.createTopic('t', 3, 3);
+    return h;
+  };
+  // The old path: broker 1 stays silent past its session (not yet fenced by a tick), then registers anew.
+  const expired = setUp();
+  expired.now += SESSION_MS + 1;
+  const afterExpiry = expired.register(1, 'inc-1b');
+  assert.equal(value(afterExpiry).brokerEpoch, 1);
+
+  const proved = setUp();
+  assert.equal(proved.image.brokers.get(1)!.fenced, false);
+  assert.ok([0, 1, 2].some((id) => proved.partition('t', id).leader === 1), 'broker 1 leads something before the kill');
+  const restarted = proved.register(1, 'inc-1b', null, 'inc-1');
+  assert.equal(value(restarted).brokerEpoch, 1, 'a new broker epoch, with the old session still valid');
+  assert.deepEqual(restarted.decision.records, afterExpiry.decision.records);
+  assert.deepEqual(restarted.decision.events, afterExpiry.decision.events);
+  const broker = proved.image.brokers.get(1)!;
+  assert.equal(broker.fenced, true);
+  assert.equal(broker.incarnationId, 'inc-1b');
+  // The old incarnation leads nothing and left every ISR (handleBrokerUncleanShutdown).
+  for (const p of topicByName(proved.image, 't')!.partitions) assert.ok(!p.isr.includes(1) && p.leader !== 1);
+  assert.ok(restarted.decision.events.some((e) => e.event === 'broker-registered' && e.restarted));
+  // The old incarnation's heartbeats are stale now; the new one is unfenced once caught up.
+  assert.equal(code(proved.heartbeat(1, { epoch: 0 })), ErrorCode.STALE_BROKER_EPOCH);
+  assert.equal(value(proved.heartbeat(1)).isFenced, false);
+});
+
+test('registerBroker: a previousIncarnationId that is not the registered incarnation keeps DUPLICATE_BROKER_REGISTRATION while the session lives', () => {
+  const h = new Harness();
+  h.startBrokers(1, 2);
+  h.createTopic('t', 2, 2);
+  // Another, older incarnation (a file from before the last registration): proves nothing about inc-1.
+  assert.equal(code(h.register(1, 'inc-1c', null, 'inc-1-older')), ErrorCode.DUPLICATE_BROKER_REGISTRATION);
+  // No previous incarnation at all: Kafka's rule.
+  assert.equal(code(h.register(1, 'inc-1c')), ErrorCode.DUPLICATE_BROKER_REGISTRATION);
+  // The refused attempts changed nothing: broker 1 is still registered, unfenced, at epoch 0.
+  const broker = h.image.brokers.get(1)!;
+  assert.deepEqual([broker.incarnationId, broker.brokerEpoch, broker.fenced], ['inc-1', 0, false]);
+  // A brand-new broker id with a previousIncarnationId registers as any new broker does.
+  assert.equal(value(h.register(3, 'inc-3', null, 'inc-3-before')).brokerEpoch, 0);
 });
 
 test('registerBroker: another cluster id is INCONSISTENT_CLUSTER_ID', () => {

@@ -10,7 +10,7 @@
  * every replica's segment bytes equal the leader's up to the HW (byte identity).
  * REPLICATION_FAILOVER_SEED=<n> replays the kill schedule of both runs. Scale:
  *   REPLICATION_FAILOVER_KILLS / _RECORDS / _BURST           the Java run (default 10 kills, 200,000 records;
- *                                                            CI runs 5 kills over 100,000 records)
+ *                                                            CI runs 3 kills over 60,000 records, .ci/run says why)
  *   REPLICATION_FAILOVER_FRANZ_KILLS / _FRANZ_RECORDS        the franz-go run (default 10 kills, 200,000 records;
  *                                                            CI runs 3 kills over 60,000 records to bound its time)
  * REPLICATION_FAILOVER_ONLY=java|franz-go runs one of them. Each skips without its client (the interop cache).

@@ -862,6 +862,17 @@ func ctpLoop(ctx context.Context) (string, error) {
 		}
 		failedCount[text]++
 	}
+	// " (2x end: …; 1x begin: …)", or "" without failures.
+	told := func() string {
+		if len(failedWith) == 0 {
+			return ""
+		}
+		parts := make([]string, 0, len(failedWith))
+		for _, text := range failedWith {
+			parts = append(parts, fmt.Sprintf("%dx %s", failedCount[text], text))
+		}
+		return " (" + strings.Join(parts, "; ") + ")"
+	}
 	lastCheck := time.Time{}
 	for ctx.Err() == nil {
 		if time.Since(lastCheck) > time.Second {
@@ -874,7 +885,7 @@ func ctpLoop(ctx context.Context) (string, error) {
 					}
 				})
 				if total >= inputs {
-					return fmt.Sprintf("copied %d inputs: %d commits, %d aborts, %d failed attempts, %d session restarts", total, commits, aborts, failures, restarts), nil
+					return fmt.Sprintf("copied %d inputs: %d commits, %d aborts, %d failed attempts, %d session restarts%s", total, commits, aborts, failures, restarts, told()), nil
 				}
 			}
 		}
@@ -922,11 +933,7 @@ func ctpLoop(ctx context.Context) (string, error) {
 			aborts++
 		}
 	}
-	told := make([]string, 0, len(failedWith))
-	for _, text := range failedWith {
-		told = append(told, fmt.Sprintf("%dx %s", failedCount[text], text))
-	}
-	return "", fmt.Errorf("deadline: %d commits, %d aborts, %d failed attempts, %d session restarts (%s)", commits, aborts, failures, restarts, strings.Join(told, "; "))
+	return "", fmt.Errorf("deadline: %d commits, %d aborts, %d failed attempts, %d session restarts%s", commits, aborts, failures, restarts, told())
 }
 
 // ctpCheck (test/faults/txn-kill.test.ts): $CTP_OUT at read_committed holds "o:in<i>" exactly once for

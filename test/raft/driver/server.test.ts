@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,15 +7,8 @@ import type { Ready } from '../../../src/raft/core/types.js';
 import { NotLeaderError, RaftServer, type CommittedEvent } from '../../../src/raft/driver/server.js';
 import { DurableStorage } from '../../../src/raft/driver/storage.js';
 import type { PeerAddress } from '../../../src/raft/driver/transport.js';
+import { freePort } from '../../network/free-port.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
