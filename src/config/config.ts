@@ -275,7 +275,7 @@ export const CONFIG_DEFINITIONS = {
     kind: 'int', default: 100, min: 1, doc: 'Transactions v2: how long in all an implicit add is retried on CONCURRENT_TRANSACTIONS before the producer is told to retry.',
   }),
   'transaction.version': def({
-    kind: 'int', default: 0, min: 0, max: 2,
+    kind: 'int', default: 2, min: 0, max: 2,
     doc: 'Bootstrap level of the transaction.version feature: written into the metadata log by the first active controller when the cluster is formed (as kafka-storage.sh format --feature transaction.version=N); ignored afterwards — change it on a running cluster with kafka-features.sh upgrade/downgrade --feature transaction.version=N. 2: Kafka 4 clients run transactions v2 (an epoch bump per transaction, partitions added by the produce itself); 1: transactions v1 with flexible __transaction_state records; 0: transactions v1.',
   }),
   'transaction.remove.expired.transaction.cleanup.interval.ms': def({
