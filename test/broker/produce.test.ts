@@ -4,18 +4,10 @@ import assert from 'node:assert/strict';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { call, requestFrame } from './kafka-test-client.js';
-import { createTopic, listOffset, produce, startHarness, type Harness } from './standalone-harness.js';
+import { createTopic, listOffset, produce, startHarness, type Harness, withHarness } from './standalone-harness.js';
 import { recordBatch, simpleBatch } from '../replication/batches.js';
 import { poisonBatches } from '../protocol/poison-batches.js';
 
-async function withHarness(properties: Record<string, string>, body: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await startHarness(properties);
-  try {
-    await body(h);
-  } finally {
-    await h.close();
-  }
-}
 
 async function setTopicConfig(h: Harness, topic: string, name: string, value: string): Promise<void> {
   await h.node.metadataLog!.append([{ type: 'Config', resourceType: 'topic', resourceName: topic, name, value }]);

@@ -47,6 +47,16 @@ export async function startHarness(properties: Record<string, string> = {}, data
   return harness;
 }
 
+/** Runs `body` against a fresh harness with `properties`, closing it whatever happens. */
+export async function withHarness(properties: Record<string, string>, body: (h: Harness) => Promise<void>): Promise<void> {
+  const h = await startHarness(properties);
+  try {
+    await body(h);
+  } finally {
+    await h.close();
+  }
+}
+
 /** Creates a topic through Metadata auto-creation and waits until its partitions are led here. */
 export async function createTopic(h: Harness, name: string, partitions = 1): Promise<string> {
   const services = h.broker.services;

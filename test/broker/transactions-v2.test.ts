@@ -9,7 +9,7 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/codec-support.js';
 import { call } from './kafka-test-client.js';
-import { createTopic, startHarness, type Harness } from './standalone-harness.js';
+import { createTopic, type Harness, withHarness } from './standalone-harness.js';
 import { simpleBatch } from '../replication/batches.js';
 import { RawClient } from '../network/raw-client.js';
 
@@ -20,14 +20,6 @@ const PROPS = {
   'transaction.state.log.num.partitions': '3',
 };
 
-async function withHarness(properties: Record<string, string>, body: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await startHarness(properties);
-  try {
-    await body(h);
-  } finally {
-    await h.close();
-  }
-}
 
 async function retrying<T>(attempt: () => Promise<T>, retriable: (t: T) => boolean): Promise<T> {
   let result = await attempt();

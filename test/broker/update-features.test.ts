@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { call } from './kafka-test-client.js';
-import { startHarness, type Harness } from './standalone-harness.js';
+import { startHarness, type Harness, withHarness } from './standalone-harness.js';
 
 const PREFIX = 'The update failed for all features since the following feature had an error: ';
 
@@ -28,14 +28,6 @@ async function finalizedTv(h: Harness): Promise<number | undefined> {
   return (await apiVersions(h)).finalizedFeatures.find((f) => f.name === 'transaction.version')?.maxVersionLevel;
 }
 
-async function withHarness(properties: Record<string, string>, body: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await startHarness(properties);
-  try {
-    await body(h);
-  } finally {
-    await h.close();
-  }
-}
 
 // These clusters start at 0 whatever the property's default is.
 const AT_0 = { 'transaction.version': '0' };

@@ -12,6 +12,7 @@ import { kafkaAssembled, runKafkaTool, runProcess, type ProcessResult } from '..
 import { startCluster } from '../../src/index.js';
 import type { RunningCluster } from '../../src/node/start-cluster.js';
 import { INTEROP_CACHE } from './clients.js';
+import { recordEndTxnVersions } from '../node/txn-cluster-helpers.js';
 
 const TOOL_TIMEOUT_MS = 90_000;
 const SCENARIO_TIMEOUT_MS = 180_000;
@@ -27,7 +28,8 @@ function ok(r: ProcessResult, what: string): string {
 
 describe('interop: kafka-features.sh upgrades transaction.version on a running cluster; franz-go then runs transactions v2', { skip: enabled ? false : missing }, () => {
   let cluster: RunningCluster;
-  const ends: number[] = [];
+  // Every EndTxn a coordinator serves, with the transaction version it was taken as.
+  let ends: number[] = [];
 
   before(async () => {
     assert.equal(missing, '', missing);
@@ -35,14 +37,7 @@ describe('interop: kafka-features.sh upgrades transaction.version on a running c
       nodes: 3, 'transaction.version': 0, 'transaction.state.log.replication.factor': 3, 'transaction.state.log.num.partitions': 3,
       'offsets.topic.num.partitions': 3, 'offsets.topic.replication.factor': 3, 'group.initial.rebalance.delay.ms': 0,
     });
-    for (const id of cluster.nodeIds) {
-      const runtime = cluster.node(id)!.broker!.services.txnCoordinator;
-      const original = runtime.endTransaction.bind(runtime);
-      runtime.endTransaction = (request) => {
-        ends.push(request.clientTransactionVersion);
-        return original(request);
-      };
-    }
+    ends = recordEndTxnVersions(cluster);
   });
 
   after(async () => {

@@ -17,6 +17,7 @@ import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 import { simpleBatch } from '../replication/batches.js';
 import { waitFor } from './wait-for.js';
+import { initTransactionalProducer, recordEndTxnVersions } from './txn-cluster-helpers.js';
 
 const PARTITIONS = 3;
 const TOPIC = 'tv-upgrade';
@@ -31,15 +32,7 @@ test('transaction.version upgrade and downgrade through UpdateFeatures take effe
   const clients = await Promise.all(ports.map((p) => RawClient.connect(p)));
   const byNode = (nodeId: number): RawClient => clients[nodeId - 1] as RawClient;
   // Every EndTxn a coordinator serves, with the transaction version it was taken as.
-  const ends: number[] = [];
-  for (const id of cluster.nodeIds) {
-    const runtime = cluster.node(id)!.broker!.services.txnCoordinator;
-    const original = runtime.endTransaction.bind(runtime);
-    runtime.endTransaction = (request) => {
-      ends.push(request.clientTransactionVersion);
-      return original(request);
-    };
-  }
+  const ends = recordEndTxnVersions(cluster);
   try {
     const first = clients[0] as RawClient;
     await waitFor('three brokers', async () => ((await call(first, ApiKey.Metadata, 12, { ...METADATA, topics: [] })).body.brokers.length === 3 ? true : undefined));
@@ -61,17 +54,7 @@ test('transaction.version upgrade and downgrade through UpdateFeatures take effe
       const ids = [...(t?.partitions ?? [])].sort((a, b) => a.partitionIndex - b.partitionIndex).map((p) => p.leaderId);
       return ids.length === PARTITIONS && ids.every((id) => id > 0) ? ids : undefined;
     });
-    const coordinatorId = await waitFor('the transaction coordinator', async () => {
-      const c = (await call(first, ApiKey.FindCoordinator, 4, { key: '', keyType: 1, coordinatorKeys: [TXN] })).body.coordinators[0];
-      return c?.errorCode === ErrorCode.NONE ? c.nodeId : undefined;
-    });
-    const coordinator = byNode(coordinatorId);
-    const init = await waitFor('InitProducerId', async () => {
-      const r = (await call(coordinator, ApiKey.InitProducerId, 5, {
-        transactionalId: TXN, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1, enable2Pc: false, keepPreparedTxn: false,
-      })).body;
-      return r.errorCode === ErrorCode.NONE ? r : undefined;
-    });
+    const { coordinatorId, coordinator, init } = await initTransactionalProducer(first, byNode, TXN);
     const producerId = init.producerId;
     const e = init.producerEpoch;
     const produce = async (version: number, partition: number, epoch: number, baseSequence: number): Promise<number | undefined> => waitFor(`produce v${version} to ${TOPIC}-${partition}`, async () => {

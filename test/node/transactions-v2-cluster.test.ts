@@ -15,6 +15,7 @@ import { RawClient } from '../network/raw-client.js';
 import { call } from '../broker/kafka-test-client.js';
 import { simpleBatch } from '../replication/batches.js';
 import { waitFor } from './wait-for.js';
+import { initTransactionalProducer } from './txn-cluster-helpers.js';
 
 const PARTITIONS = 3;
 const TXN = 'tv2-cluster';
@@ -41,17 +42,7 @@ test('transactions v2 across three leaders: implicit adds from non-coordinating 
       return ids.length === PARTITIONS && ids.every((id) => id > 0) ? ids : undefined;
     });
     assert.equal(new Set(leaders).size, PARTITIONS, `partitions led by three nodes (leaders ${leaders.join(', ')})`);
-    const coordinatorId = await waitFor('the transaction coordinator', async () => {
-      const c = (await call(first, ApiKey.FindCoordinator, 4, { key: '', keyType: 1, coordinatorKeys: [TXN] })).body.coordinators[0];
-      return c?.errorCode === ErrorCode.NONE ? c.nodeId : undefined;
-    });
-    const coordinator = byNode(coordinatorId);
-    const init = await waitFor('InitProducerId', async () => {
-      const r = (await call(coordinator, ApiKey.InitProducerId, 5, {
-        transactionalId: TXN, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1, enable2Pc: false, keepPreparedTxn: false,
-      })).body;
-      return r.errorCode === ErrorCode.NONE ? r : undefined;
-    });
+    const { coordinatorId, coordinator, init } = await initTransactionalProducer(first, byNode, TXN);
     const producerId = init.producerId;
 
     const produceAll = async (epoch: number, prefix: string): Promise<void> => {
