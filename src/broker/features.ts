@@ -20,7 +20,7 @@
  */
 import { ApiKey } from '../protocol/generated/index.js';
 import {
-  DISABLED_RANGE, FINALIZABLE_FEATURES, finalizedLevel, reasonNotSupported, type VersionRange,
+  DISABLED_RANGE, FINALIZABLE_FEATURES, finalizedLevel, malformedUpdateProblem, reasonNotSupported, type VersionRange,
 } from '../metadata/features.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { SupportedApi } from './api-handler.js';
@@ -90,8 +90,8 @@ export function isFinalizable(name: string): boolean {
  * the level in force (a no-op). A feature Kafka 4.4 does not define supports nothing (QuorumFeatures.DISABLED).
  */
 export function fixedFeatureUpdateProblem(features: readonly FeatureLevel[], name: string, level: number, upgradeType: number, nodeId: number): string | null {
-  if (upgradeType < 1 || upgradeType > 3) return 'The controller does not support the given upgrade type.';
-  if (level < 0) return 'A feature version cannot be less than 0.';
+  const malformed = malformedUpdateProblem(level, upgradeType);
+  if (malformed !== null) return malformed;
   const feature = features.find((f) => f.name === name);
   const unsupported = reasonNotSupported(level, `Local controller ${nodeId}`, feature?.supported ?? DISABLED_RANGE);
   if (unsupported !== null) return unsupported;

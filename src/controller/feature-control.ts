@@ -12,15 +12,14 @@
  * An update to the level in force is allowed and written again, as Kafka does.
  */
 import {
-  DISABLED_RANGE, FINALIZABLE_FEATURES, finalizedLevel, reasonNotSupported, type VersionRange,
+  DISABLED_RANGE, FINALIZABLE_FEATURES, finalizedLevel, malformedUpdateProblem, reasonNotSupported, UpgradeType, type VersionRange,
 } from '../metadata/features.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { FeatureLevelRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { Plan } from './admin.js';
 
-/** FeatureUpdate.UpgradeType codes (UpdateFeaturesRequest v1+ UpgradeType; v0's AllowDowngrade maps to 1 or 2). */
-export const UpgradeType = { UPGRADE: 1, SAFE_DOWNGRADE: 2, UNSAFE_DOWNGRADE: 3 } as const;
+export { UpgradeType } from '../metadata/features.js';
 
 export interface FeatureUpdateInput {
   readonly feature: string;
@@ -50,11 +49,9 @@ export function planUpdateFeatures(
 /** FeatureControlManager.updateFeature's checks in its order, or null. */
 function updateProblem(image: MetadataImage, nodeId: number, update: FeatureUpdateInput, localSupported: ReadonlyMap<string, VersionRange>): string | null {
   const { feature, maxVersionLevel: level, upgradeType } = update;
-  if (upgradeType !== UpgradeType.UPGRADE && upgradeType !== UpgradeType.SAFE_DOWNGRADE && upgradeType !== UpgradeType.UNSAFE_DOWNGRADE) {
-    return 'The controller does not support the given upgrade type.';
-  }
+  const malformed = malformedUpdateProblem(level, upgradeType);
+  if (malformed !== null) return malformed;
   const current = finalizedLevel(image, feature);
-  if (level < 0) return 'A feature version cannot be less than 0.';
   const unsupported = clusterReasonNotSupported(image, nodeId, feature, level, localSupported);
   if (unsupported !== null) return unsupported;
   if (level < current && upgradeType === UpgradeType.UPGRADE) {

@@ -53,3 +53,15 @@ export function reasonNotSupported(level: number, what: string, range: VersionRa
   if (rangeContains(range, level)) return null;
   return range.max === 0 ? `${what} does not support this feature.` : `${what} only supports versions ${formatVersionRange(range)}`;
 }
+
+/** FeatureUpdate.UpgradeType codes (UpdateFeaturesRequest v1+; v0's AllowDowngrade maps to 1 or 2). */
+export const UpgradeType = { UPGRADE: 1, SAFE_DOWNGRADE: 2, UNSAFE_DOWNGRADE: 3 } as const;
+
+/** FeatureControlManager.updateFeature's first two checks, shared by finalizable and fixed features; or null. */
+export function malformedUpdateProblem(level: number, upgradeType: number): string | null {
+  if (upgradeType !== UpgradeType.UPGRADE && upgradeType !== UpgradeType.SAFE_DOWNGRADE && upgradeType !== UpgradeType.UNSAFE_DOWNGRADE) {
+    return 'The controller does not support the given upgrade type.';
+  }
+  if (level < 0) return 'A feature version cannot be less than 0.';
+  return null;
+}

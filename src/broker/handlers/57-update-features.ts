@@ -25,12 +25,10 @@ import type { FeatureUpdateInput } from '../../controller/feature-control.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
 import { sendToController } from '../admin-requests.js';
 import { fixedFeatureUpdateProblem, isFinalizable, runnelFeatures } from '../features.js';
+import { UpgradeType } from '../../metadata/features.js';
 
 /** First version without per-feature results. */
 const TOP_LEVEL_ONLY_VERSION = 2;
-/** FeatureUpdate.UpgradeType: UPGRADE, SAFE_DOWNGRADE. */
-const UPGRADE = 1;
-const SAFE_DOWNGRADE = 2;
 const FAILED_PREFIX = 'The update failed for all features since the following feature had an error: ';
 
 export const updateFeaturesHandler: ApiHandler<UpdateFeaturesRequest, UpdateFeaturesResponse> = {
@@ -48,7 +46,7 @@ async function handleUpdateFeatures(context: RequestContext<UpdateFeaturesReques
   const updates: FeatureUpdateInput[] = request.featureUpdates.map((u) => ({
     feature: u.feature,
     maxVersionLevel: u.maxVersionLevel,
-    upgradeType: apiVersion === 0 ? (u.allowDowngrade ? SAFE_DOWNGRADE : UPGRADE) : u.upgradeType,
+    upgradeType: apiVersion === 0 ? (u.allowDowngrade ? UpgradeType.SAFE_DOWNGRADE : UpgradeType.UPGRADE) : u.upgradeType,
   }));
   const features = runnelFeatures(context.supportedApis, services.metadataLoader.image);
   for (const u of updates) {
